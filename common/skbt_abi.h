@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* skbt_abi.h - data shared between the BPF programs and user space */
+#pragma once
+
+/*
+ * This header is included by BPF code (with vmlinux.h providing the __uN
+ * types) and by user space (with linux/types.h).  Every structure here has a
+ * fixed layout: fixed-width members, explicit padding and a size assertion,
+ * so that a change on one side that the other does not know about fails the
+ * build instead of corrupting events.
+ */
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bump when any structure below changes layout. */
+#define SKBT_ABI_VERSION 1
+
+/* Sessions are bits in a 64-bit mask. */
+#define SKBT_MAX_SESSIONS 64
+/* Probe ids index per-probe arrays; kernels have ~1,500 skb functions. */
+#define SKBT_MAX_PROBES 8192
+/* Highest skb argument position (0-based) any entry point supports. */
+#define SKBT_MAX_SKB_ARG 11
+
+/* Marker immediate stamped with the probe id when a program is loaded once
+ * per probe (see bpf/skbt_probe_id.bpf.h). */
+#define SKBT_PROBE_ID_MARKER 0x5eb7ab1eU
+
+/* struct skbt_tuple.l3 */
+enum skbt_l3 {
+        SKBT_L3_NONE = 0,
+        SKBT_L3_IPV4 = 4,
+        SKBT_L3_IPV6 = 6,
+};
+
+/* struct skbt_tuple.flags */
+enum skbt_tuple_flags {
+        SKBT_TUPLE_L3 = 1 << 0,        /* addresses are valid */
+        SKBT_TUPLE_L4 = 1 << 1,        /* l4 header (ports / icmp) is valid */
+        SKBT_TUPLE_TRUNCATED = 1 << 2, /* headers ran past the data we could read */
+        SKBT_TUPLE_FRAGMENT = 1 << 3,  /* non-first fragment: no l4 header */
+        SKBT_TUPLE_VLAN = 1 << 4,      /* vlan tag seen in the packet data */
+        SKBT_TUPLE_L2 = 1 << 5,        /* parsed from an Ethernet header */
+};
+
+/*
+ * What the packet parser extracts from one packet.  Addresses are in network
+ * byte order; IPv4 addresses use the first 4 bytes.  Ports and icmp id/seq
+ * are in host byte order.
+ */
+struct skbt_tuple {
+        __u8 saddr[16];
+        __u8 daddr[16];
+        __u16 sport;
+        __u16 dport;
+        __u8 l3;        /* enum skbt_l3 */
+        __u8 l4proto;   /* IPPROTO_* (after IPv6 extension headers) */
+        __u8 flags;     /* enum skbt_tuple_flags */
+        __u8 tcp_flags; /* FIN=0x01 SYN=0x02 RST=0x04 PSH=0x08 ACK=0x10 URG=0x20 ECE CWR */
+        __u8 icmp_type;
+        __u8 icmp_code;
+        __u16 vlan_id;
+        __u16 icmp_id;
+        __u16 icmp_seq;
+};
+_Static_assert(sizeof(struct skbt_tuple) == 48, "skbt_tuple layout");
+
+/* struct skbt_filter.flags: which members are set */
+enum skbt_filter_flags {
+        SKBT_F_MARK = 1 << 0,
+        SKBT_F_L3 = 1 << 1,
+        SKBT_F_PROTO = 1 << 2,
+        SKBT_F_SADDR = 1 << 3,
+        SKBT_F_DADDR = 1 << 4,
+        SKBT_F_ADDR = 1 << 5, /* saddr or daddr */
+        SKBT_F_SPORT = 1 << 6,
+        SKBT_F_DPORT = 1 << 7,
+        SKBT_F_PORT = 1 << 8, /* sport or dport */
+};
+
+/* An address with a prefix, for one of the address filters. */
+struct skbt_prefix {
+        __u8 addr[16]; /* network byte order, host bits already cleared */
+        __u8 l3;       /* enum skbt_l3 */
+        __u8 plen;     /* 0..32 or 0..128 */
+        __u8 pad[2];
+};
+_Static_assert(sizeof(struct skbt_prefix) == 20, "skbt_prefix layout");
+
+/*
+ * One session's packet filter, evaluated in BPF on the parsed tuple.
+ * All set members must match (AND).  A filter on addresses or ports never
+ * matches a packet whose headers could not be parsed.
+ */
+struct skbt_filter {
+        __u32 flags; /* enum skbt_filter_flags */
+        __u32 mark;
+        __u32 mark_mask;
+        __u8 l3;    /* enum skbt_l3, with SKBT_F_L3 */
+        __u8 proto; /* IPPROTO_*, with SKBT_F_PROTO */
+        __u16 sport;
+        __u16 dport;
+        __u16 port;
+        struct skbt_prefix saddr;
+        struct skbt_prefix daddr;
+        struct skbt_prefix addr;
+};
+_Static_assert(sizeof(struct skbt_filter) == 80, "skbt_filter layout");
+
+/* What kind of probe produced an event (struct skbt_probe_meta.kind). */
+enum skbt_probe_kind {
+        SKBT_PROBE_FUNCTION = 0,
+        SKBT_PROBE_TRACEPOINT = 1,
+};
+
+/* struct skbt_event.flags */
+enum skbt_event_flags {
+        SKBT_EV_RETURN = 1 << 0,      /* function return (fexit / kretprobe) */
+        SKBT_EV_DROP = 1 << 1,        /* drop_reason and location are valid */
+        SKBT_EV_HAS_DEV = 1 << 2,     /* ifindex/ifname/netns come from skb->dev */
+};
+
+/*
+ * One ring-buffer record: one probe hit of one packet, carrying the mask of
+ * sessions whose filters matched.  The daemon fans it out to those sessions.
+ */
+struct skbt_event {
+        __u64 sessions;  /* mask of matching session slots */
+        __u64 ts;        /* bpf_ktime_get_ns() */
+        __u64 skb;       /* skb address: the packet id */
+        __u64 location;  /* drop location (kernel text address) */
+        __s64 retval;    /* with SKBT_EV_RETURN */
+        __u32 probe_id;
+        __u32 cpu;
+        __u32 mark;
+        __u32 len;
+        __u32 ifindex;
+        __u32 netns;     /* inode of the device's network namespace */
+        __u32 drop_reason;
+        __u32 pid;       /* tgid of the current task */
+        __u16 protocol;  /* skb->protocol, host order */
+        __u8 flags;      /* enum skbt_event_flags */
+        __u8 pad[5];
+        char ifname[16];
+        struct skbt_tuple tuple;
+};
+_Static_assert(sizeof(struct skbt_event) == 144, "skbt_event layout");
+
+/*
+ * Global state shared with user space through the programs' .bss (mmapped
+ * by the daemon, so session start is a memory write, not a syscall).
+ */
+struct skbt_state {
+        __u64 active;                    /* sessions that are live */
+        struct skbt_filter filters[SKBT_MAX_SESSIONS];
+};

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* strbuf.c - growable byte buffer */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+void strbuf_done(struct strbuf *sb)
+{
+        free(sb->data);
+        *sb = (struct strbuf)STRBUF_INIT;
+}
+
+bool strbuf_reserve(struct strbuf *sb, size_t n)
+{
+        size_t need, cap;
+        char *p;
+
+        if (sb->failed)
+                return false;
+        need = sb->len + n + 1; /* +1 keeps room for strbuf_cstr() */
+        if (need <= sb->cap)
+                return true;
+        cap = sb->cap ? sb->cap : 256;
+        while (cap < need)
+                cap *= 2;
+        p = realloc(sb->data, cap);
+        if (!p) {
+                sb->failed = true;
+                return false;
+        }
+        sb->data = p;
+        sb->cap = cap;
+        return true;
+}
+
+void strbuf_put(struct strbuf *sb, const void *p, size_t n)
+{
+        if (!strbuf_reserve(sb, n))
+                return;
+        memcpy(sb->data + sb->len, p, n);
+        sb->len += n;
+}
+
+void strbuf_puts(struct strbuf *sb, const char *s)
+{
+        strbuf_put(sb, s, strlen(s));
+}
+
+void strbuf_putc(struct strbuf *sb, char c)
+{
+        if (!strbuf_reserve(sb, 1))
+                return;
+        sb->data[sb->len++] = c;
+}
+
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (!strbuf_reserve(sb, 64))
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                sb->failed = true;
+                return;
+        }
+        if ((size_t)n >= sb->cap - sb->len) {
+                if (!strbuf_reserve(sb, (size_t)n))
+                        return;
+                va_start(ap, fmt);
+                vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap);
+                va_end(ap);
+        }
+        sb->len += (size_t)n;
+}
+
+void strbuf_put_u64(struct strbuf *sb, uint64_t v)
+{
+        char tmp[20];
+        size_t i = sizeof(tmp);
+
+        do {
+                tmp[--i] = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        strbuf_put(sb, tmp + i, sizeof(tmp) - i);
+}
+
+void strbuf_put_i64(struct strbuf *sb, int64_t v)
+{
+        if (v < 0) {
+                strbuf_putc(sb, '-');
+                strbuf_put_u64(sb, (uint64_t)0 - (uint64_t)v);
+        } else {
+                strbuf_put_u64(sb, (uint64_t)v);
+        }
+}
+
+void strbuf_put_hex(struct strbuf *sb, uint64_t v)
+{
+        static const char digits[] = "0123456789abcdef";
+        char tmp[18];
+        size_t i = sizeof(tmp);
+
+        do {
+                tmp[--i] = digits[v & 0xf];
+                v >>= 4;
+        } while (v);
+        tmp[--i] = 'x';
+        tmp[--i] = '0';
+        strbuf_put(sb, tmp + i, sizeof(tmp) - i);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+        size_t len, i;
+        uint32_t cp;
+
+        if (s[0] < 0x80)
+                return 1;
+        if ((s[0] & 0xe0) == 0xc0) {
+                len = 2;
+                cp = s[0] & 0x1f;
+        } else if ((s[0] & 0xf0) == 0xe0) {
+                len = 3;
+                cp = s[0] & 0x0f;
+        } else if ((s[0] & 0xf8) == 0xf0) {
+                len = 4;
+                cp = s[0] & 0x07;
+        } else {
+                return 0;
+        }
+        if (len > n)
+                return 0;
+        for (i = 1; i < len; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        /* Reject overlong forms, surrogates and values past U+10FFFF. */
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return 0;
+        return len;
+}
+
+void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0, run = 0;
+
+        /* Worst case every byte becomes \u00XX. */
+        if (!strbuf_reserve(sb, n * 6 + 2))
+                return;
+        sb->data[sb->len++] = '"';
+        while (i < n) {
+                unsigned char c = p[i];
+                size_t l;
+                char esc = 0;
+
+                if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+                        i++;
+                        run++;
+                        continue;
+                }
+                if (c >= 0x80 && (l = utf8_seq_len(p + i, n - i)) > 0) {
+                        i += l;
+                        run += l;
+                        continue;
+                }
+                memcpy(sb->data + sb->len, p + i - run, run);
+                sb->len += run;
+                run = 0;
+                switch (c) {
+                case '"':
+                        esc = '"';
+                        break;
+                case '\\':
+                        esc = '\\';
+                        break;
+                case '\n':
+                        esc = 'n';
+                        break;
+                case '\t':
+                        esc = 't';
+                        break;
+                case '\r':
+                        esc = 'r';
+                        break;
+                case '\b':
+                        esc = 'b';
+                        break;
+                case '\f':
+                        esc = 'f';
+                        break;
+                }
+                if (esc) {
+                        sb->data[sb->len++] = '\\';
+                        sb->data[sb->len++] = esc;
+                } else {
+                        memcpy(sb->data + sb->len, "\\u00", 4);
+                        sb->data[sb->len + 4] = hex[c >> 4];
+                        sb->data[sb->len + 5] = hex[c & 0xf];
+                        sb->len += 6;
+                }
+                i++;
+        }
+        memcpy(sb->data + sb->len, p + i - run, run);
+        sb->len += run;
+        sb->data[sb->len++] = '"';
+}
+
+void strbuf_consume(struct strbuf *sb, size_t n)
+{
+        if (n >= sb->len) {
+                sb->len = 0;
+                return;
+        }
+        memmove(sb->data, sb->data + n, sb->len - n);
+        sb->len -= n;
+}
+
+const char *strbuf_cstr(struct strbuf *sb)
+{
+        if (!strbuf_reserve(sb, 0))
+                return "";
+        sb->data[sb->len] = '\0';
+        return sb->data;
+}

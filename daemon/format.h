@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* format.h - render events as text or JSON lines */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "skbt_abi.h"
+#include "strbuf.h"
+
+enum skbt_output {
+        SKBT_OUTPUT_TEXT = 0,
+        SKBT_OUTPUT_JSON = 1,
+};
+
+/* Parse "text" / "json"; -EINVAL otherwise. */
+int skbt_output_from_string(const char *s, enum skbt_output *ret);
+const char *skbt_output_to_string(enum skbt_output o);
+
+/*
+ * Names the renderer needs, owned by the daemon (probe table, BTF drop
+ * reason enum, kallsyms).  Any lookup may come back empty: the renderer then
+ * prints the number (probe "probe#12", reason "reason#77", location "0x...").
+ */
+struct skbt_names {
+        const char *const *probes; /* indexed by probe_id */
+        uint32_t n_probes;
+        const char *const *drop_reasons; /* indexed by enum skb_drop_reason, prefix stripped: "NO_SOCKET" */
+        uint32_t n_drop_reasons;
+        /* Symbolize a kernel text address as "func+0x1a/0x200"; returns 0 or -ENOENT. */
+        int (*symbolize)(void *data, uint64_t addr, char *buf, size_t len);
+        void *symbolize_data;
+};
+
+/* Append one line (ending in '\n') for ev to out.  The caller checks
+ * strbuf_failed(out) once per batch. */
+void skbt_format_event(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                       const struct skbt_names *names);
+void skbt_format_text(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
+void skbt_format_json(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
+/* The flow summary used in text output, e.g. "ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=7 seq=3",
+ * "TCP 10.0.0.1:40000 -> 10.0.0.2:80 [S]"; "proto 0x0806" when there is no IP header. */
+void skbt_format_flow(struct strbuf *out, const struct skbt_event *ev);
