@@ -50,7 +50,9 @@ enum skbt_tuple_flags {
  * are in host byte order.
  */
 struct skbt_tuple {
-        __u8 saddr[16];
+        /* 4-byte aligned: the filter compares addresses a 32-bit word at a time,
+         * and the verifier rejects misaligned stack access. */
+        __u8 saddr[16] __attribute__((aligned(4)));
         __u8 daddr[16];
         __u16 sport;
         __u16 dport;
@@ -79,14 +81,36 @@ enum skbt_filter_flags {
         SKBT_F_PORT = 1 << 8, /* sport or dport */
 };
 
-/* An address with a prefix, for one of the address filters. */
+/*
+ * An address with a prefix, for one of the address filters.  The mask is
+ * precomputed from plen (skbt_prefix_fill_mask()) so that BPF compares four
+ * 32-bit words without loops or branches per bit.
+ */
 struct skbt_prefix {
-        __u8 addr[16]; /* network byte order, host bits already cleared */
-        __u8 l3;       /* enum skbt_l3 */
-        __u8 plen;     /* 0..32 or 0..128 */
+        __u8 addr[16] __attribute__((aligned(4))); /* network byte order, host bits cleared */
+        __u8 mask[16];                             /* plen leading one bits */
+        __u8 l3;                                   /* enum skbt_l3 */
+        __u8 plen;                                 /* 0..32 or 0..128 */
         __u8 pad[2];
 };
-_Static_assert(sizeof(struct skbt_prefix) == 20, "skbt_prefix layout");
+_Static_assert(sizeof(struct skbt_prefix) == 36, "skbt_prefix layout");
+
+/* Set p->mask from p->plen and clear host bits in p->addr. */
+static inline void skbt_prefix_fill_mask(struct skbt_prefix *p)
+{
+        unsigned int i, plen = p->plen;
+
+        for (i = 0; i < 16; i++) {
+                if (plen >= 8) {
+                        p->mask[i] = 0xff;
+                        plen -= 8;
+                } else {
+                        p->mask[i] = (__u8)(0xff << (8 - plen));
+                        plen = 0;
+                }
+                p->addr[i] &= p->mask[i];
+        }
+}
 
 /*
  * One session's packet filter, evaluated in BPF on the parsed tuple.
@@ -106,7 +130,7 @@ struct skbt_filter {
         struct skbt_prefix daddr;
         struct skbt_prefix addr;
 };
-_Static_assert(sizeof(struct skbt_filter) == 80, "skbt_filter layout");
+_Static_assert(sizeof(struct skbt_filter) == 128, "skbt_filter layout");
 
 /* What kind of probe produced an event (struct skbt_probe_meta.kind). */
 enum skbt_probe_kind {

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* parse_test.bpf.c - run the tracing parser + filter on a test packet (BPF_PROG_TEST_RUN) */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "skbt_filter.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Inputs and outputs live in .bss/.data so the test can set them through the
+ * skeleton.  The program fills the same kind of scratch buffer the tracing
+ * path fills (here with bpf_skb_load_bytes from the test packet, which starts
+ * at the Ethernet header) and runs the same parser and filter.
+ */
+struct skbt_filter test_filter SEC(".bss");
+__u32 test_mark SEC(".bss");
+__u32 test_l3_offset SEC(".bss"); /* 0: parse from L2; else: bytes to skip, parse as L3 */
+__u16 test_eth_proto SEC(".bss");
+struct skbt_tuple result SEC(".bss");
+__u32 result_match SEC(".bss");
+__u32 result_len SEC(".bss");
+
+struct test_scratch {
+        __u8 hdr[SKBT_HDR_MAX];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct test_scratch);
+} test_scratch SEC(".maps");
+
+SEC("tc")
+int parse_test(struct __sk_buff *skb)
+{
+        struct skbt_tuple t = {};
+        struct test_scratch *s;
+        __u32 zero = 0, off = test_l3_offset, avail;
+
+        s = bpf_map_lookup_elem(&test_scratch, &zero);
+        if (!s)
+                return 0;
+        if (off > skb->len) {
+                avail = 0;
+        } else {
+                avail = skb->len - off;
+                if (avail > SKBT_HDR_MAX)
+                        avail = SKBT_HDR_MAX;
+                /* bpf_skb_load_bytes needs a constant-bounded, non-zero length. */
+                if (avail == 0 || bpf_skb_load_bytes(skb, off, s->hdr, avail & 0xff) < 0)
+                        avail = 0;
+        }
+        skbt_parse(s->hdr, avail, off == 0, test_eth_proto, &t);
+        result = t;
+        result_len = avail;
+        result_match = skbt_filter_match(&test_filter, &t, test_mark);
+        return 0;
+}

@@ -1,0 +1,1050 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* ipftctl.c - command-line client of skbtraced: trace, list, status */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+/* meson generates config.h in the build root; a standalone build passes -D instead. */
+#if __has_include("config.h")
+#include "config.h"
+#endif
+#include "filter_spec.h"
+#include "log.h"
+#include "macro.h"
+#include "msgframe.h"
+#include "trace_args.h"
+
+#ifndef SKBT_VERSION
+#error "SKBT_VERSION is not defined: build with meson or pass -DSKBT_VERSION='\"x.y\"'"
+#endif
+#ifndef SKBT_DEFAULT_SOCKET
+#error "SKBT_DEFAULT_SOCKET is not defined: build with meson or pass -DSKBT_DEFAULT_SOCKET=..."
+#endif
+#ifndef SKBT_DEFAULT_GROUP
+#define SKBT_DEFAULT_GROUP "skbtrace"
+#endif
+
+enum {
+        EXIT_OK = 0,
+        EXIT_ERROR = 1, /* runtime: error reply, connection lost, I/O error */
+        EXIT_USAGE = 2, /* bad option or value: nothing was sent */
+};
+
+/* How long to wait for the summary after asking the daemon to stop; data
+ * arriving meanwhile restarts the wait, so only a hung daemon hits it. */
+#define STOP_TIMEOUT_SEC 10
+/* Loss warnings during a trace: at most one per interval. */
+#define LOSS_WARN_INTERVAL_NS 1000000000ULL
+
+/* Settings every subcommand gets from the global options. */
+struct ctl {
+        const char *socket_path;
+};
+
+struct command {
+        const char *name;
+        int (*run)(const struct ctl *ctl, int argc, char **argv);
+        void (*usage)(FILE *f);
+        const char *summary;
+};
+
+/*
+ * The only global mutable state, and only because a signal handler cannot
+ * reach anything else: how many SIGINT/SIGTERM arrived during a trace.  The
+ * trace loop reads it with those signals blocked and then waits in ppoll(),
+ * which unblocks them atomically, so a signal is never missed between the
+ * check and the wait.
+ */
+static volatile sig_atomic_t stop_requested;
+
+static void json_object_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+/* ---- small JSON accessors: absent and wrongly typed members read as absent ---- */
+
+static json_object *member(json_object *o, const char *key, json_type type)
+{
+        json_object *v;
+
+        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
+                return NULL;
+        return v;
+}
+
+static const char *member_str(json_object *o, const char *key)
+{
+        json_object *v = member(o, key, json_type_string);
+
+        return v ? json_object_get_string(v) : NULL;
+}
+
+static bool member_u64(json_object *o, const char *key, uint64_t *ret)
+{
+        json_object *v = member(o, key, json_type_int);
+
+        if (!v || json_object_get_int64(v) < 0)
+                return false;
+        *ret = (uint64_t)json_object_get_int64(v);
+        return true;
+}
+
+static uint64_t member_u64_or(json_object *o, const char *key, uint64_t def)
+{
+        uint64_t v;
+
+        return member_u64(o, key, &v) ? v : def;
+}
+
+/* ---- usage errors ---- */
+
+static int usage_error(const char *cmd, const char *msg)
+{
+        log_error("%s", msg);
+        if (cmd)
+                fprintf(stderr, "Try 'ipftctl %s --help'.\n", cmd);
+        else
+                fprintf(stderr, "Try 'ipftctl --help'.\n");
+        return EXIT_USAGE;
+}
+
+static int usage_errorf(const char *cmd, const char *fmt, ...) _printf_(2, 3);
+static int usage_errorf(const char *cmd, const char *fmt, ...)
+{
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return usage_error(cmd, msg);
+}
+
+/* ---- connection ---- */
+
+struct conn {
+        int fd;
+        struct msgframe frame;
+        json_tokener *tok;
+};
+
+static void conn_done(struct conn *c)
+{
+        c->fd = safe_close(c->fd);
+        msgframe_done(&c->frame);
+        if (c->tok)
+                json_tokener_free(c->tok);
+        c->tok = NULL;
+}
+
+static int conn_open(struct conn *c, const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int r;
+
+        *c = (struct conn){.fd = -1};
+        msgframe_init(&c->frame, SKBT_REPLY_MAX);
+        c->tok = json_tokener_new();
+        if (!c->tok)
+                return log_error_errno(-ENOMEM, "out of memory");
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(-ENAMETOOLONG,
+                                       "socket path %s is too long (at most %zu bytes)", path,
+                                       sizeof(sa.sun_path) - 1);
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c->fd < 0)
+                return log_error_errno(negative_errno(), "cannot create a socket: %m");
+        if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                r = negative_errno();
+                switch (r) {
+                case -ENOENT:
+                case -ECONNREFUSED:
+                        return log_error_errno(r,
+                                               "cannot connect to skbtraced at %s: daemon not "
+                                               "running? (start it with 'systemctl start "
+                                               "skbtraced' or 'skbtraced &')",
+                                               path);
+                case -EACCES:
+                case -EPERM:
+                        return log_error_errno(r,
+                                               "permission denied on %s: run as root or add "
+                                               "yourself to group %s",
+                                               path, SKBT_DEFAULT_GROUP);
+                default:
+                        return log_error_errno(r, "cannot connect to skbtraced at %s: %m", path);
+                }
+        }
+        return 0;
+}
+
+static int conn_send_call(struct conn *c, const char *method, json_object *params, bool more)
+{
+        _cleanup_json_ json_object *call = json_object_new_object();
+        const char *s;
+        size_t len;
+        int r;
+
+        if (!call || json_object_object_add(call, "method", json_object_new_string(method)) < 0)
+                return log_error_errno(-ENOMEM, "out of memory");
+        /* Always an object, even an empty one: that is what varlinkctl sends too. */
+        if (json_object_object_add(call, "parameters",
+                                   params ? json_object_get(params) : json_object_new_object()) < 0)
+                return log_error_errno(-ENOMEM, "out of memory");
+        if (more && json_object_object_add(call, "more", json_object_new_boolean(1)) < 0)
+                return log_error_errno(-ENOMEM, "out of memory");
+
+        s = json_object_to_json_string_length(call, JSON_C_TO_STRING_PLAIN, &len);
+        if (!s)
+                return log_error_errno(-ENOMEM, "out of memory");
+        /* The NUL json-c puts after the text is the message terminator. */
+        r = write_full(c->fd, s, len + 1);
+        if (r == -EPIPE || r == -ECONNRESET)
+                return log_error_errno(r, "connection to skbtraced lost (daemon stopped or "
+                                          "restarted?)");
+        if (r < 0)
+                return log_error_errno(r, "cannot send the request to skbtraced: %m");
+        return 0;
+}
+
+/* The next complete reply already read: 1 with *ret, 0 if none is complete yet,
+ * negative errno (logged) on a malformed or oversized reply. */
+static int conn_take(struct conn *c, json_object **ret)
+{
+        json_object *obj;
+        char *msg;
+        size_t len;
+        int r;
+
+        r = msgframe_next(&c->frame, &msg, &len);
+        if (r == -EMSGSIZE)
+                return log_error_errno(r, "reply from skbtraced is larger than %d MiB",
+                                       SKBT_REPLY_MAX / (1024 * 1024));
+        if (r <= 0)
+                return r;
+
+        json_tokener_reset(c->tok);
+        obj = json_tokener_parse_ex(c->tok, msg, (int)len);
+        if (!obj || json_tokener_get_error(c->tok) != json_tokener_success ||
+            json_tokener_get_parse_end(c->tok) != len ||
+            !json_object_is_type(obj, json_type_object)) {
+                json_object_put(obj);
+                return log_error_errno(-EBADMSG, "malformed reply from skbtraced");
+        }
+        *ret = obj;
+        return 1;
+}
+
+/* Read once from the daemon: >0 bytes, 0 at end of stream, negative errno. */
+static int conn_fill(struct conn *c)
+{
+        int r = msgframe_fill(&c->frame, c->fd);
+
+        /* A reset is the daemon going away, like an end of stream. */
+        if (r == -ECONNRESET) {
+                c->frame.eof = 1;
+                return 0;
+        }
+        if (r < 0 && r != -EINTR && r != -EAGAIN)
+                return log_error_errno(r, "cannot read from skbtraced: %m");
+        return r;
+}
+
+/* Blocking: the next reply, 0 at end of stream, negative errno (logged). */
+static int conn_next(struct conn *c, json_object **ret)
+{
+        int r;
+
+        for (;;) {
+                r = conn_take(c, ret);
+                if (r != 0)
+                        return r;
+                if (c->frame.eof)
+                        return 0;
+                r = conn_fill(c);
+                if (r < 0 && r != -EINTR && r != -EAGAIN)
+                        return r;
+        }
+}
+
+/*
+ * Split a reply into its parameters, or log an error reply the way a user
+ * should read it: the daemon's message says what to fix.
+ */
+static int reply_params(json_object *reply, json_object **ret)
+{
+        json_object *params = member(reply, "parameters", json_type_object);
+        const char *error = member_str(reply, "error");
+        const char *msg;
+
+        if (error) {
+                msg = member_str(params, "message");
+                log_error("%s", msg && *msg ? msg : error);
+                return -EREMOTEIO;
+        }
+        if (!params)
+                return log_error_errno(-EBADMSG, "malformed reply from skbtraced: no parameters");
+        *ret = params;
+        return 0;
+}
+
+/* One call, one reply (List, Status).  *ret_reply owns what *ret_params points into. */
+static int call_once(const struct ctl *ctl, const char *method, json_object *params,
+                     json_object **ret_reply, json_object **ret_params)
+{
+        _cleanup_(conn_done) struct conn c = {.fd = -1};
+        _cleanup_json_ json_object *reply = NULL;
+        int r;
+
+        r = conn_open(&c, ctl->socket_path);
+        if (r < 0)
+                return r;
+        r = conn_send_call(&c, method, params, false);
+        if (r < 0)
+                return r;
+        r = conn_next(&c, &reply);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return log_error_errno(-ECONNRESET, "connection to skbtraced lost before it "
+                                                    "replied (daemon stopped or restarted?)");
+        r = reply_params(reply, ret_params);
+        if (r < 0)
+                return r;
+        *ret_reply = TAKE_PTR(reply);
+        return 0;
+}
+
+/* ---- trace ---- */
+
+struct trace_session {
+        uint64_t events;       /* event lines received */
+        uint64_t lost_ringbuf; /* cumulative, as last reported by the daemon */
+        uint64_t lost_queue;
+        uint64_t lost_warned;  /* loss total at the last warning */
+        uint64_t warned_at_ns; /* CLOCK_MONOTONIC of the last warning, 0: none yet */
+        bool stopping;         /* write side shut down: waiting for the summary */
+        bool done;             /* summary received */
+};
+
+static void on_stop_signal(int sig)
+{
+        /* The second Ctrl-C means "now": nothing is buffered (stdout is written
+         * with write(2)), so _exit() loses no output. */
+        if (stop_requested)
+                _exit(128 + sig);
+        stop_requested = 1;
+}
+
+static int install_stop_handlers(void)
+{
+        /* No SA_RESTART: a blocked read or write must return to the loop. */
+        struct sigaction sa = {.sa_handler = on_stop_signal};
+
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+                return log_error_errno(negative_errno(), "cannot install signal handlers: %m");
+        return 0;
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t count_lines(const char *s, size_t len)
+{
+        uint64_t n = 0;
+        const char *p = s, *end = s + len;
+
+        while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+                n++;
+                p++;
+        }
+        return n;
+}
+
+static void trace_check_loss(struct trace_session *s, json_object *params)
+{
+        uint64_t total, now;
+
+        s->lost_ringbuf = member_u64_or(params, "lost_ringbuf", s->lost_ringbuf);
+        s->lost_queue = member_u64_or(params, "lost_queue", s->lost_queue);
+        total = s->lost_ringbuf + s->lost_queue;
+        if (total <= s->lost_warned)
+                return;
+        /* Losses usually come in bursts, one batch after another: rate-limit so the
+         * warnings do not drown the terminal.  The summary has the final numbers. */
+        now = now_ns();
+        if (s->warned_at_ns && now - s->warned_at_ns < LOSS_WARN_INTERVAL_NS)
+                return;
+        log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                    ", client queue %" PRIu64 ")",
+                    total, s->lost_ringbuf, s->lost_queue);
+        s->lost_warned = total;
+        s->warned_at_ns = now;
+}
+
+static void trace_print_summary(struct trace_session *s, json_object *summary)
+{
+        uint64_t events = member_u64_or(summary, "events", s->events);
+        uint64_t ringbuf = member_u64_or(summary, "lost_ringbuf", s->lost_ringbuf);
+        uint64_t queue = member_u64_or(summary, "lost_queue", s->lost_queue);
+        uint64_t duration_ns = member_u64_or(summary, "duration_ns", 0);
+        const char *reason = member_str(summary, "reason");
+
+        /* count, duration and client are what the user asked for; say the others. */
+        if (reason && strcmp(reason, "stopped") == 0)
+                log_notice("session stopped by an operator");
+        else if (reason && strcmp(reason, "shutdown") == 0)
+                log_notice("session ended: skbtraced is shutting down");
+        fprintf(stderr,
+                "%" PRIu64 " events received, %" PRIu64 " lost (ring buffer %" PRIu64
+                ", queue %" PRIu64 "), duration %.2fs\n",
+                events, ringbuf + queue, ringbuf, queue, (double)duration_ns / 1e9);
+}
+
+/* Handle one reply of a Trace call.  -EPIPE: stdout was closed (not logged). */
+static int trace_handle(struct trace_session *s, json_object *reply)
+{
+        json_object *params, *v;
+        uint64_t probes, id;
+        int r;
+
+        r = reply_params(reply, &params);
+        if (r < 0)
+                return r;
+
+        if ((v = member(params, "started", json_type_object))) {
+                probes = member_u64_or(v, "probes", 0);
+                id = member_u64_or(v, "session", 0);
+                fprintf(stderr,
+                        "Tracing %" PRIu64 " probes (session %" PRIu64 "). Press Ctrl-C to stop.\n",
+                        probes, id);
+        } else if ((v = member(params, "output", json_type_string))) {
+                const char *out = json_object_get_string(v);
+                size_t len = (size_t)json_object_get_string_len(v);
+
+                /* write(2), not stdio: each batch reaches a pipe (| jq) at once, and a
+                 * second Ctrl-C can _exit() without losing buffered lines. */
+                r = write_full(STDOUT_FILENO, out, len);
+                if (r == -EPIPE)
+                        return r;
+                if (r < 0)
+                        return log_error_errno(r, "cannot write to standard output: %m");
+                s->events += count_lines(out, len);
+                trace_check_loss(s, params);
+        } else if ((v = member(params, "summary", json_type_object))) {
+                trace_print_summary(s, v);
+                s->done = true;
+                return 0;
+        }
+        /* Anything else is a newer daemon's addition and ignored, but only a
+         * summary may end the stream. */
+        if (!json_object_get_boolean(member(reply, "continues", json_type_boolean)))
+                return log_error_errno(-EBADMSG,
+                                       "skbtraced ended the trace without a summary; "
+                                       "%" PRIu64 " events received",
+                                       s->events);
+        return 0;
+}
+
+static int trace_run(struct conn *c, json_object *params, struct trace_session *s)
+{
+        const struct timespec stop_timeout = {.tv_sec = STOP_TIMEOUT_SEC};
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        _cleanup_json_ json_object *reply = NULL;
+        sigset_t stop_set, orig;
+        int r;
+
+        r = install_stop_handlers();
+        if (r < 0)
+                return r;
+        sigemptyset(&stop_set);
+        sigaddset(&stop_set, SIGINT);
+        sigaddset(&stop_set, SIGTERM);
+
+        r = conn_send_call(c, "io.skbtraced.Trace", params, true);
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                while ((r = conn_take(c, &reply)) > 0) {
+                        r = trace_handle(s, reply);
+                        json_object_put(TAKE_PTR(reply));
+                        if (r < 0 || s->done)
+                                return r;
+                }
+                if (r < 0)
+                        return r;
+                if (c->frame.eof)
+                        return log_error_errno(-ECONNRESET,
+                                               "connection to skbtraced lost (daemon stopped or "
+                                               "restarted?); %" PRIu64 " events received",
+                                               s->events);
+
+                sigprocmask(SIG_BLOCK, &stop_set, &orig);
+                if (stop_requested && !s->stopping) {
+                        /* Half-close: the daemon ends the session and still sends the
+                         * summary (docs/protocol.md); closing would lose it. */
+                        if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
+                                r = negative_errno();
+                                sigprocmask(SIG_SETMASK, &orig, NULL);
+                                return log_error_errno(r, "cannot stop the session: %m");
+                        }
+                        s->stopping = true;
+                }
+                r = ppoll(&pfd, 1, s->stopping ? &stop_timeout : NULL, &orig);
+                if (r < 0)
+                        r = negative_errno();
+                sigprocmask(SIG_SETMASK, &orig, NULL);
+                if (r == -EINTR)
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "cannot wait for skbtraced: %m");
+                if (r == 0)
+                        return log_error_errno(-ETIMEDOUT,
+                                               "skbtraced sent no summary within %d s of the "
+                                               "stop request; %" PRIu64 " events received",
+                                               STOP_TIMEOUT_SEC, s->events);
+
+                r = conn_fill(c);
+                if (r < 0 && r != -EINTR && r != -EAGAIN)
+                        return r;
+        }
+}
+
+static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
+{
+        _cleanup_(conn_done) struct conn c = {.fd = -1};
+        _cleanup_json_ json_object *params = NULL;
+        struct trace_session s = {};
+        struct trace_opts o;
+        char err[SKBT_ERR_MAX + 128];
+        int r;
+
+        r = trace_args_parse(argc, argv, &o, err, sizeof(err));
+        if (r < 0)
+                return usage_error("trace", err);
+        if (o.help) {
+                trace_args_usage(stdout);
+                return EXIT_OK;
+        }
+        params = trace_opts_to_params(&o);
+        if (!params) {
+                log_error("out of memory");
+                return EXIT_ERROR;
+        }
+
+        r = conn_open(&c, ctl->socket_path);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = trace_run(&c, params, &s);
+        /* Output closed by the reader (| head): the user has what they wanted.  Closing
+         * the socket ends the session without a summary, which nobody would read. */
+        if (r == -EPIPE)
+                return EXIT_OK;
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
+/* ---- list ---- */
+
+static void list_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] list [OPTIONS]\n"
+              "\n"
+              "List the probes skbtraced discovered: kernel functions and tracepoints that\n"
+              "take a struct sk_buff.  Probes that could not be attached are listed with the\n"
+              "reason.  The number of probes goes to standard error.\n"
+              "\n"
+              "Options:\n"
+              "  -r, --regex RE         only probes whose name matches the POSIX extended\n"
+              "                         regular expression RE (as 'ipftctl trace -r')\n"
+              "  -k, --kind KIND        only probes of this kind: function or tracepoint\n"
+              "  -o, --output FORMAT    text (a table, default) or json (one object per line)\n"
+              "  -h, --help             show this help\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl list -r '^tcp_'\n"
+              "  ipftctl list -k tracepoint\n"
+              "  ipftctl list -o json | jq -r 'select(.attached | not) | .name'\n",
+              f);
+}
+
+static const char *probe_attached(json_object *p, char *buf, size_t len)
+{
+        const char *error = member_str(p, "error");
+
+        if (json_object_get_boolean(member(p, "attached", json_type_boolean)))
+                return "yes";
+        if (!error)
+                return "no";
+        snprintf(buf, len, "no: %s", error);
+        return buf;
+}
+
+static void list_print_table(json_object **rows, size_t n)
+{
+        static const char *const head[] = {"NAME", "KIND", "SKB_ARG", "BACKEND"};
+        size_t w[ARRAY_SIZE(head)];
+        char arg[24], att[512];
+
+        for (size_t k = 0; k < ARRAY_SIZE(head); k++)
+                w[k] = strlen(head[k]);
+        for (size_t i = 0; i < n; i++) {
+                const char *name = member_str(rows[i], "name");
+                const char *kind = member_str(rows[i], "kind");
+                const char *backend = member_str(rows[i], "backend");
+
+                w[0] = MAX(w[0], strlen(name ? name : "-"));
+                w[1] = MAX(w[1], strlen(kind ? kind : "-"));
+                w[3] = MAX(w[3], strlen(backend ? backend : "-"));
+        }
+
+        printf("%-*s  %-*s  %*s  %-*s  %s\n", (int)w[0], head[0], (int)w[1], head[1], (int)w[2],
+               head[2], (int)w[3], head[3], "ATTACHED");
+        for (size_t i = 0; i < n; i++) {
+                const char *name = member_str(rows[i], "name");
+                const char *kind = member_str(rows[i], "kind");
+                const char *backend = member_str(rows[i], "backend");
+                uint64_t skb_arg;
+
+                /* skb_arg is 1-based on the wire, and shown as such. */
+                if (member_u64(rows[i], "skb_arg", &skb_arg))
+                        snprintf(arg, sizeof(arg), "%" PRIu64, skb_arg);
+                else
+                        snprintf(arg, sizeof(arg), "-");
+                printf("%-*s  %-*s  %*s  %-*s  %s\n", (int)w[0], name ? name : "-", (int)w[1],
+                       kind ? kind : "-", (int)w[2], arg, (int)w[3], backend ? backend : "-",
+                       probe_attached(rows[i], att, sizeof(att)));
+        }
+}
+
+static int cmd_list(const struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"regex", required_argument, NULL, 'r'},
+            {"kind", required_argument, NULL, 'k'},
+            {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        _cleanup_json_ json_object *params = NULL, *reply = NULL;
+        _cleanup_free_ json_object **rows = NULL;
+        const char *regex = NULL, *kind = NULL, *output = "text";
+        char err[SKBT_ERR_MAX + 128];
+        json_object *rparams, *probes;
+        size_t n = 0, attached = 0, total;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":r:k:o:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        if (args_check_regex(optarg, err, sizeof(err)) < 0)
+                                return usage_error("list", err);
+                        regex = optarg;
+                        break;
+                case 'k':
+                        if (strcmp(optarg, "function") != 0 && strcmp(optarg, "tracepoint") != 0)
+                                return usage_errorf("list",
+                                                    "invalid kind '%.64s': expected function or "
+                                                    "tracepoint",
+                                                    optarg);
+                        kind = optarg;
+                        break;
+                case 'o':
+                        if (args_parse_output(optarg, &output, err, sizeof(err)) < 0)
+                                return usage_error("list", err);
+                        break;
+                case 'h':
+                        list_usage(stdout);
+                        return EXIT_OK;
+                default:
+                        args_getopt_error(c, argv, longopts, err, sizeof(err));
+                        return usage_error("list", err);
+                }
+        }
+        if (optind < argc)
+                return usage_errorf("list", "unexpected argument '%.64s'", argv[optind]);
+
+        params = json_object_new_object();
+        if (!params ||
+            (regex && json_object_object_add(params, "regex", json_object_new_string(regex)) < 0)) {
+                log_error("out of memory");
+                return EXIT_ERROR;
+        }
+        r = call_once(ctl, "io.skbtraced.List", params, &reply, &rparams);
+        if (r < 0)
+                return EXIT_ERROR;
+        probes = member(rparams, "probes", json_type_array);
+        if (!probes) {
+                log_error("malformed reply from skbtraced: no probes array");
+                return EXIT_ERROR;
+        }
+
+        /* --kind is applied here: the List method has no such parameter. */
+        total = json_object_array_length(probes);
+        rows = calloc(MAX(total, (size_t)1), sizeof(*rows));
+        if (!rows) {
+                log_error("out of memory");
+                return EXIT_ERROR;
+        }
+        for (size_t i = 0; i < total; i++) {
+                json_object *p = json_object_array_get_idx(probes, i);
+                const char *k = member_str(p, "kind");
+
+                if (!json_object_is_type(p, json_type_object))
+                        continue;
+                if (kind && (!k || strcmp(k, kind) != 0))
+                        continue;
+                rows[n++] = p;
+                if (json_object_get_boolean(member(p, "attached", json_type_boolean)))
+                        attached++;
+        }
+
+        if (strcmp(output, "json") == 0) {
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n",
+                               json_object_to_json_string_ext(rows[i], JSON_C_TO_STRING_PLAIN));
+        } else {
+                list_print_table(rows, n);
+        }
+        /* Flush first so the count follows the table when both go to a terminal. */
+        fflush(stdout);
+        fprintf(stderr, "%zu probes (%zu attached)\n", n, attached);
+        return EXIT_OK;
+}
+
+/* ---- status ---- */
+
+static void status_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] status [OPTIONS]\n"
+              "\n"
+              "Show the daemon's version, the kernel, the tracing backend in use and why,\n"
+              "the backends probed at start-up, probe and session counts and the event and\n"
+              "loss totals since start.\n"
+              "\n"
+              "Options:\n"
+              "  -v, --verbose          also list the probes that could not be attached\n"
+              "  -o, --output FORMAT    text (default) or json (the reply's parameters)\n"
+              "  -h, --help             show this help\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl status\n"
+              "  ipftctl status -v\n"
+              "  ipftctl status -o json | jq .sessions\n",
+              f);
+}
+
+static void _printf_(2, 3) status_line(const char *key, const char *fmt, ...)
+{
+        va_list ap;
+
+        printf("%-15s ", key);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+}
+
+/* "42.5s", "3m 07s", "2h 03m 10s", "5d 02h 03m 10s". */
+static void format_duration(uint64_t ns, char *buf, size_t len)
+{
+        uint64_t s = ns / 1000000000ULL;
+
+        if (s < 60)
+                snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+        else if (s < 3600)
+                snprintf(buf, len, "%" PRIu64 "m %02" PRIu64 "s", s / 60, s % 60);
+        else if (s < 86400)
+                snprintf(buf, len, "%" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s", s / 3600,
+                         s / 60 % 60, s % 60);
+        else
+                snprintf(buf, len, "%" PRIu64 "d %02" PRIu64 "h %02" PRIu64 "m %02" PRIu64 "s",
+                         s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+}
+
+static void status_print(json_object *p, bool verbose)
+{
+        const char *version = member_str(p, "version"), *kernel = member_str(p, "kernel");
+        const char *backend = member_str(p, "backend"), *reason = member_str(p, "backend_reason");
+        json_object *backends = member(p, "backends", json_type_array);
+        json_object *probes = member(p, "probes", json_type_object);
+        json_object *sessions = member(p, "sessions", json_type_object);
+        json_object *skipped = member(p, "skipped", json_type_array);
+        uint64_t v;
+        char buf[64];
+
+        if (member_u64(p, "protocol", &v))
+                status_line("version:", "%s (protocol %" PRIu64 ")", version ? version : "?", v);
+        else
+                status_line("version:", "%s", version ? version : "?");
+        status_line("kernel:", "%s", kernel ? kernel : "?");
+        if (reason && *reason)
+                status_line("backend:", "%s (%s)", backend ? backend : "?", reason);
+        else
+                status_line("backend:", "%s", backend ? backend : "?");
+        if (backends) {
+                printf("backends:\n");
+                for (size_t i = 0; i < json_object_array_length(backends); i++) {
+                        json_object *b = json_object_array_get_idx(backends, i);
+                        const char *name = member_str(b, "name"), *why = member_str(b, "reason");
+                        bool usable =
+                            json_object_get_boolean(member(b, "usable", json_type_boolean));
+
+                        printf("  %-13s %s%s%s\n", name ? name : "?",
+                               usable ? "usable" : "not usable", why && *why ? ": " : "",
+                               why && *why ? why : "");
+                }
+        }
+        if (probes)
+                status_line(
+                    "probes:", "%" PRIu64 " attached, %" PRIu64 " skipped, %" PRIu64 " discovered",
+                    member_u64_or(probes, "attached", 0), member_u64_or(probes, "skipped", 0),
+                    member_u64_or(probes, "discovered", 0));
+        if (member_u64(p, "startup_ms", &v))
+                status_line("startup time:", "%" PRIu64 " ms", v);
+        if (member_u64(p, "uptime_ns", &v)) {
+                format_duration(v, buf, sizeof(buf));
+                status_line("uptime:", "%s", buf);
+        }
+        if (sessions)
+                status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max",
+                            member_u64_or(sessions, "active", 0),
+                            member_u64_or(sessions, "max", 0));
+        if (member_u64(p, "events", &v))
+                status_line("events:", "%" PRIu64, v);
+        status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues",
+                    member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0));
+
+        if (verbose && skipped) {
+                printf("skipped probes:\n");
+                for (size_t i = 0; i < json_object_array_length(skipped); i++) {
+                        json_object *s = json_object_array_get_idx(skipped, i);
+                        const char *name = member_str(s, "name"), *err = member_str(s, "error");
+
+                        printf("  %s: %s\n", name ? name : "?", err ? err : "unknown error");
+                }
+        }
+}
+
+static int cmd_status(const struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"verbose", no_argument, NULL, 'v'},
+            {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        _cleanup_json_ json_object *reply = NULL;
+        const char *output = "text";
+        char err[SKBT_ERR_MAX + 128];
+        json_object *params;
+        bool verbose = false;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":vo:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'v':
+                        verbose = true;
+                        break;
+                case 'o':
+                        if (args_parse_output(optarg, &output, err, sizeof(err)) < 0)
+                                return usage_error("status", err);
+                        break;
+                case 'h':
+                        status_usage(stdout);
+                        return EXIT_OK;
+                default:
+                        args_getopt_error(c, argv, longopts, err, sizeof(err));
+                        return usage_error("status", err);
+                }
+        }
+        if (optind < argc)
+                return usage_errorf("status", "unexpected argument '%.64s'", argv[optind]);
+
+        r = call_once(ctl, "io.skbtraced.Status", NULL, &reply, &params);
+        if (r < 0)
+                return EXIT_ERROR;
+        if (strcmp(output, "json") == 0)
+                printf("%s\n", json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+        else
+                status_print(params, verbose);
+        return EXIT_OK;
+}
+
+/* ---- help and main ---- */
+
+static int cmd_help(const struct ctl *ctl, int argc, char **argv);
+static void help_usage(FILE *f);
+
+static const struct command commands[] = {
+    {"trace", cmd_trace, trace_args_usage, "trace packets matching a filter"},
+    {"list", cmd_list, list_usage, "list the probes skbtraced can trace"},
+    {"status", cmd_status, status_usage, "show the daemon's backend, probes and counters"},
+    {"help", cmd_help, help_usage, "show the help of a command"},
+};
+
+static const struct command *find_command(const char *name)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (strcmp(commands[i].name, name) == 0)
+                        return &commands[i];
+        return NULL;
+}
+
+static void main_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] COMMAND [OPTIONS]\n"
+              "\n"
+              "Trace packets through the Linux kernel's networking stack with skbtraced.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fputs("\n"
+              "Global options:\n"
+              "      --socket PATH   control socket of skbtraced (default: $SKBTRACED_SOCKET,\n"
+              "                      else " SKBT_DEFAULT_SOCKET ")\n"
+              "  -h, --help          show this help\n"
+              "      --version       show the version\n"
+              "\n"
+              "Run 'ipftctl COMMAND --help' for the options and examples of a command.\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl trace -p icmp --addr 10.0.0.1\n"
+              "  ipftctl list -r '^ip_'\n"
+              "  ipftctl status\n",
+              f);
+}
+
+static void help_usage(FILE *f)
+{
+        fputs("Usage: ipftctl help [COMMAND]\n"
+              "\n"
+              "Show the overview, or the options and examples of COMMAND.\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl help\n"
+              "  ipftctl help trace\n",
+              f);
+}
+
+static int cmd_help(const struct ctl *ctl, int argc, char **argv)
+{
+        const struct command *cmd;
+
+        if (argc < 2) {
+                main_usage(stdout);
+                return EXIT_OK;
+        }
+        if (argc > 2)
+                return usage_errorf("help", "unexpected argument '%.64s'", argv[2]);
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+                help_usage(stdout);
+                return EXIT_OK;
+        }
+        cmd = find_command(argv[1]);
+        if (!cmd)
+                return usage_errorf(NULL, "unknown command '%.64s'", argv[1]);
+        cmd->usage(stdout);
+        return EXIT_OK;
+}
+
+/* A failed write to stdout must not pass for success, except a closed pipe
+ * (| head): the reader then has all it wanted. */
+static int finish_stdout(int ret)
+{
+        if (fflush(stdout) == 0 && !ferror(stdout))
+                return ret;
+        if (errno == EPIPE)
+                return ret;
+        log_error_errno(negative_errno(), "cannot write to standard output: %m");
+        return ret == EXIT_OK ? EXIT_ERROR : ret;
+}
+
+int main(int argc, char **argv)
+{
+        enum {
+                OPT_SOCKET = 0x100,
+                OPT_VERSION,
+        };
+        static const struct option longopts[] = {
+            {"socket", required_argument, NULL, OPT_SOCKET},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, OPT_VERSION},
+            {},
+        };
+        struct ctl ctl = {};
+        const struct command *cmd;
+        const char *env;
+        char err[256];
+        int c;
+
+        log_set_ident("ipftctl");
+        /* A closed stdout or socket must surface as EPIPE where it is written, so it
+         * can be handled (quietly for | head), not kill the process silently. */
+        signal(SIGPIPE, SIG_IGN);
+
+        /* '+': stop at the command name; its options belong to the command. */
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case OPT_SOCKET:
+                        if (!*optarg)
+                                return usage_error(NULL, "--socket needs a non-empty path");
+                        ctl.socket_path = optarg;
+                        break;
+                case 'h':
+                        main_usage(stdout);
+                        return finish_stdout(EXIT_OK);
+                case OPT_VERSION:
+                        printf("ipftctl %s (protocol %d)\n", SKBT_VERSION, SKBT_PROTOCOL_VERSION);
+                        return finish_stdout(EXIT_OK);
+                default:
+                        args_getopt_error(c, argv, longopts, err, sizeof(err));
+                        return usage_error(NULL, err);
+                }
+        }
+        if (!ctl.socket_path) {
+                env = getenv("SKBTRACED_SOCKET");
+                ctl.socket_path = env && *env ? env : SKBT_DEFAULT_SOCKET;
+        }
+
+        if (optind >= argc)
+                return usage_error(NULL, "missing command (trace, list, status or help)");
+        cmd = find_command(argv[optind]);
+        if (!cmd)
+                return usage_errorf(NULL, "unknown command '%.64s'", argv[optind]);
+        return finish_stdout(cmd->run(&ctl, argc - optind, argv + optind));
+}

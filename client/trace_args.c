@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* trace_args.c - turn 'ipftctl trace' options into io.skbtraced.Trace parameters */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter_spec.h"
+#include "macro.h"
+#include "trace_args.h"
+
+/* How much of a rejected argument is quoted back in a message. */
+#define QUOTE_MAX 64
+
+static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen > 0) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static void json_object_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+
+/* Long-only options get values outside the char range. */
+enum {
+        OPT_MASK = 0x100,
+        OPT_ADDR,
+        OPT_SPORT,
+        OPT_DPORT,
+        OPT_PORT,
+        OPT_DURATION,
+};
+
+static const struct option trace_longopts[] = {
+    {"mark", required_argument, NULL, 'm'},
+    {"mask", required_argument, NULL, OPT_MASK},
+    {"proto", required_argument, NULL, 'p'},
+    {"saddr", required_argument, NULL, 's'},
+    {"daddr", required_argument, NULL, 'd'},
+    {"addr", required_argument, NULL, OPT_ADDR},
+    {"sport", required_argument, NULL, OPT_SPORT},
+    {"dport", required_argument, NULL, OPT_DPORT},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"tracer", required_argument, NULL, 't'},
+    {"regex", required_argument, NULL, 'r'},
+    {"output", required_argument, NULL, 'o'},
+    {"count", required_argument, NULL, 'c'},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+/* Leading ':' so that a missing argument is told apart from an unknown option. */
+static const char trace_shortopts[] = ":m:p:46s:d:t:r:o:c:h";
+
+/* The long name of an option, for messages ("--saddr"), from its getopt value. */
+static const char *long_name(const struct option *longopts, int val)
+{
+        for (const struct option *o = longopts; o->name; o++)
+                if (o->val == val)
+                        return o->name;
+        return "?";
+}
+
+void args_getopt_error(int c, char **argv, const struct option *longopts, char *err, size_t errlen)
+{
+        /* getopt_long() has already stepped past the offending element. */
+        const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+        size_t namelen;
+        int matches = 0;
+
+        if (!arg || strncmp(arg, "--", 2) != 0) {
+                if (c == ':')
+                        fail(err, errlen, "option '-%c' requires an argument", optopt);
+                else
+                        fail(err, errlen, "invalid option -- '%c'", optopt);
+                return;
+        }
+
+        namelen = strcspn(arg + 2, "=");
+        if (c == ':') {
+                fail(err, errlen, "option '%.*s' requires an argument", (int)namelen + 2, arg);
+                return;
+        }
+        /* optopt is the option's value when it was known but given "=VALUE". */
+        if (optopt != 0) {
+                fail(err, errlen, "option '%.*s' does not take an argument", (int)namelen + 2, arg);
+                return;
+        }
+        for (const struct option *o = longopts; o && o->name; o++)
+                if (strncmp(o->name, arg + 2, namelen) == 0)
+                        matches++;
+        if (matches > 1)
+                fail(err, errlen, "option '%.*s' is ambiguous", (int)namelen + 2, arg);
+        else
+                fail(err, errlen, "unrecognized option '%.*s'", (int)MIN(namelen + 2, QUOTE_MAX),
+                     arg);
+}
+
+int args_check_regex(const char *re, char *err, size_t errlen)
+{
+        char msg[128];
+        regex_t preg;
+        int r;
+
+        /* The flags the daemon compiles with: a regex it rejects fails here first. */
+        r = regcomp(&preg, re, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                regerror(r, &preg, msg, sizeof(msg));
+                return fail(err, errlen, "invalid regex '%.*s': %s", QUOTE_MAX, re, msg);
+        }
+        regfree(&preg);
+        return 0;
+}
+
+int args_parse_output(const char *s, const char **ret, char *err, size_t errlen)
+{
+        static const char *const formats[] = {"text", "json"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+                if (strcmp(s, formats[i]) == 0) {
+                        *ret = formats[i];
+                        return 0;
+                }
+        }
+        return fail(err, errlen, "invalid output format '%.*s': expected text or json", QUOTE_MAX,
+                    s);
+}
+
+static int parse_tracer(const char *s, const char **ret, char *err, size_t errlen)
+{
+        /* function_graph is passed through: only the daemon knows whether its
+         * backend can do it, and it says so in its error reply. */
+        static const char *const tracers[] = {"function", "drop", "function_graph"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(tracers); i++) {
+                if (strcmp(s, tracers[i]) == 0) {
+                        *ret = tracers[i];
+                        return 0;
+                }
+        }
+        return fail(err, errlen, "invalid tracer '%.*s': expected function, drop or function_graph",
+                    QUOTE_MAX, s);
+}
+
+static int parse_count(const char *s, uint64_t *ret, char *err, size_t errlen)
+{
+        uint64_t v = 0;
+        const char *p;
+
+        /* Digits only: strtoull() would take "-1" as 2^64-1 and skip blanks. */
+        for (p = s; *p >= '0' && *p <= '9'; p++) {
+                if (v > ((uint64_t)INT64_MAX - (uint64_t)(*p - '0')) / 10)
+                        break;
+                v = v * 10 + (uint64_t)(*p - '0');
+        }
+        /* The wire carries a JSON integer, which json-c holds as int64. */
+        if (p == s || *p || v < 1)
+                return fail(err, errlen,
+                            "invalid count '%.*s': expected a number of events from 1 to %" PRId64,
+                            QUOTE_MAX, s, INT64_MAX);
+        *ret = v;
+        return 0;
+}
+
+static int parse_duration(const char *s, double *ret, char *err, size_t errlen)
+{
+        const char *p = s;
+        size_t digits = 0;
+        double v;
+
+        /* DIGITS[.DIGITS] or .DIGITS: strtod() alone would also take signs, blanks,
+         * hex, exponents, "inf" and "nan". */
+        for (; *p >= '0' && *p <= '9'; p++)
+                digits++;
+        if (*p == '.')
+                for (p++; *p >= '0' && *p <= '9'; p++)
+                        digits++;
+        if (digits == 0 || *p)
+                goto bad;
+        errno = 0;
+        v = strtod(s, NULL);
+        if (errno != 0 || !isfinite(v) || v <= 0)
+                goto bad;
+        *ret = v;
+        return 0;
+bad:
+        return fail(err, errlen,
+                    "invalid duration '%.*s': expected a number of seconds greater than 0, "
+                    "e.g. 10 or 2.5",
+                    QUOTE_MAX, s);
+}
+
+/*
+ * A filter option given twice is refused rather than "last one wins": "-s A -s B"
+ * reads like "A or B", but filters only AND.  Settings (-o, -t, -c, --duration)
+ * may be repeated, so a script can override its defaults ("ipftctl trace -o json $@").
+ */
+static int check_once(int c, unsigned *seen, char *err, size_t errlen)
+{
+        static const int once[] = {'m',      OPT_MASK,  'p',       's',      'd',
+                                   OPT_ADDR, OPT_SPORT, OPT_DPORT, OPT_PORT, 'r'};
+
+        for (unsigned i = 0; i < ARRAY_SIZE(once); i++) {
+                if (once[i] != c)
+                        continue;
+                if (!(*seen & (1u << i))) {
+                        *seen |= 1u << i;
+                        return 0;
+                }
+                if (c == 'r')
+                        return fail(err, errlen,
+                                    "option --regex given more than once: combine them into one "
+                                    "regex, e.g. 'A|B'");
+                return fail(err, errlen,
+                            "option --%s given more than once: filter options are combined "
+                            "with AND, so each may appear once",
+                            long_name(trace_longopts, c));
+        }
+        return 0;
+}
+
+int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, size_t errlen)
+{
+        struct trace_opts o = {};
+        struct skbt_filter *f = &o.filter;
+        const char *mask_arg = NULL;
+        bool has_mask = false, want4 = false, want6 = false;
+        uint32_t mask = 0;
+        unsigned seen = 0;
+        int c, r;
+
+        if (err && errlen > 0)
+                err[0] = '\0';
+        /* 0, not 1: glibc then also forgets a half-parsed "-46" group from a previous call. */
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, trace_shortopts, trace_longopts, NULL)) != -1) {
+                r = check_once(c, &seen, err, errlen);
+                if (r < 0)
+                        return r;
+
+                switch (c) {
+                case 'm':
+                        r = skbt_parse_mark(optarg, &f->mark, &mask, &has_mask, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_MARK;
+                        break;
+                case OPT_MASK:
+                        mask_arg = optarg;
+                        break;
+                case 'p':
+                        r = skbt_parse_proto(optarg, &f->proto, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_PROTO;
+                        break;
+                case '4':
+                        want4 = true;
+                        break;
+                case '6':
+                        want6 = true;
+                        break;
+                case 's':
+                        r = skbt_parse_prefix(optarg, &f->saddr, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_SADDR;
+                        break;
+                case 'd':
+                        r = skbt_parse_prefix(optarg, &f->daddr, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_DADDR;
+                        break;
+                case OPT_ADDR:
+                        r = skbt_parse_prefix(optarg, &f->addr, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_ADDR;
+                        break;
+                case OPT_SPORT:
+                        r = skbt_parse_port(optarg, &f->sport, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_SPORT;
+                        break;
+                case OPT_DPORT:
+                        r = skbt_parse_port(optarg, &f->dport, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_DPORT;
+                        break;
+                case OPT_PORT:
+                        r = skbt_parse_port(optarg, &f->port, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_PORT;
+                        break;
+                case 't':
+                        r = parse_tracer(optarg, &o.tracer, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'r':
+                        r = args_check_regex(optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        o.regex = optarg;
+                        break;
+                case 'o':
+                        r = args_parse_output(optarg, &o.output, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'c':
+                        r = parse_count(optarg, &o.count, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_DURATION:
+                        r = parse_duration(optarg, &o.duration, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'h':
+                        /* Help wins over everything else on the line, as in most tools. */
+                        *ret = (struct trace_opts){.help = true};
+                        return 0;
+                default:
+                        args_getopt_error(c, argv, trace_longopts, err, errlen);
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc)
+                return fail(err, errlen, "unexpected argument '%.*s'", QUOTE_MAX, argv[optind]);
+
+        if (want4 && want6)
+                return fail(err, errlen, "-4 and -6 cannot be used together");
+        if (want4 || want6) {
+                f->flags |= SKBT_F_L3;
+                f->l3 = want4 ? SKBT_L3_IPV4 : SKBT_L3_IPV6;
+        }
+
+        if (mask_arg) {
+                if (!(f->flags & SKBT_F_MARK))
+                        return fail(err, errlen, "--mask needs --mark");
+                if (has_mask)
+                        return fail(err, errlen,
+                                    "mark mask given twice: use either --mark VALUE/MASK or "
+                                    "--mask MASK");
+                r = skbt_parse_u32("mark mask", mask_arg, &mask, err, errlen);
+                if (r < 0)
+                        return r;
+                has_mask = true;
+        }
+        if (f->flags & SKBT_F_MARK)
+                f->mark_mask = has_mask ? mask : UINT32_MAX;
+
+        /* Cross-field checks (-4 with an IPv6 address, ports with icmp, ...). */
+        r = skbt_filter_validate(f, err, errlen);
+        if (r < 0)
+                return r;
+
+        *ret = o;
+        return 0;
+}
+
+/*
+ * A JSON number for d in its shortest round-trip form ("0.1", not json-c's
+ * "0.10000000000000001"), so the request shows what the user typed.
+ */
+static json_object *new_duration(double d)
+{
+        char buf[64];
+
+        for (int prec = 1; prec <= 17; prec++) {
+                snprintf(buf, sizeof(buf), "%.*g", prec, d);
+                if (strtod(buf, NULL) == d)
+                        break;
+        }
+        /* "10" would read back as a JSON integer; "1e+20" is a valid JSON number. */
+        if (!strpbrk(buf, ".e"))
+                strcat(buf, ".0");
+        return json_object_new_double_s(d, buf);
+}
+
+static bool add(json_object *o, const char *key, json_object *v)
+{
+        if (!v)
+                return false;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return false;
+        }
+        return true;
+}
+
+json_object *trace_opts_to_params(const struct trace_opts *o)
+{
+        _cleanup_(json_object_putp) json_object *p = json_object_new_object();
+
+        if (!p)
+                return NULL;
+        /* An empty filter is left out: the daemon treats a missing one as "all packets". */
+        if (o->filter.flags && !add(p, "filter", skbt_filter_to_json(&o->filter)))
+                return NULL;
+        if (o->tracer && !add(p, "tracer", json_object_new_string(o->tracer)))
+                return NULL;
+        if (o->regex && !add(p, "regex", json_object_new_string(o->regex)))
+                return NULL;
+        if (o->output && !add(p, "output", json_object_new_string(o->output)))
+                return NULL;
+        if (o->count > 0 && !add(p, "count", json_object_new_int64((int64_t)o->count)))
+                return NULL;
+        if (o->duration > 0 && !add(p, "duration", new_duration(o->duration)))
+                return NULL;
+        return TAKE_PTR(p);
+}
+
+void trace_args_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] trace [OPTIONS]\n"
+              "\n"
+              "Trace packets through the kernel's networking functions.  Each time a selected\n"
+              "probe sees a matching packet, one event line goes to standard output; progress,\n"
+              "warnings and the final summary go to standard error.  Ctrl-C ends the session\n"
+              "(a second Ctrl-C exits at once).\n"
+              "\n"
+              "Filter options (every option given must match):\n"
+              "  -m, --mark VALUE[/MASK]    skb mark equals VALUE after masking\n"
+              "                             (decimal or 0x hexadecimal)\n"
+              "      --mask MASK            mask for --mark (default 0xffffffff)\n"
+              "  -p, --proto PROTO          icmp, icmp6, tcp, udp, sctp or a number 0-255\n"
+              "  -4                         IPv4 packets only\n"
+              "  -6                         IPv6 packets only\n"
+              "  -s, --saddr ADDR[/PREFIX]  source address\n"
+              "  -d, --daddr ADDR[/PREFIX]  destination address\n"
+              "      --addr ADDR[/PREFIX]   source or destination address\n"
+              "      --sport PORT           source port (tcp, udp, sctp, udplite)\n"
+              "      --dport PORT           destination port\n"
+              "      --port PORT            source or destination port\n"
+              "\n"
+              "Session options:\n"
+              "  -t, --tracer TRACER        function (default): every selected probe;\n"
+              "                             drop: only the kernel's drop path, with the reason;\n"
+              "                             function_graph: if the daemon's backend supports it\n"
+              "  -r, --regex RE             only probes whose name matches the POSIX extended\n"
+              "                             regular expression RE (see 'ipftctl list')\n"
+              "  -o, --output FORMAT        text (default) or json (one object per line)\n"
+              "  -c, --count N              stop after N events\n"
+              "      --duration SECONDS     stop after SECONDS (fractions allowed, e.g. 0.5)\n"
+              "  -h, --help                 show this help\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl trace -p icmp --addr 10.0.0.1\n"
+              "  ipftctl trace -t drop -p tcp --dport 443 -c 100\n"
+              "  ipftctl trace -6 -d 2001:db8::/32 -r '^(ip6|ipv6)_'\n"
+              "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n",
+              f);
+}

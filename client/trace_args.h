@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* trace_args.h - turn 'ipftctl trace' options into io.skbtraced.Trace parameters */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "skbt_abi.h"
+
+/*
+ * What 'ipftctl trace' asks the daemon for.  Every member is optional: an
+ * unset one is left out of the request so that the daemon's default applies
+ * (docs/protocol.md, io.skbtraced.Trace).
+ */
+struct trace_opts {
+        struct skbt_filter filter; /* members valid per filter.flags; 0 flags: all packets */
+        const char *tracer;        /* "function", "drop", "function_graph"; NULL: default */
+        const char *regex;         /* probe name regex (points into argv); NULL: all probes */
+        const char *output;        /* "text" or "json"; NULL: default (text) */
+        uint64_t count;            /* stop after this many events; 0: no limit */
+        double duration;           /* stop after this many seconds; 0: no limit */
+        bool help;                 /* -h/--help was given: print usage, nothing else */
+};
+
+/**
+ * trace_args_parse() - parse the arguments of 'ipftctl trace'
+ * @argc: argument count, argv[0] being the subcommand name
+ * @argv: arguments; getopt_long() may permute the pointers, never the strings
+ * @ret: filled on success
+ * @err: on failure, a one-line message without a program prefix
+ * @errlen: size of @err
+ *
+ * Does no I/O, resets getopt state itself, and can be called repeatedly.
+ * Filter values are checked with the same code the daemon uses
+ * (common/filter_spec.c), so both reject the same input with the same words.
+ *
+ * Return: 0 on success (check @ret->help), -EINVAL on a usage error.
+ */
+int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, size_t errlen);
+
+/**
+ * trace_opts_to_params() - the "parameters" object of an io.skbtraced.Trace call
+ * @o: options from trace_args_parse()
+ *
+ * Return: a new object (the caller owns the reference), NULL when out of memory.
+ */
+json_object *trace_opts_to_params(const struct trace_opts *o);
+
+/* The text of 'ipftctl trace --help'. */
+void trace_args_usage(FILE *f);
+
+/*
+ * Helpers shared by all ipftctl subcommands, kept here so they are
+ * unit-tested together with the trace parser.
+ */
+
+/* Describe the error getopt_long() reported by returning c ('?' or ':'; the
+ * option string must start with ':'), e.g. "unrecognized option '--foo'". */
+void args_getopt_error(int c, char **argv, const struct option *longopts, char *err, size_t errlen);
+/* Check a POSIX extended regex as the daemon compiles it; the message quotes regerror(). */
+int args_check_regex(const char *re, char *err, size_t errlen);
+/* "text" or "json", returned as a static string. */
+int args_parse_output(const char *s, const char **ret, char *err, size_t errlen);

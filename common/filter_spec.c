@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* filter_spec.c - parse and validate session filters (CLI strings and wire JSON) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "filter_spec.h"
+#include "macro.h"
+
+#define SKBT_F_ALL                                                                                 \
+        (SKBT_F_MARK | SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR |      \
+         SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)
+
+#define FILTER_MEMBERS "mark, mark_mask, l3, proto, saddr, daddr, addr, sport, dport or port"
+
+/* How much of a rejected input is quoted back in a message. */
+#define QUOTE_MAX 48
+/* "10.0.0.0/24" or a full IPv6 address with "/128". */
+#define PREFIX_STR_MAX (INET6_ADDRSTRLEN + 4)
+
+static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && errlen > 0) {
+                va_start(ap, fmt);
+                vsnprintf(err, errlen, fmt, ap);
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+/*
+ * Copy untrusted input for quoting in a message.  The daemon echoes client
+ * strings back, so the copy is bounded and restricted to printable ASCII:
+ * messages stay one line and valid UTF-8 whatever the client sent.
+ */
+static const char *quote(const char *s, char buf[static QUOTE_MAX + 4])
+{
+        size_t i;
+
+        for (i = 0; s[i] && i < QUOTE_MAX; i++)
+                buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        if (s[i]) {
+                memcpy(buf + i, "...", 3);
+                i += 3;
+        }
+        buf[i] = '\0';
+        return buf;
+}
+
+/* Digits only, no sign, no blanks; -ERANGE when the value exceeds max. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *ret)
+{
+        uint64_t v = 0;
+        bool over = false;
+
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                /* keep scanning after an overflow: junk must still be -EINVAL */
+                if (!over && v > (max - (uint64_t)(*s - '0')) / 10)
+                        over = true;
+                else if (!over)
+                        v = v * 10 + (uint64_t)(*s - '0');
+        }
+        if (over)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+static int parse_hex32(const char *s, uint32_t *ret)
+{
+        uint32_t v = 0;
+        bool over = false;
+        int d;
+
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                d = hex_digit(*s);
+                if (d < 0)
+                        return -EINVAL;
+                if (v > UINT32_MAX >> 4)
+                        over = true;
+                v = (v << 4) | (uint32_t)d;
+        }
+        if (over)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+/* Protocols accepted by name on the command line and on the wire. */
+static const struct {
+        const char *name;
+        uint8_t proto;
+} proto_names[] = {
+    {"icmp", IPPROTO_ICMP}, {"icmp6", IPPROTO_ICMPV6}, {"ipv6-icmp", IPPROTO_ICMPV6},
+    {"tcp", IPPROTO_TCP},   {"udp", IPPROTO_UDP},      {"sctp", IPPROTO_SCTP},
+};
+
+/* The canonical wire name (first in proto_names), NULL for number-only protocols. */
+static const char *proto_wire_name(uint8_t proto)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(proto_names); i++)
+                if (proto_names[i].proto == proto)
+                        return proto_names[i].name;
+        return NULL;
+}
+
+int skbt_parse_proto(const char *s, uint8_t *ret, char *err, size_t errlen)
+{
+        char q[QUOTE_MAX + 4];
+        uint64_t v;
+
+        for (size_t i = 0; i < ARRAY_SIZE(proto_names); i++) {
+                if (strcasecmp(s, proto_names[i].name) == 0) {
+                        *ret = proto_names[i].proto;
+                        return 0;
+                }
+        }
+        if (parse_decimal(s, 255, &v) < 0)
+                return fail(err, errlen,
+                            "unknown protocol '%s': expected icmp, icmp6, tcp, udp, sctp or a "
+                            "number 0-255",
+                            quote(s, q));
+        *ret = (uint8_t)v;
+        return 0;
+}
+
+const char *skbt_proto_name(uint8_t proto)
+{
+        /* IANA keywords, for the protocols one meets in skb traces. */
+        switch (proto) {
+        case 1:
+                return "ICMP";
+        case 2:
+                return "IGMP";
+        case 4:
+                return "IPIP";
+        case 6:
+                return "TCP";
+        case 17:
+                return "UDP";
+        case 33:
+                return "DCCP";
+        case 41:
+                return "IPv6";
+        case 46:
+                return "RSVP";
+        case 47:
+                return "GRE";
+        case 50:
+                return "ESP";
+        case 51:
+                return "AH";
+        case 58:
+                return "ICMPv6";
+        case 89:
+                return "OSPF";
+        case 103:
+                return "PIM";
+        case 112:
+                return "VRRP";
+        case 115:
+                return "L2TP";
+        case 132:
+                return "SCTP";
+        case 136:
+                return "UDPLite";
+        case 137:
+                return "MPLS";
+        case 143:
+                return "Ethernet";
+        default:
+                return NULL;
+        }
+}
+
+static unsigned max_plen(uint8_t l3)
+{
+        return l3 == SKBT_L3_IPV4 ? 32 : 128;
+}
+
+/* Clear the bits after the first plen bits of a 16-byte address. */
+static void mask_addr(uint8_t addr[16], unsigned plen)
+{
+        for (unsigned i = 0; i < 16; i++) {
+                int bits = (int)plen - 8 * (int)i;
+
+                if (bits <= 0)
+                        addr[i] = 0;
+                else if (bits < 8)
+                        addr[i] &= (uint8_t)(0xff << (8 - bits));
+        }
+}
+
+int skbt_parse_prefix(const char *s, struct skbt_prefix *ret, char *err, size_t errlen)
+{
+        char q[QUOTE_MAX + 4], a[INET6_ADDRSTRLEN];
+        struct skbt_prefix p = {};
+        const char *slash = strchr(s, '/');
+        size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+        uint64_t plen;
+        int r;
+
+        /* A longer address part cannot be valid; copying it would truncate silently. */
+        if (alen >= sizeof(a))
+                goto bad_addr;
+        memcpy(a, s, alen);
+        a[alen] = '\0';
+        if (inet_pton(AF_INET, a, p.addr) == 1)
+                p.l3 = SKBT_L3_IPV4;
+        else if (inet_pton(AF_INET6, a, p.addr) == 1)
+                p.l3 = SKBT_L3_IPV6;
+        else
+                goto bad_addr;
+
+        if (!slash) {
+                plen = max_plen(p.l3);
+        } else {
+                r = parse_decimal(slash + 1, max_plen(p.l3), &plen);
+                if (r == -ERANGE)
+                        return fail(err, errlen,
+                                    "prefix /%s is too long for an %s address (maximum %u)",
+                                    quote(slash + 1, q), p.l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6",
+                                    max_plen(p.l3));
+                if (r < 0)
+                        return fail(err, errlen,
+                                    "invalid prefix length in '%s': expected /0 to /%u after "
+                                    "the address",
+                                    quote(s, q), max_plen(p.l3));
+        }
+        p.plen = (uint8_t)plen;
+        mask_addr(p.addr, p.plen);
+        skbt_prefix_fill_mask(&p);
+        *ret = p;
+        return 0;
+
+bad_addr:
+        return fail(err, errlen,
+                    "invalid address '%s': expected an IPv4 or IPv6 address with optional /PREFIX",
+                    quote(s, q));
+}
+
+void skbt_format_prefix(const struct skbt_prefix *p, char *buf, size_t len)
+{
+        char a[INET6_ADDRSTRLEN];
+        int af = p->l3 == SKBT_L3_IPV4 ? AF_INET : AF_INET6;
+
+        if (len == 0)
+                return;
+        if ((p->l3 != SKBT_L3_IPV4 && p->l3 != SKBT_L3_IPV6) ||
+            !inet_ntop(af, p->addr, a, sizeof(a))) {
+                snprintf(buf, len, "(invalid address)");
+                return;
+        }
+        if (p->plen == max_plen(p->l3))
+                snprintf(buf, len, "%s", a);
+        else
+                snprintf(buf, len, "%s/%u", a, p->plen);
+}
+
+int skbt_parse_port(const char *s, uint16_t *ret, char *err, size_t errlen)
+{
+        char q[QUOTE_MAX + 4];
+        uint64_t v;
+
+        if (parse_decimal(s, UINT16_MAX, &v) < 0)
+                return fail(err, errlen, "invalid port '%s': expected a number from 0 to 65535",
+                            quote(s, q));
+        *ret = (uint16_t)v;
+        return 0;
+}
+
+int skbt_parse_u32(const char *what, const char *s, uint32_t *ret, char *err, size_t errlen)
+{
+        char q[QUOTE_MAX + 4];
+        uint64_t v;
+        uint32_t h;
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+                if (parse_hex32(s + 2, &h) < 0)
+                        goto bad;
+                *ret = h;
+                return 0;
+        }
+        /* "010" is 8 to strtoul(base 0), ip-rule and iptables, but 10 to a human. */
+        if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+                return fail(err, errlen,
+                            "invalid %s '%s': leading zeros are ambiguous (octal?), expected a "
+                            "decimal number without them or a 0x hexadecimal number",
+                            what, quote(s, q));
+        if (parse_decimal(s, UINT32_MAX, &v) < 0)
+                goto bad;
+        *ret = (uint32_t)v;
+        return 0;
+
+bad:
+        return fail(err, errlen,
+                    "invalid %s '%s': expected a decimal or 0x hexadecimal number from 0 to "
+                    "4294967295 (0xffffffff)",
+                    what, quote(s, q));
+}
+
+int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mask, char *err,
+                    size_t errlen)
+{
+        char v[32], q[QUOTE_MAX + 4];
+        const char *slash = strchr(s, '/');
+        uint32_t m, k = UINT32_MAX;
+        size_t vlen;
+        int r;
+
+        if (!slash) {
+                r = skbt_parse_u32("mark", s, &m, err, errlen);
+                if (r < 0)
+                        return r;
+        } else {
+                vlen = (size_t)(slash - s);
+                if (vlen >= sizeof(v))
+                        return fail(err, errlen,
+                                    "invalid mark '%s': expected VALUE or VALUE/MASK, each a "
+                                    "decimal or 0x hexadecimal number from 0 to 4294967295",
+                                    quote(s, q));
+                memcpy(v, s, vlen);
+                v[vlen] = '\0';
+                r = skbt_parse_u32("mark", v, &m, err, errlen);
+                if (r < 0)
+                        return r;
+                r = skbt_parse_u32("mark mask", slash + 1, &k, err, errlen);
+                if (r < 0)
+                        return r;
+        }
+        *mark = m;
+        *mask = k;
+        *has_mask = slash != NULL;
+        return 0;
+}
+
+static const char *l3_name(uint8_t l3)
+{
+        return l3 == SKBT_L3_IPV4 ? "ipv4" : "ipv6";
+}
+
+static const char *l3_family(uint8_t l3)
+{
+        return l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6";
+}
+
+static bool prefix_valid(const struct skbt_prefix *p)
+{
+        struct skbt_prefix m = *p;
+
+        if (p->l3 != SKBT_L3_IPV4 && p->l3 != SKBT_L3_IPV6)
+                return false;
+        if (p->plen > max_plen(p->l3))
+                return false;
+        /* the BPF side compares masked packet addresses with these bytes as they are */
+        mask_addr(m.addr, p->plen);
+        if (p->l3 == SKBT_L3_IPV4)
+                memset(m.addr + 4, 0, 12);
+        /* ...and with this mask, which must agree with plen */
+        skbt_prefix_fill_mask(&m);
+        return memcmp(m.addr, p->addr, sizeof(m.addr)) == 0 &&
+               memcmp(m.mask, p->mask, sizeof(m.mask)) == 0;
+}
+
+int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
+{
+        static const struct {
+                uint32_t flag;
+                const char *name;
+                size_t off;
+        } addrs[] = {
+            {SKBT_F_SADDR, "saddr", offsetof(struct skbt_filter, saddr)},
+            {SKBT_F_DADDR, "daddr", offsetof(struct skbt_filter, daddr)},
+            {SKBT_F_ADDR, "addr", offsetof(struct skbt_filter, addr)},
+        };
+        const struct skbt_prefix *first = NULL;
+        const char *first_name = NULL;
+        char a[PREFIX_STR_MAX], b[PREFIX_STR_MAX];
+        uint8_t family = 0;
+
+        /* Structural checks: the daemon copies this struct into BPF memory as is. */
+        if (f->flags & ~(uint32_t)SKBT_F_ALL)
+                return fail(err, errlen, "unknown filter flags 0x%" PRIx32,
+                            f->flags & ~(uint32_t)SKBT_F_ALL);
+        if ((f->flags & SKBT_F_L3) && f->l3 != SKBT_L3_IPV4 && f->l3 != SKBT_L3_IPV6)
+                return fail(err, errlen, "invalid l3 %u: expected ipv4 or ipv6", f->l3);
+        for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+                const struct skbt_prefix *p = (const void *)((const char *)f + addrs[i].off);
+
+                if ((f->flags & addrs[i].flag) && !prefix_valid(p))
+                        return fail(err, errlen,
+                                    "invalid %s: family %u, prefix length %u or host bits set",
+                                    addrs[i].name, p->l3, p->plen);
+        }
+
+        /* The API has no "mask given" flag, so a lone mask can only be refused here. */
+        if (!(f->flags & SKBT_F_MARK) && f->mark_mask)
+                return fail(err, errlen, "mark_mask requires mark");
+        if ((f->flags & SKBT_F_MARK) && (f->mark & ~f->mark_mask))
+                return fail(err, errlen,
+                            "mark 0x%" PRIx32 " has bits outside mask 0x%" PRIx32
+                            ", so it could never match: expected mark & mask == mark",
+                            f->mark, f->mark_mask);
+
+        /* A packet has one address family: every address and -4/-6 must agree. */
+        for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+                const struct skbt_prefix *p = (const void *)((const char *)f + addrs[i].off);
+
+                if (!(f->flags & addrs[i].flag))
+                        continue;
+                if ((f->flags & SKBT_F_L3) && p->l3 != f->l3) {
+                        skbt_format_prefix(p, a, sizeof(a));
+                        return fail(err, errlen, "address %s is %s but -%c/l3 %s was given", a,
+                                    l3_family(p->l3), f->l3 == SKBT_L3_IPV4 ? '4' : '6',
+                                    l3_name(f->l3));
+                }
+                if (first && p->l3 != first->l3) {
+                        skbt_format_prefix(first, a, sizeof(a));
+                        skbt_format_prefix(p, b, sizeof(b));
+                        return fail(err, errlen,
+                                    "%s %s is %s but %s %s is %s: a packet has one address family",
+                                    first_name, a, l3_family(first->l3), addrs[i].name, b,
+                                    l3_family(p->l3));
+                }
+                if (!first) {
+                        first = p;
+                        first_name = addrs[i].name;
+                }
+        }
+        if (f->flags & SKBT_F_L3)
+                family = f->l3;
+        else if (first)
+                family = first->l3;
+
+        if (f->flags & SKBT_F_PROTO) {
+                if (f->proto == IPPROTO_ICMP && family == SKBT_L3_IPV6) {
+                        if (f->flags & SKBT_F_L3)
+                                return fail(err, errlen,
+                                            "proto icmp is IPv4 only but -6/l3 ipv6 was given: "
+                                            "use icmp6");
+                        skbt_format_prefix(first, a, sizeof(a));
+                        return fail(err, errlen,
+                                    "proto icmp is IPv4 only but %s %s is IPv6: use icmp6",
+                                    first_name, a);
+                }
+                if (f->proto == IPPROTO_ICMPV6 && family == SKBT_L3_IPV4) {
+                        if (f->flags & SKBT_F_L3)
+                                return fail(err, errlen,
+                                            "proto icmp6 is IPv6 only but -4/l3 ipv4 was given: "
+                                            "use icmp");
+                        skbt_format_prefix(first, a, sizeof(a));
+                        return fail(err, errlen,
+                                    "proto icmp6 is IPv6 only but %s %s is IPv4: use icmp",
+                                    first_name, a);
+                }
+                /* the same set the BPF parser reads ports for (bpf/skbt_parse.bpf.h) */
+                if ((f->flags & (SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)) &&
+                    f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
+                    f->proto != IPPROTO_SCTP && f->proto != IPPROTO_UDPLITE) {
+                        const char *n = proto_wire_name(f->proto);
+
+                        if (n)
+                                return fail(err, errlen,
+                                            "ports only apply to tcp, udp, sctp and udplite "
+                                            "(136), not proto %s",
+                                            n);
+                        return fail(err, errlen,
+                                    "ports only apply to tcp, udp, sctp and udplite (136), not "
+                                    "proto %u",
+                                    f->proto);
+                }
+        }
+        return 0;
+}
+
+/* What a JSON value is, for "expected X, got Y" messages. */
+static const char *json_kind(json_object *v)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "a boolean";
+        case json_type_double:
+                return "a non-integer number";
+        case json_type_int:
+                return "an integer";
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "an array";
+        case json_type_string:
+                return "a string";
+        }
+        return "an unknown type";
+}
+
+static int json_uint(json_object *v, const char *name, uint64_t max, uint64_t *ret, char *err,
+                     size_t errlen)
+{
+        char q[QUOTE_MAX + 4];
+        int64_t i;
+
+        if (!json_object_is_type(v, json_type_int)) {
+                if (json_object_is_type(v, json_type_string))
+                        return fail(err, errlen,
+                                    "invalid %s: expected an integer from 0 to %" PRIu64
+                                    ", got the string '%s'",
+                                    name, max, quote(json_object_get_string(v), q));
+                return fail(err, errlen,
+                            "invalid %s: expected an integer from 0 to %" PRIu64 ", got %s", name,
+                            max, json_kind(v));
+        }
+        /* json-c saturates out-of-range numbers to INT64_MIN/MAX, so never echo those. */
+        i = json_object_get_int64(v);
+        if (i == INT64_MAX || i == INT64_MIN)
+                return fail(err, errlen,
+                            "invalid %s: out of range, expected an integer from 0 to %" PRIu64,
+                            name, max);
+        if (i < 0 || (uint64_t)i > max)
+                return fail(err, errlen,
+                            "invalid %s %" PRId64 ": expected an integer from 0 to %" PRIu64, name,
+                            i, max);
+        *ret = (uint64_t)i;
+        return 0;
+}
+
+/* A string member; embedded NULs would make the C string differ from what was sent. */
+static int json_str(json_object *v, const char *name, const char *expected, const char **ret,
+                    char *err, size_t errlen)
+{
+        const char *s;
+
+        if (!json_object_is_type(v, json_type_string))
+                return fail(err, errlen, "invalid %s: expected a string (%s), got %s", name,
+                            expected, json_kind(v));
+        s = json_object_get_string(v);
+        if (strlen(s) != (size_t)json_object_get_string_len(v))
+                return fail(err, errlen, "invalid %s: the string contains a NUL character", name);
+        *ret = s;
+        return 0;
+}
+
+int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char **bad_member,
+                          char *err, size_t errlen)
+{
+        struct skbt_filter f = {};
+        char q[QUOTE_MAX + 4];
+        bool have_mask = false;
+        const char *bad = NULL, *s;
+        uint64_t v = 0;
+        int r = 0;
+
+        if (bad_member)
+                *bad_member = NULL;
+        if (!obj) {
+                *ret = f;
+                return 0;
+        }
+        if (!json_object_is_type(obj, json_type_object)) {
+                if (bad_member)
+                        *bad_member = "filter";
+                return fail(err, errlen, "invalid filter: expected an object, got %s",
+                            json_kind(obj));
+        }
+
+        json_object_object_foreach (obj, key, val) {
+                if (strcmp(key, "mark") == 0) {
+                        bad = "filter.mark";
+                        r = json_uint(val, "mark", UINT32_MAX, &v, err, errlen);
+                        f.flags |= SKBT_F_MARK;
+                        f.mark = (uint32_t)v;
+                } else if (strcmp(key, "mark_mask") == 0) {
+                        bad = "filter.mark_mask";
+                        r = json_uint(val, "mark_mask", UINT32_MAX, &v, err, errlen);
+                        have_mask = true;
+                        f.mark_mask = (uint32_t)v;
+                } else if (strcmp(key, "l3") == 0) {
+                        bad = "filter.l3";
+                        r = json_str(val, "l3", "ipv4 or ipv6", &s, err, errlen);
+                        if (r < 0)
+                                break;
+                        f.flags |= SKBT_F_L3;
+                        if (strcmp(s, "ipv4") == 0)
+                                f.l3 = SKBT_L3_IPV4;
+                        else if (strcmp(s, "ipv6") == 0)
+                                f.l3 = SKBT_L3_IPV6;
+                        else
+                                r = fail(err, errlen, "invalid l3 '%s': expected ipv4 or ipv6",
+                                         quote(s, q));
+                } else if (strcmp(key, "proto") == 0) {
+                        bad = "filter.proto";
+                        f.flags |= SKBT_F_PROTO;
+                        if (json_object_is_type(val, json_type_string)) {
+                                r = json_str(val, "proto", "", &s, err, errlen);
+                                if (r >= 0)
+                                        r = skbt_parse_proto(s, &f.proto, err, errlen);
+                        } else if (json_object_is_type(val, json_type_int)) {
+                                r = json_uint(val, "proto", 255, &v, err, errlen);
+                                f.proto = (uint8_t)v;
+                        } else {
+                                r = fail(err, errlen,
+                                         "invalid proto: expected a string (icmp, icmp6, tcp, "
+                                         "udp, sctp) or an integer from 0 to 255, got %s",
+                                         json_kind(val));
+                        }
+                } else if (strcmp(key, "saddr") == 0 || strcmp(key, "daddr") == 0 ||
+                           strcmp(key, "addr") == 0) {
+                        struct skbt_prefix *p;
+
+                        if (key[0] == 's') {
+                                bad = "filter.saddr";
+                                f.flags |= SKBT_F_SADDR;
+                                p = &f.saddr;
+                        } else if (key[0] == 'd') {
+                                bad = "filter.daddr";
+                                f.flags |= SKBT_F_DADDR;
+                                p = &f.daddr;
+                        } else {
+                                bad = "filter.addr";
+                                f.flags |= SKBT_F_ADDR;
+                                p = &f.addr;
+                        }
+                        r = json_str(val, bad + strlen("filter."),
+                                     "an IPv4 or IPv6 address with optional /PREFIX", &s, err,
+                                     errlen);
+                        if (r >= 0)
+                                r = skbt_parse_prefix(s, p, err, errlen);
+                } else if (strcmp(key, "sport") == 0 || strcmp(key, "dport") == 0 ||
+                           strcmp(key, "port") == 0) {
+                        uint16_t *p;
+
+                        if (key[0] == 's') {
+                                bad = "filter.sport";
+                                f.flags |= SKBT_F_SPORT;
+                                p = &f.sport;
+                        } else if (key[0] == 'd') {
+                                bad = "filter.dport";
+                                f.flags |= SKBT_F_DPORT;
+                                p = &f.dport;
+                        } else {
+                                bad = "filter.port";
+                                f.flags |= SKBT_F_PORT;
+                                p = &f.port;
+                        }
+                        r = json_uint(val, bad + strlen("filter."), UINT16_MAX, &v, err, errlen);
+                        *p = (uint16_t)v;
+                } else {
+                        /* The key is client data: it can only go into the message, quoted. */
+                        bad = "filter";
+                        r = fail(err, errlen,
+                                 "unknown filter member '%s': expected " FILTER_MEMBERS,
+                                 quote(key, q));
+                }
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && have_mask && !(f.flags & SKBT_F_MARK)) {
+                bad = "filter.mark_mask";
+                r = fail(err, errlen, "mark_mask requires mark");
+        }
+        if (r >= 0) {
+                if ((f.flags & SKBT_F_MARK) && !have_mask)
+                        f.mark_mask = UINT32_MAX;
+                bad = "filter";
+                r = skbt_filter_validate(&f, err, errlen);
+        }
+        if (r < 0) {
+                if (bad_member)
+                        *bad_member = bad;
+                return r;
+        }
+        *ret = f;
+        return 0;
+}
+
+static bool add_member(json_object *o, const char *key, json_object *v)
+{
+        if (!v)
+                return false;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return false;
+        }
+        return true;
+}
+
+static bool add_prefix(json_object *o, const char *key, const struct skbt_prefix *p)
+{
+        char buf[PREFIX_STR_MAX];
+
+        skbt_format_prefix(p, buf, sizeof(buf));
+        return add_member(o, key, json_object_new_string(buf));
+}
+
+json_object *skbt_filter_to_json(const struct skbt_filter *f)
+{
+        json_object *o = json_object_new_object();
+        const char *n;
+        bool ok = true;
+
+        if (!o)
+                return NULL;
+        if (f->flags & SKBT_F_MARK) {
+                ok = ok && add_member(o, "mark", json_object_new_int64(f->mark));
+                /* the wire default, left out so requests stay minimal */
+                if (f->mark_mask != UINT32_MAX)
+                        ok = ok && add_member(o, "mark_mask", json_object_new_int64(f->mark_mask));
+        }
+        if (f->flags & SKBT_F_L3)
+                ok = ok && add_member(o, "l3", json_object_new_string(l3_name(f->l3)));
+        if (f->flags & SKBT_F_PROTO) {
+                n = proto_wire_name(f->proto);
+                ok =
+                    ok && add_member(o, "proto",
+                                     n ? json_object_new_string(n) : json_object_new_int(f->proto));
+        }
+        if (f->flags & SKBT_F_SADDR)
+                ok = ok && add_prefix(o, "saddr", &f->saddr);
+        if (f->flags & SKBT_F_DADDR)
+                ok = ok && add_prefix(o, "daddr", &f->daddr);
+        if (f->flags & SKBT_F_ADDR)
+                ok = ok && add_prefix(o, "addr", &f->addr);
+        if (f->flags & SKBT_F_SPORT)
+                ok = ok && add_member(o, "sport", json_object_new_int(f->sport));
+        if (f->flags & SKBT_F_DPORT)
+                ok = ok && add_member(o, "dport", json_object_new_int(f->dport));
+        if (f->flags & SKBT_F_PORT)
+                ok = ok && add_member(o, "port", json_object_new_int(f->port));
+        if (!ok) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* Append to a fixed buffer; output past the end is dropped, buf stays terminated. */
+static void _printf_(4, 5) append(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (*pos >= len)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                *pos = MIN(len, *pos + (size_t)n);
+}
+
+void skbt_filter_describe(const struct skbt_filter *f, char *buf, size_t len)
+{
+        char p[PREFIX_STR_MAX];
+        const char *sep = "";
+        const char *n;
+        size_t pos = 0;
+
+        if (len == 0)
+                return;
+        buf[0] = '\0';
+        if (f->flags & SKBT_F_MARK) {
+                if (f->mark_mask == UINT32_MAX)
+                        append(buf, len, &pos, "mark 0x%" PRIx32, f->mark);
+                else
+                        append(buf, len, &pos, "mark 0x%" PRIx32 "/0x%" PRIx32, f->mark,
+                               f->mark_mask);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_L3) {
+                append(buf, len, &pos, "%s%s", sep, l3_name(f->l3));
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_PROTO) {
+                n = proto_wire_name(f->proto);
+                if (n)
+                        append(buf, len, &pos, "%sproto %s", sep, n);
+                else
+                        append(buf, len, &pos, "%sproto %u", sep, f->proto);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_SADDR) {
+                skbt_format_prefix(&f->saddr, p, sizeof(p));
+                append(buf, len, &pos, "%ssaddr %s", sep, p);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_DADDR) {
+                skbt_format_prefix(&f->daddr, p, sizeof(p));
+                append(buf, len, &pos, "%sdaddr %s", sep, p);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_ADDR) {
+                skbt_format_prefix(&f->addr, p, sizeof(p));
+                append(buf, len, &pos, "%saddr %s", sep, p);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_SPORT) {
+                append(buf, len, &pos, "%ssport %u", sep, f->sport);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_DPORT) {
+                append(buf, len, &pos, "%sdport %u", sep, f->dport);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_PORT) {
+                append(buf, len, &pos, "%sport %u", sep, f->port);
+                sep = " and ";
+        }
+        if (pos == 0)
+                append(buf, len, &pos, "all packets");
+}

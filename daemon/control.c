@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* control.c - the control socket: connections, framing, method dispatch */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "filter_spec.h"
+#include "log.h"
+#include "skbtraced.h"
+
+#define ERR_INVALID_PARAMETER "io.skbtraced.InvalidParameter"
+#define ERR_NO_PROBES "io.skbtraced.NoMatchingProbes"
+#define ERR_TOO_MANY "io.skbtraced.TooManySessions"
+#define ERR_MALFORMED "io.skbtraced.MalformedRequest"
+#define ERR_TOO_LARGE "io.skbtraced.RequestTooLarge"
+#define ERR_SESSION_ACTIVE "io.skbtraced.SessionActive"
+#define ERR_UNSUPPORTED "io.skbtraced.NotSupported"
+#define ERR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
+#define ERR_EXPECTED_MORE "org.varlink.service.ExpectedMore"
+
+/* A client that broke the protocol gets this long to read our error reply. */
+#define DRAIN_TIMEOUT_USEC (2 * 1000000ULL)
+
+static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
+
+static void json_object_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+
+void skbt_client_queue(struct skbt_client *c, const char *data, size_t len)
+{
+        strbuf_put(&c->out, data, len);
+}
+
+static void client_update_events(struct skbt_client *c)
+{
+        uint32_t ev = c->draining ? EPOLLIN : EPOLLIN | EPOLLRDHUP;
+
+        /* Stop reading requests once the peer closed its side; keep writing. */
+        if (c->in.eof && !c->draining)
+                ev = 0;
+        if (c->out.len)
+                ev |= EPOLLOUT;
+        sd_event_source_set_io_events(c->io, ev);
+}
+
+struct skbt_client *skbt_client_free(struct skbt_client *c)
+{
+        struct skbtraced *d;
+
+        if (!c)
+                return NULL;
+        d = c->d;
+        if (c->session) {
+                c->session->client = NULL;
+                skbt_session_end(c->session, "client");
+        }
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                d->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        d->n_clients--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->drain_timer);
+        safe_close(c->fd);
+        msgframe_done(&c->in);
+        strbuf_done(&c->out);
+        free(c);
+        return NULL;
+}
+
+/* True when the client is finished: nothing to send and nothing more to read. */
+static bool client_done(struct skbt_client *c)
+{
+        return c->out.len == 0 && !c->session && c->in.eof;
+}
+
+void skbt_client_flush(struct skbt_client *c)
+{
+        while (c->out.len) {
+                ssize_t n = write(c->fd, c->out.data, c->out.len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        /* Peer gone (EPIPE/ECONNRESET): nothing left to deliver. */
+                        log_debug_errno(errno, "client pid %d: write failed: %m", c->cred.pid);
+                        skbt_client_free(c);
+                        return;
+                }
+                strbuf_consume(&c->out, (size_t)n);
+        }
+        if (c->draining && c->out.len == 0)
+                shutdown(c->fd, SHUT_WR);
+        if (client_done(c)) {
+                skbt_client_free(c);
+                return;
+        }
+        client_update_events(c);
+}
+
+void skbt_client_reply(struct skbt_client *c, json_object *params, bool continues)
+{
+        json_object *msg = json_object_new_object();
+        const char *s;
+        size_t len;
+
+        if (continues)
+                json_object_object_add(msg, "continues", json_object_new_boolean(1));
+        json_object_object_add(msg, "parameters", json_object_get(params));
+        s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
+        skbt_client_queue(c, s, len + 1); /* with the NUL terminator */
+        json_object_put(msg);
+}
+
+static void client_error(struct skbt_client *c, const char *error, const char *parameter,
+                         const char *fmt, ...) _printf_(4, 5);
+static void client_error(struct skbt_client *c, const char *error, const char *parameter,
+                         const char *fmt, ...)
+{
+        json_object *msg = json_object_new_object(), *params = json_object_new_object();
+        char text[512];
+        const char *s;
+        size_t len;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        json_object_object_add(msg, "error", json_object_new_string(error));
+        json_object_object_add(params, "message", json_object_new_string(text));
+        if (parameter)
+                json_object_object_add(params, "parameter", json_object_new_string(parameter));
+        json_object_object_add(msg, "parameters", params);
+        s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
+        skbt_client_queue(c, s, len + 1);
+        json_object_put(msg);
+        log_debug("client pid %d: %s: %s", c->cred.pid, error, text);
+}
+
+static int client_on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        skbt_client_free(userdata);
+        return 0;
+}
+
+/* Protocol violation: reply, then close only this connection. */
+static void client_fail(struct skbt_client *c, const char *error, const char *message)
+{
+        client_error(c, error, NULL, "%s", message);
+        if (c->session)
+                skbt_session_end(c->session, "client");
+        c->draining = true;
+        if (!c->drain_timer)
+                sd_event_add_time_relative(c->d->event, &c->drain_timer, CLOCK_MONOTONIC,
+                                           DRAIN_TIMEOUT_USEC, 0, client_on_drain_timeout, c);
+}
+
+/* Reject members of params that are not in allowed (a typo must not widen a trace). */
+static bool check_members(struct skbt_client *c, json_object *params,
+                          const char *const *allowed)
+{
+        json_object_object_foreach(params, key, val)
+        {
+                bool ok = false;
+
+                (void)val;
+                for (const char *const *a = allowed; *a; a++)
+                        if (strcmp(*a, key) == 0)
+                                ok = true;
+                if (!ok) {
+                        client_error(c, ERR_INVALID_PARAMETER, key, "unknown parameter '%s'",
+                                     key);
+                        return false;
+                }
+        }
+        return true;
+}
+
+static bool probe_selected(const struct skbt_probe *p, enum skbt_tracer tracer, const regex_t *re)
+{
+        if (!p->attached)
+                return false;
+        if (tracer == SKBT_TRACER_DROP && !p->drop)
+                return false;
+        return !re || regexec(re, p->name, 0, NULL, 0) == 0;
+}
+
+static int compile_regex(struct skbt_client *c, json_object *params, regex_t *re, bool *have)
+{
+        json_object *v;
+        char buf[256];
+        int r;
+
+        *have = false;
+        if (!json_object_object_get_ex(params, "regex", &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_string)) {
+                client_error(c, ERR_INVALID_PARAMETER, "regex", "regex must be a string");
+                return -EINVAL;
+        }
+        r = regcomp(re, json_object_get_string(v), REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                regerror(r, re, buf, sizeof(buf));
+                client_error(c, ERR_INVALID_PARAMETER, "regex", "invalid regex '%s': %s",
+                             json_object_get_string(v), buf);
+                return -EINVAL;
+        }
+        *have = true;
+        return 0;
+}
+
+static void method_trace(struct skbt_client *c, json_object *params, bool more)
+{
+        static const char *const allowed[] = {"filter", "tracer", "regex", "output",
+                                              "count",  "duration", NULL};
+        struct skbtraced *d = c->d;
+        struct skbt_session tmpl = {0}, *s;
+        const char *bad = NULL;
+        char err[SKBT_ERR_MAX];
+        double duration = 0;
+        json_object *v, *started, *reply;
+        uint8_t *sel = NULL;
+        regex_t re;
+        bool have_re = false;
+        int r;
+
+        if (!more) {
+                client_error(c, ERR_EXPECTED_MORE, NULL,
+                             "io.skbtraced.Trace streams events: call it with \"more\": true");
+                return;
+        }
+        if (c->session) {
+                client_error(c, ERR_SESSION_ACTIVE, NULL,
+                             "this connection already has a trace session; open another "
+                             "connection for a second one");
+                return;
+        }
+        if (!check_members(c, params, allowed))
+                return;
+
+        json_object_object_get_ex(params, "filter", &v);
+        if (v && !json_object_is_type(v, json_type_object) &&
+            !json_object_is_type(v, json_type_null)) {
+                client_error(c, ERR_INVALID_PARAMETER, "filter", "filter must be an object");
+                return;
+        }
+        r = skbt_filter_from_json(v, &tmpl.filter, &bad, err, sizeof(err));
+        if (r < 0) {
+                client_error(c, ERR_INVALID_PARAMETER, bad ? bad : "filter", "%s", err);
+                return;
+        }
+        skbt_filter_describe(&tmpl.filter, tmpl.filter_desc, sizeof(tmpl.filter_desc));
+
+        tmpl.tracer = SKBT_TRACER_FUNCTION;
+        if (json_object_object_get_ex(params, "tracer", &v)) {
+                const char *t = json_object_get_string(v);
+
+                if (!json_object_is_type(v, json_type_string)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "tracer", "tracer must be a string");
+                        return;
+                }
+                if (strcmp(t, "function") == 0) {
+                        tmpl.tracer = SKBT_TRACER_FUNCTION;
+                } else if (strcmp(t, "drop") == 0) {
+                        tmpl.tracer = SKBT_TRACER_DROP;
+                } else if (strcmp(t, "function_graph") == 0) {
+                        client_error(c, ERR_UNSUPPORTED, "tracer",
+                                     "tracer function_graph needs return probes (fexit or "
+                                     "kretprobe); backend %s has none",
+                                     skbt_backend_to_string(d->backend));
+                        return;
+                } else {
+                        client_error(c, ERR_INVALID_PARAMETER, "tracer",
+                                     "unknown tracer '%s': expected function, drop or "
+                                     "function_graph",
+                                     t);
+                        return;
+                }
+        }
+
+        tmpl.output = SKBT_OUTPUT_TEXT;
+        if (json_object_object_get_ex(params, "output", &v)) {
+                if (!json_object_is_type(v, json_type_string) ||
+                    skbt_output_from_string(json_object_get_string(v), &tmpl.output) < 0) {
+                        client_error(c, ERR_INVALID_PARAMETER, "output",
+                                     "output must be \"text\" or \"json\"");
+                        return;
+                }
+        }
+        if (json_object_object_get_ex(params, "count", &v)) {
+                int64_t n = json_object_get_int64(v);
+
+                if (!json_object_is_type(v, json_type_int) || n < 1 || n == INT64_MAX) {
+                        client_error(c, ERR_INVALID_PARAMETER, "count",
+                                     "count must be an integer from 1 to 2^63-2");
+                        return;
+                }
+                tmpl.count_limit = (uint64_t)n;
+        }
+        if (json_object_object_get_ex(params, "duration", &v)) {
+                duration = json_object_get_double(v);
+                if ((!json_object_is_type(v, json_type_int) &&
+                     !json_object_is_type(v, json_type_double)) ||
+                    !isfinite(duration) || duration <= 0 || duration > 366.0 * 86400) {
+                        client_error(c, ERR_INVALID_PARAMETER, "duration",
+                                     "duration must be a number of seconds, greater than 0 and "
+                                     "at most a year");
+                        return;
+                }
+        }
+
+        if (compile_regex(c, params, &re, &have_re) < 0)
+                return;
+        sel = calloc(d->loader->n_probes ? d->loader->n_probes : 1, 1);
+        if (!sel) {
+                client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
+                goto out;
+        }
+        for (uint32_t i = 0; i < d->loader->n_probes; i++)
+                if (probe_selected(&d->loader->probes[i], tmpl.tracer, have_re ? &re : NULL)) {
+                        sel[i] = 1;
+                        tmpl.n_probes++;
+                }
+        if (tmpl.n_probes == 0) {
+                if (tmpl.tracer == SKBT_TRACER_DROP)
+                        client_error(c, ERR_NO_PROBES, NULL,
+                                     "no drop probe %sis attached on this kernel (the drop "
+                                     "tracer needs skb:kfree_skb with a reason, Linux 5.17+)",
+                                     have_re ? "matching the regex " : "");
+                else
+                        client_error(c, ERR_NO_PROBES, "regex",
+                                     "the regex matches no attached probe; see 'ipftctl list'");
+                goto out;
+        }
+
+        r = skbt_session_start(d, c, &tmpl, sel, &s);
+        if (r == -EBUSY) {
+                client_error(c, ERR_TOO_MANY, NULL,
+                             "all %d session slots are in use; try again later",
+                             SKBT_MAX_SESSIONS);
+                goto out;
+        }
+        if (r < 0) {
+                client_error(c, ERR_UNSUPPORTED, NULL, "cannot start session: %s", strerror(-r));
+                goto out;
+        }
+        if (duration > 0 && skbt_session_set_duration(s, (uint64_t)(duration * 1e6)) < 0) {
+                skbt_session_end(s, "duration");
+                goto out;
+        }
+
+        started = json_object_new_object();
+        json_object_object_add(started, "session", json_object_new_uint64(s->id));
+        json_object_object_add(started, "probes", json_object_new_int64(s->n_probes));
+        reply = json_object_new_object();
+        json_object_object_add(reply, "started", started);
+        skbt_client_reply(c, reply, true);
+        json_object_put(reply);
+out:
+        free(sel);
+        if (have_re)
+                regfree(&re);
+}
+
+static void method_list(struct skbt_client *c, json_object *params)
+{
+        static const char *const allowed[] = {"regex", NULL};
+        struct skbt_loader *l = c->d->loader;
+        json_object *arr, *reply;
+        regex_t re;
+        bool have_re;
+
+        if (!check_members(c, params, allowed) || compile_regex(c, params, &re, &have_re) < 0)
+                return;
+        arr = json_object_new_array();
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+                json_object *o;
+
+                if (have_re && regexec(&re, p->name, 0, NULL, 0) != 0)
+                        continue;
+                o = json_object_new_object();
+                json_object_object_add(o, "name", json_object_new_string(p->name));
+                json_object_object_add(o, "kind",
+                                       json_object_new_string(p->kind == SKBT_PROBE_TRACEPOINT
+                                                                      ? "tracepoint"
+                                                                      : "function"));
+                json_object_object_add(o, "skb_arg", json_object_new_int(p->skb_arg + 1));
+                json_object_object_add(o, "backend", json_object_new_string(
+                                                             skbt_backend_to_string(p->backend)));
+                json_object_object_add(o, "attached", json_object_new_boolean(p->attached));
+                json_object_object_add(o, "drop", json_object_new_boolean(p->drop));
+                if (p->error)
+                        json_object_object_add(o, "error", json_object_new_string(p->error));
+                json_object_array_add(arr, o);
+        }
+        if (have_re)
+                regfree(&re);
+        reply = json_object_new_object();
+        json_object_object_add(reply, "probes", arr);
+        skbt_client_reply(c, reply, false);
+        json_object_put(reply);
+}
+
+static void method_status(struct skbt_client *c, json_object *params)
+{
+        static const char *const allowed[] = {NULL};
+        struct skbtraced *d = c->d;
+        struct skbt_loader *l = d->loader;
+        json_object *o, *arr, *probes, *sessions, *skipped;
+        uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
+
+        if (!check_members(c, params, allowed))
+                return;
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (s) {
+                        events += s->events;
+                        lq += s->lost_queue;
+                        lr += s->lost_ringbuf;
+                }
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
+        json_object_object_add(o, "protocol", json_object_new_int(SKBT_PROTOCOL_VERSION));
+        json_object_object_add(o, "kernel", json_object_new_string(d->kernel));
+        json_object_object_add(o, "backend",
+                               json_object_new_string(skbt_backend_to_string(d->backend)));
+        json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
+        arr = json_object_new_array();
+        for (int b = 0; b < _SKBT_BACKEND_MAX; b++) {
+                json_object *e = json_object_new_object();
+
+                json_object_object_add(e, "name", json_object_new_string(
+                                                          skbt_backend_to_string((enum skbt_backend)b)));
+                json_object_object_add(e, "usable", json_object_new_boolean(d->caps.usable[b]));
+                json_object_object_add(e, "reason", json_object_new_string(d->caps.reason[b]));
+                json_object_array_add(arr, e);
+        }
+        json_object_object_add(o, "backends", arr);
+        probes = json_object_new_object();
+        json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
+        json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
+        json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
+        json_object_object_add(o, "probes", probes);
+        skipped = json_object_new_array();
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                json_object *e;
+
+                if (l->probes[i].attached)
+                        continue;
+                e = json_object_new_object();
+                json_object_object_add(e, "name", json_object_new_string(l->probes[i].name));
+                json_object_object_add(e, "error", json_object_new_string(
+                                                           l->probes[i].error ? l->probes[i].error : ""));
+                json_object_array_add(skipped, e);
+        }
+        json_object_object_add(o, "skipped", skipped);
+        json_object_object_add(o, "startup_ms", json_object_new_double(d->startup_ns / 1e6));
+        json_object_object_add(o, "load_ms", json_object_new_double(l->load_ns / 1e6));
+        json_object_object_add(o, "uptime_ns",
+                               json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
+        sessions = json_object_new_object();
+        json_object_object_add(sessions, "active", json_object_new_int64(d->n_sessions));
+        json_object_object_add(sessions, "max", json_object_new_int64(SKBT_MAX_SESSIONS));
+        json_object_object_add(o, "sessions", sessions);
+        json_object_object_add(o, "events", json_object_new_uint64(events));
+        json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
+        json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
+        json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
+        skbt_client_reply(c, o, false);
+        json_object_put(o);
+}
+
+static void method_get_info(struct skbt_client *c)
+{
+        json_object *o = json_object_new_object(), *ifaces = json_object_new_array();
+
+        json_object_object_add(o, "vendor", json_object_new_string("skbtraced"));
+        json_object_object_add(o, "product", json_object_new_string("skbtraced"));
+        json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
+        json_object_object_add(o, "url", json_object_new_string(""));
+        json_object_array_add(ifaces, json_object_new_string("io.skbtraced"));
+        json_object_array_add(ifaces, json_object_new_string("org.varlink.service"));
+        json_object_object_add(o, "interfaces", ifaces);
+        skbt_client_reply(c, o, false);
+        json_object_put(o);
+}
+
+static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
+{
+        _cleanup_(json_object_putp) json_object *req = NULL;
+        json_object *method, *params = NULL, *more;
+        struct json_tokener *tok;
+        const char *name;
+        bool want_more = false;
+
+        tok = json_tokener_new();
+        if (!tok) {
+                client_fail(c, ERR_MALFORMED, "out of memory");
+                return;
+        }
+        req = json_tokener_parse_ex(tok, msg, (int)len);
+        if (!req || json_tokener_get_parse_end(tok) != len) {
+                json_tokener_free(tok);
+                client_fail(c, ERR_MALFORMED,
+                            "request is not valid JSON; each message is one JSON object "
+                            "followed by a NUL byte");
+                return;
+        }
+        json_tokener_free(tok);
+        if (!json_object_is_type(req, json_type_object) ||
+            !json_object_object_get_ex(req, "method", &method) ||
+            !json_object_is_type(method, json_type_string)) {
+                client_fail(c, ERR_MALFORMED,
+                            "request must be a JSON object with a string member \"method\"");
+                return;
+        }
+        name = json_object_get_string(method);
+        if (json_object_object_get_ex(req, "parameters", &params) &&
+            !json_object_is_type(params, json_type_object)) {
+                client_error(c, ERR_INVALID_PARAMETER, "parameters", "parameters must be an object");
+                return;
+        }
+        if (!params) {
+                params = json_object_new_object();
+                json_object_object_add(req, "parameters", params);
+        }
+        if (json_object_object_get_ex(req, "more", &more))
+                want_more = json_object_get_boolean(more);
+
+        if (strcmp(name, "io.skbtraced.Trace") == 0)
+                method_trace(c, params, want_more);
+        else if (strcmp(name, "io.skbtraced.List") == 0)
+                method_list(c, params);
+        else if (strcmp(name, "io.skbtraced.Status") == 0)
+                method_status(c, params);
+        else if (strcmp(name, "org.varlink.service.GetInfo") == 0)
+                method_get_info(c);
+        else
+                client_error(c, ERR_METHOD_NOT_FOUND, NULL, "unknown method '%s'", name);
+}
+
+static void client_read(struct skbt_client *c)
+{
+        char *msg;
+        size_t len;
+        int r;
+
+        r = msgframe_fill(&c->in, c->fd);
+        if (r == -EAGAIN)
+                return;
+        if (r < 0 && r != -ECONNRESET) {
+                log_debug_errno(r, "client pid %d: read failed: %m", c->cred.pid);
+                c->in.eof = 1;
+        }
+        if (r == -ECONNRESET)
+                c->in.eof = 1;
+        if (c->draining) {
+                /* Discard: we only wait for the peer to read our error and go. */
+                c->in.buf.len = 0;
+                c->in.off = 0;
+                return;
+        }
+        while (!c->draining && (r = msgframe_next(&c->in, &msg, &len)) > 0)
+                client_dispatch(c, msg, len);
+        if (r == -EMSGSIZE)
+                client_fail(c, ERR_TOO_LARGE,
+                            "request larger than 64 KiB (65536 bytes); nothing was done");
+        /* End of input: a half-close ends the session, which still gets its summary. */
+        if (c->in.eof && c->session)
+                skbt_session_end(c->session, "client");
+}
+
+static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct skbt_client *c = userdata;
+
+        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                client_read(c);
+                if (c->draining && c->in.eof) {
+                        skbt_client_free(c);
+                        return 0;
+                }
+        }
+        skbt_client_flush(c);
+        return 0;
+}
+
+static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct skbtraced *d = userdata;
+        struct skbt_client *c;
+        socklen_t len;
+        int cfd, r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        log_warning_errno(errno, "accept failed, ignoring: %m");
+                return 0;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(cfd);
+                return 0;
+        }
+        c->d = d;
+        c->fd = cfd;
+        msgframe_init(&c->in, SKBT_REQUEST_MAX);
+        len = sizeof(c->cred);
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0)
+                c->cred = (struct ucred){.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+        c->next = d->clients;
+        if (d->clients)
+                d->clients->prev = c;
+        d->clients = c;
+        d->n_clients++;
+        r = sd_event_add_io(d->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, client_on_io, c);
+        if (r < 0) {
+                log_warning_errno(r, "cannot watch client connection, closing it: %m");
+                skbt_client_free(c);
+        }
+        return 0;
+}
+
+static int bind_socket(struct skbtraced *d)
+{
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        const char *path = d->opt.socket_path;
+        char dir[sizeof(sa.sun_path)], *slash;
+        struct group *gr;
+        int probe;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(-ENAMETOOLONG, "socket path %s is too long", path);
+        strcpy(sa.sun_path, path);
+
+        /* Create the parent directory (e.g. /run/skbtraced) if it is missing. */
+        strcpy(dir, path);
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "cannot create %s: %m", dir);
+        }
+
+        /* A live socket means another daemon: never steal it. A dead one is stale. */
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0) {
+                if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                        close(probe);
+                        return log_error_errno(-EADDRINUSE,
+                                               "another skbtraced is already listening on %s",
+                                               path);
+                }
+                close(probe);
+        }
+        unlink(path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create socket: %m");
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return log_error_errno(errno, "cannot bind %s: %m", path);
+        d->socket_owned = true;
+
+        /* root and the group's members may connect; others cannot even open it. */
+        gr = d->opt.group ? getgrnam(d->opt.group) : NULL;
+        if (gr) {
+                if (chown(path, 0, gr->gr_gid) < 0 || chmod(path, 0660) < 0)
+                        return log_error_errno(errno, "cannot set owner/mode of %s: %m", path);
+        } else {
+                if (chmod(path, 0600) < 0)
+                        return log_error_errno(errno, "cannot set mode of %s: %m", path);
+                log_info("group %s does not exist: socket %s is root-only", d->opt.group,
+                         path);
+        }
+        if (listen(fd, 128) < 0)
+                return log_error_errno(errno, "cannot listen on %s: %m", path);
+        d->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int skbt_control_listen(struct skbtraced *d)
+{
+        int n, r;
+
+        n = sd_listen_fds(1);
+        if (n > 1)
+                return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
+        if (n == 1) {
+                d->listen_fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket_unix(d->listen_fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+                        return log_error_errno(-EINVAL,
+                                               "socket passed by systemd is not a listening "
+                                               "Unix stream socket");
+                fcntl(d->listen_fd, F_SETFL, fcntl(d->listen_fd, F_GETFL) | O_NONBLOCK);
+                fcntl(d->listen_fd, F_SETFD, FD_CLOEXEC);
+                log_info("using the listening socket passed by systemd");
+        } else {
+                r = bind_socket(d);
+                if (r < 0)
+                        return r;
+                log_info("listening on %s", d->opt.socket_path);
+        }
+        r = sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, on_accept, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the listening socket: %m");
+        return 0;
+}
+
+/* At shutdown: give clients a bounded time to receive their summaries. */
+void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms)
+{
+        uint64_t deadline = skbt_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+        while (d->clients && skbt_now_ns() < deadline) {
+                struct pollfd pfd[64];
+                struct skbt_client *c, *next;
+                nfds_t n = 0;
+
+                for (c = d->clients; c && n < ARRAY_SIZE(pfd); c = c->next)
+                        if (c->out.len)
+                                pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+                if (n == 0)
+                        break;
+                poll(pfd, n, 50);
+                for (c = d->clients; c; c = next) {
+                        next = c->next;
+                        if (c->out.len)
+                                skbt_client_flush(c);
+                }
+        }
+}

@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* format.c - render events as text or JSON lines */
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "format.h"
+
+/*
+ * This runs once per event per session, so it is written for throughput:
+ * each line makes one strbuf_reserve() for its worst case and then writes
+ * through a plain pointer, with no allocation, no printf and no per-field
+ * capacity check.  Only strings that come from outside (probe, drop reason
+ * and symbol names, the interface name) are variable-sized; they are
+ * measured first and accounted for in the reservation.
+ *
+ * Worst cases for the parts we generate ourselves:
+ *   flow summary: "proto 255 " + 2 * "[<45 chars>]:65535" + " -> " + " [FSRP.UEW]"
+ *   + " frag (truncated) vlan=65535" < 200;
+ *   text line: 20 + 10 + 18 + 16 ("probe#N") + 64 (escaped ifname) + flow
+ *   + drop and retval suffixes < 450 besides the names;
+ *   JSON object: keys and numbers < 700 besides the names.
+ */
+#define FLOW_MAX 256
+#define LINE_FIXED_MAX 1024
+/* Symbolized locations longer than this are cut; kallsyms names are shorter. */
+#define LOCATION_MAX 256
+
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_SCTP_ 132
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_ECE 0x40
+#define TCP_CWR 0x80
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static const char digit_pairs[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+
+/* Append a string literal (length known at compile time). */
+#define PUT_LIT(p, s) ((p) = (char *)memcpy((p), (s), sizeof(s) - 1) + sizeof(s) - 1)
+
+static inline char *put_mem(char *p, const char *s, size_t n)
+{
+        memcpy(p, s, n);
+        return p + n;
+}
+
+static inline unsigned dec_digits(uint64_t v)
+{
+        unsigned n = 1;
+
+        for (;;) {
+                if (v < 10)
+                        return n;
+                if (v < 100)
+                        return n + 1;
+                if (v < 1000)
+                        return n + 2;
+                if (v < 10000)
+                        return n + 3;
+                v /= 10000;
+                n += 4;
+        }
+}
+
+/*
+ * A line has a dozen numbers, mostly small; counting the digits first lets
+ * them be written in place, where going through a temporary would cost a
+ * variable-length memcpy() call each.
+ */
+static char *put_u64(char *p, uint64_t v)
+{
+        unsigned n = dec_digits(v);
+        char *e = p + n;
+
+        while (v >= 100) {
+                unsigned d = (unsigned)(v % 100) * 2;
+
+                v /= 100;
+                *--e = digit_pairs[d + 1];
+                *--e = digit_pairs[d];
+        }
+        if (v >= 10) {
+                *--e = digit_pairs[v * 2 + 1];
+                *--e = digit_pairs[v * 2];
+        } else {
+                *--e = (char)('0' + v);
+        }
+        return p + n;
+}
+
+static char *put_i64(char *p, int64_t v)
+{
+        if (v < 0) {
+                *p++ = '-';
+                return put_u64(p, (uint64_t)0 - (uint64_t)v);
+        }
+        return put_u64(p, (uint64_t)v);
+}
+
+/* 0..255 without leading zeros: the common case of addresses and ICMP fields. */
+static inline char *put_u8(char *p, unsigned v)
+{
+        if (v >= 100) {
+                *p++ = (char)('0' + v / 100);
+                v %= 100;
+                *p++ = digit_pairs[v * 2];
+                *p++ = digit_pairs[v * 2 + 1];
+        } else if (v >= 10) {
+                *p++ = digit_pairs[v * 2];
+                *p++ = digit_pairs[v * 2 + 1];
+        } else {
+                *p++ = (char)('0' + v);
+        }
+        return p;
+}
+
+/* "0x" and lowercase hex without leading zeros, like strbuf_put_hex(). */
+static char *put_hex(char *p, uint64_t v)
+{
+        unsigned n = v ? (unsigned)(64 - __builtin_clzll(v) + 3) / 4 : 1;
+
+        *p++ = '0';
+        *p++ = 'x';
+        for (unsigned i = n; i-- > 0; v >>= 4)
+                p[i] = hex_digits[v & 0xf];
+        return p + n;
+}
+
+/* "0x" and exactly four hex digits: ethertypes are conventionally shown so. */
+static char *put_hex16(char *p, uint16_t v)
+{
+        p[0] = '0';
+        p[1] = 'x';
+        p[2] = hex_digits[v >> 12];
+        p[3] = hex_digits[(v >> 8) & 0xf];
+        p[4] = hex_digits[(v >> 4) & 0xf];
+        p[5] = hex_digits[v & 0xf];
+        return p + 6;
+}
+
+/* printf("%03u"): the CPU column stays aligned on machines with < 1000 CPUs. */
+static char *put_cpu(char *p, uint32_t cpu)
+{
+        if (cpu < 10) {
+                PUT_LIT(p, "00");
+                *p++ = (char)('0' + cpu);
+                return p;
+        }
+        if (cpu < 100) {
+                *p++ = '0';
+                return put_u8(p, cpu);
+        }
+        return put_u64(p, cpu);
+}
+
+static char *put_ipv4(char *p, const uint8_t *a)
+{
+        p = put_u8(p, a[0]);
+        *p++ = '.';
+        p = put_u8(p, a[1]);
+        *p++ = '.';
+        p = put_u8(p, a[2]);
+        *p++ = '.';
+        return put_u8(p, a[3]);
+}
+
+static char *put_hex_group(char *p, unsigned w)
+{
+        if (w >= 0x1000)
+                *p++ = hex_digits[w >> 12];
+        if (w >= 0x100)
+                *p++ = hex_digits[(w >> 8) & 0xf];
+        if (w >= 0x10)
+                *p++ = hex_digits[(w >> 4) & 0xf];
+        *p++ = hex_digits[w & 0xf];
+        return p;
+}
+
+/*
+ * RFC 5952 text form, at most 45 bytes.  glibc's inet_ntop() formats each
+ * group with sprintf(), which would dominate the cost of an IPv6 event.  The
+ * longest run of two or more zero groups (the first on a tie) becomes "::";
+ * only IPv4-mapped addresses end in a dotted quad (unlike glibc, not the
+ * deprecated IPv4-compatible ones, as RFC 5952 section 5 recommends).
+ */
+static char *put_ipv6(char *p, const uint8_t *a)
+{
+        static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        unsigned w[8];
+        int best = -1, best_len = 0, cur = -1;
+
+        if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+                PUT_LIT(p, "::ffff:");
+                return put_ipv4(p, a + 12);
+        }
+        for (int i = 0; i < 8; i++) {
+                w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+                if (w[i] == 0) {
+                        if (cur < 0)
+                                cur = i;
+                        if (i - cur + 1 > best_len) {
+                                best = cur;
+                                best_len = i - cur + 1;
+                        }
+                } else {
+                        cur = -1;
+                }
+        }
+        if (best_len < 2)
+                best = -1;
+        for (int i = 0; i < 8; i++) {
+                if (i == best) {
+                        /* "::" stands for the run and both of its separators. */
+                        PUT_LIT(p, "::");
+                        i += best_len - 1;
+                        continue;
+                }
+                if (i > 0 && i != best + best_len)
+                        *p++ = ':';
+                p = put_hex_group(p, w[i]);
+        }
+        return p;
+}
+
+static char *put_addr(char *p, const struct skbt_tuple *t, const uint8_t *a)
+{
+        return t->l3 == SKBT_L3_IPV4 ? put_ipv4(p, a) : put_ipv6(p, a);
+}
+
+/* tcpdump's letters in tcpdump's order (print-tcp.c tcp_flag_values). */
+static char *put_tcp_flags(char *p, uint8_t f)
+{
+        static const struct {
+                uint8_t bit;
+                char c;
+        } letters[] = {
+                {TCP_FIN, 'F'}, {TCP_SYN, 'S'}, {TCP_RST, 'R'}, {TCP_PSH, 'P'},
+                {TCP_ACK, '.'}, {TCP_URG, 'U'}, {TCP_ECE, 'E'}, {TCP_CWR, 'W'},
+        };
+
+        if (!f) {
+                PUT_LIT(p, "none");
+                return p;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(letters); i++)
+                if (f & letters[i].bit)
+                        *p++ = letters[i].c;
+        return p;
+}
+
+/* Interface names are chosen by whoever can create devices; in text output
+ * they must not be able to break the line or send terminal escapes. */
+static char *put_ifname_text(char *p, const char *name, size_t n)
+{
+        if (n == 0) {
+                *p++ = '-';
+                return p;
+        }
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)name[i];
+
+                if (c == '\\') {
+                        PUT_LIT(p, "\\\\");
+                } else if (c > 0x20 && c < 0x7f) {
+                        *p++ = (char)c;
+                } else {
+                        PUT_LIT(p, "\\x");
+                        *p++ = hex_digits[c >> 4];
+                        *p++ = hex_digits[c & 0xf];
+                }
+        }
+        return p;
+}
+
+struct proto_name {
+        const char *text;
+        const char *json;
+};
+
+static const struct proto_name *proto_lookup(uint8_t proto)
+{
+        static const struct proto_name icmp = {"ICMP", "icmp"}, tcp = {"TCP", "tcp"},
+                                       udp = {"UDP", "udp"}, icmp6 = {"ICMPv6", "icmp6"},
+                                       sctp = {"SCTP", "sctp"};
+
+        switch (proto) {
+        case IPPROTO_ICMP_:
+                return &icmp;
+        case IPPROTO_TCP_:
+                return &tcp;
+        case IPPROTO_UDP_:
+                return &udp;
+        case IPPROTO_ICMPV6_:
+                return &icmp6;
+        case IPPROTO_SCTP_:
+                return &sctp;
+        }
+        return NULL;
+}
+
+static bool proto_has_ports(uint8_t proto)
+{
+        return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_;
+}
+
+static bool proto_is_icmp(uint8_t proto)
+{
+        return proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_;
+}
+
+static const char *icmp_type_name(uint8_t proto, uint8_t type)
+{
+        static const char *const v4[] = {
+                [0] = "echo-reply",
+                [3] = "dest-unreachable",
+                [4] = "source-quench",
+                [5] = "redirect",
+                [8] = "echo-request",
+                [9] = "router-advertisement",
+                [10] = "router-solicitation",
+                [11] = "time-exceeded",
+                [12] = "parameter-problem",
+                [13] = "timestamp-request",
+                [14] = "timestamp-reply",
+        };
+        static const char *const v6_error[] = {
+                [1] = "dest-unreachable",
+                [2] = "packet-too-big",
+                [3] = "time-exceeded",
+                [4] = "parameter-problem",
+        };
+        static const char *const v6_info[] = {
+                [128 - 128] = "echo-request",
+                [129 - 128] = "echo-reply",
+                [130 - 128] = "mld-query",
+                [131 - 128] = "mld-report",
+                [132 - 128] = "mld-done",
+                [133 - 128] = "router-solicitation",
+                [134 - 128] = "router-advertisement",
+                [135 - 128] = "neighbor-solicitation",
+                [136 - 128] = "neighbor-advertisement",
+                [137 - 128] = "redirect",
+                [143 - 128] = "mld2-report",
+        };
+
+        if (proto == IPPROTO_ICMP_)
+                return type < ARRAY_SIZE(v4) ? v4[type] : NULL;
+        if (type < ARRAY_SIZE(v6_error))
+                return v6_error[type];
+        if (type >= 128 && type - 128 < (int)ARRAY_SIZE(v6_info))
+                return v6_info[type - 128];
+        return NULL;
+}
+
+static bool icmp_is_echo(uint8_t proto, uint8_t type)
+{
+        if (proto == IPPROTO_ICMP_)
+                return type == 0 || type == 8;
+        return type == 128 || type == 129;
+}
+
+static bool icmp_is_unreachable(uint8_t proto, uint8_t type)
+{
+        return type == (proto == IPPROTO_ICMP_ ? 3 : 1);
+}
+
+/* The parser's L3 flag with an l3 value we know how to print. */
+static bool tuple_has_l3(const struct skbt_tuple *t)
+{
+        return (t->flags & SKBT_TUPLE_L3) && (t->l3 == SKBT_L3_IPV4 || t->l3 == SKBT_L3_IPV6);
+}
+
+static char *put_endpoint(char *p, const struct skbt_tuple *t, const uint8_t *a, uint16_t port,
+                          bool ports)
+{
+        if (!ports)
+                return put_addr(p, t, a);
+        if (t->l3 == SKBT_L3_IPV6) {
+                *p++ = '[';
+                p = put_ipv6(p, a);
+                *p++ = ']';
+        } else {
+                p = put_ipv4(p, a);
+        }
+        *p++ = ':';
+        return put_u64(p, port);
+}
+
+/* Writes at most FLOW_MAX bytes. */
+static char *put_flow(char *p, const struct skbt_event *ev)
+{
+        const struct skbt_tuple *t = &ev->tuple;
+        const struct proto_name *pn;
+        bool l4 = t->flags & SKBT_TUPLE_L4;
+        bool ports;
+
+        if (!tuple_has_l3(t)) {
+                PUT_LIT(p, "proto ");
+                p = put_hex16(p, ev->protocol);
+                if (ev->protocol == 0x0800 || ev->protocol == 0x86dd)
+                        PUT_LIT(p, " (no ip header)");
+                goto suffixes;
+        }
+
+        pn = proto_lookup(t->l4proto);
+        if (pn) {
+                p = put_mem(p, pn->text, strlen(pn->text));
+        } else {
+                PUT_LIT(p, "proto ");
+                p = put_u8(p, t->l4proto);
+        }
+        *p++ = ' ';
+        ports = l4 && proto_has_ports(t->l4proto);
+        p = put_endpoint(p, t, t->saddr, t->sport, ports);
+        PUT_LIT(p, " -> ");
+        p = put_endpoint(p, t, t->daddr, t->dport, ports);
+
+        if (l4 && t->l4proto == IPPROTO_TCP_) {
+                PUT_LIT(p, " [");
+                p = put_tcp_flags(p, t->tcp_flags);
+                *p++ = ']';
+        } else if (l4 && proto_is_icmp(t->l4proto)) {
+                const char *name = icmp_type_name(t->l4proto, t->icmp_type);
+
+                *p++ = ' ';
+                if (!name) {
+                        PUT_LIT(p, "type=");
+                        p = put_u8(p, t->icmp_type);
+                        PUT_LIT(p, " code=");
+                        p = put_u8(p, t->icmp_code);
+                } else {
+                        p = put_mem(p, name, strlen(name));
+                        if (icmp_is_echo(t->l4proto, t->icmp_type)) {
+                                PUT_LIT(p, " id=");
+                                p = put_u64(p, t->icmp_id);
+                                PUT_LIT(p, " seq=");
+                                p = put_u64(p, t->icmp_seq);
+                        }
+                        /* For unreachables code 0 (net unreachable) is news too. */
+                        if (t->icmp_code || icmp_is_unreachable(t->l4proto, t->icmp_type)) {
+                                PUT_LIT(p, " code=");
+                                p = put_u8(p, t->icmp_code);
+                        }
+                }
+        }
+        if (t->flags & SKBT_TUPLE_FRAGMENT)
+                PUT_LIT(p, " frag");
+
+suffixes:
+        if ((t->flags & SKBT_TUPLE_TRUNCATED) && !l4)
+                PUT_LIT(p, " (truncated)");
+        if (t->flags & SKBT_TUPLE_VLAN) {
+                PUT_LIT(p, " vlan=");
+                p = put_u64(p, t->vlan_id);
+        }
+        return p;
+}
+
+void skbt_format_flow(struct strbuf *out, const struct skbt_event *ev)
+{
+        char *p;
+
+        if (!strbuf_reserve(out, FLOW_MAX))
+                return;
+        p = put_flow(out->data + out->len, ev);
+        out->len = (size_t)(p - out->data);
+}
+
+/* Name lookups; NULL means "print the number". */
+static const char *probe_name(const struct skbt_names *names, uint32_t id)
+{
+        if (names && names->probes && id < names->n_probes)
+                return names->probes[id];
+        return NULL;
+}
+
+static const char *drop_reason_name(const struct skbt_names *names, uint32_t reason)
+{
+        if (names && names->drop_reasons && reason < names->n_drop_reasons)
+                return names->drop_reasons[reason];
+        return NULL;
+}
+
+/* Symbolize into buf; 0 (print hex instead) when there is no usable name. */
+static size_t symbolize(const struct skbt_names *names, uint64_t addr, char *buf, size_t len)
+{
+        if (!names || !names->symbolize)
+                return 0;
+        buf[0] = '\0';
+        if (names->symbolize(names->symbolize_data, addr, buf, len) < 0)
+                return 0;
+        return strnlen(buf, len - 1);
+}
+
+/* The variable-sized strings of one event, looked up and measured once. */
+struct event_strings {
+        const char *probe;
+        size_t probe_len;
+        const char *reason;
+        size_t reason_len;
+        size_t ifname_len;
+        size_t location_len;
+        char location[LOCATION_MAX];
+};
+
+static void event_strings_load(struct event_strings *s, const struct skbt_event *ev,
+                               const struct skbt_names *names)
+{
+        s->probe = probe_name(names, ev->probe_id);
+        s->probe_len = s->probe ? strlen(s->probe) : 0;
+        s->ifname_len = strnlen(ev->ifname, sizeof(ev->ifname));
+        s->reason = NULL;
+        s->reason_len = 0;
+        s->location_len = 0;
+        if (ev->flags & SKBT_EV_DROP) {
+                s->reason = drop_reason_name(names, ev->drop_reason);
+                s->reason_len = s->reason ? strlen(s->reason) : 0;
+                s->location_len = symbolize(names, ev->location, s->location,
+                                            sizeof(s->location));
+        }
+}
+
+/* Worst-case bytes for the strings when each byte may become "\u00XX". */
+static size_t event_strings_max(const struct event_strings *s)
+{
+        return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len) + 16;
+}
+
+/*
+ * strbuf_put_json_string() works on the strbuf, while the rest of a line is
+ * written through a cursor; these hand the position back and forth.  The
+ * reservation made at the start still covers what follows.
+ */
+#define CURSOR_SYNC(out, p) ((out)->len = (size_t)((p) - (out)->data))
+#define CURSOR_LOAD(out, p) ((p) = (out)->data + (out)->len)
+
+void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names)
+{
+        struct event_strings s;
+        size_t start;
+        char *p;
+
+        event_strings_load(&s, ev, names);
+        if (!strbuf_reserve(out, LINE_FIXED_MAX + event_strings_max(&s)))
+                return;
+        start = out->len;
+        p = out->data + out->len;
+
+        p = put_u64(p, ev->ts);
+        *p++ = ' ';
+        p = put_cpu(p, ev->cpu);
+        *p++ = ' ';
+        p = put_hex(p, ev->skb);
+        *p++ = ' ';
+        if (s.probe) {
+                p = put_mem(p, s.probe, s.probe_len);
+        } else {
+                PUT_LIT(p, "probe#");
+                p = put_u64(p, ev->probe_id);
+        }
+        *p++ = ' ';
+        p = put_ifname_text(p, ev->ifname, s.ifname_len);
+        *p++ = ' ';
+        p = put_flow(p, ev);
+
+        if (ev->flags & SKBT_EV_DROP) {
+                PUT_LIT(p, " drop_reason=");
+                if (s.reason) {
+                        p = put_mem(p, s.reason, s.reason_len);
+                } else {
+                        PUT_LIT(p, "reason#");
+                        p = put_u64(p, ev->drop_reason);
+                }
+                PUT_LIT(p, " location=");
+                if (s.location_len)
+                        p = put_mem(p, s.location, s.location_len);
+                else
+                        p = put_hex(p, ev->location);
+        }
+        if (ev->flags & SKBT_EV_RETURN) {
+                PUT_LIT(p, " retval=");
+                p = put_i64(p, ev->retval);
+        }
+        *p++ = '\n';
+
+        CURSOR_SYNC(out, p);
+        assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+}
+
+static char *put_json_tuple(char *p, const struct skbt_tuple *t)
+{
+        const struct proto_name *pn = proto_lookup(t->l4proto);
+        bool l4 = t->flags & SKBT_TUPLE_L4;
+        bool ports = l4 && proto_has_ports(t->l4proto);
+
+        if (t->l3 == SKBT_L3_IPV4)
+                PUT_LIT(p, "{\"l3\":\"ipv4\",\"proto\":");
+        else
+                PUT_LIT(p, "{\"l3\":\"ipv6\",\"proto\":");
+        if (pn) {
+                *p++ = '"';
+                p = put_mem(p, pn->json, strlen(pn->json));
+                *p++ = '"';
+        } else {
+                p = put_u8(p, t->l4proto);
+        }
+        PUT_LIT(p, ",\"saddr\":\"");
+        p = put_addr(p, t, t->saddr);
+        PUT_LIT(p, "\",\"daddr\":\"");
+        p = put_addr(p, t, t->daddr);
+        PUT_LIT(p, "\",\"sport\":");
+        p = put_u64(p, ports ? t->sport : 0);
+        PUT_LIT(p, ",\"dport\":");
+        p = put_u64(p, ports ? t->dport : 0);
+        if (l4 && t->l4proto == IPPROTO_TCP_) {
+                PUT_LIT(p, ",\"tcp_flags\":\"");
+                p = put_tcp_flags(p, t->tcp_flags);
+                *p++ = '"';
+        }
+        if (t->flags & SKBT_TUPLE_VLAN) {
+                PUT_LIT(p, ",\"vlan\":");
+                p = put_u64(p, t->vlan_id);
+        }
+        if (t->flags & SKBT_TUPLE_TRUNCATED)
+                PUT_LIT(p, ",\"truncated\":true");
+        if (t->flags & SKBT_TUPLE_FRAGMENT)
+                PUT_LIT(p, ",\"fragment\":true");
+        *p++ = '}';
+        return p;
+}
+
+static char *put_json_icmp(char *p, const struct skbt_tuple *t)
+{
+        PUT_LIT(p, ",\"icmp\":{\"type\":");
+        p = put_u8(p, t->icmp_type);
+        PUT_LIT(p, ",\"code\":");
+        p = put_u8(p, t->icmp_code);
+        /* Other types carry something else (e.g. the MTU) in these bytes. */
+        if (icmp_is_echo(t->l4proto, t->icmp_type)) {
+                PUT_LIT(p, ",\"id\":");
+                p = put_u64(p, t->icmp_id);
+                PUT_LIT(p, ",\"seq\":");
+                p = put_u64(p, t->icmp_seq);
+        }
+        *p++ = '}';
+        return p;
+}
+
+void skbt_format_json(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names)
+{
+        const struct skbt_tuple *t = &ev->tuple;
+        struct event_strings s;
+        size_t start;
+        char *p;
+
+        event_strings_load(&s, ev, names);
+        if (!strbuf_reserve(out, LINE_FIXED_MAX + event_strings_max(&s)))
+                return;
+        start = out->len;
+        p = out->data + out->len;
+
+        PUT_LIT(p, "{\"packet_id\":\"");
+        p = put_hex(p, ev->skb);
+        PUT_LIT(p, "\",\"timestamp\":");
+        p = put_u64(p, ev->ts);
+        PUT_LIT(p, ",\"processor_id\":");
+        p = put_u64(p, ev->cpu);
+        PUT_LIT(p, ",\"function\":");
+        if (s.probe) {
+                CURSOR_SYNC(out, p);
+                strbuf_put_json_string(out, s.probe, s.probe_len);
+                CURSOR_LOAD(out, p);
+        } else {
+                PUT_LIT(p, "\"probe#");
+                p = put_u64(p, ev->probe_id);
+                *p++ = '"';
+        }
+        if (ev->flags & SKBT_EV_RETURN)
+                PUT_LIT(p, ",\"is_return\":true,\"mark\":");
+        else
+                PUT_LIT(p, ",\"is_return\":false,\"mark\":");
+        p = put_u64(p, ev->mark);
+        PUT_LIT(p, ",\"len\":");
+        p = put_u64(p, ev->len);
+        PUT_LIT(p, ",\"protocol\":\"");
+        p = put_hex16(p, ev->protocol);
+        PUT_LIT(p, "\",\"ifindex\":");
+        p = put_u64(p, ev->ifindex);
+        PUT_LIT(p, ",\"ifname\":");
+        CURSOR_SYNC(out, p);
+        strbuf_put_json_string(out, ev->ifname, s.ifname_len);
+        CURSOR_LOAD(out, p);
+        PUT_LIT(p, ",\"netns\":");
+        p = put_u64(p, ev->netns);
+        PUT_LIT(p, ",\"pid\":");
+        p = put_u64(p, ev->pid);
+
+        PUT_LIT(p, ",\"tuple\":");
+        if (tuple_has_l3(t)) {
+                p = put_json_tuple(p, t);
+                if ((t->flags & SKBT_TUPLE_L4) && proto_is_icmp(t->l4proto))
+                        p = put_json_icmp(p, t);
+        } else {
+                PUT_LIT(p, "null");
+        }
+
+        if (ev->flags & SKBT_EV_DROP) {
+                PUT_LIT(p, ",\"drop_reason\":");
+                if (s.reason) {
+                        CURSOR_SYNC(out, p);
+                        strbuf_put_json_string(out, s.reason, s.reason_len);
+                        CURSOR_LOAD(out, p);
+                } else {
+                        PUT_LIT(p, "\"reason#");
+                        p = put_u64(p, ev->drop_reason);
+                        *p++ = '"';
+                }
+                PUT_LIT(p, ",\"location\":");
+                if (s.location_len) {
+                        CURSOR_SYNC(out, p);
+                        strbuf_put_json_string(out, s.location, s.location_len);
+                        CURSOR_LOAD(out, p);
+                } else {
+                        *p++ = '"';
+                        p = put_hex(p, ev->location);
+                        *p++ = '"';
+                }
+        }
+        if (ev->flags & SKBT_EV_RETURN) {
+                PUT_LIT(p, ",\"retval\":");
+                p = put_i64(p, ev->retval);
+        }
+        PUT_LIT(p, "}\n");
+
+        CURSOR_SYNC(out, p);
+        assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+}
+
+void skbt_format_event(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                       const struct skbt_names *names)
+{
+        if (fmt == SKBT_OUTPUT_JSON)
+                skbt_format_json(out, ev, names);
+        else
+                skbt_format_text(out, ev, names);
+}
+
+int skbt_output_from_string(const char *s, enum skbt_output *ret)
+{
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "text") == 0)
+                *ret = SKBT_OUTPUT_TEXT;
+        else if (strcmp(s, "json") == 0)
+                *ret = SKBT_OUTPUT_JSON;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+const char *skbt_output_to_string(enum skbt_output o)
+{
+        switch (o) {
+        case SKBT_OUTPUT_TEXT:
+                return "text";
+        case SKBT_OUTPUT_JSON:
+                return "json";
+        }
+        return NULL;
+}

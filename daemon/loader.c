@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* loader.c - load the BPF programs once and attach them to every skb probe */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "skbtrace.skel.h"
+#include "symdb.h"
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint32_t probe_id, void **ret)
+{
+        struct bpf_insn *copy;
+        size_t i, found = 0;
+
+        copy = malloc(n_insns * sizeof(*copy));
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, insns, n_insns * sizeof(*copy));
+        for (i = 0; i + 1 < n_insns; i++) {
+                if (copy[i].code != (BPF_LD | BPF_DW | BPF_IMM) || copy[i].src_reg != 0)
+                        continue;
+                if ((uint32_t)copy[i].imm == SKBT_PROBE_ID_MARKER && copy[i + 1].imm == 0) {
+                        copy[i].imm = (int32_t)probe_id;
+                        found++;
+                }
+                i++; /* ld_imm64 takes two slots */
+        }
+        if (found == 0) {
+                free(copy);
+                return -ENOENT;
+        }
+        *ret = copy;
+        return 0;
+}
+
+static int probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
+                     bool drop)
+{
+        struct skbt_probe *p;
+
+        if (l->n_probes >= SKBT_MAX_PROBES)
+                return -E2BIG;
+        p = &l->probes[l->n_probes];
+        *p = (struct skbt_probe){
+                .kind = kind,
+                .skb_arg = skb_arg,
+                .backend = SKBT_BACKEND_TRACEPOINT,
+                .drop = drop,
+                .prog_fd = -1,
+                .link_fd = -1,
+        };
+        p->name = strdup(name);
+        if (!p->name)
+                return -ENOMEM;
+        return (int)l->n_probes++;
+}
+
+static void probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
+        _printf_(3, 4);
+static void probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
+{
+        char buf[160];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        free(p->error);
+        p->error = strdup(buf);
+        l->n_skipped++;
+        log_debug("probe %s skipped: %s", p->name, buf);
+}
+
+/*
+ * BTF func_info for a program's final instructions: the entry point at 0 and
+ * every subprogram that a BPF-to-BPF call targets.  We cannot reuse what the
+ * kernel reports for the template: there the stamped marker id makes the
+ * body dead code, and the verifier drops the dead subprograms from it.
+ */
+static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
+                           struct bpf_func_info **ret, uint32_t *ret_cnt)
+{
+        const struct bpf_insn *insns = bpf_program__insns(tmpl);
+        size_t n = bpf_program__insn_cnt(tmpl);
+        const struct btf *btf = bpf_object__btf(l->skel->obj);
+        struct bpf_func_info *fi;
+        uint32_t cnt = 0, cap = 8;
+        int id;
+
+        if (!btf)
+                return -ENOENT;
+        fi = calloc(cap, sizeof(*fi));
+        if (!fi)
+                return -ENOMEM;
+        id = btf__find_by_name_kind(btf, bpf_program__name(tmpl), BTF_KIND_FUNC);
+        if (id < 0) {
+                free(fi);
+                return id;
+        }
+        fi[cnt++] = (struct bpf_func_info){.insn_off = 0, .type_id = (uint32_t)id};
+        for (size_t i = 0; i < n; i++) {
+                size_t target;
+                bool seen = false;
+
+                if (insns[i].code != (BPF_JMP | BPF_CALL) || insns[i].src_reg != BPF_PSEUDO_CALL)
+                        continue;
+                target = (size_t)((long)i + insns[i].imm + 1);
+                for (uint32_t k = 0; k < cnt; k++)
+                        if (fi[k].insn_off == target)
+                                seen = true;
+                if (seen)
+                        continue;
+                /* The body's only BPF-to-BPF call is the global filter function. */
+                id = btf__find_by_name_kind(btf, "skbt_filter_eval", BTF_KIND_FUNC);
+                if (id < 0) {
+                        free(fi);
+                        return id;
+                }
+                if (cnt == cap) {
+                        struct bpf_func_info *nfi = reallocarray(fi, cap * 2, sizeof(*fi));
+
+                        if (!nfi) {
+                                free(fi);
+                                return -ENOMEM;
+                        }
+                        fi = nfi;
+                        cap *= 2;
+                }
+                fi[cnt++] = (struct bpf_func_info){.insn_off = (uint32_t)target,
+                                                   .type_id = (uint32_t)id};
+        }
+        /* The kernel wants records sorted by instruction offset. */
+        for (uint32_t a = 1; a < cnt; a++)
+                for (uint32_t b = a; b > 0 && fi[b - 1].insn_off > fi[b].insn_off; b--) {
+                        struct bpf_func_info tmp = fi[b];
+
+                        fi[b] = fi[b - 1];
+                        fi[b - 1] = tmp;
+                }
+        *ret = fi;
+        *ret_cnt = cnt;
+        return 0;
+}
+
+/* Load a stamped copy of a template, with the BTF the verifier needs for
+ * the global filter function (checked once on its own, which keeps
+ * verification of the body small). */
+static int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl,
+                             enum bpf_prog_type type, const char *name, const void *insns)
+{
+        _cleanup_free_ struct bpf_func_info *fi = NULL;
+        uint32_t cnt = 0;
+        int r;
+
+        r = build_func_info(l, tmpl, &fi, &cnt);
+        if (r < 0)
+                return r;
+        LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_btf_fd = bpf_object__btf_fd(l->skel->obj),
+                    .func_info = fi, .func_info_cnt = cnt,
+                    .func_info_rec_size = sizeof(struct bpf_func_info),
+                    .expected_attach_type = bpf_program__expected_attach_type(tmpl));
+        r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
+        if (r < 0) {
+                /* Load again for the verifier's statistics, so the reason is visible. */
+                char log[4096] = "";
+                int e = errno;
+
+                opts.log_buf = log;
+                opts.log_size = sizeof(log);
+                opts.log_level = 4;
+                r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
+                if (r >= 0)
+                        return r; /* a transient failure */
+                log_debug("verifier on %s: ...%s", name, log + (strlen(log) > 300 ? strlen(log) - 300 : 0));
+                return -e;
+        }
+        return r;
+}
+
+/* The template that serves a tracepoint, or NULL if none fits. */
+static struct bpf_program *tp_template(struct skbtrace *skel, const struct skbt_sym *s, bool *drop)
+{
+        *drop = false;
+        /* kfree_skb carries (skb, location, reason) since 5.17. */
+        if (strcmp(s->name, "kfree_skb") == 0 && s->skb_arg == 0 && s->nr_args >= 3) {
+                *drop = true;
+                return skel->progs.skbt_tp_kfree_skb;
+        }
+        switch (s->skb_arg) {
+        case 0:
+                return skel->progs.skbt_tp_arg0;
+        case 1:
+                return skel->progs.skbt_tp_arg1;
+        case 2:
+                return skel->progs.skbt_tp_arg2;
+        case 3:
+                return skel->progs.skbt_tp_arg3;
+        case 4:
+                return skel->progs.skbt_tp_arg4;
+        default:
+                return NULL;
+        }
+}
+
+static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s)
+{
+        struct bpf_program *tmpl;
+        struct skbt_probe *p;
+        char name[256], prog_name[16];
+        void *insns = NULL;
+        bool drop;
+        int id, r;
+
+        tmpl = tp_template(l->skel, s, &drop);
+        if (s->system)
+                snprintf(name, sizeof(name), "%s:%s", s->system, s->name);
+        else
+                snprintf(name, sizeof(name), "tp:%s", s->name);
+        id = probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, drop);
+        if (id < 0) {
+                log_warning_errno(id, "cannot record probe %s, ignoring: %m", name);
+                return;
+        }
+        p = &l->probes[id];
+        if (!tmpl) {
+                probe_fail(l, p, "skb is argument %u: no entry point for that position",
+                           s->skb_arg + 1);
+                return;
+        }
+        r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
+                                (uint32_t)id, &insns);
+        if (r < 0) {
+                probe_fail(l, p, "probe id marker missing in template: %s", strerror(-r));
+                return;
+        }
+        snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns);
+        free(insns);
+        if (r < 0) {
+                probe_fail(l, p, "load failed: %s", strerror(-r));
+                return;
+        }
+        p->prog_fd = r;
+        r = bpf_raw_tracepoint_open(s->name, p->prog_fd);
+        if (r < 0) {
+                probe_fail(l, p, "attach failed: %s", strerror(-r));
+                p->prog_fd = safe_close(p->prog_fd);
+                return;
+        }
+        p->link_fd = r;
+        p->attached = true;
+        l->n_attached++;
+}
+
+struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
+{
+        if (!l)
+                return NULL;
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                safe_close(l->probes[i].link_fd);
+                safe_close(l->probes[i].prog_fd);
+                free(l->probes[i].name);
+                free(l->probes[i].error);
+        }
+        free(l->probes);
+        skbtrace__destroy(l->skel);
+        free(l);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_loader *, skbt_loader_free);
+
+int skbt_loader_new(const struct skbt_symdb *db, enum skbt_backend backend,
+                    uint32_t ringbuf_bytes, struct skbt_loader **ret)
+{
+        _cleanup_(skbt_loader_freep) struct skbt_loader *l = NULL;
+        uint64_t start = now_ns();
+        int r;
+
+        if (backend != SKBT_BACKEND_TRACEPOINT)
+                return log_error_errno(-EOPNOTSUPP,
+                                       "backend %s is not implemented yet; use --backend "
+                                       "tracepoint",
+                                       skbt_backend_to_string(backend));
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->backend = backend;
+        l->ringbuf_fd = l->lost_fd = l->stats_fd = -1;
+        l->probes = calloc(SKBT_MAX_PROBES, sizeof(*l->probes));
+        if (!l->probes)
+                return -ENOMEM;
+        l->n_cpus = libbpf_num_possible_cpus();
+        if (l->n_cpus <= 0)
+                return log_error_errno(l->n_cpus ? l->n_cpus : -EINVAL,
+                                       "cannot count possible CPUs: %m");
+
+        l->skel = skbtrace__open();
+        if (!l->skel)
+                return log_error_errno(negative_errno(), "cannot open BPF object: %m");
+        r = bpf_map__set_max_entries(l->skel->maps.events, ringbuf_bytes);
+        if (r < 0)
+                return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
+                                       ringbuf_bytes);
+        r = skbtrace__load(l->skel);
+        if (r < 0)
+                return log_error_errno(r, "cannot load BPF programs: %m");
+
+        l->state = &l->skel->bss->state;
+        l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
+        l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
+        l->lost_fd = bpf_map__fd(l->skel->maps.lost);
+        l->stats_fd = bpf_map__fd(l->skel->maps.stats);
+
+        for (size_t i = 0; i < db->n_syms; i++) {
+                const struct skbt_sym *s = &db->syms[i];
+
+                if (s->kind == SKBT_SYM_TRACEPOINT)
+                        attach_tracepoint(l, s);
+        }
+        l->load_ns = now_ns() - start;
+        if (l->n_attached == 0)
+                return log_error_errno(-ENOENT,
+                                       "no probe could be attached (%u tried); see the "
+                                       "messages above",
+                                       l->n_probes);
+        log_info("backend %s: %u probes attached, %u skipped, in %.1f ms",
+                 skbt_backend_to_string(backend), l->n_attached, l->n_skipped,
+                 (double)l->load_ns / 1e6);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int read_percpu_sum(const struct skbt_loader *l, int fd, uint32_t key, uint64_t *ret)
+{
+        uint64_t vals[l->n_cpus], sum = 0;
+
+        if (bpf_map_lookup_elem(fd, &key, vals) < 0)
+                return negative_errno();
+        for (int i = 0; i < l->n_cpus; i++)
+                sum += vals[i];
+        *ret = sum;
+        return 0;
+}
+
+int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret)
+{
+        return read_percpu_sum(l, l->lost_fd, slot, ret);
+}
+
+int skbt_loader_reset_lost(const struct skbt_loader *l, uint32_t slot)
+{
+        uint64_t vals[l->n_cpus];
+
+        memset(vals, 0, sizeof(vals));
+        if (bpf_map_update_elem(l->lost_fd, &slot, vals, BPF_ANY) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int skbt_loader_read_stat(const struct skbt_loader *l, uint32_t idx, uint64_t *ret)
+{
+        return read_percpu_sum(l, l->stats_fd, idx, ret);
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* manager.c - daemon start-up (probe, discover, load, attach), event loop, shutdown */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "skbtraced.h"
+
+#define TRACEFS_DIR "/sys/kernel/tracing"
+#define LOSS_POLL_USEC (250 * 1000ULL)
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+        char buf[1024];
+        size_t n;
+
+        if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
+                return 0;
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        n = strlen(buf);
+        if (n && buf[n - 1] == '\n')
+                buf[n - 1] = '\0';
+        log_full_errno(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, 0, "libbpf: %s", buf);
+        return 0;
+}
+
+/* BPF memory is charged to the memory cgroup on 5.11+; the rlimit only matters
+ * on older kernels, and raising it needs CAP_SYS_RESOURCE. */
+static void raise_memlock(void)
+{
+        struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+
+        if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+                log_warning_errno(errno, "cannot raise RLIMIT_MEMLOCK (%m); BPF memory is "
+                                         "accounted to the memory cgroup on Linux 5.11+, "
+                                         "ignoring");
+}
+
+/* Tracepoint system names ("skb:" in "skb:kfree_skb") come from tracefs. */
+static void fill_tracepoint_systems(struct skbtraced *d)
+{
+        int r = skbt_symdb_fill_systems(&d->symdb, TRACEFS_DIR);
+
+        if (r == -ENOENT) {
+                if (mount("tracefs", TRACEFS_DIR, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                          NULL) == 0)
+                        log_info("mounted tracefs on %s to name tracepoints", TRACEFS_DIR);
+                r = skbt_symdb_fill_systems(&d->symdb, TRACEFS_DIR);
+        }
+        if (r < 0)
+                log_warning_errno(r, "cannot read tracepoint systems from %s (%m); tracepoints "
+                                     "are named tp:NAME, ignoring",
+                                  TRACEFS_DIR);
+}
+
+static int discover(struct skbtraced *d)
+{
+        struct btf *btf;
+        int r;
+
+        btf = btf__load_vmlinux_btf();
+        if (!btf)
+                return log_error_errno(negative_errno(),
+                                       "cannot load kernel BTF (/sys/kernel/btf/vmlinux): %m; "
+                                       "skbtraced needs a kernel built with "
+                                       "CONFIG_DEBUG_INFO_BTF=y");
+        r = skbt_symdb_scan_btf(&d->symdb, btf, NULL);
+        if (r < 0) {
+                btf__free(btf);
+                return log_error_errno(r, "cannot scan kernel BTF: %m");
+        }
+        r = skbt_drop_reasons_load(btf, &d->drop_reasons, &d->n_drop_reasons);
+        if (r < 0)
+                log_warning_errno(r, "kernel BTF has no enum skb_drop_reason (%m); drop reasons "
+                                     "are shown as numbers, ignoring");
+        btf__free(btf);
+        skbt_symdb_sort(&d->symdb);
+        fill_tracepoint_systems(d);
+
+        r = skbt_ksyms_load("/proc/kallsyms", &d->ksyms);
+        if (r < 0)
+                log_warning_errno(r, "cannot read /proc/kallsyms (%m); drop locations are shown "
+                                     "as addresses, ignoring");
+        return 0;
+}
+
+static int choose_backend(struct skbtraced *d)
+{
+        enum skbt_backend want = d->opt.backend;
+        size_t off = 0;
+
+        if (want != SKBT_BACKEND_AUTO) {
+                if (!d->caps.usable[want])
+                        return log_error_errno(-EOPNOTSUPP,
+                                               "backend %s cannot work on this kernel: %s; use "
+                                               "--backend auto to pick one that works",
+                                               skbt_backend_to_string(want),
+                                               d->caps.reason[want]);
+                d->backend = want;
+                snprintf(d->backend_reason, sizeof(d->backend_reason), "forced by --backend %s",
+                         skbt_backend_to_string(want));
+                return 0;
+        }
+        /*
+         * Function backends (fentry, kprobe-multi, kprobe) come with the next
+         * milestone; until then auto always settles on tracepoints, and says why
+         * each function backend was not taken.
+         */
+        d->backend = SKBT_BACKEND_TRACEPOINT;
+        for (int b = 0; b < SKBT_BACKEND_TRACEPOINT; b++)
+                off += (size_t)snprintf(d->backend_reason + off, sizeof(d->backend_reason) - off,
+                                        "%s: %s; ", skbt_backend_to_string((enum skbt_backend)b),
+                                        d->caps.usable[b] ? "usable but not implemented yet"
+                                                          : d->caps.reason[b]);
+        snprintf(d->backend_reason + MIN(off, sizeof(d->backend_reason) - 1),
+                 sizeof(d->backend_reason) - MIN(off, sizeof(d->backend_reason) - 1),
+                 "tracepoint: %s", d->caps.reason[SKBT_BACKEND_TRACEPOINT]);
+        if (!d->caps.usable[SKBT_BACKEND_TRACEPOINT])
+                return log_error_errno(-EOPNOTSUPP, "no usable backend on this kernel: %s",
+                                       d->backend_reason);
+        return 0;
+}
+
+static int symbolize_cb(void *data, uint64_t addr, char *buf, size_t len)
+{
+        return data ? skbt_ksyms_symbolize(data, addr, buf, len) : -ENOENT;
+}
+
+static int on_ringbuf(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct skbtraced *d = userdata;
+        int r;
+
+        r = ring_buffer__consume(d->rb);
+        if (r < 0)
+                log_warning_errno(r, "ring buffer consume failed, ignoring: %m");
+        skbt_sessions_after_batch(d);
+        return 0;
+}
+
+static int on_loss_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct skbtraced *d = userdata;
+
+        skbt_sessions_poll_lost(d);
+        sd_event_source_set_time_relative(es, LOSS_POLL_USEC);
+        sd_event_source_set_enabled(es, SD_EVENT_ON);
+        return 0;
+}
+
+static int on_signal(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct skbtraced *d = userdata;
+
+        log_info("received %s, shutting down", strsignal((int)si->ssi_signo));
+        d->shutting_down = true;
+        sd_event_exit(d->event, 0);
+        return 0;
+}
+
+int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
+{
+        struct skbtraced *d;
+        struct utsname un;
+        uint64_t t0 = skbt_now_ns();
+        sigset_t ss;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->opt = *opt;
+        d->listen_fd = -1;
+        d->start_mono_ns = t0;
+        if (uname(&un) == 0)
+                snprintf(d->kernel, sizeof(d->kernel), "%s %s", un.release, un.machine);
+
+        libbpf_set_print(libbpf_log);
+        raise_memlock();
+
+        r = sd_event_new(&d->event);
+        if (r < 0) {
+                log_error_errno(r, "cannot create event loop: %m");
+                goto fail;
+        }
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
+        sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+
+        skbt_caps_probe(&d->caps);
+        r = choose_backend(d);
+        if (r < 0)
+                goto fail;
+        log_info("backend %s chosen: %s", skbt_backend_to_string(d->backend), d->backend_reason);
+
+        r = discover(d);
+        if (r < 0)
+                goto fail;
+        r = skbt_loader_new(&d->symdb, d->backend, opt->ringbuf_bytes, &d->loader);
+        if (r < 0)
+                goto fail;
+
+        d->probe_names = calloc(d->loader->n_probes ? d->loader->n_probes : 1,
+                                sizeof(*d->probe_names));
+        if (!d->probe_names) {
+                r = log_error_errno(-ENOMEM, "out of memory");
+                goto fail;
+        }
+        for (uint32_t i = 0; i < d->loader->n_probes; i++)
+                d->probe_names[i] = d->loader->probes[i].name;
+        d->names = (struct skbt_names){
+                .probes = d->probe_names,
+                .n_probes = d->loader->n_probes,
+                .drop_reasons = (const char *const *)d->drop_reasons,
+                .n_drop_reasons = d->n_drop_reasons,
+                .symbolize = symbolize_cb,
+                .symbolize_data = d->ksyms,
+        };
+
+        d->rb = ring_buffer__new(d->loader->ringbuf_fd, skbt_ringbuf_event, d, NULL);
+        if (!d->rb) {
+                r = log_error_errno(negative_errno(), "cannot map the ring buffer: %m");
+                goto fail;
+        }
+        r = sd_event_add_io(d->event, &d->rb_io, ring_buffer__epoll_fd(d->rb), EPOLLIN,
+                            on_ringbuf, d);
+        if (r < 0) {
+                log_error_errno(r, "cannot watch the ring buffer: %m");
+                goto fail;
+        }
+        /* Deliver events before reading new requests: they are what clients wait for. */
+        sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_IMPORTANT);
+        r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC,
+                                       LOSS_POLL_USEC, 10000, on_loss_timer, d);
+        if (r < 0) {
+                log_error_errno(r, "cannot arm the loss timer: %m");
+                goto fail;
+        }
+
+        r = skbt_control_listen(d);
+        if (r < 0)
+                goto fail;
+        d->startup_ns = skbt_now_ns() - t0;
+        *ret = d;
+        return 0;
+fail:
+        skbtraced_free(d);
+        return r;
+}
+
+int skbtraced_run(struct skbtraced *d)
+{
+        int r;
+
+        sd_notifyf(0, "READY=1\nSTATUS=backend %s, %u probes attached, %u skipped",
+                   skbt_backend_to_string(d->backend), d->loader->n_attached,
+                   d->loader->n_skipped);
+        log_info("ready in %.0f ms: backend %s, %u probes attached, %u skipped",
+                 (double)d->startup_ns / 1e6, skbt_backend_to_string(d->backend),
+                 d->loader->n_attached, d->loader->n_skipped);
+        r = sd_event_loop(d->event);
+        sd_notify(0, "STOPPING=1");
+
+        /* Tell clients first (end-of-session summaries), detach afterwards. */
+        if (d->rb) {
+                ring_buffer__consume(d->rb);
+                skbt_sessions_after_batch(d);
+        }
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (d->slots[i])
+                        skbt_session_end(d->slots[i], "shutdown");
+        skbt_clients_flush_all(d, 500);
+        return r;
+}
+
+struct skbtraced *skbtraced_free(struct skbtraced *d)
+{
+        if (!d)
+                return NULL;
+        while (d->clients)
+                skbt_client_free(d->clients);
+        sd_event_source_disable_unref(d->listen_io);
+        sd_event_source_disable_unref(d->rb_io);
+        sd_event_source_disable_unref(d->loss_timer);
+        if (d->listen_fd >= 0) {
+                close(d->listen_fd);
+                if (d->socket_owned)
+                        unlink(d->opt.socket_path);
+        }
+        ring_buffer__free(d->rb);
+        skbt_loader_free(d->loader);
+        free(d->probe_names);
+        skbt_ksyms_free(d->ksyms);
+        skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
+        skbt_symdb_done(&d->symdb);
+        sd_event_unref(d->event);
+        free(d);
+        return NULL;
+}

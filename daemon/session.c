@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* session.c - sessions as BPF map entries, and fan-out of events to them */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "skbtraced.h"
+
+uint64_t skbt_now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int session_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct skbt_session *s = userdata;
+
+        skbt_session_end(s, "duration");
+        return 0;
+}
+
+/*
+ * Make the session live in BPF.  Order matters: the filter and the
+ * per-probe bits are in place before the session's bit in state.active, so
+ * a probe hit never sees the session active with a stale filter.
+ */
+static void session_activate(struct skbtraced *d, struct skbt_session *s, const uint8_t *sel)
+{
+        struct skbt_loader *l = d->loader;
+        uint64_t bit = 1ULL << s->slot;
+
+        l->state->filters[s->slot] = s->filter;
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (sel[i])
+                        __atomic_fetch_or(&l->probe_sessions[i], bit, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&l->state->active, bit, __ATOMIC_RELEASE);
+}
+
+static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
+{
+        struct skbt_loader *l = d->loader;
+        uint64_t bit = 1ULL << s->slot;
+
+        __atomic_fetch_and(&l->state->active, ~bit, __ATOMIC_RELEASE);
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (l->probe_sessions[i] & bit)
+                        __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
+}
+
+int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
+                       const uint8_t *probe_sel, struct skbt_session **ret)
+{
+        struct skbt_session *s;
+        uint32_t slot;
+        int r;
+
+        for (slot = 0; slot < SKBT_MAX_SESSIONS; slot++)
+                if (!d->slots[slot])
+                        break;
+        if (slot == SKBT_MAX_SESSIONS)
+                return -EBUSY;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = *tmpl;
+        s->d = d;
+        s->client = c;
+        s->slot = slot;
+        s->id = ++d->next_session_id;
+        s->pending = (struct strbuf)STRBUF_INIT;
+
+        r = skbt_loader_reset_lost(d->loader, slot);
+        if (r < 0) {
+                free(s);
+                return log_error_errno(r, "cannot reset loss counter of slot %u: %m", slot);
+        }
+        s->timer = NULL;
+        s->start_ns = skbt_now_ns();
+        d->slots[slot] = s;
+        d->n_sessions++;
+        c->session = s;
+        session_activate(d, s, probe_sel);
+        log_info("session %" PRIu64 " started: uid %u pid %d, slot %u, tracer %s, %u probes, %s",
+                 s->id, c->cred.uid, c->cred.pid, slot,
+                 s->tracer == SKBT_TRACER_DROP ? "drop" : "function", s->n_probes,
+                 s->filter_desc);
+        *ret = s;
+        return 0;
+}
+
+int skbt_session_set_duration(struct skbt_session *s, uint64_t usec)
+{
+        return sd_event_add_time_relative(s->d->event, &s->timer, CLOCK_MONOTONIC, usec, 1000,
+                                          session_on_timer, s);
+}
+
+/* Append the batch reply carrying pending output and the loss counters. */
+void skbt_session_flush(struct skbt_session *s, bool force)
+{
+        _cleanup_strbuf_ struct strbuf msg = STRBUF_INIT;
+
+        if (!s->client)
+                return;
+        if (s->pending.len == 0 && !force && s->lost_ringbuf == s->sent_lost_ringbuf &&
+            s->lost_queue == s->sent_lost_queue)
+                return;
+        strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output\":");
+        strbuf_put_json_string(&msg, s->pending.data ? s->pending.data : "", s->pending.len);
+        strbuf_puts(&msg, ",\"lost_ringbuf\":");
+        strbuf_put_u64(&msg, s->lost_ringbuf);
+        strbuf_puts(&msg, ",\"lost_queue\":");
+        strbuf_put_u64(&msg, s->lost_queue);
+        strbuf_puts(&msg, "}}");
+        strbuf_putc(&msg, '\0');
+        if (strbuf_failed(&msg) || strbuf_failed(&s->pending)) {
+                /* Out of memory: the events in this batch are lost, and counted. */
+                log_warning("session %" PRIu64 ": out of memory rendering a batch, "
+                            "counting it as lost",
+                            s->id);
+                s->lost_queue += 1;
+        } else {
+                skbt_client_queue(s->client, msg.data, msg.len);
+        }
+        strbuf_reset(&s->pending);
+        s->pending.failed = false;
+        s->sent_lost_ringbuf = s->lost_ringbuf;
+        s->sent_lost_queue = s->lost_queue;
+}
+
+static void session_read_lost(struct skbt_session *s)
+{
+        uint64_t v;
+
+        if (skbt_loader_read_lost(s->d->loader, s->slot, &v) == 0)
+                s->lost_ringbuf = v;
+}
+
+void skbt_session_end(struct skbt_session *s, const char *reason)
+{
+        struct skbtraced *d = s->d;
+        struct skbt_client *c = s->client;
+        json_object *params, *sum;
+
+        session_deactivate(d, s);
+        session_read_lost(s);
+        skbt_session_flush(s, false);
+
+        if (c) {
+                sum = json_object_new_object();
+                json_object_object_add(sum, "session", json_object_new_uint64(s->id));
+                json_object_object_add(sum, "events", json_object_new_uint64(s->events));
+                json_object_object_add(sum, "lost_ringbuf",
+                                       json_object_new_uint64(s->lost_ringbuf));
+                json_object_object_add(sum, "lost_queue", json_object_new_uint64(s->lost_queue));
+                json_object_object_add(sum, "duration_ns",
+                                       json_object_new_uint64(skbt_now_ns() - s->start_ns));
+                json_object_object_add(sum, "reason", json_object_new_string(reason));
+                params = json_object_new_object();
+                json_object_object_add(params, "summary", sum);
+                c->session = NULL;
+                skbt_client_reply(c, params, false);
+                json_object_put(params);
+        }
+        log_info("session %" PRIu64 " ended (%s): %" PRIu64 " events, %" PRIu64
+                 " lost in ring buffer, %" PRIu64 " lost in queue",
+                 s->id, reason, s->events, s->lost_ringbuf, s->lost_queue);
+
+        d->events_total += s->events;
+        d->lost_queue_total += s->lost_queue;
+        d->lost_ringbuf_total += s->lost_ringbuf;
+        d->slots[s->slot] = NULL;
+        d->n_sessions--;
+        sd_event_source_disable_unref(s->timer);
+        strbuf_done(&s->pending);
+        free(s);
+        if (c)
+                skbt_client_flush(c);
+}
+
+/* ring_buffer callback: render the event for every session in its mask. */
+int skbt_ringbuf_event(void *ctx, void *data, size_t size)
+{
+        struct skbtraced *d = ctx;
+        const struct skbt_event *ev = data;
+        uint64_t mask;
+
+        if (size < sizeof(*ev))
+                return 0;
+        d->records++;
+        mask = ev->sessions;
+        while (mask) {
+                uint32_t slot = (uint32_t)__builtin_ctzll(mask);
+                struct skbt_session *s = d->slots[slot];
+
+                mask &= mask - 1;
+                /* A record from before this session started belongs to the slot's
+                 * previous owner. */
+                if (!s || s->end_reason || ev->ts < s->start_ns || !s->client)
+                        continue;
+                if (s->client->out.len + s->pending.len >= d->opt.queue_bytes) {
+                        s->lost_queue++;
+                        continue;
+                }
+                skbt_format_event(&s->pending, s->output, ev, &d->names);
+                s->events++;
+                if (s->count_limit && s->events >= s->count_limit)
+                        s->end_reason = "count";
+        }
+        return 0;
+}
+
+void skbt_sessions_after_batch(struct skbtraced *d)
+{
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (!s)
+                        continue;
+                if (s->end_reason) {
+                        skbt_session_end(s, s->end_reason);
+                        continue;
+                }
+                if (s->pending.len)
+                        skbt_session_flush(s, false);
+        }
+}
+
+/* Ring-buffer losses are counted in BPF; tell clients promptly when they grow. */
+void skbt_sessions_poll_lost(struct skbtraced *d)
+{
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (!s)
+                        continue;
+                session_read_lost(s);
+                skbt_session_flush(s, false);
+        }
+}

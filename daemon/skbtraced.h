@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* skbtraced.h - the daemon's context: every piece of mutable state lives here */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <systemd/sd-event.h>
+
+#include "caps.h"
+#include "format.h"
+#include "loader.h"
+#include "msgframe.h"
+#include "skbt_abi.h"
+#include "strbuf.h"
+#include "symdb.h"
+
+struct json_object;
+struct ring_buffer;
+struct skbt_client;
+
+enum skbt_tracer {
+        SKBT_TRACER_FUNCTION = 0,
+        SKBT_TRACER_DROP = 1,
+        SKBT_TRACER_FUNCTION_GRAPH = 2,
+};
+
+struct skbt_session {
+        struct skbtraced *d;
+        struct skbt_client *client;
+        uint32_t slot;
+        uint64_t id;
+        struct skbt_filter filter;
+        char filter_desc[256];
+        enum skbt_tracer tracer;
+        enum skbt_output output;
+        uint64_t count_limit;   /* 0: no limit */
+        uint64_t start_ns;      /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
+        uint32_t n_probes;
+        uint64_t events;        /* rendered and queued for the client */
+        uint64_t lost_ringbuf;  /* from the BPF per-slot counter */
+        uint64_t lost_queue;    /* client too slow: our queue was full */
+        uint64_t sent_lost_ringbuf, sent_lost_queue; /* last values the client saw */
+        struct strbuf pending;  /* rendered events not yet wrapped in a reply */
+        sd_event_source *timer; /* --duration */
+        const char *end_reason; /* set when the session must end after this batch */
+};
+
+struct skbt_client {
+        struct skbtraced *d;
+        struct skbt_client *next, *prev;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *drain_timer;
+        struct msgframe in;
+        struct strbuf out;
+        struct ucred cred;
+        struct skbt_session *session;
+        bool draining; /* protocol error: reply sent, discarding input until close */
+};
+
+struct skbt_options {
+        const char *socket_path;
+        enum skbt_backend backend;
+        uint32_t ringbuf_bytes;
+        size_t queue_bytes;    /* per client: output waiting to be read */
+        const char *group;
+        int verbose;
+};
+
+struct skbtraced {
+        struct skbt_options opt;
+        sd_event *event;
+        int listen_fd;
+        bool socket_owned; /* we bound it (not socket activation): unlink on exit */
+        sd_event_source *listen_io;
+        sd_event_source *rb_io;
+        sd_event_source *loss_timer;
+
+        struct skbt_caps caps;
+        enum skbt_backend backend;
+        char backend_reason[512];
+        char kernel[192];
+
+        struct skbt_symdb symdb;
+        char **drop_reasons;
+        uint32_t n_drop_reasons;
+        struct skbt_ksyms *ksyms;
+        struct skbt_loader *loader;
+        struct ring_buffer *rb;
+        const char **probe_names;
+        struct skbt_names names;
+
+        struct skbt_session *slots[SKBT_MAX_SESSIONS];
+        uint32_t n_sessions;
+        uint64_t next_session_id;
+        struct skbt_client *clients;
+        uint32_t n_clients;
+
+        uint64_t start_mono_ns;
+        uint64_t startup_ns;
+        uint64_t records;          /* ring buffer records consumed */
+        uint64_t events_total;     /* events delivered to sessions, ended ones included */
+        uint64_t lost_queue_total;
+        uint64_t lost_ringbuf_total;
+        bool shutting_down;
+};
+
+uint64_t skbt_now_ns(void);
+
+/* manager.c */
+int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret);
+struct skbtraced *skbtraced_free(struct skbtraced *d);
+int skbtraced_run(struct skbtraced *d);
+
+/* session.c */
+int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
+                       const uint8_t *probe_sel, struct skbt_session **ret);
+int skbt_session_set_duration(struct skbt_session *s, uint64_t usec);
+void skbt_session_end(struct skbt_session *s, const char *reason);
+void skbt_session_flush(struct skbt_session *s, bool force);
+int skbt_ringbuf_event(void *ctx, void *data, size_t size);
+void skbt_sessions_after_batch(struct skbtraced *d);
+void skbt_sessions_poll_lost(struct skbtraced *d);
+
+/* control.c */
+int skbt_control_listen(struct skbtraced *d);
+void skbt_client_queue(struct skbt_client *c, const char *data, size_t len);
+void skbt_client_flush(struct skbt_client *c);
+void skbt_client_reply(struct skbt_client *c, struct json_object *params, bool continues);
+struct skbt_client *skbt_client_free(struct skbt_client *c);
+void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms);

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""test_icmp.py - an ICMP session sees echo request and reply on the RX and TX tracepoints."""
+
+import skbt
+from skbt import check, RX_TRACEPOINTS, TX_TRACEPOINTS
+
+
+def test_echo_request_and_reply(t):
+    topo = t.topo
+    with t.trace("-p", "icmp") as s:
+        topo.ping(topo.a, topo.b4, count=3)
+    r = s.result
+    check(r.rc in (0, 130), f"ipftctl ended by SIGINT: exit status {r.rc}, want 0\n{r.describe()}")
+    check(r.summary is not None, f"no summary line on stderr\n{r.describe()}")
+    check(r.summary["events"] == len(r.events),
+          f"summary says {r.summary['events']} events, stdout has {len(r.events)}\n{r.describe()}")
+    skbt.check_schema_all(r.events)
+    skbt.check_timestamps_per_cpu(r.events)
+
+    # The filter: ICMP (v4) only, whatever else the machine does.
+    for ev in r.events:
+        check(ev["tuple"] is not None and skbt.proto_of(ev) == "icmp"
+              and ev["tuple"]["l3"] == "ipv4", f"-p icmp let through {ev}")
+
+    ours = [ev for ev in r.events if {skbt.tuple_of(ev)["saddr"], skbt.tuple_of(ev)["daddr"]}
+            == {topo.a4, topo.b4}]
+    check(ours, f"no event for the ping {topo.a4} -> {topo.b4}\n{r.describe()}")
+
+    requests = [ev for ev in ours if ev.get("icmp", {}).get("type") == 8]
+    replies = [ev for ev in ours if ev.get("icmp", {}).get("type") == 0]
+    check(requests, f"no echo request (icmp.type 8) seen\n{r.describe()}")
+    check(replies, f"no echo reply (icmp.type 0) seen\n{r.describe()}")
+    for ev in requests:
+        check(skbt.between(ev, topo.a4, topo.b4), f"echo request not {topo.a4} -> {topo.b4}: {ev}")
+    for ev in replies:
+        check(skbt.between(ev, topo.b4, topo.a4), f"echo reply not {topo.b4} -> {topo.a4}: {ev}")
+    seqs = {ev["icmp"].get("seq") for ev in requests}
+    check({1, 2, 3} <= seqs, f"echo request seq {sorted(seqs, key=str)}, want 1, 2 and 3")
+    ids = {ev["icmp"].get("id") for ev in ours}
+    check(len(ids) == 1, f"one ping run, but icmp.id values {ids}")
+
+    # RX: the request arrives on B's veth, the reply on A's.
+    def seen(evs, names, ifname):
+        return [ev for ev in evs if ev["function"] in names and ev["ifname"] == ifname]
+
+    fns = sorted({ev["function"] for ev in ours})
+    check(seen(requests, ("net:netif_receive_skb",), topo.veth_b),
+          f"net:netif_receive_skb did not see the request on {topo.veth_b}; functions: {fns}")
+    check(seen(replies, ("net:netif_receive_skb",), topo.veth_a),
+          f"net:netif_receive_skb did not see the reply on {topo.veth_a}; functions: {fns}")
+    # TX: the request leaves through A's veth, the reply through B's.
+    check(seen(requests, TX_TRACEPOINTS, topo.veth_a),
+          f"no TX tracepoint {TX_TRACEPOINTS} saw the request on {topo.veth_a}; functions: {fns}")
+    check(seen(replies, TX_TRACEPOINTS, topo.veth_b),
+          f"no TX tracepoint {TX_TRACEPOINTS} saw the reply on {topo.veth_b}; functions: {fns}")
+
+    # Device fields on the device tracepoints match the topology.
+    want = {topo.veth_a: (topo.ifindex_a, topo.netns_a), topo.veth_b: (topo.ifindex_b, topo.netns_b)}
+    for ev in ours:
+        if ev["function"] in RX_TRACEPOINTS + TX_TRACEPOINTS:
+            check(ev["ifname"] in want, f"{ev['function']} on ifname {ev['ifname']!r}, want "
+                  f"{topo.veth_a} or {topo.veth_b}: {ev}")
+            ifindex, netns = want[ev["ifname"]]
+            check(ev["ifindex"] == ifindex, f"ifindex {ev['ifindex']}, want {ifindex}: {ev}")
+            check(ev["netns"] == netns, f"netns {ev['netns']}, want {netns} (inode of "
+                  f"the namespace of {ev['ifname']}): {ev}")
+            check(ev["len"] >= 84, f"len {ev['len']} < 84 (IPv4 + ICMP echo of 56 bytes): {ev}")
+            check(ev["is_return"] is False, f"a tracepoint event with is_return true: {ev}")
+
+    # packet_id is the skb: veth hands the same skb from A's TX path to B's RX
+    # path, so a request keeps its packet_id across the pair.
+    by_seq = {}
+    for ev in requests:
+        side = "tx" if ev["function"] in TX_TRACEPOINTS else \
+            "rx" if ev["function"] in RX_TRACEPOINTS else None
+        if side:
+            by_seq.setdefault(ev["icmp"]["seq"], {}).setdefault(side, set()).add(ev["packet_id"])
+    check(any(v.get("tx", set()) & v.get("rx", set()) for v in by_seq.values()),
+          f"no echo request has the same packet_id on TX and RX: {by_seq}")
+
+
+def test_text_output(t):
+    """The default text output: one line per event, no JSON."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "--addr", topo.b4, output="text") as s:
+        topo.ping(topo.a, topo.b4, count=2)
+    r = s.result
+    check(r.rc in (0, 130), f"exit status {r.rc}\n{r.describe()}")
+    lines = [ln for ln in r.stdout.splitlines() if ln.strip()]
+    check(lines, f"no output lines\n{r.describe()}")
+    check(any(topo.a4 in ln and topo.b4 in ln for ln in lines),
+          f"no text line names {topo.a4} and {topo.b4}:\n" + "\n".join(lines[:10]))
+    check(not any(ln.lstrip().startswith("{") for ln in lines), "text output contains JSON")
+
+
+if __name__ == "__main__":
+    skbt.main(globals())

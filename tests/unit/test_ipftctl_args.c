@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* test_ipftctl_args.c - 'ipftctl trace' option parsing and the Trace parameters it builds */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+/* The unit-test build has no include path for client/: reach it relative to this file. */
+#include "../../client/trace_args.h"
+#include "testlib.h"
+
+#define ERRLEN 512
+#define MAX_ARGS 32
+
+/* argv as getopt wants it: writable pointers (it permutes them), NULL-terminated. */
+static int run_parse(const char *const *args, struct trace_opts *o, char *err)
+{
+        char *argv[MAX_ARGS + 1];
+        int argc = 0;
+
+        for (; args[argc] && argc < MAX_ARGS; argc++)
+                argv[argc] = (char *)args[argc];
+        argv[argc] = NULL;
+        return trace_args_parse(argc, argv, o, err, ERRLEN);
+}
+
+static void print_args(const char *const *args)
+{
+        for (; *args; args++)
+                fprintf(stderr, " '%s'", *args);
+        fputc('\n', stderr);
+}
+
+/* Parse args and compare the Trace parameters with the expected JSON, order-insensitively. */
+static void check_good(int line, const char *expected, const char *const *args)
+{
+        struct trace_opts o;
+        char err[ERRLEN] = "";
+        json_object *exp, *got;
+        int r;
+
+        r = run_parse(args, &o, err);
+        if (r < 0) {
+                fprintf(stderr, "%s:%d: unexpected error '%s' for", __FILE__, line, err);
+                print_args(args);
+                testlib_failures++;
+                return;
+        }
+        CHECK(!o.help);
+        exp = json_tokener_parse(expected);
+        got = trace_opts_to_params(&o);
+        if (!exp || !got || !json_object_equal(exp, got)) {
+                fprintf(stderr, "%s:%d: params differ for", __FILE__, line);
+                print_args(args);
+                fprintf(stderr, "  got:      %s\n  expected: %s\n",
+                        got ? json_object_to_json_string_ext(got, JSON_C_TO_STRING_PLAIN)
+                            : "(null)",
+                        expected);
+                testlib_failures++;
+        }
+        json_object_put(exp);
+        json_object_put(got);
+}
+
+/* Parse args, expect -EINVAL and every '|'-separated word in the message. */
+static void check_bad(int line, const char *words, const char *const *args)
+{
+        struct trace_opts o;
+        char err[ERRLEN] = "", w[128];
+        const char *p = words, *bar;
+        int r;
+
+        r = run_parse(args, &o, err);
+        if (r != -EINVAL) {
+                fprintf(stderr, "%s:%d: expected -EINVAL, got %d for", __FILE__, line, r);
+                print_args(args);
+                testlib_failures++;
+                return;
+        }
+        for (;;) {
+                bar = strchr(p, '|');
+                snprintf(w, sizeof(w), "%.*s", (int)(bar ? (size_t)(bar - p) : strlen(p)), p);
+                if (!strstr(err, w)) {
+                        fprintf(stderr, "%s:%d: error '%s' lacks '%s' for", __FILE__, line, err, w);
+                        print_args(args);
+                        testlib_failures++;
+                }
+                if (!bar)
+                        break;
+                p = bar + 1;
+        }
+        /* One line, so "ipftctl: <message>" stays one line. */
+        CHECK(!strchr(err, '\n'));
+}
+
+#define ARGS(...) ((const char *const[]){"trace", ##__VA_ARGS__, NULL})
+#define GOOD(expected, ...) check_good(__LINE__, expected, ARGS(__VA_ARGS__))
+#define BAD(words, ...) check_bad(__LINE__, words, ARGS(__VA_ARGS__))
+
+static void test_defaults(void)
+{
+        /* Nothing given: nothing sent, the daemon's defaults apply. */
+        GOOD("{}");
+        GOOD("{}", "--");
+}
+
+static void test_mark(void)
+{
+        GOOD("{\"filter\":{\"mark\":5}}", "-m", "5");
+        GOOD("{\"filter\":{\"mark\":16}}", "--mark=0x10");
+        GOOD("{\"filter\":{\"mark\":16}}", "-m0x10");
+        GOOD("{\"filter\":{\"mark\":16,\"mark_mask\":240}}", "-m", "0x10/0xf0");
+        GOOD("{\"filter\":{\"mark\":1,\"mark_mask\":255}}", "--mark", "1", "--mask", "0xff");
+        /* Order does not matter: --mask is applied after all options are read. */
+        GOOD("{\"filter\":{\"mark\":1,\"mark_mask\":255}}", "--mask", "255", "--mark", "1");
+        /* The full mask is the wire default and left out. */
+        GOOD("{\"filter\":{\"mark\":1}}", "-m", "1", "--mask", "0xffffffff");
+        GOOD("{\"filter\":{\"mark\":4294967295}}", "-m", "0xffffffff");
+
+        BAD("--mask needs --mark", "--mask", "0xff");
+        BAD("--mask needs --mark", "-p", "tcp", "--mask=1");
+        BAD("mask given twice", "-m", "1/0xff", "--mask", "0xff");
+        BAD("invalid mark 'abc'", "-m", "abc");
+        BAD("invalid mark '-1'", "-m", "-1");
+        BAD("invalid mark '4294967296'", "-m", "4294967296");
+        BAD("leading zeros", "-m", "010");
+        BAD("invalid mark mask 'x'", "-m", "1/x");
+        BAD("invalid mark mask 'zz'", "-m", "1", "--mask", "zz");
+        BAD("could never match", "-m", "0x100/0xff");
+        BAD("--mark given more than once", "-m", "1", "-m", "2");
+}
+
+static void test_proto(void)
+{
+        GOOD("{\"filter\":{\"proto\":\"icmp\"}}", "-p", "icmp");
+        GOOD("{\"filter\":{\"proto\":\"icmp\"}}", "--proto", "ICMP");
+        GOOD("{\"filter\":{\"proto\":\"icmp6\"}}", "--proto=icmp6");
+        GOOD("{\"filter\":{\"proto\":\"icmp6\"}}", "-p", "ipv6-icmp");
+        GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "-p", "6");
+        GOOD("{\"filter\":{\"proto\":\"udp\"}}", "-p", "udp");
+        GOOD("{\"filter\":{\"proto\":\"sctp\"}}", "-p", "sctp");
+        GOOD("{\"filter\":{\"proto\":47}}", "-p", "47");
+        GOOD("{\"filter\":{\"proto\":0}}", "-p", "0");
+        GOOD("{\"filter\":{\"proto\":255}}", "-p", "255");
+
+        BAD("unknown protocol 'foo'|icmp, icmp6, tcp, udp, sctp", "-p", "foo");
+        BAD("unknown protocol '256'|0-255", "-p", "256");
+        BAD("unknown protocol '-1'", "-p", "-1");
+        BAD("unknown protocol ''", "-p", "");
+        BAD("--proto given more than once", "-p", "tcp", "--proto", "udp");
+}
+
+static void test_l3(void)
+{
+        GOOD("{\"filter\":{\"l3\":\"ipv4\"}}", "-4");
+        GOOD("{\"filter\":{\"l3\":\"ipv6\"}}", "-6");
+        GOOD("{\"filter\":{\"l3\":\"ipv4\"}}", "-4", "-4");
+        GOOD("{\"filter\":{\"l3\":\"ipv4\",\"proto\":\"icmp\"}}", "-4p", "icmp");
+
+        BAD("-4 and -6", "-4", "-6");
+        BAD("-4 and -6", "-64");
+        BAD("2001:db8::1 is IPv6|-4", "-4", "-s", "2001:db8::1");
+        BAD("10.0.0.0/8 is IPv4|-6", "--addr", "10.1.2.3/8", "-6");
+        BAD("icmp6", "-6", "-p", "icmp");
+        BAD("icmp", "-4", "-p", "icmp6");
+}
+
+static void test_addresses(void)
+{
+        GOOD("{\"filter\":{\"saddr\":\"10.0.0.1\"}}", "-s", "10.0.0.1");
+        GOOD("{\"filter\":{\"daddr\":\"10.1.0.0/16\"}}", "--daddr", "10.1.2.3/16");
+        GOOD("{\"filter\":{\"addr\":\"2001:db8::/32\"}}", "--addr", "2001:db8::1/32");
+        GOOD("{\"filter\":{\"saddr\":\"0.0.0.0/0\"}}", "--saddr=1.2.3.4/0");
+        GOOD("{\"filter\":{\"saddr\":\"::1\",\"daddr\":\"fe80::/10\",\"l3\":\"ipv6\"}}", "-6", "-s",
+             "::1", "-d", "fe80::1/10");
+        GOOD("{\"filter\":{\"addr\":\"192.168.1.1\",\"proto\":\"icmp\"}}", "--addr", "192.168.1.1",
+             "-p", "icmp");
+
+        BAD("invalid address '10.0.0.256'", "-s", "10.0.0.256");
+        BAD("invalid address 'example.com'", "-d", "example.com");
+        BAD("invalid address ''", "--addr", "");
+        BAD("/33 is too long|IPv4", "-s", "10.0.0.1/33");
+        BAD("/129 is too long|IPv6", "-d", "::1/129");
+        BAD("invalid prefix length", "--addr", "10.0.0.1/x");
+        BAD("one address family", "-s", "10.0.0.1", "-d", "2001:db8::1");
+        BAD("--saddr given more than once", "-s", "10.0.0.1", "-s", "10.0.0.2");
+        BAD("--addr given more than once", "--addr", "10.0.0.1", "--addr", "10.0.0.2");
+}
+
+static void test_ports(void)
+{
+        GOOD("{\"filter\":{\"sport\":0}}", "--sport", "0");
+        GOOD("{\"filter\":{\"dport\":65535}}", "--dport", "65535");
+        GOOD("{\"filter\":{\"proto\":\"tcp\",\"port\":443}}", "-p", "tcp", "--port", "443");
+        GOOD("{\"filter\":{\"proto\":\"udp\",\"sport\":53,\"dport\":1024}}", "-p", "udp",
+             "--sport=53", "--dport=1024");
+
+        BAD("invalid port '70000'|0 to 65535", "--port", "70000");
+        BAD("invalid port '-1'", "--sport", "-1");
+        BAD("invalid port 'http'", "--dport", "http");
+        BAD("invalid port ''", "--dport", "");
+        BAD("ports only apply to|icmp", "-p", "icmp", "--dport", "80");
+        BAD("--dport given more than once", "--dport", "1", "--dport", "2");
+}
+
+static void test_tracer_regex_output(void)
+{
+        GOOD("{\"tracer\":\"drop\"}", "-t", "drop");
+        GOOD("{\"tracer\":\"function\"}", "--tracer", "function");
+        /* Passed through: the daemon knows whether its backend can do it. */
+        GOOD("{\"tracer\":\"function_graph\"}", "--tracer=function_graph");
+        /* Settings may be repeated so scripts can override their defaults. */
+        GOOD("{\"tracer\":\"drop\"}", "-t", "function", "-t", "drop");
+        GOOD("{\"regex\":\"^(ip|ip6)_rcv\"}", "-r", "^(ip|ip6)_rcv");
+        GOOD("{\"regex\":\"tcp_v4_rcv\"}", "--regex", "tcp_v4_rcv");
+        GOOD("{\"output\":\"json\"}", "-o", "json");
+        GOOD("{\"output\":\"text\"}", "--output=text");
+        GOOD("{\"output\":\"json\"}", "-o", "text", "-o", "json");
+
+        BAD("invalid tracer 'foo'|function, drop or function_graph", "-t", "foo");
+        BAD("invalid tracer 'Drop'", "-t", "Drop");
+        BAD("invalid regex '(['", "-r", "([");
+        BAD("invalid regex 'a{2'", "--regex", "a{2");
+        BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
+        BAD("invalid output format 'yaml'|text or json", "-o", "yaml");
+}
+
+static void test_regex_message(void)
+{
+        struct trace_opts o;
+        char err[ERRLEN] = "";
+        const char *colon;
+
+        /* The message carries regerror()'s explanation after the quoted regex. */
+        CHECK_INTEQ(run_parse(ARGS("-r", "(["), &o, err), -EINVAL);
+        colon = strstr(err, "': ");
+        CHECK(colon && strlen(colon) > 3);
+
+        CHECK_INTEQ(args_check_regex("^ip_(rcv|local_deliver)$", err, ERRLEN), 0);
+        CHECK_INTEQ(args_check_regex("(", err, ERRLEN), -EINVAL);
+}
+
+static void test_count_duration(void)
+{
+        struct trace_opts o;
+        char err[ERRLEN];
+        json_object *p;
+
+        GOOD("{\"count\":1}", "-c", "1");
+        GOOD("{\"count\":100}", "--count=100");
+        GOOD("{\"count\":9223372036854775807}", "-c", "9223372036854775807");
+        GOOD("{\"duration\":2.5}", "--duration", "2.5");
+        GOOD("{\"duration\":10.0}", "--duration", "10");
+        GOOD("{\"duration\":0.5}", "--duration", ".5");
+        GOOD("{\"duration\":3.0}", "--duration", "3.");
+        GOOD("{\"duration\":0.001}", "--duration=0.001");
+
+        BAD("invalid count '0'|from 1", "-c", "0");
+        BAD("invalid count '-1'", "-c", "-1");
+        BAD("invalid count 'abc'", "--count", "abc");
+        BAD("invalid count ''", "--count", "");
+        BAD("invalid count ' 5'", "-c", " 5");
+        BAD("invalid count '10k'", "-c", "10k");
+        BAD("invalid count '9223372036854775808'", "-c", "9223372036854775808");
+        BAD("invalid count '99999999999999999999'", "-c", "99999999999999999999");
+        BAD("invalid duration '-1'|greater than 0", "--duration", "-1");
+        BAD("invalid duration 'abc'", "--duration", "abc");
+        BAD("invalid duration '0'", "--duration", "0");
+        BAD("invalid duration '0.0'", "--duration", "0.0");
+        BAD("invalid duration ''", "--duration", "");
+        BAD("invalid duration '.'", "--duration", ".");
+        BAD("invalid duration '1e3'", "--duration", "1e3");
+        BAD("invalid duration '0x10'", "--duration", "0x10");
+        BAD("invalid duration 'inf'", "--duration", "inf");
+        BAD("invalid duration 'nan'", "--duration", "nan");
+        BAD("invalid duration ' 5'", "--duration", " 5");
+        BAD("invalid duration '1.2.3'", "--duration", "1.2.3");
+        BAD("invalid duration '5s'", "--duration", "5s");
+
+        /* The wire shows the shortest form of the number, not 0.10000000000000001. */
+        CHECK_INTEQ(run_parse(ARGS("--duration", "0.1"), &o, err), 0);
+        p = trace_opts_to_params(&o);
+        CHECK_STREQ(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN),
+                    "{\"duration\":0.1}");
+        json_object_put(p);
+}
+
+static void test_positional_and_getopt(void)
+{
+        BAD("unexpected argument 'foo'", "foo");
+        BAD("unexpected argument 'foo'", "-p", "tcp", "foo");
+        BAD("unexpected argument 'icmp'", "-p", "tcp", "icmp", "-4");
+        BAD("unexpected argument '-x'", "--", "-x");
+        BAD("unrecognized option '--foo'", "--foo");
+        BAD("unrecognized option '--foo'", "--foo=bar");
+        BAD("invalid option -- 'x'", "-x");
+        BAD("invalid option -- 'x'", "-4x");
+        BAD("option '-p' requires an argument", "-p");
+        BAD("option '--mark' requires an argument", "--mark");
+        BAD("option '--duration' requires an argument", "-4", "--duration");
+        BAD("option '--help' does not take an argument", "--help=yes");
+        /* --p could be --proto or --port: refuse to guess. */
+        BAD("option '--p' is ambiguous", "--p", "1");
+        /* Unique abbreviations work as with any GNU tool. */
+        GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "--prot", "tcp");
+}
+
+static void test_help(void)
+{
+        struct trace_opts o;
+        char err[ERRLEN];
+
+        CHECK_INTEQ(run_parse(ARGS("-h"), &o, err), 0);
+        CHECK(o.help);
+        CHECK_INTEQ(run_parse(ARGS("-p", "tcp", "--help"), &o, err), 0);
+        CHECK(o.help);
+        CHECK_INTEQ(run_parse(ARGS("-p", "tcp"), &o, err), 0);
+        CHECK(!o.help);
+}
+
+static void test_reuse(void)
+{
+        /* A call that failed in the middle of "-4x" must not leak getopt state into the next. */
+        BAD("invalid option -- 'x'", "-4xs", "10.0.0.1");
+        GOOD("{\"filter\":{\"l3\":\"ipv6\"}}", "-6");
+        BAD("unexpected argument 'a'", "a", "b");
+        GOOD("{\"filter\":{\"proto\":\"udp\"}}", "-p", "udp");
+}
+
+static void test_everything(void)
+{
+        GOOD("{\"filter\":{\"mark\":16,\"mark_mask\":240,\"l3\":\"ipv4\",\"proto\":\"tcp\","
+             "\"saddr\":\"10.0.0.0/8\",\"daddr\":\"192.168.1.1\",\"sport\":1234,\"dport\":80},"
+             "\"tracer\":\"drop\",\"regex\":\"^tcp_\",\"output\":\"json\",\"count\":5,"
+             "\"duration\":1.5}",
+             "-m", "0x10/0xf0", "-4", "-p", "tcp", "-s", "10.1.1.1/8", "-d", "192.168.1.1",
+             "--sport", "1234", "--dport", "80", "-t", "drop", "-r", "^tcp_", "-o", "json", "-c",
+             "5", "--duration", "1.5");
+}
+
+int main(void)
+{
+        test_defaults();
+        test_mark();
+        test_proto();
+        test_l3();
+        test_addresses();
+        test_ports();
+        test_tracer_regex_output();
+        test_regex_message();
+        test_count_duration();
+        test_positional_and_getopt();
+        test_help();
+        test_reuse();
+        test_everything();
+        return TEST_DONE();
+}
