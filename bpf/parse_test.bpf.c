@@ -22,7 +22,7 @@ __u32 result_match SEC(".bss");
 __u32 result_len SEC(".bss");
 
 struct test_scratch {
-        __u8 hdr[SKBT_HDR_MAX];
+        __u8 hdr[SKBT_HDR_MAX * 2]; /* as in skbt_body.bpf.h: room for the masked size */
 };
 
 struct {
@@ -48,9 +48,14 @@ int parse_test(struct __sk_buff *skb)
                 avail = skb->len - off;
                 if (avail > SKBT_HDR_MAX)
                         avail = SKBT_HDR_MAX;
-                /* bpf_skb_load_bytes needs a constant-bounded, non-zero length. */
-                if (avail == 0 || bpf_skb_load_bytes(skb, off, s->hdr, avail & 0xff) < 0)
-                        avail = 0;
+                /* bpf_skb_load_bytes needs a bounded, non-zero length; clang would
+                 * drop a plain mask it can prove redundant. */
+                if (avail) {
+                        /* 1 <= avail <= SKBT_HDR_MAX, in a form the verifier follows */
+                        asm volatile("%[v] += -1; %[v] &= 0x7f; %[v] += 1" : [v] "+r"(avail));
+                        if (bpf_skb_load_bytes(skb, off, s->hdr, avail) < 0)
+                                avail = 0;
+                }
         }
         skbt_parse(s->hdr, avail, off == 0, test_eth_proto, &t);
         result = t;

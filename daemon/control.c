@@ -60,6 +60,11 @@ static void client_update_events(struct skbt_client *c)
         sd_event_source_set_io_events(c->io, ev);
 }
 
+void skbt_client_want_write(struct skbt_client *c)
+{
+        client_update_events(c);
+}
+
 struct skbt_client *skbt_client_free(struct skbt_client *c)
 {
         struct skbtraced *d;

@@ -32,7 +32,7 @@ static void help(void)
                "      --version           show the version\n"
                "\n"
                "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit.\n"
-               "See skbtraced(8) and ipftctl(8).\n",
+               "See skbtraced(8) and ipftctl(1).\n",
                SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_GROUP);
 }
 

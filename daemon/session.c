@@ -181,8 +181,10 @@ void skbt_session_end(struct skbt_session *s, const char *reason)
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
         free(s);
+        /* Only schedule the write: flushing here could free the client under
+         * a caller that is still using it (e.g. its own read handler). */
         if (c)
-                skbt_client_flush(c);
+                skbt_client_want_write(c);
 }
 
 /* ring_buffer callback: render the event for every session in its mask. */

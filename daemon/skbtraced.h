@@ -128,6 +128,7 @@ void skbt_sessions_poll_lost(struct skbtraced *d);
 int skbt_control_listen(struct skbtraced *d);
 void skbt_client_queue(struct skbt_client *c, const char *data, size_t len);
 void skbt_client_flush(struct skbt_client *c);
+void skbt_client_want_write(struct skbt_client *c);
 void skbt_client_reply(struct skbt_client *c, struct json_object *params, bool continues);
 struct skbt_client *skbt_client_free(struct skbt_client *c);
 void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms);

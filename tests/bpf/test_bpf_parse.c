@@ -28,9 +28,11 @@ static int run_bpf(struct parse_test *skel, const struct pkt_case *c, const stru
 
         /* tc test runs need an Ethernet header; L3 cases get a dummy one skipped by offset. */
         if (!c->l2) {
+                /* EtherType 0x88b5 (local experimental): the kernel's test-run
+                 * set-up must not look at our possibly malformed L3 bytes. */
                 memset(pkt, 0, 14);
-                pkt[12] = (uint8_t)(c->eth_proto >> 8);
-                pkt[13] = (uint8_t)c->eth_proto;
+                pkt[12] = 0x88;
+                pkt[13] = 0xb5;
                 len = 14;
         }
         memcpy(pkt + len, c->data, c->len);
@@ -43,8 +45,11 @@ static int run_bpf(struct parse_test *skel, const struct pkt_case *c, const stru
         opts.data_in = pkt;
         opts.data_size_in = len;
         r = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.parse_test), &opts);
-        if (r < 0)
-                return -errno;
+        if (r < 0) {
+                r = -errno;
+                fprintf(stderr, "case '%s': BPF_PROG_TEST_RUN failed: %s\n", c->name, strerror(-r));
+                return r;
+        }
         *t = skel->bss->result;
         *match = skel->bss->result_match;
         return 0;

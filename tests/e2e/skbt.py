@@ -159,11 +159,14 @@ def _read_messages(sock, count=None, timeout=10.0):
     return msgs, buf
 
 
-def varlink_raw(path, data, timeout=10.0, count=1):
-    """Send raw bytes, return (replies, eof) where eof says the daemon closed.
+def varlink_raw(path, data, timeout=10.0, count=1, want_eof=False):
+    """Send raw bytes; return (replies, eof).
 
-    A daemon that rejects an oversized request may close before it has read
-    all of it; the resulting EPIPE/ECONNRESET while sending is not an error.
+    With want_eof, wait (up to timeout) for the daemon to close the connection
+    after the replies and report whether it did; otherwise eof only tells
+    whether it had closed before count replies arrived.  A daemon that rejects
+    an oversized request may close before it has read all of it; EPIPE or
+    ECONNRESET while sending is therefore not an error.
     """
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
@@ -173,17 +176,16 @@ def varlink_raw(path, data, timeout=10.0, count=1):
         except (BrokenPipeError, ConnectionResetError):
             pass
         msgs, _ = _read_messages(s, count=count, timeout=timeout)
-        eof = False
-        if len(msgs) >= count:
-            # Is the connection closed after the reply?
-            s.settimeout(2.0)
-            try:
-                eof = s.recv(1) == b""
-            except socket.timeout:
-                eof = False
-            except ConnectionResetError:
-                eof = True
-        else:
+        if len(msgs) < count:
+            return msgs, True
+        if not want_eof:
+            return msgs, False
+        s.settimeout(timeout)
+        try:
+            eof = s.recv(1) == b""
+        except socket.timeout:
+            eof = False
+        except ConnectionResetError:
             eof = True
         return msgs, eof
 
@@ -889,8 +891,8 @@ def main(namespace, need_daemon=True, need_topology=True):
             log(f"=== {name}")
             try:
                 if daemon is not None and not daemon.running() and getattr(fn, "needs_daemon", True):
-                    fail("skbtraced is not running (it died in an earlier test)\n"
-                         + daemon.log_text())
+                    fail(f"skbtraced is not running: it exited with status {daemon.proc.returncode} "
+                         f"during an earlier test\n" + daemon.log_text(40))
                 fn(ctx)
                 print(f"ok {i} - {name} ({time.monotonic() - t0:.1f} s)", flush=True)
             except TestFailure as e:

@@ -101,7 +101,7 @@ def test_malformed_request(t):
                        (b'{"parameters": {}}\0', "a call without 'method'"),
                        (b'[1, 2, 3]\0', "a JSON array"),
                        (b'{"method": 42}\0', "a numeric method")):
-        replies, eof = skbt.varlink_raw(t.d.sock, data, timeout=10)
+        replies, eof = skbt.varlink_raw(t.d.sock, data, timeout=10, want_eof=True)
         _error_reply(replies, eof, "io.skbtraced.MalformedRequest", what)
         _still_serving(t, what)
 
@@ -109,12 +109,12 @@ def test_malformed_request(t):
 def test_oversized_request(t):
     pad = "x" * (100 * 1024)
     data = json.dumps({"method": "io.skbtraced.Status", "parameters": {"pad": pad}}).encode()
-    replies, eof = skbt.varlink_raw(t.d.sock, data + b"\0", timeout=10)
+    replies, eof = skbt.varlink_raw(t.d.sock, data + b"\0", timeout=10, want_eof=True)
     _error_reply(replies, eof, "io.skbtraced.RequestTooLarge", "a 100 KiB request")
     _still_serving(t, "a 100 KiB request")
     # The same without a terminating NUL: the daemon must not wait for one forever.
     t0 = time.monotonic()
-    replies, eof = skbt.varlink_raw(t.d.sock, data, timeout=10)
+    replies, eof = skbt.varlink_raw(t.d.sock, data, timeout=10, want_eof=True)
     _error_reply(replies, eof, "io.skbtraced.RequestTooLarge", "100 KiB without a NUL")
     check(time.monotonic() - t0 < 5, "RequestTooLarge took more than 5 s")
     _still_serving(t, "100 KiB without a NUL")

@@ -255,6 +255,7 @@ static void check_prefix(const char *in, uint8_t l3, const char *addr, uint8_t p
         CHECK(inet_pton(l3 == SKBT_L3_IPV4 ? AF_INET : AF_INET6, addr, want.addr) == 1);
         want.l3 = l3;
         want.plen = plen;
+        skbt_prefix_fill_mask(&want);
         /* whole struct, so the unused IPv4 bytes and the padding must be zero too */
         CHECK(memcmp(&p, &want, sizeof(p)) == 0);
         skbt_format_prefix(&p, buf, sizeof(buf));

@@ -19,8 +19,8 @@ int main(void)
 
         /* Two messages and a partial third in one read. */
         msgframe_init(&f, 100);
-        CHECK(write_full(sv[0], "{\"a\":1}\0{\"b\":2}\0{\"c\"", 21) == 0);
-        CHECK(msgframe_fill(&f, sv[1]) == 21);
+        CHECK(write_full(sv[0], "{\"a\":1}\0{\"b\":2}\0{\"c\"", 20) == 0);
+        CHECK(msgframe_fill(&f, sv[1]) == 20);
         CHECK(msgframe_next(&f, &msg, &len) == 1);
         CHECK_STREQ(msg, "{\"a\":1}");
         CHECK_INTEQ(len, 7);
