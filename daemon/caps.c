@@ -27,7 +27,7 @@ const char *skbt_backend_to_string(enum skbt_backend b)
         if (b == SKBT_BACKEND_AUTO)
                 return "auto";
         if (b < 0 || b >= _SKBT_BACKEND_MAX)
-                return "unknown";
+                return "none";
         return backend_names[b];
 }
 

@@ -469,12 +469,13 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
         json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
         json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
+        json_object_object_add(probes, "unsupported", json_object_new_int64(l->n_unsupported));
         json_object_object_add(o, "probes", probes);
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 json_object *e;
 
-                if (l->probes[i].attached)
+                if (l->probes[i].attached || l->probes[i].backend == _SKBT_BACKEND_MAX)
                         continue;
                 e = json_object_new_object();
                 json_object_object_add(e, "name", json_object_new_string(l->probes[i].name));

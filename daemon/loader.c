@@ -286,8 +286,37 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_loader *, skbt_loader_free);
 
-int skbt_loader_new(const struct skbt_symdb *db, enum skbt_backend backend,
-                    uint32_t ringbuf_bytes, struct skbt_loader **ret)
+/*
+ * Functions with an skb parameter are listed even when no function backend
+ * can attach them here, so "ipftctl list" answers "can I trace ip_rcv on this
+ * host, and if not, why".
+ */
+static void record_function(struct skbt_loader *l, const struct skbt_sym *s,
+                            const struct skbt_ksyms *ksyms, const char *why)
+{
+        bool drop = strcmp(s->name, "kfree_skb_reason") == 0 ||
+                    strcmp(s->name, "sk_skb_reason_drop") == 0;
+        struct skbt_probe *p;
+        char buf[192];
+        int id;
+
+        id = probe_add(l, s->name, SKBT_PROBE_FUNCTION, s->skb_arg, drop);
+        if (id < 0)
+                return;
+        p = &l->probes[id];
+        p->backend = _SKBT_BACKEND_MAX; /* none */
+        if (ksyms && skbt_ksyms_addresses_visible(ksyms) && !skbt_ksyms_lookup(ksyms, s->name))
+                snprintf(buf, sizeof(buf), "not in /proc/kallsyms (inlined or renamed by the "
+                                           "compiler): cannot be attached");
+        else
+                snprintf(buf, sizeof(buf), "%s", why);
+        p->error = strdup(buf);
+        l->n_unsupported++;
+}
+
+int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
+                    enum skbt_backend backend, uint32_t ringbuf_bytes,
+                    struct skbt_loader **ret)
 {
         _cleanup_(skbt_loader_freep) struct skbt_loader *l = NULL;
         uint64_t start = now_ns();
@@ -335,15 +364,24 @@ int skbt_loader_new(const struct skbt_symdb *db, enum skbt_backend backend,
                 if (s->kind == SKBT_SYM_TRACEPOINT)
                         attach_tracepoint(l, s);
         }
+        for (size_t i = 0; i < db->n_syms; i++) {
+                const struct skbt_sym *s = &db->syms[i];
+
+                if (s->kind == SKBT_SYM_FUNCTION)
+                        record_function(l, s, ksyms,
+                                        "needs a function backend (fentry, kprobe-multi, "
+                                        "kprobe); none is usable here, see ipftctl status");
+        }
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
                 return log_error_errno(-ENOENT,
                                        "no probe could be attached (%u tried); see the "
                                        "messages above",
                                        l->n_probes);
-        log_info("backend %s: %u probes attached, %u skipped, in %.1f ms",
+        log_info("backend %s: %u probes attached, %u skipped, in %.1f ms; %u skb functions "
+                 "discovered but not attachable with this backend",
                  skbt_backend_to_string(backend), l->n_attached, l->n_skipped,
-                 (double)l->load_ns / 1e6);
+                 (double)l->load_ns / 1e6, l->n_unsupported);
         *ret = TAKE_PTR(l);
         return 0;
 }

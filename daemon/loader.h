@@ -30,7 +30,8 @@ struct skbt_loader {
         struct skbt_probe *probes; /* index = probe id */
         uint32_t n_probes;
         uint32_t n_attached;
-        uint32_t n_skipped;
+        uint32_t n_skipped;     /* tried and failed to load or attach */
+        uint32_t n_unsupported; /* discovered, but no backend in use can attach them */
         enum skbt_backend backend;
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
@@ -47,8 +48,10 @@ struct skbt_loader {
  * serve.  A probe that fails to load or attach is recorded with its error
  * and skipped; only a failure to load the object itself is fatal.
  */
-int skbt_loader_new(const struct skbt_symdb *db, enum skbt_backend backend,
-                    uint32_t ringbuf_bytes, struct skbt_loader **ret);
+struct skbt_ksyms;
+int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
+                    enum skbt_backend backend, uint32_t ringbuf_bytes,
+                    struct skbt_loader **ret);
 /* Detach and unload everything.  Accepts NULL, returns NULL. */
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 

@@ -213,7 +213,7 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         r = discover(d);
         if (r < 0)
                 goto fail;
-        r = skbt_loader_new(&d->symdb, d->backend, opt->ringbuf_bytes, &d->loader);
+        r = skbt_loader_new(&d->symdb, d->ksyms, d->backend, opt->ringbuf_bytes, &d->loader);
         if (r < 0)
                 goto fail;
 
