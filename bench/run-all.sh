@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# run-all.sh - build and run every skbtraced benchmark, write docs/performance.md
+#
+#   bench/run-all.sh                     all benchmarks (about 10 minutes), docs/performance.md
+#   bench/run-all.sh --smoke             seconds-long runs that check the benchmarks work
+#   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory)
+#
+# Needs root (BPF, network namespaces), 2 CPUs, bpftool, and for the comparisons bpftrace and
+# iperf3 (scripts/install-deps.sh installs them).  Exits 77 (skipped) when not root.
+# Environment: BUILDDIR (default build/ in the source tree).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+builddir=${BUILDDIR:-$top/build}
+smoke=0
+build=1
+out=
+pass=()
+
+usage() {
+        cat <<EOF2
+usage: $0 [--smoke] [--only SECTIONS] [--out FILE] [--json FILE] [--no-build]
+
+Build (unless --no-build) and run the benchmarks in one process, so that every
+comparison is measured side by side, and write the report.
+  --smoke          short runs that only check the benchmarks work (numbers mean nothing);
+                   the report goes to \$BUILDDIR/bench/performance-smoke.md unless --out
+  --only LIST      comma-separated sections: start,throughput,probecost,idle,memory
+  --out FILE       Markdown report (default docs/performance.md)
+  --json FILE      also write the raw results as JSON
+  --no-build       use the binaries already in \$BUILDDIR
+EOF2
+}
+
+while [ $# -gt 0 ]; do
+        case "$1" in
+        --smoke) smoke=1; pass+=(--smoke) ;;
+        --only | --json)
+                [ $# -ge 2 ] || { echo "run-all: $1 needs a value" >&2; exit 2; }
+                pass+=("$1" "$2"); shift ;;
+        --out)
+                [ $# -ge 2 ] || { echo "run-all: --out needs a FILE" >&2; exit 2; }
+                out=$2; shift ;;
+        --no-build) build=0 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "run-all: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+        esac
+        shift
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: the benchmarks need root (BPF programs, network namespaces)"
+        exit 77
+fi
+for tool in ip taskset bpftool python3; do
+        command -v "$tool" >/dev/null || { echo "run-all: $tool not found (scripts/install-deps.sh)" >&2; exit 1; }
+done
+
+if [ "$build" -eq 1 ]; then
+        [ -f "$builddir/meson-private/coredata.dat" ] || meson setup "$builddir" "$top"
+        meson compile -C "$builddir"
+fi
+if [ -z "$out" ]; then
+        if [ "$smoke" -eq 1 ]; then
+                out=$builddir/bench/performance-smoke.md
+        else
+                out=$top/docs/performance.md
+        fi
+fi
+
+cd "$top"
+python3 "$here/skbtbench.py" --builddir "$builddir" --out "$out" "${pass[@]}"
+if [ "$smoke" -eq 1 ]; then
+        # Smoke: every section produced its table (the numbers are not judged).
+        for section in "Session start" "Event throughput" "Probe cost" "Idle overhead" "Memory"; do
+                grep -q "^## .*$section" "$out" || { echo "run-all: section '$section' missing in $out" >&2; exit 1; }
+        done
+        if grep -q MISMATCH "$out"; then
+                echo "run-all: loss accounting does not add up (see $out)" >&2
+                exit 1
+        fi
+        echo "run-all: smoke run OK ($out)"
+fi

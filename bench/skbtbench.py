@@ -1,0 +1,870 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""skbtbench.py - skbtraced benchmarks: session start, throughput, probe cost, idle overhead, memory.
+
+Run through bench/run-all.sh (which builds first); see bench/README.md.  Standard library only.
+
+Every measurement runs in this one process, side by side, so ratios compare like with like on
+a noisy machine.  Traffic only flows between two network namespaces created here (veth pair
+with addresses from 10.231.N.0/24), always bounded in time and count; the namespaces, the
+daemon and every helper process are removed at exit, whatever happens.
+
+CPU layout on a 2-CPU machine: the traffic generator (and the softirq work its packets cause,
+including every probe hit) runs on CPU 0; the daemon and its clients run on CPU 1.  So
+"events/s on one core" means the daemon and the client share CPU 1.
+"""
+
+import argparse
+import ctypes
+import datetime
+import json
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+EXIT_SKIP = 77
+FLOOD_PORT = 47009       # the port every benchmark flow goes to (nobody listens there)
+OTHER_PORT = 47999       # a port no benchmark packet goes to: "sessions active, no match"
+PRODUCER_CPU = "0"
+CONSUMER_CPU = "1"
+SUMMARY_RE = re.compile(
+    r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
+
+_procs = []
+_cleanups = []
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, timeout=60, check=True, **kw):
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise BenchError(f"command failed ({r.returncode}): {shlex.join(cmd)}\n{r.stderr.strip()}")
+    return r
+
+
+def spawn(cmd, **kw):
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, **kw)
+    _procs.append(p)
+    return p
+
+
+def stop_proc(p, sig=signal.SIGTERM, timeout=10):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
+
+
+def cleanup():
+    for p in reversed(_procs):
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+    for fn in reversed(_cleanups):
+        try:
+            fn()
+        except Exception as e:  # cleanup goes on
+            log(f"cleanup: {e}")
+    _cleanups.clear()
+
+
+def wait_for(pred, timeout, what, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def pct(values, p):
+    """Percentile by linear interpolation between closest ranks."""
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def bpf_fdinfo(pid):
+    """BPF programs and maps a process holds: {('prog'|'map', id): fdinfo dict}."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link not in ("anon_inode:bpf-prog", "anon_inode:bpf-map"):
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+        except (OSError, ValueError):
+            continue
+        if link == "anon_inode:bpf-prog" and "prog_id" in info:
+            out[("prog", int(info["prog_id"]))] = info
+        elif link == "anon_inode:bpf-map" and "map_id" in info:
+            out[("map", int(info["map_id"]))] = info
+    return out
+
+
+def prog_stats(pid):
+    """Summed run_time_ns and run_cnt of the daemon's BPF programs (kernel BPF stats)."""
+    t = n = 0
+    for (kind, _), info in bpf_fdinfo(pid).items():
+        if kind == "prog":
+            t += int(info.get("run_time_ns", 0))
+            n += int(info.get("run_cnt", 0))
+    return t, n
+
+
+# --------------------------------------------------------------------------
+# kernel.bpf_stats_enabled, on only while measuring
+
+class BpfStats:
+    """BPF_ENABLE_STATS keeps run_time_ns counting while its fd is open, and stops on close
+    (or when this process dies), so the system setting is never left changed.  Falls back to
+    the sysctl, restored afterwards."""
+
+    BPF_ENABLE_STATS = 32
+    BPF_STATS_RUN_TIME = 0
+
+    def __init__(self):
+        self.fd = -1
+        self.old = None
+
+    def __enter__(self):
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = ctypes.create_string_buffer(16)
+        ctypes.c_uint32.from_buffer(attr, 0).value = self.BPF_STATS_RUN_TIME
+        nr_bpf = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+        fd = libc.syscall(nr_bpf, self.BPF_ENABLE_STATS, attr, 16) if nr_bpf else -1
+        if fd >= 0:
+            self.fd = fd
+            return self
+        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+            self.old = f.read().strip()
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd >= 0:
+            os.close(self.fd)
+        elif self.old is not None:
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write(self.old)
+
+
+# --------------------------------------------------------------------------
+# Topology: two namespaces joined by veth
+
+class Topology:
+    def __init__(self):
+        self.n = random.randint(10, 250)
+        tag = f"{os.getpid()}"
+        self.a, self.b = f"skbtb-a-{tag}", f"skbtb-b-{tag}"
+        self.va, self.vb = f"skbtb{self.n}a", f"skbtb{self.n}b"
+        self.a4, self.b4 = f"10.231.{self.n}.1", f"10.231.{self.n}.2"
+        self.created = []
+
+    def create(self):
+        _cleanups.append(self.destroy)
+        for ns in (self.a, self.b):
+            run(["ip", "netns", "add", ns])
+            self.created.append(ns)
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        run(["ip", "-n", self.a, "link", "add", self.va, "type", "veth", "peer", "name", self.vb,
+             "netns", self.b])
+        run(["ip", "-n", self.a, "addr", "add", f"{self.a4}/24", "dev", self.va])
+        run(["ip", "-n", self.b, "addr", "add", f"{self.b4}/24", "dev", self.vb])
+        run(["ip", "-n", self.a, "link", "set", self.va, "up"])
+        run(["ip", "-n", self.b, "link", "set", self.vb, "up"])
+        wait_for(lambda: run(self.ns(self.a, ["ping", "-n", "-q", "-c", "1", "-W", "1", self.b4]),
+                             check=False, timeout=5).returncode == 0, 10, "ping across the veth")
+        return self
+
+    def destroy(self):
+        for ns in self.created:
+            subprocess.run(["ip", "netns", "del", ns], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=30)
+        self.created.clear()
+
+    @staticmethod
+    def ns(ns, cmd):
+        return ["ip", "netns", "exec", ns] + list(cmd)
+
+
+# --------------------------------------------------------------------------
+# The daemon and its clients
+
+class Daemon:
+    def __init__(self, bench, cpu=CONSUMER_CPU):
+        self.bench = bench
+        self.sock = os.path.join(bench.tmp, f"skbtraced-{len(_procs)}.sock")
+        self.log = open(os.path.join(bench.tmp, "skbtraced.log"), "a")
+        cmd = ["taskset", "-c", cpu, bench.skbtraced, "--socket", self.sock]
+        self.cmd = cmd
+        self.p = spawn(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.p.pid
+        # Ready = answers Status (docs/protocol.md); never sleep-and-hope.
+        wait_for(lambda: self.p.poll() is not None or self._status_ok(), 60, "skbtraced to start")
+        if self.p.poll() is not None:
+            raise BenchError(f"skbtraced exited with {self.p.returncode}; see {self.log.name}")
+
+    def call(self, method, params=None, timeout=10):
+        msg = {"method": method, "parameters": params or {}}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            s.sendall(json.dumps(msg).encode() + b"\0")
+            buf = b""
+            while b"\0" not in buf:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise BenchError(f"{method}: connection closed")
+                buf += chunk
+        reply = json.loads(buf.split(b"\0", 1)[0])
+        if "error" in reply:
+            raise BenchError(f"{method}: {reply}")
+        return reply["parameters"]
+
+    def _status_ok(self):
+        try:
+            return self.call("io.skbtraced.Status", timeout=2)
+        except (OSError, BenchError, ValueError):
+            return None
+
+    def status(self):
+        return self.call("io.skbtraced.Status")
+
+    def stats_map(self):
+        """(records emitted, records not reserved: ring buffer full), summed over CPUs."""
+        for (kind, mid), info in bpf_fdinfo(self.pid).items():
+            if kind != "map" or info.get("map_type") != "6":  # BPF_MAP_TYPE_PERCPU_ARRAY
+                continue
+            r = run(["bpftool", "-j", "map", "dump", "id", str(mid)])
+            entries = json.loads(r.stdout)
+            names = run(["bpftool", "-j", "map", "show", "id", str(mid)])
+            if json.loads(names.stdout).get("name") != "stats":
+                continue
+            vals = {}
+            for e in entries:
+                key = e.get("key", 0)
+                if isinstance(key, list):
+                    key = int(key[0], 16)
+                vals[key] = sum(int(v["value"]) if not isinstance(v["value"], list)
+                                else int.from_bytes(bytes(int(x, 16) for x in v["value"]),
+                                                    "little")
+                                for v in e["values"])
+            return vals.get(0, 0), vals.get(1, 0)
+        raise BenchError("the daemon's stats map was not found")
+
+    def stop(self):
+        stop_proc(self.p, signal.SIGTERM, timeout=60)
+
+
+class Client:
+    """ipftctl trace with stdout to /dev/null (or a pipe, to count lines); stderr to a file."""
+
+    def __init__(self, bench, daemon, args, stdout=subprocess.DEVNULL, cpu=CONSUMER_CPU):
+        self.cmd = [bench.ipftctl, "--socket", daemon.sock, "trace"] + list(args)
+        self.errf = tempfile.TemporaryFile(mode="w+", dir=bench.tmp)
+        self.p = spawn(["taskset", "-c", cpu] + self.cmd, stdout=stdout, stderr=self.errf)
+        self.lines = 0
+        self.t = None
+        if stdout == subprocess.PIPE:
+            self.t = threading.Thread(target=self._count, daemon=True)
+            self.t.start()
+
+    def _count(self):
+        for chunk in iter(lambda: self.p.stdout.read(1 << 16), b""):
+            self.lines += chunk.count(b"\n")
+
+    def err(self):
+        self.errf.seek(0)
+        return self.errf.read()
+
+    def started(self):
+        return self.p.poll() is not None or "Tracing" in self.err()
+
+    def finish(self, timeout=60):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGINT)  # ipftctl half-closes and prints the summary
+        self.p.wait(timeout=timeout)
+        if self.t:
+            self.t.join(30)
+        m = SUMMARY_RE.search(self.err())
+        if not m:
+            raise BenchError(f"no summary from {shlex.join(self.cmd)}: {self.err()!r}")
+        return {"events": int(m.group(1)), "lost": int(m.group(2)),
+                "lost_ringbuf": int(m.group(3)), "lost_queue": int(m.group(4))}
+
+
+# --------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.smoke = args.smoke
+        b = os.path.abspath(args.builddir)
+        self.skbtraced = os.path.join(b, "daemon", "skbtraced")
+        self.ipftctl = os.path.join(b, "client", "ipftctl")
+        self.floodgen = os.path.join(b, "bench", "floodgen")
+        for f in (self.skbtraced, self.ipftctl, self.floodgen):
+            if not os.access(f, os.X_OK):
+                raise BenchError(f"{f} is missing: build first (meson compile -C {args.builddir})")
+        self.tmp = tempfile.mkdtemp(prefix="skbt-bench-")
+        _cleanups.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
+        self.topo = Topology().create()
+        self.results = {}
+
+    # -- helpers --
+
+    def flood_cmd(self, duration, rate=None, count=None, port=FLOOD_PORT):
+        cmd = ["taskset", "-c", PRODUCER_CPU, self.floodgen, "--duration", str(duration)]
+        if rate:
+            cmd += ["--rate", str(rate)]
+        if count:
+            cmd += ["--count", str(count)]
+        return Topology.ns(self.topo.a, cmd + [self.topo.b4, str(port)])
+
+    def flood(self, duration, rate=None):
+        r = run(self.flood_cmd(duration, rate), timeout=duration + 30)
+        m = dict(kv.split("=") for kv in r.stdout.split())
+        return {k: float(v) for k, v in m.items()}
+
+    def flood_bg(self, duration, rate):
+        return spawn(self.flood_cmd(duration, rate), stdout=subprocess.DEVNULL)
+
+    def trace_args(self, fmt="json", port=FLOOD_PORT):
+        return ["-p", "udp", "--daddr", self.topo.b4, "--dport", str(port), "-o", fmt]
+
+    def start_clients(self, d, n, args, **kw):
+        cs = [Client(self, d, args, **kw) for _ in range(n)]
+        wait_for(lambda: all(c.started() for c in cs), 30, f"{n} sessions to start")
+        for c in cs:
+            if c.p.poll() is not None:
+                raise BenchError(f"ipftctl exited: {c.err()}")
+        return cs
+
+    # -- 1. session start --
+
+    def bench_start(self):
+        runs = 5 if self.smoke else 100
+        bt_runs = 1 if self.smoke else 10
+        d = Daemon(self)
+        probes = d.call("io.skbtraced.List")["probes"]
+        tps = [p["name"] for p in probes if p["kind"] == "tracepoint" and p["attached"]]
+        # Traffic flows the whole time: "first event" is then a few hundred µs after live.
+        rate = 2000
+        bg = self.flood_bg(duration=600, rate=rate)
+        ipft_args = ["-c", "1"] + self.trace_args("json")
+        ipft_cmd = [self.ipftctl, "--socket", d.sock, "trace"] + ipft_args
+
+        def first_line(cmd, pattern=None, timeout=60):
+            t0 = time.perf_counter()
+            p = spawn(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            rx = re.compile(pattern) if pattern else None
+            dt = None
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                if rx is None or rx.search(line):
+                    dt = time.perf_counter() - t0
+                    break
+            stop_proc(p, signal.SIGINT)
+            if dt is None:
+                raise BenchError(f"no event line from {shlex.join(cmd)}")
+            return dt
+
+        try:
+            first_line(ipft_cmd)  # warm: the daemon's first session, page cache
+            ipft = [first_line(ipft_cmd) for _ in range(runs)]
+            res = {"ipftctl": {"cmd": shlex.join(["ipftctl", "trace"] + ipft_args),
+                               "runs": ipft, "probes": len(tps)}}
+            bt = shutil.which("bpftrace")
+            if bt:
+                prog1 = 'tracepoint:net:netif_receive_skb { printf("%s\\n", probe); exit(); }'
+                progn = (",".join("tracepoint:" + t for t in tps) +
+                         ' { printf("%s\\n", probe); exit(); }')
+                pat = r"^tracepoint:"
+                one = [first_line([bt, "-q", "-e", prog1], pat) for _ in range(bt_runs)]
+                alln = [first_line([bt, "-q", "-e", progn], pat) for _ in range(bt_runs)]
+                res["bpftrace_1"] = {"cmd": "bpftrace -q -e '" + prog1 + "'", "runs": one,
+                                     "probes": 1}
+                res["bpftrace_all"] = {
+                    "cmd": f"bpftrace -q -e 'tracepoint:skb:consume_skb,... ({len(tps)} "
+                           "tracepoints, the daemon's set) { printf(\"%s\\n\", probe); exit(); }'",
+                    "runs": alln, "probes": len(tps)}
+                res["bpftrace_version"] = run([bt, "--version"]).stdout.strip()
+            else:
+                res["bpftrace_missing"] = True
+        finally:
+            stop_proc(bg)
+            d.stop()
+        res["rate"] = rate
+        self.results["start"] = res
+
+    # -- 2. throughput --
+
+    def throughput_case(self, fmt, nclients, duration, count_lines=False):
+        d = Daemon(self)
+        try:
+            stdout = subprocess.PIPE if count_lines else subprocess.DEVNULL
+            cs = self.start_clients(d, nclients, self.trace_args(fmt), stdout=stdout)
+            em0, full0 = d.stats_map()
+            cpu0 = cpu_ticks(d.pid)
+            ccpu0 = sum(cpu_ticks(c.p.pid) for c in cs)
+            t0 = time.monotonic()
+            fl = self.flood(duration)
+            # Drained when the daemon stops using CPU: the window ends at its last busy tick.
+            last_busy, prev = time.monotonic(), cpu_ticks(d.pid)
+            while time.monotonic() - last_busy < 0.5:
+                time.sleep(0.02)
+                cur = cpu_ticks(d.pid)
+                if cur != prev:
+                    last_busy, prev = time.monotonic(), cur
+            window = last_busy - t0
+            cpu = cpu_ticks(d.pid) - cpu0
+            ccpu = sum(cpu_ticks(c.p.pid) for c in cs) - ccpu0
+            em1, full1 = d.stats_map()
+            sums = [c.finish() for c in cs]
+            lines = [c.lines for c in cs] if count_lines else []
+        finally:
+            d.stop()
+        events = sum(s["events"] for s in sums)
+        records, rb_full = em1 - em0, full1 - full0
+        checks = []
+        for i, s in enumerate(sums):
+            ok = (s["events"] + s["lost_queue"] == records and s["lost_ringbuf"] == rb_full)
+            if count_lines:
+                ok = ok and lines[i] == s["events"]
+            checks.append(ok)
+        return {
+            "fmt": fmt, "clients": nclients, "flood": fl, "window_s": window,
+            "events": events, "events_per_s": events / window,
+            "records": records, "rb_full": rb_full,
+            "offered_per_s": (records + rb_full) * nclients / window,
+            "lost_ringbuf": sum(s["lost_ringbuf"] for s in sums),
+            "lost_queue": sum(s["lost_queue"] for s in sums),
+            "daemon_cpu_s": cpu, "client_cpu_s": ccpu,
+            "daemon_ns_per_event": cpu * 1e9 / events if events else float("nan"),
+            "summaries": sums, "lines": lines, "accounting_exact": all(checks),
+            "cmd": shlex.join(["ipftctl", "trace"] + self.trace_args(fmt)) +
+                   (" | (count lines)" if count_lines else " > /dev/null"),
+        }
+
+    def bench_throughput(self):
+        dur = 1 if self.smoke else 5
+        res = {}
+        for fmt, n in (("json", 1), ("text", 1), ("json", 8)):
+            log(f"throughput: {n} {fmt} client(s), {dur} s flood")
+            res[f"{fmt}{n}"] = self.throughput_case(fmt, n, dur)
+        log("throughput: accounting check with counted output lines")
+        res["check"] = self.throughput_case("json", 1, dur, count_lines=True)
+        res["flood_cmd"] = shlex.join(["floodgen", "--duration", str(dur), "B_ADDR",
+                                       str(FLOOD_PORT)])
+        self.results["throughput"] = res
+
+    # -- 3. probe cost --
+
+    def probe_case(self, d, nsessions, port, rate, duration):
+        cs = self.start_clients(d, nsessions, self.trace_args("json", port)) if nsessions else []
+        try:
+            em0, full0 = d.stats_map()
+            with BpfStats():
+                t0, n0 = prog_stats(d.pid)
+                fl = self.flood(duration, rate)
+                t1, n1 = prog_stats(d.pid)
+            em1, full1 = d.stats_map()
+        finally:
+            for c in cs:
+                c.finish()
+        hits = n1 - n0
+        return {"sessions": nsessions, "hits": hits, "ns_per_hit": (t1 - t0) / hits if hits else
+                float("nan"), "matched": (em1 - em0) + (full1 - full0), "rb_full": full1 - full0,
+                "rate": rate, "sent": fl["sent"]}
+
+    def bench_probecost(self):
+        dur = 0.5 if self.smoke else 3
+        d = Daemon(self)
+        res = {}
+        try:
+            rate = 20000
+            res["a_idle"] = self.probe_case(d, 0, FLOOD_PORT, rate, dur)
+            res["b_nomatch_1"] = self.probe_case(d, 1, OTHER_PORT, rate, dur)
+            res["b_nomatch_64"] = self.probe_case(d, 1 if self.smoke else 64, OTHER_PORT, rate,
+                                                  dur)
+            res["c_match_1"] = self.probe_case(d, 1, FLOOD_PORT, rate, dur)
+            # 64 sessions each render every event: keep the rate where the daemon keeps up.
+            res["c_match_64"] = self.probe_case(d, 1 if self.smoke else 64, FLOOD_PORT, 1000, dur)
+        finally:
+            d.stop()
+        res["cmd"] = "floodgen --rate R --duration %s B_ADDR PORT" % dur
+        self.results["probecost"] = res
+
+    # -- 4. idle overhead --
+
+    def iperf(self, path, duration):
+        if path == "veth":
+            server_ns, client_ns, addr = self.topo.b, self.topo.a, self.topo.b4
+        else:
+            server_ns, client_ns, addr = self.topo.a, self.topo.a, "127.0.0.1"
+        port = str(5201 + random.randint(0, 500))
+        srv = spawn(Topology.ns(server_ns, ["taskset", "-c", CONSUMER_CPU, "iperf3", "-s", "-1",
+                                            "-p", port]),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            cmd = Topology.ns(client_ns, ["taskset", "-c", PRODUCER_CPU, "iperf3", "-c", addr,
+                                          "-p", port, "-t", str(duration), "-J"])
+            wait_for(lambda: run(Topology.ns(server_ns, ["ss", "-Hltn", f"sport = :{port}"]),
+                                 check=False).stdout.strip(), 10, "the iperf3 server")
+            r = run(cmd, timeout=duration + 30, check=False)
+            out = json.loads(r.stdout)
+            if "error" in out or "sum_received" not in out.get("end", {}):
+                raise BenchError(f"iperf3: {out.get('error', 'no result')}: {shlex.join(cmd)}")
+            return out["end"]["sum_received"]["bits_per_second"]
+        finally:
+            stop_proc(srv)
+
+    def bench_idle(self):
+        if not shutil.which("iperf3"):
+            self.results["idle"] = {"missing": "iperf3"}
+            return
+        rounds = 1 if self.smoke else 5
+        dur = 1 if self.smoke else 4
+        res = {p: {"none": [], "idle": [], "session": []} for p in ("veth", "lo")}
+        for r in range(rounds):
+            log(f"idle overhead: round {r + 1}/{rounds}")
+            for path in ("veth", "lo"):
+                res[path]["none"].append(self.iperf(path, dur))
+            d = Daemon(self)
+            try:
+                for path in ("veth", "lo"):
+                    res[path]["idle"].append(self.iperf(path, dur))
+                cs = self.start_clients(d, 1, self.trace_args("json", OTHER_PORT))
+                try:
+                    for path in ("veth", "lo"):
+                        res[path]["session"].append(self.iperf(path, dur))
+                finally:
+                    for c in cs:
+                        c.finish()
+            finally:
+                d.stop()
+        res["cmd"] = f"iperf3 -c ADDR -t {dur} -J"
+        self.results["idle"] = res
+
+    # -- 5. memory --
+
+    def bench_memory(self):
+        d = Daemon(self)
+        try:
+            def snap():
+                info = bpf_fdinfo(d.pid)
+                maps = sum(int(v.get("memlock", 0)) for (k, _), v in info.items() if k == "map")
+                progs = sum(int(v.get("memlock", 0)) for (k, _), v in info.items() if k == "prog")
+                return {"rss_kib": rss_kib(d.pid), "map_bytes": maps, "prog_bytes": progs,
+                        "n_progs": sum(1 for k, _ in info if k == "prog")}
+            res = {"idle": snap()}
+            n = 4 if self.smoke else 64
+            cs = self.start_clients(d, n, self.trace_args("json", OTHER_PORT))
+            try:
+                # Some events so every session's buffers have been used once.
+                self.flood(0.2, 1000)
+                res["sessions"] = snap()
+                res["n_sessions"] = n
+            finally:
+                for c in cs:
+                    c.finish()
+        finally:
+            d.stop()
+        self.results["memory"] = res
+
+
+# --------------------------------------------------------------------------
+# Report
+
+def fmt_ms(s):
+    return f"{s * 1e3:.1f} ms"
+
+
+def fmt_rate(v):
+    return f"{v / 1e6:.2f} M/s" if v >= 1e6 else f"{v / 1e3:.0f} k/s"
+
+
+def machine_info():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} CPUs ({model}), {mem:.0f} GiB RAM"
+
+
+def report(bench, args, elapsed):
+    R = bench.results
+    run_all = "bench/run-all.sh" + (" --smoke" if bench.smoke else "")
+    L = []
+    w = L.append
+    w("<!-- SPDX-License-Identifier: GPL-2.0-only -->")
+    w("# skbtraced performance")
+    w("")
+    w("Generated by `bench/run-all.sh` (see bench/README.md); do not edit by hand, re-run it.")
+    w("All numbers of one table come from one run, measured side by side: on a shared machine the")
+    w("ratios are meaningful, absolute times are noisy.")
+    w("")
+    w(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    w(f"- machine: {machine_info()}")
+    w(f"- kernel: {platform.release()} {platform.machine()}")
+    try:
+        rev = run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "describe",
+                   "--always", "--dirty"], check=False).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        rev = ""
+    w(f"- skbtraced: {rev or '?'}; backend tracepoint (this kernel allows no fentry/kprobes)")
+    others = [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == "skbtraced"]
+    w(f"- other skbtraced processes running meanwhile (not ours, their probes cost too): "
+      f"{max(0, len(others))}" if others else "- no other skbtraced was running")
+    w(f"- suite command: `{run_all}` ({elapsed:.0f} s); CPU 0 runs the traffic and the probes, "
+      "CPU 1 the daemon and its clients")
+    if bench.smoke:
+        w("")
+        w("**Smoke mode: durations and run counts are cut to check that the benchmarks work. "
+          "These numbers mean nothing.**")
+
+    if "start" in R:
+        s = R["start"]
+        ip = s["ipftctl"]["runs"]
+        w("")
+        w("## 1. Session start")
+        w("")
+        w(f"Time from starting the command to its first event line on stdout, with traffic "
+          f"already flowing ({s['rate']} UDP packets/s between the namespaces), daemon warm. "
+          f"Command: `{run_all} --only start`.")
+        w("")
+        w("| tool | probes | runs | p50 | p95 | vs skbtraced (p50) | command |")
+        w("|---|---|---|---|---|---|---|")
+        base = pct(ip, 50)
+        w(f"| skbtraced + ipftctl | {s['ipftctl']['probes']} | {len(ip)} | {fmt_ms(base)} | "
+          f"{fmt_ms(pct(ip, 95))} | 1× | `{s['ipftctl']['cmd']}` |")
+        for k in ("bpftrace_1", "bpftrace_all"):
+            if k in s:
+                v = s[k]["runs"]
+                w(f"| {s.get('bpftrace_version', 'bpftrace')} | {s[k]['probes']} | {len(v)} | "
+                  f"{fmt_ms(pct(v, 50))} | {fmt_ms(pct(v, 95))} | "
+                  f"{pct(v, 50) / base:.0f}× slower | `{s[k]['cmd']}` |")
+        if s.get("bpftrace_missing"):
+            w("| bpftrace | - | - | - | - | not installed | |")
+        w("")
+        w("Function probes (fentry, kprobe) cannot be attached on this kernel; the VM tier "
+          "(tests/vm) has no function backend to compare yet, so that comparison is not made "
+          "here.")
+
+    if "throughput" in R:
+        t = R["throughput"]
+        w("")
+        w("## 2. Event throughput")
+        w("")
+        w(f"An unthrottled UDP flood (`{t['flood_cmd']}`, in namespace A, CPU 0; every packet "
+          "hits about 7 tracepoints) against sessions matching exactly that flow; the daemon and "
+          f"its clients share CPU 1. Command: `{run_all} --only throughput`. `events/s` is what "
+          "the clients received, over the time from the flood's start until the daemon was "
+          "idle again. `offered` is what the probes matched (delivered + lost).")
+        w("")
+        w("| clients | format | events/s delivered | offered/s | lost (ring buffer) | "
+          "lost (client queue) | daemon CPU per event | client CPU | loss accounting | "
+          "command |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for k in ("json1", "text1", "json8", "check"):
+            if k not in t:
+                continue
+            c = t[k]
+            w(f"| {c['clients']}{' (lines counted)' if k == 'check' else ''} | {c['fmt']} | "
+              f"{fmt_rate(c['events_per_s'])} | {fmt_rate(c['offered_per_s'])} | "
+              f"{c['lost_ringbuf']} | {c['lost_queue']} | {c['daemon_ns_per_event']:.0f} ns | "
+              f"{c['client_cpu_s']:.2f} s | {'exact' if c['accounting_exact'] else 'MISMATCH'} | "
+              f"`{c['cmd']}` |")
+        w("")
+        w("Loss accounting is *exact* when, for every client, the summary's delivered + queue "
+          "losses equal the ring-buffer records the BPF programs submitted for it, and its "
+          "ring-buffer losses equal the BPF counter of failed reservations (both read from the "
+          "daemon's `stats` map with `bpftool map dump`); in the last row the lines the client "
+          "wrote were also counted and equal the summary's `events received`.")
+
+    if "probecost" in R:
+        p = R["probecost"]
+        w("")
+        w("## 3. Probe cost")
+        w("")
+        w("Average run time per probe hit of the daemon's BPF programs, from the kernel's own "
+          "statistics (`run_time_ns / run_cnt` in the programs' fdinfo, as `bpftool prog show` "
+          "prints them), enabled with BPF_ENABLE_STATS (the same switch as "
+          "`kernel.bpf_stats_enabled`) only while measuring. Every hit of the 30 tracepoints "
+          "counts, including other traffic on the machine. Command: "
+          f"`{run_all} --only probecost`, traffic `{p['cmd']}`.")
+        w("")
+        w("| case | sessions | traffic | hits | matched | ns per hit | target |")
+        w("|---|---|---|---|---|---|---|")
+        rows = (("a_idle", "(a) no session", "≤ 15 ns"),
+                ("b_nomatch_1", "(b) sessions, packet not matching", ""),
+                ("b_nomatch_64", "(b) sessions, packet not matching", "≤ 60 ns"),
+                ("c_match_1", "(c) matching and emitting", "≤ 200 ns"),
+                ("c_match_64", "(c) matching and emitting", "≤ 200 ns"))
+        for k, name, target in rows:
+            c = p[k]
+            w(f"| {name} | {c['sessions']} | {c['rate']} pkt/s | {c['hits']} | {c['matched']} | "
+              f"{c['ns_per_hit']:.1f} | {target} |")
+
+    if "idle" in R:
+        i = R["idle"]
+        w("")
+        w("## 4. Idle overhead")
+        w("")
+        if "missing" in i:
+            w(f"Not measured: {i['missing']} is not installed.")
+        else:
+            w(f"TCP throughput of one iperf3 stream (`{i['cmd']}`; client CPU 0, server CPU 1), "
+              "median of interleaved rounds: no daemon, daemon idle (probes attached, no "
+              "session), and one session whose filter matches none of the traffic. Command: "
+              f"`{run_all} --only idle`.")
+            w("")
+            w("| path | no daemon | daemon idle | vs none | 1 non-matching session | vs none |")
+            w("|---|---|---|---|---|---|")
+            for path, name in (("veth", "veth between namespaces"),
+                               ("lo", "loopback in a namespace")):
+                v = i[path]
+                none, idle, sess = (statistics.median(v[k]) for k in ("none", "idle", "session"))
+                w(f"| {name} | {none / 1e9:.2f} Gbit/s | {idle / 1e9:.2f} Gbit/s | "
+                  f"{(idle / none - 1) * 100:+.1f}% | {sess / 1e9:.2f} Gbit/s | "
+                  f"{(sess / none - 1) * 100:+.1f}% |")
+            w("")
+            w("Runs (Gbit/s): " + "; ".join(
+                f"{path} {k}: " + ", ".join(f"{x / 1e9:.1f}" for x in i[path][k])
+                for path in ("veth", "lo") for k in ("none", "idle", "session")))
+
+    if "memory" in R:
+        m = R["memory"]
+        w("")
+        w("## 5. Memory")
+        w("")
+        w("Daemon RSS (`VmRSS`) and the memory the kernel charges for its BPF maps and programs "
+          "(`memlock` in their fdinfo, as `bpftool map/prog show` print it). Command: "
+          f"`{run_all} --only memory`.")
+        w("")
+        w("| state | RSS | BPF maps | BPF programs |")
+        w("|---|---|---|---|")
+        for k, name in (("idle", "idle"), ("sessions", f"{m.get('n_sessions')} sessions")):
+            if k in m:
+                v = m[k]
+                w(f"| {name} | {v['rss_kib'] / 1024:.1f} MiB | {v['map_bytes'] / 2**20:.1f} MiB | "
+                  f"{v['prog_bytes'] / 2**20:.1f} MiB ({v['n_progs']} programs) |")
+    w("")
+    return "\n".join(L)
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="short runs: check that it works")
+    ap.add_argument("--builddir", default="build")
+    ap.add_argument("--out", help="write the Markdown report here (default: stdout)")
+    ap.add_argument("--json", help="write the raw results here")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help="comma-separated sections: " + ",".join(SECTIONS))
+    args = ap.parse_args()
+    only = [s for s in args.only.split(",") if s]
+    for s in only:
+        if s not in SECTIONS:
+            ap.error(f"unknown section '{s}'")
+    if os.geteuid() != 0:
+        print("SKIP: the benchmarks need root (BPF, network namespaces)", flush=True)
+        return EXIT_SKIP
+    if os.cpu_count() < 2:
+        print("SKIP: the benchmarks need 2 CPUs (traffic on one, daemon on the other)")
+        return EXIT_SKIP
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(f"killed by signal {s}"))
+    t0 = time.monotonic()
+    try:
+        bench = Bench(args)
+        for s in only:
+            log(f"section {s}")
+            getattr(bench, "bench_" + s)()
+        text = report(bench, args, time.monotonic() - t0)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(bench.results, f, indent=1)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(text)
+            log(f"wrote {args.out}")
+        else:
+            print(text)
+    except BenchError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
