@@ -9,6 +9,7 @@
 
 #include "skbt_abi.h"
 #include "skbt_filter.bpf.h"
+#include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
 
 /*
@@ -19,6 +20,8 @@
  */
 struct skbt_state state SEC(".bss");
 __u64 probe_sessions[SKBT_MAX_PROBES] SEC(".bss");
+/* Written by the daemon with the filters (daemon/prefilter.c). */
+struct skbt_prefilter prefilter SEC(".bss");
 
 struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -53,8 +56,13 @@ struct {
  * (each with its own known flags and protocol constants) converge into one
  * state before the per-session filter loop, instead of multiplying it.
  */
+/* The sk_buff fields we use lie in its first ~220 bytes (6.x); copied at once. */
+#define SKBT_SKB_COPY_MAX 320
+
 struct skbt_scratch {
         __u8 hdr[SKBT_HDR_MAX * 2]; /* room for the verifier's view of the copy size */
+        __u8 skb[SKBT_SKB_COPY_MAX];
+        __u64 last_wakeup; /* bpf_ktime_get_ns() when this CPU last woke the daemon */
         struct skbt_tuple t;
         /* Sessions whose filter matched, built in map memory for the same
          * reason: a register mask would carry one known bit per iteration
@@ -98,20 +106,56 @@ static __always_inline void skbt_count_lost(const volatile __u64 *mask)
 /* "Unset" header offsets: ~0 since 3.x for mac/transport; 0 means never set for network. */
 #define SKBT_HDR_UNSET 0xffff
 
+/* A field of the sk_buff copy in scratch, at its CO-RE relocated offset. */
+#define SKB_FIELD(s, type, field) \
+        (*(type *)((s)->skb + bpf_core_field_offset(struct sk_buff, field)))
+
+#define SKB_FIELD_END(field) \
+        (bpf_core_field_offset(struct sk_buff, field) + bpf_core_field_size(struct sk_buff, field))
+
+/*
+ * Copy the start of the sk_buff with one probe read.  Each probe read has a
+ * fixed cost (helper call, address check, fault handling set-up) that is
+ * most of the cost of reading one field; the nine fields a hit uses cost
+ * about one read this way.  The size is a relocated constant: a kernel whose
+ * layout does not fit SKBT_SKB_COPY_MAX fails to load, never reads short.
+ */
+static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratch *s)
+{
+        __u32 n = SKB_FIELD_END(data);
+
+        if (SKB_FIELD_END(head) > n)
+                n = SKB_FIELD_END(head);
+        if (SKB_FIELD_END(tail) > n)
+                n = SKB_FIELD_END(tail);
+        if (SKB_FIELD_END(len) > n)
+                n = SKB_FIELD_END(len);
+        if (SKB_FIELD_END(mark) > n)
+                n = SKB_FIELD_END(mark);
+        if (SKB_FIELD_END(protocol) > n)
+                n = SKB_FIELD_END(protocol);
+        if (SKB_FIELD_END(network_header) > n)
+                n = SKB_FIELD_END(network_header);
+        if (SKB_FIELD_END(mac_header) > n)
+                n = SKB_FIELD_END(mac_header);
+        if (n > SKBT_SKB_COPY_MAX)
+                return -1;
+        return bpf_probe_read_kernel(s->skb, n, skb);
+}
+
 /*
  * Copy the packet headers into scratch and parse them.  Prefer the network
  * header when the stack has set it, else the MAC header (e.g. at RX before
  * the network header is reset), else skb->data.  Only the linear area is
  * read (headers live there); the copy stops at skb->tail.
  */
-static __always_inline void skbt_parse_skb(struct sk_buff *skb, struct skbt_scratch *s,
-                                           __u16 eth_proto)
+static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_proto)
 {
-        unsigned char *head = BPF_CORE_READ(skb, head);
-        unsigned char *data = BPF_CORE_READ(skb, data);
-        __u32 nh = BPF_CORE_READ(skb, network_header);
-        __u32 mh = BPF_CORE_READ(skb, mac_header);
-        __u32 tail = BPF_CORE_READ(skb, tail);
+        unsigned char *head = SKB_FIELD(s, unsigned char *, head);
+        unsigned char *data = SKB_FIELD(s, unsigned char *, data);
+        __u32 nh = SKB_FIELD(s, __u16, network_header);
+        __u32 mh = SKB_FIELD(s, __u16, mac_header);
+        __u32 tail = SKB_FIELD(s, __u32, tail);
         __u32 start, avail;
         int l2 = 0;
 
@@ -140,6 +184,48 @@ static __always_inline void skbt_parse_skb(struct sk_buff *skb, struct skbt_scra
                 return;
         skbt_parse(s->hdr, avail, l2, eth_proto, &s->t);
 }
+
+/*
+ * Sessions that may match the parsed tuple, from the prefilter tables
+ * (common/skbt_prefilter.h): a superset of the matching ones.
+ */
+static __always_inline __u64 skbt_prefilter(const struct skbt_tuple *t, __u64 mask)
+{
+        const __u32 *sa = (const __u32 *)t->saddr, *da = (const __u32 *)t->daddr;
+        __u32 hs, hd;
+
+        if (!(t->flags & SKBT_TUPLE_L3))
+                return mask & ~prefilter.need_l3 & ~prefilter.need_l4;
+        mask &= prefilter.proto[t->l4proto];
+        hs = skbt_pf_addr(sa);
+        hd = skbt_pf_addr(da);
+        mask &= prefilter.saddr[hs] & prefilter.daddr[hd] &
+                (prefilter.no_addr | prefilter.addr[hs] | prefilter.addr[hd]);
+        if (!(t->flags & SKBT_TUPLE_L4))
+                return mask & ~prefilter.need_l4;
+        hs = skbt_pf_port(t->sport);
+        hd = skbt_pf_port(t->dport);
+        return mask & prefilter.sport[hs] & prefilter.dport[hd] &
+               (prefilter.no_port | prefilter.port[hs] | prefilter.port[hd]);
+}
+
+/* Index of the lowest set bit of a non-zero mask (BPF has no ctz): de Bruijn. */
+static const __u8 skbt_debruijn64[64] = {
+        0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
+        62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+        63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+        46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6,
+};
+
+static __always_inline __u32 skbt_lowest_bit(__u64 v)
+{
+        return skbt_debruijn64[(((v & -v) * 0x03f79d71b4cb0a89ULL) >> 58) & 63];
+}
+
+/* Wake the daemon at most this often per CPU while events flow... */
+#define SKBT_WAKEUP_NS (1000 * 1000ULL)
+/* ...unless this much is waiting: the daemon must not fall behind a burst. */
+#define SKBT_WAKEUP_BYTES (1024 * 1024ULL)
 
 /*
  * A global (non-static) function is verified once on its own, and each call
@@ -186,18 +272,30 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
         if (!s)
                 return 0;
         __builtin_memset(&s->t, 0, sizeof(s->t));
-        eth_proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-        mark = BPF_CORE_READ(skb, mark);
-        skbt_parse_skb(skb, s, eth_proto);
+        if (skbt_copy_skb(skb, s) < 0)
+                return 0;
+        eth_proto = bpf_ntohs(SKB_FIELD(s, __be16, protocol));
+        mark = SKB_FIELD(s, __u32, mark);
+        skbt_parse_skb(s, eth_proto);
 
-        /* volatile: clang must not keep these in registers (see struct skbt_scratch). */
+        /*
+         * Only the sessions the prefilter leaves run their filter, lowest bit
+         * first, so the loop runs once per candidate, not once per slot.
+         * volatile: clang must not keep these in registers (see struct skbt_scratch).
+         */
         *(volatile __u64 *)&s->matched = 0;
-        *(volatile __u64 *)&s->candidates = mask;
+        *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, mask);
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                if (!(*(volatile __u64 *)&s->candidates & (1ULL << i)))
-                        continue;
-                if (skbt_filter_eval(&state.filters[i], &s->t, mark))
-                        *(volatile __u64 *)&s->matched |= 1ULL << i;
+                __u64 cand = *(volatile __u64 *)&s->candidates;
+                __u32 slot;
+
+                if (!cand)
+                        break;
+                slot = skbt_lowest_bit(cand);
+                *(volatile __u64 *)&s->candidates = cand & (cand - 1);
+                if (slot < SKBT_MAX_SESSIONS &&
+                    skbt_filter_eval(&state.filters[slot], &s->t, mark))
+                        *(volatile __u64 *)&s->matched |= 1ULL << slot;
         }
         mask = *(volatile __u64 *)&s->matched;
         if (!mask)
@@ -217,7 +315,7 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
         e->probe_id = probe_id;
         e->cpu = bpf_get_smp_processor_id();
         e->mark = mark;
-        e->len = BPF_CORE_READ(skb, len);
+        e->len = SKB_FIELD(s, __u32, len);
         e->drop_reason = hit->drop_reason;
         e->pid = bpf_get_current_pid_tgid() >> 32;
         e->protocol = eth_proto;
@@ -225,18 +323,36 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
         __builtin_memset(e->pad, 0, sizeof(e->pad));
         __builtin_memcpy(&e->tuple, &s->t, sizeof(e->tuple));
 
-        dev = BPF_CORE_READ(skb, dev);
+        dev = SKB_FIELD(s, struct net_device *, dev);
         if (dev) {
                 e->ifindex = BPF_CORE_READ(dev, ifindex);
                 e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-                bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
+                /* A fixed-size copy: cheaper than the byte loop of the _str
+                 * variant; the name is NUL-terminated within IFNAMSIZ and the
+                 * daemon stops there. */
+                bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name);
                 e->flags |= SKBT_EV_HAS_DEV;
         } else {
                 e->ifindex = 0;
                 e->netns = 0;
                 e->ifname[0] = 0;
         }
-        bpf_ringbuf_submit(e, 0);
+
+        /*
+         * Waking the daemon costs an irq_work (a self-IPI, expensive in a VM)
+         * per record whenever it has caught up, i.e. nearly always when it is
+         * fast.  Wake it for the first record after a quiet millisecond (so a
+         * lone event is seen at once) or when a lot is waiting; the daemon
+         * also polls while sessions are active, for what comes in between.
+         */
+        if (e->ts - s->last_wakeup >= SKBT_WAKEUP_NS) {
+                s->last_wakeup = e->ts;
+                bpf_ringbuf_submit(e, 0);
+        } else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= SKBT_WAKEUP_BYTES) {
+                bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+        } else {
+                bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+        }
         skbt_stat_inc(SKBT_STAT_EMITTED);
         return 0;
 }

@@ -343,6 +343,7 @@ struct trace_session {
         uint64_t warned_at_ns; /* CLOCK_MONOTONIC of the last warning, 0: none yet */
         bool stopping;         /* write side shut down: waiting for the summary */
         bool done;             /* summary received */
+        uint64_t raw_left;     /* raw output bytes still to come after a batch header */
 };
 
 static void on_stop_signal(int sig)
@@ -457,6 +458,9 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                         return log_error_errno(r, "cannot write to standard output: %m");
                 s->events += count_lines(out, len);
                 trace_check_loss(s, params);
+        } else if (member_u64(params, "output_bytes", &s->raw_left)) {
+                /* raw_output: the lines follow this message (trace_take_raw()). */
+                trace_check_loss(s, params);
         } else if ((v = member(params, "summary", json_type_object))) {
                 trace_print_summary(s, v);
                 s->done = true;
@@ -469,6 +473,29 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                                        "skbtraced ended the trace without a summary; "
                                        "%" PRIu64 " events received",
                                        s->events);
+        return 0;
+}
+
+/*
+ * With raw_output (docs/protocol.md), a batch header is followed by its lines
+ * as they are: pass them to stdout as they arrive, no JSON string to parse.
+ */
+static int trace_take_raw(struct conn *c, struct trace_session *s)
+{
+        struct msgframe *f = &c->frame;
+        size_t n = MIN(s->raw_left, (uint64_t)(f->buf.len - f->off));
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = write_full(STDOUT_FILENO, f->buf.data + f->off, n);
+        if (r == -EPIPE)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot write to standard output: %m");
+        s->events += count_lines(f->buf.data + f->off, n);
+        f->off += n;
+        s->raw_left -= n;
         return 0;
 }
 
@@ -492,7 +519,8 @@ static int trace_run(struct conn *c, json_object *params, struct trace_session *
                 return r;
 
         for (;;) {
-                while ((r = conn_take(c, &reply)) > 0) {
+                while ((r = trace_take_raw(c, s)) == 0 && s->raw_left == 0 &&
+                       (r = conn_take(c, &reply)) > 0) {
                         r = trace_handle(s, reply);
                         json_object_put(TAKE_PTR(reply));
                         if (r < 0 || s->done)
@@ -554,7 +582,9 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 return EXIT_OK;
         }
         params = trace_opts_to_params(&o);
-        if (!params) {
+        /* Unescaped output after each batch header: the client only copies it. */
+        if (!params ||
+            json_object_object_add(params, "raw_output", json_object_new_boolean(1)) < 0) {
                 log_error("out of memory");
                 return EXIT_ERROR;
         }

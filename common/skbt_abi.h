@@ -179,3 +179,6 @@ struct skbt_state {
         __u64 active;                    /* sessions that are live */
         struct skbt_filter filters[SKBT_MAX_SESSIONS];
 };
+
+/* Session prefilter tables, also in the programs' .bss. */
+#include "skbt_prefilter.h"

@@ -237,8 +237,8 @@ static int compile_regex(struct skbt_client *c, json_object *params, regex_t *re
 
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
-        static const char *const allowed[] = {"filter", "tracer", "regex", "output",
-                                              "count",  "duration", NULL};
+        static const char *const allowed[] = {"filter", "tracer",   "regex",      "output",
+                                              "count",  "duration", "raw_output", NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL;
@@ -312,6 +312,14 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                                      "output must be \"text\" or \"json\"");
                         return;
                 }
+        }
+        if (json_object_object_get_ex(params, "raw_output", &v)) {
+                if (!json_object_is_type(v, json_type_boolean)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "raw_output",
+                                     "raw_output must be true or false");
+                        return;
+                }
+                tmpl.raw_output = json_object_get_boolean(v);
         }
         if (json_object_object_get_ex(params, "count", &v)) {
                 int64_t n = json_object_get_int64(v);

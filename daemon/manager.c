@@ -138,15 +138,44 @@ static int symbolize_cb(void *data, uint64_t addr, char *buf, size_t len)
         return data ? skbt_ksyms_symbolize(data, addr, buf, len) : -ENOENT;
 }
 
+/* Records the BPF side submits without waking us (bpf/skbt_body.bpf.h) wait at most this long. */
+#define RB_POLL_USEC (10 * 1000ULL)
+
+static void consume_ringbuf(struct skbtraced *d)
+{
+        int r;
+
+        d->batch_records = 0;
+        r = ring_buffer__consume(d->rb);
+        if (r < 0 && r != SKBT_BATCH_FULL)
+                log_warning_errno(r, "ring buffer consume failed, ignoring: %m");
+        skbt_sessions_after_batch(d);
+}
+
+static int on_rb_poll(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct skbtraced *d = userdata;
+
+        consume_ringbuf(d);
+        /* Only while sessions are live: an idle daemon sleeps. */
+        if (d->n_sessions > 0) {
+                sd_event_source_set_time_relative(es, RB_POLL_USEC);
+                sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
 static int on_ringbuf(sd_event_source *es, int fd, uint32_t revents, void *userdata)
 {
         struct skbtraced *d = userdata;
-        int r;
+        int enabled = SD_EVENT_OFF;
 
-        r = ring_buffer__consume(d->rb);
-        if (r < 0)
-                log_warning_errno(r, "ring buffer consume failed, ignoring: %m");
-        skbt_sessions_after_batch(d);
+        consume_ringbuf(d);
+        sd_event_source_get_enabled(d->rb_poll, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                sd_event_source_set_time_relative(d->rb_poll, RB_POLL_USEC);
+                sd_event_source_set_enabled(d->rb_poll, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
@@ -247,6 +276,13 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         }
         /* Deliver events before reading new requests: they are what clients wait for. */
         sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_IMPORTANT);
+        r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC,
+                                       1000, on_rb_poll, d);
+        if (r < 0) {
+                log_error_errno(r, "cannot arm the ring buffer poll timer: %m");
+                goto fail;
+        }
+        sd_event_source_set_enabled(d->rb_poll, SD_EVENT_OFF);
         r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC,
                                        LOSS_POLL_USEC, 10000, on_loss_timer, d);
         if (r < 0) {
@@ -279,10 +315,8 @@ int skbtraced_run(struct skbtraced *d)
         sd_notify(0, "STOPPING=1");
 
         /* Tell clients first (end-of-session summaries), detach afterwards. */
-        if (d->rb) {
-                ring_buffer__consume(d->rb);
-                skbt_sessions_after_batch(d);
-        }
+        if (d->rb)
+                consume_ringbuf(d);
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
                 if (d->slots[i])
                         skbt_session_end(d->slots[i], "shutdown");
@@ -298,6 +332,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
                 skbt_client_free(d->clients);
         sd_event_source_disable_unref(d->listen_io);
         sd_event_source_disable_unref(d->rb_io);
+        sd_event_source_disable_unref(d->rb_poll);
         sd_event_source_disable_unref(d->loss_timer);
         if (d->listen_fd >= 0) {
                 close(d->listen_fd);

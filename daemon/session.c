@@ -4,10 +4,12 @@
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "log.h"
+#include "prefilter.h"
 #include "skbtraced.h"
 
 uint64_t skbt_now_ns(void)
@@ -37,6 +39,7 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
         uint64_t bit = 1ULL << s->slot;
 
         l->state->filters[s->slot] = s->filter;
+        skbt_prefilter_sync(l, l->state->active | bit);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (sel[i])
                         __atomic_fetch_or(&l->probe_sessions[i], bit, __ATOMIC_RELEASE);
@@ -49,6 +52,7 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
         uint64_t bit = 1ULL << s->slot;
 
         __atomic_fetch_and(&l->state->active, ~bit, __ATOMIC_RELEASE);
+        skbt_prefilter_sync(l, l->state->active);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
@@ -102,6 +106,27 @@ int skbt_session_set_duration(struct skbt_session *s, uint64_t usec)
                                           session_on_timer, s);
 }
 
+/*
+ * Write queued output now, as far as the socket takes it.  Waiting for the
+ * client's EPOLLOUT costs an event-loop round trip per batch, and under a
+ * flood the ring buffer competes for every one.  Errors are left to the
+ * client's I/O handler, which sees them too (this must not free the client).
+ */
+static void session_write(struct skbt_client *c)
+{
+        size_t off = 0;
+
+        while (off < c->out.len) {
+                ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
+
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+        }
+        strbuf_consume(&c->out, off);
+        skbt_client_want_write(c);
+}
+
 /* Append the batch reply carrying pending output and the loss counters. */
 void skbt_session_flush(struct skbt_session *s, bool force)
 {
@@ -112,14 +137,25 @@ void skbt_session_flush(struct skbt_session *s, bool force)
         if (s->pending.len == 0 && !force && s->lost_ringbuf == s->sent_lost_ringbuf &&
             s->lost_queue == s->sent_lost_queue)
                 return;
-        strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output\":");
-        strbuf_put_json_string(&msg, s->pending.data ? s->pending.data : "", s->pending.len);
+        if (s->raw_output) {
+                /* The lines follow the message as they are: escaping them into a
+                 * JSON string and the client parsing it back cost more than
+                 * rendering them (docs/performance.md). */
+                strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output_bytes\":");
+                strbuf_put_u64(&msg, s->pending.len);
+        } else {
+                strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output\":");
+                strbuf_put_json_string(&msg, s->pending.data ? s->pending.data : "",
+                                       s->pending.len);
+        }
         strbuf_puts(&msg, ",\"lost_ringbuf\":");
         strbuf_put_u64(&msg, s->lost_ringbuf);
         strbuf_puts(&msg, ",\"lost_queue\":");
         strbuf_put_u64(&msg, s->lost_queue);
         strbuf_puts(&msg, "}}");
         strbuf_putc(&msg, '\0');
+        if (s->raw_output && s->pending.len)
+                strbuf_put(&msg, s->pending.data, s->pending.len);
         if (strbuf_failed(&msg) || strbuf_failed(&s->pending)) {
                 /* Out of memory: the events in this batch are lost, and counted. */
                 log_warning("session %" PRIu64 ": out of memory rendering a batch, "
@@ -129,6 +165,7 @@ void skbt_session_flush(struct skbt_session *s, bool force)
         } else {
                 skbt_client_queue(s->client, msg.data, msg.len);
         }
+        session_write(s->client);
         strbuf_reset(&s->pending);
         s->pending.failed = false;
         s->sent_lost_ringbuf = s->lost_ringbuf;
@@ -197,6 +234,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
         if (size < sizeof(*ev))
                 return 0;
         d->records++;
+        d->batch_records++;
         mask = ev->sessions;
         while (mask) {
                 uint32_t slot = (uint32_t)__builtin_ctzll(mask);
@@ -216,6 +254,11 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                 if (s->count_limit && s->events >= s->count_limit)
                         s->end_reason = "count";
         }
+        /* Under a flood the ring buffer never runs dry: stop after a batch so the
+         * output goes to the clients (skbt_sessions_after_batch()) while it is
+         * fresh, rather than piling up until the queues overflow. */
+        if (d->batch_records >= SKBT_BATCH_RECORDS)
+                return SKBT_BATCH_FULL;
         return 0;
 }
 

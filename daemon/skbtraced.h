@@ -35,6 +35,7 @@ struct skbt_session {
         char filter_desc[256];
         enum skbt_tracer tracer;
         enum skbt_output output;
+        bool raw_output;        /* batches carry output_bytes, then the bytes unescaped */
         uint64_t count_limit;   /* 0: no limit */
         uint64_t start_ns;      /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
         uint32_t n_probes;
@@ -76,6 +77,7 @@ struct skbtraced {
         bool socket_owned; /* we bound it (not socket activation): unlink on exit */
         sd_event_source *listen_io;
         sd_event_source *rb_io;
+        sd_event_source *rb_poll; /* picks up records submitted without a wakeup */
         sd_event_source *loss_timer;
 
         struct skbt_caps caps;
@@ -101,6 +103,7 @@ struct skbtraced {
         uint64_t start_mono_ns;
         uint64_t startup_ns;
         uint64_t records;          /* ring buffer records consumed */
+        uint32_t batch_records;    /* consumed since the last skbt_sessions_after_batch() */
         uint64_t events_total;     /* events delivered to sessions, ended ones included */
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
@@ -120,6 +123,10 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec);
 void skbt_session_end(struct skbt_session *s, const char *reason);
 void skbt_session_flush(struct skbt_session *s, bool force);
+/* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop
+ * ring_buffer__consume() (the record itself is consumed). */
+#define SKBT_BATCH_RECORDS 1024
+#define SKBT_BATCH_FULL (-EALREADY)
 int skbt_ringbuf_event(void *ctx, void *data, size_t size);
 void skbt_sessions_after_batch(struct skbtraced *d);
 void skbt_sessions_poll_lost(struct skbtraced *d);
