@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* ipftctl.c - command-line client of skbtraced: trace, list, status */
+/* ipftctl.c - command-line client of skbtraced: trace, list, status, sessions, stop */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,6 +156,17 @@ static void conn_done(struct conn *c)
         c->tok = NULL;
 }
 
+/* The group that may use the socket: the socket's own, which the daemon set. */
+static const char *socket_group(const char *path)
+{
+        struct group *gr;
+        struct stat st;
+
+        if (stat(path, &st) == 0 && st.st_gid != 0 && (gr = getgrgid(st.st_gid)))
+                return gr->gr_name;
+        return SKBT_DEFAULT_GROUP;
+}
+
 static int conn_open(struct conn *c, const char *path)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -186,9 +200,9 @@ static int conn_open(struct conn *c, const char *path)
                 case -EACCES:
                 case -EPERM:
                         return log_error_errno(r,
-                                               "permission denied on %s: run as root or add "
-                                               "yourself to group %s",
-                                               path, SKBT_DEFAULT_GROUP);
+                                               "permission denied on %s: add yourself to group "
+                                               "%s (or run as root)",
+                                               path, socket_group(path));
                 default:
                         return log_error_errno(r, "cannot connect to skbtraced at %s: %m", path);
                 }
@@ -339,6 +353,7 @@ struct trace_session {
         uint64_t events;       /* event lines received */
         uint64_t lost_ringbuf; /* cumulative, as last reported by the daemon */
         uint64_t lost_queue;
+        uint64_t lost_rate;    /* dropped by the daemon's per-session rate limit */
         uint64_t lost_warned;  /* loss total at the last warning */
         uint64_t warned_at_ns; /* CLOCK_MONOTONIC of the last warning, 0: none yet */
         bool stopping;         /* write side shut down: waiting for the summary */
@@ -394,7 +409,8 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
 
         s->lost_ringbuf = member_u64_or(params, "lost_ringbuf", s->lost_ringbuf);
         s->lost_queue = member_u64_or(params, "lost_queue", s->lost_queue);
-        total = s->lost_ringbuf + s->lost_queue;
+        s->lost_rate = member_u64_or(params, "lost_rate", s->lost_rate);
+        total = s->lost_ringbuf + s->lost_queue + s->lost_rate;
         if (total <= s->lost_warned)
                 return;
         /* Losses usually come in bursts, one batch after another: rate-limit so the
@@ -402,9 +418,14 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
         now = now_ns();
         if (s->warned_at_ns && now - s->warned_at_ns < LOSS_WARN_INTERVAL_NS)
                 return;
-        log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
-                    ", client queue %" PRIu64 ")",
-                    total, s->lost_ringbuf, s->lost_queue);
+        if (s->lost_rate)
+                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                            ", client queue %" PRIu64 ", over the rate limit %" PRIu64 ")",
+                            total, s->lost_ringbuf, s->lost_queue, s->lost_rate);
+        else
+                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                            ", client queue %" PRIu64 ")",
+                            total, s->lost_ringbuf, s->lost_queue);
         s->lost_warned = total;
         s->warned_at_ns = now;
 }
@@ -414,18 +435,45 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
         uint64_t events = member_u64_or(summary, "events", s->events);
         uint64_t ringbuf = member_u64_or(summary, "lost_ringbuf", s->lost_ringbuf);
         uint64_t queue = member_u64_or(summary, "lost_queue", s->lost_queue);
+        uint64_t rate = member_u64_or(summary, "lost_rate", s->lost_rate);
         uint64_t duration_ns = member_u64_or(summary, "duration_ns", 0);
         const char *reason = member_str(summary, "reason");
 
         /* count, duration and client are what the user asked for; say the others. */
         if (reason && strcmp(reason, "stopped") == 0)
-                log_notice("session stopped by an operator");
+                log_notice("session stopped by an operator ('ipftctl stop')");
         else if (reason && strcmp(reason, "shutdown") == 0)
                 log_notice("session ended: skbtraced is shutting down");
+        else if (reason && strcmp(reason, "max_duration") == 0)
+                log_notice("session ended: it reached the longest duration skbtraced allows "
+                           "(max_duration)");
+        /* Events over the rate limit were dropped by policy, not lost: said apart,
+         * after the fields scripts parse. */
         fprintf(stderr,
                 "%" PRIu64 " events received, %" PRIu64 " lost (ring buffer %" PRIu64
-                ", queue %" PRIu64 "), duration %.2fs\n",
+                ", queue %" PRIu64 "), duration %.2fs",
                 events, ringbuf + queue, ringbuf, queue, (double)duration_ns / 1e9);
+        if (rate)
+                fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
+        fputc('\n', stderr);
+}
+
+/* Limits the daemon put on this session, so that a cut-off trace is no surprise. */
+static void trace_print_limits(json_object *started)
+{
+        json_object *v;
+        uint64_t rate;
+
+        if (member_u64(started, "rate_limit", &rate) && rate)
+                fprintf(stderr, "Rate limit: %" PRIu64 " events per second; more are dropped "
+                                "and counted.\n",
+                        rate);
+        v = member(started, "max_duration", json_type_double);
+        if (!v)
+                v = member(started, "max_duration", json_type_int);
+        if (v)
+                fprintf(stderr, "The session ends after %.0f s (the daemon's max_duration).\n",
+                        json_object_get_double(v));
 }
 
 /* Handle one reply of a Trace call.  -EPIPE: stdout was closed (not logged). */
@@ -445,6 +493,7 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                 fprintf(stderr,
                         "Tracing %" PRIu64 " probes (session %" PRIu64 "). Press Ctrl-C to stop.\n",
                         probes, id);
+                trace_print_limits(v);
         } else if ((v = member(params, "output", json_type_string))) {
                 const char *out = json_object_get_string(v);
                 size_t len = (size_t)json_object_get_string_len(v);
@@ -820,6 +869,47 @@ static void format_duration(uint64_t ns, char *buf, size_t len)
                          s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
 }
 
+/* "512 B", "12.3 KiB", "8.0 MiB", "1.2 GiB". */
+static void format_bytes(uint64_t n, char *buf, size_t len)
+{
+        static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+        double v = (double)n;
+        size_t u = 0;
+
+        if (n < 1024) {
+                snprintf(buf, len, "%" PRIu64 " B", n);
+                return;
+        }
+        v /= 1024;
+        while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+static void status_print_limits(json_object *limits)
+{
+        json_object *d = member(limits, "max_duration", json_type_double);
+        double dur = d ? json_object_get_double(d) : 0;
+        uint64_t rate = member_u64_or(limits, "rate_limit", 0);
+        char dbuf[64], qbuf[32], rbuf[48];
+
+        if (!d && (d = member(limits, "max_duration", json_type_int)))
+                dur = json_object_get_double(d);
+        if (dur > 0)
+                format_duration((uint64_t)(dur * 1e9), dbuf, sizeof(dbuf));
+        else
+                snprintf(dbuf, sizeof(dbuf), "unlimited");
+        format_bytes(member_u64_or(limits, "queue_size", 0), qbuf, sizeof(qbuf));
+        if (rate)
+                snprintf(rbuf, sizeof(rbuf), "%" PRIu64 " events/s", rate);
+        else
+                snprintf(rbuf, sizeof(rbuf), "unlimited");
+        status_line("limits:", "duration %s, queue %s and rate %s per session", dbuf, qbuf,
+                    rbuf);
+}
+
 static void status_print(json_object *p, bool verbose)
 {
         const char *version = member_str(p, "version"), *kernel = member_str(p, "kernel");
@@ -828,6 +918,10 @@ static void status_print(json_object *p, bool verbose)
         json_object *probes = member(p, "probes", json_type_object);
         json_object *sessions = member(p, "sessions", json_type_object);
         json_object *skipped = member(p, "skipped", json_type_array);
+        json_object *conns = member(p, "connections", json_type_object);
+        json_object *limits = member(p, "limits", json_type_object);
+        json_object *mem = member(p, "memory", json_type_object);
+        const char *str;
         uint64_t v;
         char buf[64];
 
@@ -864,14 +958,56 @@ static void status_print(json_object *p, bool verbose)
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);
         }
-        if (sessions)
+        if (sessions && member(sessions, "max_per_user", json_type_int))
+                status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max (%" PRIu64
+                            " per user)",
+                            member_u64_or(sessions, "active", 0),
+                            member_u64_or(sessions, "max", 0),
+                            member_u64_or(sessions, "max_per_user", 0));
+        else if (sessions)
                 status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max",
                             member_u64_or(sessions, "active", 0),
                             member_u64_or(sessions, "max", 0));
+        if (conns)
+                status_line("connections:", "%" PRIu64 " open, %" PRIu64 " max (%" PRIu64
+                            " per user)",
+                            member_u64_or(conns, "active", 0), member_u64_or(conns, "max", 0),
+                            member_u64_or(conns, "max_per_user", 0));
+        if (limits)
+                status_print_limits(limits);
         if (member_u64(p, "events", &v))
                 status_line("events:", "%" PRIu64, v);
-        status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues",
-                    member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0));
+        if (member(p, "lost_rate", json_type_int))
+                status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
+                            " over rate limits",
+                            member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0),
+                            member_u64_or(p, "lost_rate", 0));
+        else
+                status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues",
+                            member_u64_or(p, "lost_ringbuf", 0),
+                            member_u64_or(p, "lost_queue", 0));
+        if (mem) {
+                char rss[32], maps[32], queued[32];
+
+                format_bytes(member_u64_or(mem, "rss_bytes", 0), rss, sizeof(rss));
+                format_bytes(member_u64_or(mem, "bpf_map_bytes", 0), maps, sizeof(maps));
+                format_bytes(member_u64_or(mem, "queued_bytes", 0), queued, sizeof(queued));
+                status_line("memory:", "%s resident, %s in %" PRIu64 " BPF maps, %s queued for "
+                            "clients",
+                            rss, maps, member_u64_or(mem, "bpf_maps", 0), queued);
+        }
+        if ((str = member_str(p, "group"))) {
+                json_object *ok = member(p, "group_exists", json_type_boolean);
+
+                if (ok && !json_object_get_boolean(ok))
+                        status_line("access:", "root only (group %s does not exist)", str);
+                else
+                        status_line("access:", "root and members of group %s", str);
+        }
+        if (member(p, "config", json_type_string))
+                status_line("config file:", "%s", member_str(p, "config"));
+        else if (member(p, "group", json_type_string))
+                status_line("config file:", "none (built-in defaults)");
 
         if (verbose && skipped) {
                 printf("skipped probes:\n");
@@ -931,6 +1067,216 @@ static int cmd_status(const struct ctl *ctl, int argc, char **argv)
         return EXIT_OK;
 }
 
+/* ---- sessions ---- */
+
+static void sessions_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] sessions [OPTIONS]\n"
+              "\n"
+              "List the trace sessions running in skbtraced: your own, or every session when\n"
+              "run as root.  LOST counts events lost in the ring buffer, in the session's\n"
+              "queue (client too slow) and over the rate limit.  The number of sessions goes\n"
+              "to standard error.\n"
+              "\n"
+              "Options:\n"
+              "  -o, --output FORMAT    text (a table, default) or json (one object per line)\n"
+              "  -h, --help             show this help\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl sessions\n"
+              "  ipftctl sessions -o json | jq -r 'select(.lost_queue > 0) | .session'\n",
+              f);
+}
+
+/* User name of uid, or the number; buf must hold it. */
+static const char *user_name(uint64_t uid, char *buf, size_t len)
+{
+        struct passwd *pw = getpwuid((uid_t)uid);
+
+        if (pw)
+                return pw->pw_name;
+        snprintf(buf, len, "%" PRIu64, uid);
+        return buf;
+}
+
+static void sessions_print_table(json_object *arr)
+{
+        size_t n = json_object_array_length(arr);
+
+        printf("%6s %-12s %8s %-14s %-19s %10s %8s  %s\n", "ID", "USER", "PID", "TRACER",
+               "STARTED", "EVENTS", "LOST", "FILTER");
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = json_object_array_get_idx(arr, i);
+                const char *tracer = member_str(o, "tracer"), *filter = member_str(o, "filter_text");
+                const char *regex = member_str(o, "regex");
+                uint64_t started = member_u64_or(o, "started_usec", 0);
+                uint64_t lost = member_u64_or(o, "lost_ringbuf", 0) +
+                                member_u64_or(o, "lost_queue", 0) +
+                                member_u64_or(o, "lost_rate", 0);
+                char ubuf[24], tbuf[32] = "-";
+                time_t t = (time_t)(started / 1000000);
+                struct tm tm;
+
+                if (started && localtime_r(&t, &tm))
+                        strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S", &tm);
+                printf("%6" PRIu64 " %-12s %8" PRIu64 " %-14s %-19s %10" PRIu64 " %8" PRIu64
+                       "  %s%s%s\n",
+                       member_u64_or(o, "session", 0),
+                       user_name(member_u64_or(o, "uid", 0), ubuf, sizeof(ubuf)),
+                       member_u64_or(o, "pid", 0), tracer ? tracer : "?", tbuf,
+                       member_u64_or(o, "events", 0), lost, filter ? filter : "?",
+                       regex ? ", probes matching " : "", regex ? regex : "");
+        }
+}
+
+static int cmd_sessions(const struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        _cleanup_json_ json_object *reply = NULL;
+        const char *output = "text";
+        char err[SKBT_ERR_MAX + 128];
+        json_object *params, *arr;
+        size_t n;
+        int c, r;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        if (args_parse_output(optarg, &output, err, sizeof(err)) < 0)
+                                return usage_error("sessions", err);
+                        break;
+                case 'h':
+                        sessions_usage(stdout);
+                        return EXIT_OK;
+                default:
+                        args_getopt_error(c, argv, longopts, err, sizeof(err));
+                        return usage_error("sessions", err);
+                }
+        }
+        if (optind < argc)
+                return usage_errorf("sessions", "unexpected argument '%.64s'", argv[optind]);
+
+        r = call_once(ctl, "io.skbtraced.Sessions", NULL, &reply, &params);
+        if (r < 0)
+                return EXIT_ERROR;
+        arr = member(params, "sessions", json_type_array);
+        if (!arr) {
+                log_error("malformed reply from skbtraced: no sessions array");
+                return EXIT_ERROR;
+        }
+        n = json_object_array_length(arr);
+        if (strcmp(output, "json") == 0) {
+                for (size_t i = 0; i < n; i++)
+                        printf("%s\n", json_object_to_json_string_ext(
+                                               json_object_array_get_idx(arr, i),
+                                               JSON_C_TO_STRING_PLAIN));
+        } else {
+                sessions_print_table(arr);
+        }
+        fflush(stdout);
+        fprintf(stderr, "%zu session%s\n", n, n == 1 ? "" : "s");
+        return EXIT_OK;
+}
+
+/* ---- stop ---- */
+
+static void stop_usage(FILE *f)
+{
+        fputs("Usage: ipftctl [--socket PATH] stop ID...\n"
+              "\n"
+              "End trace sessions by id (see 'ipftctl sessions').  Their clients receive the\n"
+              "end-of-session summary with reason 'stopped'.  Users other than root can stop\n"
+              "only their own sessions.\n"
+              "\n"
+              "Options:\n"
+              "  -h, --help             show this help\n"
+              "\n"
+              "Examples:\n"
+              "  ipftctl stop 12\n"
+              "  ipftctl sessions -o json | jq -r 'select(.uid == 1000) | .session' "
+              "| xargs -r ipftctl stop\n",
+              f);
+}
+
+/* Session ids are decimal, 1 .. 2^63-2 (the daemon's range); nothing else. */
+static int parse_session_id(const char *s, uint64_t *ret)
+{
+        uint64_t v = 0;
+
+        if (!*s || *s == '0')
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9' || v > (INT64_MAX - 1 - (uint64_t)(*s - '0')) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+static int cmd_stop(const struct ctl *ctl, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        char err[256];
+        int c, ret = EXIT_OK;
+
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        stop_usage(stdout);
+                        return EXIT_OK;
+                default:
+                        args_getopt_error(c, argv, longopts, err, sizeof(err));
+                        return usage_error("stop", err);
+                }
+        }
+        if (optind >= argc)
+                return usage_error("stop", "missing session id (see 'ipftctl sessions')");
+        /* Check every id before stopping any: a typo must not stop half the list. */
+        for (int i = optind; i < argc; i++) {
+                uint64_t id;
+
+                if (parse_session_id(argv[i], &id) < 0)
+                        return usage_errorf("stop",
+                                            "invalid session id '%.64s': expected a number "
+                                            "from 1, as 'ipftctl sessions' shows",
+                                            argv[i]);
+        }
+        for (int i = optind; i < argc; i++) {
+                _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL;
+                json_object *rparams, *sum;
+                uint64_t id;
+
+                (void)parse_session_id(argv[i], &id);
+                if (!params ||
+                    json_object_object_add(params, "session", json_object_new_int64((int64_t)id)) <
+                            0) {
+                        log_error("out of memory");
+                        return EXIT_ERROR;
+                }
+                if (call_once(ctl, "io.skbtraced.Stop", params, &reply, &rparams) < 0) {
+                        ret = EXIT_ERROR;
+                        continue;
+                }
+                sum = member(rparams, "summary", json_type_object);
+                printf("stopped session %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " lost\n", id,
+                       member_u64_or(sum, "events", 0),
+                       member_u64_or(sum, "lost_ringbuf", 0) + member_u64_or(sum, "lost_queue", 0));
+        }
+        return ret;
+}
+
 /* ---- help and main ---- */
 
 static int cmd_help(const struct ctl *ctl, int argc, char **argv);
@@ -940,6 +1286,8 @@ static const struct command commands[] = {
     {"trace", cmd_trace, trace_args_usage, "trace packets matching a filter"},
     {"list", cmd_list, list_usage, "list the probes skbtraced can trace"},
     {"status", cmd_status, status_usage, "show the daemon's backend, probes and counters"},
+    {"sessions", cmd_sessions, sessions_usage, "list trace sessions (yours; all as root)"},
+    {"stop", cmd_stop, stop_usage, "end trace sessions by id"},
     {"help", cmd_help, help_usage, "show the help of a command"},
 };
 
@@ -973,7 +1321,9 @@ static void main_usage(FILE *f)
               "Examples:\n"
               "  ipftctl trace -p icmp --addr 10.0.0.1\n"
               "  ipftctl list -r '^ip_'\n"
-              "  ipftctl status\n",
+              "  ipftctl status\n"
+              "  ipftctl sessions\n"
+              "  ipftctl stop 12\n",
               f);
 }
 
@@ -1072,7 +1422,8 @@ int main(int argc, char **argv)
         }
 
         if (optind >= argc)
-                return usage_error(NULL, "missing command (trace, list, status or help)");
+                return usage_error(NULL, "missing command (trace, list, status, sessions, stop "
+                                         "or help)");
         cmd = find_command(argv[optind]);
         if (!cmd)
                 return usage_errorf(NULL, "unknown command '%.64s'", argv[optind]);

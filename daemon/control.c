@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
+#include "access.h"
 #include "config.h"
 #include "filter_spec.h"
 #include "log.h"
@@ -24,7 +27,9 @@
 
 #define ERR_INVALID_PARAMETER "io.skbtraced.InvalidParameter"
 #define ERR_NO_PROBES "io.skbtraced.NoMatchingProbes"
-#define ERR_TOO_MANY "io.skbtraced.TooManySessions"
+#define ERR_LIMIT "io.skbtraced.LimitReached"
+#define ERR_PERMISSION_DENIED "io.skbtraced.PermissionDenied"
+#define ERR_NO_SUCH_SESSION "io.skbtraced.NoSuchSession"
 #define ERR_MALFORMED "io.skbtraced.MalformedRequest"
 #define ERR_TOO_LARGE "io.skbtraced.RequestTooLarge"
 #define ERR_SESSION_ACTIVE "io.skbtraced.SessionActive"
@@ -138,29 +143,51 @@ void skbt_client_reply(struct skbt_client *c, json_object *params, bool continue
         json_object_put(msg);
 }
 
-static void client_error(struct skbt_client *c, const char *error, const char *parameter,
-                         const char *fmt, ...) _printf_(4, 5);
-static void client_error(struct skbt_client *c, const char *error, const char *parameter,
-                         const char *fmt, ...)
+/* An error reply; key/value (e.g. "parameter": "regex") say what it is about. */
+static void client_errorv(struct skbt_client *c, const char *error, const char *key,
+                          const char *value, const char *fmt, va_list ap) _printf_(5, 0);
+static void client_errorv(struct skbt_client *c, const char *error, const char *key,
+                          const char *value, const char *fmt, va_list ap)
 {
         json_object *msg = json_object_new_object(), *params = json_object_new_object();
         char text[512];
         const char *s;
         size_t len;
-        va_list ap;
 
-        va_start(ap, fmt);
         vsnprintf(text, sizeof(text), fmt, ap);
-        va_end(ap);
         json_object_object_add(msg, "error", json_object_new_string(error));
         json_object_object_add(params, "message", json_object_new_string(text));
-        if (parameter)
-                json_object_object_add(params, "parameter", json_object_new_string(parameter));
+        if (key && value)
+                json_object_object_add(params, key, json_object_new_string(value));
         json_object_object_add(msg, "parameters", params);
         s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
         skbt_client_queue(c, s, len + 1);
         json_object_put(msg);
         log_debug("client pid %d: %s: %s", c->cred.pid, error, text);
+}
+
+static void client_error(struct skbt_client *c, const char *error, const char *parameter,
+                         const char *fmt, ...) _printf_(4, 5);
+static void client_error(struct skbt_client *c, const char *error, const char *parameter,
+                         const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        client_errorv(c, error, "parameter", parameter, fmt, ap);
+        va_end(ap);
+}
+
+/* A limit was hit: "limit" names the setting, so scripts can tell which. */
+static void client_limit_error(struct skbt_client *c, const char *limit, const char *fmt, ...)
+        _printf_(3, 4);
+static void client_limit_error(struct skbt_client *c, const char *limit, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        client_errorv(c, ERR_LIMIT, "limit", limit, fmt, ap);
+        va_end(ap);
 }
 
 static int client_on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata)
@@ -169,16 +196,36 @@ static int client_on_drain_timeout(sd_event_source *es, uint64_t usec, void *use
         return 0;
 }
 
-/* Protocol violation: reply, then close only this connection. */
-static void client_fail(struct skbt_client *c, const char *error, const char *message)
+/* From now on only let the peer read what is queued, then close. */
+static void client_start_draining(struct skbt_client *c)
 {
-        client_error(c, error, NULL, "%s", message);
         if (c->session)
                 skbt_session_end(c->session, "client");
         c->draining = true;
         if (!c->drain_timer)
                 sd_event_add_time_relative(c->d->event, &c->drain_timer, CLOCK_MONOTONIC,
                                            DRAIN_TIMEOUT_USEC, 0, client_on_drain_timeout, c);
+}
+
+/* Protocol violation: reply, then close only this connection. */
+static void client_fail(struct skbt_client *c, const char *error, const char *message)
+{
+        client_error(c, error, NULL, "%s", message);
+        client_start_draining(c);
+}
+
+/* A connection we do not serve (not allowed, over a limit): one error, then close. */
+static void client_refuse(struct skbt_client *c, const char *error, const char *limit,
+                          const char *fmt, ...) _printf_(4, 5);
+static void client_refuse(struct skbt_client *c, const char *error, const char *limit,
+                          const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        client_errorv(c, error, "limit", limit, fmt, ap);
+        va_end(ap);
+        client_start_draining(c);
 }
 
 /* Reject members of params that are not in allowed (a typo must not widen a trace). */
@@ -235,13 +282,73 @@ static int compile_regex(struct skbt_client *c, json_object *params, regex_t *re
         return 0;
 }
 
+static uint32_t count_user_sessions(struct skbtraced *d, uid_t uid)
+{
+        uint32_t n = 0;
+
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (d->slots[i] && d->slots[i]->uid == uid)
+                        n++;
+        return n;
+}
+
+/*
+ * The limits a new session must fit in (docs/protocol.md, LimitReached).
+ * Root is held to the total only: a per-user share protects users from each
+ * other, and root can stop any session anyway.  A session without a
+ * duration of its own gets max_duration, and says so.
+ */
+static int check_session_limits(struct skbt_client *c, double duration, uint64_t *ret_usec,
+                                const char **ret_reason)
+{
+        const struct skbt_config *cfg = &c->d->opt.cfg;
+        uint64_t usec = (uint64_t)(duration * 1e6);
+        uint32_t n;
+
+        if (c->d->n_sessions >= cfg->max_sessions) {
+                client_limit_error(c, "max_sessions",
+                                   "all %u sessions skbtraced allows are in use (max_sessions); "
+                                   "try again later ('ipftctl sessions' lists them)",
+                                   cfg->max_sessions);
+                return -EBUSY;
+        }
+        if (!c->admin) {
+                n = count_user_sessions(c->d, c->cred.uid);
+                if (n >= cfg->max_sessions_per_user) {
+                        client_limit_error(c, "max_sessions_per_user",
+                                           "uid %u already has %u sessions, the most one user "
+                                           "may have (max_sessions_per_user); end one first "
+                                           "('ipftctl sessions', 'ipftctl stop ID')",
+                                           c->cred.uid, n);
+                        return -EBUSY;
+                }
+        }
+        *ret_reason = "duration";
+        if (cfg->max_duration_usec) {
+                if (usec > cfg->max_duration_usec) {
+                        client_limit_error(c, "max_duration",
+                                           "duration %g s is longer than skbtraced allows: at "
+                                           "most %" PRIu64 " s (max_duration)",
+                                           duration, cfg->max_duration_usec / 1000000);
+                        return -E2BIG;
+                }
+                if (usec == 0) {
+                        usec = cfg->max_duration_usec;
+                        *ret_reason = "max_duration";
+                }
+        }
+        *ret_usec = usec;
+        return 0;
+}
+
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
         static const char *const allowed[] = {"filter", "tracer",   "regex",      "output",
                                               "count",  "duration", "raw_output", NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
-        const char *bad = NULL;
+        const char *bad = NULL, *timer_reason = "duration";
+        uint64_t duration_usec = 0;
         char err[SKBT_ERR_MAX];
         double duration = 0;
         json_object *v, *started, *reply;
@@ -367,25 +474,46 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 goto out;
         }
 
+        if (check_session_limits(c, duration, &duration_usec, &timer_reason) < 0)
+                goto out;
+        tmpl.uid = c->cred.uid;
+        tmpl.pid = c->cred.pid;
+        tmpl.rate_limit = d->opt.cfg.rate_limit;
+        if (have_re && json_object_object_get_ex(params, "regex", &v)) {
+                tmpl.regex = strdup(json_object_get_string(v));
+                if (!tmpl.regex) {
+                        client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
+                        goto out;
+                }
+        }
+
         r = skbt_session_start(d, c, &tmpl, sel, &s);
         if (r == -EBUSY) {
-                client_error(c, ERR_TOO_MANY, NULL,
-                             "all %d session slots are in use; try again later",
-                             SKBT_MAX_SESSIONS);
+                client_limit_error(c, "max_sessions",
+                                   "all %d session slots are in use; try again later",
+                                   SKBT_MAX_SESSIONS);
+                free(tmpl.regex);
                 goto out;
         }
         if (r < 0) {
                 client_error(c, ERR_UNSUPPORTED, NULL, "cannot start session: %s", strerror(-r));
+                free(tmpl.regex);
                 goto out;
         }
-        if (duration > 0 && skbt_session_set_duration(s, (uint64_t)(duration * 1e6)) < 0) {
-                skbt_session_end(s, "duration");
+        if (duration_usec > 0 &&
+            skbt_session_set_duration(s, duration_usec, timer_reason) < 0) {
+                skbt_session_end(s, timer_reason);
                 goto out;
         }
 
         started = json_object_new_object();
         json_object_object_add(started, "session", json_object_new_uint64(s->id));
         json_object_object_add(started, "probes", json_object_new_int64(s->n_probes));
+        if (s->rate_limit)
+                json_object_object_add(started, "rate_limit", json_object_new_int64(s->rate_limit));
+        if (strcmp(timer_reason, "max_duration") == 0)
+                json_object_object_add(started, "max_duration",
+                                       json_object_new_double((double)duration_usec / 1e6));
         reply = json_object_new_object();
         json_object_object_add(reply, "started", started);
         skbt_client_reply(c, reply, true);
@@ -436,6 +564,176 @@ static void method_list(struct skbt_client *c, json_object *params)
         json_object_put(reply);
 }
 
+/* Root sees every session; anyone else only their own. */
+static bool session_visible(const struct skbt_client *c, const struct skbt_session *s)
+{
+        return c->admin || s->uid == c->cred.uid;
+}
+
+static json_object *session_to_json(struct skbt_session *s)
+{
+        json_object *o = json_object_new_object();
+        uint64_t now = skbt_now_ns();
+
+        json_object_object_add(o, "session", json_object_new_uint64(s->id));
+        json_object_object_add(o, "uid", json_object_new_int64(s->uid));
+        json_object_object_add(o, "pid", json_object_new_int64(s->pid));
+        json_object_object_add(o, "tracer", json_object_new_string(skbt_tracer_to_string(s->tracer)));
+        json_object_object_add(o, "output", json_object_new_string(skbt_output_to_string(s->output)));
+        json_object_object_add(o, "filter", skbt_filter_to_json(&s->filter));
+        json_object_object_add(o, "filter_text", json_object_new_string(s->filter_desc));
+        if (s->regex)
+                json_object_object_add(o, "regex", json_object_new_string(s->regex));
+        json_object_object_add(o, "probes", json_object_new_int64(s->n_probes));
+        json_object_object_add(o, "started_usec",
+                               json_object_new_uint64(s->start_realtime_usec));
+        json_object_object_add(o, "duration_ns", json_object_new_uint64(now - s->start_ns));
+        json_object_object_add(o, "events", json_object_new_uint64(s->events));
+        json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(s->lost_ringbuf));
+        json_object_object_add(o, "lost_queue", json_object_new_uint64(s->lost_queue));
+        json_object_object_add(o, "lost_rate", json_object_new_uint64(s->lost_rate));
+        json_object_object_add(o, "rate_limit", json_object_new_int64(s->rate_limit));
+        json_object_object_add(o, "queued_bytes",
+                               json_object_new_uint64(s->pending.len +
+                                                      (s->client ? s->client->out.len : 0)));
+        return o;
+}
+
+static void method_sessions(struct skbt_client *c, json_object *params)
+{
+        static const char *const allowed[] = {NULL};
+        struct skbtraced *d = c->d;
+        json_object *arr, *reply;
+
+        if (!check_members(c, params, allowed))
+                return;
+        /* Fresh loss counts: the periodic poll may be up to 250 ms old. */
+        skbt_sessions_poll_lost(d);
+        arr = json_object_new_array();
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (s && session_visible(c, s))
+                        json_object_array_add(arr, session_to_json(s));
+        }
+        reply = json_object_new_object();
+        json_object_object_add(reply, "sessions", arr);
+        skbt_client_reply(c, reply, false);
+        json_object_put(reply);
+}
+
+static void method_stop(struct skbt_client *c, json_object *params)
+{
+        static const char *const allowed[] = {"session", NULL};
+        struct skbtraced *d = c->d;
+        struct skbt_session *s = NULL;
+        json_object *v, *reply;
+        int64_t id;
+
+        if (!check_members(c, params, allowed))
+                return;
+        if (!json_object_object_get_ex(params, "session", &v) ||
+            !json_object_is_type(v, json_type_int) || (id = json_object_get_int64(v)) < 1 ||
+            id == INT64_MAX) {
+                client_error(c, ERR_INVALID_PARAMETER, "session",
+                             "session must be a session id, an integer from 1 (see 'ipftctl "
+                             "sessions')");
+                return;
+        }
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS && !s; i++)
+                if (d->slots[i] && d->slots[i]->id == (uint64_t)id)
+                        s = d->slots[i];
+        /* Another user's session is answered as absent: not even its id leaks. */
+        if (!s || !session_visible(c, s)) {
+                client_error(c, ERR_NO_SUCH_SESSION, "session",
+                             "no session %" PRId64 "%s", id,
+                             c->admin ? "" : " of yours (you can see and stop only your own)");
+                return;
+        }
+        log_info("session %" PRIu64 " (uid %u) stopped by uid %u pid %d", s->id, s->uid,
+                 c->cred.uid, c->cred.pid);
+        reply = json_object_new_object();
+        json_object_object_add(reply, "summary", skbt_session_end_summary(s, "stopped"));
+        skbt_client_reply(c, reply, false);
+        json_object_put(reply);
+}
+
+static void closedirp(DIR **dir)
+{
+        if (*dir)
+                closedir(*dir);
+}
+
+/* Resident set size of the daemon, from /proc/self/statm (pages). */
+static uint64_t memory_rss_bytes(void)
+{
+        unsigned long size, resident;
+        uint64_t v = 0;
+        FILE *f = fopen("/proc/self/statm", "re");
+
+        if (!f)
+                return 0;
+        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+                v = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+        return v;
+}
+
+/*
+ * Kernel memory of our BPF maps: the "memlock" of every map fd we hold, each
+ * map counted once.  Walking our fds finds every map whoever created it
+ * (skeleton, libbpf internals), without knowing the loader's layout.
+ */
+static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
+{
+        _cleanup_(closedirp) DIR *dir = opendir("/proc/self/fd");
+        uint32_t seen[256], n_seen = 0;
+        uint64_t total = 0;
+        struct dirent *de;
+
+        *ret_maps = 0;
+        if (!dir)
+                return 0;
+        while ((de = readdir(dir))) {
+                char path[300], link[64], line[128];
+                uint64_t memlock = 0;
+                uint32_t map_id = 0;
+                bool dup = false;
+                ssize_t n;
+                FILE *f;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = '\0';
+                if (strcmp(link, "anon_inode:bpf-map") != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f)) {
+                        if (sscanf(line, "memlock: %" SCNu64, &memlock) == 1)
+                                continue;
+                        sscanf(line, "map_id: %" SCNu32, &map_id);
+                }
+                fclose(f);
+                for (uint32_t i = 0; i < n_seen; i++)
+                        if (seen[i] == map_id)
+                                dup = true;
+                if (dup)
+                        continue;
+                if (n_seen < ARRAY_SIZE(seen))
+                        seen[n_seen++] = map_id;
+                total += memlock;
+                (*ret_maps)++;
+        }
+        return total;
+}
+
 static void method_status(struct skbt_client *c, json_object *params)
 {
         static const char *const allowed[] = {NULL};
@@ -443,6 +741,10 @@ static void method_status(struct skbt_client *c, json_object *params)
         struct skbt_loader *l = d->loader;
         json_object *o, *arr, *probes, *sessions, *skipped;
         uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
+        uint64_t lrate = d->lost_rate_total, queued = 0;
+        const struct skbt_config *cfg = &d->opt.cfg;
+        json_object *limits, *conns, *mem;
+        uint32_t n_maps;
 
         if (!check_members(c, params, allowed))
                 return;
@@ -453,6 +755,7 @@ static void method_status(struct skbt_client *c, json_object *params)
                         events += s->events;
                         lq += s->lost_queue;
                         lr += s->lost_ringbuf;
+                        lrate += s->lost_rate;
                 }
         }
         o = json_object_new_object();
@@ -498,11 +801,54 @@ static void method_status(struct skbt_client *c, json_object *params)
                                json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
         sessions = json_object_new_object();
         json_object_object_add(sessions, "active", json_object_new_int64(d->n_sessions));
-        json_object_object_add(sessions, "max", json_object_new_int64(SKBT_MAX_SESSIONS));
+        json_object_object_add(sessions, "max", json_object_new_int64(cfg->max_sessions));
+        json_object_object_add(sessions, "max_per_user",
+                               json_object_new_int64(cfg->max_sessions_per_user));
+        json_object_object_add(sessions, "slots", json_object_new_int64(SKBT_MAX_SESSIONS));
+        /* What BPF sees: the active-session mask in the programs' global state. */
+        json_object_object_add(sessions, "bpf_active",
+                               json_object_new_int64(__builtin_popcountll(__atomic_load_n(
+                                       &l->state->active, __ATOMIC_ACQUIRE))));
         json_object_object_add(o, "sessions", sessions);
+        conns = json_object_new_object();
+        json_object_object_add(conns, "active", json_object_new_int64(d->n_clients));
+        json_object_object_add(conns, "max", json_object_new_int64(cfg->max_connections));
+        json_object_object_add(conns, "max_per_user",
+                               json_object_new_int64(cfg->max_connections_per_user));
+        json_object_object_add(o, "connections", conns);
+        limits = json_object_new_object();
+        json_object_object_add(limits, "max_sessions", json_object_new_int64(cfg->max_sessions));
+        json_object_object_add(limits, "max_sessions_per_user",
+                               json_object_new_int64(cfg->max_sessions_per_user));
+        json_object_object_add(limits, "max_duration",
+                               json_object_new_double((double)cfg->max_duration_usec / 1e6));
+        json_object_object_add(limits, "queue_size",
+                               json_object_new_uint64(cfg->queue_bytes));
+        json_object_object_add(limits, "rate_limit", json_object_new_int64(cfg->rate_limit));
+        json_object_object_add(limits, "max_connections",
+                               json_object_new_int64(cfg->max_connections));
+        json_object_object_add(limits, "max_connections_per_user",
+                               json_object_new_int64(cfg->max_connections_per_user));
+        json_object_object_add(o, "limits", limits);
+        json_object_object_add(o, "group", json_object_new_string(cfg->group));
+        json_object_object_add(o, "group_exists", json_object_new_boolean(d->access_gid_valid));
+        /* null: no file, the built-in defaults (and the command line) are in effect. */
+        json_object_object_add(o, "config", d->opt.config_loaded
+                                                    ? json_object_new_string(d->opt.config_path)
+                                                    : NULL);
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
+        json_object_object_add(o, "lost_rate", json_object_new_uint64(lrate));
+        for (struct skbt_client *cl = d->clients; cl; cl = cl->next)
+                queued += cl->out.len + (cl->session ? cl->session->pending.len : 0);
+        mem = json_object_new_object();
+        json_object_object_add(mem, "rss_bytes", json_object_new_uint64(memory_rss_bytes()));
+        json_object_object_add(mem, "bpf_map_bytes",
+                               json_object_new_uint64(memory_bpf_map_bytes(&n_maps)));
+        json_object_object_add(mem, "bpf_maps", json_object_new_int64(n_maps));
+        json_object_object_add(mem, "queued_bytes", json_object_new_uint64(queued));
+        json_object_object_add(o, "memory", mem);
         json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
         skbt_client_reply(c, o, false);
         json_object_put(o);
@@ -571,6 +917,10 @@ static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
                 method_list(c, params);
         else if (strcmp(name, "io.skbtraced.Status") == 0)
                 method_status(c, params);
+        else if (strcmp(name, "io.skbtraced.Sessions") == 0)
+                method_sessions(c, params);
+        else if (strcmp(name, "io.skbtraced.Stop") == 0)
+                method_stop(c, params);
         else if (strcmp(name, "org.varlink.service.GetInfo") == 0)
                 method_get_info(c);
         else
@@ -623,17 +973,35 @@ static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *use
         return 0;
 }
 
+static uint32_t count_user_connections(struct skbtraced *d, uid_t uid)
+{
+        uint32_t n = 0;
+
+        for (struct skbt_client *c = d->clients; c; c = c->next)
+                if (c->cred.uid == uid)
+                        n++;
+        return n;
+}
+
 static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
 {
         struct skbtraced *d = userdata;
+        struct skbt_peer peer;
         struct skbt_client *c;
-        socklen_t len;
+        uint32_t n_user;
         int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0) {
                 if (errno != EAGAIN && errno != EINTR)
                         log_warning_errno(errno, "accept failed, ignoring: %m");
+                return 0;
+        }
+        /* Refused connections stay open a moment to read their error; past twice
+         * the limit close at once, so that a connect flood cannot pile them up. */
+        if (d->n_clients >= 2 * d->opt.cfg.max_connections) {
+                log_debug("connection limit exceeded twice over, closing a new connection");
+                close(cfd);
                 return 0;
         }
         c = calloc(1, sizeof(*c));
@@ -644,9 +1012,14 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         c->d = d;
         c->fd = cfd;
         msgframe_init(&c->in, SKBT_REQUEST_MAX);
-        len = sizeof(c->cred);
-        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0)
-                c->cred = (struct ucred){.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+        r = skbt_access_check(cfd, d->access_gid, d->access_gid_valid, &peer);
+        if (r < 0)
+                log_warning_errno(r, "cannot identify the peer of a new connection (%m), "
+                                     "refusing it");
+        c->cred = peer.cred;
+        c->admin = peer.admin;
+        /* Counted before it is linked in: "others" below means other connections. */
+        n_user = count_user_connections(d, c->cred.uid);
         c->next = d->clients;
         if (d->clients)
                 d->clients->prev = c;
@@ -656,6 +1029,70 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         if (r < 0) {
                 log_warning_errno(r, "cannot watch client connection, closing it: %m");
                 skbt_client_free(c);
+                return 0;
+        }
+
+        /* Refused connections get one error reply, sent at once, and nothing else:
+         * their requests are discarded unread (draining) until they close. */
+        if (!peer.allowed) {
+                log_info("connection from uid %u pid %d refused: neither root nor a member of "
+                         "group %s",
+                         c->cred.uid, c->cred.pid, d->opt.cfg.group);
+                client_refuse(c, ERR_PERMISSION_DENIED, NULL,
+                                  "permission denied: add yourself to group %s (uid %u is "
+                                  "neither root nor a member)",
+                                  d->opt.cfg.group, c->cred.uid);
+        } else if (d->n_clients > d->opt.cfg.max_connections) {
+                client_refuse(c, ERR_LIMIT, "max_connections",
+                                  "too many connections to skbtraced (limit %u, "
+                                  "max_connections); try again later",
+                                  d->opt.cfg.max_connections);
+        } else if (!c->admin && n_user >= d->opt.cfg.max_connections_per_user) {
+                client_refuse(c, ERR_LIMIT, "max_connections_per_user",
+                                  "uid %u has %u connections open, the limit per user "
+                                  "(max_connections_per_user); close some first",
+                                  c->cred.uid, n_user);
+        }
+        skbt_client_flush(c);
+        return 0;
+}
+
+/*
+ * The access group, at start and on reload.  Without it only root is
+ * served: the socket mode below keeps others out, and the SO_PEERCRED check
+ * refuses them should the socket be more open (socket activation with
+ * another SocketMode=, a chmod by hand).
+ */
+static void resolve_group(struct skbtraced *d)
+{
+        struct group *gr;
+
+        errno = 0;
+        gr = getgrnam(d->opt.cfg.group);
+        if (!gr) {
+                d->access_gid_valid = false;
+                log_notice("group %s does not exist: only root may use skbtraced (create it with "
+                           "systemd-sysusers or 'groupadd --system %s')",
+                           d->opt.cfg.group, d->opt.cfg.group);
+                return;
+        }
+        d->access_gid = gr->gr_gid;
+        d->access_gid_valid = true;
+}
+
+/* root and the group's members may connect; others cannot even open it. */
+static int apply_socket_mode(struct skbtraced *d)
+{
+        const char *path = d->opt.socket_path;
+
+        /* systemd made an inherited socket as the .socket unit says (SocketGroup=). */
+        if (!d->socket_owned)
+                return 0;
+        if (d->access_gid_valid) {
+                if (chown(path, 0, d->access_gid) < 0 || chmod(path, 0660) < 0)
+                        return log_error_errno(errno, "cannot set owner/mode of %s: %m", path);
+        } else if (chmod(path, 0600) < 0) {
+                return log_error_errno(errno, "cannot set mode of %s: %m", path);
         }
         return 0;
 }
@@ -666,8 +1103,7 @@ static int bind_socket(struct skbtraced *d)
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         const char *path = d->opt.socket_path;
         char dir[sizeof(sa.sun_path)], *slash;
-        struct group *gr;
-        int probe;
+        int probe, r;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return log_error_errno(-ENAMETOOLONG, "socket path %s is too long", path);
@@ -701,18 +1137,9 @@ static int bind_socket(struct skbtraced *d)
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return log_error_errno(errno, "cannot bind %s: %m", path);
         d->socket_owned = true;
-
-        /* root and the group's members may connect; others cannot even open it. */
-        gr = d->opt.group ? getgrnam(d->opt.group) : NULL;
-        if (gr) {
-                if (chown(path, 0, gr->gr_gid) < 0 || chmod(path, 0660) < 0)
-                        return log_error_errno(errno, "cannot set owner/mode of %s: %m", path);
-        } else {
-                if (chmod(path, 0600) < 0)
-                        return log_error_errno(errno, "cannot set mode of %s: %m", path);
-                log_info("group %s does not exist: socket %s is root-only", d->opt.group,
-                         path);
-        }
+        r = apply_socket_mode(d);
+        if (r < 0)
+                return r;
         if (listen(fd, 128) < 0)
                 return log_error_errno(errno, "cannot listen on %s: %m", path);
         d->listen_fd = TAKE_FD(fd);
@@ -723,6 +1150,7 @@ int skbt_control_listen(struct skbtraced *d)
 {
         int n, r;
 
+        resolve_group(d);
         n = sd_listen_fds(1);
         if (n > 1)
                 return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
@@ -769,4 +1197,55 @@ void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms)
                                 skbt_client_flush(c);
                 }
         }
+}
+
+void skbt_daemon_reload(struct skbtraced *d)
+{
+        char err[SKBT_ERR_MAX + 256];
+        struct skbt_config cfg;
+        bool group_changed;
+        int r;
+
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading %s",
+                   skbt_now_ns() / 1000, d->opt.config_path);
+        skbt_config_defaults(&cfg);
+        r = skbt_config_load(d->opt.config_path, &cfg, err, sizeof(err));
+        if (r == -ENOENT && !d->opt.config_required) {
+                log_info("no config file %s: reverting to the defaults", d->opt.config_path);
+                d->opt.config_loaded = false;
+        } else if (r < 0) {
+                /* Sessions and settings stay as they are: a typo must not take the
+                 * service down or drop anyone's trace. */
+                log_warning("cannot reload the configuration: %s; keeping the current "
+                            "settings, ignoring",
+                            err);
+                goto done;
+        }
+        if (r >= 0)
+                d->opt.config_loaded = true;
+        skbt_config_merge(&cfg, &d->opt.cli);
+        if (cfg.backend != d->opt.cfg.backend)
+                log_warning("backend changed in %s: it takes effect at the next start, ignoring",
+                            d->opt.config_path);
+        if (cfg.ringbuf_bytes != d->opt.cfg.ringbuf_bytes)
+                log_warning("ringbuf_size changed in %s: it takes effect at the next start, "
+                            "ignoring",
+                            d->opt.config_path);
+        cfg.backend = d->opt.cfg.backend;
+        cfg.ringbuf_bytes = d->opt.cfg.ringbuf_bytes;
+        group_changed = strcmp(cfg.group, d->opt.cfg.group) != 0;
+        d->opt.cfg = cfg;
+        if (group_changed) {
+                resolve_group(d);
+                (void)apply_socket_mode(d);
+        }
+        log_info("configuration reloaded: group %s, max_sessions %u (%u per user), "
+                 "max_duration %" PRIu64 " s, queue_size %zu KiB, rate_limit %u/s, "
+                 "max_connections %u (%u per user); %u sessions continue",
+                 cfg.group, cfg.max_sessions, cfg.max_sessions_per_user,
+                 cfg.max_duration_usec / 1000000, cfg.queue_bytes >> 10, cfg.rate_limit,
+                 cfg.max_connections, cfg.max_connections_per_user, d->n_sessions);
+done:
+        sd_notify(0, "READY=1");
+        skbt_notify_status(d);
 }

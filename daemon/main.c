@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* main.c - skbtraced: command line, logging set-up, run */
+/* main.c - skbtraced: command line, config file, logging set-up, run */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,19 +21,33 @@ static void help(void)
                "\n"
                "Options:\n"
                "  -s, --socket PATH       control socket (default %s)\n"
+               "  -c, --config PATH       config file (default %s; settings given\n"
+               "                          here on the command line win over it)\n"
                "  -b, --backend NAME      auto|fentry|kprobe-multi|kprobe|tracepoint (default auto:\n"
                "                          probe what loads and attaches on this kernel)\n"
                "      --group NAME        group allowed to use the socket (default %s)\n"
                "      --ringbuf-size MB   BPF ring buffer size in MiB, a power of 2 (default 8)\n"
-               "      --queue-size KB     per-client output queue in KiB before events are\n"
+               "      --queue-size KB     per-session output queue in KiB before events are\n"
                "                          dropped and counted as lost (default 8192)\n"
+               "\n"
+               "Limits (also in the config file):\n"
+               "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
+               "      --max-sessions-per-user N   per non-root user (default 16)\n"
+               "      --max-duration TIME         longest session: seconds or 30m, 2h, 1d\n"
+               "                                  (default 0: unlimited)\n"
+               "      --rate-limit N              events per second per session; the rest are\n"
+               "                                  dropped and counted (default 0: unlimited)\n"
+               "      --max-connections N         open connections (default 256)\n"
+               "      --max-connections-per-user N  per non-root user (default 32)\n"
+               "\n"
                "  -v, --verbose           debug logging (repeat for libbpf details)\n"
                "  -h, --help              show this help\n"
                "      --version           show the version\n"
                "\n"
-               "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit.\n"
+               "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit;\n"
+               "SIGHUP re-reads the config file without ending sessions.\n"
                "See skbtraced(8) and ipftctl(1).\n",
-               SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_GROUP);
+               SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP);
 }
 
 enum {
@@ -41,63 +55,82 @@ enum {
         ARG_GROUP,
         ARG_RINGBUF,
         ARG_QUEUE,
+        ARG_MAX_SESSIONS,
+        ARG_MAX_PER_USER,
+        ARG_MAX_DURATION,
+        ARG_RATE_LIMIT,
+        ARG_MAX_CONNECTIONS,
+        ARG_MAX_CONN_PER_USER,
+};
+
+/* Options that are config settings: the same parser and checks as the file. */
+static const struct {
+        int opt;
+        const char *name;
+        const char *key;
+} setting_opts[] = {
+        {'b', "backend", "backend"},
+        {ARG_GROUP, "group", "group"},
+        {ARG_RINGBUF, "ringbuf-size", "ringbuf_size"},
+        {ARG_QUEUE, "queue-size", "queue_size"},
+        {ARG_MAX_SESSIONS, "max-sessions", "max_sessions"},
+        {ARG_MAX_PER_USER, "max-sessions-per-user", "max_sessions_per_user"},
+        {ARG_MAX_DURATION, "max-duration", "max_duration"},
+        {ARG_RATE_LIMIT, "rate-limit", "rate_limit"},
+        {ARG_MAX_CONNECTIONS, "max-connections", "max_connections"},
+        {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
 {
         static const struct option longopts[] = {
                 {"socket", required_argument, NULL, 's'},
+                {"config", required_argument, NULL, 'c'},
                 {"backend", required_argument, NULL, 'b'},
                 {"group", required_argument, NULL, ARG_GROUP},
                 {"ringbuf-size", required_argument, NULL, ARG_RINGBUF},
                 {"queue-size", required_argument, NULL, ARG_QUEUE},
+                {"max-sessions", required_argument, NULL, ARG_MAX_SESSIONS},
+                {"max-sessions-per-user", required_argument, NULL, ARG_MAX_PER_USER},
+                {"max-duration", required_argument, NULL, ARG_MAX_DURATION},
+                {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
+                {"max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS},
+                {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
                 {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, ARG_VERSION},
                 {},
         };
         char err[SKBT_ERR_MAX];
-        uint32_t v;
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:b:vh", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:c:b:vh", longopts, NULL)) >= 0) {
+                bool handled = false;
+
+                for (size_t i = 0; i < ARRAY_SIZE(setting_opts); i++) {
+                        if (setting_opts[i].opt != c)
+                                continue;
+                        if (skbt_config_set(&o->cli, setting_opts[i].key, optarg, err,
+                                            sizeof(err)) < 0) {
+                                fprintf(stderr, "skbtraced: --%s: %s\n", setting_opts[i].name,
+                                        err);
+                                return -EINVAL;
+                        }
+                        handled = true;
+                }
+                if (handled)
+                        continue;
                 switch (c) {
                 case 's':
                         o->socket_path = optarg;
                         break;
-                case 'b':
-                        if (skbt_backend_from_string(optarg, &o->backend) < 0) {
-                                fprintf(stderr,
-                                        "skbtraced: unknown backend '%s': expected auto, fentry, "
-                                        "kprobe-multi, kprobe or tracepoint\n",
-                                        optarg);
+                case 'c':
+                        if (!*optarg) {
+                                fprintf(stderr, "skbtraced: --config needs a path\n");
                                 return -EINVAL;
                         }
-                        break;
-                case ARG_GROUP:
-                        o->group = optarg;
-                        break;
-                case ARG_RINGBUF:
-                        if (skbt_parse_u32("ring buffer size", optarg, &v, err, sizeof(err)) < 0 ||
-                            v == 0 || v > 1024 || (v & (v - 1))) {
-                                fprintf(stderr,
-                                        "skbtraced: invalid --ringbuf-size '%s': expected a power "
-                                        "of 2 from 1 to 1024 (MiB)\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        o->ringbuf_bytes = v << 20;
-                        break;
-                case ARG_QUEUE:
-                        if (skbt_parse_u32("queue size", optarg, &v, err, sizeof(err)) < 0 ||
-                            v < 64 || v > 1024 * 1024) {
-                                fprintf(stderr,
-                                        "skbtraced: invalid --queue-size '%s': expected 64 to "
-                                        "1048576 (KiB)\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        o->queue_bytes = (size_t)v << 10;
+                        o->config_path = optarg;
+                        o->config_required = true;
                         break;
                 case 'v':
                         o->verbose++;
@@ -121,14 +154,39 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
         return 1;
 }
 
+/*
+ * Settings in effect: built-in defaults, then the config file, then the
+ * command line.  The default file may be absent; one named with --config
+ * must exist.  A bad file stops the start: running with settings other than
+ * the administrator wrote (limits!) would be worse than not running.
+ */
+static int load_settings(struct skbt_options *o)
+{
+        char err[SKBT_ERR_MAX + 256];
+        int r;
+
+        skbt_config_defaults(&o->cfg);
+        r = skbt_config_load(o->config_path, &o->cfg, err, sizeof(err));
+        if (r == -ENOENT && !o->config_required) {
+                /* Kept: SIGHUP reads it should it appear later. */
+                log_debug("no config file %s, using the defaults", o->config_path);
+        } else if (r < 0) {
+                return log_error_errno(r, "invalid configuration, not starting: %s", err);
+        } else {
+                log_info("configuration read from %s", o->config_path);
+                o->config_loaded = true;
+        }
+        skbt_config_merge(&o->cfg, &o->cli);
+        o->backend = o->cfg.backend;
+        o->ringbuf_bytes = o->cfg.ringbuf_bytes;
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         struct skbt_options opt = {
                 .socket_path = SKBT_DEFAULT_SOCKET,
-                .backend = SKBT_BACKEND_AUTO,
-                .ringbuf_bytes = 8u << 20,
-                .queue_bytes = (size_t)8 << 20,
-                .group = SKBT_DEFAULT_GROUP,
+                .config_path = SKBT_DEFAULT_CONFIG,
         };
         struct skbtraced *d = NULL;
         int r;
@@ -143,6 +201,8 @@ int main(int argc, char **argv)
                 log_set_syslog_prefix(1);
         if (opt.verbose)
                 log_set_max_level(LOG_DEBUG);
+        if (load_settings(&opt) < 0)
+                return 1;
         if (geteuid() != 0)
                 log_warning("not running as root: loading BPF programs will likely fail");
 

@@ -199,6 +199,12 @@ static int on_signal(sd_event_source *es, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata)
+{
+        skbt_daemon_reload(userdata);
+        return 0;
+}
+
 int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
 {
         struct skbtraced *d;
@@ -232,6 +238,9 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         signal(SIGPIPE, SIG_IGN);
         sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
         sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+        sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+        /* Pings systemd's watchdog when the unit sets WatchdogSec=; no-op otherwise. */
+        sd_event_set_watchdog(d->event, true);
 
         skbt_caps_probe(&d->caps);
         r = choose_backend(d);
@@ -274,8 +283,13 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 log_error_errno(r, "cannot watch the ring buffer: %m");
                 goto fail;
         }
-        /* Deliver events before reading new requests: they are what clients wait for. */
-        sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_IMPORTANT);
+        /*
+         * Same priority as client I/O, timers and signals: sd-event always
+         * dispatches the highest-priority pending source, so a ring buffer that
+         * never runs dry under a flood would starve disconnects, stop requests
+         * and SIGTERM.  Equal priorities are served in turn.
+         */
+        sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_NORMAL);
         r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC,
                                        1000, on_rb_poll, d);
         if (r < 0) {

@@ -8,9 +8,13 @@
 
 #include <json-c/json.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "log.h"
 #include "prefilter.h"
 #include "skbtraced.h"
+
+#define NSEC_PER_SEC 1000000000ULL
 
 uint64_t skbt_now_ns(void)
 {
@@ -20,11 +24,46 @@ uint64_t skbt_now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t realtime_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *skbt_tracer_to_string(enum skbt_tracer t)
+{
+        switch (t) {
+        case SKBT_TRACER_DROP:
+                return "drop";
+        case SKBT_TRACER_FUNCTION_GRAPH:
+                return "function_graph";
+        default:
+                return "function";
+        }
+}
+
+/* STATUS= for systemctl status: what the daemon is doing right now. */
+void skbt_notify_status(struct skbtraced *d)
+{
+        uint64_t events = d->events_total;
+
+        if (d->shutting_down || !d->loader)
+                return;
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (d->slots[i])
+                        events += d->slots[i]->events;
+        sd_notifyf(0, "STATUS=%u sessions, %" PRIu64 " events; backend %s, %u probes attached",
+                   d->n_sessions, events, skbt_backend_to_string(d->backend),
+                   d->loader->n_attached);
+}
+
 static int session_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct skbt_session *s = userdata;
 
-        skbt_session_end(s, "duration");
+        skbt_session_end(s, s->timer_reason ? s->timer_reason : "duration");
         return 0;
 }
 
@@ -39,6 +78,7 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
         uint64_t bit = 1ULL << s->slot;
 
         l->state->filters[s->slot] = s->filter;
+        skbt_prefilter_sync(l, l->state->active | bit);
         skbt_prefilter_sync(l, l->state->active | bit);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (sel[i])
@@ -88,20 +128,24 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
         }
         s->timer = NULL;
         s->start_ns = skbt_now_ns();
+        s->start_realtime_usec = realtime_usec();
+        s->rate_last_ts = s->start_ns;
+        s->rate_credit_ns = NSEC_PER_SEC; /* a full second of burst to begin with */
         d->slots[slot] = s;
         d->n_sessions++;
         c->session = s;
         session_activate(d, s, probe_sel);
         log_info("session %" PRIu64 " started: uid %u pid %d, slot %u, tracer %s, %u probes, %s",
-                 s->id, c->cred.uid, c->cred.pid, slot,
-                 s->tracer == SKBT_TRACER_DROP ? "drop" : "function", s->n_probes,
-                 s->filter_desc);
+                 s->id, c->cred.uid, c->cred.pid, slot, skbt_tracer_to_string(s->tracer),
+                 s->n_probes, s->filter_desc);
+        skbt_notify_status(d);
         *ret = s;
         return 0;
 }
 
-int skbt_session_set_duration(struct skbt_session *s, uint64_t usec)
+int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason)
 {
+        s->timer_reason = reason;
         return sd_event_add_time_relative(s->d->event, &s->timer, CLOCK_MONOTONIC, usec, 1000,
                                           session_on_timer, s);
 }
@@ -135,7 +179,7 @@ void skbt_session_flush(struct skbt_session *s, bool force)
         if (!s->client)
                 return;
         if (s->pending.len == 0 && !force && s->lost_ringbuf == s->sent_lost_ringbuf &&
-            s->lost_queue == s->sent_lost_queue)
+            s->lost_queue == s->sent_lost_queue && s->lost_rate == s->sent_lost_rate)
                 return;
         if (s->raw_output) {
                 /* The lines follow the message as they are: escaping them into a
@@ -152,6 +196,8 @@ void skbt_session_flush(struct skbt_session *s, bool force)
         strbuf_put_u64(&msg, s->lost_ringbuf);
         strbuf_puts(&msg, ",\"lost_queue\":");
         strbuf_put_u64(&msg, s->lost_queue);
+        strbuf_puts(&msg, ",\"lost_rate\":");
+        strbuf_put_u64(&msg, s->lost_rate);
         strbuf_puts(&msg, "}}");
         strbuf_putc(&msg, '\0');
         if (s->raw_output && s->pending.len)
@@ -164,12 +210,13 @@ void skbt_session_flush(struct skbt_session *s, bool force)
                 s->lost_queue += 1;
         } else {
                 skbt_client_queue(s->client, msg.data, msg.len);
+                session_write(s->client);
         }
-        session_write(s->client);
         strbuf_reset(&s->pending);
         s->pending.failed = false;
         s->sent_lost_ringbuf = s->lost_ringbuf;
         s->sent_lost_queue = s->lost_queue;
+        s->sent_lost_rate = s->lost_rate;
 }
 
 static void session_read_lost(struct skbt_session *s)
@@ -180,7 +227,7 @@ static void session_read_lost(struct skbt_session *s)
                 s->lost_ringbuf = v;
 }
 
-void skbt_session_end(struct skbt_session *s, const char *reason)
+json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason)
 {
         struct skbtraced *d = s->d;
         struct skbt_client *c = s->client;
@@ -190,38 +237,70 @@ void skbt_session_end(struct skbt_session *s, const char *reason)
         session_read_lost(s);
         skbt_session_flush(s, false);
 
+        sum = json_object_new_object();
+        json_object_object_add(sum, "session", json_object_new_uint64(s->id));
+        json_object_object_add(sum, "events", json_object_new_uint64(s->events));
+        json_object_object_add(sum, "lost_ringbuf", json_object_new_uint64(s->lost_ringbuf));
+        json_object_object_add(sum, "lost_queue", json_object_new_uint64(s->lost_queue));
+        json_object_object_add(sum, "lost_rate", json_object_new_uint64(s->lost_rate));
+        json_object_object_add(sum, "duration_ns",
+                               json_object_new_uint64(skbt_now_ns() - s->start_ns));
+        json_object_object_add(sum, "reason", json_object_new_string(reason));
         if (c) {
-                sum = json_object_new_object();
-                json_object_object_add(sum, "session", json_object_new_uint64(s->id));
-                json_object_object_add(sum, "events", json_object_new_uint64(s->events));
-                json_object_object_add(sum, "lost_ringbuf",
-                                       json_object_new_uint64(s->lost_ringbuf));
-                json_object_object_add(sum, "lost_queue", json_object_new_uint64(s->lost_queue));
-                json_object_object_add(sum, "duration_ns",
-                                       json_object_new_uint64(skbt_now_ns() - s->start_ns));
-                json_object_object_add(sum, "reason", json_object_new_string(reason));
                 params = json_object_new_object();
-                json_object_object_add(params, "summary", sum);
+                json_object_object_add(params, "summary", json_object_get(sum));
                 c->session = NULL;
                 skbt_client_reply(c, params, false);
                 json_object_put(params);
         }
         log_info("session %" PRIu64 " ended (%s): %" PRIu64 " events, %" PRIu64
-                 " lost in ring buffer, %" PRIu64 " lost in queue",
-                 s->id, reason, s->events, s->lost_ringbuf, s->lost_queue);
+                 " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64
+                 " over the rate limit",
+                 s->id, reason, s->events, s->lost_ringbuf, s->lost_queue, s->lost_rate);
 
         d->events_total += s->events;
         d->lost_queue_total += s->lost_queue;
         d->lost_ringbuf_total += s->lost_ringbuf;
+        d->lost_rate_total += s->lost_rate;
         d->slots[s->slot] = NULL;
         d->n_sessions--;
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
+        free(s->regex);
         free(s);
+        skbt_notify_status(d);
         /* Only schedule the write: flushing here could free the client under
          * a caller that is still using it (e.g. its own read handler). */
         if (c)
                 skbt_client_want_write(c);
+        return sum;
+}
+
+void skbt_session_end(struct skbt_session *s, const char *reason)
+{
+        json_object_put(skbt_session_end_summary(s, reason));
+}
+
+/*
+ * Token bucket on the events' own timestamps (no clock read per event):
+ * credit grows with time, capped at one second's worth (the burst), and
+ * each event costs 1/rate s.  Timestamps from different CPUs may arrive
+ * slightly out of order; only forward steps add credit.
+ */
+static bool rate_allow(struct skbt_session *s, uint64_t ts)
+{
+        uint64_t cost = NSEC_PER_SEC / s->rate_limit;
+
+        if (ts > s->rate_last_ts) {
+                s->rate_credit_ns += ts - s->rate_last_ts;
+                s->rate_last_ts = ts;
+                if (s->rate_credit_ns > NSEC_PER_SEC)
+                        s->rate_credit_ns = NSEC_PER_SEC;
+        }
+        if (s->rate_credit_ns < cost)
+                return false;
+        s->rate_credit_ns -= cost;
+        return true;
 }
 
 /* ring_buffer callback: render the event for every session in its mask. */
@@ -245,7 +324,11 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                  * previous owner. */
                 if (!s || s->end_reason || ev->ts < s->start_ns || !s->client)
                         continue;
-                if (s->client->out.len + s->pending.len >= d->opt.queue_bytes) {
+                if (s->rate_limit && !rate_allow(s, ev->ts)) {
+                        s->lost_rate++;
+                        continue;
+                }
+                if (s->client->out.len + s->pending.len >= d->opt.cfg.queue_bytes) {
                         s->lost_queue++;
                         continue;
                 }

@@ -12,6 +12,7 @@
 #include "format.h"
 #include "loader.h"
 #include "msgframe.h"
+#include "skbt_config.h"
 #include "skbt_abi.h"
 #include "strbuf.h"
 #include "symdb.h"
@@ -43,6 +44,15 @@ struct skbt_session {
         uint64_t lost_ringbuf;  /* from the BPF per-slot counter */
         uint64_t lost_queue;    /* client too slow: our queue was full */
         uint64_t sent_lost_ringbuf, sent_lost_queue; /* last values the client saw */
+        uint64_t lost_rate;     /* over the session's rate limit */
+        uint64_t sent_lost_rate;
+        uint32_t rate_limit;    /* events per second, 0: none (fixed at start) */
+        uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
+        uid_t uid;              /* owner: the peer that started it */
+        pid_t pid;
+        uint64_t start_realtime_usec; /* for people: when it started */
+        char *regex;            /* probe selection as given, NULL: all */
+        const char *timer_reason; /* "duration" or "max_duration" (the daemon's limit) */
         struct strbuf pending;  /* rendered events not yet wrapped in a reply */
         sd_event_source *timer; /* --duration */
         const char *end_reason; /* set when the session must end after this batch */
@@ -57,6 +67,7 @@ struct skbt_client {
         struct msgframe in;
         struct strbuf out;
         struct ucred cred;
+        bool admin; /* root: may see and stop every session */
         struct skbt_session *session;
         bool draining; /* protocol error: reply sent, discarding input until close */
 };
@@ -65,9 +76,12 @@ struct skbt_options {
         const char *socket_path;
         enum skbt_backend backend;
         uint32_t ringbuf_bytes;
-        size_t queue_bytes;    /* per client: output waiting to be read */
-        const char *group;
         int verbose;
+        const char *config_path; /* NULL: no config file */
+        bool config_required;  /* --config given: a missing file is an error */
+        bool config_loaded;    /* the file was there and read (at start or the last reload) */
+        struct skbt_config cli; /* what the command line set: wins over the file on reload */
+        struct skbt_config cfg; /* in effect: defaults < config file < command line */
 };
 
 struct skbtraced {
@@ -107,7 +121,12 @@ struct skbtraced {
         uint64_t events_total;     /* events delivered to sessions, ended ones included */
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
+        uint64_t lost_rate_total;
         bool shutting_down;
+
+        /* Access control: the group of opt.cfg.group, resolved at start and reload. */
+        gid_t access_gid;
+        bool access_gid_valid;
 };
 
 uint64_t skbt_now_ns(void);
@@ -120,7 +139,8 @@ int skbtraced_run(struct skbtraced *d);
 /* session.c */
 int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
                        const uint8_t *probe_sel, struct skbt_session **ret);
-int skbt_session_set_duration(struct skbt_session *s, uint64_t usec);
+int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason);
+const char *skbt_tracer_to_string(enum skbt_tracer t);
 void skbt_session_end(struct skbt_session *s, const char *reason);
 void skbt_session_flush(struct skbt_session *s, bool force);
 /* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop
@@ -130,6 +150,9 @@ void skbt_session_flush(struct skbt_session *s, bool force);
 int skbt_ringbuf_event(void *ctx, void *data, size_t size);
 void skbt_sessions_after_batch(struct skbtraced *d);
 void skbt_sessions_poll_lost(struct skbtraced *d);
+/* End a session and return (a new reference to) its summary, as its client got it. */
+struct json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason);
+void skbt_notify_status(struct skbtraced *d);
 
 /* control.c */
 int skbt_control_listen(struct skbtraced *d);
@@ -139,3 +162,5 @@ void skbt_client_want_write(struct skbt_client *c);
 void skbt_client_reply(struct skbt_client *c, struct json_object *params, bool continues);
 struct skbt_client *skbt_client_free(struct skbt_client *c);
 void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms);
+/* SIGHUP: re-read the config file; a bad file is ignored with a warning. */
+void skbt_daemon_reload(struct skbtraced *d);

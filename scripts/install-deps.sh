@@ -82,7 +82,8 @@ build_pkgs=(
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd
         nftables iptables tcpdump
-        systemd           # systemd-analyze verify for the unit files
+        systemd           # systemd-analyze verify, systemd-sysusers for the units
+        passwd            # useradd/groupadd: test users for the access-control tests
         groff man-db      # man page lint
         bpftrace iperf3   # benchmarks
 )

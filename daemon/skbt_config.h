@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* skbt_config.h - daemon settings: built-in defaults < config file < command line */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "caps.h"
+
+#define SKBT_DEFAULT_CONFIG "/etc/skbtraced/skbtraced.conf"
+/* Group names are at most 32 bytes on Linux (useradd); leave room. */
+#define SKBT_GROUP_MAX 64
+/* A config file is a few hundred bytes; refuse anything absurd. */
+#define SKBT_CONFIG_MAX (64 * 1024)
+
+/* struct skbt_config.set: which settings were given explicitly. */
+enum {
+        SKBT_CFG_GROUP = 1 << 0,
+        SKBT_CFG_BACKEND = 1 << 1,
+        SKBT_CFG_RINGBUF = 1 << 2,
+        SKBT_CFG_QUEUE = 1 << 3,
+        SKBT_CFG_MAX_SESSIONS = 1 << 4,
+        SKBT_CFG_MAX_PER_USER = 1 << 5,
+        SKBT_CFG_MAX_DURATION = 1 << 6,
+        SKBT_CFG_RATE_LIMIT = 1 << 7,
+        SKBT_CFG_MAX_CONNECTIONS = 1 << 8,
+        SKBT_CFG_MAX_CONN_PER_USER = 1 << 9,
+};
+
+/*
+ * Every setting that the config file can hold.  Limits protect a shared host
+ * from its users: each client-controlled resource (connections, sessions,
+ * queued output, event rate, session lifetime) has one.
+ */
+struct skbt_config {
+        unsigned int set;               /* SKBT_CFG_*: given explicitly */
+        char group[SKBT_GROUP_MAX];     /* members may use the socket */
+        enum skbt_backend backend;      /* start-up only */
+        uint32_t ringbuf_bytes;         /* start-up only */
+        size_t queue_bytes;             /* per session: output waiting for its client */
+        uint32_t max_sessions;          /* 1..SKBT_MAX_SESSIONS */
+        uint32_t max_sessions_per_user; /* per non-root uid */
+        uint64_t max_duration_usec;     /* 0: unlimited */
+        uint32_t rate_limit;            /* events per second per session, 0: unlimited */
+        uint32_t max_connections;
+        uint32_t max_connections_per_user; /* per non-root uid */
+};
+
+void skbt_config_defaults(struct skbt_config *c);
+
+/*
+ * Parse config text ("key = value" lines, '#' or ';' comment lines) into c,
+ * setting only the keys present.  name is used in messages ("FILE:LINE: ...").
+ * Returns 0, or -EINVAL with a one-line message in err.
+ */
+int skbt_config_parse(const char *text, size_t len, const char *name, struct skbt_config *c,
+                      char *err, size_t errlen);
+
+/*
+ * Read and parse a config file.  A missing file is -ENOENT (the caller
+ * decides whether that matters); other errors have their message in err.
+ */
+int skbt_config_load(const char *path, struct skbt_config *c, char *err, size_t errlen);
+
+/* Copy the settings src has set over dst (the command line over the file). */
+void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src);
+
+/* Setters shared by the file parser and the command line: 0 or -EINVAL with err. */
+int skbt_config_set(struct skbt_config *c, const char *key, const char *value, char *err,
+                    size_t errlen);
+
+/* "90" (seconds), "90s", "15m", "2h", "1d"; "0" means unlimited. */
+int skbt_parse_duration_sec(const char *s, uint64_t *ret_usec);
