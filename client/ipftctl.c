@@ -826,8 +826,9 @@ static void status_usage(FILE *f)
         fputs("Usage: ipftctl [--socket PATH] status [OPTIONS]\n"
               "\n"
               "Show the daemon's version, the kernel, the tracing backend in use and why,\n"
-              "the backends probed at start-up, probe and session counts and the event and\n"
-              "loss totals since start.\n"
+              "the backends probed at start-up, probe, session and connection counts with\n"
+              "their limits, the event and loss totals since start, the memory in use and\n"
+              "the access group.\n"
               "\n"
               "Options:\n"
               "  -v, --verbose          also list the probes that could not be attached\n"
@@ -1272,7 +1273,8 @@ static int cmd_stop(const struct ctl *ctl, int argc, char **argv)
                 sum = member(rparams, "summary", json_type_object);
                 printf("stopped session %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " lost\n", id,
                        member_u64_or(sum, "events", 0),
-                       member_u64_or(sum, "lost_ringbuf", 0) + member_u64_or(sum, "lost_queue", 0));
+                       member_u64_or(sum, "lost_ringbuf", 0) + member_u64_or(sum, "lost_queue", 0) +
+                               member_u64_or(sum, "lost_rate", 0));
         }
         return ret;
 }

@@ -53,6 +53,32 @@ void skbt_client_queue(struct skbt_client *c, const char *data, size_t len)
         strbuf_put(&c->out, data, len);
 }
 
+/*
+ * Replies a client has not read yet beyond which its further requests wait:
+ * a client that sends without reading must not make us queue replies (a
+ * List reply is hundreds of KiB) without bound.  Trace output has its own
+ * bound, the session's queue_size.
+ */
+#define CLIENT_OUT_HIGH (1024 * 1024)
+
+static bool client_backlogged(const struct skbt_client *c)
+{
+        return c->out.len >= CLIENT_OUT_HIGH;
+}
+
+static size_t client_unread(const struct skbt_client *c)
+{
+        return c->in.buf.len - c->in.off;
+}
+
+/* A complete request is waiting (read, not yet handled). */
+static bool client_has_request(const struct skbt_client *c)
+{
+        size_t n = client_unread(c);
+
+        return n && memchr(c->in.buf.data + c->in.off, '\0', n);
+}
+
 static void client_update_events(struct skbt_client *c)
 {
         uint32_t ev = c->draining ? EPOLLIN : EPOLLIN | EPOLLRDHUP;
@@ -60,7 +86,14 @@ static void client_update_events(struct skbt_client *c)
         /* Stop reading requests once the peer closed its side; keep writing. */
         if (c->in.eof && !c->draining)
                 ev = 0;
+        /* Backlogged with a request's worth waiting: read no more until it reads.
+         * (EPOLLHUP and EPOLLERR still come, so a dead peer is still noticed.) */
+        if (!c->draining && client_backlogged(c) && client_unread(c) >= SKBT_REQUEST_MAX)
+                ev &= ~(uint32_t)(EPOLLIN | EPOLLRDHUP);
         if (c->out.len)
+                ev |= EPOLLOUT;
+        /* Requests held back while backlogged: writable again is the cue. */
+        else if (!c->draining && client_has_request(c))
                 ev |= EPOLLOUT;
         sd_event_source_set_io_events(c->io, ev);
 }
@@ -100,7 +133,8 @@ struct skbt_client *skbt_client_free(struct skbt_client *c)
 /* True when the client is finished: nothing to send and nothing more to read. */
 static bool client_done(struct skbt_client *c)
 {
-        return c->out.len == 0 && !c->session && c->in.eof;
+        return c->out.len == 0 && !c->session && c->in.eof &&
+               (c->draining || !client_has_request(c));
 }
 
 void skbt_client_flush(struct skbt_client *c)
@@ -927,10 +961,26 @@ static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
                 client_error(c, ERR_METHOD_NOT_FOUND, NULL, "unknown method '%s'", name);
 }
 
-static void client_read(struct skbt_client *c)
+/* Handle the requests read so far, as long as the client keeps up with the replies. */
+static void client_process(struct skbt_client *c)
 {
         char *msg;
         size_t len;
+        int r = 0;
+
+        while (!c->draining && !client_backlogged(c) &&
+               (r = msgframe_next(&c->in, &msg, &len)) > 0)
+                client_dispatch(c, msg, len);
+        if (r == -EMSGSIZE)
+                client_fail(c, ERR_TOO_LARGE,
+                            "request larger than 64 KiB (65536 bytes); nothing was done");
+        /* End of input: a half-close ends the session, which still gets its summary. */
+        if (c->in.eof && c->session)
+                skbt_session_end(c->session, "client");
+}
+
+static void client_read(struct skbt_client *c)
+{
         int r;
 
         r = msgframe_fill(&c->in, c->fd);
@@ -948,14 +998,7 @@ static void client_read(struct skbt_client *c)
                 c->in.off = 0;
                 return;
         }
-        while (!c->draining && (r = msgframe_next(&c->in, &msg, &len)) > 0)
-                client_dispatch(c, msg, len);
-        if (r == -EMSGSIZE)
-                client_fail(c, ERR_TOO_LARGE,
-                            "request larger than 64 KiB (65536 bytes); nothing was done");
-        /* End of input: a half-close ends the session, which still gets its summary. */
-        if (c->in.eof && c->session)
-                skbt_session_end(c->session, "client");
+        client_process(c);
 }
 
 static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
@@ -968,6 +1011,8 @@ static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *use
                         skbt_client_free(c);
                         return 0;
                 }
+        } else if (client_has_request(c)) {
+                client_process(c);
         }
         skbt_client_flush(c);
         return 0;
@@ -1203,7 +1248,8 @@ void skbt_daemon_reload(struct skbtraced *d)
 {
         char err[SKBT_ERR_MAX + 256];
         struct skbt_config cfg;
-        bool group_changed;
+        gid_t old_gid = d->access_gid;
+        bool old_valid = d->access_gid_valid;
         int r;
 
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading %s",
@@ -1233,12 +1279,12 @@ void skbt_daemon_reload(struct skbtraced *d)
                             d->opt.config_path);
         cfg.backend = d->opt.cfg.backend;
         cfg.ringbuf_bytes = d->opt.cfg.ringbuf_bytes;
-        group_changed = strcmp(cfg.group, d->opt.cfg.group) != 0;
         d->opt.cfg = cfg;
-        if (group_changed) {
-                resolve_group(d);
+        /* Also when the name stayed: the group may have been created (sysusers) or
+         * renumbered since. */
+        resolve_group(d);
+        if (d->access_gid_valid != old_valid || d->access_gid != old_gid)
                 (void)apply_socket_mode(d);
-        }
         log_info("configuration reloaded: group %s, max_sessions %u (%u per user), "
                  "max_duration %" PRIu64 " s, queue_size %zu KiB, rate_limit %u/s, "
                  "max_connections %u (%u per user); %u sessions continue",

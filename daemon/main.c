@@ -154,6 +154,10 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
         return 1;
 }
 
+/* Exit status for a bad config file: LSB "not configured", which the unit's
+ * RestartPreventExitStatus= names, since restarting cannot fix it. */
+#define EXIT_NOTCONFIGURED 6
+
 /*
  * Settings in effect: built-in defaults, then the config file, then the
  * command line.  The default file may be absent; one named with --config
@@ -202,7 +206,7 @@ int main(int argc, char **argv)
         if (opt.verbose)
                 log_set_max_level(LOG_DEBUG);
         if (load_settings(&opt) < 0)
-                return 1;
+                return EXIT_NOTCONFIGURED;
         if (geteuid() != 0)
                 log_warning("not running as root: loading BPF programs will likely fail");
 

@@ -319,6 +319,26 @@ def test_killed_clients_free_their_slots_fast(t):
     check(st["active"] == 0 and st["bpf_active"] == 0, f"sessions left over: {st}")
 
 
+def test_client_not_reading_replies_is_bounded(t):
+    """Requests from a client that does not read its replies wait: queued replies stay bounded."""
+    d, n = t.d, 100
+    rss0 = d.status()["memory"]["rss_bytes"]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.connect(d.sock)
+        c.sendall(b'{"method":"io.skbtraced.List"}\0' * n)
+        skbt.wait_for(lambda: d.status()["memory"]["queued_bytes"] > 0, 5, "replies to queue")
+        worst = max(d.status()["memory"]["queued_bytes"] for _ in range(10))
+        check(worst <= 2 << 20, f"{worst} bytes of replies queued for a client that does not "
+              f"read, want at most 2 MiB")
+        check(status_latency(d) < 0.5, "the daemon is slow to others meanwhile")
+        # Every request is answered, in order, once it reads.
+        msgs, _ = skbt._read_messages(c, count=n, timeout=60)
+        check(len(msgs) == n and all("probes" in m.get("parameters", {}) for m in msgs),
+              f"{len(msgs)} of {n} List replies")
+    rss = d.status()["memory"]["rss_bytes"]
+    check(rss < rss0 + (32 << 20), f"daemon RSS grew from {rss0} to {rss} bytes")
+
+
 def test_sessions_list_and_stop(t):
     topo, d = t.topo, t.d
     with t.trace("-p", "icmp", "--addr", topo.b4, "-t", "drop") as s1, \

@@ -182,6 +182,8 @@ def test_units_verify(t):
     for k, v in want.items():
         check(s.get(k) == [v], f"skbtraced.service: {k}={s.get(k)}, want {v}")
     check(s.get("ExecReload") and "HUP" in s["ExecReload"][0], "no ExecReload sending SIGHUP")
+    check(s.get("RestartPreventExitStatus") == ["6"],
+          "a bad config (exit status 6) must not be restarted in a loop")
     check("WatchdogSec" in s, "no WatchdogSec=")
     caps = set(" ".join(s.get("CapabilityBoundingSet", [])).split())
     check(caps and caps <= CAPS_ALLOWED, f"CapabilityBoundingSet {sorted(caps)}, want a subset "
@@ -303,13 +305,14 @@ def test_bad_config_stops_the_start(t):
     sock = os.path.join(t.workdir, "never.sock")
     r = skbt.run([skbt.skbtraced_path(), "--socket", sock, "--config", conf], timeout=20,
                  check_rc=False)
-    check(r.returncode == 1, f"bad config: exit status {r.returncode}, want 1\n{r.stderr}")
+    check(r.returncode == 6, f"bad config: exit status {r.returncode}, want 6 (not configured)"
+          f"\n{r.stderr}")
     check(f"{conf}:3: unknown setting 'max_sesions'" in r.stderr,
           f"bad config: the message should name file, line and setting: {r.stderr!r}")
     check(not os.path.exists(sock), "the daemon created its socket despite a bad config")
     r = skbt.run([skbt.skbtraced_path(), "--socket", sock, "--config",
                   os.path.join(t.workdir, "missing.conf")], timeout=20, check_rc=False)
-    check(r.returncode == 1 and "missing.conf" in r.stderr,
+    check(r.returncode == 6 and "missing.conf" in r.stderr,
           f"--config of a missing file: {r.returncode} {r.stderr!r}")
     r = skbt.run([skbt.skbtraced_path(), "--socket", sock, "--max-sessions", "65"], timeout=20,
                  check_rc=False)
