@@ -1108,7 +1108,8 @@ static void sessions_print_table(json_object *arr)
                "STARTED", "EVENTS", "LOST", "FILTER");
         for (size_t i = 0; i < n; i++) {
                 json_object *o = json_object_array_get_idx(arr, i);
-                const char *tracer = member_str(o, "tracer"), *filter = member_str(o, "filter_text");
+                const char *tracer = member_str(o, "tracer");
+                const char *filter = member_str(o, "filter_text");
                 const char *regex = member_str(o, "regex");
                 uint64_t started = member_u64_or(o, "started_usec", 0);
                 uint64_t lost = member_u64_or(o, "lost_ringbuf", 0) +

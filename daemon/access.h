@@ -9,9 +9,9 @@
 
 /* The answer for one connection, from its peer credentials. */
 struct skbt_peer {
-        struct ucred cred;  /* SO_PEERCRED at connect time */
-        bool allowed;       /* root, or in the access group */
-        bool admin;         /* root: sees and stops every session */
+        struct ucred cred; /* SO_PEERCRED at connect time */
+        bool allowed;      /* root, or in the access group */
+        bool admin;        /* root: sees and stops every session */
 };
 
 /*

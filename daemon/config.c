@@ -33,15 +33,15 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 void skbt_config_defaults(struct skbt_config *c)
 {
         *c = (struct skbt_config){
-                .backend = SKBT_BACKEND_AUTO,
-                .ringbuf_bytes = 8u << 20,
-                .queue_bytes = (size_t)8 << 20,
-                .max_sessions = SKBT_MAX_SESSIONS,
-                .max_sessions_per_user = 16,
-                .max_duration_usec = 0,
-                .rate_limit = 0,
-                .max_connections = 256,
-                .max_connections_per_user = 32,
+            .backend = SKBT_BACKEND_AUTO,
+            .ringbuf_bytes = 8u << 20,
+            .queue_bytes = (size_t)8 << 20,
+            .max_sessions = SKBT_MAX_SESSIONS,
+            .max_sessions_per_user = 16,
+            .max_duration_usec = 0,
+            .rate_limit = 0,
+            .max_connections = 256,
+            .max_connections_per_user = 32,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
 }
@@ -52,10 +52,10 @@ void skbt_config_defaults(struct skbt_config *c)
  * tests/unit/test_config.c checks every name.
  */
 static const char *const backend_names[] = {
-        [SKBT_BACKEND_FENTRY] = "fentry",
-        [SKBT_BACKEND_KPROBE_MULTI] = "kprobe-multi",
-        [SKBT_BACKEND_KPROBE] = "kprobe",
-        [SKBT_BACKEND_TRACEPOINT] = "tracepoint",
+    [SKBT_BACKEND_FENTRY] = "fentry",
+    [SKBT_BACKEND_KPROBE_MULTI] = "kprobe-multi",
+    [SKBT_BACKEND_KPROBE] = "kprobe",
+    [SKBT_BACKEND_TRACEPOINT] = "tracepoint",
 };
 
 /* POSIX portable user/group names (useradd's rule), at most 32 bytes. */
@@ -178,8 +178,8 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                         return r;
                 c->set |= SKBT_CFG_MAX_SESSIONS;
         } else if (strcmp(key, "max_sessions_per_user") == 0) {
-                r = parse_range(key, value, 1, SKBT_MAX_SESSIONS, NULL,
-                                &c->max_sessions_per_user, err, errlen);
+                r = parse_range(key, value, 1, SKBT_MAX_SESSIONS, NULL, &c->max_sessions_per_user,
+                                err, errlen);
                 if (r < 0)
                         return r;
                 c->set |= SKBT_CFG_MAX_PER_USER;
@@ -204,8 +204,8 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                         return r;
                 c->set |= SKBT_CFG_MAX_CONNECTIONS;
         } else if (strcmp(key, "max_connections_per_user") == 0) {
-                r = parse_range(key, value, 1, MAX_CONNECTIONS, NULL,
-                                &c->max_connections_per_user, err, errlen);
+                r = parse_range(key, value, 1, MAX_CONNECTIONS, NULL, &c->max_connections_per_user,
+                                err, errlen);
                 if (r < 0)
                         return r;
                 c->set |= SKBT_CFG_MAX_CONN_PER_USER;
@@ -256,8 +256,8 @@ int skbt_config_parse(const char *text, size_t len, const char *name, struct skb
                         continue;
                 eq = memchr(b, '=', (size_t)(e - b));
                 if (!eq)
-                        return fail(err, errlen, "%s:%u: expected 'key = value', got '%.*s'",
-                                    name, line, (int)MIN(e - b, 64), b);
+                        return fail(err, errlen, "%s:%u: expected 'key = value', got '%.*s'", name,
+                                    line, (int)MIN(e - b, 64), b);
                 kb = b;
                 ke = eq;
                 vb = eq + 1;

@@ -612,8 +612,10 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "session", json_object_new_uint64(s->id));
         json_object_object_add(o, "uid", json_object_new_int64(s->uid));
         json_object_object_add(o, "pid", json_object_new_int64(s->pid));
-        json_object_object_add(o, "tracer", json_object_new_string(skbt_tracer_to_string(s->tracer)));
-        json_object_object_add(o, "output", json_object_new_string(skbt_output_to_string(s->output)));
+        json_object_object_add(o, "tracer",
+                               json_object_new_string(skbt_tracer_to_string(s->tracer)));
+        json_object_object_add(o, "output",
+                               json_object_new_string(skbt_output_to_string(s->output)));
         json_object_object_add(o, "filter", skbt_filter_to_json(&s->filter));
         json_object_object_add(o, "filter_text", json_object_new_string(s->filter_desc));
         if (s->regex)

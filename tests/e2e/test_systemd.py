@@ -199,6 +199,44 @@ def test_units_verify(t):
           f"skbtraced.socket: {sock}")
 
 
+def test_runs_with_the_units_capabilities(t):
+    """The daemon works with only the unit's CapabilityBoundingSet= and NoNewPrivileges=.
+
+    systemd is not PID 1 here, so setpriv applies the same restrictions: if a
+    capability the unit drops were needed, this is where it would show.
+    """
+    setpriv = need_tool("setpriv")
+    topo = t.topo
+    svc = parse_unit(unit_text("skbtraced.service"))["Service"]
+    caps = " ".join(svc["CapabilityBoundingSet"]).split()
+    wanted = ",".join("+" + c[len("CAP_"):].lower() for c in caps)
+    wrapper = os.path.join(t.workdir, "skbtraced-confined")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {setpriv} --no-new-privs --inh-caps=-all "
+                f"--bounding-set -all,{wanted} {skbt.skbtraced_path()} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    d = t.new_daemon()
+    d.bin = wrapper
+    d.start()
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        eff = int(re.search(r"^CapEff:\s+([0-9a-f]+)", f.read(), re.M).group(1), 16)
+    check(eff != 0 and bin(eff).count("1") == len(caps),
+          f"the confined daemon has CapEff {eff:#x}, want exactly {caps}")
+    st = d.status()
+    check(st["probes"]["attached"] > 0, f"no probe attached with the unit's capabilities: "
+          f"{st['probes']}\n{d.log_text()}")
+    # Traffic is traced, and drop locations are symbolized (CAP_SYSLOG: /proc/kallsyms).
+    with t.trace_on(d, "-p", "udp", "--dport", "9", "-t", "drop") as s:
+        topo.udp_send(topo.a, topo.b4, 9, count=2)
+        s.wait_event(lambda ev: ev.get("drop_reason"), what="a drop event")
+    drops = [ev for ev in s.result.events if ev.get("drop_reason")]
+    check(drops, f"no drop traced with the unit's capabilities\n{s.result.describe(5)}")
+    check(all("+0x" in ev.get("location", "") for ev in drops),
+          f"drop locations are not symbolized (CAP_SYSLOG?): "
+          f"{sorted({ev.get('location') for ev in drops})}")
+    d.stop()
+
+
 @skbt.needs_no_daemon
 def test_sysusers_creates_the_group(t):
     sysusers = need_tool("systemd-sysusers")

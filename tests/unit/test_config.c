@@ -67,9 +67,9 @@ static void test_full_file(void)
         CHECK_INTEQ(c.max_connections, 100);
         CHECK_INTEQ(c.max_connections_per_user, 10);
         CHECK_INTEQ(c.set, SKBT_CFG_GROUP | SKBT_CFG_BACKEND | SKBT_CFG_RINGBUF | SKBT_CFG_QUEUE |
-                                   SKBT_CFG_MAX_SESSIONS | SKBT_CFG_MAX_PER_USER |
-                                   SKBT_CFG_MAX_DURATION | SKBT_CFG_RATE_LIMIT |
-                                   SKBT_CFG_MAX_CONNECTIONS | SKBT_CFG_MAX_CONN_PER_USER);
+                               SKBT_CFG_MAX_SESSIONS | SKBT_CFG_MAX_PER_USER |
+                               SKBT_CFG_MAX_DURATION | SKBT_CFG_RATE_LIMIT |
+                               SKBT_CFG_MAX_CONNECTIONS | SKBT_CFG_MAX_CONN_PER_USER);
 }
 
 static void test_empty_and_comments(void)
@@ -89,11 +89,11 @@ static void test_backends(void)
                 const char *name;
                 enum skbt_backend b;
         } names[] = {
-                {"auto", SKBT_BACKEND_AUTO},
-                {"fentry", SKBT_BACKEND_FENTRY},
-                {"kprobe-multi", SKBT_BACKEND_KPROBE_MULTI},
-                {"kprobe", SKBT_BACKEND_KPROBE},
-                {"tracepoint", SKBT_BACKEND_TRACEPOINT},
+            {"auto", SKBT_BACKEND_AUTO},
+            {"fentry", SKBT_BACKEND_FENTRY},
+            {"kprobe-multi", SKBT_BACKEND_KPROBE_MULTI},
+            {"kprobe", SKBT_BACKEND_KPROBE},
+            {"tracepoint", SKBT_BACKEND_TRACEPOINT},
         };
         struct skbt_config c;
         char err[256];
@@ -112,12 +112,23 @@ static void test_durations(void)
                 int r;
                 uint64_t sec;
         } cases[] = {
-                {"0", 0, 0},           {"90", 0, 90},       {"90s", 0, 90},
-                {"15m", 0, 900},       {"2h", 0, 7200},     {"1d", 0, 86400},
-                {"366d", 0, 31622400}, {"367d", -ERANGE, 0}, {"", -EINVAL, 0},
-                {"s", -EINVAL, 0},     {"-1", -EINVAL, 0},  {"1.5h", -EINVAL, 0},
-                {"010", -EINVAL, 0},   {"0x10", -EINVAL, 0}, {"10 m", -EINVAL, 0},
-                {"1w", -EINVAL, 0},    {"99999999999999999999", -EINVAL, 0},
+            {"0", 0, 0},
+            {"90", 0, 90},
+            {"90s", 0, 90},
+            {"15m", 0, 900},
+            {"2h", 0, 7200},
+            {"1d", 0, 86400},
+            {"366d", 0, 31622400},
+            {"367d", -ERANGE, 0},
+            {"", -EINVAL, 0},
+            {"s", -EINVAL, 0},
+            {"-1", -EINVAL, 0},
+            {"1.5h", -EINVAL, 0},
+            {"010", -EINVAL, 0},
+            {"0x10", -EINVAL, 0},
+            {"10 m", -EINVAL, 0},
+            {"1w", -EINVAL, 0},
+            {"99999999999999999999", -EINVAL, 0},
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -140,30 +151,30 @@ static void test_errors(void)
                 const char *text;
                 const char *want; /* substring of the message */
         } cases[] = {
-                {"max_sessions = 65\n", "test.conf:1: invalid max_sessions '65': expected a "
-                                        "number from 1 to 64"},
-                {"\n\nmax_sessions = 0\n", "test.conf:3: invalid max_sessions '0'"},
-                {"max_sessions = 10x\n", "invalid max_sessions '10x'"},
-                {"max_sessions = -1\n", "invalid max_sessions '-1'"},
-                {"max_sessions = 010\n", "invalid max_sessions '010'"},
-                {"max_sessions =\n", "test.conf:1: missing value for 'max_sessions'"},
-                {"= 5\n", "test.conf:1: missing setting name"},
-                {"max_sessions 5\n", "test.conf:1: expected 'key = value'"},
-                {"[skbtraced]\n", "test.conf:1: expected 'key = value'"},
-                {"max_session = 5\n", "test.conf:1: unknown setting 'max_session'"},
-                {"group = bad group\n", "invalid group 'bad group'"},
-                {"group = -x\n", "invalid group '-x'"},
-                {"group = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "invalid group"},
-                {"backend = bpf\n", "unknown backend 'bpf'"},
-                {"ringbuf_size = 3\n", "expected a power of 2"},
-                {"ringbuf_size = 2048\n", "invalid ringbuf_size '2048'"},
-                {"queue_size = 63\n", "invalid queue_size '63': expected a number from 64"},
-                {"max_duration = 1y\n", "invalid max_duration '1y'"},
-                {"rate_limit = 10000001\n", "invalid rate_limit '10000001'"},
-                {"max_connections = 0\n", "invalid max_connections '0'"},
-                {"max_connections_per_user = 4097\n", "invalid max_connections_per_user"},
-                {"max_sessions = 5\nmax_sessions = 6\n", "test.conf:2: 'max_sessions' is set "
-                                                         "twice"},
+            {"max_sessions = 65\n", "test.conf:1: invalid max_sessions '65': expected a "
+                                    "number from 1 to 64"},
+            {"\n\nmax_sessions = 0\n", "test.conf:3: invalid max_sessions '0'"},
+            {"max_sessions = 10x\n", "invalid max_sessions '10x'"},
+            {"max_sessions = -1\n", "invalid max_sessions '-1'"},
+            {"max_sessions = 010\n", "invalid max_sessions '010'"},
+            {"max_sessions =\n", "test.conf:1: missing value for 'max_sessions'"},
+            {"= 5\n", "test.conf:1: missing setting name"},
+            {"max_sessions 5\n", "test.conf:1: expected 'key = value'"},
+            {"[skbtraced]\n", "test.conf:1: expected 'key = value'"},
+            {"max_session = 5\n", "test.conf:1: unknown setting 'max_session'"},
+            {"group = bad group\n", "invalid group 'bad group'"},
+            {"group = -x\n", "invalid group '-x'"},
+            {"group = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "invalid group"},
+            {"backend = bpf\n", "unknown backend 'bpf'"},
+            {"ringbuf_size = 3\n", "expected a power of 2"},
+            {"ringbuf_size = 2048\n", "invalid ringbuf_size '2048'"},
+            {"queue_size = 63\n", "invalid queue_size '63': expected a number from 64"},
+            {"max_duration = 1y\n", "invalid max_duration '1y'"},
+            {"rate_limit = 10000001\n", "invalid rate_limit '10000001'"},
+            {"max_connections = 0\n", "invalid max_connections '0'"},
+            {"max_connections_per_user = 4097\n", "invalid max_connections_per_user"},
+            {"max_sessions = 5\nmax_sessions = 6\n", "test.conf:2: 'max_sessions' is set "
+                                                     "twice"},
         };
         struct skbt_config c;
         char err[512];
@@ -189,9 +200,8 @@ static void test_merge(void)
         struct skbt_config file, cli;
         char err[256];
 
-        CHECK_INTEQ(parse("max_sessions = 10\nrate_limit = 100\ngroup = a\n", &file, err,
-                          sizeof(err)),
-                    0);
+        CHECK_INTEQ(
+            parse("max_sessions = 10\nrate_limit = 100\ngroup = a\n", &file, err, sizeof(err)), 0);
         skbt_config_defaults(&cli);
         cli.set = 0;
         CHECK_INTEQ(skbt_config_set(&cli, "rate_limit", "7", err, sizeof(err)), 0);
@@ -213,8 +223,7 @@ static void test_load(void)
         int fd;
 
         skbt_config_defaults(&c);
-        CHECK_INTEQ(skbt_config_load("/nonexistent/skbtraced.conf", &c, err, sizeof(err)),
-                    -ENOENT);
+        CHECK_INTEQ(skbt_config_load("/nonexistent/skbtraced.conf", &c, err, sizeof(err)), -ENOENT);
         CHECK(strstr(err, "/nonexistent/skbtraced.conf") != NULL);
         CHECK_INTEQ(skbt_config_load("/tmp", &c, err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "not a regular file") != NULL);
