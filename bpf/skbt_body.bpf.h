@@ -86,21 +86,44 @@ static __always_inline void skbt_stat_inc(__u32 idx)
                 *v += 1;
 }
 
-/* mask is read from map memory at each step: a register mask would be
- * refined bit by bit and split the verifier's states 2^64 ways. */
+/*
+ * Count a ring-buffer loss for every session in *mask.  Written out per slot
+ * rather than as a loop: with a loop, clang keeps the counter where the
+ * verifier loses track of it (the lookup key goes through the stack) and the
+ * verifier reports an infinite loop.  The mask is re-read from map memory
+ * for each bit, so testing one bit does not refine what the verifier knows
+ * about the others (which would multiply its states 2^64 ways).
+ */
+#define SKBT_LOST_SLOT(n)                                                                          \
+        do {                                                                                       \
+                if (*mask & (1ULL << (n))) {                                                       \
+                        __u32 k = (n);                                                             \
+                        __u64 *v = bpf_map_lookup_elem(&lost, &k);                                 \
+                        if (v)                                                                     \
+                                *v += 1;                                                           \
+                }                                                                                  \
+        } while (0)
+#define SKBT_LOST_8(n)                                                                             \
+        SKBT_LOST_SLOT(n);                                                                         \
+        SKBT_LOST_SLOT(n + 1);                                                                     \
+        SKBT_LOST_SLOT(n + 2);                                                                     \
+        SKBT_LOST_SLOT(n + 3);                                                                     \
+        SKBT_LOST_SLOT(n + 4);                                                                     \
+        SKBT_LOST_SLOT(n + 5);                                                                     \
+        SKBT_LOST_SLOT(n + 6);                                                                     \
+        SKBT_LOST_SLOT(n + 7)
+
 static __always_inline void skbt_count_lost(const volatile __u64 *mask)
 {
-        __u32 i;
-
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                __u64 *v;
-
-                if (!(*mask & (1ULL << i)))
-                        continue;
-                v = bpf_map_lookup_elem(&lost, &i);
-                if (v)
-                        *v += 1;
-        }
+        _Static_assert(SKBT_MAX_SESSIONS == 64, "one SKBT_LOST_SLOT per session slot");
+        SKBT_LOST_8(0);
+        SKBT_LOST_8(8);
+        SKBT_LOST_8(16);
+        SKBT_LOST_8(24);
+        SKBT_LOST_8(32);
+        SKBT_LOST_8(40);
+        SKBT_LOST_8(48);
+        SKBT_LOST_8(56);
 }
 
 /* "Unset" header offsets: ~0 since 3.x for mac/transport; 0 means never set for network. */
@@ -250,8 +273,9 @@ struct skbt_hit {
         __u8 flags; /* enum skbt_event_flags */
 };
 
-static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
-                                       const struct skbt_hit *hit)
+/* Returns the mask of sessions the event went to (0 if none). */
+static __always_inline __u64 skbt_handle(struct sk_buff *skb, __u32 probe_id,
+                                         const struct skbt_hit *hit)
 {
         __u64 mask = *(volatile __u64 *)&state.active;
         struct skbt_scratch *s;
@@ -264,6 +288,10 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
                 return 0;
         if (probe_id >= SKBT_MAX_PROBES)
                 return 0;
+        /* The check above may be applied by clang to another copy of the value
+         * (e.g. a 32-bit truncation of a cookie); bound the index the verifier
+         * sees too. */
+        asm volatile("%[v] &= 0x1fff" : [v] "+r"(probe_id));
         mask &= probe_sessions[probe_id];
         if (!mask || !skb)
                 return 0;
@@ -305,7 +333,7 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
         if (!e) {
                 skbt_stat_inc(SKBT_STAT_RB_FULL);
                 skbt_count_lost(&s->matched);
-                return 0;
+                return mask;
         }
         e->sessions = mask;
         e->ts = bpf_ktime_get_ns();
@@ -353,6 +381,128 @@ static __always_inline int skbt_handle(struct sk_buff *skb, __u32 probe_id,
         } else {
                 bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
         }
+        skbt_stat_inc(SKBT_STAT_EMITTED);
+        return mask;
+}
+
+/*
+ * Return probes (function_graph).  A return cannot be parsed like an entry:
+ * by then the skb may be freed (kfree_skb) or rewritten.  So each entry that
+ * reached a graph session pushes {entry probe, skb, sessions} on a small
+ * per-task stack, and the matching return pops it and reports to the same
+ * sessions with the return value.  kretprobes give no arguments at all, so
+ * this is also how they learn which skb returned.
+ */
+#define SKBT_GRAPH_DEPTH 16
+
+struct skbt_frame {
+        __u64 skb;
+        __u64 sessions;
+        __u32 probe_id;
+        __u32 pad;
+};
+
+struct skbt_frames {
+        __u32 depth;
+        __u32 pad;
+        struct skbt_frame f[SKBT_GRAPH_DEPTH];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 16384);
+        __type(key, __u64); /* pid_tgid */
+        __type(value, struct skbt_frames);
+} graph_stack SEC(".maps");
+
+/* Initial value for a task's frames; a global because it is too big for the
+ * 512-byte BPF stack.  Never written. */
+static const struct skbt_frames graph_frames_zero;
+
+static __always_inline void skbt_graph_push(struct sk_buff *skb, __u32 probe_id, __u64 mask)
+{
+        __u64 key = bpf_get_current_pid_tgid();
+        struct skbt_frames *fr;
+        __u32 d;
+
+        mask &= *(volatile __u64 *)&state.graph;
+        if (!mask)
+                return;
+        fr = bpf_map_lookup_elem(&graph_stack, &key);
+        if (!fr) {
+                bpf_map_update_elem(&graph_stack, &key, &graph_frames_zero, BPF_NOEXIST);
+                fr = bpf_map_lookup_elem(&graph_stack, &key);
+                if (!fr)
+                        return;
+        }
+        d = fr->depth;
+        if (d >= SKBT_GRAPH_DEPTH)
+                return; /* deeper than we follow: its return is not reported */
+        fr->f[d & (SKBT_GRAPH_DEPTH - 1)] = (struct skbt_frame){
+                .skb = (__u64)skb, .sessions = mask, .probe_id = probe_id};
+        fr->depth = d + 1;
+}
+
+static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64 retval)
+{
+        __u64 key = bpf_get_current_pid_tgid(), mask;
+        struct skbt_frames *fr;
+        struct skbt_event *e;
+        __u32 d;
+
+        if (!*(volatile __u64 *)&state.graph)
+                return 0;
+        fr = bpf_map_lookup_elem(&graph_stack, &key);
+        if (!fr)
+                return 0;
+        /* Find our entry from the top; frames above it lost their returns
+         * (e.g. a kretprobe instance limit) and are dropped. */
+        /* Our entry is the top frame, or the one below when a nested call's
+         * return was missed (e.g. a kretprobe instance limit).  No loop: a
+         * loop here gives the verifier identical states per iteration. */
+        d = fr->depth;
+        if (d == 0 || d > SKBT_GRAPH_DEPTH)
+                return 0;
+        d -= 1;
+        asm volatile("%[v] &= 0xf" : [v] "+r"(d));
+        if (fr->f[d].probe_id != entry_id) {
+                if (d == 0)
+                        return 0;
+                d -= 1;
+                asm volatile("%[v] &= 0xf" : [v] "+r"(d));
+                if (fr->f[d].probe_id != entry_id)
+                        return 0;
+        }
+        fr->depth = d;
+        if (ret_id >= SKBT_MAX_PROBES)
+                return 0;
+        asm volatile("%[v] &= 0x1fff" : [v] "+r"(ret_id));
+        mask = fr->f[d].sessions & probe_sessions[ret_id] & *(volatile __u64 *)&state.active;
+        if (!mask)
+                return 0;
+        e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+        if (!e) {
+                struct skbt_scratch *s;
+                __u32 zero = 0;
+
+                skbt_stat_inc(SKBT_STAT_RB_FULL);
+                s = bpf_map_lookup_elem(&scratch, &zero);
+                if (s) {
+                        *(volatile __u64 *)&s->matched = mask;
+                        skbt_count_lost(&s->matched);
+                }
+                return 0;
+        }
+        __builtin_memset(e, 0, sizeof(*e));
+        e->sessions = mask;
+        e->ts = bpf_ktime_get_ns();
+        e->skb = fr->f[d].skb;
+        e->retval = retval;
+        e->probe_id = ret_id;
+        e->cpu = bpf_get_smp_processor_id();
+        e->pid = bpf_get_current_pid_tgid() >> 32;
+        e->flags = SKBT_EV_RETURN;
+        bpf_ringbuf_submit(e, 0);
         skbt_stat_inc(SKBT_STAT_EMITTED);
         return 0;
 }

@@ -13,10 +13,15 @@
  * appears exactly once per template.  This works on every kernel, unlike
  * raw_tp attach cookies (6.10+) or fentry cookies (6.6+).
  */
+static __always_inline __u64 skbt_stamp(void)
+{
+        __u64 v;
+
+        asm volatile("%[v] = 0x5eb7ab1e ll" : [v] "=r"(v));
+        return v;
+}
+
 static __always_inline __u32 skbt_stamped_probe_id(void)
 {
-        __u64 id;
-
-        asm volatile("%[id] = 0x5eb7ab1e ll" : [id] "=r"(id));
-        return (__u32)id;
+        return (__u32)skbt_stamp();
 }

@@ -37,3 +37,102 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 
         return skbt_handle((struct sk_buff *)ctx->args[0], skbt_stamped_probe_id(), &hit);
 }
+
+/*
+ * Function templates.  fentry/fexit: one program for every skb position,
+ * loaded once per function with the position stamped next to the probe id
+ * and read with bpf_get_func_arg(); the attach target given here is only
+ * for the template's own load and is replaced per copy.
+ */
+static __always_inline void skbt_fentry_hit(__u64 *ctx, __u64 stamp, struct sk_buff **skb,
+                                            struct skbt_hit *hit)
+{
+        __u32 pos = (__u32)(stamp >> 32) & SKBT_STAMP_ARG_MASK;
+        __u64 v = 0;
+
+        bpf_get_func_arg(ctx, pos, &v);
+        *skb = (struct sk_buff *)v;
+        if ((stamp >> 32) & SKBT_STAMP_DROP) {
+                v = 0;
+                bpf_get_func_arg(ctx, pos + 1, &v);
+                hit->drop_reason = (__u32)v;
+                hit->flags = SKBT_EV_DROP;
+        }
+}
+
+SEC("fentry/netif_receive_skb")
+int skbt_fentry(__u64 *ctx)
+{
+        __u64 stamp = skbt_stamp();
+        struct skbt_hit hit = {};
+        struct sk_buff *skb;
+        __u64 mask;
+
+        skbt_fentry_hit(ctx, stamp, &skb, &hit);
+        mask = skbt_handle(skb, (__u32)stamp, &hit);
+        if (mask)
+                skbt_graph_push(skb, (__u32)stamp, mask);
+        return 0;
+}
+
+SEC("fexit/netif_receive_skb")
+int skbt_fexit(__u64 *ctx)
+{
+        __u64 stamp = skbt_stamp(), ret = 0;
+
+        bpf_get_func_ret(ctx, &ret);
+        return skbt_graph_return((__u32)stamp, (__u32)(stamp >> (32 + SKBT_STAMP_ENTRY_SHIFT)),
+                                 (__s64)ret);
+}
+
+/*
+ * kprobe and kprobe-multi: one program per register position (x86-64 passes
+ * the first six arguments in di, si, dx, cx, r8, r9), attached to many
+ * functions; the attach cookie carries the probe id (low 32 bits) and
+ * SKBT_STAMP_* (high 32 bits).
+ */
+#define SKBT_KPROBE_ENTRY(sec, name, reg, next)                                                    \
+        SEC(sec)                                                                                   \
+        int name(struct pt_regs *ctx)                                                              \
+        {                                                                                          \
+                __u64 cookie = bpf_get_attach_cookie(ctx), mask;                                   \
+                struct sk_buff *skb = (struct sk_buff *)ctx->reg;                                  \
+                struct skbt_hit hit = {};                                                          \
+                                                                                                   \
+                if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
+                        hit.drop_reason = (__u32)ctx->next;                                        \
+                        hit.flags = SKBT_EV_DROP;                                                  \
+                }                                                                                  \
+                mask = skbt_handle(skb, (__u32)cookie, &hit);                                      \
+                if (mask)                                                                          \
+                        skbt_graph_push(skb, (__u32)cookie, mask);                                 \
+                return 0;                                                                          \
+        }
+
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg0, di, si)
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg1, si, dx)
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg2, dx, cx)
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg3, cx, r8)
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg4, r8, r9)
+SKBT_KPROBE_ENTRY("kprobe.multi", skbt_kmulti_arg5, r9, r9)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg0, di, si)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg1, si, dx)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg2, dx, cx)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg3, cx, r8)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg4, r8, r9)
+SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg5, r9, r9)
+
+/* Returns: the cookie is the return probe's id, its high half the entry's. */
+#define SKBT_KRETPROBE(sec, name)                                                                  \
+        SEC(sec)                                                                                   \
+        int name(struct pt_regs *ctx)                                                              \
+        {                                                                                          \
+                __u64 cookie = bpf_get_attach_cookie(ctx);                                         \
+                                                                                                   \
+                return skbt_graph_return((__u32)cookie,                                            \
+                                         (__u32)(cookie >> (32 + SKBT_STAMP_ENTRY_SHIFT)),         \
+                                         (__s64)ctx->ax);                                          \
+        }
+
+SKBT_KRETPROBE("kretprobe.multi", skbt_kmulti_ret)
+SKBT_KRETPROBE("kretprobe", skbt_kretprobe)

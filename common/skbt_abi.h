@@ -23,9 +23,15 @@
 /* Highest skb argument position (0-based) any entry point supports. */
 #define SKBT_MAX_SKB_ARG 11
 
-/* Marker immediate stamped with the probe id when a program is loaded once
- * per probe (see bpf/skbt_probe_id.bpf.h). */
+/*
+ * Marker immediate stamped when a program is loaded once per probe (see
+ * bpf/skbt_probe_id.bpf.h).  The 64-bit value carries the probe id in the low
+ * 32 bits and SKBT_STAMP_* in the high 32 bits.
+ */
 #define SKBT_PROBE_ID_MARKER 0x5eb7ab1eU
+#define SKBT_STAMP_ARG_MASK 0xffU      /* 0-based skb argument position */
+#define SKBT_STAMP_DROP (1U << 8)      /* reason is the argument after the skb */
+#define SKBT_STAMP_ENTRY_SHIFT 16      /* return probes: the entry probe's id */
 
 /* struct skbt_tuple.l3 */
 enum skbt_l3 {
@@ -177,6 +183,7 @@ _Static_assert(sizeof(struct skbt_event) == 144, "skbt_event layout");
  */
 struct skbt_state {
         __u64 active;                    /* sessions that are live */
+        __u64 graph;                     /* live sessions that want returns (function_graph) */
         struct skbt_filter filters[SKBT_MAX_SESSIONS];
 };
 

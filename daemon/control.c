@@ -283,11 +283,26 @@ static bool check_members(struct skbt_client *c, json_object *params,
         return true;
 }
 
-static bool probe_selected(const struct skbt_probe *p, enum skbt_tracer tracer, const regex_t *re)
+/*
+ * Entry probes are selected by the tracer and regex; a return probe goes
+ * with its entry, for function_graph only (it reports to the sessions its
+ * entry matched, so selecting it alone would never fire).
+ */
+static bool probe_selected(const struct skbt_loader *l, const struct skbt_probe *p,
+                           enum skbt_tracer tracer, const regex_t *re)
 {
         if (!p->attached)
                 return false;
+        if (p->is_return) {
+                if (tracer != SKBT_TRACER_FUNCTION_GRAPH || p->entry_id >= l->n_probes)
+                        return false;
+                p = &l->probes[p->entry_id];
+                if (!p->attached)
+                        return false;
+        }
         if (tracer == SKBT_TRACER_DROP && !p->drop)
+                return false;
+        if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind != SKBT_PROBE_FUNCTION)
                 return false;
         return !re || regexec(re, p->name, 0, NULL, 0) == 0;
 }
@@ -431,11 +446,17 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 } else if (strcmp(t, "drop") == 0) {
                         tmpl.tracer = SKBT_TRACER_DROP;
                 } else if (strcmp(t, "function_graph") == 0) {
-                        client_error(c, ERR_UNSUPPORTED, "tracer",
-                                     "tracer function_graph needs return probes (fexit or "
-                                     "kretprobe); backend %s has none",
-                                     skbt_backend_to_string(d->backend));
-                        return;
+                        if (d->loader->n_returns == 0) {
+                                client_error(c, ERR_UNSUPPORTED, "tracer",
+                                             "tracer function_graph needs return probes "
+                                             "(fexit or kretprobe); %s",
+                                             d->backend == SKBT_BACKEND_TRACEPOINT
+                                                     ? "backend tracepoint has none"
+                                                     : "the daemon attached none (started "
+                                                       "with --no-return-probes?)");
+                                return;
+                        }
+                        tmpl.tracer = SKBT_TRACER_FUNCTION_GRAPH;
                 } else {
                         client_error(c, ERR_INVALID_PARAMETER, "tracer",
                                      "unknown tracer '%s': expected function, drop or "
@@ -492,7 +513,8 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 goto out;
         }
         for (uint32_t i = 0; i < d->loader->n_probes; i++)
-                if (probe_selected(&d->loader->probes[i], tmpl.tracer, have_re ? &re : NULL)) {
+                if (probe_selected(d->loader, &d->loader->probes[i], tmpl.tracer,
+                                   have_re ? &re : NULL)) {
                         sel[i] = 1;
                         tmpl.n_probes++;
                 }
@@ -573,7 +595,8 @@ static void method_list(struct skbt_client *c, json_object *params)
                 const struct skbt_probe *p = &l->probes[i];
                 json_object *o;
 
-                if (have_re && regexec(&re, p->name, 0, NULL, 0) != 0)
+                /* A return probe is shown as its entry's "returns". */
+                if (p->is_return || (have_re && regexec(&re, p->name, 0, NULL, 0) != 0))
                         continue;
                 o = json_object_new_object();
                 json_object_object_add(o, "name", json_object_new_string(p->name));
@@ -586,6 +609,9 @@ static void method_list(struct skbt_client *c, json_object *params)
                                                              skbt_backend_to_string(p->backend)));
                 json_object_object_add(o, "attached", json_object_new_boolean(p->attached));
                 json_object_object_add(o, "drop", json_object_new_boolean(p->drop));
+                json_object_object_add(o, "returns",
+                                       json_object_new_boolean(p->ret_id != SKBT_NO_PROBE &&
+                                                               l->probes[p->ret_id].attached));
                 if (p->error)
                         json_object_object_add(o, "error", json_object_new_string(p->error));
                 json_object_array_add(arr, o);

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "loader-internal.h"
 #include "loader.h"
 #include "log.h"
 #include "skbtrace.skel.h"
@@ -24,7 +25,7 @@ static uint64_t now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint32_t probe_id, void **ret)
+int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint64_t stamp, void **ret)
 {
         struct bpf_insn *copy;
         size_t i, found = 0;
@@ -37,7 +38,8 @@ int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint32_t probe_id, vo
                 if (copy[i].code != (BPF_LD | BPF_DW | BPF_IMM) || copy[i].src_reg != 0)
                         continue;
                 if ((uint32_t)copy[i].imm == SKBT_PROBE_ID_MARKER && copy[i + 1].imm == 0) {
-                        copy[i].imm = (int32_t)probe_id;
+                        copy[i].imm = (int32_t)(uint32_t)stamp;
+                        copy[i + 1].imm = (int32_t)(uint32_t)(stamp >> 32);
                         found++;
                 }
                 i++; /* ld_imm64 takes two slots */
@@ -50,8 +52,8 @@ int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint32_t probe_id, vo
         return 0;
 }
 
-static int probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
-                     bool drop)
+int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
+                   bool drop)
 {
         struct skbt_probe *p;
 
@@ -65,6 +67,8 @@ static int probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint
                 .drop = drop,
                 .prog_fd = -1,
                 .link_fd = -1,
+                .ret_id = SKBT_NO_PROBE,
+                .entry_id = SKBT_NO_PROBE,
         };
         p->name = strdup(name);
         if (!p->name)
@@ -72,9 +76,7 @@ static int probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint
         return (int)l->n_probes++;
 }
 
-static void probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
-        _printf_(3, 4);
-static void probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
+void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
 {
         char buf[160];
         va_list ap;
@@ -162,8 +164,8 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
 /* Load a stamped copy of a template, with the BTF the verifier needs for
  * the global filter function (checked once on its own, which keeps
  * verification of the body small). */
-static int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl,
-                             enum bpf_prog_type type, const char *name, const void *insns)
+int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                      const char *name, const void *insns, uint32_t attach_btf_id)
 {
         _cleanup_free_ struct bpf_func_info *fi = NULL;
         uint32_t cnt = 0;
@@ -175,7 +177,8 @@ static int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl,
         LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_btf_fd = bpf_object__btf_fd(l->skel->obj),
                     .func_info = fi, .func_info_cnt = cnt,
                     .func_info_rec_size = sizeof(struct bpf_func_info),
-                    .expected_attach_type = bpf_program__expected_attach_type(tmpl));
+                    .expected_attach_type = bpf_program__expected_attach_type(tmpl),
+                    .attach_btf_id = attach_btf_id);
         r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
         if (r < 0) {
                 /* Load again for the verifier's statistics, so the reason is visible. */
@@ -188,7 +191,8 @@ static int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl,
                 r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
                 if (r >= 0)
                         return r; /* a transient failure */
-                log_debug("verifier on %s: ...%s", name, log + (strlen(log) > 300 ? strlen(log) - 300 : 0));
+                log_debug("verifier on %s: ...%s", name,
+                          log + (strlen(log) > 300 ? strlen(log) - 300 : 0));
                 return -e;
         }
         return r;
@@ -219,7 +223,8 @@ static struct bpf_program *tp_template(struct skbtrace *skel, const struct skbt_
         }
 }
 
-static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s)
+static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
+                              const struct skbt_loader_opts *opts)
 {
         struct bpf_program *tmpl;
         struct skbt_probe *p;
@@ -233,34 +238,37 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s)
                 snprintf(name, sizeof(name), "%s:%s", s->system, s->name);
         else
                 snprintf(name, sizeof(name), "tp:%s", s->name);
-        id = probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, drop);
+        /* --probes matches the name users see, "skb:kfree_skb". */
+        if (!skbt_probe_wanted(opts, name))
+                return;
+        id = skbt_probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, drop);
         if (id < 0) {
                 log_warning_errno(id, "cannot record probe %s, ignoring: %m", name);
                 return;
         }
         p = &l->probes[id];
         if (!tmpl) {
-                probe_fail(l, p, "skb is argument %u: no entry point for that position",
+                skbt_probe_fail(l, p, "skb is argument %u: no entry point for that position",
                            s->skb_arg + 1);
                 return;
         }
         r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
-                                (uint32_t)id, &insns);
+                                (uint64_t)id, &insns);
         if (r < 0) {
-                probe_fail(l, p, "probe id marker missing in template: %s", strerror(-r));
+                skbt_probe_fail(l, p, "probe id marker missing in template: %s", strerror(-r));
                 return;
         }
         snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
-        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns);
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns, 0);
         free(insns);
         if (r < 0) {
-                probe_fail(l, p, "load failed: %s", strerror(-r));
+                skbt_probe_fail(l, p, "load failed: %s", strerror(-r));
                 return;
         }
         p->prog_fd = r;
         r = bpf_raw_tracepoint_open(s->name, p->prog_fd);
         if (r < 0) {
-                probe_fail(l, p, "attach failed: %s", strerror(-r));
+                skbt_probe_fail(l, p, "attach failed: %s", strerror(-r));
                 p->prog_fd = safe_close(p->prog_fd);
                 return;
         }
@@ -273,7 +281,9 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 {
         if (!l)
                 return NULL;
+        skbt_functions_detach(l);
         for (uint32_t i = 0; i < l->n_probes; i++) {
+                bpf_link__destroy(l->probes[i].link);
                 safe_close(l->probes[i].link_fd);
                 safe_close(l->probes[i].prog_fd);
                 free(l->probes[i].name);
@@ -291,16 +301,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_loader *, skbt_loader_free);
  * can attach them here, so "ipftctl list" answers "can I trace ip_rcv on this
  * host, and if not, why".
  */
-static void record_function(struct skbt_loader *l, const struct skbt_sym *s,
-                            const struct skbt_ksyms *ksyms, const char *why)
+void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
+                          const struct skbt_ksyms *ksyms, const char *why)
 {
-        bool drop = strcmp(s->name, "kfree_skb_reason") == 0 ||
-                    strcmp(s->name, "sk_skb_reason_drop") == 0;
+        bool drop = skbt_function_is_drop(s);
         struct skbt_probe *p;
         char buf[192];
         int id;
 
-        id = probe_add(l, s->name, SKBT_PROBE_FUNCTION, s->skb_arg, drop);
+        id = skbt_probe_add(l, s->name, SKBT_PROBE_FUNCTION, s->skb_arg, drop);
         if (id < 0)
                 return;
         p = &l->probes[id];
@@ -314,24 +323,50 @@ static void record_function(struct skbt_loader *l, const struct skbt_sym *s,
         l->n_unsupported++;
 }
 
+/* Load only the templates the chosen backend uses: on a kernel where, say,
+ * fentry is refused, loading its template would fail the whole object. */
+static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool returns)
+{
+        struct bpf_program *p;
+
+        bpf_object__for_each_program(p, skel->obj)
+        {
+                const char *n = bpf_program__name(p);
+                bool on;
+
+                if (strncmp(n, "skbt_tp_", 8) == 0)
+                        on = true;
+                else if (strcmp(n, "skbt_fentry") == 0)
+                        on = backend == SKBT_BACKEND_FENTRY;
+                else if (strcmp(n, "skbt_fexit") == 0)
+                        on = backend == SKBT_BACKEND_FENTRY && returns;
+                else if (strcmp(n, "skbt_kmulti_ret") == 0)
+                        on = backend == SKBT_BACKEND_KPROBE_MULTI && returns;
+                else if (strncmp(n, "skbt_kmulti_", 12) == 0)
+                        on = backend == SKBT_BACKEND_KPROBE_MULTI;
+                else if (strcmp(n, "skbt_kretprobe") == 0)
+                        on = backend == SKBT_BACKEND_KPROBE && returns;
+                else if (strncmp(n, "skbt_kprobe_", 12) == 0)
+                        on = backend == SKBT_BACKEND_KPROBE;
+                else
+                        on = false;
+                bpf_program__set_autoload(p, on);
+        }
+}
+
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
-                    enum skbt_backend backend, uint32_t ringbuf_bytes,
-                    struct skbt_loader **ret)
+                    const struct skbt_loader_opts *opts, struct skbt_loader **ret)
 {
         _cleanup_(skbt_loader_freep) struct skbt_loader *l = NULL;
+        enum skbt_backend backend = opts->backend;
         uint64_t start = now_ns();
         int r;
-
-        if (backend != SKBT_BACKEND_TRACEPOINT)
-                return log_error_errno(-EOPNOTSUPP,
-                                       "backend %s is not implemented yet; use --backend "
-                                       "tracepoint",
-                                       skbt_backend_to_string(backend));
 
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
         l->backend = backend;
+        l->returns = opts->returns && backend != SKBT_BACKEND_TRACEPOINT;
         l->ringbuf_fd = l->lost_fd = l->stats_fd = -1;
         l->probes = calloc(SKBT_MAX_PROBES, sizeof(*l->probes));
         if (!l->probes)
@@ -344,10 +379,11 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->skel = skbtrace__open();
         if (!l->skel)
                 return log_error_errno(negative_errno(), "cannot open BPF object: %m");
-        r = bpf_map__set_max_entries(l->skel->maps.events, ringbuf_bytes);
+        r = bpf_map__set_max_entries(l->skel->maps.events, opts->ringbuf_bytes);
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
-                                       ringbuf_bytes);
+                                       opts->ringbuf_bytes);
+        set_autoload(l->skel, backend, l->returns);
         r = skbtrace__load(l->skel);
         if (r < 0)
                 return log_error_errno(r, "cannot load BPF programs: %m");
@@ -362,15 +398,23 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 const struct skbt_sym *s = &db->syms[i];
 
                 if (s->kind == SKBT_SYM_TRACEPOINT)
-                        attach_tracepoint(l, s);
+                        attach_tracepoint(l, s, opts);
         }
-        for (size_t i = 0; i < db->n_syms; i++) {
-                const struct skbt_sym *s = &db->syms[i];
+        l->tp_ns = now_ns() - start;
+        if (backend == SKBT_BACKEND_TRACEPOINT) {
+                for (size_t i = 0; i < db->n_syms; i++) {
+                        const struct skbt_sym *s = &db->syms[i];
 
-                if (s->kind == SKBT_SYM_FUNCTION)
-                        record_function(l, s, ksyms,
-                                        "needs a function backend (fentry, kprobe-multi, "
-                                        "kprobe); none is usable here, see ipftctl status");
+                        if (s->kind == SKBT_SYM_FUNCTION)
+                                skbt_record_function(l, s, ksyms,
+                                                     "needs a function backend (fentry, "
+                                                     "kprobe-multi, kprobe); none is usable "
+                                                     "here, see ipftctl status");
+                }
+        } else {
+                r = skbt_functions_attach(l, db, ksyms, opts);
+                if (r < 0)
+                        return r;
         }
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
@@ -378,10 +422,10 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                                        "no probe could be attached (%u tried); see the "
                                        "messages above",
                                        l->n_probes);
-        log_info("backend %s: %u probes attached, %u skipped, in %.1f ms; %u skb functions "
-                 "discovered but not attachable with this backend",
-                 skbt_backend_to_string(backend), l->n_attached, l->n_skipped,
-                 (double)l->load_ns / 1e6, l->n_unsupported);
+        log_info("backend %s: %u probes attached (%u functions, %u returns), %u skipped, "
+                 "in %.1f s; %u skb functions not attachable with this backend",
+                 skbt_backend_to_string(backend), l->n_attached, l->n_functions, l->n_returns,
+                 l->n_skipped, (double)l->load_ns / 1e9, l->n_unsupported);
         *ret = TAKE_PTR(l);
         return 0;
 }

@@ -12,6 +12,11 @@
 struct skbt_symdb;
 struct skbtrace;
 
+#define SKBT_NO_PROBE UINT32_MAX
+
+struct bpf_link;
+struct skbt_loader_opts;
+
 /* One probe point: a tracepoint or function we attached (or tried to). */
 struct skbt_probe {
         char *name;       /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
@@ -21,8 +26,12 @@ struct skbt_probe {
         bool drop;        /* reports drop reason and location */
         bool attached;
         char *error;      /* why it is not attached */
+        bool is_return;   /* the return side of entry_id (fexit / kretprobe) */
+        uint32_t entry_id; /* for returns */
+        uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
         int prog_fd;
         int link_fd;
+        struct bpf_link *link; /* kprobe / kretprobe links */
 };
 
 struct skbt_loader {
@@ -32,6 +41,11 @@ struct skbt_loader {
         uint32_t n_attached;
         uint32_t n_skipped;     /* tried and failed to load or attach */
         uint32_t n_unsupported; /* discovered, but no backend in use can attach them */
+        uint32_t n_functions;   /* function entries attached */
+        uint32_t n_returns;     /* function returns attached */
+        bool returns;           /* return probes (function_graph) were asked for */
+        struct bpf_link **multi_links; /* kprobe-multi links */
+        uint32_t n_multi_links;
         enum skbt_backend backend;
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
@@ -41,6 +55,7 @@ struct skbt_loader {
         int stats_fd;
         int n_cpus;
         uint64_t load_ns; /* time to load and attach everything */
+        uint64_t tp_ns;   /* of which tracepoints */
 };
 
 /*
@@ -49,9 +64,18 @@ struct skbt_loader {
  * and skipped; only a failure to load the object itself is fatal.
  */
 struct skbt_ksyms;
+
+/* What to attach. */
+struct skbt_loader_opts {
+        enum skbt_backend backend;
+        uint32_t ringbuf_bytes;
+        bool returns;            /* also attach return probes (function_graph) */
+        const void *probe_regex; /* regex_t *: attach only probes whose name matches */
+        int threads;             /* parallel program loads (fentry) */
+};
+
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
-                    enum skbt_backend backend, uint32_t ringbuf_bytes,
-                    struct skbt_loader **ret);
+                    const struct skbt_loader_opts *opts, struct skbt_loader **ret);
 /* Detach and unload everything.  Accepts NULL, returns NULL. */
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 
@@ -61,4 +85,4 @@ int skbt_loader_reset_lost(const struct skbt_loader *l, uint32_t slot);
 int skbt_loader_read_stat(const struct skbt_loader *l, uint32_t idx, uint64_t *ret);
 /* Make a program that is a copy of the template with the probe id patched
  * into the marker immediate.  Exposed for tests. */
-int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint32_t probe_id, void **ret);
+int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint64_t stamp, void **ret);

@@ -27,6 +27,10 @@ static void help(void)
                "                          probe what loads and attaches on this kernel)\n"
                "      --group NAME        group allowed to use the socket (default %s)\n"
                "      --ringbuf-size MB   BPF ring buffer size in MiB, a power of 2 (default 8)\n"
+               "      --probes REGEX      attach only probes whose name matches (POSIX ERE);\n"
+               "                          default: every skb function and tracepoint\n"
+               "      --no-return-probes  do not attach fexit/kretprobes: faster start, but no\n"
+               "                          function_graph tracer\n"
                "      --queue-size KB     per-session output queue in KiB before events are\n"
                "                          dropped and counted as lost (default 8192)\n"
                "\n"
@@ -55,6 +59,8 @@ enum {
         ARG_GROUP,
         ARG_RINGBUF,
         ARG_QUEUE,
+        ARG_PROBES,
+        ARG_NO_RETURNS,
         ARG_MAX_SESSIONS,
         ARG_MAX_PER_USER,
         ARG_MAX_DURATION,
@@ -90,6 +96,8 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
                 {"group", required_argument, NULL, ARG_GROUP},
                 {"ringbuf-size", required_argument, NULL, ARG_RINGBUF},
                 {"queue-size", required_argument, NULL, ARG_QUEUE},
+                {"probes", required_argument, NULL, ARG_PROBES},
+                {"no-return-probes", no_argument, NULL, ARG_NO_RETURNS},
                 {"max-sessions", required_argument, NULL, ARG_MAX_SESSIONS},
                 {"max-sessions-per-user", required_argument, NULL, ARG_MAX_PER_USER},
                 {"max-duration", required_argument, NULL, ARG_MAX_DURATION},
@@ -131,6 +139,12 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
                         }
                         o->config_path = optarg;
                         o->config_required = true;
+                        break;
+                case ARG_PROBES:
+                        o->probes = optarg;
+                        break;
+                case ARG_NO_RETURNS:
+                        o->no_returns = true;
                         break;
                 case 'v':
                         o->verbose++;

@@ -114,19 +114,29 @@ static int choose_backend(struct skbtraced *d)
                 return 0;
         }
         /*
-         * Function backends (fentry, kprobe-multi, kprobe) come with the next
-         * milestone; until then auto always settles on tracepoints, and says why
-         * each function backend was not taken.
+         * Prefer the function backend that attaches fastest: kprobe-multi
+         * (one link per skb position), then fentry (one program per function,
+         * but cheap per hit), then kprobe (one link per function).  Tracepoints
+         * are attached in every case; alone they are the fallback.
          */
+        static const enum skbt_backend order[] = {SKBT_BACKEND_KPROBE_MULTI, SKBT_BACKEND_FENTRY,
+                                                  SKBT_BACKEND_KPROBE, SKBT_BACKEND_TRACEPOINT};
+
         d->backend = SKBT_BACKEND_TRACEPOINT;
-        for (int b = 0; b < SKBT_BACKEND_TRACEPOINT; b++)
-                off += (size_t)snprintf(d->backend_reason + off, sizeof(d->backend_reason) - off,
-                                        "%s: %s; ", skbt_backend_to_string((enum skbt_backend)b),
-                                        d->caps.usable[b] ? "usable but not implemented yet"
+        for (size_t i = 0; i < ARRAY_SIZE(order); i++)
+                if (d->caps.usable[order[i]]) {
+                        d->backend = order[i];
+                        break;
+                }
+        for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+                enum skbt_backend b = order[i];
+
+                off += (size_t)snprintf(d->backend_reason + MIN(off, sizeof(d->backend_reason) - 1),
+                                        sizeof(d->backend_reason) - MIN(off, sizeof(d->backend_reason) - 1),
+                                        "%s%s: %s", i ? "; " : "", skbt_backend_to_string(b),
+                                        d->caps.usable[b] ? (b == d->backend ? "chosen" : "usable")
                                                           : d->caps.reason[b]);
-        snprintf(d->backend_reason + MIN(off, sizeof(d->backend_reason) - 1),
-                 sizeof(d->backend_reason) - MIN(off, sizeof(d->backend_reason) - 1),
-                 "tracepoint: %s", d->caps.reason[SKBT_BACKEND_TRACEPOINT]);
+        }
         if (!d->caps.usable[SKBT_BACKEND_TRACEPOINT])
                 return log_error_errno(-EOPNOTSUPP, "no usable backend on this kernel: %s",
                                        d->backend_reason);
@@ -251,7 +261,29 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         r = discover(d);
         if (r < 0)
                 goto fail;
-        r = skbt_loader_new(&d->symdb, d->ksyms, d->backend, opt->ringbuf_bytes, &d->loader);
+        if (opt->probes) {
+                char buf[256];
+
+                r = regcomp(&d->probe_re, opt->probes, REG_EXTENDED | REG_NOSUB);
+                if (r != 0) {
+                        regerror(r, &d->probe_re, buf, sizeof(buf));
+                        r = log_error_errno(-EINVAL, "invalid --probes regex '%s': %s",
+                                            opt->probes, buf);
+                        goto fail;
+                }
+                d->have_probe_re = true;
+        }
+        {
+                struct skbt_loader_opts lo = {
+                        .backend = d->backend,
+                        .ringbuf_bytes = opt->ringbuf_bytes,
+                        .returns = !opt->no_returns,
+                        .probe_regex = d->have_probe_re ? &d->probe_re : NULL,
+                        .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
+                };
+
+                r = skbt_loader_new(&d->symdb, d->ksyms, &lo, &d->loader);
+        }
         if (r < 0)
                 goto fail;
 
@@ -359,6 +391,8 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         skbt_ksyms_free(d->ksyms);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);
+        if (d->have_probe_re)
+                regfree(&d->probe_re);
         sd_event_unref(d->event);
         free(d);
         return NULL;

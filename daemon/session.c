@@ -10,6 +10,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "graph.h"
 #include "log.h"
 #include "prefilter.h"
 #include "skbtraced.h"
@@ -83,6 +84,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (sel[i])
                         __atomic_fetch_or(&l->probe_sessions[i], bit, __ATOMIC_RELEASE);
+        if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH)
+                __atomic_fetch_or(&l->state->graph, bit, __ATOMIC_RELEASE);
         __atomic_fetch_or(&l->state->active, bit, __ATOMIC_RELEASE);
 }
 
@@ -93,6 +96,7 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
 
         __atomic_fetch_and(&l->state->active, ~bit, __ATOMIC_RELEASE);
         skbt_prefilter_sync(l, l->state->active);
+        __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
@@ -127,6 +131,11 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
                 return log_error_errno(r, "cannot reset loss counter of slot %u: %m", slot);
         }
         s->timer = NULL;
+        s->graph = NULL;
+        if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH && skbt_graph_new(&s->graph) < 0) {
+                free(s);
+                return -ENOMEM;
+        }
         s->start_ns = skbt_now_ns();
         s->start_realtime_usec = realtime_usec();
         s->rate_last_ts = s->start_ns;
@@ -266,6 +275,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         d->n_sessions--;
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
+        skbt_graph_free(s->graph);
         free(s->regex);
         free(s);
         skbt_notify_status(d);
@@ -332,7 +342,10 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         s->lost_queue++;
                         continue;
                 }
-                skbt_format_event(&s->pending, s->output, ev, &d->names);
+                if (s->graph)
+                        skbt_graph_format(s->graph, &s->pending, s->output, ev, &d->names);
+                else
+                        skbt_format_event(&s->pending, s->output, ev, &d->names);
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)
                         s->end_reason = "count";

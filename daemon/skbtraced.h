@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <regex.h>
 #include <sys/socket.h>
 
 #include <systemd/sd-event.h>
@@ -20,6 +21,7 @@
 struct json_object;
 struct ring_buffer;
 struct skbt_client;
+struct skbt_graph;
 
 enum skbt_tracer {
         SKBT_TRACER_FUNCTION = 0,
@@ -55,6 +57,7 @@ struct skbt_session {
         const char *timer_reason; /* "duration" or "max_duration" (the daemon's limit) */
         struct strbuf pending;  /* rendered events not yet wrapped in a reply */
         sd_event_source *timer; /* --duration */
+        struct skbt_graph *graph; /* function_graph: call depth per packet */
         const char *end_reason; /* set when the session must end after this batch */
 };
 
@@ -82,6 +85,8 @@ struct skbt_options {
         bool config_loaded;    /* the file was there and read (at start or the last reload) */
         struct skbt_config cli; /* what the command line set: wins over the file on reload */
         struct skbt_config cfg; /* in effect: defaults < config file < command line */
+        const char *probes;    /* regex: attach only matching probes (NULL: all) */
+        bool no_returns;       /* skip return probes (faster start, no function_graph) */
 };
 
 struct skbtraced {
@@ -96,6 +101,8 @@ struct skbtraced {
 
         struct skbt_caps caps;
         enum skbt_backend backend;
+        regex_t probe_re;
+        bool have_probe_re;
         char backend_reason[512];
         char kernel[192];
 

@@ -585,13 +585,18 @@ class Daemon:
         self.proc.wait(timeout=10)
 
     def log_text(self, tail=200):
+        """The end of the daemon's log, without libbpf's debug chatter (-v)."""
         try:
             with open(self.log_path, errors="replace") as f:
                 lines = f.readlines()
         except OSError:
             return "(no daemon log)"
-        cut = lines[-tail:]
-        head = f"--- skbtraced log ({self.log_path}), last {len(cut)} of {len(lines)} lines ---\n"
+        keep = [ln for ln in lines
+                if "libbpf:" not in ln or re.search(r"error|fail|warn|invalid", ln, re.I)]
+        cut = keep[-tail:]
+        omitted = len(lines) - len(keep)
+        head = (f"--- skbtraced log ({self.log_path}), last {len(cut)} lines"
+                + (f", {omitted} libbpf debug lines left out" if omitted else "") + " ---\n")
         return head + "".join(cut) + "--- end of skbtraced log ---"
 
     def _cleanup(self):
@@ -713,7 +718,7 @@ class Session:
             if self.proc.poll() is not None:
                 return False
             time.sleep(0.05)
-        log(f"note: no {what} within {timeout} s")
+        log(f"note: not seen within {timeout} s: {what}")
         return False
 
     def _collect(self, rc):

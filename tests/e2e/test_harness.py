@@ -91,6 +91,9 @@ def test_cleanup_on_sigterm(t):
     finally:
         if p.poll() is None:
             p.kill()
+            p.wait(timeout=10)
+        p.stdout.close()
+        p.stderr.close()
     for ns in names:
         check(not os.path.exists(f"/run/netns/{ns}"), f"namespace {ns} left after SIGTERM")
 

@@ -80,6 +80,20 @@ def test_echo_request_and_reply(t):
           f"no echo request has the same packet_id on TX and RX: {by_seq}")
 
 
+def test_events_stream_live(t):
+    """Events reach stdout while the session runs (the client flushes each batch),
+    so that 'ipftctl trace -o json | jq .' shows packets as they pass."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "--addr", topo.b4) as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        live = s.wait_event(lambda ev: skbt.involves(ev, topo.b4), timeout=5,
+                            what="the ping's events on stdout while the session runs")
+    r = s.result
+    check(r.events, f"the session saw nothing\n{r.describe()}")
+    check(live, "the events reached stdout only when the session ended: ipftctl must flush "
+          "stdout after each batch when it is a pipe")
+
+
 def test_text_output(t):
     """The default text output: one line per event, no JSON."""
     topo = t.topo

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* loader-internal.h - helpers shared by the tracepoint and function attach code */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "macro.h"
+#include "symdb.h"
+
+struct skbt_ksyms;
+
+int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
+                   bool drop);
+void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
+        _printf_(3, 4);
+int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                      const char *name, const void *insns, uint32_t attach_btf_id);
+/* Record a function that the backend in use cannot attach, with why. */
+void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
+                          const struct skbt_ksyms *ksyms, const char *why);
+
+/* attach_func.c */
+bool skbt_function_is_drop(const struct skbt_sym *s);
+bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
+int skbt_functions_attach(struct skbt_loader *l, const struct skbt_symdb *db,
+                          const struct skbt_ksyms *ksyms, const struct skbt_loader_opts *opts);
+void skbt_functions_detach(struct skbt_loader *l);

@@ -1,0 +1,202 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# scenarios.sh — VM-tier guest script: the e2e scenarios on each function backend of this kernel.
+#
+# Runs inside the guest as /test.sh (busybox sh) with skbtraced, ipftctl and jq in the image.
+# Kernel command line (run-vm.sh --append):
+#   skbt.backends=kprobe-multi,fentry,kprobe   backends to exercise on a probe subset
+#   skbt.unusable=kprobe-multi                  backends the capability probe must call unusable
+#   skbt.full=kprobe-multi                      backend for the one full-coverage run (or "none")
+# For each backend: the daemon starts and reports it; an ICMP session with an address filter
+# sees the echo request on its path in order (ip_rcv -> ip_local_deliver -> icmp_rcv) and
+# nothing of concurrent traffic to another address; the drop tracer reports a UDP packet to a
+# closed port with reason NO_SOCKET; function_graph pairs returns with entries and nests.
+set -u
+# shellcheck shell=sh disable=SC1091
+. /usr/lib/skbt-vm/lib.sh
+
+SOCK=/run/skbt.sock
+OUT=/run/out
+mkdir -p $OUT
+
+arg() {
+        sed -n "s/.*skbt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
+}
+BACKENDS=$(arg backends | tr , ' ')
+UNUSABLE=$(arg unusable | tr , ' ')
+FULL=$(arg full)
+# The path of an ICMP echo and a UDP drop, under each kernel's names.
+SUBSET='^(ip_rcv|ip_rcv_core|ip_rcv_finish|ip_local_deliver|ip_local_deliver_finish|ip_protocol_deliver_rcu|icmp_rcv|icmp_echo|__dev_queue_xmit|dev_hard_start_xmit|ip_output|ip_finish_output2|__netif_receive_skb_core|__netif_receive_skb_one_core|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|skb:kfree_skb|net:netif_receive_skb)$'
+
+step "topology"
+for n in a b; do check "netns $n" "$IP" netns add $n; done
+check "veth" "$IP" link add va netns a type veth peer name vb netns b
+check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
+check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
+check "addr b2" ns b "$IP" addr add 10.0.0.3/24 dev vb
+for n in a b; do
+        check "lo $n" ns $n "$IP" link set lo up
+done
+check "va up" ns a "$IP" link set va up
+check "vb up" ns b "$IP" link set vb up
+check "warm-up ping" ns a ping -c 1 -W 2 10.0.0.2
+
+# start_daemon BACKEND [ARGS...]: start and wait until it answers status (bounded).
+start_daemon() {
+        _be=$1
+        shift
+        _t0=$(date +%s)
+        skbtraced --socket $SOCK --backend "$_be" "$@" >$OUT/daemon-$_be.log 2>&1 &
+        DPID=$!
+        _i=0
+        while ! ipftctl --socket $SOCK status >/dev/null 2>&1; do
+                if ! kill -0 $DPID 2>/dev/null; then
+                        cat $OUT/daemon-$_be.log
+                        fail "$_be: daemon exited during start-up"
+                fi
+                _i=$((_i + 1))
+                [ $_i -lt 1500 ] || fail "$_be: daemon not ready after 300 s"
+                sleep 0.2
+        done
+        echo "$_be: ready in $(($(date +%s) - _t0)) s (TCG)"
+        grep -E "probes attached|chosen" $OUT/daemon-$_be.log
+}
+
+stop_daemon() {
+        kill -TERM $DPID
+        wait $DPID
+        _rc=$?
+        [ $_rc -eq 0 ] || fail "daemon exit status $_rc after SIGTERM"
+}
+
+# in_order FILE NAME...: the names appear in this order among the file's lines.
+in_order() {
+        _f=$1
+        shift
+        _prev=0
+        for _n in "$@"; do
+                _l=$(grep -n -x "$_n" "$_f" | head -1 | cut -d: -f1)
+                [ -n "$_l" ] || { echo "missing $_n"; return 1; }
+                [ "$_l" -gt "$_prev" ] || { echo "$_n out of order"; return 1; }
+                _prev=$_l
+        done
+}
+
+step "capability probe"
+ipftctl() { command ipftctl "$@"; }
+skbtraced --socket $SOCK --backend tracepoint >$OUT/probe.log 2>&1 &
+DPID=$!
+_i=0
+while ! command ipftctl --socket $SOCK status >/dev/null 2>&1; do
+        _i=$((_i + 1))
+        [ $_i -lt 300 ] || fail "tracepoint daemon not ready"
+        sleep 0.2
+done
+command ipftctl --socket $SOCK status -o json >$OUT/status.json
+jq -r '.backends[] | "\(.name): \(.usable) \(.reason)"' $OUT/status.json
+for b in $BACKENDS; do
+        [ "$(jq -r --arg b "$b" '.backends[] | select(.name == $b) | .usable' $OUT/status.json)" = true ] ||
+                fail "capability probe says $b is unusable on $(uname -r)"
+done
+for b in $UNUSABLE; do
+        [ "$(jq -r --arg b "$b" '.backends[] | select(.name == $b) | .usable' $OUT/status.json)" = false ] ||
+                fail "capability probe says $b is usable on $(uname -r); expected unusable"
+        echo "$b correctly reported unusable: $(jq -r --arg b "$b" '.backends[] | select(.name == $b) | .reason' $OUT/status.json)"
+done
+stop_daemon
+
+for be in $BACKENDS; do
+        step "$be: start on the probe subset"
+        start_daemon "$be" --probes "$SUBSET"
+        command ipftctl --socket $SOCK status -o json >$OUT/st-$be.json
+        [ "$(jq -r .backend $OUT/st-$be.json)" = "$be" ] || fail "$be: status reports backend $(jq -r .backend $OUT/st-$be.json)"
+        nf=$(command ipftctl --socket $SOCK list -o json | jq -s '[.[] | select(.kind == "function" and .attached)] | length')
+        echo "$be: $nf functions attached"
+        [ "$nf" -ge 8 ] || fail "$be: only $nf functions of the subset attached"
+
+        step "$be: ICMP path, address filter excludes concurrent traffic"
+        (sleep 1; ns a ping -c 3 -i 0.3 -W 1 10.0.0.3 >/dev/null) &
+        t1=$!
+        (sleep 1; ns a ping -c 2 -i 0.4 -W 1 10.0.0.2 >/dev/null) &
+        t2=$!
+        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 4 \
+                >$OUT/icmp-$be.json 2>$OUT/icmp-$be.err
+        wait $t1 $t2
+        cat $OUT/icmp-$be.err
+        n=$(wc -l <$OUT/icmp-$be.json)
+        [ "$n" -gt 0 ] || fail "$be: no ICMP events"
+        jq -e -s 'all(.[]; .tuple.saddr == "10.0.0.2" or .tuple.daddr == "10.0.0.2")' \
+                $OUT/icmp-$be.json >/dev/null || fail "$be: address filter let other traffic through"
+        # The first echo request's packet: its functions in order.
+        pid=$(jq -r -s '[.[] | select(.icmp.type == 8 and .function == "ip_rcv")][0].packet_id' $OUT/icmp-$be.json)
+        [ "$pid" != null ] || fail "$be: ip_rcv not seen for an echo request"
+        jq -r --arg p "$pid" 'select(.packet_id == $p and .icmp.type == 8) | .function' \
+                $OUT/icmp-$be.json >$OUT/path-$be.txt
+        tr '\n' ' ' <$OUT/path-$be.txt
+        echo
+        r=$(in_order $OUT/path-$be.txt ip_rcv ip_local_deliver icmp_rcv) || fail "$be: RX path: $r"
+        jq -e -s 'any(.[]; .function == "__dev_queue_xmit" and .icmp.type == 8)' \
+                $OUT/icmp-$be.json >/dev/null || fail "$be: __dev_queue_xmit not seen on TX"
+
+        step "$be: drop with reason"
+        (sleep 1; echo x | ns a nc -u -w 1 10.0.0.2 9 >/dev/null 2>&1) &
+        t1=$!
+        command ipftctl --socket $SOCK trace -t drop -p udp --dport 9 -o json -c 1 --duration 6 \
+                >$OUT/drop-$be.json 2>/dev/null
+        wait $t1
+        cat $OUT/drop-$be.json
+        jq -e -s 'any(.[]; .drop_reason == "NO_SOCKET")' $OUT/drop-$be.json >/dev/null ||
+                fail "$be: no NO_SOCKET drop for a UDP packet to a closed port"
+
+        step "$be: function_graph"
+        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
+        t1=$!
+        command ipftctl --socket $SOCK trace -t function_graph -p icmp --addr 10.0.0.2 -o json \
+                --duration 4 >$OUT/graph-$be.json 2>/dev/null
+        wait $t1
+        command ipftctl --socket $SOCK trace -t function_graph -p icmp --addr 10.0.0.2 \
+                --duration 3 >$OUT/graph-$be.txt 2>/dev/null &
+        t1=$!
+        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null)
+        wait $t1
+        head -20 $OUT/graph-$be.txt
+        ent=$(jq -s '[.[] | select(.is_return == false)] | length' $OUT/graph-$be.json)
+        ret=$(jq -s '[.[] | select(.is_return == true)] | length' $OUT/graph-$be.json)
+        echo "$be: $ent entries, $ret returns"
+        [ "$ent" -gt 0 ] && [ "$ret" -gt 0 ] || fail "$be: function_graph saw $ent entries, $ret returns"
+        jq -e -s 'any(.[]; .is_return == true and has("retval"))' $OUT/graph-$be.json >/dev/null ||
+                fail "$be: returns carry no retval"
+        jq -e -s 'any(.[]; .depth >= 1)' $OUT/graph-$be.json >/dev/null ||
+                fail "$be: no nested call (depth >= 1)"
+        # Every return closes an entry of the same function on the same packet.
+        jq -e -s 'reduce .[] as $e ({ok: true, st: {}};
+                  ($e.packet_id) as $p |
+                  if $e.is_return then
+                    (.st[$p] // []) as $s |
+                    if ($s | length) > 0 and $s[-1] == $e.function
+                    then .st[$p] = $s[:-1] else .ok = false end
+                  else .st[$p] = ((.st[$p] // []) + [$e.function]) end) | .ok' \
+                $OUT/graph-$be.json >/dev/null || fail "$be: a return does not pair with its entry"
+        stop_daemon
+done
+
+if [ -n "$FULL" ] && [ "$FULL" != none ]; then
+        step "$FULL: full coverage"
+        start_daemon "$FULL" --no-return-probes
+        command ipftctl --socket $SOCK status -o json >$OUT/full.json
+        jq -c .probes $OUT/full.json
+        n=$(command ipftctl --socket $SOCK list -o json | jq -s '[.[] | select(.kind == "function" and .attached)] | length')
+        echo "$FULL: $n functions attached"
+        [ "$n" -ge 300 ] || fail "$FULL: only $n functions attached in the full run"
+        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
+        t1=$!
+        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 4 \
+                >$OUT/full-icmp.json 2>/dev/null
+        wait $t1
+        echo "$FULL: $(wc -l <$OUT/full-icmp.json) events for one ping"
+        jq -e -s 'any(.[]; .function == "icmp_rcv")' $OUT/full-icmp.json >/dev/null ||
+                fail "$FULL: icmp_rcv not seen with every function attached"
+        # Links go with the process: no need to wait for a slow detach here.
+        kill -KILL $DPID
+fi
+echo "all scenarios passed on $(uname -r)"
