@@ -36,9 +36,25 @@ struct skbt_prefilter {
         __u64 addr[SKBT_PF_BUCKETS];   /* either-address filters only */
 };
 
+/*
+ * The bucket index must be visibly bounded for the verifier: clang drops a
+ * final "& 0xff" it can prove redundant, and older verifiers (6.1) do not
+ * follow bounds through XOR, so in BPF the mask is applied where clang
+ * cannot see it.
+ */
+static inline __u32 skbt_pf_bucket(__u32 x)
+{
+#ifdef __VMLINUX_H__
+        asm volatile("%[v] &= 0xff" : [v] "+r"(x));
+        return x;
+#else
+        return x & (SKBT_PF_BUCKETS - 1);
+#endif
+}
+
 static inline __u32 skbt_pf_port(__u16 port)
 {
-        return (__u32)(port ^ (port >> 8)) & (SKBT_PF_BUCKETS - 1);
+        return skbt_pf_bucket((__u32)(port ^ (port >> 8)));
 }
 
 /* Addresses as in struct skbt_tuple: IPv4 in the first word, the rest zero. */
@@ -48,5 +64,5 @@ static inline __u32 skbt_pf_addr(const __u32 *a)
 
         x ^= x >> 16;
         x ^= x >> 8;
-        return x & (SKBT_PF_BUCKETS - 1);
+        return skbt_pf_bucket(x);
 }

@@ -181,18 +181,24 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                     .attach_btf_id = attach_btf_id);
         r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
         if (r < 0) {
-                /* Load again for the verifier's statistics, so the reason is visible. */
-                char log[4096] = "";
+                /* Load again for the verifier's statistics, so the reason is visible;
+                 * SKBTRACED_VERIFIER_LOG=1 asks for the full log's tail (debugging). */
+                bool full = getenv("SKBTRACED_VERIFIER_LOG") != NULL;
+                size_t size = full ? (64u << 20) : 4096;
+                _cleanup_free_ char *log = calloc(1, size);
                 int e = errno;
 
+                if (!log)
+                        return -e;
                 opts.log_buf = log;
-                opts.log_size = sizeof(log);
-                opts.log_level = 4;
+                opts.log_size = (uint32_t)size;
+                opts.log_level = full ? 1 : 4;
                 r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
                 if (r >= 0)
                         return r; /* a transient failure */
                 log_debug("verifier on %s: ...%s", name,
-                          log + (strlen(log) > 300 ? strlen(log) - 300 : 0));
+                          log + (strlen(log) > (full ? 1900 : 300) ? strlen(log) - (full ? 1900 : 300)
+                                                                   : 0));
                 return -e;
         }
         return r;

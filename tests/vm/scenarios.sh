@@ -89,7 +89,10 @@ DPID=$!
 _i=0
 while ! command ipftctl --socket $SOCK status >/dev/null 2>&1; do
         _i=$((_i + 1))
-        [ $_i -lt 300 ] || fail "tracepoint daemon not ready"
+        if [ $_i -ge 300 ] || ! kill -0 $DPID 2>/dev/null; then
+                cat $OUT/probe.log
+                fail "tracepoint daemon not ready"
+        fi
         sleep 0.2
 done
 command ipftctl --socket $SOCK status -o json >$OUT/status.json
@@ -139,9 +142,10 @@ for be in $BACKENDS; do
                 $OUT/icmp-$be.json >/dev/null || fail "$be: __dev_queue_xmit not seen on TX"
 
         step "$be: drop with reason"
-        (sleep 1; echo x | ns a nc -u -w 1 10.0.0.2 9 >/dev/null 2>&1) &
+        # busybox nc has no UDP; its nslookup sends a UDP query to port 53, closed here.
+        (sleep 1; ns a timeout 3 nslookup example.invalid 10.0.0.2 >/dev/null 2>&1) &
         t1=$!
-        command ipftctl --socket $SOCK trace -t drop -p udp --dport 9 -o json -c 1 --duration 6 \
+        command ipftctl --socket $SOCK trace -t drop -p udp --dport 53 -o json -c 1 --duration 6 \
                 >$OUT/drop-$be.json 2>/dev/null
         wait $t1
         cat $OUT/drop-$be.json
