@@ -948,13 +948,26 @@ static void status_print(json_object *p, bool verbose)
                                why && *why ? why : "");
                 }
         }
-        if (probes)
-                status_line(
-                    "probes:", "%" PRIu64 " attached, %" PRIu64 " skipped, %" PRIu64 " discovered",
-                    member_u64_or(probes, "attached", 0), member_u64_or(probes, "skipped", 0),
-                    member_u64_or(probes, "discovered", 0));
-        if (member_u64(p, "startup_ms", &v))
-                status_line("startup time:", "%" PRIu64 " ms", v);
+        if (probes) {
+                status_line("probes:",
+                            "%" PRIu64 " attached (%" PRIu64 " functions, %" PRIu64
+                            " returns, %" PRIu64 " tracepoints), %" PRIu64 " skipped",
+                            member_u64_or(probes, "attached", 0),
+                            member_u64_or(probes, "functions", 0),
+                            member_u64_or(probes, "returns", 0),
+                            member_u64_or(probes, "tracepoints", 0),
+                            member_u64_or(probes, "skipped", 0));
+                status_line("", "%" PRIu64 " discovered, %" PRIu64
+                            " not attachable with this backend (ipftctl list says why)",
+                            member_u64_or(probes, "discovered", 0),
+                            member_u64_or(probes, "unsupported", 0));
+        }
+        if (member_u64(p, "startup_ms", &v)) {
+                uint64_t load = member_u64_or(p, "load_ms", 0);
+
+                status_line("startup time:", "%" PRIu64 " ms (loading and attaching: %" PRIu64
+                            " ms)", v, load);
+        }
         if (member_u64(p, "uptime_ns", &v)) {
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);

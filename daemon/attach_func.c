@@ -130,12 +130,23 @@ static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
 
 static uint64_t entry_stamp(uint32_t id, const struct skbt_probe *p)
 {
-        return (uint64_t)id | ((uint64_t)(p->skb_arg | (p->drop ? SKBT_STAMP_DROP : 0)) << 32);
+        return (uint64_t)id |
+               ((uint64_t)(p->skb_arg | (p->drop ? SKBT_STAMP_DROP : 0) | p->life) << 32);
 }
 
-static uint64_t return_stamp(uint32_t ret_id, uint32_t entry_id)
+static uint64_t return_stamp(uint32_t ret_id, const struct skbt_probe *ret)
 {
-        return (uint64_t)ret_id | ((uint64_t)entry_id << (32 + SKBT_STAMP_ENTRY_SHIFT));
+        return (uint64_t)ret_id | ((uint64_t)(ret->life & SKBT_STAMP_CLONE) << 32) |
+               ((uint64_t)ret->entry_id << (32 + SKBT_STAMP_ENTRY_SHIFT));
+}
+
+/*
+ * Return probes: every function's for function_graph, and in any case the
+ * copy functions', whose return value is the copy that --track follows.
+ */
+static bool wants_return(const struct skbt_loader *l, const struct skbt_probe *p)
+{
+        return l->returns || (p->life & SKBT_STAMP_CLONE);
 }
 
 /* Add the return twin of entry id; returns its id or a negative errno. */
@@ -169,7 +180,7 @@ static void fentry_one(struct skbt_loader *l, uint32_t id, uint32_t btf_id)
         struct skbt_probe *p = &l->probes[id];
         bool ret = p->is_return;
         struct bpf_program *tmpl = ret ? l->skel->progs.skbt_fexit : l->skel->progs.skbt_fentry;
-        uint64_t stamp = ret ? return_stamp(id, p->entry_id) : entry_stamp(id, p);
+        uint64_t stamp = ret ? return_stamp(id, p) : entry_stamp(id, p);
         char name[16], why[160];
         void *insns = NULL;
         int r;
@@ -196,6 +207,8 @@ static void fentry_one(struct skbt_loader *l, uint32_t id, uint32_t btf_id)
         }
         p->link_fd = r;
         p->attached = true;
+        /* The link holds the program; one descriptor per function is enough. */
+        p->prog_fd = safe_close(p->prog_fd);
         return;
 fail:
         /* Recorded here, counted by the caller: this may run in a worker thread. */
@@ -244,7 +257,7 @@ static int attach_fentry(struct skbt_loader *l, const struct skbt_symdb *db,
                 l->probes[id].backend = SKBT_BACKEND_FENTRY;
                 w.ids[w.n] = (uint32_t)id;
                 w.btf_ids[w.n++] = s->btf_id;
-                if (l->returns) {
+                if (wants_return(l, &l->probes[id])) {
                         rid = add_return(l, (uint32_t)id);
                         if (rid < 0)
                                 break;
@@ -323,8 +336,7 @@ static void kmulti_attach(struct skbt_loader *l, struct bpf_program *prog, const
                 struct skbt_probe *p = &l->probes[ids[i]];
 
                 syms[i] = p->name;
-                cookies[i] = retprobe ? return_stamp(ids[i], p->entry_id)
-                                      : entry_stamp(ids[i], p);
+                cookies[i] = retprobe ? return_stamp(ids[i], p) : entry_stamp(ids[i], p);
         }
         LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cookies = cookies, .cnt = n,
                     .retprobe = retprobe);
@@ -402,10 +414,10 @@ static int attach_kprobe_family(struct skbt_loader *l, const struct skbt_symdb *
                                 }
                         }
                 }
-                for (uint32_t i = 0; i < n && l->returns; i++) {
+                for (uint32_t i = 0; i < n; i++) {
                         int rid;
 
-                        if (!l->probes[ids[i]].attached)
+                        if (!l->probes[ids[i]].attached || !wants_return(l, &l->probes[ids[i]]))
                                 continue;
                         rid = add_return(l, ids[i]);
                         if (rid >= 0)
@@ -418,7 +430,7 @@ static int attach_kprobe_family(struct skbt_loader *l, const struct skbt_symdb *
                 for (uint32_t i = 0; i < n_rets; i++) {
                         struct skbt_probe *p = &l->probes[rets[i]];
                         LIBBPF_OPTS(bpf_kprobe_opts, kopts,
-                                    .bpf_cookie = return_stamp(rets[i], p->entry_id),
+                                    .bpf_cookie = return_stamp(rets[i], p),
                                     .retprobe = true);
 
                         p->link = bpf_program__attach_kprobe_opts(l->skel->progs.skbt_kretprobe,

@@ -843,6 +843,11 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
         json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
         json_object_object_add(probes, "unsupported", json_object_new_int64(l->n_unsupported));
+        json_object_object_add(probes, "functions", json_object_new_int64(l->n_functions));
+        json_object_object_add(probes, "returns", json_object_new_int64(l->n_returns));
+        json_object_object_add(probes, "tracepoints",
+                               json_object_new_int64(l->n_attached - l->n_functions -
+                                                     l->n_returns));
         json_object_object_add(o, "probes", probes);
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -857,8 +862,8 @@ static void method_status(struct skbt_client *c, json_object *params)
                 json_object_array_add(skipped, e);
         }
         json_object_object_add(o, "skipped", skipped);
-        json_object_object_add(o, "startup_ms", json_object_new_double(d->startup_ns / 1e6));
-        json_object_object_add(o, "load_ms", json_object_new_double(l->load_ns / 1e6));
+        json_object_object_add(o, "startup_ms", json_object_new_int64(d->startup_ns / 1000000));
+        json_object_object_add(o, "load_ms", json_object_new_int64(l->load_ns / 1000000));
         json_object_object_add(o, "uptime_ns",
                                json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
         sessions = json_object_new_object();

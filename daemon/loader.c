@@ -69,6 +69,7 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
                 .link_fd = -1,
                 .ret_id = SKBT_NO_PROBE,
                 .entry_id = SKBT_NO_PROBE,
+                .life = (uint16_t)skbt_probe_life(name, kind),
         };
         p->name = strdup(name);
         if (!p->name)
@@ -259,7 +260,7 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
                 return;
         }
         r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
-                                (uint64_t)id, &insns);
+                                (uint64_t)id | (uint64_t)p->life << 32, &insns);
         if (r < 0) {
                 skbt_probe_fail(l, p, "probe id marker missing in template: %s", strerror(-r));
                 return;
@@ -280,6 +281,7 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         }
         p->link_fd = r;
         p->attached = true;
+        p->prog_fd = safe_close(p->prog_fd); /* the link holds the program */
         l->n_attached++;
 }
 
@@ -331,7 +333,7 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
 
 /* Load only the templates the chosen backend uses: on a kernel where, say,
  * fentry is refused, loading its template would fail the whole object. */
-static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool returns)
+static void set_autoload(struct skbtrace *skel, enum skbt_backend backend)
 {
         struct bpf_program *p;
 
@@ -344,14 +346,16 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool 
                         on = true;
                 else if (strcmp(n, "skbt_fentry") == 0)
                         on = backend == SKBT_BACKEND_FENTRY;
+                /* Return templates even without function_graph: copy functions'
+                 * returns link copies to the packets --track follows. */
                 else if (strcmp(n, "skbt_fexit") == 0)
-                        on = backend == SKBT_BACKEND_FENTRY && returns;
+                        on = backend == SKBT_BACKEND_FENTRY;
                 else if (strcmp(n, "skbt_kmulti_ret") == 0)
-                        on = backend == SKBT_BACKEND_KPROBE_MULTI && returns;
+                        on = backend == SKBT_BACKEND_KPROBE_MULTI;
                 else if (strncmp(n, "skbt_kmulti_", 12) == 0)
                         on = backend == SKBT_BACKEND_KPROBE_MULTI;
                 else if (strcmp(n, "skbt_kretprobe") == 0)
-                        on = backend == SKBT_BACKEND_KPROBE && returns;
+                        on = backend == SKBT_BACKEND_KPROBE;
                 else if (strncmp(n, "skbt_kprobe_", 12) == 0)
                         on = backend == SKBT_BACKEND_KPROBE;
                 else
@@ -373,7 +377,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return -ENOMEM;
         l->backend = backend;
         l->returns = opts->returns && backend != SKBT_BACKEND_TRACEPOINT;
-        l->ringbuf_fd = l->lost_fd = l->stats_fd = -1;
+        l->ringbuf_fd = l->lost_fd = l->stats_fd = l->track_fd = l->track_head_fd = -1;
         l->probes = calloc(SKBT_MAX_PROBES, sizeof(*l->probes));
         if (!l->probes)
                 return -ENOMEM;
@@ -389,7 +393,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
-        set_autoload(l->skel, backend, l->returns);
+        set_autoload(l->skel, backend);
         r = skbtrace__load(l->skel);
         if (r < 0)
                 return log_error_errno(r, "cannot load BPF programs: %m");
@@ -399,6 +403,10 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);
+        l->track_fd = bpf_map__fd(l->skel->maps.track);
+        l->track_head_fd = bpf_map__fd(l->skel->maps.track_head);
+        l->state->n_cpus = (uint64_t)l->n_cpus;
+        l->state->track_idle_ns = SKBT_TRACK_IDLE_NS;
 
         for (size_t i = 0; i < db->n_syms; i++) {
                 const struct skbt_sym *s = &db->syms[i];

@@ -26,6 +26,7 @@ struct skbt_probe {
         bool drop;        /* reports drop reason and location */
         bool attached;
         char *error;      /* why it is not attached */
+        uint16_t life;    /* SKBT_STAMP_FREE, _CLONE, _REHEAD: see skbt_probe_life() */
         bool is_return;   /* the return side of entry_id (fexit / kretprobe) */
         uint32_t entry_id; /* for returns */
         uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
@@ -53,6 +54,9 @@ struct skbt_loader {
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;
+        int track_fd;      /* skb address -> struct skbt_track */
+        int track_head_fd; /* skb->head -> struct skbt_track */
+        uint64_t track_swept; /* entries the daemon removed when their sessions ended */
         int n_cpus;
         uint64_t load_ns; /* time to load and attach everything */
         uint64_t tp_ns;   /* of which tracepoints */
@@ -83,6 +87,19 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret);
 int skbt_loader_reset_lost(const struct skbt_loader *l, uint32_t slot);
 int skbt_loader_read_stat(const struct skbt_loader *l, uint32_t idx, uint64_t *ret);
+/* track_life.c: what a probe means for a packet's life (SKBT_STAMP_FREE, _CLONE,
+ * _REHEAD, or 0), by name ("skb:consume_skb", "kfree_skbmem"). */
+uint32_t skbt_probe_life(const char *name, uint8_t kind);
+/* Read the tracking counters (enum skbt_stat) and count the live entries. */
+struct skbt_track_stats {
+        uint64_t created, clones, freed, stale, failed, swept;
+        uint64_t live, live_heads;
+        uint64_t evicted; /* created + clones - freed - stale - swept - live, never < 0 */
+};
+int skbt_loader_track_stats(struct skbt_loader *l, struct skbt_track_stats *ret);
+/* Clear the session slots in mask from every tracking entry (session end). */
+void skbt_loader_track_sweep(struct skbt_loader *l, uint64_t mask);
+
 /* Make a program that is a copy of the template with the probe id patched
  * into the marker immediate.  Exposed for tests. */
 int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint64_t stamp, void **ret);

@@ -48,6 +48,42 @@ static void raise_memlock(void)
                                          "ignoring");
 }
 
+/*
+ * Every attached probe holds file descriptors (a link; kprobes a perf event
+ * too): thousands of them with a function backend, far past the usual soft
+ * limit of 1024.  Raise the soft limit to the hard one, and the hard one as
+ * far as the kernel allows when we may.
+ */
+static void raise_nofile(void)
+{
+        struct rlimit rl;
+        unsigned long nr_open = 0;
+        FILE *f;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        f = fopen("/proc/sys/fs/nr_open", "re");
+        if (f) {
+                if (fscanf(f, "%lu", &nr_open) != 1)
+                        nr_open = 0;
+                fclose(f);
+        }
+        if (nr_open > rl.rlim_max) {
+                struct rlimit want = {nr_open, nr_open};
+
+                if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+                        return;
+        }
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning_errno(errno, "cannot raise RLIMIT_NOFILE (%m); with thousands of "
+                                         "probes, attaching may fail with EMFILE, ignoring");
+        else if (rl.rlim_max < 16384)
+                log_warning("open file limit is %lu: with a function backend some probes may "
+                            "not attach (each needs one or two descriptors)",
+                            (unsigned long)rl.rlim_max);
+}
+
 /* Tracepoint system names ("skb:" in "skb:kfree_skb") come from tracefs. */
 static void fill_tracepoint_systems(struct skbtraced *d)
 {
@@ -234,6 +270,7 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
 
         libbpf_set_print(libbpf_log);
         raise_memlock();
+        raise_nofile();
 
         r = sd_event_new(&d->event);
         if (r < 0) {
