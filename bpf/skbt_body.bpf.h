@@ -36,12 +36,7 @@ struct {
         __type(value, __u64);
 } lost SEC(".maps");
 
-enum skbt_stat {
-        SKBT_STAT_EMITTED = 0,   /* records submitted */
-        SKBT_STAT_RB_FULL = 1,   /* records not reserved (each may hold several sessions) */
-        SKBT_STAT__MAX = 4,
-};
-
+/* Counters: enum skbt_stat (common/skbt_abi.h). */
 struct {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
         __uint(max_entries, SKBT_STAT__MAX);
@@ -59,11 +54,23 @@ struct {
 /* The sk_buff fields we use lie in its first ~220 bytes (6.x); copied at once. */
 #define SKBT_SKB_COPY_MAX 320
 
+/* What the filters look at besides the packet's headers. */
+struct skbt_meta {
+        __u32 mark;
+        __u32 pid;     /* tgid of the current task */
+        __u32 ifindex; /* skb->dev's, 0 without a device */
+        __u32 netns;   /* skb->dev's namespace, else the socket's: what --netns compares */
+};
+
 struct skbt_scratch {
         __u8 hdr[SKBT_HDR_MAX * 2]; /* room for the verifier's view of the copy size */
         __u8 skb[SKBT_SKB_COPY_MAX];
         __u64 last_wakeup; /* bpf_ktime_get_ns() when this CPU last woke the daemon */
         struct skbt_tuple t;
+        struct skbt_meta m;
+        __u64 track_id;       /* this hit's packet, 0: untracked */
+        __u64 track_sessions; /* sessions that matched it earlier */
+        __u64 track_seq;      /* track ids handed out on this CPU */
         /* Sessions whose filter matched, built in map memory for the same
          * reason: a register mask would carry one known bit per iteration
          * and split the verifier's states 2^n ways. */
@@ -85,6 +92,8 @@ static __always_inline void skbt_stat_inc(__u32 idx)
         if (v)
                 *v += 1;
 }
+
+#include "skbt_track.bpf.h"
 
 /*
  * Count a ring-buffer loss for every session in *mask.  Written out per slot
@@ -161,6 +170,12 @@ static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratc
                 n = SKB_FIELD_END(network_header);
         if (SKB_FIELD_END(mac_header) > n)
                 n = SKB_FIELD_END(mac_header);
+        if (SKB_FIELD_END(end) > n)
+                n = SKB_FIELD_END(end);
+        if (SKB_FIELD_END(dev) > n)
+                n = SKB_FIELD_END(dev);
+        if (SKB_FIELD_END(sk) > n)
+                n = SKB_FIELD_END(sk);
         if (n > SKBT_SKB_COPY_MAX)
                 return -1;
         return bpf_probe_read_kernel(s->skb, n, skb);
@@ -258,11 +273,12 @@ static __always_inline __u32 skbt_lowest_bit(__u64 v)
  * which the loader passes along with every stamped copy.
  */
 __noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_tuple *t,
-                                __u32 mark)
+                                const struct skbt_meta *m)
 {
-        if (!f || !t)
+        if (!f || !t || !m)
                 return 0;
-        return skbt_filter_match(f, t, mark);
+        return skbt_meta_match(f, m->pid, m->ifindex, m->netns) &&
+               skbt_filter_match(f, t, m->mark);
 }
 
 /* Event details that only some entry points know. */
@@ -273,16 +289,198 @@ struct skbt_hit {
         __u8 flags; /* enum skbt_event_flags */
 };
 
-/* Returns the mask of sessions the event went to (0 if none). */
-static __always_inline __u64 skbt_handle(struct sk_buff *skb, __u32 probe_id,
+/* The device's index and namespace, and the namespace --netns compares. */
+static __always_inline void skbt_read_dev(struct skbt_scratch *s)
+{
+        struct net_device *dev = SKB_FIELD(s, struct net_device *, dev);
+        struct sock *sk;
+
+        if (dev) {
+                s->m.ifindex = BPF_CORE_READ(dev, ifindex);
+                s->m.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+                return;
+        }
+        /* Local output before routing has a socket but no device yet. */
+        s->m.ifindex = 0;
+        s->m.netns = 0;
+        sk = SKB_FIELD(s, struct sock *, sk);
+        if (sk)
+                s->m.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/*
+ * The packet's tracking entry (skbt_track.bpf.h): by skb address, else, for
+ * a clone seen for the first time, by its data buffer.  Leaves the track id
+ * and the sessions that matched the packet before in scratch, 0 if none.
+ */
+static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key, __u64 now)
+{
+        __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+        __u64 idle = *(volatile __u64 *)&state.track_idle_ns;
+        struct skbt_track *t, nt = {};
+
+        *(volatile __u64 *)&s->track_id = 0;
+        *(volatile __u64 *)&s->track_sessions = 0;
+        t = bpf_map_lookup_elem(&track, &key);
+        if (t) {
+                /* Another buffer, or silence: the address was reused by a new
+                 * packet after a free we did not see. */
+                if ((t->ref && t->ref != head) || now - t->last_ts > idle) {
+                        bpf_map_delete_elem(&track, &key);
+                        skbt_stat_inc(SKBT_STAT_TRACK_STALE);
+                } else {
+                        if (!t->ref && head) {
+                                /* The new buffer after a REHEAD probe. */
+                                t->ref = head;
+                                nt.track_id = t->track_id;
+                                nt.sessions = t->sessions;
+                                nt.ref = key;
+                                nt.last_ts = now;
+                                bpf_map_update_elem(&track_head, &head, &nt, BPF_ANY);
+                        }
+                        t->last_ts = now;
+                        *(volatile __u64 *)&s->track_id = t->track_id;
+                        *(volatile __u64 *)&s->track_sessions = t->sessions;
+                        return;
+                }
+        }
+        if (!head)
+                return;
+        t = bpf_map_lookup_elem(&track_head, &head);
+        if (!t)
+                return;
+        if (now - t->last_ts > idle) {
+                bpf_map_delete_elem(&track_head, &head);
+                skbt_stat_inc(SKBT_STAT_TRACK_STALE);
+                return;
+        }
+        t->last_ts = now;
+        nt.track_id = t->track_id;
+        nt.sessions = t->sessions;
+        nt.ref = head;
+        nt.last_ts = now;
+        if (bpf_map_update_elem(&track, &key, &nt, BPF_ANY) < 0) {
+                skbt_stat_inc(SKBT_STAT_TRACK_FULL);
+                return;
+        }
+        skbt_stat_inc(SKBT_STAT_TRACK_CLONE);
+        *(volatile __u64 *)&s->track_id = nt.track_id;
+        *(volatile __u64 *)&s->track_sessions = nt.sessions;
+}
+
+/* Sessions wanting track ids matched the packet: start tracking it, or add them. */
+static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key, __u64 want,
+                                              __u64 now)
+{
+        __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+        __u64 id = *(volatile __u64 *)&s->track_id, ncpu;
+        struct skbt_track nt = {}, *t;
+
+        if (!want)
+                return;
+        if (id) {
+                want |= *(volatile __u64 *)&s->track_sessions;
+                if (want == *(volatile __u64 *)&s->track_sessions)
+                        return;
+                t = bpf_map_lookup_elem(&track, &key);
+                if (t)
+                        t->sessions = want;
+                t = head ? bpf_map_lookup_elem(&track_head, &head) : NULL;
+                if (t && t->track_id == id)
+                        t->sessions = want;
+                *(volatile __u64 *)&s->track_sessions = want;
+                return;
+        }
+        /* Unique without atomics (which need Linux 5.12): CPU c hands out
+         * c+1, c+1+ncpu, c+1+2*ncpu, ... */
+        ncpu = *(volatile __u64 *)&state.n_cpus;
+        if (!ncpu)
+                ncpu = 4096;
+        id = s->track_seq * ncpu + bpf_get_smp_processor_id() + 1;
+        s->track_seq += 1;
+        nt.track_id = id;
+        nt.sessions = want;
+        nt.ref = head;
+        nt.last_ts = now;
+        if (bpf_map_update_elem(&track, &key, &nt, BPF_ANY) < 0) {
+                skbt_stat_inc(SKBT_STAT_TRACK_FULL);
+                return;
+        }
+        skbt_stat_inc(SKBT_STAT_TRACK_NEW);
+        if (head) {
+                nt.ref = key;
+                bpf_map_update_elem(&track_head, &head, &nt, BPF_ANY);
+        }
+        *(volatile __u64 *)&s->track_id = id;
+        *(volatile __u64 *)&s->track_sessions = want;
+}
+
+/*
+ * A probe that frees, copies or re-buffers skbs fired for one no selected
+ * session listens to: the tracking still has to know.
+ */
+static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sflags,
+                                                  __u32 probe_id)
+{
+        __u64 key = (__u64)skb, head = 0, id;
+        struct skbt_track *t;
+        __u32 end = 0;
+
+        t = bpf_map_lookup_elem(&track, &key);
+        if (!t)
+                return;
+        id = t->track_id;
+        if (sflags & SKBT_STAMP_CLONE)
+                skbt_clone_push(id, t->sessions, probe_id);
+        if (!(sflags & (SKBT_STAMP_FREE | SKBT_STAMP_REHEAD)))
+                return;
+        bpf_probe_read_kernel(&head, sizeof(head), &skb->head);
+        if (sflags & SKBT_STAMP_FREE) {
+                bpf_probe_read_kernel(&end, sizeof(end), &skb->end);
+                skbt_track_release(key, head, end, id);
+        } else {
+                skbt_track_rehead(key, head, id);
+        }
+}
+
+/* Reserve a record, with room for the kernel stack when a session wants it. */
+static __always_inline struct skbt_event *skbt_reserve(void *ctx, bool want_stack)
+{
+        struct skbt_event *e;
+        long n;
+
+        if (!want_stack) {
+                e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+                if (e)
+                        e->stack_depth = 0;
+                return e;
+        }
+        e = bpf_ringbuf_reserve(&events, sizeof(*e) + SKBT_STACK_MAX * sizeof(__u64), 0);
+        if (!e)
+                return NULL;
+        n = bpf_get_stack(ctx, (void *)(e + 1), SKBT_STACK_MAX * sizeof(__u64), 0);
+        if (n < 0) {
+                skbt_stat_inc(SKBT_STAT_STACK_ERR);
+                n = 0;
+        }
+        e->stack_depth = (__u8)(n / sizeof(__u64));
+        return e;
+}
+
+/*
+ * Returns the mask of sessions the event went to (0 if none).  stamp: the
+ * probe id in the low 32 bits, SKBT_STAMP_* above (skbt_probe_id.bpf.h).
+ */
+static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 stamp,
                                          const struct skbt_hit *hit)
 {
-        __u64 mask = *(volatile __u64 *)&state.active;
+        __u64 mask = *(volatile __u64 *)&state.active, ident, now, want;
+        __u32 probe_id = (__u32)stamp, sflags = (__u32)(stamp >> 32);
         struct skbt_scratch *s;
         struct skbt_event *e;
         struct net_device *dev;
         __u16 eth_proto;
-        __u32 mark, i, zero = 0;
+        __u32 i, zero = 0;
 
         if (!mask)
                 return 0;
@@ -292,9 +490,15 @@ static __always_inline __u64 skbt_handle(struct sk_buff *skb, __u32 probe_id,
          * (e.g. a 32-bit truncation of a cookie); bound the index the verifier
          * sees too. */
         asm volatile("%[v] &= 0x1fff" : [v] "+r"(probe_id));
+        ident = mask & *(volatile __u64 *)&state.ident;
         mask &= probe_sessions[probe_id];
-        if (!mask || !skb)
+        if (!skb)
                 return 0;
+        if (!mask) {
+                if (ident && (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD)))
+                        skbt_track_unselected(skb, sflags, probe_id);
+                return 0;
+        }
 
         s = bpf_map_lookup_elem(&scratch, &zero);
         if (!s)
@@ -303,16 +507,34 @@ static __always_inline __u64 skbt_handle(struct sk_buff *skb, __u32 probe_id,
         if (skbt_copy_skb(skb, s) < 0)
                 return 0;
         eth_proto = bpf_ntohs(SKB_FIELD(s, __be16, protocol));
-        mark = SKB_FIELD(s, __u32, mark);
+        s->m.mark = SKB_FIELD(s, __u32, mark);
+        s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        s->m.ifindex = 0;
+        s->m.netns = 0;
         skbt_parse_skb(s, eth_proto);
+        now = bpf_ktime_get_ns();
+
+        /*
+         * A tracked packet goes to the sessions following it (--track) without
+         * their filter: its headers may no longer say what matched.
+         */
+        *(volatile __u64 *)&s->matched = 0;
+        *(volatile __u64 *)&s->track_id = 0;
+        *(volatile __u64 *)&s->track_sessions = 0;
+        if (ident)
+                skbt_track_lookup(s, (__u64)skb, now);
+        *(volatile __u64 *)&s->matched = *(volatile __u64 *)&s->track_sessions & mask &
+                                         *(volatile __u64 *)&state.track;
 
         /*
          * Only the sessions the prefilter leaves run their filter, lowest bit
          * first, so the loop runs once per candidate, not once per slot.
          * volatile: clang must not keep these in registers (see struct skbt_scratch).
          */
-        *(volatile __u64 *)&s->matched = 0;
-        *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, mask);
+        *(volatile __u64 *)&s->candidates =
+                skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
+        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)
+                skbt_read_dev(s);
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 __u64 cand = *(volatile __u64 *)&s->candidates;
                 __u32 slot;
@@ -322,34 +544,53 @@ static __always_inline __u64 skbt_handle(struct sk_buff *skb, __u32 probe_id,
                 slot = skbt_lowest_bit(cand);
                 *(volatile __u64 *)&s->candidates = cand & (cand - 1);
                 if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, mark))
+                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m))
                         *(volatile __u64 *)&s->matched |= 1ULL << slot;
         }
         mask = *(volatile __u64 *)&s->matched;
+        want = mask & ident;
+        if (want)
+                skbt_track_update(s, (__u64)skb, want, now);
+        /* The packet's life: ends here, or goes on in a copy or a new buffer. */
+        if (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD) &&
+            *(volatile __u64 *)&s->track_id) {
+                __u64 id = *(volatile __u64 *)&s->track_id;
+                __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+
+                if (sflags & SKBT_STAMP_CLONE)
+                        skbt_clone_push(id, *(volatile __u64 *)&s->track_sessions, probe_id);
+                if (sflags & SKBT_STAMP_FREE)
+                        skbt_track_release((__u64)skb, head, SKB_FIELD(s, __u32, end), id);
+                else if (sflags & SKBT_STAMP_REHEAD)
+                        skbt_track_rehead((__u64)skb, head, id);
+        }
         if (!mask)
                 return 0;
 
-        e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+        e = skbt_reserve(ctx, mask & *(volatile __u64 *)&state.stack);
         if (!e) {
                 skbt_stat_inc(SKBT_STAT_RB_FULL);
                 skbt_count_lost(&s->matched);
                 return mask;
         }
         e->sessions = mask;
-        e->ts = bpf_ktime_get_ns();
+        e->ts = now;
         e->skb = (__u64)skb;
         e->location = hit->location;
         e->retval = hit->retval;
         e->probe_id = probe_id;
         e->cpu = bpf_get_smp_processor_id();
-        e->mark = mark;
+        e->mark = s->m.mark;
         e->len = SKB_FIELD(s, __u32, len);
         e->drop_reason = hit->drop_reason;
-        e->pid = bpf_get_current_pid_tgid() >> 32;
+        e->pid = s->m.pid;
         e->protocol = eth_proto;
-        e->flags = hit->flags;
+        e->flags = hit->flags | ((sflags & SKBT_STAMP_FREE) ? SKBT_EV_FREE : 0);
         __builtin_memset(e->pad, 0, sizeof(e->pad));
+        __builtin_memset(e->pad2, 0, sizeof(e->pad2));
         __builtin_memcpy(&e->tuple, &s->t, sizeof(e->tuple));
+        e->track_id = *(volatile __u64 *)&s->track_id;
+        bpf_get_current_comm(e->comm, sizeof(e->comm));
 
         dev = SKB_FIELD(s, struct net_device *, dev);
         if (dev) {
@@ -506,3 +747,20 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
         skbt_stat_inc(SKBT_STAT_EMITTED);
         return 0;
 }
+
+/*
+ * A function returned (fexit, kretprobe).  stamp: the return probe's id in
+ * the low 32 bits, SKBT_STAMP_* and the entry's id above.  A copy function
+ * links the skb it returns to the packet it copied, for every tracking
+ * session, whether or not a session selected it.
+ */
+static __always_inline int skbt_return(__u64 stamp, __s64 retval)
+{
+        __u32 entry_id = (__u32)(stamp >> (32 + SKBT_STAMP_ENTRY_SHIFT));
+
+        if (((stamp >> 32) & SKBT_STAMP_CLONE) &&
+            (*(volatile __u64 *)&state.active & *(volatile __u64 *)&state.ident))
+                skbt_clone_pop(entry_id, (__u64)retval);
+        return skbt_graph_return((__u32)stamp, entry_id, retval);
+}
+

@@ -61,3 +61,22 @@ SKBT_INLINE int skbt_filter_match(const struct skbt_filter *f, const struct skbt
         }
         return 1;
 }
+
+/*
+ * The members about where the packet is and who handles it: the process
+ * context of the probe hit, the device and its network namespace.  A packet
+ * without a device matches no --ifname filter.
+ */
+SKBT_INLINE int skbt_meta_match(const struct skbt_filter *f, __u32 pid, __u32 ifindex,
+                                __u32 netns)
+{
+        __u32 flags = f->flags;
+
+        if ((flags & SKBT_F_PID) && pid != f->pid)
+                return 0;
+        if ((flags & SKBT_F_NETNS) && netns != f->netns)
+                return 0;
+        if ((flags & SKBT_F_IFINDEX) && ifindex != f->ifindex)
+                return 0;
+        return 1;
+}

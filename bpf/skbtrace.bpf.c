@@ -15,8 +15,7 @@ char LICENSE[] SEC("license") = "GPL";
         int skbt_tp_arg##pos(struct bpf_raw_tracepoint_args *ctx)                                  \
         {                                                                                          \
                 struct skbt_hit hit = {};                                                          \
-                return skbt_handle((struct sk_buff *)ctx->args[pos], skbt_stamped_probe_id(),      \
-                                   &hit);                                                          \
+                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit);    \
         }
 
 SKBT_TP_ENTRY(0)
@@ -35,7 +34,7 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
                 .flags = SKBT_EV_DROP,
         };
 
-        return skbt_handle((struct sk_buff *)ctx->args[0], skbt_stamped_probe_id(), &hit);
+        return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit);
 }
 
 /*
@@ -69,7 +68,7 @@ int skbt_fentry(__u64 *ctx)
         __u64 mask;
 
         skbt_fentry_hit(ctx, stamp, &skb, &hit);
-        mask = skbt_handle(skb, (__u32)stamp, &hit);
+        mask = skbt_handle(ctx, skb, stamp, &hit);
         if (mask)
                 skbt_graph_push(skb, (__u32)stamp, mask);
         return 0;
@@ -81,8 +80,7 @@ int skbt_fexit(__u64 *ctx)
         __u64 stamp = skbt_stamp(), ret = 0;
 
         bpf_get_func_ret(ctx, &ret);
-        return skbt_graph_return((__u32)stamp, (__u32)(stamp >> (32 + SKBT_STAMP_ENTRY_SHIFT)),
-                                 (__s64)ret);
+        return skbt_return(stamp, (__s64)ret);
 }
 
 /*
@@ -103,7 +101,7 @@ int skbt_fexit(__u64 *ctx)
                         hit.drop_reason = (__u32)ctx->next;                                        \
                         hit.flags = SKBT_EV_DROP;                                                  \
                 }                                                                                  \
-                mask = skbt_handle(skb, (__u32)cookie, &hit);                                      \
+                mask = skbt_handle(ctx, skb, cookie, &hit);                                        \
                 if (mask)                                                                          \
                         skbt_graph_push(skb, (__u32)cookie, mask);                                 \
                 return 0;                                                                          \
@@ -122,16 +120,12 @@ SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg3, cx, r8)
 SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg4, r8, r9)
 SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg5, r9, r9)
 
-/* Returns: the cookie is the return probe's id, its high half the entry's. */
+/* Returns: the cookie is the return probe's id, its high half the entry's and SKBT_STAMP_*. */
 #define SKBT_KRETPROBE(sec, name)                                                                  \
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
         {                                                                                          \
-                __u64 cookie = bpf_get_attach_cookie(ctx);                                         \
-                                                                                                   \
-                return skbt_graph_return((__u32)cookie,                                            \
-                                         (__u32)(cookie >> (32 + SKBT_STAMP_ENTRY_SHIFT)),         \
-                                         (__s64)ctx->ax);                                          \
+                return skbt_return(bpf_get_attach_cookie(ctx), (__s64)ctx->ax);                   \
         }
 
 SKBT_KRETPROBE("kretprobe.multi", skbt_kmulti_ret)

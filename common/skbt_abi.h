@@ -14,7 +14,7 @@
 #endif
 
 /* Bump when any structure below changes layout. */
-#define SKBT_ABI_VERSION 1
+#define SKBT_ABI_VERSION 2
 
 /* Sessions are bits in a 64-bit mask. */
 #define SKBT_MAX_SESSIONS 64
@@ -31,6 +31,10 @@
 #define SKBT_PROBE_ID_MARKER 0x5eb7ab1eU
 #define SKBT_STAMP_ARG_MASK 0xffU      /* 0-based skb argument position */
 #define SKBT_STAMP_DROP (1U << 8)      /* reason is the argument after the skb */
+/* Packet tracking (bpf/skbt_track.bpf.h): what the probe means for a packet's life. */
+#define SKBT_STAMP_FREE (1U << 9)      /* the skb is freed here: tracking ends */
+#define SKBT_STAMP_CLONE (1U << 10)    /* returns a copy or clone of its skb argument */
+#define SKBT_STAMP_REHEAD (1U << 11)   /* may give the skb a new data buffer (skb->head) */
 #define SKBT_STAMP_ENTRY_SHIFT 16      /* return probes: the entry probe's id */
 
 /* struct skbt_tuple.l3 */
@@ -85,6 +89,10 @@ enum skbt_filter_flags {
         SKBT_F_SPORT = 1 << 6,
         SKBT_F_DPORT = 1 << 7,
         SKBT_F_PORT = 1 << 8, /* sport or dport */
+        /* Where the packet is and who handles it, not what it contains: */
+        SKBT_F_PID = 1 << 9,     /* process context (tgid) of the probe hit */
+        SKBT_F_NETNS = 1 << 10,  /* network namespace of the device (or socket) */
+        SKBT_F_IFINDEX = 1 << 11, /* device index; always with SKBT_F_NETNS */
 };
 
 /*
@@ -135,8 +143,13 @@ struct skbt_filter {
         struct skbt_prefix saddr;
         struct skbt_prefix daddr;
         struct skbt_prefix addr;
+        __u32 pid;     /* with SKBT_F_PID */
+        __u32 netns;   /* inode, with SKBT_F_NETNS */
+        __u32 ifindex; /* with SKBT_F_IFINDEX, in netns */
+        __u32 pad;
+        char ifname[16]; /* the name ifindex was resolved from (for people; unused in BPF) */
 };
-_Static_assert(sizeof(struct skbt_filter) == 128, "skbt_filter layout");
+_Static_assert(sizeof(struct skbt_filter) == 160, "skbt_filter layout");
 
 /* What kind of probe produced an event (struct skbt_probe_meta.kind). */
 enum skbt_probe_kind {
@@ -149,7 +162,11 @@ enum skbt_event_flags {
         SKBT_EV_RETURN = 1 << 0,      /* function return (fexit / kretprobe) */
         SKBT_EV_DROP = 1 << 1,        /* drop_reason and location are valid */
         SKBT_EV_HAS_DEV = 1 << 2,     /* ifindex/ifname/netns come from skb->dev */
+        SKBT_EV_FREE = 1 << 3,        /* the probe frees the skb: its life ends here */
 };
+
+/* Kernel stack frames that may follow a struct skbt_event (stack_depth of them). */
+#define SKBT_STACK_MAX 32
 
 /*
  * One ring-buffer record: one probe hit of one packet, carrying the mask of
@@ -174,8 +191,12 @@ struct skbt_event {
         __u8 pad[5];
         char ifname[16];
         struct skbt_tuple tuple;
+        __u64 track_id;    /* the packet's journey, shared by its clones; 0: not tracked */
+        char comm[16];     /* current task's name */
+        __u8 stack_depth;  /* __u64 return addresses following the record, innermost first */
+        __u8 pad2[7];
 };
-_Static_assert(sizeof(struct skbt_event) == 144, "skbt_event layout");
+_Static_assert(sizeof(struct skbt_event) == 176, "skbt_event layout");
 
 /*
  * Global state shared with user space through the programs' .bss (mmapped
@@ -185,6 +206,44 @@ struct skbt_state {
         __u64 active;                    /* sessions that are live */
         __u64 graph;                     /* live sessions that want returns (function_graph) */
         struct skbt_filter filters[SKBT_MAX_SESSIONS];
+        __u64 ident;   /* sessions whose events carry track ids (--track, aggregate output) */
+        __u64 track;   /* sessions that follow a matched packet whatever its headers (--track) */
+        __u64 stack;   /* sessions that want the kernel stack of each event */
+        __u64 need_dev; /* sessions whose filter looks at the device (netns, ifindex) */
+        __u64 track_idle_ns; /* a tracked packet unseen for this long is taken as gone */
+        __u64 n_cpus;  /* possible CPUs: track ids are handed out per CPU */
+};
+
+/*
+ * Packet tracking (bpf/skbt_track.bpf.h).  Map "track" holds one entry per
+ * skb address being followed; map "track_head" one per data buffer
+ * (skb->head) of a tracked packet, so that a clone, which shares its
+ * original's buffer, is recognised at its first probe hit.  Both are LRU
+ * hashes; the daemon clears a session's bit from them when it ends.
+ */
+#define SKBT_TRACK_ENTRIES 65536
+/* An entry unseen this long is stale: its packet was freed where no probe saw it. */
+#define SKBT_TRACK_IDLE_NS 1000000000ULL
+
+struct skbt_track {
+        __u64 track_id;
+        __u64 sessions; /* sessions wanting track ids that matched the packet */
+        __u64 ref;      /* track: skb->head when last seen (0: learn at the next hit);
+                           track_head: the skb that owns the buffer */
+        __u64 last_ts;  /* bpf_ktime_get_ns() of the last hit */
+};
+
+/* Counters in the BPF "stats" map (per CPU), read by the daemon. */
+enum skbt_stat {
+        SKBT_STAT_EMITTED = 0,     /* records submitted */
+        SKBT_STAT_RB_FULL = 1,     /* records not reserved (each may hold several sessions) */
+        SKBT_STAT_TRACK_NEW = 2,   /* tracking entries created for a newly matched packet */
+        SKBT_STAT_TRACK_CLONE = 3, /* entries created for a clone or copy of a tracked packet */
+        SKBT_STAT_TRACK_FREED = 4, /* entries removed because the skb was freed */
+        SKBT_STAT_TRACK_STALE = 5, /* entries dropped: address reused or idle (free not seen) */
+        SKBT_STAT_TRACK_FULL = 6,  /* entries not created: the map update failed */
+        SKBT_STAT_STACK_ERR = 7,   /* events whose stack could not be read */
+        SKBT_STAT__MAX = 8,
 };
 
 /* Session prefilter tables, also in the programs' .bss. */
