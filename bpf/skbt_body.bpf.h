@@ -9,6 +9,7 @@
 
 #include "skbt_abi.h"
 #include "skbt_filter.bpf.h"
+#include "skbt_cbpf.bpf.h"
 #include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
 
@@ -22,6 +23,8 @@ struct skbt_state state SEC(".bss");
 __u64 probe_sessions[SKBT_MAX_PROBES] SEC(".bss");
 /* Written by the daemon with the filters (daemon/prefilter.c). */
 struct skbt_prefilter prefilter SEC(".bss");
+/* Sessions' pcap filters (skbt_cbpf.bpf.h), written by the daemon before the filters. */
+struct skbt_cbpf_prog cbpf_progs[SKBT_MAX_SESSIONS] SEC(".bss");
 
 struct {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -76,6 +79,8 @@ struct skbt_scratch {
          * and split the verifier's states 2^n ways. */
         __u64 matched;
         __u64 candidates; /* likewise: sessions to evaluate, re-read each iteration */
+        __u32 hdr_len; /* bytes copied into hdr (pcap filters read them again) */
+        __u32 hdr_l2;  /* hdr starts at the Ethernet header, else at the network header */
 };
 
 struct {
@@ -197,6 +202,8 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
         __u32 start, avail;
         int l2 = 0;
 
+        s->hdr_len = 0;
+        s->hdr_l2 = 0;
         if (!head)
                 return;
         if (nh != 0 && nh != SKBT_HDR_UNSET && (mh == SKBT_HDR_UNSET || nh >= mh)) {
@@ -220,6 +227,8 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
         asm volatile("%[v] &= 0xff" : [v] "+r"(avail));
         if (bpf_probe_read_kernel(s->hdr, avail, head + start) < 0)
                 return;
+        s->hdr_len = avail;
+        s->hdr_l2 = l2;
         skbt_parse(s->hdr, avail, l2, eth_proto, &s->t);
 }
 
@@ -279,6 +288,20 @@ __noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_t
                 return 0;
         return skbt_meta_match(f, m->pid, m->ifindex, m->netns) &&
                skbt_filter_match(f, t, m->mark);
+}
+
+/*
+ * The session's pcap filter, if it has one, over the header copy.  The
+ * interpreter is a global function: verified once, whatever the number of
+ * callers and sessions.
+ */
+static __always_inline int skbt_cbpf_match(struct skbt_scratch *s, __u32 slot, __u16 eth_proto)
+{
+        asm volatile("%[v] &= 0x3f" : [v] "+r"(slot));
+        if (!*(volatile __u32 *)&cbpf_progs[slot].len)
+                return 1;
+        return skbt_cbpf_run(&cbpf_progs[slot], (const struct skbt_cbpf_buf *)s->hdr,
+                             SKBT_CBPF_INFO(s->hdr_len, s->hdr_l2, eth_proto));
 }
 
 /* Event details that only some entry points know. */
@@ -544,7 +567,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 slot = skbt_lowest_bit(cand);
                 *(volatile __u64 *)&s->candidates = cand & (cand - 1);
                 if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m))
+                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m) &&
+                    skbt_cbpf_match(s, slot, eth_proto))
                         *(volatile __u64 *)&s->matched |= 1ULL << slot;
         }
         mask = *(volatile __u64 *)&s->matched;

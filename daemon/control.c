@@ -23,6 +23,7 @@
 #include "config.h"
 #include "filter_spec.h"
 #include "log.h"
+#include "pcap_filter.h"
 #include "skbtraced.h"
 
 #define ERR_INVALID_PARAMETER "io.skbtraced.InvalidParameter"
@@ -392,8 +393,9 @@ static int check_session_limits(struct skbt_client *c, double duration, uint64_t
 
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
-        static const char *const allowed[] = {"filter", "tracer",   "regex",      "output",
-                                              "count",  "duration", "raw_output", NULL};
+        static const char *const allowed[] = {"filter",   "tracer",     "regex",
+                                              "output",   "count",      "duration",
+                                              "raw_output", "pcap_filter", NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL, *timer_reason = "duration";
@@ -432,6 +434,26 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 return;
         }
         skbt_filter_describe(&tmpl.filter, tmpl.filter_desc, sizeof(tmpl.filter_desc));
+        /* Compiled here, not in the client: the daemon decides what runs in its programs. */
+        if (json_object_object_get_ex(params, "pcap_filter", &v) &&
+            !json_object_is_type(v, json_type_null)) {
+                size_t n = strlen(tmpl.filter_desc);
+
+                if (!json_object_is_type(v, json_type_string)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "pcap_filter",
+                                     "pcap_filter must be a string");
+                        return;
+                }
+                r = skbt_pcap_compile(json_object_get_string(v), &tmpl.cbpf, err, sizeof(err));
+                if (r < 0) {
+                        client_error(c, ERR_INVALID_PARAMETER, "pcap_filter", "%s", err);
+                        return;
+                }
+                if (tmpl.filter.flags == 0)
+                        n = 0; /* not "all packets and ..." */
+                snprintf(tmpl.filter_desc + n, sizeof(tmpl.filter_desc) - n, "%spcap '%s'",
+                         n ? " and " : "", json_object_get_string(v));
+        }
 
         tmpl.tracer = SKBT_TRACER_FUNCTION;
         if (json_object_object_get_ex(params, "tracer", &v)) {
@@ -542,6 +564,14 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                         goto out;
                 }
         }
+        if (tmpl.cbpf.len && json_object_object_get_ex(params, "pcap_filter", &v)) {
+                tmpl.pcap_filter = strdup(json_object_get_string(v));
+                if (!tmpl.pcap_filter) {
+                        client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
+                        free(tmpl.regex);
+                        goto out;
+                }
+        }
 
         r = skbt_session_start(d, c, &tmpl, sel, &s);
         if (r == -EBUSY) {
@@ -549,11 +579,13 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                                    "all %d session slots are in use; try again later",
                                    SKBT_MAX_SESSIONS);
                 free(tmpl.regex);
+                free(tmpl.pcap_filter);
                 goto out;
         }
         if (r < 0) {
                 client_error(c, ERR_UNSUPPORTED, NULL, "cannot start session: %s", strerror(-r));
                 free(tmpl.regex);
+                free(tmpl.pcap_filter);
                 goto out;
         }
         if (duration_usec > 0 &&
@@ -646,6 +678,8 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "filter_text", json_object_new_string(s->filter_desc));
         if (s->regex)
                 json_object_object_add(o, "regex", json_object_new_string(s->regex));
+        if (s->pcap_filter)
+                json_object_object_add(o, "pcap_filter", json_object_new_string(s->pcap_filter));
         json_object_object_add(o, "probes", json_object_new_int64(s->n_probes));
         json_object_object_add(o, "started_usec",
                                json_object_new_uint64(s->start_realtime_usec));

@@ -9,6 +9,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <linux/bpf.h>
 
 #include "loader-internal.h"
@@ -92,6 +94,135 @@ void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fm
 }
 
 /*
+ * The BPF-to-BPF call targets a program may have: every function in the
+ * object's .text, with its BTF FUNC and its opcodes.  libbpf appends the
+ * subprograms a program calls after its own code, in an order that depends
+ * on the call graph, and does not say which is where; the ELF symbol table
+ * of the object (embedded in the skeleton) does, and a subprogram is then
+ * recognised in a program by its length and opcodes (relocations change
+ * immediates and offsets, never opcodes).
+ */
+static void subprogs_free(struct skbt_loader *l)
+{
+        for (uint32_t i = 0; i < l->n_subprogs; i++)
+                free(l->subprogs[i].codes);
+        free(l->subprogs);
+        l->subprogs = NULL;
+        l->n_subprogs = 0;
+}
+
+static int subprogs_load(struct skbt_loader *l)
+{
+        const struct btf *btf = bpf_object__btf(l->skel->obj);
+        _cleanup_free_ char *image = NULL;
+        const void *bytes;
+        Elf_Data *text = NULL, *syms = NULL;
+        Elf_Scn *scn = NULL;
+        size_t size, text_idx = 0, strtab = 0, n_syms = 0, shstrndx;
+        Elf *elf;
+        int r = 0;
+
+        if (l->subprogs || !btf)
+                return btf ? 0 : -ENOENT;
+        bytes = skbtrace__elf_bytes(&size);
+        image = malloc(size);
+        if (!image)
+                return -ENOMEM;
+        memcpy(image, bytes, size);
+        if (elf_version(EV_CURRENT) == EV_NONE)
+                return -EINVAL;
+        elf = elf_memory(image, size);
+        if (!elf)
+                return -EINVAL;
+        if (elf_getshdrstrndx(elf, &shstrndx) < 0) {
+                elf_end(elf);
+                return -EINVAL;
+        }
+        while ((scn = elf_nextscn(elf, scn))) {
+                GElf_Shdr sh;
+                const char *name;
+
+                if (!gelf_getshdr(scn, &sh))
+                        continue;
+                name = elf_strptr(elf, shstrndx, sh.sh_name);
+                if (!name)
+                        continue;
+                if (sh.sh_type == SHT_SYMTAB) {
+                        syms = elf_getdata(scn, NULL);
+                        strtab = sh.sh_link;
+                        n_syms = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+                } else if (strcmp(name, ".text") == 0) {
+                        text = elf_getdata(scn, NULL);
+                        text_idx = elf_ndxscn(scn);
+                }
+        }
+        if (!syms || !text || !text->d_buf) {
+                /* No subprograms at all. */
+                elf_end(elf);
+                return 0;
+        }
+        for (size_t i = 0; i < n_syms; i++) {
+                struct skbt_subprog *sp, *nsp;
+                const char *name;
+                GElf_Sym sym;
+                int id;
+
+                if (!gelf_getsym(syms, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+                    sym.st_shndx != text_idx || sym.st_size == 0)
+                        continue;
+                if (sym.st_value + sym.st_size > text->d_size)
+                        continue;
+                name = elf_strptr(elf, strtab, sym.st_name);
+                id = name ? btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) : -ENOENT;
+                if (id < 0)
+                        continue;
+                nsp = reallocarray(l->subprogs, l->n_subprogs + 1, sizeof(*nsp));
+                if (!nsp) {
+                        r = -ENOMEM;
+                        break;
+                }
+                l->subprogs = nsp;
+                sp = &l->subprogs[l->n_subprogs];
+                sp->btf_id = (uint32_t)id;
+                sp->n = (uint32_t)(sym.st_size / sizeof(struct bpf_insn));
+                sp->codes = malloc(sp->n);
+                if (!sp->codes) {
+                        r = -ENOMEM;
+                        break;
+                }
+                for (uint32_t k = 0; k < sp->n; k++)
+                        sp->codes[k] = ((const struct bpf_insn *)((const char *)text->d_buf +
+                                                                  sym.st_value))[k].code;
+                l->n_subprogs++;
+        }
+        elf_end(elf);
+        return r;
+}
+
+/* The BTF FUNC of the subprogram at insns[off..end), or -ENOENT. */
+static int subprog_btf_id(const struct skbt_loader *l, const struct bpf_insn *insns, size_t off,
+                          size_t end)
+{
+        int by_len = -ENOENT, n_by_len = 0;
+
+        for (uint32_t i = 0; i < l->n_subprogs; i++) {
+                const struct skbt_subprog *sp = &l->subprogs[i];
+                bool same = true;
+
+                if (sp->n != end - off)
+                        continue;
+                by_len = (int)sp->btf_id;
+                n_by_len++;
+                for (uint32_t k = 0; k < sp->n && same; k++)
+                        same = insns[off + k].code == sp->codes[k];
+                if (same)
+                        return (int)sp->btf_id;
+        }
+        /* A CO-RE relocation libbpf had to poison changes an opcode; the length still tells. */
+        return n_by_len == 1 ? by_len : -ENOENT;
+}
+
+/*
  * BTF func_info for a program's final instructions: the entry point at 0 and
  * every subprogram that a BPF-to-BPF call targets.  We cannot reuse what the
  * kernel reports for the template: there the stamped marker id makes the
@@ -103,20 +234,22 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
         const struct bpf_insn *insns = bpf_program__insns(tmpl);
         size_t n = bpf_program__insn_cnt(tmpl);
         const struct btf *btf = bpf_object__btf(l->skel->obj);
-        struct bpf_func_info *fi;
-        uint32_t cnt = 0, cap = 8;
-        int id;
+        _cleanup_free_ struct bpf_func_info *fi = NULL;
+        uint32_t cnt = 0;
+        int id, r;
 
         if (!btf)
                 return -ENOENT;
-        fi = calloc(cap, sizeof(*fi));
+        r = subprogs_load(l);
+        if (r < 0)
+                return r;
+        /* At most one record per call instruction, plus the entry point. */
+        fi = calloc(n + 1, sizeof(*fi));
         if (!fi)
                 return -ENOMEM;
         id = btf__find_by_name_kind(btf, bpf_program__name(tmpl), BTF_KIND_FUNC);
-        if (id < 0) {
-                free(fi);
+        if (id < 0)
                 return id;
-        }
         fi[cnt++] = (struct bpf_func_info){.insn_off = 0, .type_id = (uint32_t)id};
         for (size_t i = 0; i < n; i++) {
                 size_t target;
@@ -128,26 +261,8 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
                 for (uint32_t k = 0; k < cnt; k++)
                         if (fi[k].insn_off == target)
                                 seen = true;
-                if (seen)
-                        continue;
-                /* The body's only BPF-to-BPF call is the global filter function. */
-                id = btf__find_by_name_kind(btf, "skbt_filter_eval", BTF_KIND_FUNC);
-                if (id < 0) {
-                        free(fi);
-                        return id;
-                }
-                if (cnt == cap) {
-                        struct bpf_func_info *nfi = reallocarray(fi, cap * 2, sizeof(*fi));
-
-                        if (!nfi) {
-                                free(fi);
-                                return -ENOMEM;
-                        }
-                        fi = nfi;
-                        cap *= 2;
-                }
-                fi[cnt++] = (struct bpf_func_info){.insn_off = (uint32_t)target,
-                                                   .type_id = (uint32_t)id};
+                if (!seen)
+                        fi[cnt++] = (struct bpf_func_info){.insn_off = (uint32_t)target};
         }
         /* The kernel wants records sorted by instruction offset. */
         for (uint32_t a = 1; a < cnt; a++)
@@ -157,7 +272,19 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
                         fi[b] = fi[b - 1];
                         fi[b - 1] = tmp;
                 }
-        *ret = fi;
+        /* Each subprogram runs up to the next one (libbpf appends them back to back). */
+        for (uint32_t a = 1; a < cnt; a++) {
+                size_t end = a + 1 < cnt ? fi[a + 1].insn_off : n;
+
+                id = subprog_btf_id(l, insns, fi[a].insn_off, end);
+                if (id < 0) {
+                        log_debug("%s: no function of the object matches the subprogram at "
+                                  "instruction %u", bpf_program__name(tmpl), fi[a].insn_off);
+                        return id;
+                }
+                fi[a].type_id = (uint32_t)id;
+        }
+        *ret = TAKE_PTR(fi);
         *ret_cnt = cnt;
         return 0;
 }
@@ -298,6 +425,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
                 free(l->probes[i].error);
         }
         free(l->probes);
+        subprogs_free(l);
         skbtrace__destroy(l->skel);
         free(l);
         return NULL;
@@ -400,6 +528,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
 
         l->state = &l->skel->bss->state;
         l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
+        l->cbpf_progs = l->skel->bss->cbpf_progs;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);

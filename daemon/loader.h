@@ -8,6 +8,7 @@
 
 #include "caps.h"
 #include "skbt_abi.h"
+#include "skbt_cbpf.h"
 
 struct skbt_symdb;
 struct skbtrace;
@@ -51,6 +52,7 @@ struct skbt_loader {
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
         uint64_t *probe_sessions;
+        struct skbt_cbpf_prog *cbpf_progs; /* per session slot: pcap filters */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;
@@ -60,6 +62,13 @@ struct skbt_loader {
         int n_cpus;
         uint64_t load_ns; /* time to load and attach everything */
         uint64_t tp_ns;   /* of which tracepoints */
+        /* The object's functions, to give BPF-to-BPF call targets their BTF (loader.c). */
+        struct skbt_subprog {
+                uint32_t btf_id;
+                uint32_t n;     /* instructions */
+                uint8_t *codes; /* their opcodes */
+        } *subprogs;
+        uint32_t n_subprogs;
 };
 
 /*

@@ -78,6 +78,7 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
         struct skbt_loader *l = d->loader;
         uint64_t bit = 1ULL << s->slot;
 
+        l->cbpf_progs[s->slot] = s->cbpf;
         l->state->filters[s->slot] = s->filter;
         skbt_prefilter_sync(l, l->state->active | bit);
         skbt_prefilter_sync(l, l->state->active | bit);
@@ -277,6 +278,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         strbuf_done(&s->pending);
         skbt_graph_free(s->graph);
         free(s->regex);
+        free(s->pcap_filter);
         free(s);
         skbt_notify_status(d);
         /* Only schedule the write: flushing here could free the client under

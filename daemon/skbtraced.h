@@ -59,6 +59,8 @@ struct skbt_session {
         sd_event_source *timer; /* --duration */
         struct skbt_graph *graph; /* function_graph: call depth per packet */
         const char *end_reason; /* set when the session must end after this batch */
+        char *pcap_filter;      /* the expression as given, NULL: none */
+        struct skbt_cbpf_prog cbpf; /* compiled from it (len 0: none) */
 };
 
 struct skbt_client {
