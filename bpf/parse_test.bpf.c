@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "skbt_filter.bpf.h"
+#include "skbt_cbpf.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -20,6 +21,9 @@ __u16 test_eth_proto SEC(".bss");
 struct skbt_tuple result SEC(".bss");
 __u32 result_match SEC(".bss");
 __u32 result_len SEC(".bss");
+/* A pcap filter run by the tracing path's interpreter over the same copy. */
+struct skbt_cbpf_prog test_cbpf SEC(".bss");
+__u32 result_cbpf SEC(".bss");
 
 struct test_scratch {
         __u8 hdr[SKBT_HDR_MAX * 2]; /* as in skbt_body.bpf.h: room for the masked size */
@@ -61,5 +65,7 @@ int parse_test(struct __sk_buff *skb)
         result = t;
         result_len = avail;
         result_match = skbt_filter_match(&test_filter, &t, test_mark);
+        result_cbpf = skbt_cbpf_run(&test_cbpf, (const struct skbt_cbpf_buf *)s->hdr,
+                                    SKBT_CBPF_INFO(avail, off == 0, test_eth_proto));
         return 0;
 }

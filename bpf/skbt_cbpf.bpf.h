@@ -299,6 +299,21 @@ out:
         return -1;
 }
 
+/* At an L3 start without skb->protocol, the IP version nibble gives the ethertype. */
+SKBT_INLINE __u32 skbt_cbpf_info_fixup(const struct skbt_cbpf_buf *buf, __u32 info)
+{
+        __u32 v;
+
+        if ((info & 0x100) || (info >> 16) || !(info & 0xff))
+                return info;
+        v = buf->b[0] >> 4;
+        if (v == 4)
+                return info | (0x0800u << 16);
+        if (v == 6)
+                return info | (0x86ddu << 16);
+        return info;
+}
+
 #ifdef SKBT_PARSE_HOST
 /* Host build: the same steps over a local state. */
 static inline int skbt_cbpf_run_host(const struct skbt_cbpf_prog *prog,
@@ -308,6 +323,7 @@ static inline int skbt_cbpf_run_host(const struct skbt_cbpf_prog *prog,
 
         if (!prog->len)
                 return 1;
+        info = skbt_cbpf_info_fixup(buf, info);
         for (int i = 0; i < SKBT_CBPF_MAX_INSNS; i++) {
                 int r = skbt_cbpf_step(prog, buf, info, &vm);
 
@@ -344,6 +360,7 @@ __noinline int skbt_cbpf_run(const struct skbt_cbpf_prog *prog, const struct skb
         vm = bpf_map_lookup_elem(&cbpf_vm, &zero);
         if (!vm)
                 return 0;
+        info = skbt_cbpf_info_fixup(buf, info);
         SKBT_CB_VOL(vm->pc) = 0;
         SKBT_CB_VOL(vm->a) = 0;
         SKBT_CB_VOL(vm->x) = 0;

@@ -346,8 +346,20 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         return -EINVAL;
                 }
         }
-        if (optind < argc)
-                return fail(err, errlen, "unexpected argument '%.*s'", QUOTE_MAX, argv[optind]);
+        /* What is left is a pcap filter, quoted or not: "tcp port 80" or tcp port 80. */
+        for (int i = optind; i < argc; i++) {
+                size_t n = strlen(o.pcap_filter), w = strlen(argv[i]);
+
+                if (argv[i][0] == '\0' || strspn(argv[i], " \t\n") == w)
+                        return fail(err, errlen, "empty word in the pcap filter expression");
+                if (n + (n ? 1 : 0) + w > TRACE_PCAP_FILTER_MAX)
+                        return fail(err, errlen,
+                                    "pcap filter expression longer than %d bytes",
+                                    TRACE_PCAP_FILTER_MAX);
+                if (n)
+                        o.pcap_filter[n++] = ' ';
+                memcpy(o.pcap_filter + n, argv[i], w + 1);
+        }
 
         if (want4 && want6)
                 return fail(err, errlen, "-4 and -6 cannot be used together");
@@ -419,6 +431,8 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
         /* An empty filter is left out: the daemon treats a missing one as "all packets". */
         if (o->filter.flags && !add(p, "filter", skbt_filter_to_json(&o->filter)))
                 return NULL;
+        if (o->pcap_filter[0] && !add(p, "pcap_filter", json_object_new_string(o->pcap_filter)))
+                return NULL;
         if (o->tracer && !add(p, "tracer", json_object_new_string(o->tracer)))
                 return NULL;
         if (o->regex && !add(p, "regex", json_object_new_string(o->regex)))
@@ -434,7 +448,7 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
 
 void trace_args_usage(FILE *f)
 {
-        fputs("Usage: ipftctl [--socket PATH] trace [OPTIONS]\n"
+        fputs("Usage: ipftctl [--socket PATH] trace [OPTIONS] [PCAP-FILTER...]\n"
               "\n"
               "Trace packets through the kernel's networking functions.  Each time a selected\n"
               "probe sees a matching packet, one event line goes to standard output; progress,\n"
@@ -455,6 +469,12 @@ void trace_args_usage(FILE *f)
               "      --dport PORT           destination port\n"
               "      --port PORT            source or destination port\n"
               "\n"
+              "PCAP-FILTER is a tcpdump expression (pcap-filter(7)), quoted or not, e.g.\n"
+              "'tcp port 80 and host 10.0.0.1'; it combines with the options above (AND).\n"
+              "The daemon compiles it; it sees the first 128 bytes of headers, an Ethernet\n"
+              "header with zero addresses where the probe sees the packet from L3, and\n"
+              "not the packet length (len, greater, less).\n"
+              "\n"
               "Session options:\n"
               "  -t, --tracer TRACER        function (default): every selected probe;\n"
               "                             drop: only the kernel's drop path, with the reason;\n"
@@ -468,6 +488,8 @@ void trace_args_usage(FILE *f)
               "\n"
               "Examples:\n"
               "  ipftctl trace -p icmp --addr 10.0.0.1\n"
+              "  ipftctl trace 'tcp port 80 and host 10.0.0.1'\n"
+              "  ipftctl trace -t drop 'tcp[tcpflags] & tcp-syn != 0'\n"
               "  ipftctl trace -t drop -p tcp --dport 443 -c 100\n"
               "  ipftctl trace -6 -d 2001:db8::/32 -r '^(ip6|ipv6)_'\n"
               "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n",

@@ -12,6 +12,9 @@
 
 #include "skbt_abi.h"
 
+/* Longest pcap filter expression, as the daemon accepts it (daemon/pcap_filter.h). */
+#define TRACE_PCAP_FILTER_MAX 1024
+
 /*
  * What 'ipftctl trace' asks the daemon for.  Every member is optional: an
  * unset one is left out of the request so that the daemon's default applies
@@ -25,6 +28,9 @@ struct trace_opts {
         uint64_t count;            /* stop after this many events; 0: no limit */
         double duration;           /* stop after this many seconds; 0: no limit */
         bool help;                 /* -h/--help was given: print usage, nothing else */
+        /* The words after the options, joined by spaces: a pcap-filter(7) expression the
+         * daemon compiles (as tcpdump takes it); "" for none. */
+        char pcap_filter[TRACE_PCAP_FILTER_MAX + 1];
 };
 
 /**

@@ -128,7 +128,7 @@ int skbt_pcap_compile(const char *expr, struct skbt_cbpf_prog *ret, char *err, s
                             "pcap filter '%.*s' compiles to %u instructions, more than the %d "
                             "a session may use: simplify it or use the filter options "
                             "(--proto, --addr, --port...) for part of it",
-                            200, expr, n, SKBT_CBPF_MAX_INSNS);
+                            64, expr, n, SKBT_CBPF_MAX_INSNS);
         }
         *ret = (struct skbt_cbpf_prog){.len = n};
         for (uint32_t i = 0; i < n; i++) {

@@ -11,6 +11,8 @@
 #include "loader-internal.h"
 #include "loader.h"
 #include "packets.h"
+#include "pcap_cases.h"
+#include "pcap_filter.h"
 #include "parse_test.skel.h"
 #include "skbtrace.skel.h"
 #include "testlib.h"
@@ -56,6 +58,50 @@ static int run_bpf(struct parse_test *skel, const struct pkt_case *c, const stru
         return 0;
 }
 
+/*
+ * Every pcap expression on every packet through BPF_PROG_TEST_RUN: the
+ * interpreter the tracing programs run must agree with libpcap's
+ * pcap_offline_filter() on the frame it is shown, L2 and L3 starts alike.
+ */
+static void test_pcap(struct parse_test *skel)
+{
+        int n = build_cases(cases), checked = 0;
+        struct skbt_filter none = {0};
+
+        for (size_t e = 0; e < ARRAY_SIZE(pcap_exprs); e++) {
+                char err[512];
+
+                if (skbt_pcap_compile(pcap_exprs[e], &skel->bss->test_cbpf, err, sizeof(err)) <
+                    0) {
+                        fprintf(stderr, "'%s': %s\n", pcap_exprs[e], err);
+                        CHECK(0);
+                        continue;
+                }
+                for (int i = 0; i < n; i++) {
+                        uint8_t frame[PCAP_FRAME_MAX];
+                        uint32_t info, len, match;
+                        struct skbt_tuple t;
+                        int want;
+
+                        if (cases[i].l2 && cases[i].len < 14)
+                                continue; /* the kernel refuses test packets this short */
+                        len = pcap_case_frame(&cases[i], frame, &info);
+                        want = pcap_reference(pcap_exprs[e], frame, len);
+                        CHECK(run_bpf(skel, &cases[i], &none, 0, &t, &match) == 0);
+                        if ((int)skel->bss->result_cbpf != want) {
+                                fprintf(stderr, "BPF pcap '%s' on '%s': got %u, libpcap says %d\n",
+                                        pcap_exprs[e], cases[i].name, skel->bss->result_cbpf,
+                                        want);
+                                CHECK(0);
+                        }
+                        checked++;
+                }
+        }
+        memset(&skel->bss->test_cbpf, 0, sizeof(skel->bss->test_cbpf));
+        printf("BPF_PROG_TEST_RUN: %d pcap expression x packet checks agree with libpcap\n",
+               checked);
+}
+
 static void test_parser(void)
 {
         int n = build_cases(cases), nf = build_filter_cases(fcases), ran = 0;
@@ -93,6 +139,7 @@ static void test_parser(void)
                 }
         }
         printf("BPF_PROG_TEST_RUN: %d packets, %d filters checked\n", ran, nf);
+        test_pcap(skel);
         parse_test__destroy(skel);
 }
 

@@ -288,10 +288,16 @@ static void test_count_duration(void)
 
 static void test_positional_and_getopt(void)
 {
-        BAD("unexpected argument 'foo'", "foo");
-        BAD("unexpected argument 'foo'", "-p", "tcp", "foo");
-        BAD("unexpected argument 'icmp'", "-p", "tcp", "icmp", "-4");
-        BAD("unexpected argument '-x'", "--", "-x");
+        /* Words after the options are a pcap filter, as with tcpdump; the daemon compiles it. */
+        GOOD("{\"pcap_filter\":\"foo\"}", "foo");
+        GOOD("{\"filter\":{\"proto\":\"tcp\"},\"pcap_filter\":\"foo\"}", "-p", "tcp", "foo");
+        GOOD("{\"filter\":{\"l3\":\"ipv4\",\"proto\":\"tcp\"},\"pcap_filter\":\"port 80\"}",
+             "-p", "tcp", "port", "80", "-4");
+        GOOD("{\"pcap_filter\":\"tcp port 80 and host 10.0.0.1\"}",
+             "tcp port 80 and", "host", "10.0.0.1");
+        GOOD("{\"pcap_filter\":\"-x\"}", "--", "-x");
+        BAD("empty word in the pcap filter expression", "tcp", "");
+        BAD("empty word in the pcap filter expression", " ");
         BAD("unrecognized option '--foo'", "--foo");
         BAD("unrecognized option '--foo'", "--foo=bar");
         BAD("invalid option -- 'x'", "-x");
@@ -324,7 +330,7 @@ static void test_reuse(void)
         /* A call that failed in the middle of "-4x" must not leak getopt state into the next. */
         BAD("invalid option -- 'x'", "-4xs", "10.0.0.1");
         GOOD("{\"filter\":{\"l3\":\"ipv6\"}}", "-6");
-        BAD("unexpected argument 'a'", "a", "b");
+        BAD("empty word in the pcap filter expression", "a", "");
         GOOD("{\"filter\":{\"proto\":\"udp\"}}", "-p", "udp");
 }
 
