@@ -2,6 +2,7 @@
 /* macro.h - cleanup helpers and small utility macros */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -65,4 +66,10 @@ static inline void closep(int *fd)
 static inline int negative_errno(void)
 {
         return errno > 0 ? -errno : -EIO;
+}
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
 }

@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -103,11 +104,6 @@ static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
 
         if (s->kind != SKBT_SYM_FUNCTION || !skbt_probe_wanted(o, s->name))
                 return false;
-        if (s->module) {
-                skbt_record_function(l, s, NULL, "in a module: module functions are not "
-                                                 "attached yet");
-                return false;
-        }
         if (ksyms && skbt_ksyms_addresses_visible(ksyms) && !skbt_ksyms_lookup(ksyms, s->name)) {
                 skbt_record_function(l, s, ksyms, "");
                 return false;
@@ -164,6 +160,51 @@ static int add_return(struct skbt_loader *l, uint32_t id)
         return rid;
 }
 
+/*
+ * fentry on a module function names its BTF object too: find the kernel BTF
+ * object of that module (by name, among the loaded BTF objects) and keep its
+ * fd for the loader's lifetime.  Negative errno when there is none.
+ */
+static int module_btf_fd(struct skbt_loader *l, const char *module)
+{
+        __u32 id = 0;
+        char **names;
+        int *fds;
+
+        for (uint32_t i = 0; i < l->n_mods; i++)
+                if (strcmp(l->mod_names[i], module) == 0)
+                        return l->mod_fds[i];
+        while (bpf_btf_get_next_id(id, &id) == 0) {
+                struct bpf_btf_info info = {};
+                __u32 len = sizeof(info);
+                char name[64] = "";
+                int fd = bpf_btf_get_fd_by_id(id);
+
+                if (fd < 0)
+                        continue;
+                info.name = (__u64)(uintptr_t)name;
+                info.name_len = sizeof(name);
+                if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || !info.kernel_btf ||
+                    strcmp(name, module) != 0) {
+                        close(fd);
+                        continue;
+                }
+                names = reallocarray(l->mod_names, l->n_mods + 1, sizeof(*names));
+                fds = names ? reallocarray(l->mod_fds, l->n_mods + 1, sizeof(*fds)) : NULL;
+                if (names)
+                        l->mod_names = names;
+                if (fds)
+                        l->mod_fds = fds;
+                if (!names || !fds || !(l->mod_names[l->n_mods] = strdup(module))) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                l->mod_fds[l->n_mods++] = fd;
+                return fd;
+        }
+        return -ENOENT;
+}
+
 /* ---- fentry / fexit: one program per function, loaded in parallel ---- */
 
 struct fentry_work {
@@ -173,9 +214,10 @@ struct fentry_work {
         uint32_t next; /* shared cursor */
         const struct skbt_symdb *db;
         uint32_t *btf_ids; /* per work item */
+        int *obj_fds;      /* per work item: module BTF object, 0 for vmlinux */
 };
 
-static void fentry_one(struct skbt_loader *l, uint32_t id, uint32_t btf_id)
+static void fentry_one(struct skbt_loader *l, uint32_t id, uint32_t btf_id, int obj_fd)
 {
         struct skbt_probe *p = &l->probes[id];
         bool ret = p->is_return;
@@ -192,7 +234,7 @@ static void fentry_one(struct skbt_loader *l, uint32_t id, uint32_t btf_id)
                 goto fail;
         }
         snprintf(name, sizeof(name), "skbt_%s_%u", ret ? "fx" : "fe", id & 0xffffu);
-        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, btf_id);
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, btf_id, obj_fd);
         free(insns);
         if (r < 0) {
                 snprintf(why, sizeof(why), "load failed: %s", strerror(-r));
@@ -224,7 +266,7 @@ static void *fentry_worker(void *arg)
 
                 if (i >= w->n)
                         return NULL;
-                fentry_one(w->l, w->ids[i], w->btf_ids[i]);
+                fentry_one(w->l, w->ids[i], w->btf_ids[i], w->obj_fds[i]);
         }
 }
 
@@ -239,29 +281,44 @@ static int attach_fentry(struct skbt_loader *l, const struct skbt_symdb *db,
 
         w.ids = calloc(db->n_syms * 2 + 1, sizeof(*w.ids));
         w.btf_ids = calloc(db->n_syms * 2 + 1, sizeof(*w.btf_ids));
-        if (!w.ids || !w.btf_ids) {
+        w.obj_fds = calloc(db->n_syms * 2 + 1, sizeof(*w.obj_fds));
+        if (!w.ids || !w.btf_ids || !w.obj_fds) {
                 free(w.ids);
                 free(w.btf_ids);
+                free(w.obj_fds);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < db->n_syms; i++) {
                 const struct skbt_sym *s = &db->syms[i];
                 int id, rid;
 
+                int obj_fd = 0;
+
                 if (!candidate(l, s, ksyms, tr, FENTRY_MAX_ARG, o))
                         continue;
+                if (s->module) {
+                        obj_fd = module_btf_fd(l, s->module);
+                        if (obj_fd < 0) {
+                                skbt_record_function(l, s, NULL,
+                                                     "its module's BTF object is not "
+                                                     "available to attach to");
+                                continue;
+                        }
+                }
                 id = skbt_probe_add(l, s->name, SKBT_PROBE_FUNCTION, s->skb_arg,
                                     skbt_function_is_drop(s));
                 if (id < 0)
                         break;
                 l->probes[id].backend = SKBT_BACKEND_FENTRY;
                 w.ids[w.n] = (uint32_t)id;
+                w.obj_fds[w.n] = obj_fd;
                 w.btf_ids[w.n++] = s->btf_id;
                 if (wants_return(l, &l->probes[id])) {
                         rid = add_return(l, (uint32_t)id);
                         if (rid < 0)
                                 break;
                         w.ids[w.n] = (uint32_t)rid;
+                        w.obj_fds[w.n] = obj_fd;
                         w.btf_ids[w.n++] = s->btf_id;
                 }
         }
@@ -274,6 +331,7 @@ static int attach_fentry(struct skbt_loader *l, const struct skbt_symdb *db,
                 pthread_join(th[t], NULL);
         free(w.ids);
         free(w.btf_ids);
+        free(w.obj_fds);
         return 0;
 }
 
@@ -489,6 +547,15 @@ int skbt_functions_attach(struct skbt_loader *l, const struct skbt_symdb *db,
 
 void skbt_functions_detach(struct skbt_loader *l)
 {
+        for (uint32_t i = 0; i < l->n_mods; i++) {
+                free(l->mod_names[i]);
+                safe_close(l->mod_fds[i]);
+        }
+        free(l->mod_names);
+        free(l->mod_fds);
+        l->mod_names = NULL;
+        l->mod_fds = NULL;
+        l->n_mods = 0;
         for (uint32_t i = 0; i < l->n_multi_links; i++)
                 bpf_link__destroy(l->multi_links[i]);
         free(l->multi_links);

@@ -754,11 +754,6 @@ static void method_stop(struct skbt_client *c, json_object *params)
         json_object_put(reply);
 }
 
-static void closedirp(DIR **dir)
-{
-        if (*dir)
-                closedir(*dir);
-}
 
 /* Resident set size of the daemon, from /proc/self/statm (pages). */
 static uint64_t memory_rss_bytes(void)

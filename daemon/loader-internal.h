@@ -18,7 +18,8 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
 void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
         _printf_(3, 4);
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
-                      const char *name, const void *insns, uint32_t attach_btf_id);
+                      const char *name, const void *insns, uint32_t attach_btf_id,
+                      int attach_btf_obj_fd);
 /* Record a function that the backend in use cannot attach, with why. */
 void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
                           const struct skbt_ksyms *ksyms, const char *why);

@@ -293,7 +293,8 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
  * the global filter function (checked once on its own, which keeps
  * verification of the body small). */
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
-                      const char *name, const void *insns, uint32_t attach_btf_id)
+                      const char *name, const void *insns, uint32_t attach_btf_id,
+                      int attach_btf_obj_fd)
 {
         _cleanup_free_ struct bpf_func_info *fi = NULL;
         uint32_t cnt = 0;
@@ -306,7 +307,7 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                     .func_info = fi, .func_info_cnt = cnt,
                     .func_info_rec_size = sizeof(struct bpf_func_info),
                     .expected_attach_type = bpf_program__expected_attach_type(tmpl),
-                    .attach_btf_id = attach_btf_id);
+                    .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd);
         r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
         if (r < 0) {
                 /* Load again for the verifier's statistics, so the reason is visible;
@@ -393,7 +394,7 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
                 return;
         }
         snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
-        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns, 0);
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns, 0, 0);
         free(insns);
         if (r < 0) {
                 skbt_probe_fail(l, p, "load failed: %s", strerror(-r));
@@ -529,6 +530,8 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->state = &l->skel->bss->state;
         l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
         l->cbpf_progs = l->skel->bss->cbpf_progs;
+        l->field_table = &l->skel->bss->field_table;
+        l->field_sessions = &l->skel->bss->field_sessions;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);

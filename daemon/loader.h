@@ -9,6 +9,7 @@
 #include "caps.h"
 #include "skbt_abi.h"
 #include "skbt_cbpf.h"
+#include "skbt_fields.h"
 
 struct skbt_symdb;
 struct skbtrace;
@@ -48,11 +49,17 @@ struct skbt_loader {
         bool returns;           /* return probes (function_graph) were asked for */
         struct bpf_link **multi_links; /* kprobe-multi links */
         uint32_t n_multi_links;
+        /* Kernel BTF objects of modules whose functions fentry attaches to. */
+        char **mod_names;
+        int *mod_fds;
+        uint32_t n_mods;
         enum skbt_backend backend;
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
         uint64_t *probe_sessions;
         struct skbt_cbpf_prog *cbpf_progs; /* per session slot: pcap filters */
+        struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
+        uint64_t *field_sessions;             /* sessions whose records carry them */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

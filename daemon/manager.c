@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -101,6 +103,45 @@ static void fill_tracepoint_systems(struct skbtraced *d)
                                   TRACEFS_DIR);
 }
 
+/*
+ * Modules loaded now (veth, bridge, nf_* ...) have their own split BTF next
+ * to vmlinux's.  Modules loaded later are not seen until a restart.
+ */
+static void discover_modules(struct skbtraced *d, struct btf *vmlinux)
+{
+        _cleanup_(closedirp) DIR *dir = opendir("/sys/kernel/btf");
+        struct dirent *de;
+        size_t before = d->symdb.n_syms;
+        unsigned n_mod = 0;
+
+        if (!dir)
+                return;
+        while ((de = readdir(dir))) {
+                char path[PATH_MAX];
+                struct btf *mbtf;
+                int r;
+
+                if (de->d_name[0] == '.' || strcmp(de->d_name, "vmlinux") == 0)
+                        continue;
+                snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
+                mbtf = btf__parse_split(path, vmlinux);
+                if (!mbtf) {
+                        log_debug_errno(errno, "cannot parse BTF of module %s, ignoring: %m",
+                                        de->d_name);
+                        continue;
+                }
+                r = skbt_symdb_scan_btf(&d->symdb, mbtf, de->d_name);
+                if (r < 0)
+                        log_debug_errno(r, "cannot scan BTF of module %s, ignoring: %m",
+                                        de->d_name);
+                else
+                        n_mod++;
+                btf__free(mbtf);
+        }
+        log_info("%u modules with BTF: %zu skb functions and tracepoints in them", n_mod,
+                 d->symdb.n_syms - before);
+}
+
 static int discover(struct skbtraced *d)
 {
         struct btf *btf;
@@ -121,6 +162,7 @@ static int discover(struct skbtraced *d)
         if (r < 0)
                 log_warning_errno(r, "kernel BTF has no enum skb_drop_reason (%m); drop reasons "
                                      "are shown as numbers, ignoring");
+        discover_modules(d, btf);
         btf__free(btf);
         skbt_symdb_sort(&d->symdb);
         fill_tracepoint_systems(d);
@@ -424,6 +466,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         }
         ring_buffer__free(d->rb);
         skbt_loader_free(d->loader);
+        btf__free(d->fields_btf);
         free(d->probe_names);
         skbt_ksyms_free(d->ksyms);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);

@@ -182,7 +182,7 @@ static void test_templates(void)
                 /* With the BTF func_info the daemon passes: the global functions
                  * (filter, pcap interpreter) are verified once, not per call. */
                 fd = skbt_load_stamped(&l, prog, bpf_program__type(prog), "skbt_test", insns,
-                                       0);
+                                       0, 0);
                 if (fd < 0)
                         errno = -fd;
                 if (fd < 0)

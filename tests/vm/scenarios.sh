@@ -10,7 +10,8 @@
 # For each backend: the daemon starts and reports it; an ICMP session with an address filter
 # sees the echo request on its path in order (ip_rcv -> ip_local_deliver -> icmp_rcv) and
 # nothing of concurrent traffic to another address; the drop tracer reports a UDP packet to a
-# closed port with reason NO_SOCKET; function_graph pairs returns with entries and nests.
+# closed port with reason NO_SOCKET; a pcap filter expression selects like --addr does;
+# function_graph pairs returns with entries and nests.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -26,7 +27,7 @@ BACKENDS=$(arg backends | tr , ' ')
 UNUSABLE=$(arg unusable | tr , ' ')
 FULL=$(arg full)
 # The path of an ICMP echo and a UDP drop, under each kernel's names.
-SUBSET='^(ip_rcv|ip_rcv_core|ip_rcv_finish|ip_local_deliver|ip_local_deliver_finish|ip_protocol_deliver_rcu|icmp_rcv|icmp_echo|__dev_queue_xmit|dev_hard_start_xmit|ip_output|ip_finish_output2|__netif_receive_skb_core|__netif_receive_skb_one_core|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|skb:kfree_skb|net:netif_receive_skb)$'
+SUBSET='^(veth_xmit|ip_rcv|ip_rcv_core|ip_rcv_finish|ip_local_deliver|ip_local_deliver_finish|ip_protocol_deliver_rcu|icmp_rcv|icmp_echo|__dev_queue_xmit|dev_hard_start_xmit|ip_output|ip_finish_output2|__netif_receive_skb_core|__netif_receive_skb_one_core|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|skb:kfree_skb|net:netif_receive_skb)$'
 
 step "topology"
 for n in a b; do check "netns $n" "$IP" netns add $n; done
@@ -140,6 +141,26 @@ for be in $BACKENDS; do
         r=$(in_order $OUT/path-$be.txt ip_rcv ip_local_deliver icmp_rcv) || fail "$be: RX path: $r"
         jq -e -s 'any(.[]; .function == "__dev_queue_xmit" and .icmp.type == 8)' \
                 $OUT/icmp-$be.json >/dev/null || fail "$be: __dev_queue_xmit not seen on TX"
+        # veth_xmit lives in the veth module: found through the module's split BTF.
+        jq -e -s 'any(.[]; .function == "veth_xmit" and .icmp.type == 8)' \
+                $OUT/icmp-$be.json >/dev/null || fail "$be: module function veth_xmit not seen"
+
+        step "$be: pcap filter expression"
+        # The same interpreter on every backend: an L3 probe (ip_rcv) and a device one.
+        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.3 >/dev/null) &
+        t1=$!
+        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null) &
+        t2=$!
+        command ipftctl --socket $SOCK trace -o json --duration 3 'icmp and host 10.0.0.3' \
+                >$OUT/pcap-$be.json 2>$OUT/pcap-$be.err
+        wait $t1 $t2
+        cat $OUT/pcap-$be.err
+        n=$(wc -l <$OUT/pcap-$be.json)
+        [ "$n" -gt 0 ] || fail "$be: no events for 'icmp and host 10.0.0.3'"
+        jq -e -s 'all(.[]; .tuple.saddr == "10.0.0.3" or .tuple.daddr == "10.0.0.3")' \
+                $OUT/pcap-$be.json >/dev/null || fail "$be: pcap filter let other traffic through"
+        jq -e -s 'any(.[]; .function == "ip_rcv") and any(.[]; .function == "__dev_queue_xmit")' \
+                $OUT/pcap-$be.json >/dev/null || fail "$be: pcap filter: ip_rcv or __dev_queue_xmit missing"
 
         step "$be: drop with reason"
         # busybox nc has no UDP; its nslookup sends a UDP query to port 53, closed here.
