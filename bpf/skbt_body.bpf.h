@@ -10,6 +10,7 @@
 #include "skbt_abi.h"
 #include "skbt_filter.bpf.h"
 #include "skbt_cbpf.bpf.h"
+#include "skbt_fields.bpf.h"
 #include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
 
@@ -81,6 +82,7 @@ struct skbt_scratch {
         __u64 candidates; /* likewise: sessions to evaluate, re-read each iteration */
         __u32 hdr_len; /* bytes copied into hdr (pcap filters read them again) */
         __u32 hdr_l2;  /* hdr starts at the Ethernet header, else at the network header */
+        struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
 };
 
 struct {
@@ -466,21 +468,48 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
         }
 }
 
-/* Reserve a record, with room for the kernel stack when a session wants it. */
-static __always_inline struct skbt_event *skbt_reserve(void *ctx, bool want_stack)
+/* Bytes of a record with room for a stack and field values (both optional). */
+#define SKBT_EVENT_BIG                                                                             \
+        (sizeof(struct skbt_event) + SKBT_STACK_MAX * sizeof(__u64) + sizeof(struct skbt_field_vals))
+
+/*
+ * Reserve a record, with room for the kernel stack and the custom fields
+ * when a session wants them.  One big size for both keeps the reservation
+ * sizes constants (the verifier wants them so); field values are the
+ * record's last bytes, written here, in the branch where the verifier
+ * knows the record is big.  *flags gets SKBT_EV_FIELDS when they are.
+ */
+static __always_inline struct skbt_event *skbt_reserve(void *ctx, bool want_stack,
+                                                       bool want_fields, struct skbt_scratch *s,
+                                                       struct sk_buff *skb, __u8 *flags)
 {
         struct skbt_event *e;
         long n;
 
-        if (!want_stack) {
+        *flags = 0;
+        if (!want_stack && !want_fields) {
                 e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
                 if (e)
                         e->stack_depth = 0;
                 return e;
         }
-        e = bpf_ringbuf_reserve(&events, sizeof(*e) + SKBT_STACK_MAX * sizeof(__u64), 0);
+        e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
         if (!e)
                 return NULL;
+        if (want_fields) {
+                __u64 shinfo = (__u64)SKB_FIELD(s, unsigned char *, head);
+
+                if (shinfo)
+                        shinfo += SKB_FIELD(s, __u32, end);
+                skbt_fields_read((__u64)skb, shinfo, &s->vals);
+                __builtin_memcpy((void *)e + SKBT_EVENT_BIG - sizeof(s->vals), &s->vals,
+                                 sizeof(s->vals));
+                *flags = SKBT_EV_FIELDS;
+        }
+        if (!want_stack) {
+                e->stack_depth = 0;
+                return e;
+        }
         n = bpf_get_stack(ctx, (void *)(e + 1), SKBT_STACK_MAX * sizeof(__u64), 0);
         if (n < 0) {
                 skbt_stat_inc(SKBT_STAT_STACK_ERR);
@@ -504,6 +533,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         struct net_device *dev;
         __u16 eth_proto;
         __u32 i, zero = 0;
+        __u8 ev_flags;
 
         if (!mask)
                 return 0;
@@ -591,7 +621,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         if (!mask)
                 return 0;
 
-        e = skbt_reserve(ctx, mask & *(volatile __u64 *)&state.stack);
+        e = skbt_reserve(ctx, mask & *(volatile __u64 *)&state.stack,
+                         mask & *(volatile __u64 *)&field_sessions, s, skb, &ev_flags);
         if (!e) {
                 skbt_stat_inc(SKBT_STAT_RB_FULL);
                 skbt_count_lost(&s->matched);
@@ -609,7 +640,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         e->drop_reason = hit->drop_reason;
         e->pid = s->m.pid;
         e->protocol = eth_proto;
-        e->flags = hit->flags | ((sflags & SKBT_STAMP_FREE) ? SKBT_EV_FREE : 0);
+        e->flags = hit->flags | ((sflags & SKBT_STAMP_FREE) ? SKBT_EV_FREE : 0) | ev_flags;
         __builtin_memset(e->pad, 0, sizeof(e->pad));
         __builtin_memset(e->pad2, 0, sizeof(e->pad2));
         __builtin_memcpy(&e->tuple, &s->t, sizeof(e->tuple));

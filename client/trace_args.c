@@ -45,6 +45,43 @@ enum {
         OPT_DURATION,
 };
 
+/*
+ * -F NAME[,NAME...]: the names are checked against the kernel's BTF by the
+ * daemon (only it has the BTF of the kernel it traces); here only their
+ * count and shape.
+ */
+static int parse_fields(const char *s, struct trace_opts *o, char *err, size_t errlen)
+{
+        const char *p = s;
+
+        for (;;) {
+                size_t n = strcspn(p, ",");
+
+                if (n == 0)
+                        return fail(err, errlen, "invalid field list '%.*s': empty name",
+                                    QUOTE_MAX, s);
+                if (n >= TRACE_FIELD_NAME_MAX)
+                        return fail(err, errlen, "field name '%.*s' is too long", QUOTE_MAX, p);
+                if (strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_->.") <
+                    n)
+                        return fail(err, errlen,
+                                    "invalid field name '%.*s': letters, digits, _, -> and . "
+                                    "only (e.g. gso_size, skb->dev->mtu)",
+                                    (int)MIN(n, (size_t)QUOTE_MAX), p);
+                if (o->n_fields >= TRACE_FIELDS_MAX)
+                        return fail(err, errlen, "more than %d fields", TRACE_FIELDS_MAX);
+                memcpy(o->fields[o->n_fields], p, n);
+                o->fields[o->n_fields][n] = '\0';
+                for (unsigned i = 0; i < o->n_fields; i++)
+                        if (strcmp(o->fields[i], o->fields[o->n_fields]) == 0)
+                                return fail(err, errlen, "field '%s' given twice", o->fields[i]);
+                o->n_fields++;
+                if (!p[n])
+                        return 0;
+                p += n + 1;
+        }
+}
+
 static const struct option trace_longopts[] = {
     {"mark", required_argument, NULL, 'm'},
     {"mask", required_argument, NULL, OPT_MASK},
@@ -60,11 +97,12 @@ static const struct option trace_longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"count", required_argument, NULL, 'c'},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"field", required_argument, NULL, 'F'},
     {"help", no_argument, NULL, 'h'},
     {},
 };
 /* Leading ':' so that a missing argument is told apart from an unknown option. */
-static const char trace_shortopts[] = ":m:p:46s:d:t:r:o:c:h";
+static const char trace_shortopts[] = ":m:p:46s:d:t:r:o:c:F:h";
 
 /* The long name of an option, for messages ("--saddr"), from its getopt value. */
 static const char *long_name(const struct option *longopts, int val)
@@ -332,6 +370,11 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         if (r < 0)
                                 return r;
                         break;
+                case 'F':
+                        r = parse_fields(optarg, &o, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
                 case OPT_DURATION:
                         r = parse_duration(optarg, &o.duration, err, errlen);
                         if (r < 0)
@@ -433,6 +476,15 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
                 return NULL;
         if (o->pcap_filter[0] && !add(p, "pcap_filter", json_object_new_string(o->pcap_filter)))
                 return NULL;
+        if (o->n_fields) {
+                json_object *a = json_object_new_array();
+
+                if (!add(p, "fields", a))
+                        return NULL;
+                for (unsigned i = 0; i < o->n_fields; i++)
+                        if (json_object_array_add(a, json_object_new_string(o->fields[i])) < 0)
+                                return NULL;
+        }
         if (o->tracer && !add(p, "tracer", json_object_new_string(o->tracer)))
                 return NULL;
         if (o->regex && !add(p, "regex", json_object_new_string(o->regex)))
@@ -484,12 +536,18 @@ void trace_args_usage(FILE *f)
               "  -o, --output FORMAT        text (default) or json (one object per line)\n"
               "  -c, --count N              stop after N events\n"
               "      --duration SECONDS     stop after SECONDS (fractions allowed, e.g. 0.5)\n"
+              "  -F, --field NAME[,NAME...] add skb fields to each event (up to 8; repeatable):\n"
+              "                             len, data_len, gso_size, gso_segs, gso_type, mark,\n"
+              "                             priority, protocol, pkt_type, queue_mapping, hash,\n"
+              "                             mtu, ..., any sk_buff member, or a path such as\n"
+              "                             skb->dev->mtu or shinfo->gso_size\n"
               "  -h, --help                 show this help\n"
               "\n"
               "Examples:\n"
               "  ipftctl trace -p icmp --addr 10.0.0.1\n"
               "  ipftctl trace 'tcp port 80 and host 10.0.0.1'\n"
               "  ipftctl trace -t drop 'tcp[tcpflags] & tcp-syn != 0'\n"
+              "  ipftctl trace -p tcp -F len,gso_size,gso_segs,gso_type,skb->dev->mtu\n"
               "  ipftctl trace -t drop -p tcp --dport 443 -c 100\n"
               "  ipftctl trace -6 -d 2001:db8::/32 -r '^(ip6|ipv6)_'\n"
               "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n",

@@ -14,6 +14,9 @@
 
 /* Longest pcap filter expression, as the daemon accepts it (daemon/pcap_filter.h). */
 #define TRACE_PCAP_FILTER_MAX 1024
+/* -F: fields per session and name length, as the daemon accepts them (daemon/fields.h). */
+#define TRACE_FIELDS_MAX 8
+#define TRACE_FIELD_NAME_MAX 64
 
 /*
  * What 'ipftctl trace' asks the daemon for.  Every member is optional: an
@@ -31,6 +34,9 @@ struct trace_opts {
         /* The words after the options, joined by spaces: a pcap-filter(7) expression the
          * daemon compiles (as tcpdump takes it); "" for none. */
         char pcap_filter[TRACE_PCAP_FILTER_MAX + 1];
+        /* -F/--field: skb fields added to each event, resolved by the daemon. */
+        unsigned n_fields;
+        char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];
 };
 
 /**

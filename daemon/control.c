@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
 
@@ -391,11 +392,68 @@ static int check_session_limits(struct skbt_client *c, double duration, uint64_t
         return 0;
 }
 
+/*
+ * "fields": names resolved through kernel BTF into offset chains (fields.c);
+ * the names are checked and resolved here, so a typo fails the call with
+ * close matches, before anything changes in BPF.
+ */
+static int parse_fields(struct skbt_client *c, json_object *params,
+                        struct skbt_session_fields *ret)
+{
+        struct skbtraced *d = c->d;
+        char err[SKBT_ERR_MAX * 2];
+        json_object *v;
+        size_t n;
+
+        ret->n = 0;
+        if (!json_object_object_get_ex(params, "fields", &v) ||
+            json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
+            json_object_array_length(v) > SKBT_FIELDS_PER_SESSION) {
+                client_error(c, ERR_INVALID_PARAMETER, "fields",
+                             "fields must be an array of 1 to %d field names",
+                             SKBT_FIELDS_PER_SESSION);
+                return -EINVAL;
+        }
+        if (!d->fields_btf_tried) {
+                d->fields_btf_tried = true;
+                d->fields_btf = btf__load_vmlinux_btf();
+                if (!d->fields_btf)
+                        log_warning_errno(negative_errno(),
+                                          "cannot load kernel BTF for custom fields: %m");
+        }
+        n = json_object_array_length(v);
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                const char *name = json_object_get_string(e);
+
+                if (!json_object_is_type(e, json_type_string)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "fields",
+                                     "fields must be an array of strings");
+                        return -EINVAL;
+                }
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(ret->f[k].name, name) == 0) {
+                                client_error(c, ERR_INVALID_PARAMETER, "fields",
+                                             "field '%s' given twice", name);
+                                return -EINVAL;
+                        }
+                if (skbt_field_resolve(d->fields_btf, name, &ret->f[i], err, sizeof(err)) < 0) {
+                        client_error(c, ERR_INVALID_PARAMETER, "fields", "%s", err);
+                        return -EINVAL;
+                }
+        }
+        ret->n = (uint32_t)n;
+        return 0;
+}
+
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
         static const char *const allowed[] = {"filter",   "tracer",     "regex",
                                               "output",   "count",      "duration",
-                                              "raw_output", "pcap_filter", NULL};
+                                              "raw_output", "pcap_filter", "fields",
+                                              NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL, *timer_reason = "duration";
@@ -454,6 +512,9 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 snprintf(tmpl.filter_desc + n, sizeof(tmpl.filter_desc) - n, "%spcap '%s'",
                          n ? " and " : "", json_object_get_string(v));
         }
+
+        if (parse_fields(c, params, &tmpl.fields) < 0)
+                return;
 
         tmpl.tracer = SKBT_TRACER_FUNCTION;
         if (json_object_object_get_ex(params, "tracer", &v)) {
@@ -574,6 +635,16 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
         }
 
         r = skbt_session_start(d, c, &tmpl, sel, &s);
+        if (r == -ENOSPC) {
+                client_limit_error(c, "fields",
+                                   "the live sessions use all %d entries of the daemon's table "
+                                   "of custom fields; ask for fields other sessions use, or "
+                                   "try again later",
+                                   SKBT_FIELDS_MAX);
+                free(tmpl.regex);
+                free(tmpl.pcap_filter);
+                goto out;
+        }
         if (r == -EBUSY) {
                 client_limit_error(c, "max_sessions",
                                    "all %d session slots are in use; try again later",
@@ -680,6 +751,13 @@ static json_object *session_to_json(struct skbt_session *s)
                 json_object_object_add(o, "regex", json_object_new_string(s->regex));
         if (s->pcap_filter)
                 json_object_object_add(o, "pcap_filter", json_object_new_string(s->pcap_filter));
+        if (s->fields.n) {
+                json_object *fa = json_object_new_array();
+
+                for (uint32_t i = 0; i < s->fields.n; i++)
+                        json_object_array_add(fa, json_object_new_string(s->fields.f[i].name));
+                json_object_object_add(o, "fields", fa);
+        }
         json_object_object_add(o, "probes", json_object_new_int64(s->n_probes));
         json_object_object_add(o, "started_usec",
                                json_object_new_uint64(s->start_realtime_usec));

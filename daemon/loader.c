@@ -531,7 +531,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
         l->cbpf_progs = l->skel->bss->cbpf_progs;
         l->field_table = &l->skel->bss->field_table;
-        l->field_sessions = &l->skel->bss->field_sessions;
+        l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);

@@ -87,6 +87,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
                         __atomic_fetch_or(&l->probe_sessions[i], bit, __ATOMIC_RELEASE);
         if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH)
                 __atomic_fetch_or(&l->state->graph, bit, __ATOMIC_RELEASE);
+        if (s->fields.n)
+                __atomic_fetch_or(l->field_sessions, bit, __ATOMIC_RELEASE);
         __atomic_fetch_or(&l->state->active, bit, __ATOMIC_RELEASE);
 }
 
@@ -98,6 +100,7 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
         __atomic_fetch_and(&l->state->active, ~bit, __ATOMIC_RELEASE);
         skbt_prefilter_sync(l, l->state->active);
         __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(l->field_sessions, ~bit, __ATOMIC_RELEASE);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
@@ -141,6 +144,15 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
         s->start_realtime_usec = realtime_usec();
         s->rate_last_ts = s->start_ns;
         s->rate_credit_ns = NSEC_PER_SEC; /* a full second of burst to begin with */
+        /* Entries in the shared field table before the session can produce records. */
+        if (s->fields.n) {
+                r = skbt_fields_acquire(&d->fields, d->loader->field_table, &s->fields);
+                if (r < 0) {
+                        skbt_graph_free(s->graph);
+                        free(s);
+                        return r;
+                }
+        }
         d->slots[slot] = s;
         d->n_sessions++;
         c->session = s;
@@ -279,6 +291,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         skbt_graph_free(s->graph);
         free(s->regex);
         free(s->pcap_filter);
+        skbt_fields_release(&d->fields, d->loader->field_table, &s->fields);
         free(s);
         skbt_notify_status(d);
         /* Only schedule the write: flushing here could free the client under
@@ -348,6 +361,12 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         skbt_graph_format(s->graph, &s->pending, s->output, ev, &d->names);
                 else
                         skbt_format_event(&s->pending, s->output, ev, &d->names);
+                /* Field values are the record's last bytes (bpf/skbt_body.bpf.h). */
+                if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) &&
+                    size >= sizeof(*ev) + sizeof(struct skbt_field_vals))
+                        skbt_fields_format(&s->pending, s->output, &s->fields,
+                                           (const uint64_t *)((const char *)data + size -
+                                                              sizeof(struct skbt_field_vals)));
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)
                         s->end_reason = "count";

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "caps.h"
+#include "fields.h"
 #include "format.h"
 #include "loader.h"
 #include "msgframe.h"
@@ -61,6 +62,7 @@ struct skbt_session {
         const char *end_reason; /* set when the session must end after this batch */
         char *pcap_filter;      /* the expression as given, NULL: none */
         struct skbt_cbpf_prog cbpf; /* compiled from it (len 0: none) */
+        struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
 };
 
 struct skbt_client {
@@ -132,6 +134,11 @@ struct skbtraced {
         uint64_t lost_ringbuf_total;
         uint64_t lost_rate_total;
         bool shutting_down;
+
+        /* Custom fields: kernel BTF (loaded at the first use) and the shared table. */
+        struct btf *fields_btf;
+        bool fields_btf_tried;
+        struct skbt_field_registry fields;
 
         /* Access control: the group of opt.cfg.group, resolved at start and reload. */
         gid_t access_gid;

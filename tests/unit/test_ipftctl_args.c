@@ -312,6 +312,18 @@ static void test_positional_and_getopt(void)
         GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "--prot", "tcp");
 }
 
+static void test_fields(void)
+{
+        GOOD("{\"fields\":[\"len\",\"gso_size\"]}", "-F", "len,gso_size");
+        GOOD("{\"fields\":[\"len\",\"skb->dev->mtu\",\"shinfo->gso_type\"]}", "-F", "len",
+             "--field", "skb->dev->mtu,shinfo->gso_type");
+        BAD("invalid field list 'len,'|empty name", "-F", "len,");
+        BAD("invalid field name 'a;b'", "-F", "a;b");
+        BAD("field 'len' given twice", "-F", "len,mark", "-F", "len");
+        BAD("more than 8 fields", "-F", "a,b,c,d,e,f,g,h,i");
+        BAD("option '-F' requires an argument", "-F");
+}
+
 static void test_help(void)
 {
         struct trace_opts o;
@@ -357,6 +369,7 @@ int main(void)
         test_regex_message();
         test_count_duration();
         test_positional_and_getopt();
+        test_fields();
         test_help();
         test_reuse();
         test_everything();
