@@ -82,6 +82,7 @@ build_pkgs=(
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd
         nftables iptables tcpdump
+        ethtool           # e2e custom fields: TSO off on a veth so the stack segments GSO
         systemd           # systemd-analyze verify, systemd-sysusers for the units
         passwd            # useradd/groupadd: test users for the access-control tests
         groff man-db      # man page lint
