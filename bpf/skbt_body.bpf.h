@@ -75,6 +75,7 @@ struct skbt_scratch {
         __u64 track_id;       /* this hit's packet, 0: untracked */
         __u64 track_sessions; /* sessions that matched it earlier */
         __u64 track_seq;      /* track ids handed out on this CPU */
+        __u64 stack[SKBT_STACK_MAX]; /* kernel stack, for sessions that want it */
         /* Sessions whose filter matched, built in map memory for the same
          * reason: a register mask would carry one known bit per iteration
          * and split the verifier's states 2^n ways. */
@@ -473,53 +474,6 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
         (sizeof(struct skbt_event) + SKBT_STACK_MAX * sizeof(__u64) + sizeof(struct skbt_field_vals))
 
 /*
- * Reserve a record, with room for the kernel stack and the custom fields
- * when a session wants them.  One big size for both keeps the reservation
- * sizes constants (the verifier wants them so); field values are the
- * record's last bytes, written here, in the branch where the verifier
- * knows the record is big.  *flags gets SKBT_EV_FIELDS when they are.
- */
-static __always_inline struct skbt_event *skbt_reserve(void *ctx, bool want_stack,
-                                                       bool want_fields, struct skbt_scratch *s,
-                                                       struct sk_buff *skb, __u8 *flags)
-{
-        struct skbt_event *e;
-        long n;
-
-        *flags = 0;
-        if (!want_stack && !want_fields) {
-                e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-                if (e)
-                        e->stack_depth = 0;
-                return e;
-        }
-        e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
-        if (!e)
-                return NULL;
-        if (want_fields) {
-                __u64 shinfo = (__u64)SKB_FIELD(s, unsigned char *, head);
-
-                if (shinfo)
-                        shinfo += SKB_FIELD(s, __u32, end);
-                skbt_fields_read((__u64)skb, shinfo, &s->vals);
-                __builtin_memcpy((void *)e + SKBT_EVENT_BIG - sizeof(s->vals), &s->vals,
-                                 sizeof(s->vals));
-                *flags = SKBT_EV_FIELDS;
-        }
-        if (!want_stack) {
-                e->stack_depth = 0;
-                return e;
-        }
-        n = bpf_get_stack(ctx, (void *)(e + 1), SKBT_STACK_MAX * sizeof(__u64), 0);
-        if (n < 0) {
-                skbt_stat_inc(SKBT_STAT_STACK_ERR);
-                n = 0;
-        }
-        e->stack_depth = (__u8)(n / sizeof(__u64));
-        return e;
-}
-
-/*
  * Returns the mask of sessions the event went to (0 if none).  stamp: the
  * probe id in the low 32 bits, SKBT_STAMP_* above (skbt_probe_id.bpf.h).
  */
@@ -534,6 +488,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         __u16 eth_proto;
         __u32 i, zero = 0;
         __u8 ev_flags;
+        bool want_stack, want_fields;
 
         if (!mask)
                 return 0;
@@ -621,12 +576,52 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         if (!mask)
                 return 0;
 
-        e = skbt_reserve(ctx, mask & *(volatile __u64 *)&state.stack,
-                         mask & *(volatile __u64 *)&field_sessions, s, skb, &ev_flags);
-        if (!e) {
-                skbt_stat_inc(SKBT_STAT_RB_FULL);
-                skbt_count_lost(&s->matched);
-                return mask;
+        /*
+         * Big, with room for the kernel stack and the custom fields (the last
+         * bytes), when a session wants either: one size keeps the reservation
+         * sizes constants, as the verifier wants them.  Both are gathered in
+         * scratch before the reservation and copied into the record: Linux
+         * 6.1's verifier loses a record handed to bpf_get_stack(), and a record
+         * is best held across no function call.  Each record is NULL-checked
+         * exactly once: 6.1 does not know a checked ring-buffer pointer is not
+         * NULL, and a second check would give it a path where the record leaks.
+         */
+        ev_flags = 0;
+        want_stack = mask & *(volatile __u64 *)&state.stack;
+        want_fields = mask & *(volatile __u64 *)&field_sessions;
+        if (want_stack || want_fields) {
+                long n = 0;
+
+                if (want_stack) {
+                        n = bpf_get_stack(ctx, s->stack, sizeof(s->stack), 0);
+                        if (n < 0) {
+                                skbt_stat_inc(SKBT_STAT_STACK_ERR);
+                                n = 0;
+                        }
+                }
+                if (want_fields) {
+                        __u64 shinfo = (__u64)SKB_FIELD(s, unsigned char *, head);
+
+                        if (shinfo)
+                                shinfo += SKB_FIELD(s, __u32, end);
+                        skbt_fields_read((__u64)skb, shinfo, &s->vals);
+                }
+                e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
+                if (!e)
+                        goto lost;
+                if (want_stack)
+                        __builtin_memcpy(e + 1, s->stack, sizeof(s->stack));
+                if (want_fields) {
+                        __builtin_memcpy((void *)e + SKBT_EVENT_BIG - sizeof(s->vals), &s->vals,
+                                         sizeof(s->vals));
+                        ev_flags = SKBT_EV_FIELDS;
+                }
+                e->stack_depth = (__u8)(n / sizeof(__u64));
+        } else {
+                e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+                if (!e)
+                        goto lost;
+                e->stack_depth = 0;
         }
         e->sessions = mask;
         e->ts = now;
@@ -678,6 +673,10 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
         }
         skbt_stat_inc(SKBT_STAT_EMITTED);
+        return mask;
+lost:
+        skbt_stat_inc(SKBT_STAT_RB_FULL);
+        skbt_count_lost(&s->matched);
         return mask;
 }
 

@@ -438,6 +438,7 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
         uint64_t rate = member_u64_or(summary, "lost_rate", s->lost_rate);
         uint64_t duration_ns = member_u64_or(summary, "duration_ns", 0);
         const char *reason = member_str(summary, "reason");
+        uint64_t v;
 
         /* count, duration and client are what the user asked for; say the others. */
         if (reason && strcmp(reason, "stopped") == 0)
@@ -456,6 +457,12 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
         if (rate)
                 fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
         fputc('\n', stderr);
+        /* The tracking map forgot packets: some journeys may have been cut short. */
+        if (member_u64(summary, "track_evicted", &v) && v)
+                log_warning("warning: the tracking map was full: %" PRIu64 " tracked packets "
+                            "were forgotten while this session ran, so some may not have been "
+                            "followed to their end",
+                            v);
 }
 
 /* Limits the daemon put on this session, so that a cut-off trace is no surprise. */
@@ -630,6 +637,9 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 trace_args_usage(stdout);
                 return EXIT_OK;
         }
+        /* The client's path, resolved here: the daemon may not see the same files. */
+        if (o.netns_path && args_netns_inode(o.netns_path, &o.filter.netns, err, sizeof(err)) < 0)
+                return usage_error("trace", err);
         params = trace_opts_to_params(&o);
         /* Unescaped output after each batch header: the client only copies it. */
         if (!params ||
@@ -651,6 +661,40 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
 
 /* ---- list ---- */
 
+/* The groups tree: each group with its probes and whether this kernel has them. */
+static void list_print_groups(json_object *groups, bool verbose)
+{
+        size_t n = json_object_array_length(groups);
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *g = json_object_array_get_idx(groups, i);
+                json_object *probes = member(g, "probes", json_type_array);
+                const char *name = member_str(g, "name"), *desc = member_str(g, "description");
+                uint64_t depth = member_u64_or(g, "depth", 0);
+                size_t np = probes ? json_object_array_length(probes) : 0;
+                char head[64];
+
+                snprintf(head, sizeof(head), "%*s%s", (int)(2 * MIN(depth, 8u)), "",
+                         name ? name : "?");
+                printf("%-20s %-52s %" PRIu64 "/%zu attached\n", head, desc ? desc : "",
+                       member_u64_or(g, "attached", 0), np);
+                for (size_t k = 0; k < np; k++) {
+                        json_object *p = json_object_array_get_idx(probes, k);
+                        bool exists = json_object_get_boolean(member(p, "exists", json_type_boolean));
+                        bool att = json_object_get_boolean(member(p, "attached", json_type_boolean));
+                        const char *err = member_str(p, "error");
+
+                        /* Names this kernel does not have are noise unless asked for. */
+                        if (!exists && !verbose)
+                                continue;
+                        printf("%*s  %-40s %s%s%s\n", (int)(2 * MIN(depth, 8u)), "",
+                               member_str(p, "name") ? member_str(p, "name") : "?",
+                               att ? "attached" : exists ? "not attached" : "not on this kernel",
+                               !att && err ? ": " : "", !att && err ? err : "");
+                }
+        }
+}
+
 static void list_usage(FILE *f)
 {
         fputs("Usage: ipftctl [--socket PATH] list [OPTIONS]\n"
@@ -663,13 +707,17 @@ static void list_usage(FILE *f)
               "  -r, --regex RE         only probes whose name matches the POSIX extended\n"
               "                         regular expression RE (as 'ipftctl trace -r')\n"
               "  -k, --kind KIND        only probes of this kind: function or tracepoint\n"
+              "  -g, --groups           the probe groups ('ipftctl trace -g') as a tree, with\n"
+              "                         their probes on this kernel (-v: also those it lacks)\n"
+              "  -v, --verbose          with --groups: list names this kernel does not have\n"
               "  -o, --output FORMAT    text (a table, default) or json (one object per line)\n"
               "  -h, --help             show this help\n"
               "\n"
               "Examples:\n"
               "  ipftctl list -r '^tcp_'\n"
               "  ipftctl list -k tracepoint\n"
-              "  ipftctl list -o json | jq -r 'select(.attached | not) | .name'\n",
+              "  ipftctl list -o json | jq -r 'select(.attached | not) | .name'\n"
+              "  ipftctl list --groups\n",
               f);
 }
 
@@ -728,6 +776,8 @@ static int cmd_list(const struct ctl *ctl, int argc, char **argv)
             {"regex", required_argument, NULL, 'r'},
             {"kind", required_argument, NULL, 'k'},
             {"output", required_argument, NULL, 'o'},
+            {"groups", no_argument, NULL, 'g'},
+            {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {},
         };
@@ -737,12 +787,19 @@ static int cmd_list(const struct ctl *ctl, int argc, char **argv)
         char err[SKBT_ERR_MAX + 128];
         json_object *rparams, *probes;
         size_t n = 0, attached = 0, total;
+        bool groups = false, verbose = false;
         int c, r;
 
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":r:k:o:h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":r:k:o:gvh", longopts, NULL)) != -1) {
                 switch (c) {
+                case 'g':
+                        groups = true;
+                        break;
+                case 'v':
+                        verbose = true;
+                        break;
                 case 'r':
                         if (args_check_regex(optarg, err, sizeof(err)) < 0)
                                 return usage_error("list", err);
@@ -770,8 +827,40 @@ static int cmd_list(const struct ctl *ctl, int argc, char **argv)
         }
         if (optind < argc)
                 return usage_errorf("list", "unexpected argument '%.64s'", argv[optind]);
+        if (groups && (regex || kind))
+                return usage_error("list", "--groups lists the whole tree: it does not combine "
+                                           "with --regex or --kind");
 
         params = json_object_new_object();
+        if (groups) {
+                json_object *arr;
+
+                if (!params ||
+                    json_object_object_add(params, "groups", json_object_new_boolean(1)) < 0) {
+                        log_error("out of memory");
+                        return EXIT_ERROR;
+                }
+                r = call_once(ctl, "io.skbtraced.List", params, &reply, &rparams);
+                if (r < 0)
+                        return EXIT_ERROR;
+                arr = member(rparams, "groups", json_type_array);
+                if (!arr) {
+                        log_error("malformed reply from skbtraced: no groups array");
+                        return EXIT_ERROR;
+                }
+                if (strcmp(output, "json") == 0) {
+                        for (size_t i = 0; i < json_object_array_length(arr); i++)
+                                printf("%s\n", json_object_to_json_string_ext(
+                                                       json_object_array_get_idx(arr, i),
+                                                       JSON_C_TO_STRING_PLAIN));
+                } else {
+                        list_print_groups(arr, verbose);
+                }
+                fflush(stdout);
+                fprintf(stderr, "%zu groups from %s\n", json_object_array_length(arr),
+                        member_str(rparams, "file") ? member_str(rparams, "file") : "?");
+                return EXIT_OK;
+        }
         if (!params ||
             (regex && json_object_object_add(params, "regex", json_object_new_string(regex)) < 0)) {
                 log_error("out of memory");

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "filter_spec.h"
 #include "macro.h"
@@ -43,6 +45,12 @@ enum {
         OPT_DPORT,
         OPT_PORT,
         OPT_DURATION,
+        OPT_TRACK,
+        OPT_EGRESS,
+        OPT_DETAIL,
+        OPT_STACK,
+        OPT_NETNS,
+        OPT_PID,
 };
 
 /*
@@ -98,11 +106,19 @@ static const struct option trace_longopts[] = {
     {"count", required_argument, NULL, 'c'},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"field", required_argument, NULL, 'F'},
+    {"track", no_argument, NULL, OPT_TRACK},
+    {"group", required_argument, NULL, 'g'},
+    {"egress", required_argument, NULL, OPT_EGRESS},
+    {"detail", no_argument, NULL, OPT_DETAIL},
+    {"stack", no_argument, NULL, OPT_STACK},
+    {"netns", required_argument, NULL, OPT_NETNS},
+    {"ifname", required_argument, NULL, 'i'},
+    {"pid", required_argument, NULL, OPT_PID},
     {"help", no_argument, NULL, 'h'},
     {},
 };
 /* Leading ':' so that a missing argument is told apart from an unknown option. */
-static const char trace_shortopts[] = ":m:p:46s:d:t:r:o:c:F:h";
+static const char trace_shortopts[] = ":m:p:46s:d:t:r:o:c:F:g:i:h";
 
 /* The long name of an option, for messages ("--saddr"), from its getopt value. */
 static const char *long_name(const struct option *longopts, int val)
@@ -178,6 +194,97 @@ int args_parse_output(const char *s, const char **ret, char *err, size_t errlen)
                     s);
 }
 
+/* Trace output adds the per-packet formats to text and json. */
+static int parse_trace_output(const char *s, const char **ret, char *err, size_t errlen)
+{
+        static const char *const formats[] = {"text", "json", "aggregate", "aggregate-json"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+                if (strcmp(s, formats[i]) == 0) {
+                        *ret = formats[i];
+                        return 0;
+                }
+        }
+        return fail(err, errlen,
+                    "invalid output format '%.*s': expected text, json, aggregate or "
+                    "aggregate-json",
+                    QUOTE_MAX, s);
+}
+
+/* -g ip-in,tcp: names as the groups file allows them; the daemon knows which exist. */
+static int add_groups(struct trace_opts *o, const char *arg, char *err, size_t errlen)
+{
+        size_t used = 0, len = strlen(arg);
+        char *buf, *save = NULL;
+
+        for (unsigned i = 0; i < o->n_groups; i++)
+                used += strlen(o->groups[i]) + 1;
+        if (used + len + 1 > sizeof(o->groups_buf))
+                return fail(err, errlen, "too many probe groups (-g): at most %d bytes of names",
+                            TRACE_GROUPS_BUF);
+        buf = o->groups_buf + used;
+        memcpy(buf, arg, len + 1);
+        if (!*buf || buf[len - 1] == ',' || *buf == ',' || strstr(buf, ",,"))
+                return fail(err, errlen,
+                            "invalid group list '%.*s': expected NAME[,NAME...] (see 'ipftctl "
+                            "list --groups')",
+                            QUOTE_MAX, arg);
+        for (char *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+                size_t nl = strlen(n);
+
+                if (nl > 31 || strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != nl)
+                        return fail(err, errlen,
+                                    "invalid group name '%.*s': a-z, 0-9 and '-' (see 'ipftctl "
+                                    "list --groups')",
+                                    QUOTE_MAX, n);
+                if (o->n_groups == TRACE_GROUPS_MAX)
+                        return fail(err, errlen, "too many probe groups (-g): at most %d",
+                                    TRACE_GROUPS_MAX);
+                o->groups[o->n_groups++] = n;
+        }
+        return 0;
+}
+
+/* Linux's PID_MAX_LIMIT on 64-bit. */
+#define PID_MAX 4194304
+
+static int parse_u32_range(const char *what, const char *s, uint32_t min, uint32_t max,
+                           uint32_t *ret, char *err, size_t errlen)
+{
+        uint64_t v = 0;
+        const char *p;
+
+        for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
+                v = v * 10 + (uint64_t)(*p - '0');
+        if (p == s || *p || v < min || v > max)
+                return fail(err, errlen, "invalid %s '%.*s': expected a number from %" PRIu32
+                            " to %" PRIu32, what, QUOTE_MAX, s, min, max);
+        *ret = (uint32_t)v;
+        return 0;
+}
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+int args_netns_inode(const char *path, uint32_t *ret, char *err, size_t errlen)
+{
+        struct statfs sfs;
+        struct stat st;
+
+        /* A namespace file lives on nsfs; any other file's inode would filter
+         * on a namespace that does not exist, silently. */
+        if (statfs(path, &sfs) < 0 || stat(path, &st) < 0)
+                return fail(err, errlen, "--netns %.*s: %s", QUOTE_MAX, path, strerror(errno));
+        if ((unsigned long)sfs.f_type != NSFS_MAGIC || st.st_ino > UINT32_MAX)
+                return fail(err, errlen,
+                            "--netns %.*s is not a namespace file: expected an inode number, "
+                            "/run/netns/NAME or /proc/PID/ns/net",
+                            QUOTE_MAX, path);
+        *ret = (uint32_t)st.st_ino;
+        return 0;
+}
+
 static int parse_tracer(const char *s, const char **ret, char *err, size_t errlen)
 {
         /* function_graph is passed through: only the daemon knows whether its
@@ -249,8 +356,9 @@ bad:
  */
 static int check_once(int c, unsigned *seen, char *err, size_t errlen)
 {
-        static const int once[] = {'m',      OPT_MASK,  'p',       's',      'd',
-                                   OPT_ADDR, OPT_SPORT, OPT_DPORT, OPT_PORT, 'r'};
+        static const int once[] = {'m',      OPT_MASK,  'p',      's',       'd',     OPT_ADDR,
+                                   OPT_SPORT, OPT_DPORT, OPT_PORT, OPT_NETNS, 'i',     OPT_PID,
+                                   'r'};
 
         for (unsigned i = 0; i < ARRAY_SIZE(once); i++) {
                 if (once[i] != c)
@@ -361,9 +469,58 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         o.regex = optarg;
                         break;
                 case 'o':
-                        r = args_parse_output(optarg, &o.output, err, errlen);
+                        r = parse_trace_output(optarg, &o.output, err, errlen);
                         if (r < 0)
                                 return r;
+                        break;
+                case OPT_TRACK:
+                        o.track = true;
+                        break;
+                case OPT_DETAIL:
+                        o.detail = true;
+                        break;
+                case OPT_STACK:
+                        o.stack = true;
+                        break;
+                case OPT_EGRESS:
+                        if (!*optarg || strlen(optarg) > 127)
+                                return fail(err, errlen,
+                                            "invalid --egress '%.*s': expected a probe name as "
+                                            "'ipftctl list' shows it",
+                                            QUOTE_MAX, optarg);
+                        o.egress = optarg;
+                        break;
+                case 'g':
+                        r = add_groups(&o, optarg, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'i':
+                        r = skbt_parse_ifname(optarg, f->ifname, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_PID:
+                        r = parse_u32_range("pid", optarg, 1, PID_MAX, &f->pid, err, errlen);
+                        if (r < 0)
+                                return r;
+                        f->flags |= SKBT_F_PID;
+                        break;
+                case OPT_NETNS:
+                        /* A number is an inode; anything else a path, for the caller to stat. */
+                        if (optarg[0] >= '0' && optarg[0] <= '9') {
+                                r = parse_u32_range("netns", optarg, 1, UINT32_MAX, &f->netns,
+                                                    err, errlen);
+                                if (r < 0)
+                                        return r;
+                        } else if (!*optarg) {
+                                return fail(err, errlen, "--netns needs an inode number or a "
+                                                         "path");
+                        } else {
+                                o.netns_path = optarg;
+                                f->netns = 1; /* placeholder until resolved */
+                        }
+                        f->flags |= SKBT_F_NETNS;
                         break;
                 case 'c':
                         r = parse_count(optarg, &o.count, err, errlen);
@@ -430,8 +587,19 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
         r = skbt_filter_validate(f, err, errlen);
         if (r < 0)
                 return r;
+        if (o.egress && (!o.output || strncmp(o.output, "aggregate", 9) != 0))
+                return fail(err, errlen,
+                            "--egress ends a packet's block: it needs -o aggregate or "
+                            "-o aggregate-json");
+        if (o.output && strncmp(o.output, "aggregate", 9) == 0 && o.tracer &&
+            strcmp(o.tracer, "function_graph") == 0)
+                return fail(err, errlen, "aggregate output does not combine with the "
+                                         "function_graph tracer");
 
         *ret = o;
+        /* The group names point into the copy's own buffer. */
+        for (unsigned i = 0; i < ret->n_groups; i++)
+                ret->groups[i] = ret->groups_buf + (o.groups[i] - o.groups_buf);
         return 0;
 }
 
@@ -472,7 +640,8 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
         if (!p)
                 return NULL;
         /* An empty filter is left out: the daemon treats a missing one as "all packets". */
-        if (o->filter.flags && !add(p, "filter", skbt_filter_to_json(&o->filter)))
+        if ((o->filter.flags || o->filter.ifname[0]) &&
+            !add(p, "filter", skbt_filter_to_json(&o->filter)))
                 return NULL;
         if (o->pcap_filter[0] && !add(p, "pcap_filter", json_object_new_string(o->pcap_filter)))
                 return NULL;
@@ -495,6 +664,23 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
                 return NULL;
         if (o->duration > 0 && !add(p, "duration", new_duration(o->duration)))
                 return NULL;
+        if (o->track && !add(p, "track", json_object_new_boolean(1)))
+                return NULL;
+        if (o->detail && !add(p, "detail", json_object_new_boolean(1)))
+                return NULL;
+        if (o->stack && !add(p, "stack", json_object_new_boolean(1)))
+                return NULL;
+        if (o->egress && !add(p, "egress", json_object_new_string(o->egress)))
+                return NULL;
+        if (o->n_groups) {
+                json_object *arr = json_object_new_array();
+
+                if (!add(p, "groups", arr))
+                        return NULL;
+                for (unsigned i = 0; i < o->n_groups; i++)
+                        if (json_object_array_add(arr, json_object_new_string(o->groups[i])) < 0)
+                                return NULL;
+        }
         return TAKE_PTR(p);
 }
 
@@ -520,6 +706,18 @@ void trace_args_usage(FILE *f)
               "      --sport PORT           source port (tcp, udp, sctp, udplite)\n"
               "      --dport PORT           destination port\n"
               "      --port PORT            source or destination port\n"
+              "      --pid PID              process context of the probe hit (thread group);\n"
+              "                             softirq work runs in whatever task was current\n"
+              "      --netns INODE|PATH     network namespace of the device (or, before\n"
+              "                             routing, the socket): an inode number,\n"
+              "                             /run/netns/NAME or /proc/PID/ns/net\n"
+              "  -i, --ifname NAME          device NAME in that namespace (default: yours)\n"
+              "\n"
+              "Packet journeys:\n"
+              "      --track                once a packet matches, follow it whatever its\n"
+              "                             addresses, ports or mark become (NAT, tunnels)\n"
+              "                             and through its clones and copies, until freed\n"
+              "      --egress PROBE         with -o aggregate: a packet's block ends there\n"
               "\n"
               "PCAP-FILTER is a tcpdump expression (pcap-filter(7)), quoted or not, e.g.\n"
               "'tcp port 80 and host 10.0.0.1'; it combines with the options above (AND).\n"
@@ -533,7 +731,13 @@ void trace_args_usage(FILE *f)
               "                             function_graph: if the daemon's backend supports it\n"
               "  -r, --regex RE             only probes whose name matches the POSIX extended\n"
               "                             regular expression RE (see 'ipftctl list')\n"
-              "  -o, --output FORMAT        text (default) or json (one object per line)\n"
+              "  -g, --group NAME[,NAME]    only the probes of these groups (see 'ipftctl\n"
+              "                             list --groups'); may be repeated\n"
+              "  -o, --output FORMAT        text (default), json (one object per line),\n"
+              "                             aggregate (one block per packet, printed when\n"
+              "                             it ends) or aggregate-json (one object per packet)\n"
+              "      --detail               text: also device:index, netns, pid, comm, group\n"
+              "      --stack                the kernel stack of each event\n"
               "  -c, --count N              stop after N events\n"
               "      --duration SECONDS     stop after SECONDS (fractions allowed, e.g. 0.5)\n"
               "  -F, --field NAME[,NAME...] add skb fields to each event (up to 8; repeatable):\n"
@@ -550,6 +754,9 @@ void trace_args_usage(FILE *f)
               "  ipftctl trace -p tcp -F len,gso_size,gso_segs,gso_type,skb->dev->mtu\n"
               "  ipftctl trace -t drop -p tcp --dport 443 -c 100\n"
               "  ipftctl trace -6 -d 2001:db8::/32 -r '^(ip6|ipv6)_'\n"
-              "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n",
+              "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n"
+              "  ipftctl trace --track -d 10.0.0.100 -p icmp -o aggregate\n"
+              "  ipftctl trace -t drop --stack -p udp\n"
+              "  ipftctl trace -g ip-in,tcp --netns /run/netns/blue -i eth0\n",
               f);
 }

@@ -17,6 +17,9 @@
 /* -F: fields per session and name length, as the daemon accepts them (daemon/fields.h). */
 #define TRACE_FIELDS_MAX 8
 #define TRACE_FIELD_NAME_MAX 64
+/* -g groups per session, and room for their names. */
+#define TRACE_GROUPS_MAX 64
+#define TRACE_GROUPS_BUF 2048
 
 /*
  * What 'ipftctl trace' asks the daemon for.  Every member is optional: an
@@ -37,6 +40,15 @@ struct trace_opts {
         /* -F/--field: skb fields added to each event, resolved by the daemon. */
         unsigned n_fields;
         char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];
+        bool track;                /* --track: follow matched packets through rewrites */
+        bool detail;               /* --detail */
+        bool stack;                /* --stack */
+        const char *egress;        /* --egress PROBE (aggregate output) */
+        const char *groups[TRACE_GROUPS_MAX]; /* -g NAME, split at commas; into groups_buf */
+        unsigned n_groups;
+        char groups_buf[TRACE_GROUPS_BUF];
+        const char *netns_path;    /* --netns PATH: the caller resolves it (stat) into
+                                      filter.netns; NULL when an inode number was given */
 };
 
 /**
@@ -78,3 +90,6 @@ void args_getopt_error(int c, char **argv, const struct option *longopts, char *
 int args_check_regex(const char *re, char *err, size_t errlen);
 /* "text" or "json", returned as a static string. */
 int args_parse_output(const char *s, const char **ret, char *err, size_t errlen);
+/* Resolve --netns PATH: the inode of a network namespace file (/run/netns/NAME,
+ * /proc/PID/ns/net); -EINVAL with a message when it is not one. */
+int args_netns_inode(const char *path, uint32_t *ret, char *err, size_t errlen);

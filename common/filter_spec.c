@@ -13,9 +13,13 @@
 
 #define SKBT_F_ALL                                                                                 \
         (SKBT_F_MARK | SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR |      \
-         SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)
+         SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT | SKBT_F_PID | SKBT_F_NETNS | SKBT_F_IFINDEX)
 
-#define FILTER_MEMBERS "mark, mark_mask, l3, proto, saddr, daddr, addr, sport, dport or port"
+#define FILTER_MEMBERS                                                                             \
+        "mark, mark_mask, l3, proto, saddr, daddr, addr, sport, dport, port, pid, netns or ifname"
+
+/* Linux's PID_MAX_LIMIT (include/linux/threads.h, 64-bit). */
+#define PID_MAX 4194304
 
 /* How much of a rejected input is quoted back in a message. */
 #define QUOTE_MAX 48
@@ -385,6 +389,37 @@ static bool prefix_valid(const struct skbt_prefix *p)
                memcmp(m.mask, p->mask, sizeof(m.mask)) == 0;
 }
 
+bool skbt_ifname_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        /* The kernel's dev_valid_name(): 1..15 bytes, no '/', ':' or white space,
+         * not "." or "..". */
+        if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c == '/' || c == ':' || c == ' ' || (c >= '\t' && c <= '\r'))
+                        return false;
+        }
+        return true;
+}
+
+int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errlen)
+{
+        char q[QUOTE_MAX + 4];
+
+        if (!skbt_ifname_valid(s))
+                return fail(err, errlen,
+                            "invalid interface name '%s': expected 1 to 15 bytes without '/', "
+                            "':' or white space",
+                            quote(s, q));
+        memset(ret, 0, 16);
+        memcpy(ret, s, strlen(s));
+        return 0;
+}
+
 int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
 {
         static const struct {
@@ -415,6 +450,18 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                                     "invalid %s: family %u, prefix length %u or host bits set",
                                     addrs[i].name, p->l3, p->plen);
         }
+
+        if ((f->flags & SKBT_F_PID) && (f->pid == 0 || f->pid > PID_MAX))
+                return fail(err, errlen, "invalid pid %" PRIu32 ": expected 1 to %d", f->pid,
+                            PID_MAX);
+        if ((f->flags & SKBT_F_NETNS) && f->netns == 0)
+                return fail(err, errlen, "invalid netns 0: expected a namespace inode number");
+        /* An index means nothing without its namespace; the daemon sets both. */
+        if ((f->flags & SKBT_F_IFINDEX) && (!(f->flags & SKBT_F_NETNS) || f->ifindex == 0))
+                return fail(err, errlen, "an interface index needs its network namespace");
+        if (f->ifname[sizeof(f->ifname) - 1] != '\0' ||
+            (f->ifname[0] && !skbt_ifname_valid(f->ifname)))
+                return fail(err, errlen, "invalid ifname");
 
         /* The API has no "mask given" flag, so a lone mask can only be refused here. */
         if (!(f->flags & SKBT_F_MARK) && f->mark_mask)
@@ -668,6 +715,27 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
                         }
                         r = json_uint(val, bad + strlen("filter."), UINT16_MAX, &v, err, errlen);
                         *p = (uint16_t)v;
+                } else if (strcmp(key, "pid") == 0) {
+                        bad = "filter.pid";
+                        r = json_uint(val, "pid", PID_MAX, &v, err, errlen);
+                        if (r >= 0 && v == 0)
+                                r = fail(err, errlen, "invalid pid 0: expected 1 to %d", PID_MAX);
+                        f.flags |= SKBT_F_PID;
+                        f.pid = (uint32_t)v;
+                } else if (strcmp(key, "netns") == 0) {
+                        bad = "filter.netns";
+                        r = json_uint(val, "netns", UINT32_MAX, &v, err, errlen);
+                        if (r >= 0 && v == 0)
+                                r = fail(err, errlen,
+                                         "invalid netns 0: expected the inode number of a "
+                                         "network namespace (ls -iL /proc/PID/ns/net)");
+                        f.flags |= SKBT_F_NETNS;
+                        f.netns = (uint32_t)v;
+                } else if (strcmp(key, "ifname") == 0) {
+                        bad = "filter.ifname";
+                        r = json_str(val, "ifname", "a network interface name", &s, err, errlen);
+                        if (r >= 0)
+                                r = skbt_parse_ifname(s, f.ifname, err, errlen);
                 } else {
                         /* The key is client data: it can only go into the message, quoted. */
                         bad = "filter";
@@ -750,6 +818,12 @@ json_object *skbt_filter_to_json(const struct skbt_filter *f)
                 ok = ok && add_member(o, "dport", json_object_new_int(f->dport));
         if (f->flags & SKBT_F_PORT)
                 ok = ok && add_member(o, "port", json_object_new_int(f->port));
+        if (f->flags & SKBT_F_PID)
+                ok = ok && add_member(o, "pid", json_object_new_int64(f->pid));
+        if (f->flags & SKBT_F_NETNS)
+                ok = ok && add_member(o, "netns", json_object_new_int64(f->netns));
+        if (f->ifname[0])
+                ok = ok && add_member(o, "ifname", json_object_new_string(f->ifname));
         if (!ok) {
                 json_object_put(o);
                 return NULL;
@@ -827,6 +901,22 @@ void skbt_filter_describe(const struct skbt_filter *f, char *buf, size_t len)
         }
         if (f->flags & SKBT_F_PORT) {
                 append(buf, len, &pos, "%sport %u", sep, f->port);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_PID) {
+                append(buf, len, &pos, "%spid %" PRIu32, sep, f->pid);
+                sep = " and ";
+        }
+        if (f->ifname[0]) {
+                if (f->flags & SKBT_F_IFINDEX)
+                        append(buf, len, &pos, "%sifname %s (index %" PRIu32 ")", sep, f->ifname,
+                               f->ifindex);
+                else
+                        append(buf, len, &pos, "%sifname %s", sep, f->ifname);
+                sep = " and ";
+        }
+        if (f->flags & SKBT_F_NETNS) {
+                append(buf, len, &pos, "%snetns %" PRIu32, sep, f->netns);
                 sep = " and ";
         }
         if (pos == 0)

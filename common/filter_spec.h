@@ -37,6 +37,11 @@ int skbt_parse_u32(const char *what, const char *s, uint32_t *ret, char *err, si
 int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mask, char *err,
                     size_t errlen);
 
+/* A network interface name as the kernel accepts it (dev_valid_name()). */
+bool skbt_ifname_valid(const char *s);
+/* Check s and copy it, NUL-padded, to ret. */
+int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errlen);
+
 /* Cross-field checks on a filter built from parts, e.g. -4 with an IPv6
  * address, icmp6 with -4, ports with a protocol that has none. */
 int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen);

@@ -23,9 +23,12 @@
 #include "access.h"
 #include "config.h"
 #include "filter_spec.h"
+#include "groups.h"
 #include "log.h"
 #include "pcap_filter.h"
+#include "netns.h"
 #include "skbtraced.h"
+#include "track_agg.h"
 
 #define ERR_INVALID_PARAMETER "io.skbtraced.InvalidParameter"
 #define ERR_NO_PROBES "io.skbtraced.NoMatchingProbes"
@@ -290,8 +293,25 @@ static bool check_members(struct skbt_client *c, json_object *params,
  * with its entry, for function_graph only (it reports to the sessions its
  * entry matched, so selecting it alone would never fire).
  */
+/* The session's -g groups, as indexes into d->groups. */
+struct group_sel {
+        const struct skbt_groups *gs;
+        int idx[SKBT_GROUPS_MAX];
+        uint32_t n;
+};
+
+static bool group_selected(const struct group_sel *g, const char *name)
+{
+        if (!g || g->n == 0)
+                return true;
+        for (uint32_t i = 0; i < g->n; i++)
+                if (skbt_group_selects(g->gs, (uint32_t)g->idx[i], name))
+                        return true;
+        return false;
+}
+
 static bool probe_selected(const struct skbt_loader *l, const struct skbt_probe *p,
-                           enum skbt_tracer tracer, const regex_t *re)
+                           enum skbt_tracer tracer, const regex_t *re, const struct group_sel *g)
 {
         if (!p->attached)
                 return false;
@@ -306,7 +326,123 @@ static bool probe_selected(const struct skbt_loader *l, const struct skbt_probe 
                 return false;
         if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind != SKBT_PROBE_FUNCTION)
                 return false;
+        if (!group_selected(g, p->name))
+                return false;
         return !re || regexec(re, p->name, 0, NULL, 0) == 0;
+}
+
+/* "groups": ["ip-in", "tcp"]: every name must be a group of the data file. */
+static int parse_groups(struct skbt_client *c, json_object *v, struct group_sel *g, char **ret)
+{
+        struct skbtraced *d = c->d;
+        char names[1024];
+        size_t n, pos = 0;
+        char *joined;
+
+        g->gs = d->groups;
+        g->n = 0;
+        *ret = NULL;
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
+            json_object_array_length(v) > SKBT_GROUPS_MAX) {
+                client_error(c, ERR_INVALID_PARAMETER, "groups",
+                             "groups must be an array of 1 to %d group names (see 'ipftctl "
+                             "list --groups')",
+                             SKBT_GROUPS_MAX);
+                return -EINVAL;
+        }
+        if (!d->groups) {
+                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s",
+                             d->groups_error);
+                return -EOPNOTSUPP;
+        }
+        n = json_object_array_length(v);
+        joined = calloc(1, n * (SKBT_GROUP_NAME_MAX + 1) + 1);
+        if (!joined) {
+                client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                const char *name = json_object_get_string(e);
+                int idx;
+
+                if (!json_object_is_type(e, json_type_string) ||
+                    (idx = skbt_groups_find(d->groups, name)) < 0) {
+                        skbt_groups_names(d->groups, names, sizeof(names));
+                        if (json_object_is_type(e, json_type_string))
+                                client_error(c, ERR_INVALID_PARAMETER, "groups",
+                                             "unknown probe group '%.*s': expected one of %s",
+                                             SKBT_GROUP_NAME_MAX + 1, name, names);
+                        else
+                                client_error(c, ERR_INVALID_PARAMETER, "groups",
+                                             "groups must be strings, group names: %s", names);
+                        free(joined);
+                        return -EINVAL;
+                }
+                g->idx[g->n++] = idx;
+                pos += (size_t)sprintf(joined + pos, "%s%s", i ? "," : "", d->groups->g[idx].name);
+        }
+        *ret = joined;
+        return 0;
+}
+
+/* An optional boolean member. */
+static int get_bool(struct skbt_client *c, json_object *params, const char *key, bool *ret)
+{
+        json_object *v;
+
+        if (!json_object_object_get_ex(params, key, &v))
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean)) {
+                client_error(c, ERR_INVALID_PARAMETER, key, "%s must be true or false", key);
+                return -EINVAL;
+        }
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* The probe id of an attached entry probe called name, or SKBT_NO_PROBE. */
+static uint32_t find_probe(const struct skbt_loader *l, const char *name)
+{
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (!l->probes[i].is_return && l->probes[i].attached &&
+                    strcmp(l->probes[i].name, name) == 0)
+                        return i;
+        return SKBT_NO_PROBE;
+}
+
+/*
+ * -i NAME: the daemon looks the name up where the client means it, in the
+ * filter's namespace or the client's own, and filters on (namespace, index).
+ */
+static int resolve_ifname(struct skbt_client *c, struct skbt_filter *f)
+{
+        char err[SKBT_ERR_MAX];
+        uint32_t ifindex, netns;
+        int r;
+
+        if (!f->ifname[0])
+                return 0;
+        r = skbt_netns_ifindex(f->flags & SKBT_F_NETNS ? f->netns : 0, c->cred.pid, f->ifname,
+                               &ifindex, &netns, err, sizeof(err));
+        if (r == -ENODEV) {
+                client_error(c, ERR_INVALID_PARAMETER, "filter.ifname", "%s", err);
+                return r;
+        }
+        if (r == -ENOENT) {
+                client_error(c, ERR_INVALID_PARAMETER,
+                             f->flags & SKBT_F_NETNS ? "filter.netns" : "filter.ifname", "%s",
+                             err);
+                return r;
+        }
+        if (r < 0) {
+                client_error(c, ERR_UNSUPPORTED, "filter.ifname", "%s", err);
+                return r;
+        }
+        f->ifindex = ifindex;
+        f->netns = netns;
+        f->flags |= SKBT_F_IFINDEX | SKBT_F_NETNS;
+        return 0;
 }
 
 static int compile_regex(struct skbt_client *c, json_object *params, regex_t *re, bool *have)
@@ -450,10 +586,10 @@ static int parse_fields(struct skbt_client *c, json_object *params,
 
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
-        static const char *const allowed[] = {"filter",   "tracer",     "regex",
-                                              "output",   "count",      "duration",
-                                              "raw_output", "pcap_filter", "fields",
-                                              NULL};
+        static const char *const allowed[] = {"filter",     "tracer",      "regex",  "output",
+                                              "count",      "duration",    "raw_output",
+                                              "pcap_filter", "fields",     "track",  "groups",
+                                              "egress",     "detail",      "stack",  NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL, *timer_reason = "duration";
@@ -464,6 +600,8 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
         uint8_t *sel = NULL;
         regex_t re;
         bool have_re = false;
+        struct group_sel gsel = {0};
+        const char *egress = NULL;
         int r;
 
         if (!more) {
@@ -491,6 +629,8 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 client_error(c, ERR_INVALID_PARAMETER, bad ? bad : "filter", "%s", err);
                 return;
         }
+        if (resolve_ifname(c, &tmpl.filter) < 0)
+                return;
         skbt_filter_describe(&tmpl.filter, tmpl.filter_desc, sizeof(tmpl.filter_desc));
         /* Compiled here, not in the client: the daemon decides what runs in its programs. */
         if (json_object_object_get_ex(params, "pcap_filter", &v) &&
@@ -529,7 +669,8 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 } else if (strcmp(t, "drop") == 0) {
                         tmpl.tracer = SKBT_TRACER_DROP;
                 } else if (strcmp(t, "function_graph") == 0) {
-                        if (d->loader->n_returns == 0) {
+                        /* Copy functions' returns are attached anyway (for --track). */
+                        if (!d->loader->returns || d->loader->n_returns == 0) {
                                 client_error(c, ERR_UNSUPPORTED, "tracer",
                                              "tracer function_graph needs return probes "
                                              "(fexit or kretprobe); %s",
@@ -554,7 +695,43 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 if (!json_object_is_type(v, json_type_string) ||
                     skbt_output_from_string(json_object_get_string(v), &tmpl.output) < 0) {
                         client_error(c, ERR_INVALID_PARAMETER, "output",
-                                     "output must be \"text\" or \"json\"");
+                                     "output must be \"text\", \"json\", \"aggregate\" or "
+                                     "\"aggregate-json\"");
+                        return;
+                }
+        }
+        if (get_bool(c, params, "track", &tmpl.track) < 0 ||
+            get_bool(c, params, "detail", &tmpl.fmt.detail) < 0 ||
+            get_bool(c, params, "stack", &tmpl.fmt.stack) < 0)
+                return;
+        /* Aggregate blocks group events by track id: they need them. */
+        tmpl.ident = tmpl.track || skbt_output_is_aggregate(tmpl.output);
+        tmpl.fmt.track = tmpl.ident;
+        if (skbt_output_is_aggregate(tmpl.output) && tmpl.tracer == SKBT_TRACER_FUNCTION_GRAPH) {
+                client_error(c, ERR_INVALID_PARAMETER, "output",
+                             "aggregate output does not combine with tracer function_graph");
+                return;
+        }
+        tmpl.egress_probe = SKBT_NO_PROBE;
+        if (json_object_object_get_ex(params, "egress", &v)) {
+                if (!json_object_is_type(v, json_type_string)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "egress",
+                                     "egress must be a probe name");
+                        return;
+                }
+                if (!skbt_output_is_aggregate(tmpl.output)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "egress",
+                                     "egress ends a packet's block: it needs output aggregate "
+                                     "or aggregate-json");
+                        return;
+                }
+                egress = json_object_get_string(v);
+                tmpl.egress_probe = find_probe(d->loader, egress);
+                if (tmpl.egress_probe == SKBT_NO_PROBE) {
+                        client_error(c, ERR_INVALID_PARAMETER, "egress",
+                                     "egress probe '%.128s' is not attached here; see "
+                                     "'ipftctl list'",
+                                     egress);
                         return;
                 }
         }
@@ -588,8 +765,11 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 }
         }
 
-        if (compile_regex(c, params, &re, &have_re) < 0)
+        if (json_object_object_get_ex(params, "groups", &v) &&
+            parse_groups(c, v, &gsel, &tmpl.groups) < 0)
                 return;
+        if (compile_regex(c, params, &re, &have_re) < 0)
+                goto out;
         sel = calloc(d->loader->n_probes ? d->loader->n_probes : 1, 1);
         if (!sel) {
                 client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
@@ -597,16 +777,34 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
         }
         for (uint32_t i = 0; i < d->loader->n_probes; i++)
                 if (probe_selected(d->loader, &d->loader->probes[i], tmpl.tracer,
-                                   have_re ? &re : NULL)) {
+                                   have_re ? &re : NULL, &gsel)) {
                         sel[i] = 1;
                         tmpl.n_probes++;
                 }
+        if (tmpl.n_probes > 0 && skbt_output_is_aggregate(tmpl.output)) {
+                /* A block ends when its packet is freed, or at the egress probe:
+                 * the session hears those whatever it selected. */
+                for (uint32_t i = 0; i < d->loader->n_probes; i++) {
+                        const struct skbt_probe *p = &d->loader->probes[i];
+
+                        if (sel[i] || !p->attached || p->is_return ||
+                            !((p->life & SKBT_STAMP_FREE) || i == tmpl.egress_probe))
+                                continue;
+                        sel[i] = 1;
+                        tmpl.n_probes++;
+                }
+        }
         if (tmpl.n_probes == 0) {
                 if (tmpl.tracer == SKBT_TRACER_DROP)
                         client_error(c, ERR_NO_PROBES, NULL,
                                      "no drop probe %sis attached on this kernel (the drop "
                                      "tracer needs skb:kfree_skb with a reason, Linux 5.17+)",
                                      have_re ? "matching the regex " : "");
+                else if (gsel.n)
+                        client_error(c, ERR_NO_PROBES, "groups",
+                                     "the groups%s select no attached probe here; see "
+                                     "'ipftctl list --groups'",
+                                     have_re ? " and the regex" : "");
                 else
                         client_error(c, ERR_NO_PROBES, "regex",
                                      "the regex matches no attached probe; see 'ipftctl list'");
@@ -659,6 +857,7 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 free(tmpl.pcap_filter);
                 goto out;
         }
+        tmpl.groups = NULL; /* the session's now */
         if (duration_usec > 0 &&
             skbt_session_set_duration(s, duration_usec, timer_reason) < 0) {
                 skbt_session_end(s, timer_reason);
@@ -679,19 +878,116 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
         json_object_put(reply);
 out:
         free(sel);
+        free(tmpl.groups);
         if (have_re)
                 regfree(&re);
 }
 
+/* One probe name of a group, with what this kernel has of it. */
+static json_object *group_probe_json(const struct skbt_loader *l, const char *name)
+{
+        json_object *o = json_object_new_object();
+        const struct skbt_probe *p = NULL;
+
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (!l->probes[i].is_return && strcmp(l->probes[i].name, name) == 0) {
+                        p = &l->probes[i];
+                        break;
+                }
+        json_object_object_add(o, "name", json_object_new_string(name));
+        json_object_object_add(o, "exists", json_object_new_boolean(p != NULL));
+        json_object_object_add(o, "attached", json_object_new_boolean(p && p->attached));
+        if (p && !p->attached && p->error)
+                json_object_object_add(o, "error", json_object_new_string(p->error));
+        return o;
+}
+
+/*
+ * The groups tree: each group with its own probes (those the file names,
+ * then those its regex matches here) and whether this kernel has them.
+ */
+static void list_groups(struct skbt_client *c)
+{
+        struct skbtraced *d = c->d;
+        const struct skbt_loader *l = d->loader;
+        const struct skbt_groups *gs = d->groups;
+        json_object *arr, *reply;
+
+        if (!gs) {
+                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s",
+                             d->groups_error);
+                return;
+        }
+        arr = json_object_new_array();
+        for (uint32_t i = 0; i < gs->n; i++) {
+                const struct skbt_group *g = &gs->g[i];
+                json_object *o = json_object_new_object(), *probes = json_object_new_array();
+                uint32_t attached = 0, exists = 0;
+
+                json_object_object_add(o, "name", json_object_new_string(g->name));
+                json_object_object_add(o, "parent",
+                                       g->parent >= 0
+                                               ? json_object_new_string(gs->g[g->parent].name)
+                                               : NULL);
+                json_object_object_add(o, "depth", json_object_new_int64(g->depth));
+                json_object_object_add(o, "description", json_object_new_string(g->description));
+                if (g->regex)
+                        json_object_object_add(o, "regex", json_object_new_string(g->regex));
+                for (uint32_t k = 0; k < g->n_probes; k++)
+                        json_object_array_add(probes, group_probe_json(l, g->probes[k]));
+                for (uint32_t k = 0; g->regex && k < l->n_probes; k++) {
+                        const struct skbt_probe *p = &l->probes[k];
+                        bool listed = false;
+
+                        if (p->is_return || regexec(&g->re, p->name, 0, NULL, 0) != 0)
+                                continue;
+                        for (uint32_t m = 0; m < g->n_probes && !listed; m++)
+                                listed = strcmp(g->probes[m], p->name) == 0;
+                        if (!listed)
+                                json_object_array_add(probes, group_probe_json(l, p->name));
+                }
+                for (size_t k = 0; k < json_object_array_length(probes); k++) {
+                        json_object *pr = json_object_array_get_idx(probes, k), *v;
+
+                        if (json_object_object_get_ex(pr, "exists", &v) &&
+                            json_object_get_boolean(v))
+                                exists++;
+                        if (json_object_object_get_ex(pr, "attached", &v) &&
+                            json_object_get_boolean(v))
+                                attached++;
+                }
+                json_object_object_add(o, "exists", json_object_new_int64(exists));
+                json_object_object_add(o, "attached", json_object_new_int64(attached));
+                json_object_object_add(o, "probes", probes);
+                json_object_array_add(arr, o);
+        }
+        reply = json_object_new_object();
+        json_object_object_add(reply, "file", json_object_new_string(gs->path));
+        json_object_object_add(reply, "groups", arr);
+        skbt_client_reply(c, reply, false);
+        json_object_put(reply);
+}
+
 static void method_list(struct skbt_client *c, json_object *params)
 {
-        static const char *const allowed[] = {"regex", NULL};
+        static const char *const allowed[] = {"regex", "groups", NULL};
         struct skbt_loader *l = c->d->loader;
         json_object *arr, *reply;
         regex_t re;
-        bool have_re;
+        bool have_re, groups = false;
 
-        if (!check_members(c, params, allowed) || compile_regex(c, params, &re, &have_re) < 0)
+        if (!check_members(c, params, allowed) || get_bool(c, params, "groups", &groups) < 0)
+                return;
+        if (groups) {
+                if (json_object_object_get_ex(params, "regex", NULL)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "regex",
+                                     "regex and groups do not combine: groups lists the tree");
+                        return;
+                }
+                list_groups(c);
+                return;
+        }
+        if (compile_regex(c, params, &re, &have_re) < 0)
                 return;
         arr = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -715,6 +1011,9 @@ static void method_list(struct skbt_client *c, json_object *params)
                 json_object_object_add(o, "returns",
                                        json_object_new_boolean(p->ret_id != SKBT_NO_PROBE &&
                                                                l->probes[p->ret_id].attached));
+                if (c->d->probe_groups && c->d->probe_groups[i])
+                        json_object_object_add(o, "group",
+                                               json_object_new_string(c->d->probe_groups[i]));
                 if (p->error)
                         json_object_object_add(o, "error", json_object_new_string(p->error));
                 json_object_array_add(arr, o);
@@ -757,6 +1056,20 @@ static json_object *session_to_json(struct skbt_session *s)
                 for (uint32_t i = 0; i < s->fields.n; i++)
                         json_object_array_add(fa, json_object_new_string(s->fields.f[i].name));
                 json_object_object_add(o, "fields", fa);
+        }
+        if (s->groups)
+                json_object_object_add(o, "groups", json_object_new_string(s->groups));
+        json_object_object_add(o, "track", json_object_new_boolean(s->track));
+        json_object_object_add(o, "detail", json_object_new_boolean(s->fmt.detail));
+        json_object_object_add(o, "stack", json_object_new_boolean(s->fmt.stack));
+        if (s->egress_probe != SKBT_NO_PROBE && s->egress_probe < s->d->loader->n_probes)
+                json_object_object_add(o, "egress", json_object_new_string(
+                                                            s->d->loader->probes[s->egress_probe].name));
+        if (s->agg) {
+                json_object_object_add(o, "aggregate_open",
+                                       json_object_new_int64(skbt_agg_open(s->agg)));
+                json_object_object_add(o, "aggregate_bytes",
+                                       json_object_new_uint64(skbt_agg_bytes(s->agg)));
         }
         json_object_object_add(o, "probes", json_object_new_int64(s->n_probes));
         json_object_object_add(o, "started_usec",
@@ -903,6 +1216,31 @@ static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
         return total;
 }
 
+/*
+ * The packet-tracking maps: entries now, and how entries left.  LRU
+ * evictions are not reported by the kernel; "evicted" is what was created
+ * and left by no counted way (docs/output.md).
+ */
+static json_object *tracking_to_json(struct skbtraced *d)
+{
+        json_object *t = json_object_new_object();
+        struct skbt_track_stats st;
+
+        if (skbt_loader_track_stats(d->loader, &st) < 0)
+                return t;
+        json_object_object_add(t, "entries", json_object_new_uint64(st.live));
+        json_object_object_add(t, "buffers", json_object_new_uint64(st.live_heads));
+        json_object_object_add(t, "max", json_object_new_int64(SKBT_TRACK_ENTRIES));
+        json_object_object_add(t, "created", json_object_new_uint64(st.created));
+        json_object_object_add(t, "clones", json_object_new_uint64(st.clones));
+        json_object_object_add(t, "freed", json_object_new_uint64(st.freed));
+        json_object_object_add(t, "stale", json_object_new_uint64(st.stale));
+        json_object_object_add(t, "swept", json_object_new_uint64(st.swept));
+        json_object_object_add(t, "evicted", json_object_new_uint64(st.evicted));
+        json_object_object_add(t, "failed", json_object_new_uint64(st.failed));
+        return t;
+}
+
 static void method_status(struct skbt_client *c, json_object *params)
 {
         static const char *const allowed[] = {NULL};
@@ -1024,6 +1362,18 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(mem, "queued_bytes", json_object_new_uint64(queued));
         json_object_object_add(o, "memory", mem);
         json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
+        json_object_object_add(o, "tracking", tracking_to_json(d));
+        {
+                json_object *g = json_object_new_object();
+
+                json_object_object_add(g, "file", json_object_new_string(d->opt.groups_path));
+                json_object_object_add(g, "groups",
+                                       json_object_new_int64(d->groups ? d->groups->n : 0));
+                if (!d->groups)
+                        json_object_object_add(g, "error",
+                                               json_object_new_string(d->groups_error));
+                json_object_object_add(o, "groups", g);
+        }
         skbt_client_reply(c, o, false);
         json_object_put(o);
 }
@@ -1432,6 +1782,8 @@ void skbt_daemon_reload(struct skbtraced *d)
                  cfg.max_duration_usec / 1000000, cfg.queue_bytes >> 10, cfg.rate_limit,
                  cfg.max_connections, cfg.max_connections_per_user, d->n_sessions);
 done:
+        /* The groups file is data, not configuration: re-read it either way. */
+        skbt_daemon_load_groups(d);
         sd_notify(0, "READY=1");
         skbt_notify_status(d);
 }

@@ -515,6 +515,9 @@ static size_t symbolize(const struct skbt_names *names, uint64_t addr, char *buf
 struct event_strings {
         const char *probe;
         size_t probe_len;
+        const char *group;
+        size_t group_len;
+        size_t comm_len;
         const char *reason;
         size_t reason_len;
         size_t ifname_len;
@@ -528,6 +531,11 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
         s->probe = probe_name(names, ev->probe_id);
         s->probe_len = s->probe ? strlen(s->probe) : 0;
         s->ifname_len = strnlen(ev->ifname, sizeof(ev->ifname));
+        s->comm_len = strnlen(ev->comm, sizeof(ev->comm));
+        s->group = names && names->probe_groups && ev->probe_id < names->n_probes
+                           ? names->probe_groups[ev->probe_id]
+                           : NULL;
+        s->group_len = s->group ? strlen(s->group) : 0;
         s->reason = NULL;
         s->reason_len = 0;
         s->location_len = 0;
@@ -542,7 +550,117 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
 /* Worst-case bytes for the strings when each byte may become "\u00XX". */
 static size_t event_strings_max(const struct event_strings *s)
 {
-        return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len) + 16;
+        return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len +
+                    s->group_len + s->comm_len) +
+               16;
+}
+
+/* ' if=veth0:3 netns=4026532301 pid=812 comm=ping group=link-in' (--detail). */
+static char *put_detail_text(char *p, const struct skbt_event *ev, const struct event_strings *s)
+{
+        PUT_LIT(p, " if=");
+        p = put_ifname_text(p, ev->ifname, s->ifname_len);
+        if (s->ifname_len) {
+                *p++ = ':';
+                p = put_u64(p, ev->ifindex);
+        }
+        PUT_LIT(p, " netns=");
+        p = put_u64(p, ev->netns);
+        PUT_LIT(p, " pid=");
+        p = put_u64(p, ev->pid);
+        /* A task names itself: escaped like a device name. */
+        PUT_LIT(p, " comm=");
+        p = put_ifname_text(p, ev->comm, s->comm_len);
+        PUT_LIT(p, " group=");
+        if (s->group)
+                p = put_mem(p, s->group, s->group_len);
+        else
+                *p++ = '-';
+        return p;
+}
+
+/*
+ * The machinery between the probed code and our program: the program
+ * itself (a bpf_prog_* symbol, or an address kallsyms did not have when we
+ * read it), the trampoline or tracepoint glue that called it.  Which frames
+ * those are depends on the kernel and the backend, so they are recognised
+ * by name in the first frames and left out: a stack starts at the probed
+ * function (fentry, kprobe) or the tracepoint's caller.
+ */
+#define STACK_GLUE_FRAMES 8
+
+static bool stack_glue(const char *sym)
+{
+        static const char *const prefixes[] = {
+                "bpf_prog_",     "bpf_trampoline_", "bpf_trace_run",    "__traceiter_",
+                "__bpf_trace_",  "__bpf_prog_enter", "__bpf_prog_exit", "trace_call_bpf",
+                "kprobe_",       "fprobe_",         "rethook_",         "__kprobe_multi",
+                "kprobe_multi_", "perf_trace_",     "bpf_get_stack",    "ftrace_",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+                if (strncmp(sym, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
+static const uint64_t *event_stack(const struct skbt_event *ev, const struct skbt_names *names,
+                                   uint32_t *n)
+{
+        const uint64_t *frames = (const uint64_t *)(ev + 1);
+        uint32_t depth = ev->stack_depth < SKBT_STACK_MAX ? ev->stack_depth : SKBT_STACK_MAX;
+        uint32_t skip = 0;
+        char buf[LOCATION_MAX];
+
+        for (uint32_t i = 0; i < depth && i < STACK_GLUE_FRAMES; i++)
+                if (symbolize(names, frames[i], buf, sizeof(buf)) && stack_glue(buf))
+                        skip = i + 1;
+        *n = depth - skip;
+        return frames + skip;
+}
+
+/* One line per frame, innermost first, indented under the event's line. */
+void skbt_format_stack_text(struct strbuf *out, const struct skbt_event *ev,
+                            const struct skbt_names *names)
+{
+        uint32_t n;
+        const uint64_t *frames = event_stack(ev, names, &n);
+        char buf[LOCATION_MAX];
+
+        for (uint32_t i = 0; i < n; i++) {
+                size_t len = symbolize(names, frames[i], buf, sizeof(buf));
+
+                strbuf_puts(out, "    ");
+                if (len)
+                        strbuf_put(out, buf, len);
+                else
+                        strbuf_put_hex(out, frames[i]);
+                strbuf_putc(out, '\n');
+        }
+}
+
+static void put_stack_json(struct strbuf *out, const struct skbt_event *ev,
+                           const struct skbt_names *names)
+{
+        uint32_t n;
+        const uint64_t *frames = event_stack(ev, names, &n);
+        char buf[LOCATION_MAX];
+
+        strbuf_puts(out, ",\"stack\":[");
+        for (uint32_t i = 0; i < n; i++) {
+                size_t len = symbolize(names, frames[i], buf, sizeof(buf));
+
+                if (i)
+                        strbuf_putc(out, ',');
+                if (len) {
+                        strbuf_put_json_string(out, buf, len);
+                } else {
+                        strbuf_putc(out, '"');
+                        strbuf_put_hex(out, frames[i]);
+                        strbuf_putc(out, '"');
+                }
+        }
+        strbuf_putc(out, ']');
 }
 
 /*
@@ -553,8 +671,8 @@ static size_t event_strings_max(const struct event_strings *s)
 #define CURSOR_SYNC(out, p) ((out)->len = (size_t)((p) - (out)->data))
 #define CURSOR_LOAD(out, p) ((p) = (out)->data + (out)->len)
 
-void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
-                      const struct skbt_names *names)
+void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
+                           const struct skbt_event *ev, const struct skbt_names *names)
 {
         struct event_strings s;
         size_t start;
@@ -580,8 +698,10 @@ void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
         }
         *p++ = ' ';
         p = put_ifname_text(p, ev->ifname, s.ifname_len);
-        *p++ = ' ';
-        p = put_flow(p, ev);
+        if (!o->omit_flow) {
+                *p++ = ' ';
+                p = put_flow(p, ev);
+        }
 
         if (ev->flags & SKBT_EV_DROP) {
                 PUT_LIT(p, " drop_reason=");
@@ -601,10 +721,26 @@ void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
                 PUT_LIT(p, " retval=");
                 p = put_i64(p, ev->retval);
         }
+        if (o->track) {
+                PUT_LIT(p, " track=");
+                p = put_u64(p, ev->track_id);
+        }
+        if (o->detail)
+                p = put_detail_text(p, ev, &s);
         *p++ = '\n';
 
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+        if (o->stack)
+                skbt_format_stack_text(out, ev, names);
+}
+
+void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names)
+{
+        static const struct skbt_format_opts none;
+
+        skbt_format_text_opts(out, &none, ev, names);
 }
 
 static char *put_json_tuple(char *p, const struct skbt_tuple *t)
@@ -666,8 +802,8 @@ static char *put_json_icmp(char *p, const struct skbt_tuple *t)
         return p;
 }
 
-void skbt_format_json(struct strbuf *out, const struct skbt_event *ev,
-                      const struct skbt_names *names)
+void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
+                           const struct skbt_event *ev, const struct skbt_names *names)
 {
         const struct skbt_tuple *t = &ev->tuple;
         struct event_strings s;
@@ -751,19 +887,53 @@ void skbt_format_json(struct strbuf *out, const struct skbt_event *ev,
                 PUT_LIT(p, ",\"retval\":");
                 p = put_i64(p, ev->retval);
         }
-        PUT_LIT(p, "}\n");
-
+        PUT_LIT(p, ",\"track_id\":");
+        p = put_u64(p, o->track ? ev->track_id : 0);
+        PUT_LIT(p, ",\"comm\":");
+        CURSOR_SYNC(out, p);
+        strbuf_put_json_string(out, ev->comm, s.comm_len);
+        CURSOR_LOAD(out, p);
+        PUT_LIT(p, ",\"group\":");
+        if (s.group) {
+                CURSOR_SYNC(out, p);
+                strbuf_put_json_string(out, s.group, s.group_len);
+                CURSOR_LOAD(out, p);
+        } else {
+                PUT_LIT(p, "\"\"");
+        }
+        if (ev->flags & SKBT_EV_FREE)
+                PUT_LIT(p, ",\"free\":true");
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+        if (o->stack)
+                put_stack_json(out, ev, names);
+        strbuf_puts(out, "}\n");
+}
+
+void skbt_format_json(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names)
+{
+        static const struct skbt_format_opts none;
+
+        skbt_format_json_opts(out, &none, ev, names);
+}
+
+void skbt_format_event_opts(struct strbuf *out, enum skbt_output fmt,
+                            const struct skbt_format_opts *o, const struct skbt_event *ev,
+                            const struct skbt_names *names)
+{
+        if (fmt == SKBT_OUTPUT_JSON || fmt == SKBT_OUTPUT_AGGREGATE_JSON)
+                skbt_format_json_opts(out, o, ev, names);
+        else
+                skbt_format_text_opts(out, o, ev, names);
 }
 
 void skbt_format_event(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                        const struct skbt_names *names)
 {
-        if (fmt == SKBT_OUTPUT_JSON)
-                skbt_format_json(out, ev, names);
-        else
-                skbt_format_text(out, ev, names);
+        static const struct skbt_format_opts none;
+
+        skbt_format_event_opts(out, fmt, &none, ev, names);
 }
 
 int skbt_output_from_string(const char *s, enum skbt_output *ret)
@@ -774,6 +944,10 @@ int skbt_output_from_string(const char *s, enum skbt_output *ret)
                 *ret = SKBT_OUTPUT_TEXT;
         else if (strcmp(s, "json") == 0)
                 *ret = SKBT_OUTPUT_JSON;
+        else if (strcmp(s, "aggregate") == 0)
+                *ret = SKBT_OUTPUT_AGGREGATE;
+        else if (strcmp(s, "aggregate-json") == 0)
+                *ret = SKBT_OUTPUT_AGGREGATE_JSON;
         else
                 return -EINVAL;
         return 0;
@@ -786,6 +960,10 @@ const char *skbt_output_to_string(enum skbt_output o)
                 return "text";
         case SKBT_OUTPUT_JSON:
                 return "json";
+        case SKBT_OUTPUT_AGGREGATE:
+                return "aggregate";
+        case SKBT_OUTPUT_AGGREGATE_JSON:
+                return "aggregate-json";
         }
         return NULL;
 }

@@ -2,6 +2,7 @@
 /* format.h - render events as text or JSON lines */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,9 +12,25 @@
 enum skbt_output {
         SKBT_OUTPUT_TEXT = 0,
         SKBT_OUTPUT_JSON = 1,
+        SKBT_OUTPUT_AGGREGATE = 2,      /* one text block per packet (track_agg.c) */
+        SKBT_OUTPUT_AGGREGATE_JSON = 3, /* one JSON object per packet */
 };
 
-/* Parse "text" / "json"; -EINVAL otherwise. */
+static inline bool skbt_output_is_aggregate(enum skbt_output o)
+{
+        return o == SKBT_OUTPUT_AGGREGATE || o == SKBT_OUTPUT_AGGREGATE_JSON;
+}
+
+/* What a session asked to see besides the usual fields. */
+struct skbt_format_opts {
+        bool track;  /* the session has track ids: JSON track_id is the real one, text
+                        adds " track=N" (without it JSON says 0, text nothing) */
+        bool detail; /* text: " if=NAME:INDEX netns=N pid=N comm=C group=G" (JSON has them) */
+        bool stack;  /* the kernel stack following the event: JSON "stack", text lines */
+        bool omit_flow; /* text: leave out the flow summary (aggregate blocks print it once) */
+};
+
+/* Parse "text", "json", "aggregate", "aggregate-json"; -EINVAL otherwise. */
 int skbt_output_from_string(const char *s, enum skbt_output *ret);
 const char *skbt_output_to_string(enum skbt_output o);
 
@@ -30,12 +47,28 @@ struct skbt_names {
         /* Symbolize a kernel text address as "func+0x1a/0x200"; returns 0 or -ENOENT. */
         int (*symbolize)(void *data, uint64_t addr, char *buf, size_t len);
         void *symbolize_data;
+        const char *const *probe_groups; /* indexed by probe_id: "link-in", or NULL */
 };
 
 /* Append one line (ending in '\n') for ev to out.  The caller checks
  * strbuf_failed(out) once per batch. */
 void skbt_format_event(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                        const struct skbt_names *names);
+/*
+ * The same with a session's options.  With o->stack, ev->stack_depth frames
+ * (at most SKBT_STACK_MAX) follow *ev in memory: the caller checked the
+ * record is that long.  Text adds one line per frame after the event's.
+ */
+void skbt_format_event_opts(struct strbuf *out, enum skbt_output fmt,
+                            const struct skbt_format_opts *o, const struct skbt_event *ev,
+                            const struct skbt_names *names);
+void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
+                           const struct skbt_event *ev, const struct skbt_names *names);
+void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
+                           const struct skbt_event *ev, const struct skbt_names *names);
+/* The stack lines of skbt_format_text_opts() alone, for a line completed by the caller. */
+void skbt_format_stack_text(struct strbuf *out, const struct skbt_event *ev,
+                            const struct skbt_names *names);
 void skbt_format_text(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
 void skbt_format_json(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
 /* The flow summary used in text output, e.g. "ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=7 seq=3",

@@ -493,6 +493,49 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend)
         }
 }
 
+/*
+ * Load the templates.  SKBTRACED_VERIFIER_LOG (debugging) gives every
+ * program a big verifier log and shows the end of the failing one's:
+ * libbpf's own report is cut after its first few kilobytes, where the
+ * reason is never found.  "stats": the error and the statistics only (the
+ * full log of a big program overflows any buffer on older kernels, which
+ * keep its start); anything else: the full log.
+ */
+static int load_skeleton(struct skbtrace *skel)
+{
+        const size_t size = 64u << 20;
+        _cleanup_free_ char *log = NULL;
+        struct bpf_program *p;
+        int r;
+
+        if (!getenv("SKBTRACED_VERIFIER_LOG"))
+                return skbtrace__load(skel);
+        log = calloc(1, size);
+        if (!log)
+                return -ENOMEM;
+        bpf_object__for_each_program(p, skel->obj)
+        {
+                bpf_program__set_log_buf(p, log, size);
+                bpf_program__set_log_level(
+                        p, strcmp(getenv("SKBTRACED_VERIFIER_LOG"), "stats") == 0 ? 4 : 1);
+                /* one file per failing load is enough; see below */
+        }
+        r = skbtrace__load(skel);
+        if (r < 0) {
+                const char *path = getenv("SKBTRACED_VERIFIER_LOG");
+                size_t n = strlen(log);
+                FILE *f;
+
+                log_error("verifier log (end): ...%s", log + (n > 4000 ? n - 4000 : 0));
+                /* A path: the whole log goes there. */
+                if (path[0] == '/' && (f = fopen(path, "we"))) {
+                        fwrite(log, 1, n, f);
+                        fclose(f);
+                }
+        }
+        return r;
+}
+
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                     const struct skbt_loader_opts *opts, struct skbt_loader **ret)
 {
@@ -523,7 +566,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
         set_autoload(l->skel, backend);
-        r = skbtrace__load(l->skel);
+        r = load_skeleton(l->skel);
         if (r < 0)
                 return log_error_errno(r, "cannot load BPF programs: %m");
 

@@ -29,6 +29,7 @@ static void help(void)
                "      --ringbuf-size MB   BPF ring buffer size in MiB, a power of 2 (default 8)\n"
                "      --probes REGEX      attach only probes whose name matches (POSIX ERE);\n"
                "                          default: every skb function and tracepoint\n"
+               "      --groups PATH       probe groups for 'ipftctl trace -g' (default %s)\n"
                "      --no-return-probes  do not attach fexit/kretprobes: faster start, but no\n"
                "                          function_graph tracer\n"
                "      --queue-size KB     per-session output queue in KiB before events are\n"
@@ -51,7 +52,7 @@ static void help(void)
                "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit;\n"
                "SIGHUP re-reads the config file without ending sessions.\n"
                "See skbtraced(8) and ipftctl(1).\n",
-               SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP);
+               SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP, SKBT_DEFAULT_GROUPS);
 }
 
 enum {
@@ -60,6 +61,7 @@ enum {
         ARG_RINGBUF,
         ARG_QUEUE,
         ARG_PROBES,
+        ARG_GROUPS,
         ARG_NO_RETURNS,
         ARG_MAX_SESSIONS,
         ARG_MAX_PER_USER,
@@ -97,6 +99,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
                 {"ringbuf-size", required_argument, NULL, ARG_RINGBUF},
                 {"queue-size", required_argument, NULL, ARG_QUEUE},
                 {"probes", required_argument, NULL, ARG_PROBES},
+                {"groups", required_argument, NULL, ARG_GROUPS},
                 {"no-return-probes", no_argument, NULL, ARG_NO_RETURNS},
                 {"max-sessions", required_argument, NULL, ARG_MAX_SESSIONS},
                 {"max-sessions-per-user", required_argument, NULL, ARG_MAX_PER_USER},
@@ -142,6 +145,13 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
                         break;
                 case ARG_PROBES:
                         o->probes = optarg;
+                        break;
+                case ARG_GROUPS:
+                        if (!*optarg) {
+                                fprintf(stderr, "skbtraced: --groups needs a path\n");
+                                return -EINVAL;
+                        }
+                        o->groups_path = optarg;
                         break;
                 case ARG_NO_RETURNS:
                         o->no_returns = true;
@@ -205,6 +215,7 @@ int main(int argc, char **argv)
         struct skbt_options opt = {
                 .socket_path = SKBT_DEFAULT_SOCKET,
                 .config_path = SKBT_DEFAULT_CONFIG,
+                .groups_path = SKBT_DEFAULT_GROUPS,
         };
         struct skbtraced *d = NULL;
         int r;

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "groups.h"
 #include "log.h"
 #include "skbtraced.h"
 
@@ -293,6 +294,59 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *si, voi
         return 0;
 }
 
+/*
+ * Probe groups (data/groups.conf).  Without the file the daemon still
+ * traces; only -g and 'list --groups' say why they cannot work.  On reload
+ * a bad file keeps the groups in effect.
+ */
+void skbt_daemon_load_groups(struct skbtraced *d)
+{
+        struct skbt_groups *gs = NULL;
+        const char **names;
+        char err[sizeof(d->groups_error)];
+        int r;
+
+        r = skbt_groups_load(d->opt.groups_path, &gs, err, sizeof(err));
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        snprintf(err, sizeof(err), "out of memory reading %s",
+                                 d->opt.groups_path);
+                if (d->groups)
+                        log_warning("cannot reload probe groups: %s; keeping the groups "
+                                    "read before, ignoring",
+                                    err);
+                else {
+                        log_warning("no probe groups: %s; 'ipftctl trace -g' will not work, "
+                                    "ignoring",
+                                    err);
+                        snprintf(d->groups_error, sizeof(d->groups_error), "%s", err);
+                }
+                return;
+        }
+        names = calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*names));
+        if (!names) {
+                skbt_groups_free(gs);
+                log_warning("out of memory loading probe groups, ignoring");
+                return;
+        }
+        for (uint32_t i = 0; i < d->loader->n_probes; i++) {
+                const struct skbt_probe *p = &d->loader->probes[i];
+
+                /* A return probe is in its entry's group. */
+                if (p->is_return && p->entry_id < d->loader->n_probes)
+                        p = &d->loader->probes[p->entry_id];
+                names[i] = skbt_groups_probe_group(gs, p->name);
+        }
+        /* Events are formatted synchronously: nothing holds the old names. */
+        free(d->probe_groups);
+        skbt_groups_free(d->groups);
+        d->probe_groups = names;
+        d->groups = gs;
+        d->groups_error[0] = '\0';
+        d->names.probe_groups = d->probe_groups;
+        log_info("%u probe groups read from %s", gs->n, gs->path);
+}
+
 int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
 {
         struct skbtraced *d;
@@ -382,6 +436,7 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 .symbolize = symbolize_cb,
                 .symbolize_data = d->ksyms,
         };
+        skbt_daemon_load_groups(d);
 
         d->rb = ring_buffer__new(d->loader->ringbuf_fd, skbt_ringbuf_event, d, NULL);
         if (!d->rb) {
@@ -468,6 +523,8 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         skbt_loader_free(d->loader);
         btf__free(d->fields_btf);
         free(d->probe_names);
+        free(d->probe_groups);
+        skbt_groups_free(d->groups);
         skbt_ksyms_free(d->ksyms);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "prefilter.h"
 #include "skbtraced.h"
+#include "track_agg.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -89,6 +90,14 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
                 __atomic_fetch_or(&l->state->graph, bit, __ATOMIC_RELEASE);
         if (s->fields.n)
                 __atomic_fetch_or(l->field_sessions, bit, __ATOMIC_RELEASE);
+        if (s->ident)
+                __atomic_fetch_or(&l->state->ident, bit, __ATOMIC_RELEASE);
+        if (s->track)
+                __atomic_fetch_or(&l->state->track, bit, __ATOMIC_RELEASE);
+        if (s->fmt.stack)
+                __atomic_fetch_or(&l->state->stack, bit, __ATOMIC_RELEASE);
+        if (s->filter.flags & (SKBT_F_NETNS | SKBT_F_IFINDEX))
+                __atomic_fetch_or(&l->state->need_dev, bit, __ATOMIC_RELEASE);
         __atomic_fetch_or(&l->state->active, bit, __ATOMIC_RELEASE);
 }
 
@@ -101,9 +110,24 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
         skbt_prefilter_sync(l, l->state->active);
         __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(l->field_sessions, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&l->state->ident, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&l->state->track, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&l->state->stack, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&l->state->need_dev, ~bit, __ATOMIC_RELEASE);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
+        /* The next session in this slot must not inherit the packets we followed. */
+        if (s->ident)
+                skbt_loader_track_sweep(l, bit);
+}
+
+/* Evictions from the tracking map so far (0 if it cannot be read). */
+static uint64_t track_evicted(struct skbtraced *d)
+{
+        struct skbt_track_stats st;
+
+        return skbt_loader_track_stats(d->loader, &st) < 0 ? 0 : st.evicted;
 }
 
 int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
@@ -136,10 +160,19 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
         }
         s->timer = NULL;
         s->graph = NULL;
+        s->agg = NULL;
         if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH && skbt_graph_new(&s->graph) < 0) {
                 free(s);
                 return -ENOMEM;
         }
+        if (skbt_output_is_aggregate(s->output) &&
+            skbt_agg_new(s->output, &s->fmt, s->egress_probe, &s->agg) < 0) {
+                skbt_graph_free(s->graph);
+                free(s);
+                return -ENOMEM;
+        }
+        if (s->ident)
+                s->track_evicted_start = track_evicted(d);
         s->start_ns = skbt_now_ns();
         s->start_realtime_usec = realtime_usec();
         s->rate_last_ts = s->start_ns;
@@ -257,6 +290,9 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
 
         session_deactivate(d, s);
         session_read_lost(s);
+        /* Packets still open are printed, marked as such: never dropped. */
+        if (s->agg)
+                skbt_agg_flush_all(s->agg, &s->pending, &d->names);
         skbt_session_flush(s, false);
 
         sum = json_object_new_object();
@@ -268,6 +304,16 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         json_object_object_add(sum, "duration_ns",
                                json_object_new_uint64(skbt_now_ns() - s->start_ns));
         json_object_object_add(sum, "reason", json_object_new_string(reason));
+        /* The tracking map is shared and bounded: packets it had to forget while
+         * this session ran may have left it early (docs/output.md). */
+        if (s->ident) {
+                uint64_t ev = track_evicted(d);
+
+                json_object_object_add(sum, "track_evicted",
+                                       json_object_new_uint64(ev > s->track_evicted_start
+                                                                      ? ev - s->track_evicted_start
+                                                                      : 0));
+        }
         if (c) {
                 params = json_object_new_object();
                 json_object_object_add(params, "summary", json_object_get(sum));
@@ -289,9 +335,11 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
         skbt_graph_free(s->graph);
+        skbt_agg_free(s->agg);
         free(s->regex);
         free(s->pcap_filter);
         skbt_fields_release(&d->fields, d->loader->field_table, &s->fields);
+        free(s->groups);
         free(s);
         skbt_notify_status(d);
         /* Only schedule the write: flushing here could free the client under
@@ -333,10 +381,20 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
         struct skbtraced *d = ctx;
         const struct skbt_event *ev = data;
-        uint64_t mask;
+        struct skbt_event copy;
+        uint64_t mask, now = 0;
 
         if (size < sizeof(*ev))
                 return 0;
+        /* Stack frames follow the record only if it is long enough for them. */
+        if (ev->stack_depth &&
+            (ev->stack_depth > SKBT_STACK_MAX ||
+             size < sizeof(*ev) + (size_t)ev->stack_depth * sizeof(uint64_t))) {
+                copy = *ev;
+                copy.stack_depth = 0;
+                ev = &copy;
+                size = sizeof(copy);
+        }
         d->records++;
         d->batch_records++;
         mask = ev->sessions;
@@ -357,16 +415,27 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         s->lost_queue++;
                         continue;
                 }
-                if (s->graph)
+                if (s->agg) {
+                        if (!now)
+                                now = skbt_now_ns();
+                        skbt_agg_add(s->agg, &s->pending, ev, size, &d->names, now);
+                } else if (s->graph) {
                         skbt_graph_format(s->graph, &s->pending, s->output, ev, &d->names);
-                else
-                        skbt_format_event(&s->pending, s->output, ev, &d->names);
-                /* Field values are the record's last bytes (bpf/skbt_body.bpf.h). */
-                if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) &&
-                    size >= sizeof(*ev) + sizeof(struct skbt_field_vals))
-                        skbt_fields_format(&s->pending, s->output, &s->fields,
-                                           (const uint64_t *)((const char *)data + size -
-                                                              sizeof(struct skbt_field_vals)));
+                } else {
+                        /* Stack lines (text) follow the line the fields complete. */
+                        struct skbt_format_opts o = s->fmt;
+
+                        o.stack = s->fmt.stack && s->output == SKBT_OUTPUT_JSON;
+                        skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
+                        /* Field values are the record's last bytes (bpf/skbt_body.bpf.h). */
+                        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) &&
+                            size >= sizeof(*ev) + sizeof(struct skbt_field_vals))
+                                skbt_fields_format(&s->pending, s->output, &s->fields,
+                                                   (const uint64_t *)((const char *)data + size -
+                                                                      sizeof(struct skbt_field_vals)));
+                        if (s->fmt.stack && s->output != SKBT_OUTPUT_JSON)
+                                skbt_format_stack_text(&s->pending, ev, &d->names);
+                }
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)
                         s->end_reason = "count";
@@ -381,6 +450,8 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 
 void skbt_sessions_after_batch(struct skbtraced *d)
 {
+        uint64_t now = 0;
+
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 struct skbt_session *s = d->slots[i];
 
@@ -389,6 +460,11 @@ void skbt_sessions_after_batch(struct skbtraced *d)
                 if (s->end_reason) {
                         skbt_session_end(s, s->end_reason);
                         continue;
+                }
+                if (s->agg) {
+                        if (!now)
+                                now = skbt_now_ns();
+                        skbt_agg_tick(s->agg, &s->pending, &d->names, now);
                 }
                 if (s->pending.len)
                         skbt_session_flush(s, false);
@@ -404,6 +480,9 @@ void skbt_sessions_poll_lost(struct skbtraced *d)
                 if (!s)
                         continue;
                 session_read_lost(s);
+                /* Packets end without events too (their linger or idle time runs out). */
+                if (s->agg)
+                        skbt_agg_tick(s->agg, &s->pending, &d->names, skbt_now_ns());
                 skbt_session_flush(s, false);
         }
 }

@@ -21,8 +21,10 @@
 
 struct json_object;
 struct ring_buffer;
+struct skbt_agg;
 struct skbt_client;
 struct skbt_graph;
+struct skbt_groups;
 
 enum skbt_tracer {
         SKBT_TRACER_FUNCTION = 0,
@@ -63,6 +65,14 @@ struct skbt_session {
         char *pcap_filter;      /* the expression as given, NULL: none */
         struct skbt_cbpf_prog cbpf; /* compiled from it (len 0: none) */
         struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
+        /* Packet journeys (docs/output.md "Tracking"). */
+        bool track;             /* follow matched packets whatever their headers become */
+        bool ident;             /* events carry track ids: track, or aggregate output */
+        struct skbt_format_opts fmt; /* --detail, --stack, track ids */
+        struct skbt_agg *agg;   /* aggregate output: blocks held until each packet ends */
+        uint32_t egress_probe;  /* aggregate: a block ends at this probe (SKBT_NO_PROBE: none) */
+        char *groups;           /* probe groups as given ("ip-in,tcp"), NULL: none */
+        uint64_t track_evicted_start; /* tracking map evictions when the session started */
 };
 
 struct skbt_client {
@@ -90,6 +100,7 @@ struct skbt_options {
         struct skbt_config cli; /* what the command line set: wins over the file on reload */
         struct skbt_config cfg; /* in effect: defaults < config file < command line */
         const char *probes;    /* regex: attach only matching probes (NULL: all) */
+        const char *groups_path; /* probe groups data file */
         bool no_returns;       /* skip return probes (faster start, no function_graph) */
 };
 
@@ -118,6 +129,9 @@ struct skbtraced {
         struct ring_buffer *rb;
         const char **probe_names;
         struct skbt_names names;
+        struct skbt_groups *groups; /* NULL: the file could not be read (groups_error says why) */
+        char groups_error[320];
+        const char **probe_groups;  /* per probe id: its group's name, in groups */
 
         struct skbt_session *slots[SKBT_MAX_SESSIONS];
         uint32_t n_sessions;
@@ -169,6 +183,9 @@ void skbt_sessions_poll_lost(struct skbtraced *d);
 /* End a session and return (a new reference to) its summary, as its client got it. */
 struct json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason);
 void skbt_notify_status(struct skbtraced *d);
+
+/* groups, as loaded at start and on SIGHUP (manager.c); failures are logged. */
+void skbt_daemon_load_groups(struct skbtraced *d);
 
 /* control.c */
 int skbt_control_listen(struct skbtraced *d);

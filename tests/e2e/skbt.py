@@ -43,6 +43,7 @@ import time
 import traceback
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GROUPS_CONF = os.path.join(TOP, "data", "groups.conf")
 
 EXIT_SKIP = 77
 
@@ -525,7 +526,11 @@ class Daemon:
     def start(self, timeout=60):
         _cleanups.append(self._cleanup)
         self.logf = open(self.log_path, "w")
-        cmd = [self.bin, "--socket", self.sock, "-v"] + self.args
+        cmd = [self.bin, "--socket", self.sock, "-v"]
+        # The probe groups of the source tree: a build-tree daemon has no installed ones.
+        if "--groups" not in self.args and os.path.exists(GROUPS_CONF):
+            cmd += ["--groups", GROUPS_CONF]
+        cmd += self.args
         log(f"starting {' '.join(cmd)}")
         t0 = time.monotonic()
         self.proc = _track(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.logf,

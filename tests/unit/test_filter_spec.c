@@ -644,7 +644,7 @@ static void test_from_json(void)
         /* unknown members: a typo must not silently widen a trace */
         check_json_fail("{\"foo\":1}", "filter",
                         "unknown filter member 'foo': expected mark, mark_mask, l3, proto, saddr, "
-                        "daddr, addr, sport, dport or port");
+                        "daddr, addr, sport, dport, port, pid, netns or ifname");
         check_json_fail("{\"proto\":\"tcp\",\"Sport\":80}", "filter",
                         "unknown filter member 'Sport'");
         check_json_fail("{\"src\\nport\":80}", "filter", "unknown filter member 'src?port'");

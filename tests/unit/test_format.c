@@ -240,7 +240,8 @@ static void test_icmp_echo(void)
                     "\"ifindex\":3,\"ifname\":\"veth1\",\"netns\":4026531840,\"pid\":0,"
                     "\"tuple\":{\"l3\":\"ipv4\",\"proto\":\"icmp\",\"saddr\":\"10.0.0.1\","
                     "\"daddr\":\"10.0.0.2\",\"sport\":0,\"dport\":0},"
-                    "\"icmp\":{\"type\":8,\"code\":0,\"id\":7,\"seq\":3}}\n");
+                    "\"icmp\":{\"type\":8,\"code\":0,\"id\":7,\"seq\":3},"
+                    "\"track_id\":0,\"comm\":\"\",\"group\":\"\"}\n");
 
         obj = json(&sb, &ev, &names);
         CHECK_STREQ(member_str(obj, "packet_id"), "0xffff888004a1c000");
@@ -573,7 +574,8 @@ static void test_drop(void)
         CHECK(!has_member(obj, "retval"));
         json_object_put(obj);
         CHECK(strstr(strbuf_cstr(&sb), ",\"drop_reason\":\"NO_SOCKET\","
-                                        "\"location\":\"udp_queue_rcv_one_skb+0x1a/0x200\"}\n"));
+                                        "\"location\":\"udp_queue_rcv_one_skb+0x1a/0x200\","
+                                        "\"track_id\":0,"));
 
         /* Unknown reason (past the table, and a hole), unknown address. */
         ev.drop_reason = 77;

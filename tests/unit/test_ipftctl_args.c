@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -223,7 +224,7 @@ static void test_tracer_regex_output(void)
         BAD("invalid regex '(['", "-r", "([");
         BAD("invalid regex 'a{2'", "--regex", "a{2");
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
-        BAD("invalid output format 'yaml'|text or json", "-o", "yaml");
+        BAD("invalid output format 'yaml'|text, json, aggregate or aggregate-json", "-o", "yaml");
 }
 
 static void test_regex_message(void)
@@ -357,8 +358,64 @@ static void test_everything(void)
              "5", "--duration", "1.5");
 }
 
+/* Packet journeys, groups, and the where/who filters (--pid, --netns, -i). */
+static void test_journeys(void)
+{
+        GOOD("{\"track\":true,\"output\":\"aggregate\",\"egress\":\"ip_output\"}", "--track",
+             "-o", "aggregate", "--egress", "ip_output");
+        GOOD("{\"output\":\"aggregate-json\"}", "-o", "aggregate-json");
+        GOOD("{\"detail\":true,\"stack\":true}", "--detail", "--stack");
+        GOOD("{\"tracer\":\"drop\",\"stack\":true}", "-t", "drop", "--stack");
+        BAD("--egress|-o aggregate", "--egress", "ip_output");
+        BAD("--egress|-o aggregate", "--egress", "ip_output", "-o", "json");
+        BAD("invalid --egress", "--egress", "");
+        BAD("function_graph", "-t", "function_graph", "-o", "aggregate");
+
+        GOOD("{\"groups\":[\"ip-in\",\"tcp\"]}", "-g", "ip-in,tcp");
+        GOOD("{\"groups\":[\"ip-in\",\"tcp\",\"link\"]}", "-g", "ip-in,tcp", "--group", "link");
+        BAD("invalid group list", "-g", "ip-in,");
+        BAD("invalid group list", "-g", ",tcp");
+        BAD("invalid group list", "-g", "a,,b");
+        BAD("invalid group name 'IP'", "-g", "IP");
+        BAD("invalid group name", "-g", "ip in");
+
+        GOOD("{\"filter\":{\"pid\":1234}}", "--pid", "1234");
+        BAD("invalid pid '0'|1 to 4194304", "--pid", "0");
+        BAD("invalid pid '4194305'", "--pid", "4194305");
+        BAD("invalid pid '-1'", "--pid", "-1");
+        BAD("--pid given more than once", "--pid", "1", "--pid", "2");
+        GOOD("{\"filter\":{\"netns\":4026531840}}", "--netns", "4026531840");
+        BAD("invalid netns '0'", "--netns", "0");
+        BAD("invalid netns '4294967296'", "--netns", "4294967296");
+        GOOD("{\"filter\":{\"ifname\":\"veth0\"}}", "-i", "veth0");
+        GOOD("{\"filter\":{\"netns\":12,\"ifname\":\"eth0\"}}", "--netns", "12", "--ifname",
+             "eth0");
+        BAD("invalid interface name 'a/b'", "-i", "a/b");
+        BAD("invalid interface name", "-i", "0123456789abcdef");
+        BAD("invalid interface name", "-i", "..");
+        BAD("--ifname given more than once", "-i", "a", "-i", "b");
+}
+
+/* --netns PATH is resolved by stat: only namespace files pass. */
+static void test_netns_path(void)
+{
+        char err[ERRLEN];
+        uint32_t ino = 0;
+        struct stat st;
+
+        if (stat("/proc/self/ns/net", &st) == 0) {
+                CHECK(args_netns_inode("/proc/self/ns/net", &ino, err, sizeof(err)) == 0);
+                CHECK(ino == (uint32_t)st.st_ino);
+        }
+        CHECK(args_netns_inode("/etc/hostname", &ino, err, sizeof(err)) == -EINVAL);
+        CHECK(strstr(err, "not a namespace file") || strstr(err, "No such file"));
+        CHECK(args_netns_inode("/nonexistent/x", &ino, err, sizeof(err)) == -EINVAL);
+}
+
 int main(void)
 {
+        test_journeys();
+        test_netns_path();
         test_defaults();
         test_mark();
         test_proto();

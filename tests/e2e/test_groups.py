@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""test_groups.py - probe groups: list --groups, -g selection, unknown names; --detail."""
+
+import json
+
+import skbt
+from skbt import check, RX_TRACEPOINTS, TX_TRACEPOINTS
+
+
+def groups_json(t):
+    r = t.d.ctl_run(["list", "--groups", "-o", "json"])
+    return {g["name"]: g for g in (json.loads(ln) for ln in r.stdout.splitlines() if ln.strip())}
+
+
+def test_list_groups_tree(t):
+    """The tree from the data file, with what exists and is attached here."""
+    g = groups_json(t)
+    for name in ("link", "link-in", "link-out", "sched", "ip", "ip-in", "ip-out", "tcp", "udp",
+                 "icmp", "netfilter", "bridge", "life"):
+        check(name in g, f"group {name} missing from list --groups: {sorted(g)}")
+    check(g["link-in"]["parent"] == "link" and g["link"]["parent"] is None,
+          f"tree: link-in's parent {g['link-in']['parent']!r}, link's {g['link']['parent']!r}")
+    probes = {p["name"]: p for p in g["link-in"]["probes"]}
+    check(probes.get("net:netif_receive_skb", {}).get("attached") is True,
+          f"link-in: net:netif_receive_skb not attached: {probes.get('net:netif_receive_skb')}")
+    check(g["link-in"]["attached"] >= 1, f"link-in counts {g['link-in']['attached']} attached")
+    # The tcp group takes every tcp: tracepoint by its regex.
+    tcp = {p["name"] for p in g["tcp"]["probes"]}
+    check("tcp:tcp_probe" in tcp or any(n.startswith("tcp:") for n in tcp),
+          f"tcp group has no tcp: tracepoint: {sorted(tcp)[:10]}")
+    # Names this kernel lacks are listed as such, not hidden from JSON.
+    check(all("exists" in p and "attached" in p for p in g["ip-in"]["probes"]), "probe fields")
+    text = t.d.ctl_run(["list", "--groups"]).stdout
+    check("link-in" in text and "net:netif_receive_skb" in text and "attached" in text,
+          f"text tree:\n{text[:800]}")
+
+
+def test_group_selects_probes(t):
+    """-g link-out: only the transmit probes; -g link: its children too."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "--addr", topo.b4, "-g", "link-out") as s:
+        topo.ping(topo.a, topo.b4, count=2)
+        s.wait_event(lambda ev: ev["function"] in TX_TRACEPOINTS, timeout=5, what="a TX event")
+    r = s.result
+    fns = {ev["function"] for ev in r.events}
+    check(fns and fns <= set(TX_TRACEPOINTS), f"-g link-out let through {fns - set(TX_TRACEPOINTS)}")
+    check(all(ev["group"] == "link-out" for ev in r.events),
+          f"events name another group: {[ev['group'] for ev in r.events][:5]}")
+
+    with t.trace("-p", "icmp", "--addr", topo.b4, "-g", "link") as s:
+        topo.ping(topo.a, topo.b4, count=2)
+        s.wait_event(lambda ev: ev["function"] in RX_TRACEPOINTS, timeout=5, what="an RX event")
+    fns = {ev["function"] for ev in s.result.events}
+    check(fns & set(TX_TRACEPOINTS) and fns & set(RX_TRACEPOINTS),
+          f"-g link selects link-in and link-out, saw {fns}")
+    check(not fns & {"skb:consume_skb", "skb:kfree_skb"}, f"-g link selected life probes: {fns}")
+
+
+def test_groups_and_regex(t):
+    """Groups, regex and tracer combine with AND; several groups with OR."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "--addr", topo.b4, "-g", "link-in,life", "-r", "consume|netif_rx$") as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        s.wait_event(lambda ev: ev["function"] == "skb:consume_skb", timeout=5, what="a free")
+    fns = {ev["function"] for ev in s.result.events}
+    check(fns and fns <= {"skb:consume_skb", "net:netif_rx"}, f"selected {fns}")
+
+
+def test_unknown_group(t):
+    r = t.d.ctl_run(["trace", "-g", "ip-in,no-such-group", "-c", "1"], check_rc=False)
+    check(r.returncode == 1 and "unknown probe group 'no-such-group'" in r.stderr
+          and "link-in" in r.stderr, f"status {r.returncode}, stderr {r.stderr!r}")
+    r = t.d.ctl_run(["trace", "-g", "Bad_Name"], check_rc=False)
+    check(r.returncode == 2 and "invalid group name" in r.stderr, f"{r.returncode} {r.stderr!r}")
+    # Nothing of the group exists on this backend: said so, no empty session.
+    r = t.d.ctl_run(["trace", "-g", "bridge", "-r", "^br_dev_xmit$", "-c", "1"], check_rc=False)
+    check(r.returncode == 1 and "select no attached probe" in r.stderr, f"{r.returncode} {r.stderr!r}")
+
+
+def test_detail_text(t):
+    """--detail: device:index, netns, pid, comm and group on each text line."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4, "--detail", output="text") as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        skbt.wait_for(lambda: "net:netif_receive_skb" in s.out.text(), 10, "an RX line")
+    lines = [ln for ln in s.result.stdout.splitlines() if "net:netif_receive_skb" in ln]
+    check(lines, f"no RX line\n{s.result.stdout}")
+    ln = lines[0]
+    check(f" if={topo.veth_b}:{topo.ifindex_b} netns={topo.netns_b} pid=" in ln
+          and " comm=" in ln and ln.endswith(" group=link-in"), f"--detail line {ln!r}")
+    # JSON carries the same always.
+    with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4) as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        s.wait_event(lambda ev: ev["function"] == "net:net_dev_queue", timeout=5, what="TX")
+    tx = [ev for ev in s.result.events if ev["function"] == "net:net_dev_queue"]
+    check(tx and tx[0]["comm"] == "ping" and tx[0]["group"] == "link-out"
+          and tx[0]["track_id"] == 0, f"JSON comm/group/track_id: {tx[:1]}")
+
+
+if __name__ == "__main__":
+    skbt.main(globals())
