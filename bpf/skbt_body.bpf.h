@@ -11,6 +11,7 @@
 #include "skbt_filter.bpf.h"
 #include "skbt_cbpf.bpf.h"
 #include "skbt_fields.bpf.h"
+#include "skbt_record.h"
 #include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
 
@@ -84,6 +85,8 @@ struct skbt_scratch {
         __u32 hdr_len; /* bytes copied into hdr (pcap filters read them again) */
         __u32 hdr_l2;  /* hdr starts at the Ethernet header, else at the network header */
         struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
+        __u32 hdr_orig; /* bytes of the packet from where hdr starts to its end (pcapng) */
+        __u32 pad_orig;
 };
 
 struct {
@@ -207,6 +210,7 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
 
         s->hdr_len = 0;
         s->hdr_l2 = 0;
+        s->hdr_orig = 0;
         if (!head)
                 return;
         if (nh != 0 && nh != SKBT_HDR_UNSET && (mh == SKBT_HDR_UNSET || nh >= mh)) {
@@ -232,6 +236,8 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
                 return;
         s->hdr_len = avail;
         s->hdr_l2 = l2;
+        /* The packet ends at data + len, wherever the copy started. */
+        s->hdr_orig = (__u32)(data - head) + SKB_FIELD(s, __u32, len) - start;
         skbt_parse(s->hdr, avail, l2, eth_proto, &s->t);
 }
 
@@ -469,9 +475,8 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
         }
 }
 
-/* Bytes of a record with room for a stack and field values (both optional). */
-#define SKBT_EVENT_BIG                                                                             \
-        (sizeof(struct skbt_event) + SKBT_STACK_MAX * sizeof(__u64) + sizeof(struct skbt_field_vals))
+/* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
+#define SKBT_EVENT_BIG SKBT_REC_BIG
 
 /*
  * Returns the mask of sessions the event went to (0 if none).  stamp: the
@@ -488,7 +493,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         __u16 eth_proto;
         __u32 i, zero = 0;
         __u8 ev_flags;
-        bool want_stack, want_fields;
+        bool want_stack, want_fields, want_snap;
 
         if (!mask)
                 return 0;
@@ -589,7 +594,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         ev_flags = 0;
         want_stack = mask & *(volatile __u64 *)&state.stack;
         want_fields = mask & *(volatile __u64 *)&field_sessions;
-        if (want_stack || want_fields) {
+        want_snap = mask & *(volatile __u64 *)&snap_sessions;
+        if (want_stack || want_fields || want_snap) {
                 long n = 0;
 
                 if (want_stack) {
@@ -612,9 +618,21 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 if (want_stack)
                         __builtin_memcpy(e + 1, s->stack, sizeof(s->stack));
                 if (want_fields) {
-                        __builtin_memcpy((void *)e + SKBT_EVENT_BIG - sizeof(s->vals), &s->vals,
+                        __builtin_memcpy((void *)e + SKBT_REC_VALS_OFF, &s->vals,
                                          sizeof(s->vals));
-                        ev_flags = SKBT_EV_FIELDS;
+                        ev_flags |= SKBT_EV_FIELDS;
+                }
+                if (want_snap) {
+                        struct skbt_snap *sn = (void *)e + SKBT_REC_SNAP_OFF;
+                        __u32 len = s->hdr_len;
+
+                        sn->len = len > SKBT_SNAP_MAX ? SKBT_SNAP_MAX : len;
+                        sn->orig_len = s->hdr_orig;
+                        sn->l2 = s->hdr_l2;
+                        __builtin_memset(sn->pad, 0, sizeof(sn->pad));
+                        /* All of it (a constant size); the daemon uses len bytes. */
+                        __builtin_memcpy(sn->data, s->hdr, SKBT_SNAP_MAX);
+                        ev_flags |= SKBT_EV_SNAP;
                 }
                 e->stack_depth = (__u8)(n / sizeof(__u64));
         } else {

@@ -8,6 +8,8 @@
 struct skbt_field_table field_table SEC(".bss");
 /* Sessions that asked for fields: their records carry the values. */
 __u64 field_sessions SEC(".bss");
+/* Sessions that want packet bytes (pcapng output): their records carry a snapshot. */
+__u64 snap_sessions SEC(".bss");
 
 /* One field; 0 when a pointer on the way is NULL or a read faults. */
 static __always_inline __u64 skbt_field_read(const struct skbt_field *f, __u64 skb, __u64 shinfo)
@@ -38,6 +40,16 @@ static __always_inline __u64 skbt_field_read(const struct skbt_field *f, __u64 s
         return v;
 }
 
+/* One field into *out; global, so it is verified once, not once per table entry. */
+__noinline int skbt_field_read_g(const struct skbt_field *f, __u64 skb, __u64 shinfo,
+                                 __u64 *out)
+{
+        if (!f || !out)
+                return 0;
+        *out = skbt_field_read(f, skb, shinfo);
+        return 0;
+}
+
 /*
  * Every table entry's value into out.  Global: verified once, whatever the
  * number of entry points; a probe read per hop, at most SKBT_FIELDS_MAX *
@@ -50,7 +62,10 @@ __noinline int skbt_fields_read(__u64 skb, __u64 shinfo, struct skbt_field_vals 
         if (!out)
                 return 0;
         n = *(volatile __u32 *)&field_table.n;
-        for (i = 0; i < SKBT_FIELDS_MAX; i++)
-                out->v[i] = i < n ? skbt_field_read(&field_table.f[i], skb, shinfo) : 0;
+        for (i = 0; i < SKBT_FIELDS_MAX; i++) {
+                out->v[i] = 0;
+                if (i < n)
+                        skbt_field_read_g(&field_table.f[i], skb, shinfo, &out->v[i]);
+        }
         return 0;
 }

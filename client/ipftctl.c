@@ -28,6 +28,7 @@
 #include "log.h"
 #include "macro.h"
 #include "msgframe.h"
+#include "pcapng.h"
 #include "trace_args.h"
 
 #ifndef SKBT_VERSION
@@ -359,7 +360,16 @@ struct trace_session {
         bool stopping;         /* write side shut down: waiting for the summary */
         bool done;             /* summary received */
         uint64_t raw_left;     /* raw output bytes still to come after a batch header */
+        struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
 };
+
+/* Event lines to stdout, as they are or converted to pcapng blocks. */
+static int trace_output(struct trace_session *s, const char *data, size_t len)
+{
+        if (s->pcapng)
+                return pcapng_feed(s->pcapng, data, len);
+        return write_full(STDOUT_FILENO, data, len);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -507,7 +517,7 @@ static int trace_handle(struct trace_session *s, json_object *reply)
 
                 /* write(2), not stdio: each batch reaches a pipe (| jq) at once, and a
                  * second Ctrl-C can _exit() without losing buffered lines. */
-                r = write_full(STDOUT_FILENO, out, len);
+                r = trace_output(s, out, len);
                 if (r == -EPIPE)
                         return r;
                 if (r < 0)
@@ -544,7 +554,7 @@ static int trace_take_raw(struct conn *c, struct trace_session *s)
 
         if (n == 0)
                 return 0;
-        r = write_full(STDOUT_FILENO, f->buf.data + f->off, n);
+        r = trace_output(s, f->buf.data + f->off, n);
         if (r == -EPIPE)
                 return r;
         if (r < 0)
@@ -626,6 +636,7 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         _cleanup_(conn_done) struct conn c = {.fd = -1};
         _cleanup_json_ json_object *params = NULL;
         struct trace_session s = {};
+        struct pcapng_writer png = {.fd = -1};
         struct trace_opts o;
         char err[SKBT_ERR_MAX + 128];
         int r;
@@ -651,7 +662,21 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         r = conn_open(&c, ctl->socket_path);
         if (r < 0)
                 return EXIT_ERROR;
+        if (o.pcapng) {
+                if (isatty(STDOUT_FILENO)) {
+                        log_error("pcapng output is binary: redirect it to a file or a pipe "
+                                  "(e.g. > trace.pcapng, | tshark -r -)");
+                        return EXIT_ERROR;
+                }
+                r = pcapng_start(&png, STDOUT_FILENO);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write to standard output: %m");
+                        return EXIT_ERROR;
+                }
+                s.pcapng = &png;
+        }
         r = trace_run(&c, params, &s);
+        pcapng_done(&png);
         /* Output closed by the reader (| head): the user has what they wanted.  Closing
          * the socket ends the session without a summary, which nobody would read. */
         if (r == -EPIPE)

@@ -206,7 +206,7 @@ static int parse_trace_output(const char *s, const char **ret, char *err, size_t
                 }
         }
         return fail(err, errlen,
-                    "invalid output format '%.*s': expected text, json, aggregate or "
+                    "invalid output format '%.*s': expected text, json, pcapng, aggregate or "
                     "aggregate-json",
                     QUOTE_MAX, s);
 }
@@ -469,6 +469,12 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         o.regex = optarg;
                         break;
                 case 'o':
+                        /* pcapng is the client's: the daemon sends JSON with the bytes. */
+                        o.pcapng = strcmp(optarg, "pcapng") == 0;
+                        if (o.pcapng) {
+                                o.output = "json";
+                                break;
+                        }
                         r = parse_trace_output(optarg, &o.output, err, errlen);
                         if (r < 0)
                                 return r;
@@ -660,6 +666,8 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
                 return NULL;
         if (o->output && !add(p, "output", json_object_new_string(o->output)))
                 return NULL;
+        if (o->pcapng && !add(p, "snapshot", json_object_new_boolean(1)))
+                return NULL;
         if (o->count > 0 && !add(p, "count", json_object_new_int64((int64_t)o->count)))
                 return NULL;
         if (o->duration > 0 && !add(p, "duration", new_duration(o->duration)))
@@ -735,7 +743,10 @@ void trace_args_usage(FILE *f)
               "                             list --groups'); may be repeated\n"
               "  -o, --output FORMAT        text (default), json (one object per line),\n"
               "                             aggregate (one block per packet, printed when\n"
-              "                             it ends) or aggregate-json (one object per packet)\n"
+              "                             it ends), aggregate-json (one object per packet)\n"
+              "                             or pcapng (binary: the first 128 bytes of the\n"
+              "                             packet at each event, comments: probe, packet and\n"
+              "                             track id)\n"
               "      --detail               text: also device:index, netns, pid, comm, group\n"
               "      --stack                the kernel stack of each event\n"
               "  -c, --count N              stop after N events\n"

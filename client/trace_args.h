@@ -37,6 +37,8 @@ struct trace_opts {
         /* The words after the options, joined by spaces: a pcap-filter(7) expression the
          * daemon compiles (as tcpdump takes it); "" for none. */
         char pcap_filter[TRACE_PCAP_FILTER_MAX + 1];
+        /* -o pcapng: JSON with packet bytes from the daemon, written as pcapng here. */
+        bool pcapng;
         /* -F/--field: skb fields added to each event, resolved by the daemon. */
         unsigned n_fields;
         char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];

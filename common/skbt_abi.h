@@ -163,7 +163,8 @@ enum skbt_event_flags {
         SKBT_EV_DROP = 1 << 1,        /* drop_reason and location are valid */
         SKBT_EV_HAS_DEV = 1 << 2,     /* ifindex/ifname/netns come from skb->dev */
         SKBT_EV_FREE = 1 << 3,        /* the probe frees the skb: its life ends here */
-        SKBT_EV_FIELDS = 1 << 4,      /* the record ends in a struct skbt_field_vals (-F) */
+        SKBT_EV_FIELDS = 1 << 4,      /* field values (-F) follow (common/skbt_record.h) */
+        SKBT_EV_SNAP = 1 << 5,        /* packet bytes (pcapng) follow (common/skbt_record.h) */
 };
 
 /* Kernel stack frames that may follow a struct skbt_event (stack_depth of them). */

@@ -588,8 +588,9 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
         static const char *const allowed[] = {"filter",     "tracer",      "regex",  "output",
                                               "count",      "duration",    "raw_output",
-                                              "pcap_filter", "fields",     "track",  "groups",
-                                              "egress",     "detail",      "stack",  NULL};
+                                              "pcap_filter", "fields",     "snapshot", "track",
+                                              "groups",     "egress",      "detail", "stack",
+                                              NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL, *timer_reason = "duration";
@@ -734,6 +735,15 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                                      egress);
                         return;
                 }
+        }
+        if (json_object_object_get_ex(params, "snapshot", &v)) {
+                if (!json_object_is_type(v, json_type_boolean) ||
+                    (json_object_get_boolean(v) && tmpl.output != SKBT_OUTPUT_JSON)) {
+                        client_error(c, ERR_INVALID_PARAMETER, "snapshot",
+                                     "snapshot must be true or false, and needs output json");
+                        return;
+                }
+                tmpl.snapshot = json_object_get_boolean(v);
         }
         if (json_object_object_get_ex(params, "raw_output", &v)) {
                 if (!json_object_is_type(v, json_type_boolean)) {

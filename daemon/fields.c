@@ -484,3 +484,33 @@ void skbt_fields_format(struct strbuf *out, enum skbt_output fmt,
         }
         strbuf_puts(out, json ? "}}\n" : "\n");
 }
+
+void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                      const struct skbt_snap *snap)
+{
+        (void)ev;
+        static const char hex[] = "0123456789abcdef";
+        uint32_t len = MIN(snap->len, (uint32_t)SKBT_SNAP_MAX);
+        uint64_t orig = MAX((uint64_t)len, (uint64_t)snap->orig_len);
+        char *p;
+
+        if (fmt != SKBT_OUTPUT_JSON || out->len < 2 || out->data[out->len - 2] != '}' ||
+            out->data[out->len - 1] != '\n')
+                return;
+        out->len -= 2;
+        strbuf_puts(out, ",\"packet\":{\"linktype\":");
+        /* LINKTYPE_ETHERNET, or LINKTYPE_RAW (IPv4/IPv6 by the version nibble). */
+        strbuf_put_u64(out, snap->l2 ? 1 : 101);
+        strbuf_puts(out, ",\"orig_len\":");
+        strbuf_put_u64(out, orig);
+        strbuf_puts(out, ",\"data\":\"");
+        if (!strbuf_reserve(out, 2 * (size_t)len))
+                return;
+        p = out->data + out->len;
+        for (uint32_t i = 0; i < len; i++) {
+                *p++ = hex[snap->data[i] >> 4];
+                *p++ = hex[snap->data[i] & 0xf];
+        }
+        out->len = (size_t)(p - out->data);
+        strbuf_puts(out, "\"}}\n");
+}

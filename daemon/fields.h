@@ -8,6 +8,7 @@
 
 #include "format.h"
 #include "skbt_fields.h"
+#include "skbt_record.h"
 #include "strbuf.h"
 
 struct btf;
@@ -67,3 +68,11 @@ void skbt_fields_release(struct skbt_field_registry *r, struct skbt_field_table 
  */
 void skbt_fields_format(struct strbuf *out, enum skbt_output fmt,
                         const struct skbt_session_fields *sf, const uint64_t *vals);
+
+/*
+ * Append the packet bytes of a record to the JSON line just rendered:
+ * "packet": {"linktype": 1 (Ethernet) or 101 (raw IP), "orig_len": N,
+ * "data": "hex"}, for pcapng output.  Text lines are left as they are.
+ */
+void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                      const struct skbt_snap *snap);

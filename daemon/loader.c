@@ -328,6 +328,15 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                 log_debug("verifier on %s: ...%s", name,
                           log + (strlen(log) > (full ? 1900 : 300) ? strlen(log) - (full ? 1900 : 300)
                                                                    : 0));
+                /* SKBTRACED_VERIFIER_LOG=/path: the whole log of the first failure there. */
+                if (full && getenv("SKBTRACED_VERIFIER_LOG")[0] == '/') {
+                        FILE *f = fopen(getenv("SKBTRACED_VERIFIER_LOG"), "wx");
+
+                        if (f) {
+                                fputs(log, f);
+                                fclose(f);
+                        }
+                }
                 return -e;
         }
         return r;
@@ -575,6 +584,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->cbpf_progs = l->skel->bss->cbpf_progs;
         l->field_table = &l->skel->bss->field_table;
         l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;
+        l->snap_sessions = (uint64_t *)&l->skel->bss->snap_sessions;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);

@@ -60,6 +60,7 @@ struct skbt_loader {
         struct skbt_cbpf_prog *cbpf_progs; /* per session slot: pcap filters */
         struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
         uint64_t *field_sessions;             /* sessions whose records carry them */
+        uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

@@ -90,6 +90,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
                 __atomic_fetch_or(&l->state->graph, bit, __ATOMIC_RELEASE);
         if (s->fields.n)
                 __atomic_fetch_or(l->field_sessions, bit, __ATOMIC_RELEASE);
+        if (s->snapshot)
+                __atomic_fetch_or(l->snap_sessions, bit, __ATOMIC_RELEASE);
         if (s->ident)
                 __atomic_fetch_or(&l->state->ident, bit, __ATOMIC_RELEASE);
         if (s->track)
@@ -110,6 +112,7 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
         skbt_prefilter_sync(l, l->state->active);
         __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(l->field_sessions, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(l->snap_sessions, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->ident, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->track, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->stack, ~bit, __ATOMIC_RELEASE);
@@ -427,12 +430,15 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 
                         o.stack = s->fmt.stack && s->output == SKBT_OUTPUT_JSON;
                         skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
-                        /* Field values are the record's last bytes (bpf/skbt_body.bpf.h). */
-                        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) &&
-                            size >= sizeof(*ev) + sizeof(struct skbt_field_vals))
+                        /* The optional tails of a big record (common/skbt_record.h). */
+                        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                                 skbt_fields_format(&s->pending, s->output, &s->fields,
-                                                   (const uint64_t *)((const char *)data + size -
-                                                                      sizeof(struct skbt_field_vals)));
+                                                   (const uint64_t *)((const char *)data +
+                                                                      SKBT_REC_VALS_OFF));
+                        if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
+                                skbt_snap_format(&s->pending, s->output, ev,
+                                                 (const struct skbt_snap *)((const char *)data +
+                                                                            SKBT_REC_SNAP_OFF));
                         if (s->fmt.stack && s->output != SKBT_OUTPUT_JSON)
                                 skbt_format_stack_text(&s->pending, ev, &d->names);
                 }

@@ -65,6 +65,7 @@ struct skbt_session {
         char *pcap_filter;      /* the expression as given, NULL: none */
         struct skbt_cbpf_prog cbpf; /* compiled from it (len 0: none) */
         struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
+        bool snapshot;          /* events carry the packet's first bytes (pcapng output) */
         /* Packet journeys (docs/output.md "Tracking"). */
         bool track;             /* follow matched packets whatever their headers become */
         bool ident;             /* events carry track ids: track, or aggregate output */

@@ -224,7 +224,8 @@ static void test_tracer_regex_output(void)
         BAD("invalid regex '(['", "-r", "([");
         BAD("invalid regex 'a{2'", "--regex", "a{2");
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
-        BAD("invalid output format 'yaml'|text, json, aggregate or aggregate-json", "-o", "yaml");
+        BAD("invalid output format 'yaml'|text, json, pcapng, aggregate or aggregate-json", "-o",
+            "yaml");
 }
 
 static void test_regex_message(void)
@@ -311,6 +312,14 @@ static void test_positional_and_getopt(void)
         BAD("option '--p' is ambiguous", "--p", "1");
         /* Unique abbreviations work as with any GNU tool. */
         GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "--prot", "tcp");
+}
+
+static void test_pcapng(void)
+{
+        /* The daemon sends JSON with the packet bytes; ipftctl writes the pcapng. */
+        GOOD("{\"output\":\"json\",\"snapshot\":true}", "-o", "pcapng");
+        GOOD("{\"output\":\"text\"}", "-o", "pcapng", "-o", "text");
+        BAD("invalid output format 'pcap'|pcapng", "-o", "pcap");
 }
 
 static void test_fields(void)
@@ -427,6 +436,7 @@ int main(void)
         test_count_duration();
         test_positional_and_getopt();
         test_fields();
+        test_pcapng();
         test_help();
         test_reuse();
         test_everything();

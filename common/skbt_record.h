@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* skbt_record.h - the optional tails of a ring-buffer record: stack, field values, packet bytes */
+#pragma once
+
+/*
+ * A record is a struct skbt_event, or, when one of its sessions wants a
+ * stack, custom fields (-F) or packet bytes (pcapng output), a "big" record
+ * of fixed layout:
+ *
+ *   struct skbt_event | SKBT_STACK_MAX u64 | struct skbt_field_vals | struct skbt_snap
+ *
+ * One size for every combination keeps the BPF reservation size a constant;
+ * event flags say which parts are filled (stack_depth, SKBT_EV_FIELDS,
+ * SKBT_EV_SNAP).
+ */
+#include "skbt_abi.h"
+#include "skbt_fields.h"
+
+/* Packet bytes copied for pcapng: what the parser copied (bpf/skbt_parse.bpf.h SKBT_HDR_MAX). */
+#define SKBT_SNAP_MAX 128
+
+struct skbt_snap {
+        __u32 len;      /* bytes in data */
+        __u32 orig_len; /* bytes of the packet from where data starts to its end */
+        __u8 l2;        /* data starts at the Ethernet header, else at the network header */
+        __u8 pad[7];
+        __u8 data[SKBT_SNAP_MAX];
+};
+_Static_assert(sizeof(struct skbt_snap) == 144, "skbt_snap layout");
+
+#define SKBT_REC_VALS_OFF (sizeof(struct skbt_event) + SKBT_STACK_MAX * sizeof(__u64))
+#define SKBT_REC_SNAP_OFF (SKBT_REC_VALS_OFF + sizeof(struct skbt_field_vals))
+#define SKBT_REC_BIG (SKBT_REC_SNAP_OFF + sizeof(struct skbt_snap))
