@@ -83,6 +83,7 @@ test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd
         nftables iptables tcpdump
         ethtool           # e2e custom fields: TSO off on a veth so the stack segments GSO
+        tshark            # e2e: reads ipftctl's pcapng output
         systemd           # systemd-analyze verify, systemd-sysusers for the units
         passwd            # useradd/groupadd: test users for the access-control tests
         groff man-db      # man page lint
@@ -146,6 +147,8 @@ if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
         dpkg_configure_pending || true
 fi
 
+# wireshark-common asks whether non-root users may capture; answer before apt-get asks.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"
 
 if [ "$want_vm" -eq 0 ]; then
