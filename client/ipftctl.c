@@ -28,6 +28,7 @@
 #include "log.h"
 #include "macro.h"
 #include "msgframe.h"
+#include "crossings.h"
 #include "pcapng.h"
 #include "trace_args.h"
 
@@ -361,6 +362,7 @@ struct trace_session {
         bool done;             /* summary received */
         uint64_t raw_left;     /* raw output bytes still to come after a batch header */
         struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
+        struct crossings *crossings;  /* -o crossings: likewise */
 };
 
 /* Event lines to stdout, as they are or converted to pcapng blocks. */
@@ -368,6 +370,8 @@ static int trace_output(struct trace_session *s, const char *data, size_t len)
 {
         if (s->pcapng)
                 return pcapng_feed(s->pcapng, data, len);
+        if (s->crossings)
+                return crossings_feed(s->crossings, data, len);
         return write_full(STDOUT_FILENO, data, len);
 }
 
@@ -637,6 +641,7 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         _cleanup_json_ json_object *params = NULL;
         struct trace_session s = {};
         struct pcapng_writer png = {.fd = -1};
+        _cleanup_free_ struct crossings *xing = NULL;
         struct trace_opts o;
         char err[SKBT_ERR_MAX + 128];
         int r;
@@ -675,8 +680,19 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 }
                 s.pcapng = &png;
         }
+        if (o.crossings) {
+                xing = malloc(sizeof(*xing));
+                if (!xing) {
+                        log_error("out of memory");
+                        return EXIT_ERROR;
+                }
+                crossings_init(xing, STDOUT_FILENO);
+                s.crossings = xing;
+        }
         r = trace_run(&c, params, &s);
         pcapng_done(&png);
+        if (xing)
+                crossings_done(xing);
         /* Output closed by the reader (| head): the user has what they wanted.  Closing
          * the socket ends the session without a summary, which nobody would read. */
         if (r == -EPIPE)

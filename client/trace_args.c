@@ -206,8 +206,8 @@ static int parse_trace_output(const char *s, const char **ret, char *err, size_t
                 }
         }
         return fail(err, errlen,
-                    "invalid output format '%.*s': expected text, json, pcapng, aggregate or "
-                    "aggregate-json",
+                    "invalid output format '%.*s': expected text, json, pcapng, crossings, "
+                    "aggregate or aggregate-json",
                     QUOTE_MAX, s);
 }
 
@@ -471,7 +471,8 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                 case 'o':
                         /* pcapng is the client's: the daemon sends JSON with the bytes. */
                         o.pcapng = strcmp(optarg, "pcapng") == 0;
-                        if (o.pcapng) {
+                        o.crossings = strcmp(optarg, "crossings") == 0;
+                        if (o.pcapng || o.crossings) {
                                 o.output = "json";
                                 break;
                         }
@@ -746,7 +747,8 @@ void trace_args_usage(FILE *f)
               "                             it ends), aggregate-json (one object per packet)\n"
               "                             or pcapng (binary: the first 128 bytes of the\n"
               "                             packet at each event, comments: probe, packet and\n"
-              "                             track id)\n"
+              "                             track id) or crossings (a line each time a\n"
+              "                             packet enters a network namespace or interface)\n"
               "      --detail               text: also device:index, netns, pid, comm, group\n"
               "      --stack                the kernel stack of each event\n"
               "  -c, --count N              stop after N events\n"

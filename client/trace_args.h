@@ -39,6 +39,8 @@ struct trace_opts {
         char pcap_filter[TRACE_PCAP_FILTER_MAX + 1];
         /* -o pcapng: JSON with packet bytes from the daemon, written as pcapng here. */
         bool pcapng;
+        /* -o crossings: JSON from the daemon, a line per (netns, interface) entered here. */
+        bool crossings;
         /* -F/--field: skb fields added to each event, resolved by the daemon. */
         unsigned n_fields;
         char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];

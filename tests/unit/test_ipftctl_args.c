@@ -224,7 +224,7 @@ static void test_tracer_regex_output(void)
         BAD("invalid regex '(['", "-r", "([");
         BAD("invalid regex 'a{2'", "--regex", "a{2");
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
-        BAD("invalid output format 'yaml'|text, json, pcapng, aggregate or aggregate-json", "-o",
+        BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate or aggregate-json", "-o",
             "yaml");
 }
 

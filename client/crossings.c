@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* crossings.c - tracepkt's view: a line each time a packet enters a new (netns, interface) */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "crossings.h"
+#include "macro.h"
+#include "msgframe.h"
+
+void crossings_init(struct crossings *x, int fd)
+{
+        memset(x, 0, sizeof(*x));
+        x->fd = fd;
+}
+
+void crossings_done(struct crossings *x)
+{
+        strbuf_done(&x->line);
+        strbuf_done(&x->out);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(json_object *o, const char *key, int64_t def)
+{
+        json_object *v;
+
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : def;
+}
+
+static struct crossings_slot *slot_of(struct crossings *x, uint64_t key)
+{
+        struct crossings_slot *oldest = NULL;
+        uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+
+        /* A short probe sequence; the table forgets rather than grows. */
+        for (unsigned i = 0; i < 8; i++) {
+                struct crossings_slot *s = &x->slot[(h + i) % CROSSINGS_SLOTS];
+
+                if (s->key == key)
+                        return s;
+                if (!s->key) {
+                        s->key = key;
+                        s->netns = s->ifindex = 0;
+                        return s;
+                }
+                if (!oldest || s->seen < oldest->seen)
+                        oldest = s;
+        }
+        oldest->key = key;
+        oldest->netns = oldest->ifindex = 0;
+        return oldest;
+}
+
+/* What the packet is, tracepkt style: "request", "reply", "TCP [S.]", "UDP". */
+static void put_what(struct strbuf *out, json_object *tuple, json_object *icmp)
+{
+        const char *proto = jstr(tuple, "proto");
+        const char *flags = jstr(tuple, "tcp_flags");
+        int64_t type = icmp ? jint(icmp, "type", -1) : -1;
+
+        if (icmp && (type == 8 || type == 128)) {
+                strbuf_puts(out, "request");
+        } else if (icmp && (type == 0 || type == 129)) {
+                strbuf_puts(out, "reply");
+        } else if (proto) {
+                for (const char *p = proto; *p; p++)
+                        strbuf_putc(out, (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p));
+                if (icmp)
+                        strbuf_printf(out, " type %" PRId64, type);
+                if (flags)
+                        strbuf_printf(out, " [%s]", flags);
+        } else {
+                strbuf_puts(out, "proto ");
+                strbuf_puts(out, json_object_to_json_string(json_object_object_get(tuple,
+                                                                                     "proto")));
+        }
+}
+
+static void put_endpoint(struct strbuf *out, json_object *tuple, const char *addr,
+                         const char *port)
+{
+        int64_t p = jint(tuple, port, 0);
+        const char *proto = jstr(tuple, "proto");
+        bool ports = proto && (!strcmp(proto, "tcp") || !strcmp(proto, "udp") ||
+                               !strcmp(proto, "sctp"));
+        const char *a = jstr(tuple, addr);
+
+        if (!a)
+                a = "?";
+        if (!ports) {
+                strbuf_puts(out, a);
+                return;
+        }
+        if (strchr(a, ':'))
+                strbuf_printf(out, "[%s]:%" PRId64, a, p);
+        else
+                strbuf_printf(out, "%s:%" PRId64, a, p);
+}
+
+int crossings_event(struct crossings *x, const char *line, size_t len, struct strbuf *out)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *ev = NULL, *tuple, *icmp = NULL, *v;
+        struct crossings_slot *s;
+        const char *fn, *id, *ifname;
+        uint64_t key;
+        int64_t netns, ifindex;
+        int r = 0;
+
+        if (!tok)
+                return -ENOMEM;
+        ev = json_tokener_parse_ex(tok, line, (int)len);
+        json_tokener_free(tok);
+        if (!ev || !json_object_is_type(ev, json_type_object))
+                goto out;
+        fn = jstr(ev, "function");
+        id = jstr(ev, "packet_id");
+        netns = jint(ev, "netns", 0);
+        ifindex = jint(ev, "ifindex", 0);
+        ifname = jstr(ev, "ifname");
+        /* The journey's id when the session follows packets, else the skb. */
+        key = json_object_object_get_ex(ev, "track_id", &v) ? (uint64_t)json_object_get_int64(v)
+                                                             : 0;
+        if (!key && id)
+                key = strtoull(id, NULL, 16);
+        if (!key || !fn)
+                goto out;
+        s = slot_of(x, key);
+        s->seen = ++x->clock;
+        if (ifindex && (s->netns != (uint32_t)netns || s->ifindex != (uint32_t)ifindex)) {
+                s->netns = (uint32_t)netns;
+                s->ifindex = (uint32_t)ifindex;
+                strbuf_printf(out, "[%10" PRId64 "] %-16s ", netns, ifname ? ifname : "?");
+                if (json_object_object_get_ex(ev, "tuple", &tuple) &&
+                    json_object_is_type(tuple, json_type_object)) {
+                        json_object_object_get_ex(ev, "icmp", &icmp);
+                        put_what(out, tuple, icmp);
+                        strbuf_putc(out, ' ');
+                        put_endpoint(out, tuple, "saddr", "sport");
+                        strbuf_puts(out, " -> ");
+                        put_endpoint(out, tuple, "daddr", "dport");
+                } else {
+                        strbuf_printf(out, "protocol %s", jstr(ev, "protocol") ?: "?");
+                }
+                strbuf_printf(out, "  (%s)\n", fn);
+                x->lines++;
+        }
+        /* The skb is gone: its address may come back as another packet. */
+        if (!strcmp(fn, "skb:consume_skb") || !strcmp(fn, "skb:kfree_skb"))
+                s->key = 0;
+out:
+        json_object_put(ev);
+        return r;
+}
+
+int crossings_feed(struct crossings *x, const char *data, size_t len)
+{
+        const char *p = data, *end = data + len;
+        int r;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+                if (!nl) {
+                        strbuf_put(&x->line, p, (size_t)(end - p));
+                        break;
+                }
+                if (x->line.len) {
+                        strbuf_put(&x->line, p, (size_t)(nl - p));
+                        crossings_event(x, x->line.data, x->line.len, &x->out);
+                        strbuf_reset(&x->line);
+                } else {
+                        crossings_event(x, p, (size_t)(nl - p), &x->out);
+                }
+                p = nl + 1;
+        }
+        if (strbuf_failed(&x->out) || strbuf_failed(&x->line))
+                return -ENOMEM;
+        if (!x->out.len)
+                return 0;
+        r = write_full(x->fd, x->out.data, x->out.len);
+        strbuf_reset(&x->out);
+        return r;
+}

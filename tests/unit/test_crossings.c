@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* test_crossings.c - -o crossings: a line per (netns, interface) entered, per packet */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../client/crossings.h"
+#include "testlib.h"
+
+static struct crossings x;
+
+static void feed(const char *json, struct strbuf *out)
+{
+        crossings_event(&x, json, strlen(json), out);
+}
+
+#define EV(fn, id, netns, ifi, ifname, extra)                                                      \
+        "{\"packet_id\":\"" id "\",\"function\":\"" fn "\",\"ifindex\":" #ifi                      \
+        ",\"ifname\":\"" ifname "\",\"netns\":" #netns extra "}"
+#define ICMP_REQ                                                                                   \
+        ",\"tuple\":{\"l3\":\"ipv4\",\"proto\":\"icmp\",\"saddr\":\"10.0.0.1\",\"daddr\":"        \
+        "\"10.0.0.2\",\"sport\":0,\"dport\":0},\"icmp\":{\"type\":8,\"code\":0}"
+#define TCP_SYN                                                                                    \
+        ",\"tuple\":{\"l3\":\"ipv6\",\"proto\":\"tcp\",\"saddr\":\"fd00::1\",\"daddr\":"          \
+        "\"fd00::2\",\"sport\":40000,\"dport\":80,\"tcp_flags\":\"S\"}"
+
+int main(void)
+{
+        struct strbuf out = STRBUF_INIT;
+
+        crossings_init(&x, -1);
+        feed(EV("net:net_dev_queue", "0xffff1", 100, 2, "va", ICMP_REQ), &out);
+        /* Same place again: no line. */
+        feed(EV("net:net_dev_start_xmit", "0xffff1", 100, 2, "va", ICMP_REQ), &out);
+        feed(EV("net:netif_rx", "0xffff1", 200, 3, "vb", ICMP_REQ), &out);
+        /* No device: nothing to say. */
+        feed(EV("tcp:tcp_probe", "0xffff1", 0, 0, "", ICMP_REQ), &out);
+        /* Freed: the address is another packet next time. */
+        feed(EV("skb:consume_skb", "0xffff1", 200, 3, "vb", ICMP_REQ), &out);
+        feed(EV("net:netif_rx", "0xffff1", 200, 3, "vb", TCP_SYN), &out);
+        /* A track id wins over the skb address. */
+        feed(EV("net:netif_rx", "0xffff2", 200, 3, "vb", ",\"track_id\":7" TCP_SYN), &out);
+        feed(EV("net:netif_rx", "0xffff3", 200, 3, "vb", ",\"track_id\":7" TCP_SYN), &out);
+        feed("not json", &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data,
+                    "[       100] va               request 10.0.0.1 -> 10.0.0.2  "
+                    "(net:net_dev_queue)\n"
+                    "[       200] vb               request 10.0.0.1 -> 10.0.0.2  (net:netif_rx)\n"
+                    "[       200] vb               TCP [S] [fd00::1]:40000 -> [fd00::2]:80  "
+                    "(net:netif_rx)\n"
+                    "[       200] vb               TCP [S] [fd00::1]:40000 -> [fd00::2]:80  "
+                    "(net:netif_rx)\n");
+        CHECK(x.lines == 4);
+        strbuf_done(&out);
+        crossings_done(&x);
+        return TEST_DONE();
+}
