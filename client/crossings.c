@@ -81,18 +81,17 @@ static void put_what(struct strbuf *out, json_object *tuple, json_object *icmp)
                         strbuf_printf(out, " [%s]", flags);
         } else {
                 strbuf_puts(out, "proto ");
-                strbuf_puts(out, json_object_to_json_string(json_object_object_get(tuple,
-                                                                                     "proto")));
+                strbuf_puts(out,
+                            json_object_to_json_string(json_object_object_get(tuple, "proto")));
         }
 }
 
-static void put_endpoint(struct strbuf *out, json_object *tuple, const char *addr,
-                         const char *port)
+static void put_endpoint(struct strbuf *out, json_object *tuple, const char *addr, const char *port)
 {
         int64_t p = jint(tuple, port, 0);
         const char *proto = jstr(tuple, "proto");
-        bool ports = proto && (!strcmp(proto, "tcp") || !strcmp(proto, "udp") ||
-                               !strcmp(proto, "sctp"));
+        bool ports =
+            proto && (!strcmp(proto, "tcp") || !strcmp(proto, "udp") || !strcmp(proto, "sctp"));
         const char *a = jstr(tuple, addr);
 
         if (!a)
@@ -129,8 +128,8 @@ int crossings_event(struct crossings *x, const char *line, size_t len, struct st
         ifindex = jint(ev, "ifindex", 0);
         ifname = jstr(ev, "ifname");
         /* The journey's id when the session follows packets, else the skb. */
-        key = json_object_object_get_ex(ev, "track_id", &v) ? (uint64_t)json_object_get_int64(v)
-                                                             : 0;
+        key =
+            json_object_object_get_ex(ev, "track_id", &v) ? (uint64_t)json_object_get_int64(v) : 0;
         if (!key && id)
                 key = strtoull(id, NULL, 16);
         if (!key || !fn)

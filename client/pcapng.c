@@ -149,8 +149,8 @@ int pcapng_event_block(struct strbuf *out, const char *line, size_t len, int64_t
         linktype = json_object_object_get_ex(pkt, "linktype", &v) ? json_object_get_int(v) : 0;
         if (linktype != LINKTYPE_ETHERNET && linktype != LINKTYPE_RAW)
                 goto out;
-        ts = json_object_object_get_ex(ev, "timestamp", &v) ? (uint64_t)json_object_get_int64(v)
-                                                              : 0;
+        ts =
+            json_object_object_get_ex(ev, "timestamp", &v) ? (uint64_t)json_object_get_int64(v) : 0;
         ts += (uint64_t)mono_to_real_ns;
         probe = json_object_object_get_ex(ev, "function", &v) ? json_object_get_string(v) : "?";
         id = json_object_object_get_ex(ev, "packet_id", &v) ? json_object_get_string(v) : "?";
@@ -169,8 +169,8 @@ int pcapng_event_block(struct strbuf *out, const char *line, size_t len, int64_t
         put32(out, (uint32_t)ts);
         put32(out, (uint32_t)(hlen / 2));
         put32(out, json_object_object_get_ex(pkt, "orig_len", &v)
-                           ? (uint32_t)json_object_get_int64(v)
-                           : (uint32_t)(hlen / 2));
+                       ? (uint32_t)json_object_get_int64(v)
+                       : (uint32_t)(hlen / 2));
         for (size_t i = 0; i < hlen; i += 2) {
                 int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
 
@@ -208,8 +208,7 @@ int pcapng_feed(struct pcapng_writer *w, const char *data, size_t len)
                                                w->mono_to_real_ns);
                         strbuf_reset(&w->line);
                 } else {
-                        r = pcapng_event_block(&w->block, p, (size_t)(nl - p),
-                                               w->mono_to_real_ns);
+                        r = pcapng_event_block(&w->block, p, (size_t)(nl - p), w->mono_to_real_ns);
                 }
                 if (r == 0)
                         w->packets++;

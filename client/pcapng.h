@@ -18,8 +18,8 @@ struct pcapng_writer {
         int64_t mono_to_real_ns; /* event timestamps are CLOCK_MONOTONIC */
         struct strbuf line;      /* an incomplete line from the last batch */
         struct strbuf block;
-        uint64_t packets;        /* packet blocks written */
-        uint64_t skipped;        /* events without packet bytes (e.g. returns) */
+        uint64_t packets; /* packet blocks written */
+        uint64_t skipped; /* events without packet bytes (e.g. returns) */
 };
 
 /* Write the section header and the interface blocks. */

@@ -27,30 +27,30 @@ static const struct {
         const char *name;
         const char *path;
 } builtins[] = {
-        {"len", "skb->len"},
-        {"data_len", "skb->data_len"},
-        {"mac_len", "skb->mac_len"},
-        {"hdr_len", "skb->hdr_len"},
-        {"truesize", "skb->truesize"},
-        {"mark", "skb->mark"},
-        {"priority", "skb->priority"},
-        {"protocol", "skb->protocol"},
-        {"pkt_type", "skb->pkt_type"},
-        {"ip_summed", "skb->ip_summed"},
-        {"cloned", "skb->cloned"},
-        {"queue_mapping", "skb->queue_mapping"},
-        {"hash", "skb->hash"},
-        {"vlan_tci", "skb->vlan_tci"},
-        {"sk", "skb->sk"},
-        {"dev", "skb->dev"},
-        {"mtu", "skb->dev->mtu"},
-        {"ifindex", "skb->dev->ifindex"},
-        {"iif", "skb->skb_iif"},
-        {"gso_size", "shinfo->gso_size"},
-        {"gso_segs", "shinfo->gso_segs"},
-        {"gso_type", "shinfo->gso_type"},
-        {"nr_frags", "shinfo->nr_frags"},
-        {"tx_flags", "shinfo->tx_flags"},
+    {"len", "skb->len"},
+    {"data_len", "skb->data_len"},
+    {"mac_len", "skb->mac_len"},
+    {"hdr_len", "skb->hdr_len"},
+    {"truesize", "skb->truesize"},
+    {"mark", "skb->mark"},
+    {"priority", "skb->priority"},
+    {"protocol", "skb->protocol"},
+    {"pkt_type", "skb->pkt_type"},
+    {"ip_summed", "skb->ip_summed"},
+    {"cloned", "skb->cloned"},
+    {"queue_mapping", "skb->queue_mapping"},
+    {"hash", "skb->hash"},
+    {"vlan_tci", "skb->vlan_tci"},
+    {"sk", "skb->sk"},
+    {"dev", "skb->dev"},
+    {"mtu", "skb->dev->mtu"},
+    {"ifindex", "skb->dev->ifindex"},
+    {"iif", "skb->skb_iif"},
+    {"gso_size", "shinfo->gso_size"},
+    {"gso_segs", "shinfo->gso_segs"},
+    {"gso_type", "shinfo->gso_type"},
+    {"nr_frags", "shinfo->nr_frags"},
+    {"tx_flags", "shinfo->tx_flags"},
 };
 
 static unsigned edit_distance(const char *a, const char *b)
@@ -116,9 +116,10 @@ static void suggest_members(struct suggest *sg, const struct btf *btf, uint32_t 
                 if (n && *n)
                         suggest_add(sg, want, n);
                 else
-                        suggest_members(sg, btf, btf__resolve_type(btf, m->type) < 0
-                                                         ? m->type
-                                                         : (uint32_t)btf__resolve_type(btf, m->type),
+                        suggest_members(sg, btf,
+                                        btf__resolve_type(btf, m->type) < 0
+                                            ? m->type
+                                            : (uint32_t)btf__resolve_type(btf, m->type),
                                         want, depth + 1);
         }
 }
@@ -189,8 +190,7 @@ static bool valid_name(const char *s)
                 return false;
         for (; *s; s++)
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '>' ||
-                      *s == '.'))
+                      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '>' || *s == '.'))
                         return false;
         return true;
 }
@@ -240,8 +240,8 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
 
                         suggest_members(&sg, btf, id, comp, 0);
                         return fail(err, errlen, "field '%s': struct %s has no member '%s'%s%s",
-                                    shown, st ? btf__name_by_offset(btf, st->name_off) : "?",
-                                    comp, sg.n ? "; close matches: " : "", sg.buf);
+                                    shown, st ? btf__name_by_offset(btf, st->name_off) : "?", comp,
+                                    sg.n ? "; close matches: " : "", sg.buf);
                 }
                 hop_bits += bit_off;
                 bitfield = bf;
@@ -276,12 +276,14 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                                 return fail(err, errlen, "field '%s': not byte aligned", shown);
                         }
                         if (size != 1 && size != 2 && size != 4 && size != 8)
-                                return fail(err, errlen, "field '%s': %u-byte values are not "
-                                            "supported", shown, size);
+                                return fail(err, errlen,
+                                            "field '%s': %u-byte values are not "
+                                            "supported",
+                                            shown, size);
                         if (n_hops >= SKBT_FIELD_HOPS)
                                 return fail(err, errlen,
-                                            "field '%s': more than %d pointers to follow",
-                                            shown, SKBT_FIELD_HOPS - 1);
+                                            "field '%s': more than %d pointers to follow", shown,
+                                            SKBT_FIELD_HOPS - 1);
                         f.off[n_hops++] = start;
                         f.n_hops = (uint8_t)n_hops;
                         f.size = (uint8_t)size;
@@ -298,19 +300,21 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                         if (!btf_is_struct(mt) && !btf_is_union(mt))
                                 return fail(err, errlen,
                                             "field '%s': '%s' is not a struct: use -> for "
-                                            "pointers", shown, comp);
+                                            "pointers",
+                                            shown, comp);
                         id = mtype;
                         p += 1;
                         continue;
                 }
                 if (strncmp(p, "->", 2) != 0)
-                        return fail(err, errlen, "field '%s': expected -> or . after '%s'",
-                                    shown, comp);
+                        return fail(err, errlen, "field '%s': expected -> or . after '%s'", shown,
+                                    comp);
                 p += 2;
                 if (!btf_is_ptr(mt))
                         return fail(err, errlen,
                                     "field '%s': '%s' is not a pointer: use . for embedded "
-                                    "structs", shown, comp);
+                                    "structs",
+                                    shown, comp);
                 id = skip_mods(btf, mt->type, NULL);
                 mt = btf__type_by_id(btf, id);
                 if (!mt || (!btf_is_struct(mt) && !btf_is_union(mt)))
@@ -341,7 +345,8 @@ int skbt_field_resolve(const struct btf *btf, const char *name, struct skbt_fiel
                             SKBT_FIELD_NAME_MAX, name, SKBT_FIELD_NAME_MAX);
         snprintf(ret->name, sizeof(ret->name), "%s", name);
         if (!btf)
-                return fail(err, errlen, "custom fields need the kernel's BTF, which the daemon "
+                return fail(err, errlen,
+                            "custom fields need the kernel's BTF, which the daemon "
                             "could not load");
         if (strstr(name, "->") || strchr(name, '.'))
                 return resolve_path(btf, name, name, ret, err, errlen);

@@ -69,10 +69,18 @@ static const char *check_insn(const struct bpf_insn *in, uint32_t pc, uint32_t n
                 return NULL;
         case BPF_ALU:
                 switch (BPF_OP(code)) {
-                case BPF_ADD: case BPF_SUB: case BPF_MUL: case BPF_OR: case BPF_AND:
-                case BPF_LSH: case BPF_RSH: case BPF_NEG: case BPF_XOR:
+                case BPF_ADD:
+                case BPF_SUB:
+                case BPF_MUL:
+                case BPF_OR:
+                case BPF_AND:
+                case BPF_LSH:
+                case BPF_RSH:
+                case BPF_NEG:
+                case BPF_XOR:
                         return NULL;
-                case BPF_DIV: case BPF_MOD:
+                case BPF_DIV:
+                case BPF_MOD:
                         if (BPF_SRC(code) == BPF_K && in->k == 0)
                                 return "division by zero";
                         return NULL;
@@ -84,7 +92,10 @@ static const char *check_insn(const struct bpf_insn *in, uint32_t pc, uint32_t n
                         if ((uint64_t)pc + 1 + in->k >= n)
                                 return "jump out of the program";
                         return NULL;
-                case BPF_JEQ: case BPF_JGT: case BPF_JGE: case BPF_JSET:
+                case BPF_JEQ:
+                case BPF_JGT:
+                case BPF_JGE:
+                case BPF_JSET:
                         if (pc + 1 + (uint32_t)in->jt >= n || pc + 1 + (uint32_t)in->jf >= n)
                                 return "jump out of the program";
                         return NULL;
@@ -140,11 +151,11 @@ int skbt_pcap_compile(const char *expr, struct skbt_cbpf_prog *ret, char *err, s
                 if (why) {
                         pcap_freecode(&prog);
                         *ret = (struct skbt_cbpf_prog){0};
-                        return fail(err, errlen, "pcap filter '%.*s' is not supported: %s",
-                                    200, expr, why);
+                        return fail(err, errlen, "pcap filter '%.*s' is not supported: %s", 200,
+                                    expr, why);
                 }
                 ret->insns[i] = (struct skbt_cbpf_insn){
-                        .code = in->code, .jt = in->jt, .jf = in->jf, .k = in->k};
+                    .code = in->code, .jt = in->jt, .jf = in->jf, .k = in->k};
         }
         pcap_freecode(&prog);
         return 0;

@@ -17,10 +17,10 @@ static void feed(const char *json, struct strbuf *out)
         "{\"packet_id\":\"" id "\",\"function\":\"" fn "\",\"ifindex\":" #ifi                      \
         ",\"ifname\":\"" ifname "\",\"netns\":" #netns extra "}"
 #define ICMP_REQ                                                                                   \
-        ",\"tuple\":{\"l3\":\"ipv4\",\"proto\":\"icmp\",\"saddr\":\"10.0.0.1\",\"daddr\":"        \
+        ",\"tuple\":{\"l3\":\"ipv4\",\"proto\":\"icmp\",\"saddr\":\"10.0.0.1\",\"daddr\":"         \
         "\"10.0.0.2\",\"sport\":0,\"dport\":0},\"icmp\":{\"type\":8,\"code\":0}"
 #define TCP_SYN                                                                                    \
-        ",\"tuple\":{\"l3\":\"ipv6\",\"proto\":\"tcp\",\"saddr\":\"fd00::1\",\"daddr\":"          \
+        ",\"tuple\":{\"l3\":\"ipv6\",\"proto\":\"tcp\",\"saddr\":\"fd00::1\",\"daddr\":"           \
         "\"fd00::2\",\"sport\":40000,\"dport\":80,\"tcp_flags\":\"S\"}"
 
 int main(void)

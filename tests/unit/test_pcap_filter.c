@@ -47,7 +47,8 @@ static void test_against_libpcap(void)
                         checked++;
                 }
                 if (!matched || !missed) {
-                        fprintf(stderr, "'%s' matches %d and misses %d packets: not a useful case\n",
+                        fprintf(stderr,
+                                "'%s' matches %d and misses %d packets: not a useful case\n",
                                 pcap_exprs[e], matched, missed);
                         CHECK(0);
                 }
@@ -82,8 +83,7 @@ static void test_errors(void)
                 fprintf(stderr, "long filter: %s\n", err);
                 CHECK(0);
         }
-        CHECK_INTEQ(skbt_pcap_compile("tcp port 80 and host 10.0.0.1", &prog, err, sizeof(err)),
-                    0);
+        CHECK_INTEQ(skbt_pcap_compile("tcp port 80 and host 10.0.0.1", &prog, err, sizeof(err)), 0);
         CHECK(prog.len > 0 && prog.len <= SKBT_CBPF_MAX_INSNS);
 }
 
