@@ -76,6 +76,9 @@ struct skbt_scratch {
         __u64 track_id;       /* this hit's packet, 0: untracked */
         __u64 track_sessions; /* sessions that matched it earlier */
         __u64 track_seq;      /* track ids handed out on this CPU */
+        /* The skb whose tracking the last free ended on this CPU: the rest of its
+         * free path (__kfree_skb, kfree_skbmem after consume_skb) is still its journey. */
+        __u64 freed_skb, freed_id, freed_sessions, freed_ts;
         __u64 stack[SKBT_STACK_MAX]; /* kernel stack, for sessions that want it */
         /* Sessions whose filter matched, built in map memory for the same
          * reason: a register mask would carry one known bit per iteration
@@ -321,6 +324,9 @@ struct skbt_hit {
         __u8 flags; /* enum skbt_event_flags */
 };
 
+/* The free path is synchronous: a free function this long after the free is another skb's. */
+#define SKBT_FREE_PATH_NS (10 * 1000 * 1000ULL)
+
 /* The device's index and namespace, and the namespace --netns compares. */
 static __always_inline void skbt_read_dev(struct skbt_scratch *s)
 {
@@ -345,7 +351,8 @@ static __always_inline void skbt_read_dev(struct skbt_scratch *s)
  * a clone seen for the first time, by its data buffer.  Leaves the track id
  * and the sessions that matched the packet before in scratch, 0 if none.
  */
-static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key, __u64 now)
+static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key, __u64 now,
+                                              __u32 sflags)
 {
         __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
         __u64 idle = *(volatile __u64 *)&state.track_idle_ns;
@@ -376,6 +383,13 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
                         return;
                 }
         }
+        /* Further along the free path of a packet whose tracking just ended. */
+        if ((sflags & SKBT_STAMP_FREE) && s->freed_skb == key &&
+            now - s->freed_ts < SKBT_FREE_PATH_NS) {
+                *(volatile __u64 *)&s->track_id = s->freed_id;
+                *(volatile __u64 *)&s->track_sessions = s->freed_sessions;
+                return;
+        }
         if (!head)
                 return;
         t = bpf_map_lookup_elem(&track_head, &head);
@@ -402,7 +416,7 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
 
 /* Sessions wanting track ids matched the packet: start tracking it, or add them. */
 static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key, __u64 want,
-                                              __u64 now)
+                                              __u64 now, __u32 sflags)
 {
         __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
         __u64 id = *(volatile __u64 *)&s->track_id, ncpu;
@@ -423,6 +437,9 @@ static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key,
                 *(volatile __u64 *)&s->track_sessions = want;
                 return;
         }
+        /* A packet being freed starts no journey. */
+        if (sflags & SKBT_STAMP_FREE)
+                return;
         /* Unique without atomics (which need Linux 5.12): CPU c hands out
          * c+1, c+1+ncpu, c+1+2*ncpu, ... */
         ncpu = *(volatile __u64 *)&state.n_cpus;
@@ -454,22 +471,31 @@ static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key,
 static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sflags,
                                                   __u32 probe_id)
 {
-        __u64 key = (__u64)skb, head = 0, id;
+        __u64 key = (__u64)skb, head = 0, id, sessions;
+        struct skbt_scratch *s;
         struct skbt_track *t;
-        __u32 end = 0;
+        __u32 end = 0, zero = 0;
 
         t = bpf_map_lookup_elem(&track, &key);
         if (!t)
                 return;
         id = t->track_id;
+        sessions = t->sessions;
         if (sflags & SKBT_STAMP_CLONE)
-                skbt_clone_push(id, t->sessions, probe_id);
+                skbt_clone_push(id, sessions, probe_id);
         if (!(sflags & (SKBT_STAMP_FREE | SKBT_STAMP_REHEAD)))
                 return;
         bpf_probe_read_kernel(&head, sizeof(head), &skb->head);
         if (sflags & SKBT_STAMP_FREE) {
                 bpf_probe_read_kernel(&end, sizeof(end), &skb->end);
                 skbt_track_release(key, head, end, id);
+                s = bpf_map_lookup_elem(&scratch, &zero);
+                if (s) {
+                        s->freed_skb = key;
+                        s->freed_id = id;
+                        s->freed_sessions = sessions;
+                        s->freed_ts = bpf_ktime_get_ns();
+                }
         } else {
                 skbt_track_rehead(key, head, id);
         }
@@ -535,7 +561,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         *(volatile __u64 *)&s->track_id = 0;
         *(volatile __u64 *)&s->track_sessions = 0;
         if (ident)
-                skbt_track_lookup(s, (__u64)skb, now);
+                skbt_track_lookup(s, (__u64)skb, now, sflags);
         *(volatile __u64 *)&s->matched = *(volatile __u64 *)&s->track_sessions & mask &
                                          *(volatile __u64 *)&state.track;
 
@@ -564,7 +590,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         mask = *(volatile __u64 *)&s->matched;
         want = mask & ident;
         if (want)
-                skbt_track_update(s, (__u64)skb, want, now);
+                skbt_track_update(s, (__u64)skb, want, now, sflags);
         /* The packet's life: ends here, or goes on in a copy or a new buffer. */
         if (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD) &&
             *(volatile __u64 *)&s->track_id) {
@@ -573,8 +599,13 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
 
                 if (sflags & SKBT_STAMP_CLONE)
                         skbt_clone_push(id, *(volatile __u64 *)&s->track_sessions, probe_id);
-                if (sflags & SKBT_STAMP_FREE)
+                if (sflags & SKBT_STAMP_FREE) {
                         skbt_track_release((__u64)skb, head, SKB_FIELD(s, __u32, end), id);
+                        s->freed_skb = (__u64)skb;
+                        s->freed_id = id;
+                        s->freed_sessions = *(volatile __u64 *)&s->track_sessions;
+                        s->freed_ts = now;
+                }
                 else if (sflags & SKBT_STAMP_REHEAD)
                         skbt_track_rehead((__u64)skb, head, id);
         }

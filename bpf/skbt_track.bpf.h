@@ -106,22 +106,6 @@ static __always_inline void skbt_track_release(__u64 key, __u64 head, __u32 end,
                 bpf_map_delete_elem(&track_head, &head);
 }
 
-/* A probe that frees skbs fired for an skb no selected session is interested in. */
-static __always_inline void skbt_track_free_only(struct sk_buff *skb)
-{
-        __u64 key = (__u64)skb, head = 0, id;
-        struct skbt_track *t;
-        __u32 end = 0;
-
-        t = bpf_map_lookup_elem(&track, &key);
-        if (!t)
-                return;
-        id = t->track_id;
-        bpf_probe_read_kernel(&head, sizeof(head), &skb->head);
-        bpf_probe_read_kernel(&end, sizeof(end), &skb->end);
-        skbt_track_release(key, head, end, id);
-}
-
 /* The skb may get a new buffer: learn it at the next hit, forget the old one. */
 static __always_inline void skbt_track_rehead(__u64 key, __u64 head, __u64 track_id)
 {

@@ -703,10 +703,37 @@ static int cmd_trace(const struct ctl *ctl, int argc, char **argv)
 /* ---- list ---- */
 
 /* The groups tree: each group with its probes and whether this kernel has them. */
+/* Group j is i or below it (parents come before their children in the reply). */
+static bool group_below(json_object *groups, size_t j, size_t i)
+{
+        const char *want = member_str(json_object_array_get_idx(groups, i), "name");
+
+        for (unsigned hops = 0; want && hops < 64; hops++) {
+                json_object *g = json_object_array_get_idx(groups, j);
+                const char *name = member_str(g, "name"), *parent = member_str(g, "parent");
+                size_t k;
+
+                if (name && strcmp(name, want) == 0)
+                        return true;
+                if (!parent)
+                        return false;
+                for (k = 0; k < j; k++)
+                        if (member_str(json_object_array_get_idx(groups, k), "name") &&
+                            strcmp(member_str(json_object_array_get_idx(groups, k), "name"),
+                                   parent) == 0)
+                                break;
+                if (k == j)
+                        return false;
+                j = k;
+        }
+        return false;
+}
+
 static void list_print_groups(json_object *groups, bool verbose)
 {
         size_t n = json_object_array_length(groups);
 
+        printf("%-20s %-52s %s\n", "GROUP", "DESCRIPTION", "ATTACHED (with the groups below)");
         for (size_t i = 0; i < n; i++) {
                 json_object *g = json_object_array_get_idx(groups, i);
                 json_object *probes = member(g, "probes", json_type_array);
@@ -715,14 +742,26 @@ static void list_print_groups(json_object *groups, bool verbose)
                 size_t np = probes ? json_object_array_length(probes) : 0;
                 char head[64];
 
+                uint64_t att = 0, all = 0;
+
+                /* What selecting the group selects: it and the groups below it. */
+                for (size_t j = i; j < n; j++) {
+                        json_object *gj = json_object_array_get_idx(groups, j);
+                        json_object *pj = member(gj, "probes", json_type_array);
+
+                        if (!group_below(groups, j, i))
+                                continue;
+                        att += member_u64_or(gj, "attached", 0);
+                        all += pj ? json_object_array_length(pj) : 0;
+                }
                 snprintf(head, sizeof(head), "%*s%s", (int)(2 * MIN(depth, 8u)), "",
                          name ? name : "?");
-                printf("%-20s %-52s %" PRIu64 "/%zu attached\n", head, desc ? desc : "",
-                       member_u64_or(g, "attached", 0), np);
+                printf("%-20s %-52s %" PRIu64 "/%" PRIu64 "\n", head, desc ? desc : "", att,
+                       all);
                 for (size_t k = 0; k < np; k++) {
                         json_object *p = json_object_array_get_idx(probes, k);
                         bool exists = json_object_get_boolean(member(p, "exists", json_type_boolean));
-                        bool att = json_object_get_boolean(member(p, "attached", json_type_boolean));
+                        bool patt = json_object_get_boolean(member(p, "attached", json_type_boolean));
                         const char *err = member_str(p, "error");
 
                         /* Names this kernel does not have are noise unless asked for. */
@@ -730,8 +769,9 @@ static void list_print_groups(json_object *groups, bool verbose)
                                 continue;
                         printf("%*s  %-40s %s%s%s\n", (int)(2 * MIN(depth, 8u)), "",
                                member_str(p, "name") ? member_str(p, "name") : "?",
-                               att ? "attached" : exists ? "not attached" : "not on this kernel",
-                               !att && err ? ": " : "", !att && err ? err : "");
+                               patt ? "attached" : exists ? "not attached" : "not on this kernel",
+                               !patt && err && verbose ? ": " : "",
+                               !patt && err && verbose ? err : "");
                 }
         }
 }
