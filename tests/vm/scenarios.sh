@@ -11,6 +11,7 @@
 # sees the echo request on its path in order (ip_rcv -> ip_local_deliver -> icmp_rcv) and
 # nothing of concurrent traffic to another address; the drop tracer reports a UDP packet to a
 # closed port with reason NO_SOCKET; a pcap filter expression selects like --addr does;
+# custom fields (-F) match the events and -o pcapng writes packets;
 # function_graph pairs returns with entries and nests.
 set -u
 # shellcheck shell=sh disable=SC1091
@@ -161,6 +162,28 @@ for be in $BACKENDS; do
                 $OUT/pcap-$be.json >/dev/null || fail "$be: pcap filter let other traffic through"
         jq -e -s 'any(.[]; .function == "ip_rcv") and any(.[]; .function == "__dev_queue_xmit")' \
                 $OUT/pcap-$be.json >/dev/null || fail "$be: pcap filter: ip_rcv or __dev_queue_xmit missing"
+
+        step "$be: custom fields and packet bytes"
+        # BTF offset chains and header snapshots on function probes too.
+        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null) &
+        t1=$!
+        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 3 \
+                -F 'len,gso_segs,skb->dev->mtu,protocol' >$OUT/fields-$be.json 2>/dev/null
+        wait $t1
+        head -2 $OUT/fields-$be.json
+        [ "$(wc -l <$OUT/fields-$be.json)" -gt 0 ] || fail "$be: no events with -F"
+        jq -e -s 'all(.[]; .fields.len == .len and .fields.protocol == 2048) and
+                  any(.[]; .function == "ip_rcv" and .fields["skb->dev->mtu"] == 1500)' \
+                $OUT/fields-$be.json >/dev/null || fail "$be: custom fields do not match the events"
+        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
+        t1=$!
+        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o pcapng --duration 3 \
+                >$OUT/trace-$be.pcapng 2>/dev/null
+        wait $t1
+        # A section header block, then packets: well over the headers' size.
+        [ "$(od -An -tx4 -N4 $OUT/trace-$be.pcapng | tr -d ' ')" = 0a0d0d0a ] ||
+                fail "$be: -o pcapng does not start with a section header block"
+        [ "$(wc -c <$OUT/trace-$be.pcapng)" -gt 600 ] || fail "$be: -o pcapng wrote no packets"
 
         step "$be: drop with reason"
         # busybox nc has no UDP; its nslookup sends a UDP query to port 53, closed here.
