@@ -69,8 +69,8 @@ struct skbt_clone_frames {
 
 struct {
         __uint(type, BPF_MAP_TYPE_LRU_HASH);
-        __uint(max_entries, 4096);
-        __type(key, __u64); /* pid_tgid */
+        __uint(max_entries, 1024); /* tasks inside a copy function at once */
+        __type(key, __u64);        /* pid_tgid */
         __type(value, struct skbt_clone_frames);
 } clone_stack SEC(".maps");
 
@@ -83,9 +83,9 @@ static __always_inline __u32 skbt_dataref(__u64 head, __u32 end)
 
         if (!head)
                 return 0;
-        bpf_probe_read_kernel(&v, sizeof(v),
-                              (void *)(head + end +
-                                       bpf_core_field_offset(struct skb_shared_info, dataref)));
+        bpf_probe_read_kernel(
+            &v, sizeof(v),
+            (void *)(head + end + bpf_core_field_offset(struct skb_shared_info, dataref)));
         return (__u32)v & 0xffff;
 }
 

@@ -760,8 +760,10 @@ static void list_print_groups(json_object *groups, bool verbose)
                        all);
                 for (size_t k = 0; k < np; k++) {
                         json_object *p = json_object_array_get_idx(probes, k);
-                        bool exists = json_object_get_boolean(member(p, "exists", json_type_boolean));
-                        bool patt = json_object_get_boolean(member(p, "attached", json_type_boolean));
+                        bool exists =
+                                json_object_get_boolean(member(p, "exists", json_type_boolean));
+                        bool patt =
+                                json_object_get_boolean(member(p, "attached", json_type_boolean));
                         const char *err = member_str(p, "error");
 
                         /* Names this kernel does not have are noise unless asked for. */
@@ -1092,6 +1094,7 @@ static void status_print(json_object *p, bool verbose)
         json_object *conns = member(p, "connections", json_type_object);
         json_object *limits = member(p, "limits", json_type_object);
         json_object *mem = member(p, "memory", json_type_object);
+        json_object *v2;
         const char *str;
         uint64_t v;
         char buf[64];
@@ -1192,6 +1195,22 @@ static void status_print(json_object *p, bool verbose)
                 status_line("config file:", "%s", member_str(p, "config"));
         else if (member(p, "group", json_type_string))
                 status_line("config file:", "none (built-in defaults)");
+        if ((v2 = member(p, "tracking", json_type_object)) && member(v2, "max", json_type_int))
+                status_line("tracking:", "%" PRIu64 " packets followed now (map of %" PRIu64
+                            "); %" PRIu64 " started, %" PRIu64 " clones, %" PRIu64
+                            " freed, %" PRIu64 " stale, %" PRIu64 " evicted",
+                            member_u64_or(v2, "entries", 0), member_u64_or(v2, "max", 0),
+                            member_u64_or(v2, "created", 0), member_u64_or(v2, "clones", 0),
+                            member_u64_or(v2, "freed", 0), member_u64_or(v2, "stale", 0),
+                            member_u64_or(v2, "evicted", 0));
+        if ((v2 = member(p, "groups", json_type_object))) {
+                if (member_str(v2, "error"))
+                        status_line("probe groups:", "none: %s", member_str(v2, "error"));
+                else
+                        status_line("probe groups:", "%" PRIu64 " from %s",
+                                    member_u64_or(v2, "groups", 0),
+                                    member_str(v2, "file") ? member_str(v2, "file") : "?");
+        }
 
         if (verbose && skipped) {
                 printf("skipped probes:\n");

@@ -223,7 +223,8 @@ struct skbt_state {
  * original's buffer, is recognised at its first probe hit.  Both are LRU
  * hashes; the daemon clears a session's bit from them when it ends.
  */
-#define SKBT_TRACK_ENTRIES 65536
+/* Packets followed at once: 1.7 MiB of kernel memory per map (preallocated, as LRU maps are). */
+#define SKBT_TRACK_ENTRIES 16384
 /* An entry unseen this long is stale: its packet was freed where no probe saw it. */
 #define SKBT_TRACK_IDLE_NS 1000000000ULL
 

@@ -1072,9 +1072,11 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "track", json_object_new_boolean(s->track));
         json_object_object_add(o, "detail", json_object_new_boolean(s->fmt.detail));
         json_object_object_add(o, "stack", json_object_new_boolean(s->fmt.stack));
-        if (s->egress_probe != SKBT_NO_PROBE && s->egress_probe < s->d->loader->n_probes)
-                json_object_object_add(o, "egress", json_object_new_string(
-                                                            s->d->loader->probes[s->egress_probe].name));
+        if (s->egress_probe != SKBT_NO_PROBE && s->egress_probe < s->d->loader->n_probes) {
+                const char *egress = s->d->loader->probes[s->egress_probe].name;
+
+                json_object_object_add(o, "egress", json_object_new_string(egress));
+        }
         if (s->agg) {
                 json_object_object_add(o, "aggregate_open",
                                        json_object_new_int64(skbt_agg_open(s->agg)));

@@ -13,7 +13,7 @@
 #include "macro.h"
 
 static int _printf_(5, 6)
-        fail(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
+    fail(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
 {
         char msg[256];
         va_list ap;
@@ -95,8 +95,8 @@ static char *strip(char *s)
         return s;
 }
 
-static int add_probes(struct skbt_group *g, char *list, char *err, size_t errlen,
-                      const char *path, unsigned line)
+static int add_probes(struct skbt_group *g, char *list, char *err, size_t errlen, const char *path,
+                      unsigned line)
 {
         char *save = NULL;
 
@@ -109,8 +109,8 @@ static int add_probes(struct skbt_group *g, char *list, char *err, size_t errlen
                                     "SYSTEM:TRACEPOINT name",
                                     w);
                 if (g->n_probes >= SKBT_GROUP_PROBES_MAX) {
-                        fail(err, errlen, path, line, "group %s lists more than %d probes",
-                             g->name, SKBT_GROUP_PROBES_MAX);
+                        fail(err, errlen, path, line, "group %s lists more than %d probes", g->name,
+                             SKBT_GROUP_PROBES_MAX);
                         return -E2BIG;
                 }
                 np = reallocarray(g->probes, g->n_probes + 1, sizeof(*np));

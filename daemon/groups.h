@@ -16,12 +16,12 @@
 
 struct skbt_group {
         char name[SKBT_GROUP_NAME_MAX + 1];
-        int parent;         /* index of the parent group, -1 for a top-level group */
-        uint32_t depth;     /* 0 for top-level groups */
-        char *description;  /* never NULL */
-        char **probes;      /* names as 'ipftctl list' shows them */
+        int parent;        /* index of the parent group, -1 for a top-level group */
+        uint32_t depth;    /* 0 for top-level groups */
+        char *description; /* never NULL */
+        char **probes;     /* names as 'ipftctl list' shows them */
         uint32_t n_probes;
-        char *regex;        /* NULL: none */
+        char *regex; /* NULL: none */
         regex_t re;
 };
 

@@ -107,9 +107,8 @@ int skbt_netns_ifindex(uint32_t netns, pid_t peer, const char *ifname, uint32_t 
         }
         if (ino != self_ino && setns(target, CLONE_NEWNET) < 0) {
                 r = negative_errno();
-                snprintf(err, errlen,
-                         "cannot enter network namespace %u to look up '%s': %s", ino, ifname,
-                         strerror(-r));
+                snprintf(err, errlen, "cannot enter network namespace %u to look up '%s': %s", ino,
+                         ifname, strerror(-r));
                 return r;
         }
         idx = if_nametoindex(ifname);

@@ -133,6 +133,17 @@ static uint64_t track_evicted(struct skbtraced *d)
         return skbt_loader_track_stats(d->loader, &st) < 0 ? 0 : st.evicted;
 }
 
+/* Aggregate blocks show the custom fields of each event, as lines do. */
+static void session_agg_hook(struct strbuf *out, enum skbt_output fmt,
+                             const struct skbt_event *ev, size_t size, void *data)
+{
+        struct skbt_session *s = data;
+
+        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
+                skbt_fields_format(out, fmt, &s->fields,
+                                   (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
+}
+
 int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
                        const uint8_t *probe_sel, struct skbt_session **ret)
 {
@@ -169,7 +180,7 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
                 return -ENOMEM;
         }
         if (skbt_output_is_aggregate(s->output) &&
-            skbt_agg_new(s->output, &s->fmt, s->egress_probe, &s->agg) < 0) {
+            skbt_agg_new(s->output, &s->fmt, s->egress_probe, session_agg_hook, s, &s->agg) < 0) {
                 skbt_graph_free(s->graph);
                 free(s);
                 return -ENOMEM;

@@ -76,6 +76,8 @@ struct skbt_agg {
         enum skbt_output fmt;
         struct skbt_format_opts opts;
         uint32_t egress_probe;
+        skbt_agg_event_hook hook;
+        void *hook_data;
         struct agg_ref *bucket[AGG_BUCKETS];
         struct agg_packet *head, *tail;
         uint32_t n_open;
@@ -129,7 +131,7 @@ static struct agg_packet *ref_find(struct skbt_agg *a, uint64_t key, uint8_t kin
 }
 
 int skbt_agg_new(enum skbt_output fmt, const struct skbt_format_opts *opts, uint32_t egress_probe,
-                 struct skbt_agg **ret)
+                 skbt_agg_event_hook hook, void *hook_data, struct skbt_agg **ret)
 {
         struct skbt_agg *a = calloc(1, sizeof(*a));
 
@@ -139,6 +141,8 @@ int skbt_agg_new(enum skbt_output fmt, const struct skbt_format_opts *opts, uint
         a->opts = *opts;
         a->opts.track = true;
         a->egress_probe = egress_probe;
+        a->hook = hook;
+        a->hook_data = hook_data;
         *ret = a;
         return 0;
 }
@@ -254,7 +258,8 @@ static bool packet_alive(const struct agg_packet *p)
 
 static int ev_cmp(const void *x, const void *y)
 {
-        const struct agg_ev *a = *(const struct agg_ev *const *)x, *b = *(const struct agg_ev *const *)y;
+        const struct agg_ev *a = *(const struct agg_ev *const *)x,
+                            *b = *(const struct agg_ev *const *)y;
 
         if (a->ev.ts != b->ev.ts)
                 return a->ev.ts < b->ev.ts ? -1 : 1;
@@ -312,11 +317,16 @@ static void render_text(struct skbt_agg *a, struct strbuf *out, struct agg_packe
         put_end_text(out, end);
         strbuf_puts(out, ")\n");
         o.track = false; /* in the header */
+        o.stack = false; /* after the hook's additions to the line */
         for (uint32_t i = 0; i < p->n_ev; i++) {
                 const struct skbt_event *ev = &p->ev[i]->ev;
 
                 o.omit_flow = same_flow(ev, h);
                 skbt_format_text_opts(out, &o, ev, names);
+                if (a->hook)
+                        a->hook(out, SKBT_OUTPUT_TEXT, ev, p->ev[i]->size, a->hook_data);
+                if (a->opts.stack)
+                        skbt_format_stack_text(out, ev, names);
         }
         strbuf_putc(out, '\n');
 }
@@ -346,6 +356,8 @@ static void render_json(struct skbt_agg *a, struct strbuf *out, struct agg_packe
                 if (i)
                         strbuf_putc(out, ',');
                 skbt_format_json_opts(out, &a->opts, &p->ev[i]->ev, names);
+                if (a->hook)
+                        a->hook(out, SKBT_OUTPUT_JSON, &p->ev[i]->ev, p->ev[i]->size, a->hook_data);
                 /* Each object ends its line; inside the block it is an array member. */
                 if (!strbuf_failed(out) && out->len && out->data[out->len - 1] == '\n')
                         out->len--;
@@ -414,8 +426,8 @@ static bool packet_append(struct skbt_agg *a, struct agg_packet *p, const struct
         return true;
 }
 
-void skbt_agg_add(struct skbt_agg *a, struct strbuf *out, const struct skbt_event *ev,
-                  size_t size, const struct skbt_names *names, uint64_t now_ns)
+void skbt_agg_add(struct skbt_agg *a, struct strbuf *out, const struct skbt_event *ev, size_t size,
+                  const struct skbt_names *names, uint64_t now_ns)
 {
         struct agg_packet *p = packet_of(a, ev);
         struct agg_skb *skb;
@@ -442,16 +454,18 @@ void skbt_agg_add(struct skbt_agg *a, struct strbuf *out, const struct skbt_even
         if (ev->probe_id == a->egress_probe) {
                 packet_flush(a, out, p, "egress", true, names);
         } else if (p->n_ev >= SKBT_AGG_MAX_EVENTS) {
-                packet_flush(a, out, p, "printed early: " STRINGIFY(SKBT_AGG_MAX_EVENTS)
-                             " events held (limit)", true, names);
+                packet_flush(
+                    a, out, p,
+                    "printed early: " STRINGIFY(SKBT_AGG_MAX_EVENTS) " events held (limit)", true,
+                    names);
         }
         while (a->head && (a->n_open > SKBT_AGG_MAX_OPEN || a->bytes > SKBT_AGG_MAX_BYTES))
-                packet_flush(a, out, a->head,
-                             a->n_open > SKBT_AGG_MAX_OPEN
-                                     ? "printed early: " STRINGIFY(SKBT_AGG_MAX_OPEN)
-                                       " packets held (limit)"
-                                     : "printed early: event memory limit",
-                             true, names);
+                packet_flush(
+                    a, out, a->head,
+                    a->n_open > SKBT_AGG_MAX_OPEN
+                        ? "printed early: " STRINGIFY(SKBT_AGG_MAX_OPEN) " packets held (limit)"
+                        : "printed early: event memory limit",
+                    true, names);
 }
 
 void skbt_agg_tick(struct skbt_agg *a, struct strbuf *out, const struct skbt_names *names,

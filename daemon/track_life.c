@@ -24,8 +24,13 @@ static const char *const free_functions[] = {"__kfree_skb", "kfree_skbmem", "kfr
  * appeared in 5.15, skb_clone_sk() in 3.17.
  */
 static const char *const clone_functions[] = {
-        "skb_clone",          "skb_copy",        "__pskb_copy_fclone", "skb_copy_expand",
-        "skb_realloc_headroom", "skb_expand_head", "skb_clone_sk",
+    "skb_clone",
+    "skb_copy",
+    "__pskb_copy_fclone",
+    "skb_copy_expand",
+    "skb_realloc_headroom",
+    "skb_expand_head",
+    "skb_clone_sk",
 };
 
 /* Functions that may give the skb a new data buffer (and everything that
@@ -50,7 +55,7 @@ uint32_t skbt_probe_life(const char *name, uint8_t kind)
                 if (colon)
                         name = colon + 1;
                 return in(free_tracepoints, ARRAY_SIZE(free_tracepoints), name) ? SKBT_STAMP_FREE
-                                                                                 : 0;
+                                                                                : 0;
         }
         if (in(free_functions, ARRAY_SIZE(free_functions), name))
                 return SKBT_STAMP_FREE;

@@ -143,6 +143,20 @@ def test_egress_unknown_and_needs_aggregate(t):
           f"status {r.returncode}, {r.stderr!r}")
 
 
+def test_fields_and_stack_in_blocks(t):
+    """Custom fields (-F) and --stack show in the blocks as on event lines."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4, "-F", "len", "--stack",
+                 output="aggregate-json") as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        skbt.wait_for(lambda: s.out.text().strip(), 10, "a block")
+    blocks = blocks_of(s.result)
+    check(blocks, "no block")
+    for e in blocks[0]["events"]:
+        check(isinstance(e.get("fields", {}).get("len"), int), f"-F len missing in a block: {e}")
+        check(isinstance(e.get("stack"), list), f"--stack missing in a block: {e}")
+
+
 def test_open_blocks_printed_at_end(t):
     """A session that ends holds no event back: open packets print, marked."""
     topo = t.topo

@@ -930,8 +930,53 @@ static void test_describe(void)
         CHECK_STREQ(buf, "proto icmp and addr 10.0.0.1");
 }
 
+/* Where and who: pid, netns, ifname (resolved by the daemon into ifindex). */
+static void test_context_members(void)
+{
+        struct skbt_filter f;
+        char desc[256];
+        json_object *o;
+
+        f = filter_from("{\"pid\":1234,\"netns\":4026531840,\"ifname\":\"veth0\"}");
+        CHECK_INTEQ(f.flags, SKBT_F_PID | SKBT_F_NETNS);
+        CHECK_INTEQ(f.pid, 1234);
+        CHECK(f.netns == 4026531840U);
+        CHECK_STREQ(f.ifname, "veth0");
+        CHECK_INTEQ(f.ifname[15], 0);
+        o = skbt_filter_to_json(&f);
+        CHECK_STREQ(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                    "{\"pid\":1234,\"netns\":4026531840,\"ifname\":\"veth0\"}");
+        json_object_put(o);
+        /* Resolved by the daemon: index and namespace. */
+        f.flags |= SKBT_F_IFINDEX;
+        f.ifindex = 3;
+        skbt_filter_describe(&f, desc, sizeof(desc));
+        CHECK_STREQ(desc, "pid 1234 and ifname veth0 (index 3) and netns 4026531840");
+        CHECK_INTEQ(skbt_filter_validate(&f, desc, sizeof(desc)), 0);
+        f.flags &= ~(uint32_t)SKBT_F_NETNS;
+        CHECK_INTEQ(skbt_filter_validate(&f, desc, sizeof(desc)), -EINVAL);
+        CHECK(strstr(desc, "needs its network namespace") != NULL);
+
+        check_json_fail("{\"pid\":0}", "filter.pid", "invalid pid 0");
+        check_json_fail("{\"pid\":4194305}", "filter.pid", "invalid pid 4194305");
+        check_json_fail("{\"pid\":\"1\"}", "filter.pid", "invalid pid: expected an integer");
+        check_json_fail("{\"netns\":0}", "filter.netns", "invalid netns 0");
+        check_json_fail("{\"netns\":4294967296}", "filter.netns", "invalid netns 4294967296");
+        check_json_fail("{\"ifname\":\"a/b\"}", "filter.ifname", "invalid interface name 'a/b'");
+        check_json_fail("{\"ifname\":\"0123456789abcdef\"}", "filter.ifname",
+                        "invalid interface name");
+        check_json_fail("{\"ifname\":\"\"}", "filter.ifname", "invalid interface name");
+        check_json_fail("{\"ifname\":\"..\"}", "filter.ifname", "invalid interface name");
+        check_json_fail("{\"ifname\":3}", "filter.ifname", "invalid ifname: expected a string");
+        CHECK(skbt_ifname_valid("eth0.100"));
+        CHECK(skbt_ifname_valid("\xff"));
+        CHECK(!skbt_ifname_valid("a b"));
+        CHECK(!skbt_ifname_valid("a:b"));
+}
+
 int main(void)
 {
+        test_context_members();
         test_port();
         test_proto();
         test_u32();

@@ -67,7 +67,7 @@ static void test_tree(void)
         CHECK(skbt_group_selects(gs, 1, "ip_rcv_x"));
         CHECK(!skbt_group_selects(gs, 1, "tcp_v4_rcv"));
         CHECK(skbt_group_selects(gs, 2, "tcp:tcp_retransmit_skb")); /* regex */
-        CHECK(skbt_group_selects(gs, 2, "tcp_v4_rcv"));              /* child */
+        CHECK(skbt_group_selects(gs, 2, "tcp_v4_rcv"));             /* child */
         CHECK(!skbt_group_selects(gs, 3, "tcp:tcp_retransmit_skb"));
 
         /* The most specific group names a probe. */
@@ -118,9 +118,9 @@ static void test_limits(void)
 /* The file the daemon ships parses, and its tree is what the docs describe. */
 static void test_shipped_file(void)
 {
-        static const char *const want[] = {"link", "link-in", "link-out", "sched", "bridge",
-                                           "netfilter", "ip", "ip-in", "ip-out", "tcp",
-                                           "udp", "icmp", "life", "packet", "socket"};
+        static const char *const want[] = {"link",      "link-in", "link-out", "sched",  "bridge",
+                                           "netfilter", "ip",      "ip-in",    "ip-out", "tcp",
+                                           "udp",       "icmp",    "life",     "packet", "socket"};
         struct skbt_groups *gs = NULL;
         char err[512] = "";
 
@@ -143,8 +143,7 @@ static void test_shipped_file(void)
         CHECK_STREQ(skbt_groups_probe_group(gs, "skb:kfree_skb"), "drop");
         skbt_groups_free(gs);
 
-        CHECK_INTEQ(skbt_groups_load("/nonexistent/groups.conf", &gs, err, sizeof(err)),
-                    -ENOENT);
+        CHECK_INTEQ(skbt_groups_load("/nonexistent/groups.conf", &gs, err, sizeof(err)), -ENOENT);
         CHECK(strstr(err, "cannot open /nonexistent/groups.conf") != NULL);
 }
 

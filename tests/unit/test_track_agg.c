@@ -10,8 +10,8 @@
 #include "testlib.h"
 #include "track_agg.h"
 
-static const char *const probes[] = {"net:net_dev_queue", "ip_rcv", "skb:consume_skb",
-                                     "icmp_rcv", "skb_clone"};
+static const char *const probes[] = {"net:net_dev_queue", "ip_rcv", "skb:consume_skb", "icmp_rcv",
+                                     "skb_clone"};
 static const char *const groups[] = {"link-out", "ip-in", "life", "icmp", "life"};
 
 static int fake_symbolize(void *data, uint64_t addr, char *buf, size_t len)
@@ -24,10 +24,10 @@ static int fake_symbolize(void *data, uint64_t addr, char *buf, size_t len)
 }
 
 static const struct skbt_names names = {
-        .probes = probes,
-        .n_probes = ARRAY_SIZE(probes),
-        .symbolize = fake_symbolize,
-        .probe_groups = groups,
+    .probes = probes,
+    .n_probes = ARRAY_SIZE(probes),
+    .symbolize = fake_symbolize,
+    .probe_groups = groups,
 };
 
 enum { P_QUEUE, P_IPRCV, P_CONSUME, P_ICMP, P_CLONE };
@@ -38,8 +38,14 @@ static struct skbt_event ev_of(uint64_t track, uint64_t skb, uint32_t probe, uin
                                uint8_t seq)
 {
         struct skbt_event ev = {
-                .ts = ts, .skb = skb, .probe_id = probe, .track_id = track,
-                .protocol = 0x0800, .flags = SKBT_EV_HAS_DEV, .ifindex = 2, .netns = 7,
+            .ts = ts,
+            .skb = skb,
+            .probe_id = probe,
+            .track_id = track,
+            .protocol = 0x0800,
+            .flags = SKBT_EV_HAS_DEV,
+            .ifindex = 2,
+            .netns = 7,
         };
 
         strcpy(ev.ifname, "veth0");
@@ -82,7 +88,7 @@ static void test_block_on_free(void)
         struct skbt_agg *a = NULL;
         const char *s;
 
-        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, &a), 0);
+        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, NULL, NULL, &a), 0);
         add(a, &out, ev_of(5, 0xa000, P_IPRCV, 200, 1), 1 * MS);
         add(a, &out, ev_of(5, 0xa000, P_QUEUE, 100, 1), 1 * MS); /* an earlier CPU's event */
         add(a, &out, ev_of(5, 0xb000, P_CLONE, 250, 1), 1 * MS);
@@ -95,8 +101,10 @@ static void test_block_on_free(void)
         skbt_agg_tick(a, &out, &names, 4 * MS + SKBT_AGG_LINGER_NS);
         CHECK_INTEQ(skbt_agg_open(a), 0);
         s = strbuf_cstr(&out);
-        CHECK(strncmp(s, "=== ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=9 seq=1 (track 5: 6 "
-                         "events, 2 skbs, freed)\n", 89) == 0);
+        CHECK(strncmp(s,
+                      "=== ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=9 seq=1 (track 5: 6 "
+                      "events, 2 skbs, freed)\n",
+                      89) == 0);
         /* In time order, flow printed once (in the header). */
         CHECK(strstr(s, "\n100 000 0xa000 net:net_dev_queue veth0\n"
                         "200 000 0xa000 ip_rcv veth0\n"
@@ -118,7 +126,7 @@ static void test_egress_and_continued(void)
         struct skbt_event nat;
         const char *s;
 
-        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, P_QUEUE, &a), 0);
+        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, P_QUEUE, NULL, NULL, &a), 0);
         add(a, &out, ev_of(7, 0xa000, P_IPRCV, 100, 2), 1 * MS);
         nat = ev_of(7, 0xa000, P_QUEUE, 200, 2);
         nat.tuple.daddr[3] = 99;
@@ -143,7 +151,7 @@ static void test_limits_idle_end(void)
         const struct skbt_format_opts o = {0};
         struct skbt_agg *a = NULL;
 
-        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, &a), 0);
+        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, NULL, NULL, &a), 0);
         for (unsigned i = 0; i < SKBT_AGG_MAX_EVENTS + 3; i++)
                 add(a, &out, ev_of(9, 0xa000, P_IPRCV, 100 + i, 3), 1 * MS);
         CHECK_INTEQ(count(strbuf_cstr(&out), "printed early: 512 events held (limit)"), 1);
@@ -154,13 +162,45 @@ static void test_limits_idle_end(void)
         CHECK_INTEQ(skbt_agg_open(a), 0);
 
         for (unsigned i = 0; i < SKBT_AGG_MAX_OPEN + 1; i++)
-                add(a, &out, ev_of(1000 + i, 0x10000 + i * 0x100, P_IPRCV, i, 3), 5 * SKBT_AGG_IDLE_NS);
+                add(a, &out, ev_of(1000 + i, 0x10000 + i * 0x100, P_IPRCV, i, 3),
+                    5 * SKBT_AGG_IDLE_NS);
         CHECK_INTEQ(skbt_agg_open(a), SKBT_AGG_MAX_OPEN);
         CHECK_INTEQ(count(strbuf_cstr(&out), "printed early: 4096 packets held (limit)"), 1);
         strbuf_reset(&out);
         skbt_agg_flush_all(a, &out, &names);
         CHECK_INTEQ(count(strbuf_cstr(&out), "session ended)"), SKBT_AGG_MAX_OPEN);
         CHECK_INTEQ(skbt_agg_bytes(a), 0);
+        skbt_agg_free(a);
+}
+
+static void mark_hook(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                      size_t size, void *data)
+{
+        (*(int *)data)++;
+        if (fmt == SKBT_OUTPUT_TEXT && out->len && out->data[out->len - 1] == '\n') {
+                out->len--;
+                strbuf_puts(out, " hooked\n");
+        }
+}
+
+/* The session's hook completes each event's line, before its stack lines. */
+static void test_hook(void)
+{
+        _cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
+        const struct skbt_format_opts o = {.stack = true};
+        struct skbt_agg *a = NULL;
+        int calls = 0;
+        struct {
+                struct skbt_event ev;
+                uint64_t frames[1];
+        } rec = {.ev = ev_of(12, 0xa000, P_CONSUME, 100, 6), .frames = {0xffffffff81000010ULL}};
+
+        rec.ev.stack_depth = 1;
+        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, mark_hook, &calls, &a), 0);
+        skbt_agg_add(a, &out, &rec.ev, sizeof(rec), &names, 1 * MS);
+        skbt_agg_flush_all(a, &out, &names);
+        CHECK_INTEQ(calls, 1);
+        CHECK(strstr(strbuf_cstr(&out), "skb:consume_skb veth0 hooked\n    udp_rcv+0x10/0x20\n"));
         skbt_agg_free(a);
 }
 
@@ -172,7 +212,7 @@ static void test_json_block(void)
         struct skbt_agg *a = NULL;
         json_object *obj, *v;
 
-        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE_JSON, &o, UINT32_MAX, &a), 0);
+        CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE_JSON, &o, UINT32_MAX, NULL, NULL, &a), 0);
         add(a, &out, ev_of(3, 0xa000, P_QUEUE, 100, 4), 1 * MS);
         add(a, &out, ev_of(3, 0xa000, P_CONSUME, 200, 4), 1 * MS);
         skbt_agg_flush_all(a, &out, &names);
@@ -180,7 +220,8 @@ static void test_json_block(void)
         obj = json_tokener_parse(strbuf_cstr(&out));
         CHECK(obj != NULL);
         if (obj) {
-                CHECK(json_object_object_get_ex(obj, "track_id", &v) && json_object_get_int64(v) == 3);
+                CHECK(json_object_object_get_ex(obj, "track_id", &v) &&
+                      json_object_get_int64(v) == 3);
                 CHECK(json_object_object_get_ex(obj, "end", &v) &&
                       strcmp(json_object_get_string(v), "freed") == 0);
                 CHECK(json_object_object_get_ex(obj, "flow", &v) &&
@@ -189,7 +230,8 @@ static void test_json_block(void)
                 CHECK(json_object_object_get_ex(obj, "events", &v) &&
                       json_object_array_length(v) == 2);
                 v = json_object_array_get_idx(v, 1);
-                CHECK(json_object_object_get_ex(v, "track_id", &v) && json_object_get_int64(v) == 3);
+                CHECK(json_object_object_get_ex(v, "track_id", &v) &&
+                      json_object_get_int64(v) == 3);
                 json_object_put(obj);
         }
         skbt_agg_free(a);
@@ -223,7 +265,8 @@ static void test_format_opts(void)
         CHECK(obj != NULL);
         if (obj) {
                 /* Without the session's track ids, JSON says 0. */
-                CHECK(json_object_object_get_ex(obj, "track_id", &v) && json_object_get_int64(v) == 0);
+                CHECK(json_object_object_get_ex(obj, "track_id", &v) &&
+                      json_object_get_int64(v) == 0);
                 CHECK(json_object_object_get_ex(obj, "comm", &v) &&
                       strcmp(json_object_get_string(v), "a b") == 0);
                 CHECK(json_object_object_get_ex(obj, "group", &v) &&
@@ -251,6 +294,7 @@ int main(void)
         test_egress_and_continued();
         test_limits_idle_end();
         test_json_block();
+        test_hook();
         test_format_opts();
         return TEST_DONE();
 }
