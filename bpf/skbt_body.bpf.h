@@ -364,7 +364,7 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
         if (t) {
                 /* Another buffer, or silence: the address was reused by a new
                  * packet after a free we did not see. */
-                if ((t->ref && t->ref != head) || now - t->last_ts > idle) {
+                if ((t->ref && t->ref != head) || (__s64)(now - t->last_ts) > (__s64)idle) {
                         bpf_map_delete_elem(&track, &key);
                         skbt_stat_inc(SKBT_STAT_TRACK_STALE);
                 } else {
@@ -395,7 +395,8 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
         t = bpf_map_lookup_elem(&track_head, &head);
         if (!t)
                 return;
-        if (now - t->last_ts > idle) {
+        /* Signed: another CPU (a clone's) may have stamped it after our "now". */
+        if ((__s64)(now - t->last_ts) > (__s64)idle) {
                 bpf_map_delete_elem(&track_head, &head);
                 skbt_stat_inc(SKBT_STAT_TRACK_STALE);
                 return;
