@@ -78,8 +78,7 @@ static int parse_num(const char *what, const char *s, double lo, double hi, doub
         errno = 0;
         v = strtod(s, &end);
         if (errno || end == s || *end || v < lo || v > hi) {
-                fprintf(stderr, "floodgen: invalid %s '%s': expected %g to %g\n", what, s, lo,
-                        hi);
+                fprintf(stderr, "floodgen: invalid %s '%s': expected %g to %g\n", what, s, lo, hi);
                 return -EINVAL;
         }
         *ret = v;
@@ -89,14 +88,10 @@ static int parse_num(const char *what, const char *s, double lo, double hi, doub
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
-                {"duration", required_argument, NULL, 'd'},
-                {"count", required_argument, NULL, 'c'},
-                {"rate", required_argument, NULL, 'r'},
-                {"size", required_argument, NULL, 's'},
-                {"burst", required_argument, NULL, 'b'},
-                {"sport", required_argument, NULL, 'p'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"duration", required_argument, NULL, 'd'}, {"count", required_argument, NULL, 'c'},
+            {"rate", required_argument, NULL, 'r'},     {"size", required_argument, NULL, 's'},
+            {"burst", required_argument, NULL, 'b'},    {"sport", required_argument, NULL, 'p'},
+            {"help", no_argument, NULL, 'h'},           {},
         };
         double duration = 1, count = 0, rate = 0, size = 18, burst = 32, sport = 0, port;
         struct sockaddr_storage dst = {0}, src = {0};
@@ -153,8 +148,8 @@ int main(int argc, char **argv)
                 ((struct sockaddr_in *)&src)->sin_family = AF_INET;
                 ((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)sport);
                 dlen = sizeof(struct sockaddr_in);
-        } else if (inet_pton(AF_INET6, argv[optind],
-                             &((struct sockaddr_in6 *)&dst)->sin6_addr) == 1) {
+        } else if (inet_pton(AF_INET6, argv[optind], &((struct sockaddr_in6 *)&dst)->sin6_addr) ==
+                   1) {
                 family = AF_INET6;
                 ((struct sockaddr_in6 *)&dst)->sin6_family = AF_INET6;
                 ((struct sockaddr_in6 *)&dst)->sin6_port = htons((uint16_t)port);

@@ -85,8 +85,8 @@ struct skbt_scratch {
          * and split the verifier's states 2^n ways. */
         __u64 matched;
         __u64 candidates; /* likewise: sessions to evaluate, re-read each iteration */
-        __u32 hdr_len; /* bytes copied into hdr (pcap filters read them again) */
-        __u32 hdr_l2;  /* hdr starts at the Ethernet header, else at the network header */
+        __u32 hdr_len;    /* bytes copied into hdr (pcap filters read them again) */
+        __u32 hdr_l2;     /* hdr starts at the Ethernet header, else at the network header */
         struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
         __u32 hdr_orig; /* bytes of the packet from where hdr starts to its end (pcapng) */
         __u32 pad_orig;
@@ -153,10 +153,10 @@ static __always_inline void skbt_count_lost(const volatile __u64 *mask)
 #define SKBT_HDR_UNSET 0xffff
 
 /* A field of the sk_buff copy in scratch, at its CO-RE relocated offset. */
-#define SKB_FIELD(s, type, field) \
+#define SKB_FIELD(s, type, field)                                                                  \
         (*(type *)((s)->skb + bpf_core_field_offset(struct sk_buff, field)))
 
-#define SKB_FIELD_END(field) \
+#define SKB_FIELD_END(field)                                                                       \
         (bpf_core_field_offset(struct sk_buff, field) + bpf_core_field_size(struct sk_buff, field))
 
 /*
@@ -270,10 +270,9 @@ static __always_inline __u64 skbt_prefilter(const struct skbt_tuple *t, __u64 ma
 
 /* Index of the lowest set bit of a non-zero mask (BPF has no ctz): de Bruijn. */
 static const __u8 skbt_debruijn64[64] = {
-        0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,
-        62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
-        63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
-        46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6,
+    0,  1,  48, 2,  57, 49, 28, 3,  61, 58, 50, 42, 38, 29, 17, 4,  62, 55, 59, 36, 53, 51,
+    43, 22, 45, 39, 33, 30, 24, 18, 12, 5,  63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21,
+    44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,  13, 8,  7,  6,
 };
 
 static __always_inline __u32 skbt_lowest_bit(__u64 v)
@@ -298,8 +297,7 @@ __noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_t
 {
         if (!f || !t || !m)
                 return 0;
-        return skbt_meta_match(f, m->pid, m->ifindex, m->netns) &&
-               skbt_filter_match(f, t, m->mark);
+        return skbt_meta_match(f, m->pid, m->ifindex, m->netns) && skbt_filter_match(f, t, m->mark);
 }
 
 /*
@@ -469,8 +467,7 @@ static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key,
  * A probe that frees, copies or re-buffers skbs fired for one no selected
  * session listens to: the tracking still has to know.
  */
-static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sflags,
-                                                  __u32 probe_id)
+static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sflags, __u32 probe_id)
 {
         __u64 key = (__u64)skb, head = 0, id, sessions;
         struct skbt_scratch *s;
@@ -563,8 +560,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         *(volatile __u64 *)&s->track_sessions = 0;
         if (ident)
                 skbt_track_lookup(s, (__u64)skb, now, sflags);
-        *(volatile __u64 *)&s->matched = *(volatile __u64 *)&s->track_sessions & mask &
-                                         *(volatile __u64 *)&state.track;
+        *(volatile __u64 *)&s->matched =
+            *(volatile __u64 *)&s->track_sessions & mask & *(volatile __u64 *)&state.track;
 
         /*
          * Only the sessions the prefilter leaves run their filter, lowest bit
@@ -572,7 +569,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
          * volatile: clang must not keep these in registers (see struct skbt_scratch).
          */
         *(volatile __u64 *)&s->candidates =
-                skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
+            skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
         if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)
                 skbt_read_dev(s);
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
@@ -606,8 +603,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                         s->freed_id = id;
                         s->freed_sessions = *(volatile __u64 *)&s->track_sessions;
                         s->freed_ts = now;
-                }
-                else if (sflags & SKBT_STAMP_REHEAD)
+                } else if (sflags & SKBT_STAMP_REHEAD)
                         skbt_track_rehead((__u64)skb, head, id);
         }
         if (!mask)
@@ -650,8 +646,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 if (want_stack)
                         __builtin_memcpy(e + 1, s->stack, sizeof(s->stack));
                 if (want_fields) {
-                        __builtin_memcpy((void *)e + SKBT_REC_VALS_OFF, &s->vals,
-                                         sizeof(s->vals));
+                        __builtin_memcpy((void *)e + SKBT_REC_VALS_OFF, &s->vals, sizeof(s->vals));
                         ev_flags |= SKBT_EV_FIELDS;
                 }
                 if (want_snap) {
@@ -783,8 +778,8 @@ static __always_inline void skbt_graph_push(struct sk_buff *skb, __u32 probe_id,
         d = fr->depth;
         if (d >= SKBT_GRAPH_DEPTH)
                 return; /* deeper than we follow: its return is not reported */
-        fr->f[d & (SKBT_GRAPH_DEPTH - 1)] = (struct skbt_frame){
-                .skb = (__u64)skb, .sessions = mask, .probe_id = probe_id};
+        fr->f[d & (SKBT_GRAPH_DEPTH - 1)] =
+            (struct skbt_frame){.skb = (__u64)skb, .sessions = mask, .probe_id = probe_id};
         fr->depth = d + 1;
 }
 
@@ -867,4 +862,3 @@ static __always_inline int skbt_return(__u64 stamp, __s64 retval)
                 skbt_clone_pop(entry_id, (__u64)retval);
         return skbt_graph_return((__u32)stamp, entry_id, retval);
 }
-

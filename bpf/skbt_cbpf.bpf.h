@@ -32,8 +32,8 @@ struct skbt_cbpf_vm {
 };
 
 /* skbt_cbpf_run()'s info argument: what the copy in the buffer is. */
-#define SKBT_CBPF_INFO(len, l2, eth_proto)                                                        \
-        (((__u32)(len) & 0xff) | ((l2) ? 0x100u : 0) | ((__u32)(eth_proto) << 16))
+#define SKBT_CBPF_INFO(len, l2, eth_proto)                                                         \
+        (((__u32)(len)&0xff) | ((l2) ? 0x100u : 0) | ((__u32)(eth_proto) << 16))
 
 /* The header copy as a sized type, so a global function can take it as an argument. */
 struct skbt_cbpf_buf {
@@ -115,8 +115,8 @@ SKBT_INLINE __u32 skbt_cbpf_byte(const struct skbt_cbpf_buf *buf, __u32 info, __
 }
 
 /* Load size (1, 2 or 4) bytes at frame offset off, big endian; -1 when out of the copy. */
-SKBT_INLINE int skbt_cbpf_load(const struct skbt_cbpf_buf *buf, __u32 info, __u64 off,
-                               __u32 size, __u32 *ret)
+SKBT_INLINE int skbt_cbpf_load(const struct skbt_cbpf_buf *buf, __u32 info, __u64 off, __u32 size,
+                               __u32 *ret)
 {
         __u32 flen = (info & 0xff) + ((info & 0x100) ? 0 : 14);
         __u32 p = (__u32)off, v;

@@ -19,7 +19,7 @@ static __always_inline __u64 skbt_field_read(const struct skbt_field *f, __u64 s
 
         if (!n || n > SKBT_FIELD_HOPS || !p)
                 return 0;
-        /* Pointer hops: all but the last offset. */
+                /* Pointer hops: all but the last offset. */
 #pragma unroll
         for (i = 0; i < SKBT_FIELD_HOPS - 1; i++) {
                 if (i + 1 >= n)
@@ -41,8 +41,7 @@ static __always_inline __u64 skbt_field_read(const struct skbt_field *f, __u64 s
 }
 
 /* One field into *out; global, so it is verified once, not once per table entry. */
-__noinline int skbt_field_read_g(const struct skbt_field *f, __u64 skb, __u64 shinfo,
-                                 __u64 *out)
+__noinline int skbt_field_read_g(const struct skbt_field *f, __u64 skb, __u64 shinfo, __u64 *out)
 {
         if (!f || !out)
                 return 0;

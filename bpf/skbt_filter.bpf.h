@@ -67,8 +67,7 @@ SKBT_INLINE int skbt_filter_match(const struct skbt_filter *f, const struct skbt
  * context of the probe hit, the device and its network namespace.  A packet
  * without a device matches no --ifname filter.
  */
-SKBT_INLINE int skbt_meta_match(const struct skbt_filter *f, __u32 pid, __u32 ifindex,
-                                __u32 netns)
+SKBT_INLINE int skbt_meta_match(const struct skbt_filter *f, __u32 pid, __u32 ifindex, __u32 netns)
 {
         __u32 flags = f->flags;
 

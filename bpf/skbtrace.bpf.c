@@ -15,7 +15,7 @@ char LICENSE[] SEC("license") = "GPL";
         int skbt_tp_arg##pos(struct bpf_raw_tracepoint_args *ctx)                                  \
         {                                                                                          \
                 struct skbt_hit hit = {};                                                          \
-                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit);    \
+                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit);     \
         }
 
 SKBT_TP_ENTRY(0)
@@ -29,9 +29,9 @@ SEC("raw_tp")
 int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 {
         struct skbt_hit hit = {
-                .location = ctx->args[1],
-                .drop_reason = (__u32)ctx->args[2],
-                .flags = SKBT_EV_DROP,
+            .location = ctx->args[1],
+            .drop_reason = (__u32)ctx->args[2],
+            .flags = SKBT_EV_DROP,
         };
 
         return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit);
@@ -125,7 +125,7 @@ SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg5, r9, r9)
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
         {                                                                                          \
-                return skbt_return(bpf_get_attach_cookie(ctx), (__s64)ctx->ax);                   \
+                return skbt_return(bpf_get_attach_cookie(ctx), (__s64)ctx->ax);                    \
         }
 
 SKBT_KRETPROBE("kretprobe.multi", skbt_kmulti_ret)

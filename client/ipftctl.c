@@ -355,12 +355,12 @@ struct trace_session {
         uint64_t events;       /* event lines received */
         uint64_t lost_ringbuf; /* cumulative, as last reported by the daemon */
         uint64_t lost_queue;
-        uint64_t lost_rate;    /* dropped by the daemon's per-session rate limit */
-        uint64_t lost_warned;  /* loss total at the last warning */
-        uint64_t warned_at_ns; /* CLOCK_MONOTONIC of the last warning, 0: none yet */
-        bool stopping;         /* write side shut down: waiting for the summary */
-        bool done;             /* summary received */
-        uint64_t raw_left;     /* raw output bytes still to come after a batch header */
+        uint64_t lost_rate;           /* dropped by the daemon's per-session rate limit */
+        uint64_t lost_warned;         /* loss total at the last warning */
+        uint64_t warned_at_ns;        /* CLOCK_MONOTONIC of the last warning, 0: none yet */
+        bool stopping;                /* write side shut down: waiting for the summary */
+        bool done;                    /* summary received */
+        uint64_t raw_left;            /* raw output bytes still to come after a batch header */
         struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
         struct crossings *crossings;  /* -o crossings: likewise */
 };
@@ -486,8 +486,9 @@ static void trace_print_limits(json_object *started)
         uint64_t rate;
 
         if (member_u64(started, "rate_limit", &rate) && rate)
-                fprintf(stderr, "Rate limit: %" PRIu64 " events per second; more are dropped "
-                                "and counted.\n",
+                fprintf(stderr,
+                        "Rate limit: %" PRIu64 " events per second; more are dropped "
+                        "and counted.\n",
                         rate);
         v = member(started, "max_duration", json_type_double);
         if (!v)
@@ -756,14 +757,13 @@ static void list_print_groups(json_object *groups, bool verbose)
                 }
                 snprintf(head, sizeof(head), "%*s%s", (int)(2 * MIN(depth, 8u)), "",
                          name ? name : "?");
-                printf("%-20s %-52s %" PRIu64 "/%" PRIu64 "\n", head, desc ? desc : "", att,
-                       all);
+                printf("%-20s %-52s %" PRIu64 "/%" PRIu64 "\n", head, desc ? desc : "", att, all);
                 for (size_t k = 0; k < np; k++) {
                         json_object *p = json_object_array_get_idx(probes, k);
                         bool exists =
-                                json_object_get_boolean(member(p, "exists", json_type_boolean));
+                            json_object_get_boolean(member(p, "exists", json_type_boolean));
                         bool patt =
-                                json_object_get_boolean(member(p, "attached", json_type_boolean));
+                            json_object_get_boolean(member(p, "attached", json_type_boolean));
                         const char *err = member_str(p, "error");
 
                         /* Names this kernel does not have are noise unless asked for. */
@@ -771,7 +771,9 @@ static void list_print_groups(json_object *groups, bool verbose)
                                 continue;
                         printf("%*s  %-40s %s%s%s\n", (int)(2 * MIN(depth, 8u)), "",
                                member_str(p, "name") ? member_str(p, "name") : "?",
-                               patt ? "attached" : exists ? "not attached" : "not on this kernel",
+                               patt     ? "attached"
+                               : exists ? "not attached"
+                                        : "not on this kernel",
                                !patt && err && verbose ? ": " : "",
                                !patt && err && verbose ? err : "");
                 }
@@ -934,8 +936,8 @@ static int cmd_list(const struct ctl *ctl, int argc, char **argv)
                 if (strcmp(output, "json") == 0) {
                         for (size_t i = 0; i < json_object_array_length(arr); i++)
                                 printf("%s\n", json_object_to_json_string_ext(
-                                                       json_object_array_get_idx(arr, i),
-                                                       JSON_C_TO_STRING_PLAIN));
+                                                   json_object_array_get_idx(arr, i),
+                                                   JSON_C_TO_STRING_PLAIN));
                 } else {
                         list_print_groups(arr, verbose);
                 }
@@ -1079,8 +1081,7 @@ static void status_print_limits(json_object *limits)
                 snprintf(rbuf, sizeof(rbuf), "%" PRIu64 " events/s", rate);
         else
                 snprintf(rbuf, sizeof(rbuf), "unlimited");
-        status_line("limits:", "duration %s, queue %s and rate %s per session", dbuf, qbuf,
-                    rbuf);
+        status_line("limits:", "duration %s, queue %s and rate %s per session", dbuf, qbuf, rbuf);
 }
 
 static void status_print(json_object *p, bool verbose)
@@ -1122,15 +1123,15 @@ static void status_print(json_object *p, bool verbose)
                 }
         }
         if (probes) {
-                status_line("probes:",
-                            "%" PRIu64 " attached (%" PRIu64 " functions, %" PRIu64
-                            " returns, %" PRIu64 " tracepoints), %" PRIu64 " skipped",
-                            member_u64_or(probes, "attached", 0),
-                            member_u64_or(probes, "functions", 0),
-                            member_u64_or(probes, "returns", 0),
-                            member_u64_or(probes, "tracepoints", 0),
-                            member_u64_or(probes, "skipped", 0));
-                status_line("", "%" PRIu64 " discovered, %" PRIu64
+                status_line(
+                    "probes:",
+                    "%" PRIu64 " attached (%" PRIu64 " functions, %" PRIu64 " returns, %" PRIu64
+                    " tracepoints), %" PRIu64 " skipped",
+                    member_u64_or(probes, "attached", 0), member_u64_or(probes, "functions", 0),
+                    member_u64_or(probes, "returns", 0), member_u64_or(probes, "tracepoints", 0),
+                    member_u64_or(probes, "skipped", 0));
+                status_line("",
+                            "%" PRIu64 " discovered, %" PRIu64
                             " not attachable with this backend (ipftctl list says why)",
                             member_u64_or(probes, "discovered", 0),
                             member_u64_or(probes, "unsupported", 0));
@@ -1138,48 +1139,48 @@ static void status_print(json_object *p, bool verbose)
         if (member_u64(p, "startup_ms", &v)) {
                 uint64_t load = member_u64_or(p, "load_ms", 0);
 
-                status_line("startup time:", "%" PRIu64 " ms (loading and attaching: %" PRIu64
-                            " ms)", v, load);
+                status_line("startup time:",
+                            "%" PRIu64 " ms (loading and attaching: %" PRIu64 " ms)", v, load);
         }
         if (member_u64(p, "uptime_ns", &v)) {
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);
         }
         if (sessions && member(sessions, "max_per_user", json_type_int))
-                status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max (%" PRIu64
-                            " per user)",
-                            member_u64_or(sessions, "active", 0),
-                            member_u64_or(sessions, "max", 0),
-                            member_u64_or(sessions, "max_per_user", 0));
+                status_line(
+                    "sessions:", "%" PRIu64 " active, %" PRIu64 " max (%" PRIu64 " per user)",
+                    member_u64_or(sessions, "active", 0), member_u64_or(sessions, "max", 0),
+                    member_u64_or(sessions, "max_per_user", 0));
         else if (sessions)
                 status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max",
                             member_u64_or(sessions, "active", 0),
                             member_u64_or(sessions, "max", 0));
         if (conns)
-                status_line("connections:", "%" PRIu64 " open, %" PRIu64 " max (%" PRIu64
-                            " per user)",
-                            member_u64_or(conns, "active", 0), member_u64_or(conns, "max", 0),
-                            member_u64_or(conns, "max_per_user", 0));
+                status_line(
+                    "connections:", "%" PRIu64 " open, %" PRIu64 " max (%" PRIu64 " per user)",
+                    member_u64_or(conns, "active", 0), member_u64_or(conns, "max", 0),
+                    member_u64_or(conns, "max_per_user", 0));
         if (limits)
                 status_print_limits(limits);
         if (member_u64(p, "events", &v))
                 status_line("events:", "%" PRIu64, v);
         if (member(p, "lost_rate", json_type_int))
-                status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
+                status_line("lost:",
+                            "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
                             " over rate limits",
                             member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0),
                             member_u64_or(p, "lost_rate", 0));
         else
                 status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues",
-                            member_u64_or(p, "lost_ringbuf", 0),
-                            member_u64_or(p, "lost_queue", 0));
+                            member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0));
         if (mem) {
                 char rss[32], maps[32], queued[32];
 
                 format_bytes(member_u64_or(mem, "rss_bytes", 0), rss, sizeof(rss));
                 format_bytes(member_u64_or(mem, "bpf_map_bytes", 0), maps, sizeof(maps));
                 format_bytes(member_u64_or(mem, "queued_bytes", 0), queued, sizeof(queued));
-                status_line("memory:", "%s resident, %s in %" PRIu64 " BPF maps, %s queued for "
+                status_line("memory:",
+                            "%s resident, %s in %" PRIu64 " BPF maps, %s queued for "
                             "clients",
                             rss, maps, member_u64_or(mem, "bpf_maps", 0), queued);
         }
@@ -1196,9 +1197,10 @@ static void status_print(json_object *p, bool verbose)
         else if (member(p, "group", json_type_string))
                 status_line("config file:", "none (built-in defaults)");
         if ((v2 = member(p, "tracking", json_type_object)) && member(v2, "max", json_type_int))
-                status_line("tracking:", "%" PRIu64 " packets followed now (map of %" PRIu64
-                            "); %" PRIu64 " started, %" PRIu64 " clones, %" PRIu64
-                            " freed, %" PRIu64 " stale, %" PRIu64 " evicted",
+                status_line("tracking:",
+                            "%" PRIu64 " packets followed now (map of %" PRIu64 "); %" PRIu64
+                            " started, %" PRIu64 " clones, %" PRIu64 " freed, %" PRIu64
+                            " stale, %" PRIu64 " evicted",
                             member_u64_or(v2, "entries", 0), member_u64_or(v2, "max", 0),
                             member_u64_or(v2, "created", 0), member_u64_or(v2, "clones", 0),
                             member_u64_or(v2, "freed", 0), member_u64_or(v2, "stale", 0),
@@ -1306,8 +1308,8 @@ static void sessions_print_table(json_object *arr)
 {
         size_t n = json_object_array_length(arr);
 
-        printf("%6s %-12s %8s %-14s %-19s %10s %8s  %s\n", "ID", "USER", "PID", "TRACER",
-               "STARTED", "EVENTS", "LOST", "FILTER");
+        printf("%6s %-12s %8s %-14s %-19s %10s %8s  %s\n", "ID", "USER", "PID", "TRACER", "STARTED",
+               "EVENTS", "LOST", "FILTER");
         for (size_t i = 0; i < n; i++) {
                 json_object *o = json_object_array_get_idx(arr, i);
                 const char *tracer = member_str(o, "tracer");
@@ -1377,9 +1379,9 @@ static int cmd_sessions(const struct ctl *ctl, int argc, char **argv)
         n = json_object_array_length(arr);
         if (strcmp(output, "json") == 0) {
                 for (size_t i = 0; i < n; i++)
-                        printf("%s\n", json_object_to_json_string_ext(
-                                               json_object_array_get_idx(arr, i),
-                                               JSON_C_TO_STRING_PLAIN));
+                        printf("%s\n",
+                               json_object_to_json_string_ext(json_object_array_get_idx(arr, i),
+                                                              JSON_C_TO_STRING_PLAIN));
         } else {
                 sessions_print_table(arr);
         }
@@ -1463,9 +1465,8 @@ static int cmd_stop(const struct ctl *ctl, int argc, char **argv)
                 uint64_t id;
 
                 (void)parse_session_id(argv[i], &id);
-                if (!params ||
-                    json_object_object_add(params, "session", json_object_new_int64((int64_t)id)) <
-                            0) {
+                if (!params || json_object_object_add(params, "session",
+                                                      json_object_new_int64((int64_t)id)) < 0) {
                         log_error("out of memory");
                         return EXIT_ERROR;
                 }
@@ -1477,7 +1478,7 @@ static int cmd_stop(const struct ctl *ctl, int argc, char **argv)
                 printf("stopped session %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " lost\n", id,
                        member_u64_or(sum, "events", 0),
                        member_u64_or(sum, "lost_ringbuf", 0) + member_u64_or(sum, "lost_queue", 0) +
-                               member_u64_or(sum, "lost_rate", 0));
+                           member_u64_or(sum, "lost_rate", 0));
         }
         return ret;
 }

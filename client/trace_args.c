@@ -66,11 +66,12 @@ static int parse_fields(const char *s, struct trace_opts *o, char *err, size_t e
                 size_t n = strcspn(p, ",");
 
                 if (n == 0)
-                        return fail(err, errlen, "invalid field list '%.*s': empty name",
-                                    QUOTE_MAX, s);
+                        return fail(err, errlen, "invalid field list '%.*s': empty name", QUOTE_MAX,
+                                    s);
                 if (n >= TRACE_FIELD_NAME_MAX)
                         return fail(err, errlen, "field name '%.*s' is too long", QUOTE_MAX, p);
-                if (strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_->.") <
+                if (strspn(p,
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_->.") <
                     n)
                         return fail(err, errlen,
                                     "invalid field name '%.*s': letters, digits, _, -> and . "
@@ -257,8 +258,9 @@ static int parse_u32_range(const char *what, const char *s, uint32_t min, uint32
         for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
                 v = v * 10 + (uint64_t)(*p - '0');
         if (p == s || *p || v < min || v > max)
-                return fail(err, errlen, "invalid %s '%.*s': expected a number from %" PRIu32
-                            " to %" PRIu32, what, QUOTE_MAX, s, min, max);
+                return fail(err, errlen,
+                            "invalid %s '%.*s': expected a number from %" PRIu32 " to %" PRIu32,
+                            what, QUOTE_MAX, s, min, max);
         *ret = (uint32_t)v;
         return 0;
 }
@@ -356,9 +358,9 @@ bad:
  */
 static int check_once(int c, unsigned *seen, char *err, size_t errlen)
 {
-        static const int once[] = {'m',      OPT_MASK,  'p',      's',       'd',     OPT_ADDR,
-                                   OPT_SPORT, OPT_DPORT, OPT_PORT, OPT_NETNS, 'i',     OPT_PID,
-                                   'r'};
+        static const int once[] = {'m',      OPT_MASK,  'p',       's',      'd',
+                                   OPT_ADDR, OPT_SPORT, OPT_DPORT, OPT_PORT, OPT_NETNS,
+                                   'i',      OPT_PID,   'r'};
 
         for (unsigned i = 0; i < ARRAY_SIZE(once); i++) {
                 if (once[i] != c)
@@ -516,13 +518,14 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                 case OPT_NETNS:
                         /* A number is an inode; anything else a path, for the caller to stat. */
                         if (optarg[0] >= '0' && optarg[0] <= '9') {
-                                r = parse_u32_range("netns", optarg, 1, UINT32_MAX, &f->netns,
-                                                    err, errlen);
+                                r = parse_u32_range("netns", optarg, 1, UINT32_MAX, &f->netns, err,
+                                                    errlen);
                                 if (r < 0)
                                         return r;
                         } else if (!*optarg) {
-                                return fail(err, errlen, "--netns needs an inode number or a "
-                                                         "path");
+                                return fail(err, errlen,
+                                            "--netns needs an inode number or a "
+                                            "path");
                         } else {
                                 o.netns_path = optarg;
                                 f->netns = 1; /* placeholder until resolved */
@@ -560,8 +563,7 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                 if (argv[i][0] == '\0' || strspn(argv[i], " \t\n") == w)
                         return fail(err, errlen, "empty word in the pcap filter expression");
                 if (n + (n ? 1 : 0) + w > TRACE_PCAP_FILTER_MAX)
-                        return fail(err, errlen,
-                                    "pcap filter expression longer than %d bytes",
+                        return fail(err, errlen, "pcap filter expression longer than %d bytes",
                                     TRACE_PCAP_FILTER_MAX);
                 if (n)
                         o.pcap_filter[n++] = ' ';
@@ -600,8 +602,9 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                             "-o aggregate-json");
         if (o.output && strncmp(o.output, "aggregate", 9) == 0 && o.tracer &&
             strcmp(o.tracer, "function_graph") == 0)
-                return fail(err, errlen, "aggregate output does not combine with the "
-                                         "function_graph tracer");
+                return fail(err, errlen,
+                            "aggregate output does not combine with the "
+                            "function_graph tracer");
 
         *ret = o;
         /* The group names point into the copy's own buffer. */

@@ -44,15 +44,15 @@ struct trace_opts {
         /* -F/--field: skb fields added to each event, resolved by the daemon. */
         unsigned n_fields;
         char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];
-        bool track;                /* --track: follow matched packets through rewrites */
-        bool detail;               /* --detail */
-        bool stack;                /* --stack */
-        const char *egress;        /* --egress PROBE (aggregate output) */
+        bool track;                           /* --track: follow matched packets through rewrites */
+        bool detail;                          /* --detail */
+        bool stack;                           /* --stack */
+        const char *egress;                   /* --egress PROBE (aggregate output) */
         const char *groups[TRACE_GROUPS_MAX]; /* -g NAME, split at commas; into groups_buf */
         unsigned n_groups;
         char groups_buf[TRACE_GROUPS_BUF];
-        const char *netns_path;    /* --netns PATH: the caller resolves it (stat) into
-                                      filter.netns; NULL when an inode number was given */
+        const char *netns_path; /* --netns PATH: the caller resolves it (stat) into
+                                   filter.netns; NULL when an inode number was given */
 };
 
 /**

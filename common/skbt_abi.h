@@ -29,13 +29,13 @@
  * 32 bits and SKBT_STAMP_* in the high 32 bits.
  */
 #define SKBT_PROBE_ID_MARKER 0x5eb7ab1eU
-#define SKBT_STAMP_ARG_MASK 0xffU      /* 0-based skb argument position */
-#define SKBT_STAMP_DROP (1U << 8)      /* reason is the argument after the skb */
+#define SKBT_STAMP_ARG_MASK 0xffU /* 0-based skb argument position */
+#define SKBT_STAMP_DROP (1U << 8) /* reason is the argument after the skb */
 /* Packet tracking (bpf/skbt_track.bpf.h): what the probe means for a packet's life. */
-#define SKBT_STAMP_FREE (1U << 9)      /* the skb is freed here: tracking ends */
-#define SKBT_STAMP_CLONE (1U << 10)    /* returns a copy or clone of its skb argument */
-#define SKBT_STAMP_REHEAD (1U << 11)   /* may give the skb a new data buffer (skb->head) */
-#define SKBT_STAMP_ENTRY_SHIFT 16      /* return probes: the entry probe's id */
+#define SKBT_STAMP_FREE (1U << 9)    /* the skb is freed here: tracking ends */
+#define SKBT_STAMP_CLONE (1U << 10)  /* returns a copy or clone of its skb argument */
+#define SKBT_STAMP_REHEAD (1U << 11) /* may give the skb a new data buffer (skb->head) */
+#define SKBT_STAMP_ENTRY_SHIFT 16    /* return probes: the entry probe's id */
 
 /* struct skbt_tuple.l3 */
 enum skbt_l3 {
@@ -90,8 +90,8 @@ enum skbt_filter_flags {
         SKBT_F_DPORT = 1 << 7,
         SKBT_F_PORT = 1 << 8, /* sport or dport */
         /* Where the packet is and who handles it, not what it contains: */
-        SKBT_F_PID = 1 << 9,     /* process context (tgid) of the probe hit */
-        SKBT_F_NETNS = 1 << 10,  /* network namespace of the device (or socket) */
+        SKBT_F_PID = 1 << 9,      /* process context (tgid) of the probe hit */
+        SKBT_F_NETNS = 1 << 10,   /* network namespace of the device (or socket) */
         SKBT_F_IFINDEX = 1 << 11, /* device index; always with SKBT_F_NETNS */
 };
 
@@ -159,12 +159,12 @@ enum skbt_probe_kind {
 
 /* struct skbt_event.flags */
 enum skbt_event_flags {
-        SKBT_EV_RETURN = 1 << 0,      /* function return (fexit / kretprobe) */
-        SKBT_EV_DROP = 1 << 1,        /* drop_reason and location are valid */
-        SKBT_EV_HAS_DEV = 1 << 2,     /* ifindex/ifname/netns come from skb->dev */
-        SKBT_EV_FREE = 1 << 3,        /* the probe frees the skb: its life ends here */
-        SKBT_EV_FIELDS = 1 << 4,      /* field values (-F) follow (common/skbt_record.h) */
-        SKBT_EV_SNAP = 1 << 5,        /* packet bytes (pcapng) follow (common/skbt_record.h) */
+        SKBT_EV_RETURN = 1 << 0,  /* function return (fexit / kretprobe) */
+        SKBT_EV_DROP = 1 << 1,    /* drop_reason and location are valid */
+        SKBT_EV_HAS_DEV = 1 << 2, /* ifindex/ifname/netns come from skb->dev */
+        SKBT_EV_FREE = 1 << 3,    /* the probe frees the skb: its life ends here */
+        SKBT_EV_FIELDS = 1 << 4,  /* field values (-F) follow (common/skbt_record.h) */
+        SKBT_EV_SNAP = 1 << 5,    /* packet bytes (pcapng) follow (common/skbt_record.h) */
 };
 
 /* Kernel stack frames that may follow a struct skbt_event (stack_depth of them). */
@@ -175,27 +175,27 @@ enum skbt_event_flags {
  * sessions whose filters matched.  The daemon fans it out to those sessions.
  */
 struct skbt_event {
-        __u64 sessions;  /* mask of matching session slots */
-        __u64 ts;        /* bpf_ktime_get_ns() */
-        __u64 skb;       /* skb address: the packet id */
-        __u64 location;  /* drop location (kernel text address) */
-        __s64 retval;    /* with SKBT_EV_RETURN */
+        __u64 sessions; /* mask of matching session slots */
+        __u64 ts;       /* bpf_ktime_get_ns() */
+        __u64 skb;      /* skb address: the packet id */
+        __u64 location; /* drop location (kernel text address) */
+        __s64 retval;   /* with SKBT_EV_RETURN */
         __u32 probe_id;
         __u32 cpu;
         __u32 mark;
         __u32 len;
         __u32 ifindex;
-        __u32 netns;     /* inode of the device's network namespace */
+        __u32 netns; /* inode of the device's network namespace */
         __u32 drop_reason;
-        __u32 pid;       /* tgid of the current task */
-        __u16 protocol;  /* skb->protocol, host order */
-        __u8 flags;      /* enum skbt_event_flags */
+        __u32 pid;      /* tgid of the current task */
+        __u16 protocol; /* skb->protocol, host order */
+        __u8 flags;     /* enum skbt_event_flags */
         __u8 pad[5];
         char ifname[16];
         struct skbt_tuple tuple;
-        __u64 track_id;    /* the packet's journey, shared by its clones; 0: not tracked */
-        char comm[16];     /* current task's name */
-        __u8 stack_depth;  /* __u64 return addresses following the record, innermost first */
+        __u64 track_id;   /* the packet's journey, shared by its clones; 0: not tracked */
+        char comm[16];    /* current task's name */
+        __u8 stack_depth; /* __u64 return addresses following the record, innermost first */
         __u8 pad2[7];
 };
 _Static_assert(sizeof(struct skbt_event) == 176, "skbt_event layout");
@@ -205,15 +205,15 @@ _Static_assert(sizeof(struct skbt_event) == 176, "skbt_event layout");
  * by the daemon, so session start is a memory write, not a syscall).
  */
 struct skbt_state {
-        __u64 active;                    /* sessions that are live */
-        __u64 graph;                     /* live sessions that want returns (function_graph) */
+        __u64 active; /* sessions that are live */
+        __u64 graph;  /* live sessions that want returns (function_graph) */
         struct skbt_filter filters[SKBT_MAX_SESSIONS];
-        __u64 ident;   /* sessions whose events carry track ids (--track, aggregate output) */
-        __u64 track;   /* sessions that follow a matched packet whatever its headers (--track) */
-        __u64 stack;   /* sessions that want the kernel stack of each event */
+        __u64 ident;    /* sessions whose events carry track ids (--track, aggregate output) */
+        __u64 track;    /* sessions that follow a matched packet whatever its headers (--track) */
+        __u64 stack;    /* sessions that want the kernel stack of each event */
         __u64 need_dev; /* sessions whose filter looks at the device (netns, ifindex) */
         __u64 track_idle_ns; /* a tracked packet unseen for this long is taken as gone */
-        __u64 n_cpus;  /* possible CPUs: track ids are handed out per CPU */
+        __u64 n_cpus;        /* possible CPUs: track ids are handed out per CPU */
 };
 
 /*

@@ -23,17 +23,17 @@
 #define SKBT_PF_BUCKETS 256
 
 struct skbt_prefilter {
-        __u64 need_l3;   /* sessions that need an IP header (l3, proto, address or port) */
-        __u64 need_l4;   /* sessions that need ports (a port filter) */
-        __u64 no_port;   /* sessions without an either-port filter */
-        __u64 no_addr;   /* sessions without an either-address filter */
-        __u64 proto[SKBT_PF_BUCKETS];  /* by l4proto: exact, not hashed */
+        __u64 need_l3; /* sessions that need an IP header (l3, proto, address or port) */
+        __u64 need_l4; /* sessions that need ports (a port filter) */
+        __u64 no_port; /* sessions without an either-port filter */
+        __u64 no_addr; /* sessions without an either-address filter */
+        __u64 proto[SKBT_PF_BUCKETS]; /* by l4proto: exact, not hashed */
         __u64 sport[SKBT_PF_BUCKETS];
         __u64 dport[SKBT_PF_BUCKETS];
-        __u64 port[SKBT_PF_BUCKETS];   /* either-port filters only */
+        __u64 port[SKBT_PF_BUCKETS]; /* either-port filters only */
         __u64 saddr[SKBT_PF_BUCKETS];
         __u64 daddr[SKBT_PF_BUCKETS];
-        __u64 addr[SKBT_PF_BUCKETS];   /* either-address filters only */
+        __u64 addr[SKBT_PF_BUCKETS]; /* either-address filters only */
 };
 
 /*

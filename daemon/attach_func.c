@@ -52,8 +52,9 @@ static void traceable_load(struct traceable *t)
 
         *t = (struct traceable){0};
         if (!f) {
-                log_debug_errno(errno, "%s not readable (%m): attach failures will tell which "
-                                       "functions are not traceable",
+                log_debug_errno(errno,
+                                "%s not readable (%m): attach failures will tell which "
+                                "functions are not traceable",
                                 TRACEFS_FILTER_FUNCTIONS);
                 return;
         }
@@ -116,8 +117,8 @@ static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
         }
         if (s->skb_arg > max_arg) {
                 snprintf(why, sizeof(why),
-                         "skb is argument %u; backend %s reaches arguments 1 to %d",
-                         s->skb_arg + 1, skbt_backend_to_string(l->backend), max_arg + 1);
+                         "skb is argument %u; backend %s reaches arguments 1 to %d", s->skb_arg + 1,
+                         skbt_backend_to_string(l->backend), max_arg + 1);
                 skbt_record_function(l, s, NULL, why);
                 return false;
         }
@@ -148,8 +149,8 @@ static bool wants_return(const struct skbt_loader *l, const struct skbt_probe *p
 /* Add the return twin of entry id; returns its id or a negative errno. */
 static int add_return(struct skbt_loader *l, uint32_t id)
 {
-        int rid = skbt_probe_add(l, l->probes[id].name, SKBT_PROBE_FUNCTION,
-                                 l->probes[id].skb_arg, false);
+        int rid = skbt_probe_add(l, l->probes[id].name, SKBT_PROBE_FUNCTION, l->probes[id].skb_arg,
+                                 false);
 
         if (rid < 0)
                 return rid;
@@ -459,8 +460,8 @@ static int attach_kprobe_family(struct skbt_loader *l, const struct skbt_symdb *
                                 LIBBPF_OPTS(bpf_kprobe_opts, kopts,
                                             .bpf_cookie = entry_stamp(ids[i], p));
 
-                                p->link = bpf_program__attach_kprobe_opts(
-                                        kprobe_prog(l->skel, pos), p->name, &kopts);
+                                p->link = bpf_program__attach_kprobe_opts(kprobe_prog(l->skel, pos),
+                                                                          p->name, &kopts);
                                 if (p->link) {
                                         p->attached = true;
                                 } else {
@@ -487,8 +488,7 @@ static int attach_kprobe_family(struct skbt_loader *l, const struct skbt_symdb *
         } else {
                 for (uint32_t i = 0; i < n_rets; i++) {
                         struct skbt_probe *p = &l->probes[rets[i]];
-                        LIBBPF_OPTS(bpf_kprobe_opts, kopts,
-                                    .bpf_cookie = return_stamp(rets[i], p),
+                        LIBBPF_OPTS(bpf_kprobe_opts, kopts, .bpf_cookie = return_stamp(rets[i], p),
                                     .retprobe = true);
 
                         p->link = bpf_program__attach_kprobe_opts(l->skel->progs.skbt_kretprobe,

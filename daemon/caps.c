@@ -16,10 +16,10 @@
 #define CAPS_TRACEPOINT "netif_receive_skb"
 
 static const char *const backend_names[_SKBT_BACKEND_MAX] = {
-        [SKBT_BACKEND_FENTRY] = "fentry",
-        [SKBT_BACKEND_KPROBE_MULTI] = "kprobe-multi",
-        [SKBT_BACKEND_KPROBE] = "kprobe",
-        [SKBT_BACKEND_TRACEPOINT] = "tracepoint",
+    [SKBT_BACKEND_FENTRY] = "fentry",
+    [SKBT_BACKEND_KPROBE_MULTI] = "kprobe-multi",
+    [SKBT_BACKEND_KPROBE] = "kprobe",
+    [SKBT_BACKEND_TRACEPOINT] = "tracepoint",
 };
 
 const char *skbt_backend_to_string(enum skbt_backend b)
@@ -81,7 +81,7 @@ static int caps_try(enum skbt_backend b, char *why, size_t whylen)
                 return r;
         }
         prog = caps_prog(skel, b);
-        bpf_object__for_each_program(p, skel->obj)
+        bpf_object__for_each_program (p, skel->obj)
                 bpf_program__set_autoload(p, p == prog);
 
         r = caps__load(skel);
@@ -115,8 +115,7 @@ static int caps_try(enum skbt_backend b, char *why, size_t whylen)
                 goto out;
         }
         snprintf(why, whylen, "program loaded and attached to %s",
-                 b == SKBT_BACKEND_TRACEPOINT ? "tracepoint " CAPS_TRACEPOINT
-                                              : CAPS_FUNCTION "()");
+                 b == SKBT_BACKEND_TRACEPOINT ? "tracepoint " CAPS_TRACEPOINT : CAPS_FUNCTION "()");
         r = 0;
 out:
         bpf_link__destroy(link);
@@ -129,8 +128,8 @@ void skbt_caps_probe(struct skbt_caps *caps)
         libbpf_print_fn_t old = libbpf_set_print(caps_libbpf_quiet);
 
         for (int b = 0; b < _SKBT_BACKEND_MAX; b++) {
-                caps->usable[b] = caps_try((enum skbt_backend)b, caps->reason[b],
-                                           sizeof(caps->reason[b])) == 0;
+                caps->usable[b] =
+                    caps_try((enum skbt_backend)b, caps->reason[b], sizeof(caps->reason[b])) == 0;
                 log_info("backend %s: %s: %s", backend_names[b],
                          caps->usable[b] ? "usable" : "unusable", caps->reason[b]);
         }

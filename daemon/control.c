@@ -219,7 +219,7 @@ static void client_error(struct skbt_client *c, const char *error, const char *p
 
 /* A limit was hit: "limit" names the setting, so scripts can tell which. */
 static void client_limit_error(struct skbt_client *c, const char *limit, const char *fmt, ...)
-        _printf_(3, 4);
+    _printf_(3, 4);
 static void client_limit_error(struct skbt_client *c, const char *limit, const char *fmt, ...)
 {
         va_list ap;
@@ -268,11 +268,9 @@ static void client_refuse(struct skbt_client *c, const char *error, const char *
 }
 
 /* Reject members of params that are not in allowed (a typo must not widen a trace). */
-static bool check_members(struct skbt_client *c, json_object *params,
-                          const char *const *allowed)
+static bool check_members(struct skbt_client *c, json_object *params, const char *const *allowed)
 {
-        json_object_object_foreach(params, key, val)
-        {
+        json_object_object_foreach (params, key, val) {
                 bool ok = false;
 
                 (void)val;
@@ -280,8 +278,7 @@ static bool check_members(struct skbt_client *c, json_object *params,
                         if (strcmp(*a, key) == 0)
                                 ok = true;
                 if (!ok) {
-                        client_error(c, ERR_INVALID_PARAMETER, key, "unknown parameter '%s'",
-                                     key);
+                        client_error(c, ERR_INVALID_PARAMETER, key, "unknown parameter '%s'", key);
                         return false;
                 }
         }
@@ -351,8 +348,7 @@ static int parse_groups(struct skbt_client *c, json_object *v, struct group_sel 
                 return -EINVAL;
         }
         if (!d->groups) {
-                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s",
-                             d->groups_error);
+                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s", d->groups_error);
                 return -EOPNOTSUPP;
         }
         n = json_object_array_length(v);
@@ -431,8 +427,7 @@ static int resolve_ifname(struct skbt_client *c, struct skbt_filter *f)
         }
         if (r == -ENOENT) {
                 client_error(c, ERR_INVALID_PARAMETER,
-                             f->flags & SKBT_F_NETNS ? "filter.netns" : "filter.ifname", "%s",
-                             err);
+                             f->flags & SKBT_F_NETNS ? "filter.netns" : "filter.ifname", "%s", err);
                 return r;
         }
         if (r < 0) {
@@ -452,7 +447,8 @@ static int compile_regex(struct skbt_client *c, json_object *params, regex_t *re
         int r;
 
         *have = false;
-        if (!json_object_object_get_ex(params, "regex", &v) || json_object_is_type(v, json_type_null))
+        if (!json_object_object_get_ex(params, "regex", &v) ||
+            json_object_is_type(v, json_type_null))
                 return 0;
         if (!json_object_is_type(v, json_type_string)) {
                 client_error(c, ERR_INVALID_PARAMETER, "regex", "regex must be a string");
@@ -533,8 +529,7 @@ static int check_session_limits(struct skbt_client *c, double duration, uint64_t
  * the names are checked and resolved here, so a typo fails the call with
  * close matches, before anything changes in BPF.
  */
-static int parse_fields(struct skbt_client *c, json_object *params,
-                        struct skbt_session_fields *ret)
+static int parse_fields(struct skbt_client *c, json_object *params, struct skbt_session_fields *ret)
 {
         struct skbtraced *d = c->d;
         char err[SKBT_ERR_MAX * 2];
@@ -586,11 +581,10 @@ static int parse_fields(struct skbt_client *c, json_object *params,
 
 static void method_trace(struct skbt_client *c, json_object *params, bool more)
 {
-        static const char *const allowed[] = {"filter",     "tracer",      "regex",  "output",
-                                              "count",      "duration",    "raw_output",
-                                              "pcap_filter", "fields",     "snapshot", "track",
-                                              "groups",     "egress",      "detail", "stack",
-                                              NULL};
+        static const char *const allowed[] = {"filter", "tracer",   "regex",      "output",
+                                              "count",  "duration", "raw_output", "pcap_filter",
+                                              "fields", "snapshot", "track",      "groups",
+                                              "egress", "detail",   "stack",      NULL};
         struct skbtraced *d = c->d;
         struct skbt_session tmpl = {0}, *s;
         const char *bad = NULL, *timer_reason = "duration";
@@ -676,9 +670,9 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                                              "tracer function_graph needs return probes "
                                              "(fexit or kretprobe); %s",
                                              d->backend == SKBT_BACKEND_TRACEPOINT
-                                                     ? "backend tracepoint has none"
-                                                     : "the daemon attached none (started "
-                                                       "with --no-return-probes?)");
+                                                 ? "backend tracepoint has none"
+                                                 : "the daemon attached none (started "
+                                                   "with --no-return-probes?)");
                                 return;
                         }
                         tmpl.tracer = SKBT_TRACER_FUNCTION_GRAPH;
@@ -868,8 +862,7 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                 goto out;
         }
         tmpl.groups = NULL; /* the session's now */
-        if (duration_usec > 0 &&
-            skbt_session_set_duration(s, duration_usec, timer_reason) < 0) {
+        if (duration_usec > 0 && skbt_session_set_duration(s, duration_usec, timer_reason) < 0) {
                 skbt_session_end(s, timer_reason);
                 goto out;
         }
@@ -924,8 +917,7 @@ static void list_groups(struct skbt_client *c)
         json_object *arr, *reply;
 
         if (!gs) {
-                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s",
-                             d->groups_error);
+                client_error(c, ERR_UNSUPPORTED, "groups", "no probe groups: %s", d->groups_error);
                 return;
         }
         arr = json_object_new_array();
@@ -935,10 +927,9 @@ static void list_groups(struct skbt_client *c)
                 uint32_t attached = 0, exists = 0;
 
                 json_object_object_add(o, "name", json_object_new_string(g->name));
-                json_object_object_add(o, "parent",
-                                       g->parent >= 0
-                                               ? json_object_new_string(gs->g[g->parent].name)
-                                               : NULL);
+                json_object_object_add(
+                    o, "parent",
+                    g->parent >= 0 ? json_object_new_string(gs->g[g->parent].name) : NULL);
                 json_object_object_add(o, "depth", json_object_new_int64(g->depth));
                 json_object_object_add(o, "description", json_object_new_string(g->description));
                 if (g->regex)
@@ -1011,11 +1002,11 @@ static void method_list(struct skbt_client *c, json_object *params)
                 json_object_object_add(o, "name", json_object_new_string(p->name));
                 json_object_object_add(o, "kind",
                                        json_object_new_string(p->kind == SKBT_PROBE_TRACEPOINT
-                                                                      ? "tracepoint"
-                                                                      : "function"));
+                                                                  ? "tracepoint"
+                                                                  : "function"));
                 json_object_object_add(o, "skb_arg", json_object_new_int(p->skb_arg + 1));
-                json_object_object_add(o, "backend", json_object_new_string(
-                                                             skbt_backend_to_string(p->backend)));
+                json_object_object_add(o, "backend",
+                                       json_object_new_string(skbt_backend_to_string(p->backend)));
                 json_object_object_add(o, "attached", json_object_new_boolean(p->attached));
                 json_object_object_add(o, "drop", json_object_new_boolean(p->drop));
                 json_object_object_add(o, "returns",
@@ -1084,17 +1075,16 @@ static json_object *session_to_json(struct skbt_session *s)
                                        json_object_new_uint64(skbt_agg_bytes(s->agg)));
         }
         json_object_object_add(o, "probes", json_object_new_int64(s->n_probes));
-        json_object_object_add(o, "started_usec",
-                               json_object_new_uint64(s->start_realtime_usec));
+        json_object_object_add(o, "started_usec", json_object_new_uint64(s->start_realtime_usec));
         json_object_object_add(o, "duration_ns", json_object_new_uint64(now - s->start_ns));
         json_object_object_add(o, "events", json_object_new_uint64(s->events));
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(s->lost_ringbuf));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(s->lost_queue));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(s->lost_rate));
         json_object_object_add(o, "rate_limit", json_object_new_int64(s->rate_limit));
-        json_object_object_add(o, "queued_bytes",
-                               json_object_new_uint64(s->pending.len +
-                                                      (s->client ? s->client->out.len : 0)));
+        json_object_object_add(
+            o, "queued_bytes",
+            json_object_new_uint64(s->pending.len + (s->client ? s->client->out.len : 0)));
         return o;
 }
 
@@ -1144,8 +1134,7 @@ static void method_stop(struct skbt_client *c, json_object *params)
                         s = d->slots[i];
         /* Another user's session is answered as absent: not even its id leaks. */
         if (!s || !session_visible(c, s)) {
-                client_error(c, ERR_NO_SUCH_SESSION, "session",
-                             "no session %" PRId64 "%s", id,
+                client_error(c, ERR_NO_SUCH_SESSION, "session", "no session %" PRId64 "%s", id,
                              c->admin ? "" : " of yours (you can see and stop only your own)");
                 return;
         }
@@ -1156,7 +1145,6 @@ static void method_stop(struct skbt_client *c, json_object *params)
         skbt_client_reply(c, reply, false);
         json_object_put(reply);
 }
-
 
 /* Resident set size of the daemon, from /proc/self/statm (pages). */
 static uint64_t memory_rss_bytes(void)
@@ -1288,8 +1276,9 @@ static void method_status(struct skbt_client *c, json_object *params)
         for (int b = 0; b < _SKBT_BACKEND_MAX; b++) {
                 json_object *e = json_object_new_object();
 
-                json_object_object_add(e, "name", json_object_new_string(
-                                                          skbt_backend_to_string((enum skbt_backend)b)));
+                json_object_object_add(
+                    e, "name",
+                    json_object_new_string(skbt_backend_to_string((enum skbt_backend)b)));
                 json_object_object_add(e, "usable", json_object_new_boolean(d->caps.usable[b]));
                 json_object_object_add(e, "reason", json_object_new_string(d->caps.reason[b]));
                 json_object_array_add(arr, e);
@@ -1302,9 +1291,9 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(probes, "unsupported", json_object_new_int64(l->n_unsupported));
         json_object_object_add(probes, "functions", json_object_new_int64(l->n_functions));
         json_object_object_add(probes, "returns", json_object_new_int64(l->n_returns));
-        json_object_object_add(probes, "tracepoints",
-                               json_object_new_int64(l->n_attached - l->n_functions -
-                                                     l->n_returns));
+        json_object_object_add(
+            probes, "tracepoints",
+            json_object_new_int64(l->n_attached - l->n_functions - l->n_returns));
         json_object_object_add(o, "probes", probes);
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -1314,8 +1303,9 @@ static void method_status(struct skbt_client *c, json_object *params)
                         continue;
                 e = json_object_new_object();
                 json_object_object_add(e, "name", json_object_new_string(l->probes[i].name));
-                json_object_object_add(e, "error", json_object_new_string(
-                                                           l->probes[i].error ? l->probes[i].error : ""));
+                json_object_object_add(
+                    e, "error",
+                    json_object_new_string(l->probes[i].error ? l->probes[i].error : ""));
                 json_object_array_add(skipped, e);
         }
         json_object_object_add(o, "skipped", skipped);
@@ -1331,8 +1321,8 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(sessions, "slots", json_object_new_int64(SKBT_MAX_SESSIONS));
         /* What BPF sees: the active-session mask in the programs' global state. */
         json_object_object_add(sessions, "bpf_active",
-                               json_object_new_int64(__builtin_popcountll(__atomic_load_n(
-                                       &l->state->active, __ATOMIC_ACQUIRE))));
+                               json_object_new_int64(__builtin_popcountll(
+                                   __atomic_load_n(&l->state->active, __ATOMIC_ACQUIRE))));
         json_object_object_add(o, "sessions", sessions);
         conns = json_object_new_object();
         json_object_object_add(conns, "active", json_object_new_int64(d->n_clients));
@@ -1346,8 +1336,7 @@ static void method_status(struct skbt_client *c, json_object *params)
                                json_object_new_int64(cfg->max_sessions_per_user));
         json_object_object_add(limits, "max_duration",
                                json_object_new_double((double)cfg->max_duration_usec / 1e6));
-        json_object_object_add(limits, "queue_size",
-                               json_object_new_uint64(cfg->queue_bytes));
+        json_object_object_add(limits, "queue_size", json_object_new_uint64(cfg->queue_bytes));
         json_object_object_add(limits, "rate_limit", json_object_new_int64(cfg->rate_limit));
         json_object_object_add(limits, "max_connections",
                                json_object_new_int64(cfg->max_connections));
@@ -1357,9 +1346,8 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(o, "group", json_object_new_string(cfg->group));
         json_object_object_add(o, "group_exists", json_object_new_boolean(d->access_gid_valid));
         /* null: no file, the built-in defaults (and the command line) are in effect. */
-        json_object_object_add(o, "config", d->opt.config_loaded
-                                                    ? json_object_new_string(d->opt.config_path)
-                                                    : NULL);
+        json_object_object_add(
+            o, "config", d->opt.config_loaded ? json_object_new_string(d->opt.config_path) : NULL);
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
@@ -1382,8 +1370,7 @@ static void method_status(struct skbt_client *c, json_object *params)
                 json_object_object_add(g, "groups",
                                        json_object_new_int64(d->groups ? d->groups->n : 0));
                 if (!d->groups)
-                        json_object_object_add(g, "error",
-                                               json_object_new_string(d->groups_error));
+                        json_object_object_add(g, "error", json_object_new_string(d->groups_error));
                 json_object_object_add(o, "groups", g);
         }
         skbt_client_reply(c, o, false);
@@ -1437,7 +1424,8 @@ static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
         name = json_object_get_string(method);
         if (json_object_object_get_ex(req, "parameters", &params) &&
             !json_object_is_type(params, json_type_object)) {
-                client_error(c, ERR_INVALID_PARAMETER, "parameters", "parameters must be an object");
+                client_error(c, ERR_INVALID_PARAMETER, "parameters",
+                             "parameters must be an object");
                 return;
         }
         if (!params) {
@@ -1470,8 +1458,7 @@ static void client_process(struct skbt_client *c)
         size_t len;
         int r = 0;
 
-        while (!c->draining && !client_backlogged(c) &&
-               (r = msgframe_next(&c->in, &msg, &len)) > 0)
+        while (!c->draining && !client_backlogged(c) && (r = msgframe_next(&c->in, &msg, &len)) > 0)
                 client_dispatch(c, msg, len);
         if (r == -EMSGSIZE)
                 client_fail(c, ERR_TOO_LARGE,
@@ -1586,19 +1573,19 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
                          "group %s",
                          c->cred.uid, c->cred.pid, d->opt.cfg.group);
                 client_refuse(c, ERR_PERMISSION_DENIED, NULL,
-                                  "permission denied: add yourself to group %s (uid %u is "
-                                  "neither root nor a member)",
-                                  d->opt.cfg.group, c->cred.uid);
+                              "permission denied: add yourself to group %s (uid %u is "
+                              "neither root nor a member)",
+                              d->opt.cfg.group, c->cred.uid);
         } else if (d->n_clients > d->opt.cfg.max_connections) {
                 client_refuse(c, ERR_LIMIT, "max_connections",
-                                  "too many connections to skbtraced (limit %u, "
-                                  "max_connections); try again later",
-                                  d->opt.cfg.max_connections);
+                              "too many connections to skbtraced (limit %u, "
+                              "max_connections); try again later",
+                              d->opt.cfg.max_connections);
         } else if (!c->admin && n_user >= d->opt.cfg.max_connections_per_user) {
                 client_refuse(c, ERR_LIMIT, "max_connections_per_user",
-                                  "uid %u has %u connections open, the limit per user "
-                                  "(max_connections_per_user); close some first",
-                                  c->cred.uid, n_user);
+                              "uid %u has %u connections open, the limit per user "
+                              "(max_connections_per_user); close some first",
+                              c->cred.uid, n_user);
         }
         skbt_client_flush(c);
         return 0;
@@ -1670,9 +1657,8 @@ static int bind_socket(struct skbtraced *d)
         if (probe >= 0) {
                 if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
                         close(probe);
-                        return log_error_errno(-EADDRINUSE,
-                                               "another skbtraced is already listening on %s",
-                                               path);
+                        return log_error_errno(
+                            -EADDRINUSE, "another skbtraced is already listening on %s", path);
                 }
                 close(probe);
         }

@@ -253,8 +253,8 @@ static char *put_tcp_flags(char *p, uint8_t f)
                 uint8_t bit;
                 char c;
         } letters[] = {
-                {TCP_FIN, 'F'}, {TCP_SYN, 'S'}, {TCP_RST, 'R'}, {TCP_PSH, 'P'},
-                {TCP_ACK, '.'}, {TCP_URG, 'U'}, {TCP_ECE, 'E'}, {TCP_CWR, 'W'},
+            {TCP_FIN, 'F'}, {TCP_SYN, 'S'}, {TCP_RST, 'R'}, {TCP_PSH, 'P'},
+            {TCP_ACK, '.'}, {TCP_URG, 'U'}, {TCP_ECE, 'E'}, {TCP_CWR, 'W'},
         };
 
         if (!f) {
@@ -330,36 +330,31 @@ static bool proto_is_icmp(uint8_t proto)
 static const char *icmp_type_name(uint8_t proto, uint8_t type)
 {
         static const char *const v4[] = {
-                [0] = "echo-reply",
-                [3] = "dest-unreachable",
-                [4] = "source-quench",
-                [5] = "redirect",
-                [8] = "echo-request",
-                [9] = "router-advertisement",
-                [10] = "router-solicitation",
-                [11] = "time-exceeded",
-                [12] = "parameter-problem",
-                [13] = "timestamp-request",
-                [14] = "timestamp-reply",
+            [0] = "echo-reply",           [3] = "dest-unreachable",
+            [4] = "source-quench",        [5] = "redirect",
+            [8] = "echo-request",         [9] = "router-advertisement",
+            [10] = "router-solicitation", [11] = "time-exceeded",
+            [12] = "parameter-problem",   [13] = "timestamp-request",
+            [14] = "timestamp-reply",
         };
         static const char *const v6_error[] = {
-                [1] = "dest-unreachable",
-                [2] = "packet-too-big",
-                [3] = "time-exceeded",
-                [4] = "parameter-problem",
+            [1] = "dest-unreachable",
+            [2] = "packet-too-big",
+            [3] = "time-exceeded",
+            [4] = "parameter-problem",
         };
         static const char *const v6_info[] = {
-                [128 - 128] = "echo-request",
-                [129 - 128] = "echo-reply",
-                [130 - 128] = "mld-query",
-                [131 - 128] = "mld-report",
-                [132 - 128] = "mld-done",
-                [133 - 128] = "router-solicitation",
-                [134 - 128] = "router-advertisement",
-                [135 - 128] = "neighbor-solicitation",
-                [136 - 128] = "neighbor-advertisement",
-                [137 - 128] = "redirect",
-                [143 - 128] = "mld2-report",
+            [128 - 128] = "echo-request",
+            [129 - 128] = "echo-reply",
+            [130 - 128] = "mld-query",
+            [131 - 128] = "mld-report",
+            [132 - 128] = "mld-done",
+            [133 - 128] = "router-solicitation",
+            [134 - 128] = "router-advertisement",
+            [135 - 128] = "neighbor-solicitation",
+            [136 - 128] = "neighbor-advertisement",
+            [137 - 128] = "redirect",
+            [143 - 128] = "mld2-report",
         };
 
         if (proto == IPPROTO_ICMP_)
@@ -533,8 +528,8 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
         s->ifname_len = strnlen(ev->ifname, sizeof(ev->ifname));
         s->comm_len = strnlen(ev->comm, sizeof(ev->comm));
         s->group = names && names->probe_groups && ev->probe_id < names->n_probes
-                           ? names->probe_groups[ev->probe_id]
-                           : NULL;
+                       ? names->probe_groups[ev->probe_id]
+                       : NULL;
         s->group_len = s->group ? strlen(s->group) : 0;
         s->reason = NULL;
         s->reason_len = 0;
@@ -542,16 +537,15 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
         if (ev->flags & SKBT_EV_DROP) {
                 s->reason = drop_reason_name(names, ev->drop_reason);
                 s->reason_len = s->reason ? strlen(s->reason) : 0;
-                s->location_len = symbolize(names, ev->location, s->location,
-                                            sizeof(s->location));
+                s->location_len = symbolize(names, ev->location, s->location, sizeof(s->location));
         }
 }
 
 /* Worst-case bytes for the strings when each byte may become "\u00XX". */
 static size_t event_strings_max(const struct event_strings *s)
 {
-        return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len +
-                    s->group_len + s->comm_len) +
+        return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len + s->group_len +
+                    s->comm_len) +
                16;
 }
 
@@ -592,10 +586,10 @@ static char *put_detail_text(char *p, const struct skbt_event *ev, const struct 
 static bool stack_glue(const char *sym)
 {
         static const char *const prefixes[] = {
-                "bpf_prog_",     "bpf_trampoline_", "bpf_trace_run",    "__traceiter_",
-                "__bpf_trace_",  "__bpf_prog_enter", "__bpf_prog_exit", "trace_call_bpf",
-                "kprobe_",       "fprobe_",         "rethook_",         "__kprobe_multi",
-                "kprobe_multi_", "perf_trace_",     "bpf_get_stack",    "ftrace_",
+            "bpf_prog_",     "bpf_trampoline_",  "bpf_trace_run",   "__traceiter_",
+            "__bpf_trace_",  "__bpf_prog_enter", "__bpf_prog_exit", "trace_call_bpf",
+            "kprobe_",       "fprobe_",          "rethook_",        "__kprobe_multi",
+            "kprobe_multi_", "perf_trace_",      "bpf_get_stack",   "ftrace_",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)

@@ -23,10 +23,10 @@ static inline bool skbt_output_is_aggregate(enum skbt_output o)
 
 /* What a session asked to see besides the usual fields. */
 struct skbt_format_opts {
-        bool track;  /* the session has track ids: JSON track_id is the real one, text
-                        adds " track=N" (without it JSON says 0, text nothing) */
-        bool detail; /* text: " if=NAME:INDEX netns=N pid=N comm=C group=G" (JSON has them) */
-        bool stack;  /* the kernel stack following the event: JSON "stack", text lines */
+        bool track;     /* the session has track ids: JSON track_id is the real one, text
+                           adds " track=N" (without it JSON says 0, text nothing) */
+        bool detail;    /* text: " if=NAME:INDEX netns=N pid=N comm=C group=G" (JSON has them) */
+        bool stack;     /* the kernel stack following the event: JSON "stack", text lines */
         bool omit_flow; /* text: leave out the flow summary (aggregate blocks print it once) */
 };
 
@@ -42,7 +42,8 @@ const char *skbt_output_to_string(enum skbt_output o);
 struct skbt_names {
         const char *const *probes; /* indexed by probe_id */
         uint32_t n_probes;
-        const char *const *drop_reasons; /* indexed by enum skb_drop_reason, prefix stripped: "NO_SOCKET" */
+        const char *const
+            *drop_reasons; /* indexed by enum skb_drop_reason, prefix stripped: "NO_SOCKET" */
         uint32_t n_drop_reasons;
         /* Symbolize a kernel text address as "func+0x1a/0x200"; returns 0 or -ENOENT. */
         int (*symbolize)(void *data, uint64_t addr, char *buf, size_t len);
@@ -69,8 +70,10 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
 /* The stack lines of skbt_format_text_opts() alone, for a line completed by the caller. */
 void skbt_format_stack_text(struct strbuf *out, const struct skbt_event *ev,
                             const struct skbt_names *names);
-void skbt_format_text(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
-void skbt_format_json(struct strbuf *out, const struct skbt_event *ev, const struct skbt_names *names);
+void skbt_format_text(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names);
+void skbt_format_json(struct strbuf *out, const struct skbt_event *ev,
+                      const struct skbt_names *names);
 /* The flow summary used in text output, e.g. "ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=7 seq=3",
  * "TCP 10.0.0.1:40000 -> 10.0.0.2:80 [S]"; "proto 0x0806" when there is no IP header. */
 void skbt_format_flow(struct strbuf *out, const struct skbt_event *ev);

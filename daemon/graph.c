@@ -66,8 +66,8 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         struct graph_slot *s = graph_slot(g, ev->skb);
         bool ret = ev->flags & SKBT_EV_RETURN;
         const char *name = ev->probe_id < names->n_probes && names->probes[ev->probe_id]
-                                   ? names->probes[ev->probe_id]
-                                   : NULL;
+                               ? names->probes[ev->probe_id]
+                               : NULL;
         uint32_t depth;
 
         if (ret && s->depth > 0)
@@ -85,7 +85,8 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
 
                 skbt_format_json(out, ev, names);
                 /* Reopen the object to add the depth: "...}\n" -> "...,"depth":N}\n". */
-                if (!strbuf_failed(out) && out->len >= start + 2 && out->data[out->len - 2] == '}') {
+                if (!strbuf_failed(out) && out->len >= start + 2 &&
+                    out->data[out->len - 2] == '}') {
                         out->len -= 2;
                         strbuf_puts(out, ",\"depth\":");
                         strbuf_put_u64(out, depth);

@@ -16,7 +16,7 @@ struct skbt_ksyms;
 int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
                    bool drop);
 void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
-        _printf_(3, 4);
+    _printf_(3, 4);
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
                       int attach_btf_obj_fd);

@@ -63,15 +63,15 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
                 return -E2BIG;
         p = &l->probes[l->n_probes];
         *p = (struct skbt_probe){
-                .kind = kind,
-                .skb_arg = skb_arg,
-                .backend = SKBT_BACKEND_TRACEPOINT,
-                .drop = drop,
-                .prog_fd = -1,
-                .link_fd = -1,
-                .ret_id = SKBT_NO_PROBE,
-                .entry_id = SKBT_NO_PROBE,
-                .life = (uint16_t)skbt_probe_life(name, kind),
+            .kind = kind,
+            .skb_arg = skb_arg,
+            .backend = SKBT_BACKEND_TRACEPOINT,
+            .drop = drop,
+            .prog_fd = -1,
+            .link_fd = -1,
+            .ret_id = SKBT_NO_PROBE,
+            .entry_id = SKBT_NO_PROBE,
+            .life = (uint16_t)skbt_probe_life(name, kind),
         };
         p->name = strdup(name);
         if (!p->name)
@@ -191,8 +191,9 @@ static int subprogs_load(struct skbt_loader *l)
                         break;
                 }
                 for (uint32_t k = 0; k < sp->n; k++)
-                        sp->codes[k] = ((const struct bpf_insn *)((const char *)text->d_buf +
-                                                                  sym.st_value))[k].code;
+                        sp->codes[k] =
+                            ((const struct bpf_insn *)((const char *)text->d_buf + sym.st_value))[k]
+                                .code;
                 l->n_subprogs++;
         }
         elf_end(elf);
@@ -279,7 +280,8 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
                 id = subprog_btf_id(l, insns, fi[a].insn_off, end);
                 if (id < 0) {
                         log_debug("%s: no function of the object matches the subprogram at "
-                                  "instruction %u", bpf_program__name(tmpl), fi[a].insn_off);
+                                  "instruction %u",
+                                  bpf_program__name(tmpl), fi[a].insn_off);
                         return id;
                 }
                 fi[a].type_id = (uint32_t)id;
@@ -326,8 +328,9 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                 if (r >= 0)
                         return r; /* a transient failure */
                 log_debug("verifier on %s: ...%s", name,
-                          log + (strlen(log) > (full ? 1900 : 300) ? strlen(log) - (full ? 1900 : 300)
-                                                                   : 0));
+                          log + (strlen(log) > (full ? 1900 : 300)
+                                     ? strlen(log) - (full ? 1900 : 300)
+                                     : 0));
                 /* SKBTRACED_VERIFIER_LOG=/path: the whole log of the first failure there. */
                 if (full && getenv("SKBTRACED_VERIFIER_LOG")[0] == '/') {
                         FILE *f = fopen(getenv("SKBTRACED_VERIFIER_LOG"), "wx");
@@ -393,7 +396,7 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         p = &l->probes[id];
         if (!tmpl) {
                 skbt_probe_fail(l, p, "skb is argument %u: no entry point for that position",
-                           s->skb_arg + 1);
+                                s->skb_arg + 1);
                 return;
         }
         r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
@@ -461,8 +464,9 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
         p = &l->probes[id];
         p->backend = _SKBT_BACKEND_MAX; /* none */
         if (ksyms && skbt_ksyms_addresses_visible(ksyms) && !skbt_ksyms_lookup(ksyms, s->name))
-                snprintf(buf, sizeof(buf), "not in /proc/kallsyms (inlined or renamed by the "
-                                           "compiler): cannot be attached");
+                snprintf(buf, sizeof(buf),
+                         "not in /proc/kallsyms (inlined or renamed by the "
+                         "compiler): cannot be attached");
         else
                 snprintf(buf, sizeof(buf), "%s", why);
         p->error = strdup(buf);
@@ -475,8 +479,7 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend)
 {
         struct bpf_program *p;
 
-        bpf_object__for_each_program(p, skel->obj)
-        {
+        bpf_object__for_each_program (p, skel->obj) {
                 const char *n = bpf_program__name(p);
                 bool on;
 
@@ -522,11 +525,10 @@ static int load_skeleton(struct skbtrace *skel)
         log = calloc(1, size);
         if (!log)
                 return -ENOMEM;
-        bpf_object__for_each_program(p, skel->obj)
-        {
+        bpf_object__for_each_program (p, skel->obj) {
                 bpf_program__set_log_buf(p, log, size);
                 bpf_program__set_log_level(
-                        p, strcmp(getenv("SKBTRACED_VERIFIER_LOG"), "stats") == 0 ? 4 : 1);
+                    p, strcmp(getenv("SKBTRACED_VERIFIER_LOG"), "stats") == 0 ? 4 : 1);
                 /* one file per failing load is enough; see below */
         }
         r = skbtrace__load(skel);

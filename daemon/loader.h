@@ -21,15 +21,15 @@ struct skbt_loader_opts;
 
 /* One probe point: a tracepoint or function we attached (or tried to). */
 struct skbt_probe {
-        char *name;       /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
-        uint8_t kind;     /* enum skbt_probe_kind */
-        uint8_t skb_arg;  /* 0-based position of the skb argument */
-        uint8_t backend;  /* enum skbt_backend that attached it */
-        bool drop;        /* reports drop reason and location */
+        char *name;      /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
+        uint8_t kind;    /* enum skbt_probe_kind */
+        uint8_t skb_arg; /* 0-based position of the skb argument */
+        uint8_t backend; /* enum skbt_backend that attached it */
+        bool drop;       /* reports drop reason and location */
         bool attached;
-        char *error;      /* why it is not attached */
-        uint16_t life;    /* SKBT_STAMP_FREE, _CLONE, _REHEAD: see skbt_probe_life() */
-        bool is_return;   /* the return side of entry_id (fexit / kretprobe) */
+        char *error;       /* why it is not attached */
+        uint16_t life;     /* SKBT_STAMP_FREE, _CLONE, _REHEAD: see skbt_probe_life() */
+        bool is_return;    /* the return side of entry_id (fexit / kretprobe) */
         uint32_t entry_id; /* for returns */
         uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
         int prog_fd;
@@ -42,11 +42,11 @@ struct skbt_loader {
         struct skbt_probe *probes; /* index = probe id */
         uint32_t n_probes;
         uint32_t n_attached;
-        uint32_t n_skipped;     /* tried and failed to load or attach */
-        uint32_t n_unsupported; /* discovered, but no backend in use can attach them */
-        uint32_t n_functions;   /* function entries attached */
-        uint32_t n_returns;     /* function returns attached */
-        bool returns;           /* return probes (function_graph) were asked for */
+        uint32_t n_skipped;            /* tried and failed to load or attach */
+        uint32_t n_unsupported;        /* discovered, but no backend in use can attach them */
+        uint32_t n_functions;          /* function entries attached */
+        uint32_t n_returns;            /* function returns attached */
+        bool returns;                  /* return probes (function_graph) were asked for */
         struct bpf_link **multi_links; /* kprobe-multi links */
         uint32_t n_multi_links;
         /* Kernel BTF objects of modules whose functions fentry attaches to. */
@@ -57,15 +57,15 @@ struct skbt_loader {
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
         uint64_t *probe_sessions;
-        struct skbt_cbpf_prog *cbpf_progs; /* per session slot: pcap filters */
+        struct skbt_cbpf_prog *cbpf_progs;    /* per session slot: pcap filters */
         struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
         uint64_t *field_sessions;             /* sessions whose records carry them */
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;
-        int track_fd;      /* skb address -> struct skbt_track */
-        int track_head_fd; /* skb->head -> struct skbt_track */
+        int track_fd;         /* skb address -> struct skbt_track */
+        int track_head_fd;    /* skb->head -> struct skbt_track */
         uint64_t track_swept; /* entries the daemon removed when their sessions ended */
         int n_cpus;
         uint64_t load_ns; /* time to load and attach everything */
@@ -75,7 +75,7 @@ struct skbt_loader {
                 uint32_t btf_id;
                 uint32_t n;     /* instructions */
                 uint8_t *codes; /* their opcodes */
-        } *subprogs;
+        } * subprogs;
         uint32_t n_subprogs;
 };
 

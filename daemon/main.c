@@ -13,46 +13,47 @@
 
 static void help(void)
 {
-        printf("Usage: skbtraced [OPTIONS]\n"
-               "\n"
-               "Trace where packets go in the kernel: keep BPF programs attached to every\n"
-               "traceable function and tracepoint that takes a struct sk_buff, and serve trace\n"
-               "sessions to ipftctl over a Unix socket.\n"
-               "\n"
-               "Options:\n"
-               "  -s, --socket PATH       control socket (default %s)\n"
-               "  -c, --config PATH       config file (default %s; settings given\n"
-               "                          here on the command line win over it)\n"
-               "  -b, --backend NAME      auto|fentry|kprobe-multi|kprobe|tracepoint (default auto:\n"
-               "                          probe what loads and attaches on this kernel)\n"
-               "      --group NAME        group allowed to use the socket (default %s)\n"
-               "      --ringbuf-size MB   BPF ring buffer size in MiB, a power of 2 (default 8)\n"
-               "      --probes REGEX      attach only probes whose name matches (POSIX ERE);\n"
-               "                          default: every skb function and tracepoint\n"
-               "      --groups PATH       probe groups for 'ipftctl trace -g' (default %s)\n"
-               "      --no-return-probes  do not attach fexit/kretprobes: faster start, but no\n"
-               "                          function_graph tracer\n"
-               "      --queue-size KB     per-session output queue in KiB before events are\n"
-               "                          dropped and counted as lost (default 8192)\n"
-               "\n"
-               "Limits (also in the config file):\n"
-               "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
-               "      --max-sessions-per-user N   per non-root user (default 16)\n"
-               "      --max-duration TIME         longest session: seconds or 30m, 2h, 1d\n"
-               "                                  (default 0: unlimited)\n"
-               "      --rate-limit N              events per second per session; the rest are\n"
-               "                                  dropped and counted (default 0: unlimited)\n"
-               "      --max-connections N         open connections (default 256)\n"
-               "      --max-connections-per-user N  per non-root user (default 32)\n"
-               "\n"
-               "  -v, --verbose           debug logging (repeat for libbpf details)\n"
-               "  -h, --help              show this help\n"
-               "      --version           show the version\n"
-               "\n"
-               "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit;\n"
-               "SIGHUP re-reads the config file without ending sessions.\n"
-               "See skbtraced(8) and ipftctl(1).\n",
-               SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP, SKBT_DEFAULT_GROUPS);
+        printf(
+            "Usage: skbtraced [OPTIONS]\n"
+            "\n"
+            "Trace where packets go in the kernel: keep BPF programs attached to every\n"
+            "traceable function and tracepoint that takes a struct sk_buff, and serve trace\n"
+            "sessions to ipftctl over a Unix socket.\n"
+            "\n"
+            "Options:\n"
+            "  -s, --socket PATH       control socket (default %s)\n"
+            "  -c, --config PATH       config file (default %s; settings given\n"
+            "                          here on the command line win over it)\n"
+            "  -b, --backend NAME      auto|fentry|kprobe-multi|kprobe|tracepoint (default auto:\n"
+            "                          probe what loads and attaches on this kernel)\n"
+            "      --group NAME        group allowed to use the socket (default %s)\n"
+            "      --ringbuf-size MB   BPF ring buffer size in MiB, a power of 2 (default 8)\n"
+            "      --probes REGEX      attach only probes whose name matches (POSIX ERE);\n"
+            "                          default: every skb function and tracepoint\n"
+            "      --groups PATH       probe groups for 'ipftctl trace -g' (default %s)\n"
+            "      --no-return-probes  do not attach fexit/kretprobes: faster start, but no\n"
+            "                          function_graph tracer\n"
+            "      --queue-size KB     per-session output queue in KiB before events are\n"
+            "                          dropped and counted as lost (default 8192)\n"
+            "\n"
+            "Limits (also in the config file):\n"
+            "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
+            "      --max-sessions-per-user N   per non-root user (default 16)\n"
+            "      --max-duration TIME         longest session: seconds or 30m, 2h, 1d\n"
+            "                                  (default 0: unlimited)\n"
+            "      --rate-limit N              events per second per session; the rest are\n"
+            "                                  dropped and counted (default 0: unlimited)\n"
+            "      --max-connections N         open connections (default 256)\n"
+            "      --max-connections-per-user N  per non-root user (default 32)\n"
+            "\n"
+            "  -v, --verbose           debug logging (repeat for libbpf details)\n"
+            "  -h, --help              show this help\n"
+            "      --version           show the version\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit;\n"
+            "SIGHUP re-reads the config file without ending sessions.\n"
+            "See skbtraced(8) and ipftctl(1).\n",
+            SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP, SKBT_DEFAULT_GROUPS);
 }
 
 enum {
@@ -77,40 +78,40 @@ static const struct {
         const char *name;
         const char *key;
 } setting_opts[] = {
-        {'b', "backend", "backend"},
-        {ARG_GROUP, "group", "group"},
-        {ARG_RINGBUF, "ringbuf-size", "ringbuf_size"},
-        {ARG_QUEUE, "queue-size", "queue_size"},
-        {ARG_MAX_SESSIONS, "max-sessions", "max_sessions"},
-        {ARG_MAX_PER_USER, "max-sessions-per-user", "max_sessions_per_user"},
-        {ARG_MAX_DURATION, "max-duration", "max_duration"},
-        {ARG_RATE_LIMIT, "rate-limit", "rate_limit"},
-        {ARG_MAX_CONNECTIONS, "max-connections", "max_connections"},
-        {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
+    {'b', "backend", "backend"},
+    {ARG_GROUP, "group", "group"},
+    {ARG_RINGBUF, "ringbuf-size", "ringbuf_size"},
+    {ARG_QUEUE, "queue-size", "queue_size"},
+    {ARG_MAX_SESSIONS, "max-sessions", "max_sessions"},
+    {ARG_MAX_PER_USER, "max-sessions-per-user", "max_sessions_per_user"},
+    {ARG_MAX_DURATION, "max-duration", "max_duration"},
+    {ARG_RATE_LIMIT, "rate-limit", "rate_limit"},
+    {ARG_MAX_CONNECTIONS, "max-connections", "max_connections"},
+    {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
 {
         static const struct option longopts[] = {
-                {"socket", required_argument, NULL, 's'},
-                {"config", required_argument, NULL, 'c'},
-                {"backend", required_argument, NULL, 'b'},
-                {"group", required_argument, NULL, ARG_GROUP},
-                {"ringbuf-size", required_argument, NULL, ARG_RINGBUF},
-                {"queue-size", required_argument, NULL, ARG_QUEUE},
-                {"probes", required_argument, NULL, ARG_PROBES},
-                {"groups", required_argument, NULL, ARG_GROUPS},
-                {"no-return-probes", no_argument, NULL, ARG_NO_RETURNS},
-                {"max-sessions", required_argument, NULL, ARG_MAX_SESSIONS},
-                {"max-sessions-per-user", required_argument, NULL, ARG_MAX_PER_USER},
-                {"max-duration", required_argument, NULL, ARG_MAX_DURATION},
-                {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
-                {"max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS},
-                {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
-                {"verbose", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, ARG_VERSION},
-                {},
+            {"socket", required_argument, NULL, 's'},
+            {"config", required_argument, NULL, 'c'},
+            {"backend", required_argument, NULL, 'b'},
+            {"group", required_argument, NULL, ARG_GROUP},
+            {"ringbuf-size", required_argument, NULL, ARG_RINGBUF},
+            {"queue-size", required_argument, NULL, ARG_QUEUE},
+            {"probes", required_argument, NULL, ARG_PROBES},
+            {"groups", required_argument, NULL, ARG_GROUPS},
+            {"no-return-probes", no_argument, NULL, ARG_NO_RETURNS},
+            {"max-sessions", required_argument, NULL, ARG_MAX_SESSIONS},
+            {"max-sessions-per-user", required_argument, NULL, ARG_MAX_PER_USER},
+            {"max-duration", required_argument, NULL, ARG_MAX_DURATION},
+            {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
+            {"max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS},
+            {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
+            {"verbose", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {"version", no_argument, NULL, ARG_VERSION},
+            {},
         };
         char err[SKBT_ERR_MAX];
         int c;
@@ -123,8 +124,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
                                 continue;
                         if (skbt_config_set(&o->cli, setting_opts[i].key, optarg, err,
                                             sizeof(err)) < 0) {
-                                fprintf(stderr, "skbtraced: --%s: %s\n", setting_opts[i].name,
-                                        err);
+                                fprintf(stderr, "skbtraced: --%s: %s\n", setting_opts[i].name, err);
                                 return -EINVAL;
                         }
                         handled = true;
@@ -213,9 +213,9 @@ static int load_settings(struct skbt_options *o)
 int main(int argc, char **argv)
 {
         struct skbt_options opt = {
-                .socket_path = SKBT_DEFAULT_SOCKET,
-                .config_path = SKBT_DEFAULT_CONFIG,
-                .groups_path = SKBT_DEFAULT_GROUPS,
+            .socket_path = SKBT_DEFAULT_SOCKET,
+            .config_path = SKBT_DEFAULT_CONFIG,
+            .groups_path = SKBT_DEFAULT_GROUPS,
         };
         struct skbtraced *d = NULL;
         int r;

@@ -99,8 +99,9 @@ static void fill_tracepoint_systems(struct skbtraced *d)
                 r = skbt_symdb_fill_systems(&d->symdb, TRACEFS_DIR);
         }
         if (r < 0)
-                log_warning_errno(r, "cannot read tracepoint systems from %s (%m); tracepoints "
-                                     "are named tp:NAME, ignoring",
+                log_warning_errno(r,
+                                  "cannot read tracepoint systems from %s (%m); tracepoints "
+                                  "are named tp:NAME, ignoring",
                                   TRACEFS_DIR);
 }
 
@@ -185,8 +186,7 @@ static int choose_backend(struct skbtraced *d)
                         return log_error_errno(-EOPNOTSUPP,
                                                "backend %s cannot work on this kernel: %s; use "
                                                "--backend auto to pick one that works",
-                                               skbt_backend_to_string(want),
-                                               d->caps.reason[want]);
+                                               skbt_backend_to_string(want), d->caps.reason[want]);
                 d->backend = want;
                 snprintf(d->backend_reason, sizeof(d->backend_reason), "forced by --backend %s",
                          skbt_backend_to_string(want));
@@ -211,7 +211,8 @@ static int choose_backend(struct skbtraced *d)
                 enum skbt_backend b = order[i];
 
                 off += (size_t)snprintf(d->backend_reason + MIN(off, sizeof(d->backend_reason) - 1),
-                                        sizeof(d->backend_reason) - MIN(off, sizeof(d->backend_reason) - 1),
+                                        sizeof(d->backend_reason) -
+                                            MIN(off, sizeof(d->backend_reason) - 1),
                                         "%s%s: %s", i ? "; " : "", skbt_backend_to_string(b),
                                         d->caps.usable[b] ? (b == d->backend ? "chosen" : "usable")
                                                           : d->caps.reason[b]);
@@ -309,8 +310,7 @@ void skbt_daemon_load_groups(struct skbtraced *d)
         r = skbt_groups_load(d->opt.groups_path, &gs, err, sizeof(err));
         if (r < 0) {
                 if (r == -ENOMEM)
-                        snprintf(err, sizeof(err), "out of memory reading %s",
-                                 d->opt.groups_path);
+                        snprintf(err, sizeof(err), "out of memory reading %s", d->opt.groups_path);
                 if (d->groups)
                         log_warning("cannot reload probe groups: %s; keeping the groups "
                                     "read before, ignoring",
@@ -400,19 +400,19 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 r = regcomp(&d->probe_re, opt->probes, REG_EXTENDED | REG_NOSUB);
                 if (r != 0) {
                         regerror(r, &d->probe_re, buf, sizeof(buf));
-                        r = log_error_errno(-EINVAL, "invalid --probes regex '%s': %s",
-                                            opt->probes, buf);
+                        r = log_error_errno(-EINVAL, "invalid --probes regex '%s': %s", opt->probes,
+                                            buf);
                         goto fail;
                 }
                 d->have_probe_re = true;
         }
         {
                 struct skbt_loader_opts lo = {
-                        .backend = d->backend,
-                        .ringbuf_bytes = opt->ringbuf_bytes,
-                        .returns = !opt->no_returns,
-                        .probe_regex = d->have_probe_re ? &d->probe_re : NULL,
-                        .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
+                    .backend = d->backend,
+                    .ringbuf_bytes = opt->ringbuf_bytes,
+                    .returns = !opt->no_returns,
+                    .probe_regex = d->have_probe_re ? &d->probe_re : NULL,
+                    .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
                 };
 
                 r = skbt_loader_new(&d->symdb, d->ksyms, &lo, &d->loader);
@@ -420,8 +420,8 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         if (r < 0)
                 goto fail;
 
-        d->probe_names = calloc(d->loader->n_probes ? d->loader->n_probes : 1,
-                                sizeof(*d->probe_names));
+        d->probe_names =
+            calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*d->probe_names));
         if (!d->probe_names) {
                 r = log_error_errno(-ENOMEM, "out of memory");
                 goto fail;
@@ -429,12 +429,12 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         for (uint32_t i = 0; i < d->loader->n_probes; i++)
                 d->probe_names[i] = d->loader->probes[i].name;
         d->names = (struct skbt_names){
-                .probes = d->probe_names,
-                .n_probes = d->loader->n_probes,
-                .drop_reasons = (const char *const *)d->drop_reasons,
-                .n_drop_reasons = d->n_drop_reasons,
-                .symbolize = symbolize_cb,
-                .symbolize_data = d->ksyms,
+            .probes = d->probe_names,
+            .n_probes = d->loader->n_probes,
+            .drop_reasons = (const char *const *)d->drop_reasons,
+            .n_drop_reasons = d->n_drop_reasons,
+            .symbolize = symbolize_cb,
+            .symbolize_data = d->ksyms,
         };
         skbt_daemon_load_groups(d);
 
@@ -443,8 +443,8 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 r = log_error_errno(negative_errno(), "cannot map the ring buffer: %m");
                 goto fail;
         }
-        r = sd_event_add_io(d->event, &d->rb_io, ring_buffer__epoll_fd(d->rb), EPOLLIN,
-                            on_ringbuf, d);
+        r = sd_event_add_io(d->event, &d->rb_io, ring_buffer__epoll_fd(d->rb), EPOLLIN, on_ringbuf,
+                            d);
         if (r < 0) {
                 log_error_errno(r, "cannot watch the ring buffer: %m");
                 goto fail;
@@ -456,15 +456,15 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
          * and SIGTERM.  Equal priorities are served in turn.
          */
         sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_NORMAL);
-        r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC,
-                                       1000, on_rb_poll, d);
+        r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC, 1000,
+                                       on_rb_poll, d);
         if (r < 0) {
                 log_error_errno(r, "cannot arm the ring buffer poll timer: %m");
                 goto fail;
         }
         sd_event_source_set_enabled(d->rb_poll, SD_EVENT_OFF);
-        r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC,
-                                       LOSS_POLL_USEC, 10000, on_loss_timer, d);
+        r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC, LOSS_POLL_USEC,
+                                       10000, on_loss_timer, d);
         if (r < 0) {
                 log_error_errno(r, "cannot arm the loss timer: %m");
                 goto fail;
@@ -486,8 +486,7 @@ int skbtraced_run(struct skbtraced *d)
         int r;
 
         sd_notifyf(0, "READY=1\nSTATUS=backend %s, %u probes attached, %u skipped",
-                   skbt_backend_to_string(d->backend), d->loader->n_attached,
-                   d->loader->n_skipped);
+                   skbt_backend_to_string(d->backend), d->loader->n_attached, d->loader->n_skipped);
         log_info("ready in %.0f ms: backend %s, %u probes attached, %u skipped",
                  (double)d->startup_ns / 1e6, skbt_backend_to_string(d->backend),
                  d->loader->n_attached, d->loader->n_skipped);

@@ -52,8 +52,8 @@ void skbt_prefilter_build(struct skbt_prefilter *pf, const struct skbt_filter *f
                 for (unsigned p = 0; p < SKBT_PF_BUCKETS; p++) {
                         if ((fl & SKBT_F_PROTO) && p != f->proto)
                                 continue;
-                        if (ports && p != IPPROTO_TCP_ && p != IPPROTO_UDP_ &&
-                            p != IPPROTO_SCTP_ && p != IPPROTO_UDPLITE_)
+                        if (ports && p != IPPROTO_TCP_ && p != IPPROTO_UDP_ && p != IPPROTO_SCTP_ &&
+                            p != IPPROTO_UDPLITE_)
                                 continue;
                         pf->proto[p] |= bit;
                 }

@@ -134,8 +134,8 @@ static uint64_t track_evicted(struct skbtraced *d)
 }
 
 /* Aggregate blocks show the custom fields of each event, as lines do. */
-static void session_agg_hook(struct strbuf *out, enum skbt_output fmt,
-                             const struct skbt_event *ev, size_t size, void *data)
+static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
+                             size_t size, void *data)
 {
         struct skbt_session *s = data;
 
@@ -325,8 +325,8 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
 
                 json_object_object_add(sum, "track_evicted",
                                        json_object_new_uint64(ev > s->track_evicted_start
-                                                                      ? ev - s->track_evicted_start
-                                                                      : 0));
+                                                                  ? ev - s->track_evicted_start
+                                                                  : 0));
         }
         if (c) {
                 params = json_object_new_object();
@@ -336,8 +336,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
                 json_object_put(params);
         }
         log_info("session %" PRIu64 " ended (%s): %" PRIu64 " events, %" PRIu64
-                 " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64
-                 " over the rate limit",
+                 " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64 " over the rate limit",
                  s->id, reason, s->events, s->lost_ringbuf, s->lost_queue, s->lost_rate);
 
         d->events_total += s->events;
@@ -401,9 +400,8 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
         if (size < sizeof(*ev))
                 return 0;
         /* Stack frames follow the record only if it is long enough for them. */
-        if (ev->stack_depth &&
-            (ev->stack_depth > SKBT_STACK_MAX ||
-             size < sizeof(*ev) + (size_t)ev->stack_depth * sizeof(uint64_t))) {
+        if (ev->stack_depth && (ev->stack_depth > SKBT_STACK_MAX ||
+                                size < sizeof(*ev) + (size_t)ev->stack_depth * sizeof(uint64_t))) {
                 copy = *ev;
                 copy.stack_depth = 0;
                 ev = &copy;
@@ -443,9 +441,9 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
                         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                                skbt_fields_format(&s->pending, s->output, &s->fields,
-                                                   (const uint64_t *)((const char *)data +
-                                                                      SKBT_REC_VALS_OFF));
+                                skbt_fields_format(
+                                    &s->pending, s->output, &s->fields,
+                                    (const uint64_t *)((const char *)data + SKBT_REC_VALS_OFF));
                         if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
                                 skbt_snap_format(&s->pending, s->output, ev,
                                                  (const struct skbt_snap *)((const char *)data +

@@ -41,38 +41,38 @@ struct skbt_session {
         char filter_desc[256];
         enum skbt_tracer tracer;
         enum skbt_output output;
-        bool raw_output;        /* batches carry output_bytes, then the bytes unescaped */
-        uint64_t count_limit;   /* 0: no limit */
-        uint64_t start_ns;      /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
+        bool raw_output;      /* batches carry output_bytes, then the bytes unescaped */
+        uint64_t count_limit; /* 0: no limit */
+        uint64_t start_ns;    /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
         uint32_t n_probes;
-        uint64_t events;        /* rendered and queued for the client */
-        uint64_t lost_ringbuf;  /* from the BPF per-slot counter */
-        uint64_t lost_queue;    /* client too slow: our queue was full */
+        uint64_t events;                             /* rendered and queued for the client */
+        uint64_t lost_ringbuf;                       /* from the BPF per-slot counter */
+        uint64_t lost_queue;                         /* client too slow: our queue was full */
         uint64_t sent_lost_ringbuf, sent_lost_queue; /* last values the client saw */
-        uint64_t lost_rate;     /* over the session's rate limit */
+        uint64_t lost_rate;                          /* over the session's rate limit */
         uint64_t sent_lost_rate;
-        uint32_t rate_limit;    /* events per second, 0: none (fixed at start) */
+        uint32_t rate_limit;                   /* events per second, 0: none (fixed at start) */
         uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
-        uid_t uid;              /* owner: the peer that started it */
+        uid_t uid;                             /* owner: the peer that started it */
         pid_t pid;
-        uint64_t start_realtime_usec; /* for people: when it started */
-        char *regex;            /* probe selection as given, NULL: all */
-        const char *timer_reason; /* "duration" or "max_duration" (the daemon's limit) */
-        struct strbuf pending;  /* rendered events not yet wrapped in a reply */
-        sd_event_source *timer; /* --duration */
-        struct skbt_graph *graph; /* function_graph: call depth per packet */
-        const char *end_reason; /* set when the session must end after this batch */
-        char *pcap_filter;      /* the expression as given, NULL: none */
-        struct skbt_cbpf_prog cbpf; /* compiled from it (len 0: none) */
+        uint64_t start_realtime_usec;      /* for people: when it started */
+        char *regex;                       /* probe selection as given, NULL: all */
+        const char *timer_reason;          /* "duration" or "max_duration" (the daemon's limit) */
+        struct strbuf pending;             /* rendered events not yet wrapped in a reply */
+        sd_event_source *timer;            /* --duration */
+        struct skbt_graph *graph;          /* function_graph: call depth per packet */
+        const char *end_reason;            /* set when the session must end after this batch */
+        char *pcap_filter;                 /* the expression as given, NULL: none */
+        struct skbt_cbpf_prog cbpf;        /* compiled from it (len 0: none) */
         struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
-        bool snapshot;          /* events carry the packet's first bytes (pcapng output) */
+        bool snapshot; /* events carry the packet's first bytes (pcapng output) */
         /* Packet journeys (docs/output.md "Tracking"). */
-        bool track;             /* follow matched packets whatever their headers become */
-        bool ident;             /* events carry track ids: track, or aggregate output */
+        bool track;                  /* follow matched packets whatever their headers become */
+        bool ident;                  /* events carry track ids: track, or aggregate output */
         struct skbt_format_opts fmt; /* --detail, --stack, track ids */
-        struct skbt_agg *agg;   /* aggregate output: blocks held until each packet ends */
-        uint32_t egress_probe;  /* aggregate: a block ends at this probe (SKBT_NO_PROBE: none) */
-        char *groups;           /* probe groups as given ("ip-in,tcp"), NULL: none */
+        struct skbt_agg *agg;        /* aggregate output: blocks held until each packet ends */
+        uint32_t egress_probe; /* aggregate: a block ends at this probe (SKBT_NO_PROBE: none) */
+        char *groups;          /* probe groups as given ("ip-in,tcp"), NULL: none */
         uint64_t track_evicted_start; /* tracking map evictions when the session started */
 };
 
@@ -96,13 +96,13 @@ struct skbt_options {
         uint32_t ringbuf_bytes;
         int verbose;
         const char *config_path; /* NULL: no config file */
-        bool config_required;  /* --config given: a missing file is an error */
-        bool config_loaded;    /* the file was there and read (at start or the last reload) */
-        struct skbt_config cli; /* what the command line set: wins over the file on reload */
-        struct skbt_config cfg; /* in effect: defaults < config file < command line */
-        const char *probes;    /* regex: attach only matching probes (NULL: all) */
+        bool config_required;    /* --config given: a missing file is an error */
+        bool config_loaded;      /* the file was there and read (at start or the last reload) */
+        struct skbt_config cli;  /* what the command line set: wins over the file on reload */
+        struct skbt_config cfg;  /* in effect: defaults < config file < command line */
+        const char *probes;      /* regex: attach only matching probes (NULL: all) */
         const char *groups_path; /* probe groups data file */
-        bool no_returns;       /* skip return probes (faster start, no function_graph) */
+        bool no_returns;         /* skip return probes (faster start, no function_graph) */
 };
 
 struct skbtraced {
@@ -132,7 +132,7 @@ struct skbtraced {
         struct skbt_names names;
         struct skbt_groups *groups; /* NULL: the file could not be read (groups_error says why) */
         char groups_error[320];
-        const char **probe_groups;  /* per probe id: its group's name, in groups */
+        const char **probe_groups; /* per probe id: its group's name, in groups */
 
         struct skbt_session *slots[SKBT_MAX_SESSIONS];
         uint32_t n_sessions;
@@ -142,9 +142,9 @@ struct skbtraced {
 
         uint64_t start_mono_ns;
         uint64_t startup_ns;
-        uint64_t records;          /* ring buffer records consumed */
-        uint32_t batch_records;    /* consumed since the last skbt_sessions_after_batch() */
-        uint64_t events_total;     /* events delivered to sessions, ended ones included */
+        uint64_t records;       /* ring buffer records consumed */
+        uint32_t batch_records; /* consumed since the last skbt_sessions_after_batch() */
+        uint64_t events_total;  /* events delivered to sessions, ended ones included */
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
         uint64_t lost_rate_total;

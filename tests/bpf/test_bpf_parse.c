@@ -71,8 +71,7 @@ static void test_pcap(struct parse_test *skel)
         for (size_t e = 0; e < ARRAY_SIZE(pcap_exprs); e++) {
                 char err[512];
 
-                if (skbt_pcap_compile(pcap_exprs[e], &skel->bss->test_cbpf, err, sizeof(err)) <
-                    0) {
+                if (skbt_pcap_compile(pcap_exprs[e], &skel->bss->test_cbpf, err, sizeof(err)) < 0) {
                         fprintf(stderr, "'%s': %s\n", pcap_exprs[e], err);
                         CHECK(0);
                         continue;
@@ -90,8 +89,7 @@ static void test_pcap(struct parse_test *skel)
                         CHECK(run_bpf(skel, &cases[i], &none, 0, &t, &match) == 0);
                         if ((int)skel->bss->result_cbpf != want) {
                                 fprintf(stderr, "BPF pcap '%s' on '%s': got %u, libpcap says %d\n",
-                                        pcap_exprs[e], cases[i].name, skel->bss->result_cbpf,
-                                        want);
+                                        pcap_exprs[e], cases[i].name, skel->bss->result_cbpf, want);
                                 CHECK(0);
                         }
                         checked++;
@@ -157,8 +155,9 @@ static void test_templates(void)
         CHECK(skel != NULL);
         if (!skel)
                 return;
-        bpf_object__for_each_program(prog, skel->obj)
-                bpf_program__set_autoload(prog, strncmp(bpf_program__name(prog), "skbt_tp_", 8) == 0);
+        bpf_object__for_each_program (prog, skel->obj)
+                bpf_program__set_autoload(prog,
+                                          strncmp(bpf_program__name(prog), "skbt_tp_", 8) == 0);
         if (skbtrace__load(skel) < 0) {
                 CHECK(0);
                 skbtrace__destroy(skel);
@@ -166,8 +165,7 @@ static void test_templates(void)
         }
 
         l.skel = skel;
-        bpf_object__for_each_program(prog, skel->obj)
-        {
+        bpf_object__for_each_program (prog, skel->obj) {
                 void *insns = NULL;
 
                 if (!bpf_program__autoload(prog))
@@ -175,14 +173,13 @@ static void test_templates(void)
                 int fd;
 
                 CHECK(bpf_program__fd(prog) >= 0);
-                CHECK(skbt_stamp_probe_id(bpf_program__insns(prog), bpf_program__insn_cnt(prog),
-                                          42, &insns) == 0);
+                CHECK(skbt_stamp_probe_id(bpf_program__insns(prog), bpf_program__insn_cnt(prog), 42,
+                                          &insns) == 0);
                 if (!insns)
                         continue;
                 /* With the BTF func_info the daemon passes: the global functions
                  * (filter, pcap interpreter) are verified once, not per call. */
-                fd = skbt_load_stamped(&l, prog, bpf_program__type(prog), "skbt_test", insns,
-                                       0, 0);
+                fd = skbt_load_stamped(&l, prog, bpf_program__type(prog), "skbt_test", insns, 0, 0);
                 if (fd < 0)
                         errno = -fd;
                 if (fd < 0)

@@ -269,7 +269,8 @@ static inline int build_cases(struct pkt_case *cs)
         c->flags = 0;
 
         BEGIN("l3 garbage", 0, 0x0800);
-        pb_put(&b, "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00\x11\x22\x33",
+        pb_put(&b,
+               "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x00\x11\x22\x33",
                20);
         END();
         c->flags = 0;
@@ -364,8 +365,10 @@ static inline int build_filter_cases(struct filter_case *fc)
         int n = 0;
 
 #define FC(pkt_, desc_, mark_, match_, ...)                                                        \
-        fc[n++] = (struct filter_case){.pkt = pkt_, .desc = desc_, .mark = mark_,                  \
-                                       .match = match_, .f = {__VA_ARGS__}}
+        fc[n++] = (struct filter_case)                                                             \
+        {                                                                                          \
+                .pkt = pkt_, .desc = desc_, .mark = mark_, .match = match_, .f = { __VA_ARGS__ }   \
+        }
         FC("eth ipv4 icmp echo", "empty filter", 0, 1, .flags = 0);
         FC("eth ipv4 icmp echo", "proto icmp", 0, 1, .flags = SKBT_F_PROTO, .proto = 1);
         FC("eth ipv4 icmp echo", "proto tcp", 0, 0, .flags = SKBT_F_PROTO, .proto = 6);
@@ -376,8 +379,8 @@ static inline int build_filter_cases(struct filter_case *fc)
         FC("eth ipv4 icmp echo", "addr matches daddr", 0, 1, .flags = SKBT_F_ADDR,
            .addr = pfx("10.0.0.2", 32));
         FC("eth ipv4 icmp echo", "ipv6 only", 0, 0, .flags = SKBT_F_L3, .l3 = 6);
-        FC("eth ipv4 icmp echo", "mark 0x10/0xff, packet 0x110", 0x110, 1,
-           .flags = SKBT_F_MARK, .mark = 0x10, .mark_mask = 0xff);
+        FC("eth ipv4 icmp echo", "mark 0x10/0xff, packet 0x110", 0x110, 1, .flags = SKBT_F_MARK,
+           .mark = 0x10, .mark_mask = 0xff);
         FC("eth ipv4 icmp echo", "mark 0x10, packet 0x11", 0x11, 0, .flags = SKBT_F_MARK,
            .mark = 0x10, .mark_mask = 0xffffffff);
         FC("eth ipv4 icmp echo", "port filter on icmp", 0, 0, .flags = SKBT_F_PORT, .port = 0);
@@ -402,8 +405,8 @@ static inline int build_filter_cases(struct filter_case *fc)
            .port = 40000);
         FC("l3 ipv4 truncated l4", "addr filter on truncated l4 still matches", 0, 1,
            .flags = SKBT_F_SADDR, .saddr = pfx("10.0.0.1", 32));
-        FC("l3 ipv4 truncated ip header", "addr filter on truncated ip", 0, 0,
-           .flags = SKBT_F_ADDR, .addr = pfx("0.0.0.0", 0));
+        FC("l3 ipv4 truncated ip header", "addr filter on truncated ip", 0, 0, .flags = SKBT_F_ADDR,
+           .addr = pfx("0.0.0.0", 0));
         FC("l3 garbage", "proto filter on garbage", 0, 0, .flags = SKBT_F_PROTO, .proto = 0);
         FC("l3 garbage", "mark-only filter on garbage", 7, 1, .flags = SKBT_F_MARK, .mark = 7,
            .mark_mask = 0xffffffff);

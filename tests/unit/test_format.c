@@ -20,17 +20,17 @@
 #define TCP_CWR 0x80
 
 static const char *const probes[] = {
-        "net:netif_receive_skb",
-        NULL, /* a hole: probes can be discovered and then dropped */
-        "ip_rcv",
-        "skb:kfree_skb",
-        "__ip_local_out",
+    "net:netif_receive_skb",
+    NULL, /* a hole: probes can be discovered and then dropped */
+    "ip_rcv",
+    "skb:kfree_skb",
+    "__ip_local_out",
 };
 
 static const char *const reasons[] = {
-        [0] = "NOT_DROPPED_YET",
-        [2] = "NO_SOCKET",
-        [5] = "TCP_CSUM",
+    [0] = "NOT_DROPPED_YET",
+    [2] = "NO_SOCKET",
+    [5] = "TCP_CSUM",
 };
 
 /* Knows one address; writes a name for it like skbt_ksyms_symbolize(). */
@@ -48,12 +48,12 @@ static int fake_symbolize(void *data, uint64_t addr, char *buf, size_t len)
 static int symbolize_calls;
 
 static const struct skbt_names names = {
-        .probes = probes,
-        .n_probes = ARRAY_SIZE(probes),
-        .drop_reasons = reasons,
-        .n_drop_reasons = ARRAY_SIZE(reasons),
-        .symbolize = fake_symbolize,
-        .symbolize_data = &symbolize_calls,
+    .probes = probes,
+    .n_probes = ARRAY_SIZE(probes),
+    .drop_reasons = reasons,
+    .n_drop_reasons = ARRAY_SIZE(reasons),
+    .symbolize = fake_symbolize,
+    .symbolize_data = &symbolize_calls,
 };
 
 static void set_ip4(uint8_t *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
@@ -75,14 +75,14 @@ static void set_ip6(uint8_t *a, const char *s)
 static struct skbt_event base_event(void)
 {
         struct skbt_event ev = {
-                .ts = 25052836431430ULL,
-                .skb = 0xffff888004a1c000ULL,
-                .probe_id = 0,
-                .cpu = 0,
-                .len = 84,
-                .ifindex = 3,
-                .netns = 4026531840U,
-                .flags = SKBT_EV_HAS_DEV,
+            .ts = 25052836431430ULL,
+            .skb = 0xffff888004a1c000ULL,
+            .probe_id = 0,
+            .cpu = 0,
+            .len = 84,
+            .ifindex = 3,
+            .netns = 4026531840U,
+            .flags = SKBT_EV_HAS_DEV,
         };
 
         strcpy(ev.ifname, "veth1");
@@ -122,8 +122,7 @@ static struct skbt_event tcp6_event(void)
 }
 
 /* Render ev as one text line, without its '\n' (checked here). */
-static const char *text(struct strbuf *sb, const struct skbt_event *ev,
-                        const struct skbt_names *n)
+static const char *text(struct strbuf *sb, const struct skbt_event *ev, const struct skbt_names *n)
 {
         strbuf_reset(sb);
         skbt_format_text(sb, ev, n);
@@ -143,8 +142,7 @@ static const char *flow(struct strbuf *sb, const struct skbt_event *ev)
 }
 
 /* Render ev as one JSON line (checked to be exactly one line) and parse it. */
-static json_object *json(struct strbuf *sb, const struct skbt_event *ev,
-                         const struct skbt_names *n)
+static json_object *json(struct strbuf *sb, const struct skbt_event *ev, const struct skbt_names *n)
 {
         json_object *obj;
 
@@ -400,19 +398,19 @@ static void test_tcp_flags(void)
                 uint8_t flags;
                 const char *text;
         } cases[] = {
-                {0, "none"},
-                {TCP_SYN, "S"},
-                {TCP_SYN | TCP_ACK, "S."},
-                {TCP_ACK, "."},
-                {TCP_PSH | TCP_ACK, "P."},
-                {TCP_FIN | TCP_ACK, "F."},
-                {TCP_RST, "R"},
-                {TCP_RST | TCP_ACK, "R."},
-                {TCP_FIN | TCP_PSH | TCP_ACK, "FP."},
-                {TCP_SYN | TCP_ECE | TCP_CWR, "SEW"},
-                {TCP_SYN | TCP_ACK | TCP_ECE, "S.E"},
-                {TCP_URG | TCP_ACK, ".U"},
-                {0xff, "FSRP.UEW"},
+            {0, "none"},
+            {TCP_SYN, "S"},
+            {TCP_SYN | TCP_ACK, "S."},
+            {TCP_ACK, "."},
+            {TCP_PSH | TCP_ACK, "P."},
+            {TCP_FIN | TCP_ACK, "F."},
+            {TCP_RST, "R"},
+            {TCP_RST | TCP_ACK, "R."},
+            {TCP_FIN | TCP_PSH | TCP_ACK, "FP."},
+            {TCP_SYN | TCP_ECE | TCP_CWR, "SEW"},
+            {TCP_SYN | TCP_ACK | TCP_ECE, "S.E"},
+            {TCP_URG | TCP_ACK, ".U"},
+            {0xff, "FSRP.UEW"},
         };
         _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
         struct skbt_event ev = tcp6_event();
@@ -574,8 +572,8 @@ static void test_drop(void)
         CHECK(!has_member(obj, "retval"));
         json_object_put(obj);
         CHECK(strstr(strbuf_cstr(&sb), ",\"drop_reason\":\"NO_SOCKET\","
-                                        "\"location\":\"udp_queue_rcv_one_skb+0x1a/0x200\","
-                                        "\"track_id\":0,"));
+                                       "\"location\":\"udp_queue_rcv_one_skb+0x1a/0x200\","
+                                       "\"track_id\":0,"));
 
         /* Unknown reason (past the table, and a hole), unknown address. */
         ev.drop_reason = 77;
@@ -741,10 +739,10 @@ static void test_names_escaped(void)
         _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
         struct skbt_event ev = icmp_echo_event();
         struct skbt_names n = {
-                .probes = odd_probes,
-                .n_probes = 1,
-                .drop_reasons = odd_reasons,
-                .n_drop_reasons = 1,
+            .probes = odd_probes,
+            .n_probes = 1,
+            .drop_reasons = odd_reasons,
+            .n_drop_reasons = 1,
         };
         json_object *obj;
 
@@ -769,11 +767,11 @@ static void test_worst_case(void)
         static const char *const lp[] = {long_probe};
         static const char *const lr[] = {long_reason};
         struct skbt_names n = {
-                .probes = lp,
-                .n_probes = 1,
-                .drop_reasons = lr,
-                .n_drop_reasons = 1,
-                .symbolize = long_symbolize,
+            .probes = lp,
+            .n_probes = 1,
+            .drop_reasons = lr,
+            .n_drop_reasons = 1,
+            .symbolize = long_symbolize,
         };
         struct skbt_event ev = tcp6_event();
 
@@ -805,9 +803,9 @@ static void test_worst_case(void)
                 if (fmt == SKBT_OUTPUT_JSON) {
                         obj = json_tokener_parse(strbuf_cstr(&sb));
                         CHECK(obj);
-                        CHECK_INTEQ(json_object_get_string_len(member(obj, "location",
-                                                                      json_type_string)),
-                                    255 * 2);
+                        CHECK_INTEQ(
+                            json_object_get_string_len(member(obj, "location", json_type_string)),
+                            255 * 2);
                         json_object_put(obj);
                 }
                 strbuf_done(&sb);
@@ -833,11 +831,9 @@ static void test_ipv4_addresses(void)
                 uint8_t a[4];
                 const char *s;
         } cases[] = {
-                {{0, 0, 0, 0}, "0.0.0.0"},
-                {{255, 255, 255, 255}, "255.255.255.255"},
-                {{1, 10, 100, 200}, "1.10.100.200"},
-                {{9, 99, 101, 250}, "9.99.101.250"},
-                {{127, 0, 0, 1}, "127.0.0.1"},
+            {{0, 0, 0, 0}, "0.0.0.0"},           {{255, 255, 255, 255}, "255.255.255.255"},
+            {{1, 10, 100, 200}, "1.10.100.200"}, {{9, 99, 101, 250}, "9.99.101.250"},
+            {{127, 0, 0, 1}, "127.0.0.1"},
         };
         _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
         struct skbt_event ev = icmp_echo_event();
@@ -845,8 +841,7 @@ static void test_ipv4_addresses(void)
 
         ev.tuple.flags = SKBT_TUPLE_L3;
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-                set_ip4(ev.tuple.saddr, cases[i].a[0], cases[i].a[1], cases[i].a[2],
-                        cases[i].a[3]);
+                set_ip4(ev.tuple.saddr, cases[i].a[0], cases[i].a[1], cases[i].a[2], cases[i].a[3]);
                 snprintf(expected, sizeof(expected), "ICMP %s -> 10.0.0.2", cases[i].s);
                 CHECK_STREQ(flow(&sb, &ev), expected);
         }
@@ -885,19 +880,18 @@ static void test_ipv6_addresses(void)
                 const char *in;
                 const char *out;
         } cases[] = {
-                {"::", "::"},
-                {"::1", "::1"},
-                {"1::", "1::"},
-                {"fe80::1:2", "fe80::1:2"},
-                {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"}, /* first of equal runs */
-                {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, /* one zero: no "::" */
-                {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},           /* longest run */
-                {"::ffff:192.0.2.1", "::ffff:192.0.2.1"},
-                {"::ffff:0.0.0.0", "::ffff:0.0.0.0"},
-                {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
-                {"abcd:ef01:2345:6789:abcd:ef01:2345:6789",
-                 "abcd:ef01:2345:6789:abcd:ef01:2345:6789"},
-                {"::fff:1.2.3.4", "::fff:102:304"},
+            {"::", "::"},
+            {"::1", "::1"},
+            {"1::", "1::"},
+            {"fe80::1:2", "fe80::1:2"},
+            {"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"},    /* first of equal runs */
+            {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, /* one zero: no "::" */
+            {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"},          /* longest run */
+            {"::ffff:192.0.2.1", "::ffff:192.0.2.1"},
+            {"::ffff:0.0.0.0", "::ffff:0.0.0.0"},
+            {"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"},
+            {"abcd:ef01:2345:6789:abcd:ef01:2345:6789", "abcd:ef01:2345:6789:abcd:ef01:2345:6789"},
+            {"::fff:1.2.3.4", "::fff:102:304"},
         };
         _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
         struct skbt_event ev = base_event();

@@ -224,8 +224,9 @@ static void test_tracer_regex_output(void)
         BAD("invalid regex '(['", "-r", "([");
         BAD("invalid regex 'a{2'", "--regex", "a{2");
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
-        BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate or aggregate-json", "-o",
-            "yaml");
+        BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate or "
+            "aggregate-json",
+            "-o", "yaml");
 }
 
 static void test_regex_message(void)
@@ -293,10 +294,10 @@ static void test_positional_and_getopt(void)
         /* Words after the options are a pcap filter, as with tcpdump; the daemon compiles it. */
         GOOD("{\"pcap_filter\":\"foo\"}", "foo");
         GOOD("{\"filter\":{\"proto\":\"tcp\"},\"pcap_filter\":\"foo\"}", "-p", "tcp", "foo");
-        GOOD("{\"filter\":{\"l3\":\"ipv4\",\"proto\":\"tcp\"},\"pcap_filter\":\"port 80\"}",
-             "-p", "tcp", "port", "80", "-4");
-        GOOD("{\"pcap_filter\":\"tcp port 80 and host 10.0.0.1\"}",
-             "tcp port 80 and", "host", "10.0.0.1");
+        GOOD("{\"filter\":{\"l3\":\"ipv4\",\"proto\":\"tcp\"},\"pcap_filter\":\"port 80\"}", "-p",
+             "tcp", "port", "80", "-4");
+        GOOD("{\"pcap_filter\":\"tcp port 80 and host 10.0.0.1\"}", "tcp port 80 and", "host",
+             "10.0.0.1");
         GOOD("{\"pcap_filter\":\"-x\"}", "--", "-x");
         BAD("empty word in the pcap filter expression", "tcp", "");
         BAD("empty word in the pcap filter expression", " ");
@@ -370,8 +371,8 @@ static void test_everything(void)
 /* Packet journeys, groups, and the where/who filters (--pid, --netns, -i). */
 static void test_journeys(void)
 {
-        GOOD("{\"track\":true,\"output\":\"aggregate\",\"egress\":\"ip_output\"}", "--track",
-             "-o", "aggregate", "--egress", "ip_output");
+        GOOD("{\"track\":true,\"output\":\"aggregate\",\"egress\":\"ip_output\"}", "--track", "-o",
+             "aggregate", "--egress", "ip_output");
         GOOD("{\"output\":\"aggregate-json\"}", "-o", "aggregate-json");
         GOOD("{\"detail\":true,\"stack\":true}", "--detail", "--stack");
         GOOD("{\"tracer\":\"drop\",\"stack\":true}", "-t", "drop", "--stack");

@@ -60,11 +60,11 @@ int main(void)
         check_json("\n\t\r\b\f", 5, "\"\\n\\t\\r\\b\\f\"");
         check_json("\x01\x1f", 2, "\"\\u0001\\u001f\"");
         check_json("nul\0x", 5, "\"nul\\u0000x\"");
-        check_json("caf\xc3\xa9", 5, "\"caf\xc3\xa9\"");             /* valid UTF-8 kept */
-        check_json("\xff", 1, "\"\\u00ff\"");                         /* invalid byte escaped */
-        check_json("\xc3", 1, "\"\\u00c3\"");                         /* truncated sequence */
-        check_json("\xc0\x80", 2, "\"\\u00c0\\u0080\"");              /* overlong NUL */
-        check_json("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"");   /* surrogate */
+        check_json("caf\xc3\xa9", 5, "\"caf\xc3\xa9\"");            /* valid UTF-8 kept */
+        check_json("\xff", 1, "\"\\u00ff\"");                       /* invalid byte escaped */
+        check_json("\xc3", 1, "\"\\u00c3\"");                       /* truncated sequence */
+        check_json("\xc0\x80", 2, "\"\\u00c0\\u0080\"");            /* overlong NUL */
+        check_json("\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\""); /* surrogate */
         for (int i = 0; i < 256; i++)
                 all[i] = (char)i;
         check_json_valid(all, sizeof(all));
