@@ -61,7 +61,8 @@ static void put_indent(struct strbuf *out, uint32_t depth)
 }
 
 void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_output fmt,
-                       const struct skbt_event *ev, const struct skbt_names *names)
+                       const struct skbt_format_opts *opts, const struct skbt_event *ev,
+                       const struct skbt_names *names)
 {
         struct graph_slot *s = graph_slot(g, ev->skb);
         bool ret = ev->flags & SKBT_EV_RETURN;
@@ -83,7 +84,7 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         if (fmt == SKBT_OUTPUT_JSON) {
                 size_t start = out->len;
 
-                skbt_format_json(out, ev, names);
+                skbt_format_event_opts(out, SKBT_OUTPUT_JSON, opts, ev, names);
                 /* Reopen the object to add the depth: "...}\n" -> "...,"depth":N}\n". */
                 if (!strbuf_failed(out) && out->len >= start + 2 &&
                     out->data[out->len - 2] == '}') {

@@ -431,14 +431,19 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         if (!now)
                                 now = skbt_now_ns();
                         skbt_agg_add(s->agg, &s->pending, ev, size, &d->names, now);
-                } else if (s->graph) {
-                        skbt_graph_format(s->graph, &s->pending, s->output, ev, &d->names);
                 } else {
                         /* Stack lines (text) follow the line the fields complete. */
                         struct skbt_format_opts o = s->fmt;
 
                         o.stack = s->fmt.stack && s->output == SKBT_OUTPUT_JSON;
-                        skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
+                        /* function_graph lines take the same tails (fields, snapshot,
+                         * stack) as plain events: only the line itself differs. */
+                        if (s->graph)
+                                skbt_graph_format(s->graph, &s->pending, s->output, &o, ev,
+                                                  &d->names);
+                        else
+                                skbt_format_event_opts(&s->pending, s->output, &o, ev,
+                                                       &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
                         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                                 skbt_fields_format(
