@@ -320,6 +320,9 @@ struct skbt_hit {
         __s64 retval;
         __u32 drop_reason;
         __u8 flags; /* enum skbt_event_flags */
+        /* Not NULL: build the (plain) record here instead of in the ring
+         * buffer, to be sent later (netfilter verdicts, skbt_nf.bpf.h). */
+        struct skbt_event *defer;
 };
 
 /* The free path is synchronous: a free function this long after the free is another skb's. */
@@ -620,6 +623,11 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
          * NULL, and a second check would give it a path where the record leaks.
          */
         ev_flags = 0;
+        if (hit->defer) {
+                e = hit->defer;
+                e->stack_depth = 0;
+                goto fill;
+        }
         want_stack = mask & *(volatile __u64 *)&state.stack;
         want_fields = mask & *(volatile __u64 *)&field_sessions;
         want_snap = mask & *(volatile __u64 *)&snap_sessions;
@@ -668,6 +676,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                         goto lost;
                 e->stack_depth = 0;
         }
+fill:
         e->sessions = mask;
         e->ts = now;
         e->skb = (__u64)skb;
@@ -701,6 +710,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 e->netns = 0;
                 e->ifname[0] = 0;
         }
+        if (hit->defer)
+                return mask;
 
         /*
          * Waking the daemon costs an irq_work (a self-IPI, expensive in a VM)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /* skbtrace.bpf.c - entry points stamped per skb argument position over one body */
 #include "skbt_body.bpf.h"
+#include "skbt_nf.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,6 +35,7 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
             .flags = SKBT_EV_DROP,
         };
 
+        skbt_nf_drop_inside((struct sk_buff *)ctx->args[0]);
         return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit);
 }
 
@@ -56,6 +58,7 @@ static __always_inline void skbt_fentry_hit(__u64 *ctx, __u64 stamp, struct sk_b
                 bpf_get_func_arg(ctx, pos + 1, &v);
                 hit->drop_reason = (__u32)v;
                 hit->flags = SKBT_EV_DROP;
+                skbt_nf_drop_inside(*skb);
         }
 }
 
@@ -100,6 +103,7 @@ int skbt_fexit(__u64 *ctx)
                 if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
                         hit.drop_reason = (__u32)ctx->next;                                        \
                         hit.flags = SKBT_EV_DROP;                                                  \
+                        skbt_nf_drop_inside(skb);                                                  \
                 }                                                                                  \
                 mask = skbt_handle(ctx, skb, cookie, &hit);                                        \
                 if (mask)                                                                          \
@@ -130,3 +134,47 @@ SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg5, r9, r9)
 
 SKBT_KRETPROBE("kretprobe.multi", skbt_kmulti_ret)
 SKBT_KRETPROBE("kretprobe", skbt_kretprobe)
+
+/*
+ * Netfilter verdicts (skbt_nf.bpf.h): one entry and one return template per
+ * attach type, on the table and chain evaluation functions.  The stamp or
+ * cookie carries the engine and the argument positions.
+ */
+SEC("fentry/netif_receive_skb")
+int skbt_nf_fentry(__u64 *ctx)
+{
+        return skbt_nf_fentry_enter(ctx, skbt_stamp());
+}
+
+SEC("fexit/netif_receive_skb")
+int skbt_nf_fexit(__u64 *ctx)
+{
+        __u64 ret = 0;
+
+        bpf_get_func_ret(ctx, &ret);
+        return skbt_nf_leave(ret);
+}
+
+SEC("kprobe.multi")
+int skbt_nf_kmulti(struct pt_regs *ctx)
+{
+        return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("kretprobe.multi")
+int skbt_nf_kmulti_ret(struct pt_regs *ctx)
+{
+        return skbt_nf_leave(ctx->ax);
+}
+
+SEC("kprobe")
+int skbt_nf_kprobe(struct pt_regs *ctx)
+{
+        return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
+}
+
+SEC("kretprobe")
+int skbt_nf_kretprobe(struct pt_regs *ctx)
+{
+        return skbt_nf_leave(ctx->ax);
+}

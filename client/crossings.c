@@ -15,6 +15,7 @@ void crossings_init(struct crossings *x, int fd)
 {
         memset(x, 0, sizeof(*x));
         x->fd = fd;
+        x->batch = 1; /* slots' line_batch 0: no line */
 }
 
 void crossings_done(struct crossings *x)
@@ -51,6 +52,7 @@ static struct crossings_slot *slot_of(struct crossings *x, uint64_t key)
                 if (!s->key) {
                         s->key = key;
                         s->netns = s->ifindex = 0;
+                        s->line_batch = 0;
                         return s;
                 }
                 if (!oldest || s->seen < oldest->seen)
@@ -58,6 +60,7 @@ static struct crossings_slot *slot_of(struct crossings *x, uint64_t key)
         }
         oldest->key = key;
         oldest->netns = oldest->ifindex = 0;
+        oldest->line_batch = 0;
         return oldest;
 }
 
@@ -106,6 +109,41 @@ static void put_endpoint(struct strbuf *out, json_object *tuple, const char *add
                 strbuf_printf(out, "%s:%" PRId64, a, p);
 }
 
+/* " filter.INPUT:DROP": the verdict of one table or chain evaluation. */
+static void put_verdict(struct strbuf *out, json_object *nf)
+{
+        strbuf_printf(out, " %s.%s:%s", jstr(nf, "table") ?: "?", jstr(nf, "chain") ?: "?",
+                      jstr(nf, "verdict") ?: "?");
+}
+
+/* Add the verdict to the packet's line if it is still in out, else give it a line. */
+static void add_verdict(struct crossings *x, struct crossings_slot *s, json_object *ev,
+                        json_object *nf, struct strbuf *out)
+{
+        struct strbuf v = STRBUF_INIT;
+        size_t pos;
+
+        put_verdict(&v, nf);
+        if (strbuf_failed(&v) || s->line_batch != x->batch || s->line_end >= out->len ||
+            !strbuf_reserve(out, v.len)) {
+                strbuf_printf(out, "[%10" PRId64 "] %-16s %s  (%s)\n", jint(ev, "netns", 0),
+                              jstr(ev, "ifname") ?: "?", v.data ? v.data + 1 : "?",
+                              jstr(ev, "function") ?: "?");
+                strbuf_done(&v);
+                return;
+        }
+        pos = s->line_end;
+        memmove(out->data + pos + v.len, out->data + pos, out->len - pos);
+        memcpy(out->data + pos, v.data, v.len);
+        out->len += v.len;
+        for (unsigned i = 0; i < CROSSINGS_SLOTS; i++)
+                if (x->slot[i].line_batch == x->batch && x->slot[i].line_end >= pos &&
+                    &x->slot[i] != s)
+                        x->slot[i].line_end += v.len;
+        s->line_end += v.len;
+        strbuf_done(&v);
+}
+
 int crossings_event(struct crossings *x, const char *line, size_t len, struct strbuf *out)
 {
         json_tokener *tok = json_tokener_new();
@@ -151,9 +189,16 @@ int crossings_event(struct crossings *x, const char *line, size_t len, struct st
                 } else {
                         strbuf_printf(out, "protocol %s", jstr(ev, "protocol") ?: "?");
                 }
-                strbuf_printf(out, "  (%s)\n", fn);
+                strbuf_printf(out, "  (%s)", fn);
+                s->line_end = out->len;
+                s->line_batch = x->batch;
+                strbuf_putc(out, '\n');
                 x->lines++;
         }
+        /* An evaluation's verdict; drops it explains carry it too, and a drop reason. */
+        if (json_object_object_get_ex(ev, "netfilter", &v) &&
+            json_object_is_type(v, json_type_object) && !jstr(ev, "drop_reason"))
+                add_verdict(x, s, ev, v, out);
         /* The skb is gone: its address may come back as another packet. */
         if (!strcmp(fn, "skb:consume_skb") || !strcmp(fn, "skb:kfree_skb"))
                 s->key = 0;
@@ -189,5 +234,6 @@ int crossings_feed(struct crossings *x, const char *data, size_t len)
                 return 0;
         r = write_full(x->fd, x->out.data, x->out.len);
         strbuf_reset(&x->out);
+        x->batch++;
         return r;
 }

@@ -14,7 +14,9 @@
  * packet (track id when the session has them, else the skb address), the
  * (netns, ifindex) it was last seen in; an event elsewhere prints a line.
  * A bounded table: when it is full the oldest packet is forgotten, which at
- * worst repeats a line.
+ * worst repeats a line.  Netfilter verdicts ("table.chain:VERDICT") are added
+ * to the packet's line while it is still in the batch being written, else
+ * they get a line of their own.
  */
 struct crossings {
         int fd;
@@ -24,9 +26,12 @@ struct crossings {
                 uint64_t key; /* 0: free */
                 uint32_t netns;
                 uint32_t ifindex;
-                uint64_t seen; /* for replacement: the oldest goes */
+                uint64_t seen;   /* for replacement: the oldest goes */
+                size_t line_end; /* its last line's '\n' in out, while line_batch == batch */
+                uint64_t line_batch;
         } slot[CROSSINGS_SLOTS];
         uint64_t clock;
+        uint64_t batch; /* out was written this many times: older line_end are gone */
         uint64_t lines;
 };
 

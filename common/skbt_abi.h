@@ -14,7 +14,7 @@
 #endif
 
 /* Bump when any structure below changes layout. */
-#define SKBT_ABI_VERSION 2
+#define SKBT_ABI_VERSION 3
 
 /* Sessions are bits in a 64-bit mask. */
 #define SKBT_MAX_SESSIONS 64
@@ -155,6 +155,7 @@ _Static_assert(sizeof(struct skbt_filter) == 160, "skbt_filter layout");
 enum skbt_probe_kind {
         SKBT_PROBE_FUNCTION = 0,
         SKBT_PROBE_TRACEPOINT = 1,
+        SKBT_PROBE_NETFILTER = 2, /* a netfilter table/chain evaluation and its verdict */
 };
 
 /* struct skbt_event.flags */
@@ -165,6 +166,7 @@ enum skbt_event_flags {
         SKBT_EV_FREE = 1 << 3,    /* the probe frees the skb: its life ends here */
         SKBT_EV_FIELDS = 1 << 4,  /* field values (-F) follow (common/skbt_record.h) */
         SKBT_EV_SNAP = 1 << 5,    /* packet bytes (pcapng) follow (common/skbt_record.h) */
+        SKBT_EV_NF = 1 << 6,      /* a struct skbt_nf follows; retval is the verdict */
 };
 
 /* Kernel stack frames that may follow a struct skbt_event (stack_depth of them). */
@@ -236,6 +238,57 @@ struct skbt_track {
         __u64 last_ts;  /* bpf_ktime_get_ns() of the last hit */
 };
 
+/*
+ * Netfilter verdicts (bpf/skbt_nf.bpf.h).  The evaluation of one table
+ * (iptables legacy: ipt_do_table, ip6t_do_table, arpt_do_table) or base
+ * chain (nftables: nft_do_chain) is one record: a struct skbt_event built
+ * at entry (flags SKBT_EV_NF, retval the verdict at return) followed by
+ * this.  Names are the kernel's, NUL-terminated, cut at SKBT_NF_NAME - 1.
+ */
+#define SKBT_NF_NAME 32
+/* NF_DROP; NF_STOLEN with an errno above (NF_DROP_REASON()) is a drop the hook did itself. */
+#define SKBT_NF_VERDICT_DROP 0
+#define SKBT_NF_VERDICT_STOLEN 2
+
+enum skbt_nf_engine {
+        SKBT_NF_XTABLES = 0, /* ip_tables, ip6_tables, arp_tables (chain: the hook's) */
+        SKBT_NF_NFTABLES = 1,
+};
+
+struct skbt_nf {
+        char table[SKBT_NF_NAME];
+        char chain[SKBT_NF_NAME]; /* nftables: the base chain; xtables: empty */
+        __u8 engine;              /* enum skbt_nf_engine */
+        __u8 pf;                  /* NFPROTO_* of the hook (nf_hook_state.pf) */
+        __u8 hook;                /* NF_INET_* / NF_ARP_* / NF_NETDEV_* */
+        __u8 pad[5];
+};
+_Static_assert(sizeof(struct skbt_nf) == 72, "skbt_nf layout");
+
+/*
+ * Where the daemon found what the programs read, from kernel and module
+ * BTF (daemon/netfilter.c): the structures live in modules, which CO-RE
+ * cannot rely on being loaded when the programs are.  Offsets in bytes.
+ */
+struct skbt_nf_conf {
+        __u32 state_hook;  /* nf_hook_state.hook (u8) */
+        __u32 state_pf;    /* nf_hook_state.pf (u8) */
+        __u32 xt_name;     /* xt_table.name (char[]) */
+        __u32 pkt_skb;     /* nft_pktinfo.skb */
+        __u32 pkt_state;   /* nft_pktinfo.state */
+        __u32 chain_name;  /* nft_chain.name (char *) */
+        __u32 chain_table; /* nft_chain.table */
+        __u32 table_name;  /* nft_table.name (char *) */
+};
+
+/*
+ * Stamp (probe id in the low 32 bits) of a netfilter entry: above it the
+ * engine and the argument positions, 4 bits each.  xtables: skb, hook
+ * state, table; nftables: pktinfo, chain.
+ */
+#define SKBT_NF_STAMP_ENGINE(v) ((__u32)(v)&0xf)
+#define SKBT_NF_STAMP_POS(v, i) (((__u32)(v) >> (4 * ((i) + 1))) & 0xf)
+
 /* Counters in the BPF "stats" map (per CPU), read by the daemon. */
 enum skbt_stat {
         SKBT_STAT_EMITTED = 0,     /* records submitted */
@@ -246,7 +299,8 @@ enum skbt_stat {
         SKBT_STAT_TRACK_STALE = 5, /* entries dropped: address reused or idle (free not seen) */
         SKBT_STAT_TRACK_FULL = 6,  /* entries not created: the map update failed */
         SKBT_STAT_STACK_ERR = 7,   /* events whose stack could not be read */
-        SKBT_STAT__MAX = 8,
+        SKBT_STAT_NF_DEEP = 8,     /* netfilter evaluations nested deeper than followed */
+        SKBT_STAT__MAX = 9,
 };
 
 /* Session prefilter tables, also in the programs' .bss. */

@@ -166,7 +166,7 @@ static int add_return(struct skbt_loader *l, uint32_t id)
  * object of that module (by name, among the loaded BTF objects) and keep its
  * fd for the loader's lifetime.  Negative errno when there is none.
  */
-static int module_btf_fd(struct skbt_loader *l, const char *module)
+int skbt_module_btf_fd(struct skbt_loader *l, const char *module)
 {
         __u32 id = 0;
         char **names;
@@ -298,7 +298,7 @@ static int attach_fentry(struct skbt_loader *l, const struct skbt_symdb *db,
                 if (!candidate(l, s, ksyms, tr, FENTRY_MAX_ARG, o))
                         continue;
                 if (s->module) {
-                        obj_fd = module_btf_fd(l, s->module);
+                        obj_fd = skbt_module_btf_fd(l, s->module);
                         if (obj_fd < 0) {
                                 skbt_record_function(l, s, NULL,
                                                      "its module's BTF object is not "
@@ -356,7 +356,7 @@ static struct bpf_program *kprobe_prog(struct skbtrace *skel, int pos)
         return p[pos];
 }
 
-static int keep_link(struct skbt_loader *l, struct bpf_link *link)
+int skbt_keep_link(struct skbt_loader *l, struct bpf_link *link)
 {
         struct bpf_link **nl = reallocarray(l->multi_links, l->n_multi_links + 1, sizeof(*nl));
 
@@ -404,7 +404,7 @@ static void kmulti_attach(struct skbt_loader *l, struct bpf_program *prog, const
         free(syms);
         free(cookies);
         if (link) {
-                if (keep_link(l, link) == 0)
+                if (skbt_keep_link(l, link) == 0)
                         for (uint32_t i = 0; i < n; i++)
                                 l->probes[ids[i]].attached = true;
                 return;

@@ -321,7 +321,7 @@ static bool probe_selected(const struct skbt_loader *l, const struct skbt_probe 
         }
         if (tracer == SKBT_TRACER_DROP && !p->drop)
                 return false;
-        if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind != SKBT_PROBE_FUNCTION)
+        if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind == SKBT_PROBE_TRACEPOINT)
                 return false;
         if (!group_selected(g, p->name))
                 return false;
@@ -798,6 +798,17 @@ static void method_trace(struct skbt_client *c, json_object *params, bool more)
                         tmpl.n_probes++;
                 }
         }
+        /* Netfilter verdicts explain drops (docs/output.md): every session hears them,
+         * and shows them only if it selected them. */
+        for (uint32_t i = 0; i < d->loader->n_probes && tmpl.n_probes > 0; i++) {
+                const struct skbt_probe *p = &d->loader->probes[i];
+
+                if (sel[i] || !p->attached || p->kind != SKBT_PROBE_NETFILTER ||
+                    tmpl.n_nf_hidden >= ARRAY_SIZE(tmpl.nf_hidden))
+                        continue;
+                sel[i] = 1;
+                tmpl.nf_hidden[tmpl.n_nf_hidden++] = i;
+        }
         if (tmpl.n_probes == 0) {
                 if (tmpl.tracer == SKBT_TRACER_DROP)
                         client_error(c, ERR_NO_PROBES, NULL,
@@ -1000,10 +1011,11 @@ static void method_list(struct skbt_client *c, json_object *params)
                         continue;
                 o = json_object_new_object();
                 json_object_object_add(o, "name", json_object_new_string(p->name));
-                json_object_object_add(o, "kind",
-                                       json_object_new_string(p->kind == SKBT_PROBE_TRACEPOINT
-                                                                  ? "tracepoint"
-                                                                  : "function"));
+                json_object_object_add(
+                    o, "kind",
+                    json_object_new_string(p->kind == SKBT_PROBE_TRACEPOINT  ? "tracepoint"
+                                           : p->kind == SKBT_PROBE_NETFILTER ? "netfilter"
+                                                                             : "function"));
                 json_object_object_add(o, "skb_arg", json_object_new_int(p->skb_arg + 1));
                 json_object_object_add(o, "backend",
                                        json_object_new_string(skbt_backend_to_string(p->backend)));

@@ -184,6 +184,21 @@ static bool find_member(const struct btf *btf, uint32_t id, const char *name, ui
         return false;
 }
 
+int skbt_btf_member_offset(const struct btf *btf, const char *type, const char *member,
+                           uint32_t *ret)
+{
+        int32_t sid = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+        uint32_t bit_off, mtype, bitfield;
+
+        if (sid < 0)
+                return -ENOENT;
+        if (!find_member(btf, (uint32_t)sid, member, &bit_off, &mtype, &bitfield, 0) || bitfield ||
+            bit_off % 8)
+                return -ENOENT;
+        *ret = bit_off / 8;
+        return 0;
+}
+
 static bool valid_name(const char *s)
 {
         if (!*s || strlen(s) >= SKBT_FIELD_NAME_MAX)

@@ -30,6 +30,11 @@ struct skbt_session_fields {
         struct skbt_field_spec f[SKBT_FIELDS_PER_SESSION];
 };
 
+/* Byte offset of member (found in anonymous members too) of struct type; -ENOENT if none
+ * or a bitfield. */
+int skbt_btf_member_offset(const struct btf *btf, const char *type, const char *member,
+                           uint32_t *ret);
+
 /* The table the BPF programs read, with a reference count per entry (daemon side). */
 struct skbt_field_registry {
         struct skbt_field f[SKBT_FIELDS_MAX];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "macro.h"
 
 /*
  * This runs once per event per session, so it is written for throughput:
@@ -506,6 +507,171 @@ static size_t symbolize(const struct skbt_names *names, uint64_t addr, char *buf
         return strnlen(buf, len - 1);
 }
 
+/* ---- netfilter verdicts ---- */
+
+#define NFPROTO_INET_ 1
+#define NFPROTO_IPV4_ 2
+#define NFPROTO_ARP_ 3
+#define NFPROTO_NETDEV_ 5
+#define NFPROTO_BRIDGE_ 7
+#define NFPROTO_IPV6_ 10
+
+const char *skbt_nf_family_name(uint8_t pf)
+{
+        switch (pf) {
+        case NFPROTO_INET_:
+                return "inet";
+        case NFPROTO_IPV4_:
+                return "ip";
+        case NFPROTO_ARP_:
+                return "arp";
+        case NFPROTO_NETDEV_:
+                return "netdev";
+        case NFPROTO_BRIDGE_:
+                return "bridge";
+        case NFPROTO_IPV6_:
+                return "ip6";
+        }
+        return NULL;
+}
+
+const char *skbt_nf_hook_name(uint8_t pf, uint8_t hook)
+{
+        static const char *const inet[] = {"PREROUTING", "INPUT",       "FORWARD",
+                                           "OUTPUT",     "POSTROUTING", "INGRESS"};
+        static const char *const arp[] = {"INPUT", "OUTPUT", "FORWARD"};
+        static const char *const netdev[] = {"INGRESS", "EGRESS"};
+
+        switch (pf) {
+        case NFPROTO_ARP_:
+                return hook < ARRAY_SIZE(arp) ? arp[hook] : NULL;
+        case NFPROTO_NETDEV_:
+                return hook < ARRAY_SIZE(netdev) ? netdev[hook] : NULL;
+        default:
+                return hook < ARRAY_SIZE(inet) ? inet[hook] : NULL;
+        }
+}
+
+/* The low byte is the verdict; the rest a queue number or an errno. */
+const char *skbt_nf_verdict_name(uint32_t verdict)
+{
+        static const char *const names[] = {"DROP", "ACCEPT", "STOLEN", "QUEUE", "REPEAT", "STOP"};
+
+        /* NF_DROP_REASON(): the hook freed the packet itself, with an errno. */
+        if ((verdict & 0xff) == SKBT_NF_VERDICT_STOLEN && (verdict >> 16))
+                return "DROP";
+        return (verdict & 0xff) < ARRAY_SIZE(names) ? names[verdict & 0xff] : NULL;
+}
+
+const char *skbt_nf_engine_name(const struct skbt_nf *nf)
+{
+        if (nf->engine == SKBT_NF_NFTABLES)
+                return "nftables";
+        switch (nf->pf) {
+        case NFPROTO_IPV6_:
+                return "ip6tables";
+        case NFPROTO_ARP_:
+                return "arptables";
+        default:
+                return "iptables";
+        }
+}
+
+/* The chain: nftables names its base chains; an iptables table's is the hook's. */
+static const char *nf_chain(const struct skbt_nf *nf, size_t *len)
+{
+        const char *hook = skbt_nf_hook_name(nf->pf, nf->hook);
+
+        if (nf->engine == SKBT_NF_NFTABLES || !hook) {
+                *len = strnlen(nf->chain, sizeof(nf->chain));
+                return nf->chain;
+        }
+        *len = strlen(hook);
+        return hook;
+}
+
+/* Numbers we have no name for print as "name#N". */
+static void put_nf_name(struct strbuf *out, bool json, const char *name, const char *what,
+                        unsigned v)
+{
+        if (name) {
+                if (json)
+                        strbuf_put_json_string(out, name, strlen(name));
+                else
+                        strbuf_puts(out, name);
+        } else {
+                strbuf_printf(out, json ? "\"%s#%u\"" : "%s#%u", what, v);
+        }
+}
+
+/* A name the kernel holds for whoever wrote the rules: escaped like interface names. */
+static void put_nf_text_string(struct strbuf *out, const char *s, size_t n)
+{
+        char *p;
+
+        if (!strbuf_reserve(out, 4 * n + 1))
+                return;
+        p = put_ifname_text(out->data + out->len, s, n);
+        out->len = (size_t)(p - out->data);
+}
+
+/* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP' */
+void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+{
+        size_t chain_len;
+        const char *chain = nf_chain(nf, &chain_len);
+
+        strbuf_puts(out, " nf=");
+        strbuf_puts(out, skbt_nf_engine_name(nf));
+        strbuf_puts(out, " family=");
+        put_nf_name(out, false, skbt_nf_family_name(nf->pf), "pf", nf->pf);
+        strbuf_puts(out, " table=");
+        put_nf_text_string(out, nf->table, strnlen(nf->table, sizeof(nf->table)));
+        strbuf_puts(out, " chain=");
+        put_nf_text_string(out, chain, chain_len);
+        strbuf_puts(out, " hook=");
+        put_nf_name(out, false, skbt_nf_hook_name(nf->pf, nf->hook), "hook", nf->hook);
+        strbuf_puts(out, " verdict=");
+        put_nf_name(out, false, skbt_nf_verdict_name(verdict), "verdict", verdict & 0xff);
+}
+
+/* ',"netfilter":{"engine":"nftables","family":"ip","table":"filter","chain":"input",
+ *  "hook":"INPUT","verdict":"DROP"}' */
+static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+{
+        size_t chain_len;
+        const char *chain = nf_chain(nf, &chain_len);
+
+        strbuf_puts(out, ",\"netfilter\":{\"engine\":\"");
+        strbuf_puts(out, skbt_nf_engine_name(nf));
+        strbuf_puts(out, "\",\"family\":");
+        put_nf_name(out, true, skbt_nf_family_name(nf->pf), "pf", nf->pf);
+        strbuf_puts(out, ",\"table\":");
+        strbuf_put_json_string(out, nf->table, strnlen(nf->table, sizeof(nf->table)));
+        strbuf_puts(out, ",\"chain\":");
+        strbuf_put_json_string(out, chain, chain_len);
+        strbuf_puts(out, ",\"hook\":");
+        put_nf_name(out, true, skbt_nf_hook_name(nf->pf, nf->hook), "hook", nf->hook);
+        strbuf_puts(out, ",\"verdict\":");
+        put_nf_name(out, true, skbt_nf_verdict_name(verdict), "verdict", verdict & 0xff);
+        strbuf_puts(out, "}");
+}
+
+/* The verdict an event shows, if any. */
+static const struct skbt_nf *event_nf(const struct skbt_format_opts *o, const struct skbt_event *ev,
+                                      uint32_t *verdict)
+{
+        if (o->nf) {
+                *verdict = o->nf_verdict;
+                return o->nf;
+        }
+        if (ev->flags & SKBT_EV_NF) {
+                *verdict = (uint32_t)ev->retval;
+                return (const struct skbt_nf *)(ev + 1);
+        }
+        return NULL;
+}
+
 /* The variable-sized strings of one event, looked up and measured once. */
 struct event_strings {
         const char *probe;
@@ -668,6 +834,8 @@ static void put_stack_json(struct strbuf *out, const struct skbt_event *ev,
 void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
                            const struct skbt_event *ev, const struct skbt_names *names)
 {
+        const struct skbt_nf *nf;
+        uint32_t verdict = 0;
         struct event_strings s;
         size_t start;
         char *p;
@@ -721,10 +889,13 @@ void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
         }
         if (o->detail)
                 p = put_detail_text(p, ev, &s);
-        *p++ = '\n';
 
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+        nf = event_nf(o, ev, &verdict);
+        if (nf)
+                skbt_format_nf_text(out, nf, verdict);
+        strbuf_putc(out, '\n');
         if (o->stack)
                 skbt_format_stack_text(out, ev, names);
 }
@@ -800,6 +971,8 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                            const struct skbt_event *ev, const struct skbt_names *names)
 {
         const struct skbt_tuple *t = &ev->tuple;
+        const struct skbt_nf *nf;
+        uint32_t verdict = 0;
         struct event_strings s;
         size_t start;
         char *p;
@@ -899,6 +1072,9 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 PUT_LIT(p, ",\"free\":true");
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
+        nf = event_nf(o, ev, &verdict);
+        if (nf)
+                put_nf_json(out, nf, verdict);
         if (o->stack)
                 put_stack_json(out, ev, names);
         strbuf_puts(out, "}\n");

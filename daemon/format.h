@@ -28,7 +28,25 @@ struct skbt_format_opts {
         bool detail;    /* text: " if=NAME:INDEX netns=N pid=N comm=C group=G" (JSON has them) */
         bool stack;     /* the kernel stack following the event: JSON "stack", text lines */
         bool omit_flow; /* text: leave out the flow summary (aggregate blocks print it once) */
+        /* A netfilter verdict to show with the event (a drop it explains); NULL: the one the
+         * record carries, if SKBT_EV_NF (then a struct skbt_nf follows *ev, verdict in retval). */
+        const struct skbt_nf *nf;
+        uint32_t nf_verdict;
 };
+
+/* Names for netfilter numbers: "ip", "INPUT", "DROP", "nftables"; NULL when unknown. */
+const char *skbt_nf_family_name(uint8_t pf);
+const char *skbt_nf_hook_name(uint8_t pf, uint8_t hook);
+const char *skbt_nf_verdict_name(uint32_t verdict);
+const char *skbt_nf_engine_name(const struct skbt_nf *nf);
+/* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP' */
+void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict);
+/* A verdict that explains a drop: NF_DROP, or NF_STOLEN with an errno (NF_DROP_REASON()). */
+static inline bool skbt_nf_verdict_is_drop(uint32_t verdict)
+{
+        return (verdict & 0xff) == SKBT_NF_VERDICT_DROP ||
+               ((verdict & 0xff) == SKBT_NF_VERDICT_STOLEN && (verdict >> 16));
+}
 
 /* Parse "text", "json", "aggregate", "aggregate-json"; -EINVAL otherwise. */
 int skbt_output_from_string(const char *s, enum skbt_output *ret);

@@ -65,7 +65,7 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
                        const struct skbt_names *names)
 {
         struct graph_slot *s = graph_slot(g, ev->skb);
-        bool ret = ev->flags & SKBT_EV_RETURN;
+        bool ret = ev->flags & SKBT_EV_RETURN, nf = ev->flags & SKBT_EV_NF;
         const char *name = ev->probe_id < names->n_probes && names->probes[ev->probe_id]
                                ? names->probes[ev->probe_id]
                                : NULL;
@@ -74,7 +74,8 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         if (ret && s->depth > 0)
                 s->depth--;
         depth = s->depth;
-        if (!ret)
+        /* A verdict is said inside the evaluation it ends, and opens nothing. */
+        if (!ret && !nf)
                 s->depth++;
         s->last_ts = ev->ts;
         /* A packet that returned out of its outermost call is done. */
@@ -100,6 +101,12 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         strbuf_put_hex(out, ev->skb);
         strbuf_putc(out, ' ');
         put_indent(out, depth);
+        if (nf) {
+                strbuf_puts(out, "/*");
+                skbt_format_nf_text(out, (const struct skbt_nf *)(ev + 1), (uint32_t)ev->retval);
+                strbuf_puts(out, " */\n");
+                return;
+        }
         if (ret) {
                 strbuf_puts(out, "} ");
                 if (name)

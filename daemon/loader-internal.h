@@ -30,3 +30,10 @@ bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
 int skbt_functions_attach(struct skbt_loader *l, const struct skbt_symdb *db,
                           const struct skbt_ksyms *ksyms, const struct skbt_loader_opts *opts);
 void skbt_functions_detach(struct skbt_loader *l);
+/* fd of a module's kernel BTF object (kept for the loader's lifetime), or negative errno. */
+int skbt_module_btf_fd(struct skbt_loader *l, const char *module);
+/* Keep link until the loader detaches everything; destroys it on failure. */
+int skbt_keep_link(struct skbt_loader *l, struct bpf_link *link);
+
+/* attach_nf.c: netfilter verdicts, on the function backend in use. */
+void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts);

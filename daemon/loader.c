@@ -69,6 +69,7 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
             .drop = drop,
             .prog_fd = -1,
             .link_fd = -1,
+            .ret_link_fd = -1,
             .ret_id = SKBT_NO_PROBE,
             .entry_id = SKBT_NO_PROBE,
             .life = (uint16_t)skbt_probe_life(name, kind),
@@ -433,6 +434,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 bpf_link__destroy(l->probes[i].link);
                 safe_close(l->probes[i].link_fd);
+                safe_close(l->probes[i].ret_link_fd);
                 safe_close(l->probes[i].prog_fd);
                 free(l->probes[i].name);
                 free(l->probes[i].error);
@@ -475,7 +477,7 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
 
 /* Load only the templates the chosen backend uses: on a kernel where, say,
  * fentry is refused, loading its template would fail the whole object. */
-static void set_autoload(struct skbtrace *skel, enum skbt_backend backend)
+static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf)
 {
         struct bpf_program *p;
 
@@ -485,6 +487,13 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend)
 
                 if (strncmp(n, "skbt_tp_", 8) == 0)
                         on = true;
+                /* Netfilter verdicts: the same attach type as the function probes. */
+                else if (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0)
+                        on = nf && backend == SKBT_BACKEND_FENTRY;
+                else if (strncmp(n, "skbt_nf_kmulti", 14) == 0)
+                        on = nf && backend == SKBT_BACKEND_KPROBE_MULTI;
+                else if (strcmp(n, "skbt_nf_kprobe") == 0 || strcmp(n, "skbt_nf_kretprobe") == 0)
+                        on = nf && backend == SKBT_BACKEND_KPROBE;
                 else if (strcmp(n, "skbt_fentry") == 0)
                         on = backend == SKBT_BACKEND_FENTRY;
                 /* Return templates even without function_graph: copy functions'
@@ -547,6 +556,24 @@ static int load_skeleton(struct skbtrace *skel)
         return r;
 }
 
+static int open_and_load(struct skbt_loader *l, const struct skbt_loader_opts *opts, bool nf)
+{
+        int r;
+
+        l->skel = skbtrace__open();
+        if (!l->skel)
+                return log_error_errno(negative_errno(), "cannot open BPF object: %m");
+        r = bpf_map__set_max_entries(l->skel->maps.events, opts->ringbuf_bytes);
+        if (r < 0)
+                return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
+                                       opts->ringbuf_bytes);
+        set_autoload(l->skel, l->backend, nf);
+        r = load_skeleton(l->skel);
+        if (r < 0)
+                return log_full_errno(nf ? LOG_DEBUG : LOG_ERR, r, "cannot load BPF programs: %m");
+        return 0;
+}
+
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                     const struct skbt_loader_opts *opts, struct skbt_loader **ret)
 {
@@ -569,17 +596,17 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return log_error_errno(l->n_cpus ? l->n_cpus : -EINVAL,
                                        "cannot count possible CPUs: %m");
 
-        l->skel = skbtrace__open();
-        if (!l->skel)
-                return log_error_errno(negative_errno(), "cannot open BPF object: %m");
-        r = bpf_map__set_max_entries(l->skel->maps.events, opts->ringbuf_bytes);
+        r = open_and_load(l, opts, true);
+        /* Verdicts are a detail: a kernel that refuses their programs still traces. */
+        if (r < 0 && backend != SKBT_BACKEND_TRACEPOINT) {
+                log_warning_errno(r, "cannot load the BPF programs with the netfilter verdict "
+                                     "programs (%m); loading them without (no verdicts)");
+                skbtrace__destroy(l->skel);
+                l->skel = NULL;
+                r = open_and_load(l, opts, false);
+        }
         if (r < 0)
-                return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
-                                       opts->ringbuf_bytes);
-        set_autoload(l->skel, backend);
-        r = load_skeleton(l->skel);
-        if (r < 0)
-                return log_error_errno(r, "cannot load BPF programs: %m");
+                return r;
 
         l->state = &l->skel->bss->state;
         l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
@@ -587,6 +614,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->field_table = &l->skel->bss->field_table;
         l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;
         l->snap_sessions = (uint64_t *)&l->skel->bss->snap_sessions;
+        l->nf_conf = &l->skel->bss->nf_conf;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);
@@ -617,6 +645,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 if (r < 0)
                         return r;
         }
+        skbt_nf_attach(l, opts);
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
                 return log_error_errno(-ENOENT,

@@ -35,6 +35,7 @@ struct skbt_probe {
         int prog_fd;
         int link_fd;
         struct bpf_link *link; /* kprobe / kretprobe links */
+        int ret_link_fd;       /* netfilter probes: the fexit link */
 };
 
 struct skbt_loader {
@@ -61,6 +62,8 @@ struct skbt_loader {
         struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
         uint64_t *field_sessions;             /* sessions whose records carry them */
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
+        struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
+        uint32_t n_nf;                        /* netfilter probes attached */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

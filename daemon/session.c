@@ -389,6 +389,39 @@ static bool rate_allow(struct skbt_session *s, uint64_t ts)
         return true;
 }
 
+static bool nf_hidden(const struct skbt_session *s, uint32_t probe_id)
+{
+        for (uint32_t i = 0; i < s->n_nf_hidden; i++)
+                if (s->nf_hidden[i] == probe_id)
+                        return true;
+        return false;
+}
+
+/* A DROP verdict: remember it for the drop of the same packet that follows. */
+static void nf_remember_drop(struct skbt_session *s, const struct skbt_event *ev)
+{
+        struct skbt_nf_drop *nd = &s->nf_drops[s->nf_drops_next++ % SKBT_NF_DROPS];
+
+        nd->skb = ev->skb;
+        nd->ts = ev->ts;
+        nd->nf = *(const struct skbt_nf *)(ev + 1);
+        nd->verdict = (uint32_t)ev->retval;
+}
+
+/* The verdict that explains this drop, if a table or chain just dropped the packet. */
+static const struct skbt_nf_drop *nf_explain_drop(struct skbt_session *s,
+                                                  const struct skbt_event *ev)
+{
+        for (uint32_t i = 0; i < SKBT_NF_DROPS; i++) {
+                struct skbt_nf_drop *nd = &s->nf_drops[i];
+
+                if (nd->skb == ev->skb && nd->skb && ev->ts >= nd->ts &&
+                    ev->ts - nd->ts <= SKBT_NF_DROP_NS)
+                        return nd; /* kfree_skb_reason() and skb:kfree_skb both say it */
+        }
+        return NULL;
+}
+
 /* ring_buffer callback: render the event for every session in its mask. */
 int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
@@ -407,6 +440,10 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                 ev = &copy;
                 size = sizeof(copy);
         }
+        /* A verdict's record carries its struct skbt_nf and never a stack. */
+        if ((ev->flags & SKBT_EV_NF) &&
+            (size < sizeof(*ev) + sizeof(struct skbt_nf) || ev->stack_depth))
+                return 0;
         d->records++;
         d->batch_records++;
         mask = ev->sessions;
@@ -419,6 +456,12 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                  * previous owner. */
                 if (!s || s->end_reason || ev->ts < s->start_ns || !s->client)
                         continue;
+                if (ev->flags & SKBT_EV_NF) {
+                        if (skbt_nf_verdict_is_drop((uint32_t)ev->retval))
+                                nf_remember_drop(s, ev);
+                        if (nf_hidden(s, ev->probe_id))
+                                continue;
+                }
                 if (s->rate_limit && !rate_allow(s, ev->ts)) {
                         s->lost_rate++;
                         continue;
@@ -436,14 +479,21 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         struct skbt_format_opts o = s->fmt;
 
                         o.stack = s->fmt.stack && s->output == SKBT_OUTPUT_JSON;
+                        if (ev->flags & SKBT_EV_DROP) {
+                                const struct skbt_nf_drop *nd = nf_explain_drop(s, ev);
+
+                                if (nd) {
+                                        o.nf = &nd->nf;
+                                        o.nf_verdict = nd->verdict;
+                                }
+                        }
                         /* function_graph lines take the same tails (fields, snapshot,
                          * stack) as plain events: only the line itself differs. */
                         if (s->graph)
                                 skbt_graph_format(s->graph, &s->pending, s->output, &o, ev,
                                                   &d->names);
                         else
-                                skbt_format_event_opts(&s->pending, s->output, &o, ev,
-                                                       &d->names);
+                                skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
                         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                                 skbt_fields_format(

@@ -32,6 +32,10 @@ enum skbt_tracer {
         SKBT_TRACER_FUNCTION_GRAPH = 2,
 };
 
+/* Netfilter DROP verdicts a session remembers, and for how long (the drop follows at once). */
+#define SKBT_NF_DROPS 8
+#define SKBT_NF_DROP_NS (100 * 1000 * 1000ULL)
+
 struct skbt_session {
         struct skbtraced *d;
         struct skbt_client *client;
@@ -74,6 +78,17 @@ struct skbt_session {
         uint32_t egress_probe; /* aggregate: a block ends at this probe (SKBT_NO_PROBE: none) */
         char *groups;          /* probe groups as given ("ip-in,tcp"), NULL: none */
         uint64_t track_evicted_start; /* tracking map evictions when the session started */
+        /* Netfilter probes the session hears only to explain drops, not to show. */
+        uint32_t nf_hidden[8];
+        uint32_t n_nf_hidden;
+        /* The last DROP verdicts seen, to explain the drops that follow them. */
+        struct skbt_nf_drop {
+                uint64_t skb;
+                uint64_t ts;
+                struct skbt_nf nf;
+                uint32_t verdict;
+        } nf_drops[SKBT_NF_DROPS];
+        uint32_t nf_drops_next;
 };
 
 struct skbt_client {

@@ -51,6 +51,34 @@ int main(void)
                     "[       200] vb               TCP [S] [fd00::1]:40000 -> [fd00::2]:80  "
                     "(net:netif_rx)\n");
         CHECK(x.lines == 4);
+
+        /* Verdicts join their packet's line, even after another packet's line... */
+        strbuf_reset(&out);
+        crossings_done(&x);
+        crossings_init(&x, -1);
+#define NF(t, c, v) ",\"netfilter\":{\"table\":\"" t "\",\"chain\":\"" c "\",\"verdict\":\"" v "\"}"
+        feed(EV("ip_rcv", "0xa1", 300, 4, "eth0", ICMP_REQ), &out);
+        feed(EV("ip_rcv", "0xa2", 300, 5, "eth1", TCP_SYN), &out);
+        feed(
+            EV("nf:ipt_do_table", "0xa1", 300, 4, "eth0", ICMP_REQ NF("filter", "INPUT", "ACCEPT")),
+            &out);
+        feed(EV("nf:nft_do_chain", "0xa1", 300, 4, "eth0", ICMP_REQ NF("t", "in", "DROP")), &out);
+        /* ...not a drop they explain... */
+        feed(EV("skb:kfree_skb", "0xa1", 300, 4, "eth0",
+                ICMP_REQ NF("t", "in", "DROP") ",\"drop_reason\":\"NETFILTER_DROP\""),
+             &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data,
+                    "[       300] eth0             request 10.0.0.1 -> 10.0.0.2  (ip_rcv) "
+                    "filter.INPUT:ACCEPT t.in:DROP\n"
+                    "[       300] eth1             TCP [S] [fd00::1]:40000 -> "
+                    "[fd00::2]:80  (ip_rcv)\n");
+        /* ...and a line of their own once the packet's line was written. */
+        strbuf_reset(&out);
+        x.batch++;
+        feed(EV("nf:nft_do_chain", "0xa2", 300, 5, "eth1", TCP_SYN NF("t", "in", "ACCEPT")), &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data, "[       300] eth1             t.in:ACCEPT  (nf:nft_do_chain)\n");
         strbuf_done(&out);
         crossings_done(&x);
         return TEST_DONE();

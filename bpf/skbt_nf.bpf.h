@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* skbt_nf.bpf.h - netfilter verdicts: which table or chain saw the packet, and what it decided */
+#pragma once
+
+#include "skbt_body.bpf.h"
+
+/*
+ * One evaluation of an iptables table (ipt_do_table and its ip6/arp
+ * twins) or nftables base chain (nft_do_chain) is one record, sent when the
+ * function returns its verdict.  The entry does the usual work (select,
+ * parse, filter) into a record kept in a per-task stack instead of the ring
+ * buffer; the return pops it, adds the verdict and sends it.  At the return
+ * the skb may be gone (NF_STOLEN, or a drop freed by the caller right
+ * after), so nothing of it is read there.  kretprobes see no arguments at
+ * all, which is the other reason for the stack.
+ *
+ * Offsets into the netfilter structures come from the daemon (struct
+ * skbt_nf_conf): they live in modules, which need not be loaded when these
+ * programs are.
+ */
+struct skbt_nf_conf nf_conf SEC(".bss");
+
+struct skbt_nf_rec {
+        struct skbt_event ev;
+        struct skbt_nf nf;
+};
+
+/* Evaluations nest when a hook sends a packet (a REJECT's reply through OUTPUT). */
+#define SKBT_NF_DEPTH 4
+/* An evaluation takes microseconds; a frame older than this lost its return. */
+#define SKBT_NF_STALE_NS (100 * 1000 * 1000ULL)
+
+struct skbt_nf_frames {
+        __u32 depth;
+        __u32 overflow; /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
+        __u64 ts[SKBT_NF_DEPTH];
+        struct skbt_nf_rec f[SKBT_NF_DEPTH];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(max_entries, 1024); /* tasks inside a hook at once: a few per CPU */
+        __type(key, __u64);        /* pid_tgid */
+        __type(value, struct skbt_nf_frames);
+} nf_stack SEC(".maps");
+
+/* Too big for the BPF stack; never written. */
+static const struct skbt_nf_frames nf_frames_zero;
+
+static __always_inline __u64 skbt_nf_read_u64(__u64 base, __u32 off)
+{
+        __u64 v = 0;
+
+        if (base)
+                bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+        return v;
+}
+
+static __always_inline __u8 skbt_nf_read_u8(__u64 base, __u32 off)
+{
+        __u8 v = 0;
+
+        if (base)
+                bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+        return v;
+}
+
+static __always_inline void skbt_nf_read_str(char *dst, __u64 src)
+{
+        dst[0] = 0;
+        if (src && bpf_probe_read_kernel_str(dst, SKBT_NF_NAME, (void *)src) < 0)
+                dst[0] = 0;
+}
+
+/*
+ * An evaluation starts.  a, b, c: the arguments at the stamped positions
+ * (xtables: skb, hook state, table; nftables: pktinfo, chain).
+ */
+static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 b, __u64 c)
+{
+        __u64 key, now, mask, st, skb;
+        __u32 engine = SKBT_NF_STAMP_ENGINE(stamp >> 32), d;
+        struct skbt_nf_frames *fr;
+        struct skbt_nf_rec *f;
+
+        if (!*(volatile __u64 *)&state.active)
+                return 0;
+        key = bpf_get_current_pid_tgid();
+        fr = bpf_map_lookup_elem(&nf_stack, &key);
+        if (!fr) {
+                bpf_map_update_elem(&nf_stack, &key, &nf_frames_zero, BPF_NOEXIST);
+                fr = bpf_map_lookup_elem(&nf_stack, &key);
+                if (!fr)
+                        return 0;
+        }
+        now = bpf_ktime_get_ns();
+        d = fr->depth;
+        /* Returns missed (a session started between an entry and its return,
+         * or a kretprobe instance limit): start over. */
+        if (d > SKBT_NF_DEPTH ||
+            (d && (__s64)(now - fr->ts[(d - 1) & (SKBT_NF_DEPTH - 1)]) > (__s64)SKBT_NF_STALE_NS)) {
+                d = 0;
+                fr->overflow = 0;
+        }
+        if (d >= SKBT_NF_DEPTH) {
+                fr->overflow++;
+                skbt_stat_inc(SKBT_STAT_NF_DEEP);
+                return 0;
+        }
+        asm volatile("%[v] &= 3" : [v] "+r"(d));
+        f = &fr->f[d];
+        f->ev.sessions = 0;
+        fr->ts[d] = now;
+        fr->depth = d + 1;
+
+        if (engine == SKBT_NF_NFTABLES) {
+                skb = skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_skb);
+                st = skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state);
+        } else {
+                skb = a;
+                st = b;
+        }
+        {
+                struct skbt_hit hit = {.defer = &f->ev};
+
+                /* The stamp's high half means something else here: pass the id alone. */
+                mask = skbt_handle(ctx, (struct sk_buff *)skb, (__u32)stamp, &hit);
+        }
+        if (!mask)
+                return 0;
+        __builtin_memset(&f->nf, 0, sizeof(f->nf));
+        f->nf.engine = (__u8)engine;
+        f->nf.hook = skbt_nf_read_u8(st, *(volatile __u32 *)&nf_conf.state_hook);
+        f->nf.pf = skbt_nf_read_u8(st, *(volatile __u32 *)&nf_conf.state_pf);
+        if (engine == SKBT_NF_NFTABLES) {
+                __u64 table = skbt_nf_read_u64(b, *(volatile __u32 *)&nf_conf.chain_table);
+
+                skbt_nf_read_str(f->nf.chain,
+                                 skbt_nf_read_u64(b, *(volatile __u32 *)&nf_conf.chain_name));
+                skbt_nf_read_str(f->nf.table,
+                                 skbt_nf_read_u64(table, *(volatile __u32 *)&nf_conf.table_name));
+        } else if (c) {
+                skbt_nf_read_str(f->nf.table, c + *(volatile __u32 *)&nf_conf.xt_name);
+        }
+        return 0;
+}
+
+/* Send frame d's record with verdict to the sessions it matched, once. */
+static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u32 verdict)
+{
+        struct skbt_nf_rec *r;
+        struct skbt_event *e;
+        __u64 mask;
+
+        asm volatile("%[v] &= 3" : [v] "+r"(d));
+        mask = fr->f[d].ev.sessions & *(volatile __u64 *)&state.active;
+        fr->f[d].ev.sessions = 0;
+        if (!mask)
+                return;
+        r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+        if (!r) {
+                struct skbt_scratch *s;
+                __u32 zero = 0;
+
+                skbt_stat_inc(SKBT_STAT_RB_FULL);
+                s = bpf_map_lookup_elem(&scratch, &zero);
+                if (s) {
+                        *(volatile __u64 *)&s->matched = mask;
+                        skbt_count_lost(&s->matched);
+                }
+                return;
+        }
+        __builtin_memcpy(r, &fr->f[d], sizeof(*r));
+        e = &r->ev;
+        e->sessions = mask;
+        e->ts = bpf_ktime_get_ns();
+        e->retval = verdict;
+        e->flags = (e->flags & ~(SKBT_EV_FREE | SKBT_EV_DROP)) | SKBT_EV_NF;
+        e->stack_depth = 0;
+        bpf_ringbuf_submit(r, 0);
+        skbt_stat_inc(SKBT_STAT_EMITTED);
+}
+
+/* The evaluation returned verdict. */
+static __always_inline int skbt_nf_leave(__u64 verdict)
+{
+        __u64 key = bpf_get_current_pid_tgid();
+        struct skbt_nf_frames *fr;
+        __u32 d;
+
+        fr = bpf_map_lookup_elem(&nf_stack, &key);
+        if (!fr)
+                return 0;
+        if (fr->overflow) {
+                fr->overflow--;
+                return 0;
+        }
+        d = fr->depth;
+        if (d == 0 || d > SKBT_NF_DEPTH)
+                return 0;
+        d -= 1;
+        fr->depth = d;
+        skbt_nf_send(fr, d, (__u32)verdict);
+        return 0;
+}
+
+/*
+ * skb is being dropped.  If that happens inside the evaluation of the same
+ * skb, the table or chain dropped it itself: nftables does since 6.8
+ * (NF_DROP_REASON(): kfree_skb_reason() and NF_STOLEN).  Say DROP now,
+ * before the drop's own event, which it explains; the return sends nothing.
+ */
+static __always_inline void skbt_nf_drop_inside(struct sk_buff *skb)
+{
+        __u64 key;
+        struct skbt_nf_frames *fr;
+        __u32 d;
+
+        if (!*(volatile __u64 *)&state.active)
+                return;
+        key = bpf_get_current_pid_tgid();
+        fr = bpf_map_lookup_elem(&nf_stack, &key);
+        if (!fr)
+                return;
+        d = fr->depth;
+        if (d == 0 || d > SKBT_NF_DEPTH)
+                return;
+        d -= 1;
+        asm volatile("%[v] &= 3" : [v] "+r"(d));
+        if (fr->f[d].ev.skb != (__u64)skb || !fr->f[d].ev.sessions)
+                return;
+        skbt_nf_send(fr, d, SKBT_NF_VERDICT_DROP);
+}
+
+/*
+ * Argument pos (0-5) of a kprobe: x86-64 passes them in di, si, dx, cx, r8,
+ * r9.  Read through a helper: clang turns a switch over ctx members into a
+ * variable offset into ctx, which the verifier refuses.
+ */
+static __always_inline __u64 skbt_nf_reg(struct pt_regs *ctx, __u32 pos)
+{
+        __u64 v = 0;
+        __u32 off;
+
+        /* Not a table in .rodata: clang may put a small one in a mergeable section whose
+         * BTF offsets the kernel refuses. */
+        switch (pos) {
+        case 0:
+                off = offsetof(struct pt_regs, di);
+                break;
+        case 1:
+                off = offsetof(struct pt_regs, si);
+                break;
+        case 2:
+                off = offsetof(struct pt_regs, dx);
+                break;
+        case 3:
+                off = offsetof(struct pt_regs, cx);
+                break;
+        case 4:
+                off = offsetof(struct pt_regs, r8);
+                break;
+        case 5:
+                off = offsetof(struct pt_regs, r9);
+                break;
+        default:
+                return 0;
+        }
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off);
+        return v;
+}
+
+static __always_inline int skbt_nf_kprobe_enter(struct pt_regs *ctx, __u64 cookie)
+{
+        __u32 hi = (__u32)(cookie >> 32);
+
+        return skbt_nf_enter(ctx, cookie, skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
+                             skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
+                             skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
+}
+
+static __always_inline __u64 skbt_nf_func_arg(__u64 *ctx, __u32 pos)
+{
+        __u64 v = 0;
+
+        bpf_get_func_arg(ctx, pos, &v);
+        return v;
+}
+
+static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
+{
+        __u32 hi = (__u32)(stamp >> 32);
+
+        return skbt_nf_enter(ctx, stamp, skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
+                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
+                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
+}

@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# netfilter.sh — VM-tier guest script: netfilter verdicts on each function backend of this kernel.
+#
+# Runs inside the guest as /test.sh (busybox sh) with skbtraced, ipftctl, jq, nft and
+# iptables-legacy in the image.  Kernel command line:
+#   skbt.backends=B[,B...]     function backends to exercise (fentry, kprobe-multi, kprobe)
+# Namespace b drops pings to 10.0.0.3 with an iptables (legacy) rule in filter/INPUT and pings
+# to 10.0.0.4 with an nftables rule in table t, base chain "in" (hook input, after iptables);
+# 10.0.0.2 is accepted by both.  Checks: each evaluation is an event with table, chain, hook
+# and verdict (JSON "netfilter", text "nf=... verdict=..."); the drop tracer explains each
+# drop with the rule's table and chain; -o crossings adds the verdicts to the line.
+set -u
+# shellcheck shell=sh disable=SC1091
+. /usr/lib/skbt-vm/lib.sh
+
+SOCK=/run/skbt.sock
+OUT=/run/out
+mkdir -p $OUT
+BACKENDS=$(sed -n 's/.*skbt\.backends=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+[ -n "$BACKENDS" ] || fail "no skbt.backends= on the kernel command line"
+T="ipftctl --socket $SOCK trace"
+export XTABLES_LIBDIR=/usr/lib/xtables
+SUBSET='^(ip_rcv|ip_local_deliver|icmp_rcv|ip_output|ipt_do_table|nft_do_chain|kfree_skb_reason|sk_skb_reason_drop|nf:.*|skb:.*|net:.*)$'
+
+step "topology: a -- b, filters in b"
+for n in a b; do
+        check "netns $n" "$IP" netns add $n
+        check "lo $n" ns $n "$IP" link set lo up
+done
+check "veth a-b" "$IP" link add va netns a type veth peer name vb netns b
+check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
+for x in 2 3 4; do
+        check "addr b .$x" ns b "$IP" addr add 10.0.0.$x/24 dev vb
+done
+check "va up" ns a "$IP" link set va up
+check "vb up" ns b "$IP" link set vb up
+check "iptables-legacy rule" ns b iptables-legacy -A INPUT -d 10.0.0.3 -j DROP
+printf 'table ip t {\n chain in {\n  type filter hook input priority 10;\n  ip daddr 10.0.0.4 drop\n }\n}\n' \
+        >$OUT/drop.nft
+check "nft rule" ns b nft -f $OUT/drop.nft
+check "ping accepted" ns a ping -c 1 -W 2 10.0.0.2
+ns a ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && fail "iptables did not drop"
+ns a ping -c 1 -W 1 10.0.0.4 >/dev/null 2>&1 && fail "nftables did not drop"
+
+JOBS=
+# run NAME SECONDS ARGS... : a trace session in the background, output in $OUT/NAME.
+run() {
+        _n=$1
+        _s=$2
+        shift 2
+        $T "$@" --duration "$_s" >$OUT/$_n 2>$OUT/$_n.err &
+        JOBS="$JOBS $!"
+}
+waitjobs() {
+        for _j in $JOBS; do wait "$_j"; done
+        JOBS=
+}
+
+for BE in $BACKENDS; do
+        step "$BE: daemon"
+        skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" >$OUT/daemon-$BE.log 2>&1 &
+        DPID=$!
+        i=0
+        while ! ipftctl --socket $SOCK status >/dev/null 2>&1; do
+                kill -0 $DPID 2>/dev/null || { tail -30 $OUT/daemon-$BE.log; fail "daemon exited"; }
+                i=$((i + 1))
+                [ $i -lt 1500 ] || fail "daemon not ready after 300 s"
+                sleep 0.2
+        done
+        ipftctl --socket $SOCK list -o json | jq -c 'select(.kind == "netfilter")'
+        ipftctl --socket $SOCK list -o json | jq -e -s '
+                any(.[]; .name == "nf:ipt_do_table" and .attached) and
+                any(.[]; .name == "nf:nft_do_chain" and .attached)' >/dev/null ||
+                fail "$BE: the netfilter probes are not attached"
+
+        step "$BE: verdicts of accepted and dropped pings"
+        for x in 2 3 4; do
+                run v$x 4 -p icmp -d 10.0.0.$x -o json
+        done
+        run text 4 -p icmp -d 10.0.0.4 -o text
+        run drops 4 -t drop -p icmp -o json
+        run cross 4 -p icmp -d 10.0.0.4 -o crossings
+        sleep 1
+        for x in 2 3 4; do
+                ns a ping -c 1 -W 1 10.0.0.$x >/dev/null 2>&1
+        done
+        waitjobs
+        for x in 2 3 4; do
+                echo "10.0.0.$x:"
+                # (piped: jq writes nothing to this console directly)
+                jq -c 'select(.netfilter) | [.function, .drop_reason, .netfilter]' $OUT/v$x | cat
+        done
+        # Accepted by both: an ACCEPT from iptables filter/INPUT and from nftables t/in.
+        jq -e -s 'any(.[]; .function == "nf:ipt_do_table" and .netfilter ==
+                {engine: "iptables", family: "ip", table: "filter", chain: "INPUT", hook: "INPUT",
+                 verdict: "ACCEPT"}) and
+                any(.[]; .function == "nf:nft_do_chain" and .netfilter ==
+                {engine: "nftables", family: "ip", table: "t", chain: "in", hook: "INPUT",
+                 verdict: "ACCEPT"}) and
+                all(.[]; .netfilter.verdict != "DROP") and all(.[]; .tuple.daddr == "10.0.0.2")' \
+                $OUT/v2 >/dev/null || fail "$BE: the accepted ping lacks its two ACCEPT verdicts"
+        # Dropped by the iptables rule: nftables (priority 10) never sees it.  The drop
+        # events that follow carry the verdict that explains them.
+        jq -e -s '[.[] | select(.function | startswith("nf:"))] | length == 1 and .[0].netfilter ==
+                {engine: "iptables", family: "ip", table: "filter", chain: "INPUT", hook: "INPUT",
+                 verdict: "DROP"} and .[0].function == "nf:ipt_do_table"' $OUT/v3 >/dev/null ||
+                fail "$BE: the iptables drop is not reported as filter/INPUT DROP"
+        jq -e -s 'any(.[]; .netfilter.engine == "iptables" and .netfilter.verdict == "ACCEPT") and
+                any(.[]; .drop_reason and .netfilter.engine == "nftables") and
+                any(.[]; .netfilter == {engine: "nftables", family: "ip", table: "t", chain: "in",
+                 hook: "INPUT", verdict: "DROP"})' $OUT/v4 >/dev/null ||
+                fail "$BE: the nftables drop is not reported as t/in DROP"
+        grep 'nf=' $OUT/text
+        grep -q ' nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP' $OUT/text ||
+                fail "$BE: text output lacks the nftables verdict"
+
+        step "$BE: the drop tracer explains both drops"
+        jq -c '{function, drop_reason, daddr: .tuple.daddr, netfilter}' $OUT/drops | cat
+        jq -e -s 'all(.[]; .function | startswith("nf:") | not) and
+                any(.[]; .tuple.daddr == "10.0.0.3" and .netfilter.engine == "iptables" and
+                    .netfilter.table == "filter" and .netfilter.hook == "INPUT" and
+                    .netfilter.verdict == "DROP") and
+                any(.[]; .tuple.daddr == "10.0.0.4" and .netfilter.engine == "nftables" and
+                    .netfilter.table == "t" and .netfilter.chain == "in" and
+                    .netfilter.verdict == "DROP")' $OUT/drops >/dev/null ||
+                fail "$BE: drop output does not name the table and chain that dropped"
+
+        step "$BE: -o crossings"
+        cat $OUT/cross
+        grep -q 't\.in:DROP' $OUT/cross || fail "$BE: crossings lack the nftables verdict"
+
+        kill -TERM $DPID
+        wait $DPID || fail "daemon exit status $? after SIGTERM"
+done
