@@ -1205,6 +1205,13 @@ static void status_print(json_object *p, bool verbose)
                             member_u64_or(v2, "created", 0), member_u64_or(v2, "clones", 0),
                             member_u64_or(v2, "freed", 0), member_u64_or(v2, "stale", 0),
                             member_u64_or(v2, "evicted", 0));
+        if ((v2 = member(p, "netfilter", json_type_object)))
+                status_line("netfilter:",
+                            "%" PRIu64 " table/chain evaluators report verdicts%s; %" PRIu64
+                            " evaluations nested too deep to report",
+                            member_u64_or(v2, "probes", 0),
+                            member_u64_or(v2, "probes", 0) ? "" : " (see 'ipftctl list')",
+                            member_u64_or(v2, "too_deep", 0));
         if ((v2 = member(p, "groups", json_type_object))) {
                 if (member_str(v2, "error"))
                         status_line("probe groups:", "none: %s", member_str(v2, "error"));

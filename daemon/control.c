@@ -1233,6 +1233,18 @@ static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
  * evictions are not reported by the kernel; "evicted" is what was created
  * and left by no counted way (docs/output.md).
  */
+/* Netfilter verdicts: evaluators attached, evaluations too deeply nested to report. */
+static json_object *netfilter_to_json(struct skbtraced *d)
+{
+        json_object *n = json_object_new_object();
+        uint64_t deep = 0;
+
+        skbt_loader_read_stat(d->loader, SKBT_STAT_NF_DEEP, &deep);
+        json_object_object_add(n, "probes", json_object_new_int64(d->loader->n_nf));
+        json_object_object_add(n, "too_deep", json_object_new_int64((int64_t)deep));
+        return n;
+}
+
 static json_object *tracking_to_json(struct skbtraced *d)
 {
         json_object *t = json_object_new_object();
@@ -1375,6 +1387,7 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(o, "memory", mem);
         json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
         json_object_object_add(o, "tracking", tracking_to_json(d));
+        json_object_object_add(o, "netfilter", netfilter_to_json(d));
         {
                 json_object *g = json_object_new_object();
 

@@ -275,6 +275,13 @@ int skbt_ksyms_load(const char *path, struct skbt_ksyms **ret)
         return 0;
 }
 
+/*
+ * The last symbol of an image has no known size.  An address far past it is
+ * not in it (BPF trampolines and programs live in their own pages, which
+ * kallsyms may not list): no kernel function is this long.
+ */
+#define SYMBOLIZE_UNSIZED_MAX 0x10000
+
 int skbt_ksyms_symbolize(const struct skbt_ksyms *k, uint64_t addr, char *buf, size_t len)
 {
         size_t lo = 0, hi, i, next;
@@ -304,8 +311,10 @@ int skbt_ksyms_symbolize(const struct skbt_ksyms *k, uint64_t addr, char *buf, s
         if (next < k->n && same_module(k, k->syms[next].module, s->module))
                 l = snprintf(buf, len, "%s+0x%" PRIx64 "/0x%" PRIx64, k->pool + s->name,
                              addr - s->addr, k->syms[next].addr - s->addr);
-        else
+        else if (addr - s->addr <= SYMBOLIZE_UNSIZED_MAX)
                 l = snprintf(buf, len, "%s+0x%" PRIx64, k->pool + s->name, addr - s->addr);
+        else
+                return -ENOENT; /* past the image's last symbol: BPF code, a trampoline */
         if (l < 0)
                 return -EINVAL;
         if ((size_t)l >= len)

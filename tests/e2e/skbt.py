@@ -563,6 +563,10 @@ class Daemon:
     def status(self):
         return varlink_call(self.sock, "io.skbtraced.Status")
 
+    def list_probes(self):
+        r = self.ctl_run(["list", "-o", "json"])
+        return [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+
     def active_sessions(self):
         return int(self.status()["sessions"]["active"])
 

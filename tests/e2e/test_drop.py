@@ -108,5 +108,46 @@ def test_drop_tracer_reports_only_drops(t):
           f"{r.describe()}")
 
 
+
+def test_netfilter_drop(t):
+    """An nftables drop: the reason says netfilter; the table and chain need a function backend."""
+    topo = t.topo
+    rules = ("add table ip skbt_e2e_drop\n"
+             "add chain ip skbt_e2e_drop in { type filter hook input priority 0; }\n"
+             f"add rule ip skbt_e2e_drop in udp dport {CLOSED_PORT + 1} drop\n")
+    status = t.d.status()
+    function_backend = status.get("backend") not in (None, "tracepoint")
+    listed = [p for p in t.d.list_probes() if p["name"].startswith("nf:")]
+    check({p["name"] for p in listed} >= {"nf:ipt_do_table", "nf:nft_do_chain"} or function_backend,
+          f"netfilter verdict probes missing from list: {listed}")
+    if not function_backend:
+        # This kernel has tracepoints only: the verdict probes are listed with why.
+        for p in listed:
+            check(p["kind"] == "netfilter" and not p["attached"] and
+                  "function backend" in p.get("error", ""),
+                  f"{p['name']}: want unattached with the reason, got {p}")
+    topo.ns_run(topo.b, ["nft", "-f", "-"], input=rules)
+    try:
+        def dropped(ev):
+            return (skbt.between(ev, topo.a4, topo.b4)
+                    and skbt.tuple_of(ev).get("dport") == CLOSED_PORT + 1)
+
+        with t.trace("--tracer", "drop", "-p", "udp", "--addr", topo.b4) as s:
+            topo.udp_send(topo.a, topo.b4, CLOSED_PORT + 1, count=2)
+            s.wait_event(dropped, what="drop of the datagram by the nftables rule")
+        r = s.result
+        check_drops(r)
+        ours = [ev for ev in r.events if dropped(ev)]
+        reasons = {ev["drop_reason"] for ev in ours}
+        check(reasons == {"NETFILTER_DROP"}, f"drop_reason {reasons}, want NETFILTER_DROP")
+        if function_backend:
+            check(all(ev.get("netfilter", {}).get("table") == "skbt_e2e_drop" for ev in ours),
+                  f"drops not explained by table skbt_e2e_drop: {ours}")
+        else:
+            check(all("netfilter" not in ev for ev in ours), f"a verdict from nowhere: {ours}")
+    finally:
+        topo.ns_run(topo.b, ["nft", "delete", "table", "ip", "skbt_e2e_drop"], check_rc=False)
+
+
 if __name__ == "__main__":
     skbt.main(globals())

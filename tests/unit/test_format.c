@@ -1044,6 +1044,108 @@ static void test_many_lines(void)
         CHECK_INTEQ(lines, 1000);
 }
 
+/* A verdict's record: the event, then its struct skbt_nf (as the ring buffer has it). */
+struct nf_record {
+        struct skbt_event ev;
+        struct skbt_nf nf;
+};
+
+static void test_netfilter(void)
+{
+        _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+        struct nf_record r = {.ev = icmp_echo_event()};
+        struct skbt_format_opts o = {};
+        json_object *obj, *nf;
+
+        r.ev.probe_id = 2;
+        r.ev.flags |= SKBT_EV_NF;
+        r.ev.retval = 0; /* NF_DROP */
+        strcpy(r.nf.table, "t");
+        strcpy(r.nf.chain, "in");
+        r.nf.engine = SKBT_NF_NFTABLES;
+        r.nf.pf = 2;   /* NFPROTO_IPV4 */
+        r.nf.hook = 1; /* NF_INET_LOCAL_IN */
+        CHECK_STREQ(text(&sb, &r.ev, &names),
+                    "25052836431430 000 0xffff888004a1c000 ip_rcv veth1 ICMP 10.0.0.1 -> 10.0.0.2 "
+                    "echo-request id=7 seq=3 nf=nftables family=ip table=t chain=in hook=INPUT "
+                    "verdict=DROP");
+        obj = json(&sb, &r.ev, &names);
+        nf = member(obj, "netfilter", json_type_object);
+        CHECK_STREQ(member_str(nf, "engine"), "nftables");
+        CHECK_STREQ(member_str(nf, "family"), "ip");
+        CHECK_STREQ(member_str(nf, "table"), "t");
+        CHECK_STREQ(member_str(nf, "chain"), "in");
+        CHECK_STREQ(member_str(nf, "hook"), "INPUT");
+        CHECK_STREQ(member_str(nf, "verdict"), "DROP");
+        CHECK(!has_member(obj, "retval"));
+        json_object_put(obj);
+
+        /* iptables: the chain is the hook's; ip6tables and arptables by family. */
+        r.nf.engine = SKBT_NF_XTABLES;
+        strcpy(r.nf.table, "nat");
+        r.nf.chain[0] = 0;
+        r.nf.hook = 4;
+        r.ev.retval = 1;
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=iptables family=ip table=nat "
+                                               "chain=POSTROUTING hook=POSTROUTING verdict=ACCEPT"));
+        r.nf.pf = 10;
+        r.ev.retval = 3 | (5 << 16); /* NF_QUEUE to queue 5 */
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=ip6tables family=ip6 table=nat "
+                                               "chain=POSTROUTING hook=POSTROUTING verdict=QUEUE"));
+        r.nf.pf = 3;
+        r.nf.hook = 1;
+        strcpy(r.nf.table, "filter");
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=arptables family=arp table=filter "
+                                               "chain=OUTPUT hook=OUTPUT"));
+        /* NF_DROP_REASON(): NF_STOLEN with an errno is the hook's own drop. */
+        CHECK_STREQ(skbt_nf_verdict_name(2 | (1 << 16)), "DROP");
+        CHECK_STREQ(skbt_nf_verdict_name(2), "STOLEN");
+        CHECK(skbt_nf_verdict_is_drop(2 | (1 << 16)) && skbt_nf_verdict_is_drop(0));
+        CHECK(!skbt_nf_verdict_is_drop(2) && !skbt_nf_verdict_is_drop(1));
+        /* Numbers without names. */
+        r.nf.pf = 99;
+        r.nf.hook = 9;
+        r.ev.retval = 0x42;
+        CHECK(strstr(text(&sb, &r.ev, &names),
+                     " family=pf#99 table=filter chain=- hook=hook#9 verdict=verdict#66"));
+
+        /* Names are the rule writer's: a hostile one cannot break either format. */
+        r.nf.engine = SKBT_NF_NFTABLES;
+        r.nf.pf = 2;
+        strcpy(r.nf.table, "a\"b\\c\n");
+        strcpy(r.nf.chain, "x y\x1b[0m");
+        r.nf.hook = 1;
+        CHECK(strstr(text(&sb, &r.ev, &names),
+                     " table=a\"b\\\\c\\x0a chain=x\\x20y\\x1b[0m hook=INPUT"));
+        obj = json(&sb, &r.ev, &names);
+        nf = member(obj, "netfilter", json_type_object);
+        CHECK_STREQ(member_str(nf, "table"), "a\"b\\c\n");
+        CHECK_STREQ(member_str(nf, "chain"), "x y\x1b[0m");
+        json_object_put(obj);
+
+        /* A drop explained by a verdict the session saw before. */
+        r.ev.flags = (r.ev.flags & ~SKBT_EV_NF) | SKBT_EV_DROP;
+        r.ev.probe_id = 3;
+        r.ev.drop_reason = 2;
+        strcpy(r.nf.table, "filter");
+        r.nf.chain[0] = 0;
+        r.nf.engine = SKBT_NF_XTABLES;
+        o.nf = &r.nf;
+        o.nf_verdict = 0;
+        strbuf_reset(&sb);
+        skbt_format_text_opts(&sb, &o, &r.ev, &names);
+        CHECK(strstr(strbuf_cstr(&sb), " drop_reason=NO_SOCKET location=0x0 nf=iptables "
+                                       "family=ip table=filter chain=INPUT hook=INPUT "
+                                       "verdict=DROP\n"));
+        strbuf_reset(&sb);
+        skbt_format_json_opts(&sb, &o, &r.ev, &names);
+        obj = json_tokener_parse(strbuf_cstr(&sb));
+        nf = member(obj, "netfilter", json_type_object);
+        CHECK_STREQ(member_str(nf, "verdict"), "DROP");
+        CHECK_STREQ(member_str(obj, "drop_reason"), "NO_SOCKET");
+        json_object_put(obj);
+}
+
 int main(void)
 {
         test_output_names();
@@ -1065,5 +1167,6 @@ int main(void)
         test_ipv4_addresses();
         test_ipv6_addresses();
         test_many_lines();
+        test_netfilter();
         return TEST_DONE();
 }
