@@ -9,7 +9,8 @@
 # to 10.0.0.4 with an nftables rule in table t, base chain "in" (hook input, after iptables);
 # 10.0.0.2 is accepted by both.  Checks: each evaluation is an event with table, chain, hook
 # and verdict (JSON "netfilter", text "nf=... verdict=..."); the drop tracer explains each
-# drop with the rule's table and chain; -o crossings adds the verdicts to the line.
+# drop with the rule's table and chain; -o crossings adds the verdicts to the line; the same for
+# an ip6tables drop of fd00::3; function_graph shows the verdict inside the evaluation.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -35,13 +36,18 @@ for x in 2 3 4; do
 done
 check "va up" ns a "$IP" link set va up
 check "vb up" ns b "$IP" link set vb up
+check "addr a6" ns a "$IP" addr add fd00::1/64 dev va nodad
+check "addr b6" ns b "$IP" addr add fd00::3/64 dev vb nodad
 check "iptables-legacy rule" ns b iptables-legacy -A INPUT -d 10.0.0.3 -j DROP
+# Neighbour solicitations go to the solicited-node group, not fd00::3: only the echo is dropped.
+check "ip6tables-legacy rule" ns b ip6tables-legacy -A INPUT -d fd00::3 -j DROP
 printf 'table ip t {\n chain in {\n  type filter hook input priority 10;\n  ip daddr 10.0.0.4 drop\n }\n}\n' \
         >$OUT/drop.nft
 check "nft rule" ns b nft -f $OUT/drop.nft
 check "ping accepted" ns a ping -c 1 -W 2 10.0.0.2
 ns a ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && fail "iptables did not drop"
 ns a ping -c 1 -W 1 10.0.0.4 >/dev/null 2>&1 && fail "nftables did not drop"
+ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1 && fail "ip6tables did not drop"
 
 JOBS=
 # run NAME SECONDS ARGS... : a trace session in the background, output in $OUT/NAME.
@@ -81,10 +87,13 @@ for BE in $BACKENDS; do
         run text 4 -p icmp -d 10.0.0.4 -o text
         run drops 4 -t drop -p icmp -o json
         run cross 4 -p icmp -d 10.0.0.4 -o crossings
+        run graph 4 -t function_graph -p icmp -d 10.0.0.4 -o text
+        run v6 4 -6 -d fd00::3 -o json
         sleep 1
         for x in 2 3 4; do
                 ns a ping -c 1 -W 1 10.0.0.$x >/dev/null 2>&1
         done
+        ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1
         waitjobs
         for x in 2 3 4; do
                 echo "10.0.0.$x:"
@@ -114,6 +123,16 @@ for BE in $BACKENDS; do
         grep 'nf=' $OUT/text
         grep -q ' nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP' $OUT/text ||
                 fail "$BE: text output lacks the nftables verdict"
+
+        jq -c 'select(.netfilter) | [.function, .drop_reason, .netfilter]' $OUT/v6 | cat
+        jq -e -s 'any(.[]; .function == "nf:ip6t_do_table" and .netfilter ==
+                {engine: "ip6tables", family: "ip6", table: "filter", chain: "INPUT",
+                 hook: "INPUT", verdict: "DROP"}) and
+                any(.[]; .drop_reason == "NETFILTER_DROP" and .netfilter.engine == "ip6tables")' \
+                $OUT/v6 >/dev/null || fail "$BE: the ip6tables drop is not reported"
+        grep 'nf=' $OUT/graph
+        grep -q '^.* \+/\* nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP \*/$' \
+                $OUT/graph || fail "$BE: function_graph output lacks the verdict"
 
         step "$BE: the drop tracer explains both drops"
         jq -c '{function, drop_reason, daddr: .tuple.daddr, netfilter}' $OUT/drops | cat
