@@ -736,6 +736,21 @@ lost:
         return mask;
 }
 
+/* A record for the sessions in mask found the ring buffer full (outside skbt_handle()). */
+static __always_inline void skbt_record_lost(__u64 mask)
+{
+        struct skbt_scratch *s;
+        __u32 zero = 0;
+
+        skbt_stat_inc(SKBT_STAT_RB_FULL);
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (s) {
+                /* skbt_count_lost() reads the mask from map memory (see there). */
+                *(volatile __u64 *)&s->matched = mask;
+                skbt_count_lost(&s->matched);
+        }
+}
+
 /*
  * Return probes (function_graph).  A return cannot be parsed like an entry:
  * by then the skb may be freed (kfree_skb) or rewritten.  So each entry that
@@ -833,15 +848,7 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
                 return 0;
         e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
         if (!e) {
-                struct skbt_scratch *s;
-                __u32 zero = 0;
-
-                skbt_stat_inc(SKBT_STAT_RB_FULL);
-                s = bpf_map_lookup_elem(&scratch, &zero);
-                if (s) {
-                        *(volatile __u64 *)&s->matched = mask;
-                        skbt_count_lost(&s->matched);
-                }
+                skbt_record_lost(mask);
                 return 0;
         }
         __builtin_memset(e, 0, sizeof(*e));

@@ -159,15 +159,7 @@ static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u
                 return;
         r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
         if (!r) {
-                struct skbt_scratch *s;
-                __u32 zero = 0;
-
-                skbt_stat_inc(SKBT_STAT_RB_FULL);
-                s = bpf_map_lookup_elem(&scratch, &zero);
-                if (s) {
-                        *(volatile __u64 *)&s->matched = mask;
-                        skbt_count_lost(&s->matched);
-                }
+                skbt_record_lost(mask);
                 return;
         }
         __builtin_memcpy(r, &fr->f[d], sizeof(*r));

@@ -1228,11 +1228,6 @@ static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
         return total;
 }
 
-/*
- * The packet-tracking maps: entries now, and how entries left.  LRU
- * evictions are not reported by the kernel; "evicted" is what was created
- * and left by no counted way (docs/output.md).
- */
 /* Netfilter verdicts: evaluators attached, evaluations too deeply nested to report. */
 static json_object *netfilter_to_json(struct skbtraced *d)
 {
@@ -1245,6 +1240,11 @@ static json_object *netfilter_to_json(struct skbtraced *d)
         return n;
 }
 
+/*
+ * The packet-tracking maps: entries now, and how entries left.  LRU
+ * evictions are not reported by the kernel; "evicted" is what was created
+ * and left by no counted way (docs/output.md).
+ */
 static json_object *tracking_to_json(struct skbtraced *d)
 {
         json_object *t = json_object_new_object();

@@ -7,6 +7,10 @@
 #   fail REASON      record REASON as the FAIL reason for the result line and exit 1
 #   check TEXT CMD…  run CMD; on failure fail "TEXT"
 #   ns NAME CMD…     run CMD inside network namespace NAME (iproute2 `ip netns exec`)
+#   run NAME SECONDS ARGS…  a trace session ($T ARGS --duration SECONDS) in the background,
+#                    output in $OUT/NAME and $OUT/NAME.err
+#   bg CMD…          background traffic
+#   waitjobs         wait for what run and bg started (plain `wait` would wait for the daemon)
 # $IP is iproute2's ip (set by /init); always call it as "$IP", never as plain `ip`.
 
 : "${IP:=/usr/sbin/ip}"
@@ -33,4 +37,23 @@ ns() {
         _ns=$1
         shift
         "$IP" netns exec "$_ns" "$@"
+}
+
+JOBS=
+run() {
+        _n=$1
+        _s=$2
+        shift 2
+        $T "$@" --duration "$_s" >"$OUT/$_n" 2>"$OUT/$_n.err" &
+        JOBS="$JOBS $!"
+}
+
+bg() {
+        "$@" &
+        JOBS="$JOBS $!"
+}
+
+waitjobs() {
+        for _j in $JOBS; do wait "$_j"; done
+        JOBS=
 }

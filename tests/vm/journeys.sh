@@ -72,24 +72,6 @@ ipftctl --socket $SOCK list -o json | jq -r 'select(.kind == "function" and .att
         tr '\n' ' '
 echo
 
-# run NAME SECONDS ARGS... : a trace session in the background, output in $OUT/NAME.
-JOBS=
-run() {
-        _n=$1
-        _s=$2
-        shift 2
-        $T "$@" --duration "$_s" >$OUT/$_n 2>$OUT/$_n.err &
-        JOBS="$JOBS $!"
-}
-# bg CMD...: background traffic, waited for by waitjobs (plain `wait` would wait for the daemon).
-bg() {
-        "$@" &
-        JOBS="$JOBS $!"
-}
-waitjobs() {
-        for _j in $JOBS; do wait "$_j"; done
-        JOBS=
-}
 
 step "$BE: --track follows the ping through DNAT"
 run dnat-track 4 -p icmp -d 10.1.0.100 --track -o json

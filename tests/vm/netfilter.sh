@@ -49,20 +49,6 @@ ns a ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && fail "iptables did not drop"
 ns a ping -c 1 -W 1 10.0.0.4 >/dev/null 2>&1 && fail "nftables did not drop"
 ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1 && fail "ip6tables did not drop"
 
-JOBS=
-# run NAME SECONDS ARGS... : a trace session in the background, output in $OUT/NAME.
-run() {
-        _n=$1
-        _s=$2
-        shift 2
-        $T "$@" --duration "$_s" >$OUT/$_n 2>$OUT/$_n.err &
-        JOBS="$JOBS $!"
-}
-waitjobs() {
-        for _j in $JOBS; do wait "$_j"; done
-        JOBS=
-}
-
 for BE in $BACKENDS; do
         step "$BE: daemon"
         skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" >$OUT/daemon-$BE.log 2>&1 &
