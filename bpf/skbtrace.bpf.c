@@ -92,6 +92,19 @@ int skbt_fexit(__u64 *ctx)
  * functions; the attach cookie carries the probe id (low 32 bits) and
  * SKBT_STAMP_* (high 32 bits).
  */
+/*
+ * Where a drop function was called from, as skb:kfree_skb reports it
+ * (__builtin_return_address(0)): at a function's entry the stack pointer
+ * points at its return address.
+ */
+static __always_inline __u64 skbt_kprobe_caller(struct pt_regs *ctx)
+{
+        __u64 ret = 0;
+
+        bpf_probe_read_kernel(&ret, sizeof(ret), (void *)ctx->sp);
+        return ret;
+}
+
 #define SKBT_KPROBE_ENTRY(sec, name, reg, next)                                                    \
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
@@ -103,6 +116,7 @@ int skbt_fexit(__u64 *ctx)
                 if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
                         hit.drop_reason = (__u32)ctx->next;                                        \
                         hit.flags = SKBT_EV_DROP;                                                  \
+                        hit.location = skbt_kprobe_caller(ctx);                                    \
                         skbt_nf_drop_inside(skb);                                                  \
                 }                                                                                  \
                 mask = skbt_handle(ctx, skb, cookie, &hit);                                        \

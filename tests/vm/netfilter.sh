@@ -121,7 +121,7 @@ for BE in $BACKENDS; do
                 $OUT/graph || fail "$BE: function_graph output lacks the verdict"
 
         step "$BE: the drop tracer explains both drops"
-        jq -c '{function, drop_reason, daddr: .tuple.daddr, netfilter}' $OUT/drops | cat
+        jq -c '{function, drop_reason, location, daddr: .tuple.daddr, netfilter}' $OUT/drops | cat
         jq -e -s 'all(.[]; .function | startswith("nf:") | not) and
                 any(.[]; .tuple.daddr == "10.0.0.3" and .netfilter.engine == "iptables" and
                     .netfilter.table == "filter" and .netfilter.hook == "INPUT" and
@@ -130,6 +130,14 @@ for BE in $BACKENDS; do
                     .netfilter.table == "t" and .netfilter.chain == "in" and
                     .netfilter.verdict == "DROP")' $OUT/drops >/dev/null ||
                 fail "$BE: drop output does not name the table and chain that dropped"
+
+        # Where it died: nf_hook_slow() frees what a table dropped.  Return probes stay off the
+        # drop functions, so the tracepoint's location is not a return trampoline; a kprobe
+        # reads the same caller from the stack.
+        jq -e -s --arg be "$BE" '[.[] | select(.tuple.daddr == "10.0.0.3")] |
+                any(.[]; .function == "skb:kfree_skb" and (.location | startswith("nf_hook_slow+")))
+                and ($be == "fentry" or (map(.location) | unique | length == 1))' $OUT/drops \
+                >/dev/null || fail "$BE: the drop's location is not nf_hook_slow"
 
         step "$BE: -o crossings"
         cat $OUT/cross
