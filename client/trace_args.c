@@ -51,6 +51,7 @@ enum {
         OPT_STACK,
         OPT_NETNS,
         OPT_PID,
+        OPT_CROSSINGS,
 };
 
 /*
@@ -108,6 +109,7 @@ static const struct option trace_longopts[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"field", required_argument, NULL, 'F'},
     {"track", no_argument, NULL, OPT_TRACK},
+    {"crossings", no_argument, NULL, OPT_CROSSINGS},
     {"group", required_argument, NULL, 'g'},
     {"egress", required_argument, NULL, OPT_EGRESS},
     {"detail", no_argument, NULL, OPT_DETAIL},
@@ -482,6 +484,11 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         if (r < 0)
                                 return r;
                         break;
+                case OPT_CROSSINGS: /* tracepkt's name for it */
+                        o.crossings = true;
+                        o.pcapng = false;
+                        o.output = "json";
+                        break;
                 case OPT_TRACK:
                         o.track = true;
                         break;
@@ -751,7 +758,9 @@ void trace_args_usage(FILE *f)
               "                             or pcapng (binary: the first 128 bytes of the\n"
               "                             packet at each event, comments: probe, packet and\n"
               "                             track id) or crossings (a line each time a\n"
-              "                             packet enters a network namespace or interface)\n"
+              "                             packet enters a network namespace or interface,\n"
+              "                             with the netfilter verdicts given there)\n"
+              "      --crossings            the same as -o crossings\n"
               "      --detail               text: also device:index, netns, pid, comm, group\n"
               "      --stack                the kernel stack of each event\n"
               "  -c, --count N              stop after N events\n"

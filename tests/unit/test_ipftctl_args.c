@@ -315,6 +315,21 @@ static void test_positional_and_getopt(void)
         GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "--prot", "tcp");
 }
 
+static void test_crossings(void)
+{
+        const char *const a[] = {"ipftctl", "-p", "icmp", "--crossings", NULL};
+        const char *const b[] = {"ipftctl", "-o", "crossings", NULL};
+        struct trace_opts o;
+        char err[ERRLEN] = "";
+
+        /* The view is ipftctl's, from the daemon's JSON. */
+        GOOD("{\"output\":\"json\",\"filter\":{\"proto\":\"icmp\"}}", "-p", "icmp", "--crossings");
+        CHECK_INTEQ(run_parse(a, &o, err), 0);
+        CHECK(o.crossings && !o.pcapng);
+        CHECK_INTEQ(run_parse(b, &o, err), 0);
+        CHECK(o.crossings);
+}
+
 static void test_pcapng(void)
 {
         /* The daemon sends JSON with the packet bytes; ipftctl writes the pcapng. */
@@ -438,6 +453,7 @@ int main(void)
         test_positional_and_getopt();
         test_fields();
         test_pcapng();
+        test_crossings();
         test_help();
         test_reuse();
         test_everything();
