@@ -791,7 +791,8 @@ static void list_usage(FILE *f)
               "Options:\n"
               "  -r, --regex RE         only probes whose name matches the POSIX extended\n"
               "                         regular expression RE (as 'ipftctl trace -r')\n"
-              "  -k, --kind KIND        only probes of this kind: function or tracepoint\n"
+              "  -k, --kind KIND        only probes of this kind: function, tracepoint or\n"
+              "                         netfilter (verdicts of iptables and nftables)\n"
               "  -g, --groups           the probe groups ('ipftctl trace -g') as a tree, with\n"
               "                         their probes on this kernel (-v: also those it lacks)\n"
               "  -v, --verbose          with --groups: list names this kernel does not have\n"
@@ -891,10 +892,11 @@ static int cmd_list(const struct ctl *ctl, int argc, char **argv)
                         regex = optarg;
                         break;
                 case 'k':
-                        if (strcmp(optarg, "function") != 0 && strcmp(optarg, "tracepoint") != 0)
+                        if (strcmp(optarg, "function") != 0 && strcmp(optarg, "tracepoint") != 0 &&
+                            strcmp(optarg, "netfilter") != 0)
                                 return usage_errorf("list",
-                                                    "invalid kind '%.64s': expected function or "
-                                                    "tracepoint",
+                                                    "invalid kind '%.64s': expected function, "
+                                                    "tracepoint or netfilter",
                                                     optarg);
                         kind = optarg;
                         break;
