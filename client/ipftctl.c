@@ -1128,10 +1128,10 @@ static void status_print(json_object *p, bool verbose)
                 status_line(
                     "probes:",
                     "%" PRIu64 " attached (%" PRIu64 " functions, %" PRIu64 " returns, %" PRIu64
-                    " tracepoints), %" PRIu64 " skipped",
+                    " tracepoints, %" PRIu64 " netfilter), %" PRIu64 " skipped",
                     member_u64_or(probes, "attached", 0), member_u64_or(probes, "functions", 0),
                     member_u64_or(probes, "returns", 0), member_u64_or(probes, "tracepoints", 0),
-                    member_u64_or(probes, "skipped", 0));
+                    member_u64_or(probes, "netfilter", 0), member_u64_or(probes, "skipped", 0));
                 status_line("",
                             "%" PRIu64 " discovered, %" PRIu64
                             " not attachable with this backend (ipftctl list says why)",

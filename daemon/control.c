@@ -1317,7 +1317,8 @@ static void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(probes, "returns", json_object_new_int64(l->n_returns));
         json_object_object_add(
             probes, "tracepoints",
-            json_object_new_int64(l->n_attached - l->n_functions - l->n_returns));
+            json_object_new_int64(l->n_attached - l->n_functions - l->n_returns - l->n_nf));
+        json_object_object_add(probes, "netfilter", json_object_new_int64(l->n_nf));
         json_object_object_add(o, "probes", probes);
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
