@@ -712,6 +712,34 @@ class Bench:
         res["cmd"] = f"iperf3 -c ADDR -t {dur} -J"
         self.results["idle"] = res
 
+    # -- 6. session start on function probes, in a VM --
+
+    def bench_vmstart(self):
+        """bench/vm-start.sh: the VM tier's Debian 6.12 kernel under qemu has the function
+        probes this host lacks; skbtraced and bpftrace are compared inside one guest."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm-start.sh")
+        out = os.path.join(self.tmp, "vmstart.json")
+        cmd = [script, "--json", out]
+        if self.smoke:
+            cmd += ["--backends", "kprobe-multi", "--runs", "2", "--btruns", "1",
+                    "--regex", "^(ip_rcv|ip_local_deliver|udp_rcv)$", "--timeout", "600"]
+        env = dict(os.environ, BUILDDIR=os.path.abspath(self.args.builddir))
+        log(f"vmstart: {shlex.join(cmd)} (qemu TCG, minutes)")
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           env=env, timeout=3600)
+        if r.returncode == EXIT_SKIP:
+            self.results["vmstart"] = {"skipped": r.stdout.strip() or r.stderr.strip()}
+            return
+        if r.returncode != 0:
+            raise BenchError(f"vm-start.sh failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        with open(out) as f:
+            res = json.load(f)
+        res["cmd"] = "bench/vm-start.sh" + ("" if not self.smoke else " " + shlex.join(cmd[3:]))
+        res["seconds"] = time.monotonic() - t0
+        res["load"] = os.getloadavg()[0]
+        self.results["vmstart"] = res
+
     # -- 5. memory --
 
     def bench_memory(self):
@@ -819,9 +847,8 @@ def report(bench, args, elapsed):
         if s.get("bpftrace_missing"):
             w("| bpftrace | - | - | - | - | not installed | |")
         w("")
-        w("Function probes (fentry, kprobe) cannot be attached on this kernel; the VM tier "
-          "(tests/vm) has no function backend to compare yet, so that comparison is not made "
-          "here.")
+        w("Function probes (fentry, kprobe) cannot be attached on this kernel; section 6 makes "
+          "the same comparison for function probes in a VM.")
 
     if "throughput" in R:
         t = R["throughput"]
@@ -936,6 +963,62 @@ def report(bench, args, elapsed):
                 v = m[k]
                 w(f"| {name} | {v['rss_kib'] / 1024:.1f} MiB | {v['map_bytes'] / 2**20:.1f} MiB | "
                   f"{v['prog_bytes'] / 2**20:.1f} MiB ({v['n_progs']} programs) |")
+    if "vmstart" in R:
+        v = R["vmstart"]
+        w("")
+        w("## 6. Session start on function probes (VM)")
+        w("")
+        if "skipped" in v:
+            w(f"Not measured: {v['skipped']}")
+        else:
+            w(f"The host kernel allows no function probes, so this runs in the VM tier: Debian's "
+              f"{v['kernel']} kernel under qemu TCG (tests/vm/run-vm.sh, one vCPU; TCG is about "
+              "10× slower than hardware, so compare ratios, not absolute times). In the guest "
+              "(bench/vm-start-guest.sh), for each backend, skbtraced attaches the functions "
+              f"matching `{v['regex']}` once; `ipftctl trace -c 1` is timed from command start "
+              "to its first event line; then, with the daemon stopped, bpftrace attaches the "
+              "same functions (`kprobe:` for kprobe-multi, `kfunc:` for fentry) and is timed "
+              "the same way, and to its exit (a one-shot tool detaches its probes before it "
+              "exits). A UDP flow of 200 packets/s runs between two namespaces in the guest "
+              "throughout. Times are from `bench/firstline` (CLOCK_MONOTONIC in the guest). "
+              f"Command: `{v['cmd']}` ({v['seconds']:.0f} s, host load {v['load']:.2f} at "
+              "the end).")
+            w("")
+            w("| tool | backend / probe type | functions | runs | first event p50 | p95 | "
+              "exited p50 | vs ipftctl (first event, p50) | command |")
+            w("|---|---|---|---|---|---|---|---|---|")
+            groups = {}
+            for r in v["runs"]:
+                groups.setdefault((r["tool"], r["backend"], r["probes"]), []).append(r)
+            base = {}
+            for (tool, be, n), rs in groups.items():
+                if tool == "ipftctl":
+                    base[be] = pct([float(r["first_s"]) for r in rs], 50)
+            pair = {"kprobe": "kprobe-multi", "kfunc": "fentry"}
+            for (tool, be, n), rs in groups.items():
+                first = [float(r["first_s"]) for r in rs]
+                ex = [float(r["exit_s"]) for r in rs]
+                b = base.get(be if tool == "ipftctl" else pair.get(be))
+                ratio = ("1×" if tool == "ipftctl" else
+                         f"{pct(first, 50) / b:.0f}× slower" if b else "-")
+                if tool == "ipftctl":
+                    c = f"ipftctl trace -c 1 -p udp --dport {FLOOD_PORT} -o json"
+                else:
+                    c = (f"bpftrace -q prog.bt ({be}:f1,...,{be}:f{n} "
+                         "{ printf(\"%s\\n\", probe); exit(); })")
+                w(f"| {tool if tool == 'ipftctl' else v['bpftrace']} | {be} | {n} | {len(rs)} | "
+                  f"{pct(first, 50) * 1e3:.0f} ms | {pct(first, 95) * 1e3:.0f} ms | "
+                  f"{pct(ex, 50) * 1e3:.0f} ms | {ratio} | `{c}` |")
+            if v.get("daemon"):
+                w("")
+                w("The daemon pays attach once, at start-up, and detach once, at stop (same "
+                  "run; ready = `ipftctl status` answers):")
+                w("")
+                w("| backend | functions | daemon ready | daemon stopped (SIGTERM to exit) |")
+                w("|---|---|---|---|")
+                for d in v["daemon"]:
+                    w(f"| {d['backend']} | {d['probes']} | {float(d['ready_s']):.1f} s | "
+                      f"{float(d['stop_s']):.1f} s |")
     w("")
     return "\n".join(L)
 
@@ -948,7 +1031,9 @@ def _comm(pid):
         return ""
 
 
-SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
+SECTIONS = ("start", "throughput", "probecost", "idle", "memory", "vmstart")
+# --smoke without --only: vmstart boots a VM (minutes), so only when asked for.
+SMOKE_SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
 
 
 def main():
@@ -957,9 +1042,11 @@ def main():
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--out", help="write the Markdown report here (default: stdout)")
     ap.add_argument("--json", help="write the raw results here")
-    ap.add_argument("--only", default=",".join(SECTIONS),
-                    help="comma-separated sections: " + ",".join(SECTIONS))
+    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS) +
+                    " (default: all; with --smoke all but vmstart)")
     args = ap.parse_args()
+    if args.only is None:
+        args.only = ",".join(SMOKE_SECTIONS if args.smoke else SECTIONS)
     only = [s for s in args.only.split(",") if s]
     for s in only:
         if s not in SECTIONS:
