@@ -109,21 +109,35 @@ for be in $BACKENDS; do
                 'BEGIN { printf "%.2f", b - a }')"
 
         step "$be: bpftrace $btkind: on the same $nf functions, $BTRUNS runs (daemon stopped)"
-        # bpftrace refuses more than 512 probes by default.
-        export BPFTRACE_MAX_PROBES=$((nf + 16))
-        prog=$(sed "s/^/$btkind:/" $OUT/funcs-$be | tr '\n' ',' | sed 's/,$//')
-        echo "$prog { printf(\"%s\\n\", probe); exit(); }" >$OUT/prog-$be.bt
+        cp $OUT/funcs-$be $OUT/btfuncs-$be
         r=1
+        pruned=0
         while [ $r -le "$BTRUNS" ]; do
+                nb=$(wc -l <$OUT/btfuncs-$be)
+                # bpftrace refuses more than 512 probes by default.
+                export BPFTRACE_MAX_PROBES=$((nb + 16))
+                prog=$(sed "s/^/$btkind:/" $OUT/btfuncs-$be | tr '\n' ',' | sed 's/,$//')
+                echo "$prog { printf(\"%s\\n\", probe); exit(); }" >$OUT/prog-$be.bt
                 res=$(firstline --match "$btkind:" --timeout 900 -- bpftrace -q $OUT/prog-$be.bt \
-                        2>$OUT/bpftrace-$be-$r.err)
-                echo "SKBT-VMSTART tool=bpftrace backend=$btkind probes=$nf run=$r $res"
+                        2>$OUT/bpftrace-$be.err)
                 case $res in
                 first_s=-*)
-                        tail -n 5 $OUT/bpftrace-$be-$r.err
+                        # bpftrace 0.17 cannot generate code for a few functions' BTF
+                        # signatures (e.g. skb_flow_dissect_ct): leave those out, uncounted.
+                        bad=$(sed -n 's/^ERROR: Code not generated for probe: [a-z]*:\(vmlinux:\)\{0,1\}\([^ ]*\) from:.*/\2/p' \
+                                $OUT/bpftrace-$be.err | head -n 1)
+                        if [ -n "$bad" ] && [ $pruned -lt 10 ]; then
+                                echo "bpftrace cannot attach $bad: left out"
+                                grep -v -x "$bad" $OUT/btfuncs-$be >$OUT/btfuncs.tmp
+                                mv $OUT/btfuncs.tmp $OUT/btfuncs-$be
+                                pruned=$((pruned + 1))
+                                continue
+                        fi
+                        tail -n 5 $OUT/bpftrace-$be.err | cut -c1-300
                         fail "$be: bpftrace run $r saw no event"
                         ;;
                 esac
+                echo "SKBT-VMSTART tool=bpftrace backend=$btkind probes=$nb run=$r $res"
                 r=$((r + 1))
         done
 done
