@@ -78,8 +78,9 @@ int main(int argc, char **argv)
                         }
                         break;
                 default:
-                        fprintf(stderr,
-                                "usage: firstline [--match STR] [--timeout S] -- COMMAND [ARG...]\n");
+                        fprintf(
+                            stderr,
+                            "usage: firstline [--match STR] [--timeout S] -- COMMAND [ARG...]\n");
                         return c == 'h' ? 0 : 2;
                 }
         }

@@ -31,8 +31,9 @@ BACKENDS=$(arg backends | tr , ' ')
 RUNS=$(arg runs)
 BTRUNS=$(arg btruns)
 REGEX=$(arg regex)
-[ -n "$BACKENDS" ] && [ -n "$RUNS" ] && [ -n "$BTRUNS" ] && [ -n "$REGEX" ] ||
+if [ -z "$BACKENDS" ] || [ -z "$RUNS" ] || [ -z "$BTRUNS" ] || [ -z "$REGEX" ]; then
         fail "skbt.vmstart.backends, runs, btruns and regex are required"
+fi
 
 uptime_s() {
         cut -d' ' -f1 /proc/uptime
@@ -70,24 +71,24 @@ for be in $BACKENDS; do
         step "$be: daemon attaches functions matching $REGEX"
         t0=$(uptime_s)
         skbtraced --socket $SOCK --backend "$be" --no-return-probes --probes "$REGEX" \
-                >$OUT/daemon-$be.log 2>&1 &
+                >"$OUT/daemon-$be.log" 2>&1 &
         DPID=$!
         i=0
         while ! ipftctl --socket $SOCK status >/dev/null 2>&1; do
-                kill -0 $DPID 2>/dev/null || { cat $OUT/daemon-$be.log; fail "$be: daemon exited"; }
+                kill -0 $DPID 2>/dev/null || { cat "$OUT/daemon-$be.log"; fail "$be: daemon exited"; }
                 i=$((i + 1))
                 [ $i -lt 3000 ] || fail "$be: daemon not ready after 600 s"
                 sleep 0.2
         done
         t1=$(uptime_s)
         # The functions it attached: the set bpftrace attaches too.
-        ipftctl --socket $SOCK list -k function -o json >$OUT/list-$be.json ||
+        ipftctl --socket $SOCK list -k function -o json >"$OUT/list-$be.json" ||
                 fail "$be: ipftctl list"
-        sed -n 's/.*"name": *"\([^"]*\)".*"attached": *true.*/\1/p' $OUT/list-$be.json \
-                >$OUT/funcs-$be
-        nf=$(wc -l <$OUT/funcs-$be)
+        sed -n 's/.*"name": *"\([^"]*\)".*"attached": *true.*/\1/p' "$OUT/list-$be.json" \
+                >"$OUT/funcs-$be"
+        nf=$(wc -l <"$OUT/funcs-$be")
         [ "$nf" -gt 0 ] || fail "$be: no function attached"
-        grep -E "chosen|attached" $OUT/daemon-$be.log | head -n 3
+        grep -E "chosen|attached" "$OUT/daemon-$be.log" | head -n 3
 
         step "$be: ipftctl trace -c 1, $RUNS runs over $nf functions"
         # One run first, not counted: the daemon's first session (page cache, allocations).
@@ -109,31 +110,31 @@ for be in $BACKENDS; do
                 'BEGIN { printf "%.2f", b - a }')"
 
         step "$be: bpftrace $btkind: on the same $nf functions, $BTRUNS runs (daemon stopped)"
-        cp $OUT/funcs-$be $OUT/btfuncs-$be
+        cp "$OUT/funcs-$be" "$OUT/btfuncs-$be"
         r=1
         pruned=0
         while [ $r -le "$BTRUNS" ]; do
-                nb=$(wc -l <$OUT/btfuncs-$be)
+                nb=$(wc -l <"$OUT/btfuncs-$be")
                 # bpftrace refuses more than 512 probes by default.
                 export BPFTRACE_MAX_PROBES=$((nb + 16))
-                prog=$(sed "s/^/$btkind:/" $OUT/btfuncs-$be | tr '\n' ',' | sed 's/,$//')
-                echo "$prog { printf(\"%s\\n\", probe); exit(); }" >$OUT/prog-$be.bt
-                res=$(firstline --match "$btkind:" --timeout 900 -- bpftrace -q $OUT/prog-$be.bt \
-                        2>$OUT/bpftrace-$be.err)
+                prog=$(sed "s/^/$btkind:/" "$OUT/btfuncs-$be" | tr '\n' ',' | sed 's/,$//')
+                printf '%s { printf("%%s\\n", probe); exit(); }\n' "$prog" >"$OUT/prog-$be.bt"
+                res=$(firstline --match "$btkind:" --timeout 900 -- bpftrace -q "$OUT/prog-$be.bt" \
+                        2>"$OUT/bpftrace-$be.err")
                 case $res in
                 first_s=-*)
                         # bpftrace 0.17 cannot generate code for a few functions' BTF
                         # signatures (e.g. skb_flow_dissect_ct): leave those out, uncounted.
                         bad=$(sed -n 's/^ERROR: Code not generated for probe: [a-z]*:\(vmlinux:\)\{0,1\}\([^ ]*\) from:.*/\2/p' \
-                                $OUT/bpftrace-$be.err | head -n 1)
+                                "$OUT/bpftrace-$be.err" | head -n 1)
                         if [ -n "$bad" ] && [ $pruned -lt 10 ]; then
                                 echo "bpftrace cannot attach $bad: left out"
-                                grep -v -x "$bad" $OUT/btfuncs-$be >$OUT/btfuncs.tmp
-                                mv $OUT/btfuncs.tmp $OUT/btfuncs-$be
+                                grep -v -x "$bad" "$OUT/btfuncs-$be" >$OUT/btfuncs.tmp
+                                mv $OUT/btfuncs.tmp "$OUT/btfuncs-$be"
                                 pruned=$((pruned + 1))
                                 continue
                         fi
-                        tail -n 5 $OUT/bpftrace-$be.err | cut -c1-300
+                        tail -n 5 "$OUT/bpftrace-$be.err" | cut -c1-300
                         fail "$be: bpftrace run $r saw no event"
                         ;;
                 esac
