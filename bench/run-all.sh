@@ -4,7 +4,8 @@
 #
 #   bench/run-all.sh                     all benchmarks (about 4 minutes), docs/performance.md
 #   bench/run-all.sh --smoke             seconds-long runs that check the benchmarks work
-#   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory)
+#   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory
+#                                        vmstart)
 #
 # Needs root (BPF, network namespaces), 2 CPUs, bpftool, and for the comparisons bpftrace and
 # iperf3 (scripts/install-deps.sh installs them).  Exits 77 (skipped) when not root.
@@ -27,7 +28,8 @@ Build (unless --no-build) and run the benchmarks in one process, so that every
 comparison is measured side by side, and write the report.
   --smoke          short runs that only check the benchmarks work (numbers mean nothing);
                    the report goes to \$BUILDDIR/bench/performance-smoke.md unless --out
-  --only LIST      comma-separated sections: start,throughput,probecost,idle,memory
+  --only LIST      comma-separated sections: start,throughput,probecost,idle,memory,vmstart
+                   (default all; with --smoke all but vmstart, which boots a VM)
   --out FILE       Markdown report (default docs/performance.md)
   --json FILE      also write the raw results as JSON
   --no-build       use the binaries already in \$BUILDDIR

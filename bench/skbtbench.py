@@ -130,22 +130,62 @@ def rss_kib(pid):
     return 0
 
 
+def read_fdinfo(path):
+    with open(path) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def bpf_syscall(cmd, attr):
+    """bpf(2) with a prepared attr buffer; returns the result or raises OSError."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    nr_bpf = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
+    if not nr_bpf:
+        raise OSError(0, "unknown bpf(2) syscall number on this machine")
+    r = libc.syscall(nr_bpf, cmd, attr, len(attr))
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+def prog_fdinfo_by_id(prog_id):
+    """A program's fdinfo, through an fd of our own (BPF_PROG_GET_FD_BY_ID)."""
+    attr = ctypes.create_string_buffer(16)
+    ctypes.c_uint32.from_buffer(attr, 0).value = prog_id
+    fd = bpf_syscall(13, attr)  # BPF_PROG_GET_FD_BY_ID
+    try:
+        return read_fdinfo(f"/proc/self/fdinfo/{fd}")
+    finally:
+        os.close(fd)
+
+
 def bpf_fdinfo(pid):
-    """BPF programs and maps a process holds: {('prog'|'map', id): fdinfo dict}."""
+    """BPF programs and maps a process holds: {('prog'|'map', id): fdinfo dict}.  Programs
+    include those it holds only through a BPF link (the daemon closes a program's fd once its
+    link holds it): their fdinfo is read through an fd of our own."""
     out = {}
+    linked = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            if link not in ("anon_inode:bpf-prog", "anon_inode:bpf-map"):
+            if link not in ("anon_inode:bpf-prog", "anon_inode:bpf-map", "anon_inode:bpf_link"):
                 continue
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                info = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+            info = read_fdinfo(f"/proc/{pid}/fdinfo/{fd}")
         except (OSError, ValueError):
             continue
         if link == "anon_inode:bpf-prog" and "prog_id" in info:
             out[("prog", int(info["prog_id"]))] = info
         elif link == "anon_inode:bpf-map" and "map_id" in info:
             out[("map", int(info["map_id"]))] = info
+        elif link == "anon_inode:bpf_link" and "prog_id" in info:
+            linked.add(int(info["prog_id"]))
+    for prog_id in linked:
+        if ("prog", prog_id) in out:
+            continue
+        try:
+            out[("prog", prog_id)] = prog_fdinfo_by_id(prog_id)
+        except (OSError, ValueError):
+            continue
     return out
 
 
@@ -195,6 +235,66 @@ class BpfStats:
         elif self.old is not None:
             with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
                 f.write(self.old)
+
+
+class FloorProgs:
+    """The measurement floor: an empty raw_tp program ("return 0") attached to each of the
+    daemon's tracepoints, next to the daemon's own programs.  Its run_time_ns / run_cnt over
+    the same hits is what the kernel's dispatch and the statistics themselves (a clock read
+    before and after every run) cost, with no program body at all.  Loaded with the bpf(2)
+    syscall directly (no compiler needed): two instructions, type BPF_PROG_TYPE_RAW_TRACEPOINT,
+    attached with BPF_RAW_TRACEPOINT_OPEN."""
+
+    BPF_PROG_LOAD = 5
+    BPF_RAW_TRACEPOINT_OPEN = 17
+    BPF_PROG_TYPE_RAW_TRACEPOINT = 17
+    # r0 = 0; exit
+    INSNS = bytes([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])
+
+    def __init__(self, tracepoints):
+        self.fds = []
+        self.prog_fds = []
+        for tp in tracepoints:
+            self._attach(tp.split(":", 1)[-1])
+
+    def _bpf(self, cmd, attr):
+        try:
+            return bpf_syscall(cmd, attr)
+        except OSError as e:
+            raise BenchError(f"floor programs: bpf({cmd}): {e}") from e
+
+    def _attach(self, name):
+        insns = ctypes.create_string_buffer(self.INSNS, len(self.INSNS))
+        lic = ctypes.create_string_buffer(b"GPL")
+        attr = ctypes.create_string_buffer(128)
+        ctypes.c_uint32.from_buffer(attr, 0).value = self.BPF_PROG_TYPE_RAW_TRACEPOINT
+        ctypes.c_uint32.from_buffer(attr, 4).value = len(self.INSNS) // 8
+        ctypes.c_uint64.from_buffer(attr, 8).value = ctypes.addressof(insns)
+        ctypes.c_uint64.from_buffer(attr, 16).value = ctypes.addressof(lic)
+        ctypes.memmove(ctypes.addressof(attr) + 48, b"skbt_floor", 10)  # prog_name
+        pfd = self._bpf(self.BPF_PROG_LOAD, attr)
+        self.fds.append(pfd)
+        self.prog_fds.append(pfd)
+        tpname = ctypes.create_string_buffer(name.encode())
+        attr = ctypes.create_string_buffer(16)
+        ctypes.c_uint64.from_buffer(attr, 0).value = ctypes.addressof(tpname)
+        ctypes.c_uint32.from_buffer(attr, 8).value = pfd
+        self.fds.append(self._bpf(self.BPF_RAW_TRACEPOINT_OPEN, attr))
+
+    def stats(self):
+        """Summed run_time_ns and run_cnt of the empty programs."""
+        t = n = 0
+        for fd in self.prog_fds:
+            info = read_fdinfo(f"/proc/self/fdinfo/{fd}")
+            t += int(info.get("run_time_ns", 0))
+            n += int(info.get("run_cnt", 0))
+        return t, n
+
+    def close(self):
+        for fd in reversed(self.fds):
+            os.close(fd)
+        self.fds.clear()
+        self.prog_fds.clear()
 
 
 # --------------------------------------------------------------------------
@@ -514,37 +614,49 @@ class Bench:
 
     # -- 3. probe cost --
 
-    def probe_case(self, d, nsessions, port, rate, duration):
+    def probe_case(self, d, floor, nsessions, port, rate, duration):
         cs = self.start_clients(d, nsessions, self.trace_args("json", port)) if nsessions else []
         try:
             em0, full0 = d.stats_map()
             with BpfStats():
                 t0, n0 = prog_stats(d.pid)
+                ft0, fn0 = floor.stats()
                 fl = self.flood(duration, rate)
                 t1, n1 = prog_stats(d.pid)
+                ft1, fn1 = floor.stats()
             em1, full1 = d.stats_map()
         finally:
             for c in cs:
                 c.finish()
-        hits = n1 - n0
+        hits, fhits = n1 - n0, fn1 - fn0
         return {"sessions": nsessions, "hits": hits, "ns_per_hit": (t1 - t0) / hits if hits else
                 float("nan"), "matched": (em1 - em0) + (full1 - full0), "rb_full": full1 - full0,
-                "rate": rate, "sent": fl["sent"]}
+                "floor_hits": fhits,
+                "floor_ns_per_hit": (ft1 - ft0) / fhits if fhits else float("nan"),
+                "rate": rate, "sent": fl["sent"], "load": os.getloadavg()[0]}
 
     def bench_probecost(self):
         dur = 0.5 if self.smoke else 3
         d = Daemon(self)
         res = {}
+        floor = None
         try:
+            # The floor programs go on exactly the tracepoints the daemon attached.
+            tps = [p["name"] for p in d.call("io.skbtraced.List")["probes"]
+                   if p["kind"] == "tracepoint" and p["attached"]]
+            floor = FloorProgs(tps)
+            res["floor_probes"] = len(tps)
+            probe_case = lambda *a: self.probe_case(d, floor, *a)
             rate = 20000
-            res["a_idle"] = self.probe_case(d, 0, FLOOD_PORT, rate, dur)
-            res["b_nomatch_1"] = self.probe_case(d, 1, OTHER_PORT, rate, dur)
-            res["b_nomatch_64"] = self.probe_case(d, 1 if self.smoke else 64, OTHER_PORT, rate,
-                                                  dur)
-            res["c_match_1"] = self.probe_case(d, 1, FLOOD_PORT, rate, dur)
+            res["a_idle"] = probe_case(0, FLOOD_PORT, rate, dur)
+            res["b_nomatch_1"] = probe_case(1, OTHER_PORT, rate, dur)
+            res["b_nomatch_64"] = probe_case(1 if self.smoke else 64, OTHER_PORT, rate, dur)
+            res["c_match_1"] = probe_case(1, FLOOD_PORT, rate, dur)
             # 64 sessions each render every event: keep the rate where the daemon keeps up.
-            res["c_match_64"] = self.probe_case(d, 1 if self.smoke else 64, FLOOD_PORT, 1000, dur)
+            res["c_match_64"] = probe_case(1 if self.smoke else 64, FLOOD_PORT, 1000, dur)
         finally:
+            if floor:
+                floor.close()
             d.stop()
         res["cmd"] = "floodgen --rate R --duration %s B_ADDR PORT" % dur
         self.results["probecost"] = res
@@ -599,6 +711,41 @@ class Bench:
                 d.stop()
         res["cmd"] = f"iperf3 -c ADDR -t {dur} -J"
         self.results["idle"] = res
+
+    # -- 6. session start on function probes, in a VM --
+
+    def bench_vmstart(self):
+        """bench/vm-start.sh: the VM tier's Debian 6.12 kernel under qemu has the function
+        probes this host lacks; skbtraced and bpftrace are compared inside one guest."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm-start.sh")
+        out = os.path.join(self.tmp, "vmstart.json")
+        cmd = [script, "--json", out]
+        if self.smoke:
+            cmd += ["--backends", "kprobe-multi", "--runs", "2", "--btruns", "1",
+                    "--regex", "^(ip_rcv|ip_local_deliver|udp_rcv)$", "--timeout", "600"]
+        env = dict(os.environ, BUILDDIR=os.path.abspath(self.args.builddir))
+        log(f"vmstart: {shlex.join(cmd)} (qemu TCG, minutes)")
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           env=env, timeout=3600)
+        if r.returncode == EXIT_SKIP:
+            self.results["vmstart"] = {"skipped": r.stdout.strip() or r.stderr.strip()}
+            return
+        if r.returncode != 0:
+            if self.smoke:
+                raise BenchError(f"vm-start.sh failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+            # A full run keeps the other sections' results: the report says what failed.
+            log(f"vmstart: vm-start.sh failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+            tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:]
+            self.results["vmstart"] = {"skipped": f"`bench/vm-start.sh` failed (exit status "
+                                                  f"{r.returncode}): " + " / ".join(tail)}
+            return
+        with open(out) as f:
+            res = json.load(f)
+        res["cmd"] = "bench/vm-start.sh" + ("" if not self.smoke else " " + shlex.join(cmd[3:]))
+        res["seconds"] = time.monotonic() - t0
+        res["load"] = os.getloadavg()[0]
+        self.results["vmstart"] = res
 
     # -- 5. memory --
 
@@ -660,7 +807,9 @@ def report(bench, args, elapsed):
     w("<!-- SPDX-License-Identifier: GPL-2.0-only -->")
     w("# skbtraced performance")
     w("")
-    w("Generated by `bench/run-all.sh` (see bench/README.md); do not edit by hand, re-run it.")
+    w("Generated by `bench/run-all.sh` (see bench/README.md); do not edit by hand, re-run it. "
+      "Only the analysis at the end (after the marker comment) is written by hand; "
+      "regenerating keeps it.")
     w("All numbers of one table come from one run, measured side by side: on a shared machine the")
     w("ratios are meaningful, absolute times are noisy.")
     w("")
@@ -707,9 +856,8 @@ def report(bench, args, elapsed):
         if s.get("bpftrace_missing"):
             w("| bpftrace | - | - | - | - | not installed | |")
         w("")
-        w("Function probes (fentry, kprobe) cannot be attached on this kernel; the VM tier "
-          "(tests/vm) has no function backend to compare yet, so that comparison is not made "
-          "here.")
+        w("Function probes (fentry, kprobe) cannot be attached on this kernel; section 6 makes "
+          "the same comparison for function probes in a VM.")
 
     if "throughput" in R:
         t = R["throughput"]
@@ -753,9 +901,20 @@ def report(bench, args, elapsed):
           "`kernel.bpf_stats_enabled`) only while measuring. Every hit of the 30 tracepoints "
           "counts, including other traffic on the machine. Command: "
           f"`{run_all} --only probecost`, traffic `{p['cmd']}`.")
+        if "floor_probes" in p:
+            w("")
+            w("*Floor*: during every case an empty raw_tp program (`r0 = 0; exit`, loaded by the "
+              "harness with bpf(2)) is attached to each of the same "
+              f"{p['floor_probes']} tracepoints, next to the daemon's programs, and measured "
+              "over the same hits in the same way: what the kernel's dispatch and the statistics "
+              "themselves (a clock read before and after every run) cost with no program body. "
+              "*Above floor* is the difference: what the daemon's program adds. `load` is the "
+              "1-minute load average when the case ended (`os.getloadavg()`, as `uptime` "
+              "prints it).")
         w("")
-        w("| case | sessions | traffic | hits | matched | ns per hit | target |")
-        w("|---|---|---|---|---|---|---|")
+        w("| case | sessions | traffic | hits | matched | ns per hit | floor (empty program) | "
+          "above floor | load | target |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         rows = (("a_idle", "(a) no session", "≤ 15 ns"),
                 ("b_nomatch_1", "(b) sessions, packet not matching", ""),
                 ("b_nomatch_64", "(b) sessions, packet not matching", "≤ 60 ns"),
@@ -763,8 +922,12 @@ def report(bench, args, elapsed):
                 ("c_match_64", "(c) matching and emitting", "≤ 200 ns"))
         for k, name, target in rows:
             c = p[k]
+            fl = c.get("floor_ns_per_hit")
+            fl_s = f"{fl:.1f}" if fl is not None else "-"
+            above = f"{c['ns_per_hit'] - fl:.1f}" if fl is not None else "-"
+            load = f"{c['load']:.2f}" if "load" in c else "-"
             w(f"| {name} | {c['sessions']} | {c['rate']} pkt/s | {c['hits']} | {c['matched']} | "
-              f"{c['ns_per_hit']:.1f} | {target} |")
+              f"{c['ns_per_hit']:.1f} | {fl_s} | {above} | {load} | {target} |")
 
     if "idle" in R:
         i = R["idle"]
@@ -809,6 +972,65 @@ def report(bench, args, elapsed):
                 v = m[k]
                 w(f"| {name} | {v['rss_kib'] / 1024:.1f} MiB | {v['map_bytes'] / 2**20:.1f} MiB | "
                   f"{v['prog_bytes'] / 2**20:.1f} MiB ({v['n_progs']} programs) |")
+    if "vmstart" in R:
+        v = R["vmstart"]
+        w("")
+        w("## 6. Session start on function probes (VM)")
+        w("")
+        if "skipped" in v:
+            w(f"Not measured: {v['skipped']}")
+        else:
+            w(f"The host kernel allows no function probes, so this runs in the VM tier: Debian's "
+              f"{v['kernel']} kernel under qemu TCG (tests/vm/run-vm.sh, one vCPU; TCG is about "
+              "10× slower than hardware, so compare ratios, not absolute times). In the guest "
+              "(bench/vm-start-guest.sh), for each backend, skbtraced attaches the functions "
+              f"matching `{v['regex']}` once; `ipftctl trace -c 1` is timed from command start "
+              "to its first event line; then, with the daemon stopped, bpftrace attaches the "
+              "same functions (`kprobe:` for kprobe-multi, `kfunc:` for fentry) and is timed "
+              "the same way, and to its exit (a one-shot tool detaches its probes before it "
+              "exits). A UDP flow of 200 packets/s runs between two namespaces in the guest "
+              "throughout. Times are from `bench/firstline` (CLOCK_MONOTONIC in the guest). "
+              "bpftrace v0.17 cannot generate code for a few functions' signatures (e.g. "
+              "`skb_flow_dissect_ct`); the guest leaves those out of its set (not timed), so its "
+              "function count can be slightly lower. "
+              f"Command: `{v['cmd']}` ({v['seconds']:.0f} s, host load {v['load']:.2f} at "
+              "the end).")
+            w("")
+            w("| tool | backend / probe type | functions | runs | first event p50 | p95 | "
+              "exited p50 | vs ipftctl (first event, p50) | command |")
+            w("|---|---|---|---|---|---|---|---|---|")
+            groups = {}
+            for r in v["runs"]:
+                groups.setdefault((r["tool"], r["backend"], r["probes"]), []).append(r)
+            base = {}
+            for (tool, be, n), rs in groups.items():
+                if tool == "ipftctl":
+                    base[be] = pct([float(r["first_s"]) for r in rs], 50)
+            pair = {"kprobe": "kprobe-multi", "kfunc": "fentry"}
+            for (tool, be, n), rs in groups.items():
+                first = [float(r["first_s"]) for r in rs]
+                ex = [float(r["exit_s"]) for r in rs]
+                b = base.get(be if tool == "ipftctl" else pair.get(be))
+                ratio = ("1×" if tool == "ipftctl" else
+                         f"{pct(first, 50) / b:.0f}× slower" if b else "-")
+                if tool == "ipftctl":
+                    c = f"ipftctl trace -c 1 -p udp --dport {FLOOD_PORT} -o json"
+                else:
+                    c = (f"bpftrace -q prog.bt ({be}:f1,...,{be}:f{n} "
+                         "{ printf(\"%s\\n\", probe); exit(); })")
+                w(f"| {tool if tool == 'ipftctl' else v['bpftrace']} | {be} | {n} | {len(rs)} | "
+                  f"{pct(first, 50) * 1e3:.0f} ms | {pct(first, 95) * 1e3:.0f} ms | "
+                  f"{pct(ex, 50) * 1e3:.0f} ms | {ratio} | `{c}` |")
+            if v.get("daemon"):
+                w("")
+                w("The daemon pays attach once, at start-up, and detach once, at stop (same "
+                  "run; ready = `ipftctl status` answers):")
+                w("")
+                w("| backend | functions | daemon ready | daemon stopped (SIGTERM to exit) |")
+                w("|---|---|---|---|")
+                for d in v["daemon"]:
+                    w(f"| {d['backend']} | {d['probes']} | {float(d['ready_s']):.1f} s | "
+                      f"{float(d['stop_s']):.1f} s |")
     w("")
     return "\n".join(L)
 
@@ -821,7 +1043,24 @@ def _comm(pid):
         return ""
 
 
-SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
+# Everything from this line on in the report is written by hand (targets, analysis) and kept
+# when the report is regenerated.
+HAND_MARKER = "<!-- written by hand below: bench/run-all.sh keeps it when it regenerates the above -->"
+
+
+def kept_tail(path):
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        return ""
+    i = old.find(HAND_MARKER)
+    return "\n" + old[i:] if i >= 0 else ""
+
+
+SECTIONS = ("start", "throughput", "probecost", "idle", "memory", "vmstart")
+# --smoke without --only: vmstart boots a VM (minutes), so only when asked for.
+SMOKE_SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
 
 
 def main():
@@ -830,9 +1069,11 @@ def main():
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--out", help="write the Markdown report here (default: stdout)")
     ap.add_argument("--json", help="write the raw results here")
-    ap.add_argument("--only", default=",".join(SECTIONS),
-                    help="comma-separated sections: " + ",".join(SECTIONS))
+    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS) +
+                    " (default: all; with --smoke all but vmstart)")
     args = ap.parse_args()
+    if args.only is None:
+        args.only = ",".join(SMOKE_SECTIONS if args.smoke else SECTIONS)
     only = [s for s in args.only.split(",") if s]
     for s in only:
         if s not in SECTIONS:
@@ -855,6 +1096,7 @@ def main():
             with open(args.json, "w") as f:
                 json.dump(bench.results, f, indent=1)
         if args.out:
+            text += kept_tail(args.out)
             with open(args.out, "w") as f:
                 f.write(text)
             log(f"wrote {args.out}")

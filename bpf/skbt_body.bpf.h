@@ -56,7 +56,7 @@ struct {
  * (each with its own known flags and protocol constants) converge into one
  * state before the per-session filter loop, instead of multiplying it.
  */
-/* The sk_buff fields we use lie in its first ~220 bytes (6.x); copied at once. */
+/* The whole sk_buff (224-232 bytes on 6.x) is copied at once. */
 #define SKBT_SKB_COPY_MAX 320
 
 /* What the filters look at besides the packet's headers. */
@@ -160,36 +160,19 @@ static __always_inline void skbt_count_lost(const volatile __u64 *mask)
         (bpf_core_field_offset(struct sk_buff, field) + bpf_core_field_size(struct sk_buff, field))
 
 /*
- * Copy the start of the sk_buff with one probe read.  Each probe read has a
- * fixed cost (helper call, address check, fault handling set-up) that is
- * most of the cost of reading one field; the nine fields a hit uses cost
- * about one read this way.  The size is a relocated constant: a kernel whose
- * layout does not fit SKBT_SKB_COPY_MAX fails to load, never reads short.
+ * Copy the sk_buff with one probe read.  Each probe read has a fixed cost
+ * (helper call, address check, fault handling set-up) that is most of the
+ * cost of reading one field; the nine fields a hit uses cost about one read
+ * this way.  The whole struct rather than up to its last used field: its
+ * size is one relocated constant, while the largest end of ten fields was
+ * computed at run time on every hit (clang cannot fold relocations), about
+ * a hundred instructions.  A kernel whose sk_buff does not fit
+ * SKBT_SKB_COPY_MAX fails to load, never reads short.
  */
 static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratch *s)
 {
-        __u32 n = SKB_FIELD_END(data);
+        __u32 n = bpf_core_type_size(struct sk_buff);
 
-        if (SKB_FIELD_END(head) > n)
-                n = SKB_FIELD_END(head);
-        if (SKB_FIELD_END(tail) > n)
-                n = SKB_FIELD_END(tail);
-        if (SKB_FIELD_END(len) > n)
-                n = SKB_FIELD_END(len);
-        if (SKB_FIELD_END(mark) > n)
-                n = SKB_FIELD_END(mark);
-        if (SKB_FIELD_END(protocol) > n)
-                n = SKB_FIELD_END(protocol);
-        if (SKB_FIELD_END(network_header) > n)
-                n = SKB_FIELD_END(network_header);
-        if (SKB_FIELD_END(mac_header) > n)
-                n = SKB_FIELD_END(mac_header);
-        if (SKB_FIELD_END(end) > n)
-                n = SKB_FIELD_END(end);
-        if (SKB_FIELD_END(dev) > n)
-                n = SKB_FIELD_END(dev);
-        if (SKB_FIELD_END(sk) > n)
-                n = SKB_FIELD_END(sk);
         if (n > SKBT_SKB_COPY_MAX)
                 return -1;
         return bpf_probe_read_kernel(s->skb, n, skb);
@@ -548,11 +531,17 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 return 0;
         eth_proto = bpf_ntohs(SKB_FIELD(s, __be16, protocol));
         s->m.mark = SKB_FIELD(s, __u32, mark);
-        s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        s->m.pid = 0;
         s->m.ifindex = 0;
         s->m.netns = 0;
         skbt_parse_skb(s, eth_proto);
-        now = bpf_ktime_get_ns();
+        /*
+         * The clock is read only when a time is needed (tracking, an event):
+         * in a VM a clock read costs about as much as the rest of a
+         * non-matching hit.  A tracked packet reads it here, so its event
+         * keeps the time it was looked up at.
+         */
+        now = 0;
 
         /*
          * A tracked packet goes to the sessions following it (--track) without
@@ -561,8 +550,10 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         *(volatile __u64 *)&s->matched = 0;
         *(volatile __u64 *)&s->track_id = 0;
         *(volatile __u64 *)&s->track_sessions = 0;
-        if (ident)
+        if (ident) {
+                now = bpf_ktime_get_ns();
                 skbt_track_lookup(s, (__u64)skb, now, sflags);
+        }
         *(volatile __u64 *)&s->matched =
             *(volatile __u64 *)&s->track_sessions & mask & *(volatile __u64 *)&state.track;
 
@@ -575,6 +566,9 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
             skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
         if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)
                 skbt_read_dev(s);
+        /* Likewise the pid: a filter or an event needs it, a ruled-out packet does not. */
+        if (*(volatile __u64 *)&s->candidates | *(volatile __u64 *)&s->matched)
+                s->m.pid = bpf_get_current_pid_tgid() >> 32;
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 __u64 cand = *(volatile __u64 *)&s->candidates;
                 __u32 slot;
@@ -611,6 +605,8 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         }
         if (!mask)
                 return 0;
+        if (!now)
+                now = bpf_ktime_get_ns();
 
         /*
          * Big, with room for the kernel stack and the custom fields (the last
