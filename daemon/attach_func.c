@@ -143,14 +143,7 @@ static uint64_t return_stamp(uint32_t ret_id, const struct skbt_probe *ret)
  */
 static bool wants_return(const struct skbt_loader *l, const struct skbt_probe *p)
 {
-        /*
-         * Never on the functions that fire skb:kfree_skb or skb:consume_skb: those
-         * tracepoints report __builtin_return_address(0) as the drop location, and
-         * a kretprobe (or an fexit trampoline) makes that the return trampoline's
-         * address, losing where the packet died.  Their return value is void.
-         */
-        if (p->drop || strcmp(p->name, "consume_skb") == 0 ||
-            strcmp(p->name, "napi_consume_skb") == 0)
+        if (skbt_function_keeps_return_address(p->name))
                 return false;
         return l->returns || (p->life & SKBT_STAMP_CLONE);
 }

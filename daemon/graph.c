@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "graph.h"
+#include "loader.h"
 
 /* Packets followed at once per session; a power of two. */
 #define GRAPH_SLOTS 1024
@@ -69,13 +70,15 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         const char *name = ev->probe_id < names->n_probes && names->probes[ev->probe_id]
                                ? names->probes[ev->probe_id]
                                : NULL;
+        /* No return will close it: "name();" at this depth. */
+        bool leaf = !ret && !nf && skbt_function_keeps_return_address(name);
         uint32_t depth;
 
         if (ret && s->depth > 0)
                 s->depth--;
         depth = s->depth;
         /* A verdict is said inside the evaluation it ends, and opens nothing. */
-        if (!ret && !nf)
+        if (!ret && !nf && !leaf)
                 s->depth++;
         s->last_ts = ev->ts;
         /* A packet that returned out of its outermost call is done. */
@@ -120,7 +123,7 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
                 strbuf_puts(out, name);
         else
                 strbuf_printf(out, "probe#%u", ev->probe_id);
-        strbuf_puts(out, "() {");
+        strbuf_puts(out, leaf ? "();" : "() {");
         if (depth == 0) {
                 /* The outermost call names the packet. */
                 strbuf_puts(out, "  ");

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "caps.h"
 #include "skbt_abi.h"
@@ -107,6 +108,19 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret);
 int skbt_loader_reset_lost(const struct skbt_loader *l, uint32_t slot);
 int skbt_loader_read_stat(const struct skbt_loader *l, uint32_t idx, uint64_t *ret);
+/*
+ * Functions that get no return probe: they fire skb:kfree_skb or
+ * skb:consume_skb, whose location is __builtin_return_address(0), which a
+ * kretprobe or fexit trampoline would replace with its own address.  Their
+ * return value is void; function_graph shows them as leaves.
+ */
+static inline bool skbt_function_keeps_return_address(const char *name)
+{
+        return name &&
+               (strcmp(name, "kfree_skb_reason") == 0 || strcmp(name, "sk_skb_reason_drop") == 0 ||
+                strcmp(name, "consume_skb") == 0 || strcmp(name, "napi_consume_skb") == 0);
+}
+
 /* track_life.c: what a probe means for a packet's life (SKBT_STAMP_FREE, _CLONE,
  * _REHEAD, or 0), by name ("skb:consume_skb", "kfree_skbmem"). */
 uint32_t skbt_probe_life(const char *name, uint8_t kind);
