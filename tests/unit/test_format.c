@@ -1086,8 +1086,9 @@ static void test_netfilter(void)
         r.nf.chain[0] = 0;
         r.nf.hook = 4;
         r.ev.retval = 1;
-        CHECK(strstr(text(&sb, &r.ev, &names), " nf=iptables family=ip table=nat "
-                                               "chain=POSTROUTING hook=POSTROUTING verdict=ACCEPT"));
+        CHECK(strstr(text(&sb, &r.ev, &names),
+                     " nf=iptables family=ip table=nat "
+                     "chain=POSTROUTING hook=POSTROUTING verdict=ACCEPT"));
         r.nf.pf = 10;
         r.ev.retval = 3 | (5 << 16); /* NF_QUEUE to queue 5 */
         CHECK(strstr(text(&sb, &r.ev, &names), " nf=ip6tables family=ip6 table=nat "

@@ -400,7 +400,8 @@ static void test_ksyms(const char *sample)
         check_symbolize(k, 0xffffffffc0001210ull, "veth_open+0x10");
         check_symbolize(k, 0xffffffffc0002000ull, "br_handle_frame+0x0/0x400");
         check_symbolize(k, 0xffffffffc0002410ull, "br_dev_xmit+0x10"); /* last symbol */
-        /* Far past an image's last symbol (a BPF trampoline): no name is better than a wrong one. */
+        /* Far past an image's last symbol (a BPF trampoline): no name is better than a wrong one.
+         */
         CHECK_INTEQ(skbt_ksyms_symbolize(k, 0xffffffffc8000000ull, buf, sizeof(buf)), -ENOENT);
         CHECK_INTEQ(skbt_ksyms_symbolize(k, 0xffffffff81200000ull, buf, sizeof(buf)), -ENOENT);
         CHECK_INTEQ(skbt_ksyms_symbolize(k, 0xffffffff80000000ull, buf, sizeof(buf)), -ENOENT);
