@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* attach_nf.c - netfilter verdicts: find the table and chain evaluators, attach entry and return */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 #include "fields.h"
 #include "loader-internal.h"
 #include "log.h"
+#include "symdb.h"
 #include "skbtrace.skel.h"
 
 /*
@@ -138,34 +138,30 @@ static void scan_btf(const struct btf *btf, const char *module, struct nf_found 
         scan_offsets(btf, o);
 }
 
-/* vmlinux, then every module with BTF (ip_tables, nf_tables, ...): built in or loaded now. */
+struct nf_scan {
+        struct nf_found *found;
+        struct nf_offsets *o;
+};
+
+static void scan_module(const struct btf *btf, const char *module, void *data)
+{
+        struct nf_scan *n = data;
+
+        scan_btf(btf, module, n->found, n->o);
+}
+
+/* vmlinux, then the modules with BTF that can hold them (ip_tables, nf_tables, ...). */
 static int discover(struct nf_found *found, struct nf_offsets *o)
 {
-        _cleanup_(closedirp) DIR *dir = NULL;
+        struct nf_scan n = {found, o};
         struct btf *vmlinux;
-        struct dirent *de;
 
         vmlinux = btf__load_vmlinux_btf();
         if (!vmlinux)
                 return negative_errno();
         scan_btf(vmlinux, NULL, found, o);
-        dir = opendir("/sys/kernel/btf");
-        while (dir && (de = readdir(dir))) {
-                char path[PATH_MAX];
-                struct btf *mbtf;
-
-                if (de->d_name[0] == '.' || strcmp(de->d_name, "vmlinux") == 0)
-                        continue;
-                /* Only the netfilter modules define what we look for. */
-                if (!strstr(de->d_name, "tables"))
-                        continue;
-                snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
-                mbtf = btf__parse_split(path, vmlinux);
-                if (!mbtf)
-                        continue;
-                scan_btf(mbtf, de->d_name, found, o);
-                btf__free(mbtf);
-        }
+        /* Only the netfilter modules define what we look for. */
+        skbt_btf_foreach_module(vmlinux, "tables", scan_module, &n);
         btf__free(vmlinux);
         return 0;
 }

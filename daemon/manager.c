@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <dirent.h>
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -109,38 +108,29 @@ static void fill_tracepoint_systems(struct skbtraced *d)
  * Modules loaded now (veth, bridge, nf_* ...) have their own split BTF next
  * to vmlinux's.  Modules loaded later are not seen until a restart.
  */
+struct module_scan {
+        struct skbt_symdb *db;
+        unsigned n_mod;
+};
+
+static void scan_module(const struct btf *btf, const char *module, void *data)
+{
+        struct module_scan *m = data;
+        int r = skbt_symdb_scan_btf(m->db, btf, module);
+
+        if (r < 0)
+                log_debug_errno(r, "cannot scan BTF of module %s, ignoring: %m", module);
+        else
+                m->n_mod++;
+}
+
 static void discover_modules(struct skbtraced *d, struct btf *vmlinux)
 {
-        _cleanup_(closedirp) DIR *dir = opendir("/sys/kernel/btf");
-        struct dirent *de;
+        struct module_scan m = {.db = &d->symdb};
         size_t before = d->symdb.n_syms;
-        unsigned n_mod = 0;
 
-        if (!dir)
-                return;
-        while ((de = readdir(dir))) {
-                char path[PATH_MAX];
-                struct btf *mbtf;
-                int r;
-
-                if (de->d_name[0] == '.' || strcmp(de->d_name, "vmlinux") == 0)
-                        continue;
-                snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
-                mbtf = btf__parse_split(path, vmlinux);
-                if (!mbtf) {
-                        log_debug_errno(errno, "cannot parse BTF of module %s, ignoring: %m",
-                                        de->d_name);
-                        continue;
-                }
-                r = skbt_symdb_scan_btf(&d->symdb, mbtf, de->d_name);
-                if (r < 0)
-                        log_debug_errno(r, "cannot scan BTF of module %s, ignoring: %m",
-                                        de->d_name);
-                else
-                        n_mod++;
-                btf__free(mbtf);
-        }
-        log_info("%u modules with BTF: %zu skb functions and tracepoints in them", n_mod,
+        skbt_btf_foreach_module(vmlinux, NULL, scan_module, &m);
+        log_info("%u modules with BTF: %zu skb functions and tracepoints in them", m.n_mod,
                  d->symdb.n_syms - before);
 }
 

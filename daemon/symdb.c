@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,4 +493,30 @@ void skbt_drop_reasons_free(char **names, uint32_t n)
         for (uint32_t i = 0; i < n; i++)
                 free(names[i]);
         free(names);
+}
+
+void skbt_btf_foreach_module(const struct btf *vmlinux, const char *name_part,
+                             void (*cb)(const struct btf *btf, const char *module, void *data),
+                             void *data)
+{
+        _cleanup_(closedirp) DIR *dir = opendir("/sys/kernel/btf");
+        struct dirent *de;
+
+        while (dir && (de = readdir(dir))) {
+                char path[PATH_MAX];
+                struct btf *mbtf;
+
+                if (de->d_name[0] == '.' || strcmp(de->d_name, "vmlinux") == 0 ||
+                    (name_part && !strstr(de->d_name, name_part)))
+                        continue;
+                snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
+                mbtf = btf__parse_split(path, (struct btf *)vmlinux);
+                if (!mbtf) {
+                        log_debug_errno(errno, "cannot parse BTF of module %s, ignoring: %m",
+                                        de->d_name);
+                        continue;
+                }
+                cb(mbtf, de->d_name, data);
+                btf__free(mbtf);
+        }
 }

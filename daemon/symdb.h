@@ -15,14 +15,14 @@ enum skbt_sym_kind {
 
 /* One probe point candidate. */
 struct skbt_sym {
-        char *name;        /* function name, or tracepoint name without system ("kfree_skb") */
-        char *system;      /* tracepoint system ("skb", "net") when known, else NULL */
-        char *module;      /* NULL for vmlinux */
-        uint32_t btf_id;   /* FUNC id, or the btf_trace_<name> TYPEDEF id */
-        uint8_t kind;      /* enum skbt_sym_kind */
-        uint8_t skb_arg;   /* 0-based position of the struct sk_buff * argument (tracepoints:
-                              not counting the leading void *ctx of btf_trace_*) */
-        uint8_t nr_args;   /* number of arguments (tracepoints: without ctx) */
+        char *name;         /* function name, or tracepoint name without system ("kfree_skb") */
+        char *system;       /* tracepoint system ("skb", "net") when known, else NULL */
+        char *module;       /* NULL for vmlinux */
+        uint32_t btf_id;    /* FUNC id, or the btf_trace_<name> TYPEDEF id */
+        uint8_t kind;       /* enum skbt_sym_kind */
+        uint8_t skb_arg;    /* 0-based position of the struct sk_buff * argument (tracepoints:
+                               not counting the leading void *ctx of btf_trace_*) */
+        uint8_t nr_args;    /* number of arguments (tracepoints: without ctx) */
         bool returns_value; /* function returns non-void */
 };
 
@@ -40,6 +40,15 @@ struct skbt_symdb {
  */
 int skbt_symdb_scan_btf(struct skbt_symdb *db, const struct btf *btf, const char *module);
 void skbt_symdb_done(struct skbt_symdb *db);
+
+/*
+ * Call cb with the split BTF of every module in /sys/kernel/btf whose name
+ * contains name_part (NULL: every module), on top of vmlinux.  A module
+ * whose BTF cannot be parsed is skipped (logged at debug level).
+ */
+void skbt_btf_foreach_module(const struct btf *vmlinux, const char *name_part,
+                             void (*cb)(const struct btf *btf, const char *module, void *data),
+                             void *data);
 /* Sort by kind, then name (stable output for List). */
 void skbt_symdb_sort(struct skbt_symdb *db);
 
