@@ -73,6 +73,11 @@ struct skbt_scratch {
         __u64 last_wakeup; /* bpf_ktime_get_ns() when this CPU last woke the daemon */
         struct skbt_tuple t;
         struct skbt_meta m;
+        /* The skb's address as a plain number: a BTF-typed skb pointer
+         * (tp_btf) cannot be a map key or a global function's __u64
+         * argument, and the verifier forgets a pointer's type through map
+         * memory. */
+        __u64 skb_addr;
         __u64 track_id;       /* this hit's packet, 0: untracked */
         __u64 track_sessions; /* sessions that matched it earlier */
         __u64 track_seq;      /* track ids handed out on this CPU */
@@ -176,6 +181,30 @@ static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratc
         if (n > SKBT_SKB_COPY_MAX)
                 return -1;
         return bpf_probe_read_kernel(s->skb, n, skb);
+}
+
+/*
+ * The same for an skb the verifier knows is a struct sk_buff * (tp_btf):
+ * plain loads of the fields the body uses.  The JIT guards each against a
+ * fault as a probe read would, without the helper call, which is most of
+ * what a probe read costs; a non-matching hit then makes one probe read
+ * (the headers) instead of two.
+ */
+#define SKB_LOAD(s, skb, type, field) (SKB_FIELD(s, type, field) = (type)(skb)->field)
+
+static __always_inline void skbt_load_skb(struct sk_buff *skb, struct skbt_scratch *s)
+{
+        SKB_LOAD(s, skb, unsigned char *, head);
+        SKB_LOAD(s, skb, unsigned char *, data);
+        SKB_LOAD(s, skb, __u16, network_header);
+        SKB_LOAD(s, skb, __u16, mac_header);
+        SKB_LOAD(s, skb, __u32, tail);
+        SKB_LOAD(s, skb, __u32, end);
+        SKB_LOAD(s, skb, __u32, len);
+        SKB_LOAD(s, skb, __be16, protocol);
+        SKB_LOAD(s, skb, __u32, mark);
+        SKB_LOAD(s, skb, struct net_device *, dev);
+        SKB_LOAD(s, skb, struct sock *, sk);
 }
 
 /*
@@ -310,6 +339,24 @@ struct skbt_hit {
 
 /* The free path is synchronous: a free function this long after the free is another skb's. */
 #define SKBT_FREE_PATH_NS (10 * 1000 * 1000ULL)
+
+/* The same with plain loads, for a BTF-typed skb (see skbt_load_skb()). */
+static __always_inline void skbt_load_dev(struct sk_buff *skb, struct skbt_scratch *s)
+{
+        struct net_device *dev = skb->dev;
+        struct sock *sk;
+
+        if (dev) {
+                s->m.ifindex = dev->ifindex;
+                s->m.netns = dev->nd_net.net->ns.inum;
+                return;
+        }
+        s->m.ifindex = 0;
+        s->m.netns = 0;
+        sk = skb->sk;
+        if (sk)
+                s->m.netns = sk->__sk_common.skc_net.net->ns.inum;
+}
 
 /* The device's index and namespace, and the namespace --netns compares. */
 static __always_inline void skbt_read_dev(struct skbt_scratch *s)
@@ -488,14 +535,35 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
 /* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
 #define SKBT_EVENT_BIG SKBT_REC_BIG
 
+/* The record's device fields from a BTF-typed skb (see skbt_load_skb()). */
+static __always_inline void skbt_event_dev_btf(struct skbt_event *e, struct sk_buff *skb)
+{
+        struct net_device *dev = skb->dev;
+
+        if (!dev) {
+                e->ifindex = 0;
+                e->netns = 0;
+                e->ifname[0] = 0;
+                return;
+        }
+        e->ifindex = dev->ifindex;
+        e->netns = dev->nd_net.net->ns.inum;
+        bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name);
+        e->flags |= SKBT_EV_HAS_DEV;
+}
+
 /*
  * Returns the mask of sessions the event went to (0 if none).  stamp: the
  * probe id in the low 32 bits, SKBT_STAMP_* above (skbt_probe_id.bpf.h).
  */
-static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 stamp,
-                                         const struct skbt_hit *hit)
+/*
+ * btf: skb is BTF-typed (tp_btf), its fields are read with plain loads; a
+ * compile-time constant, so each entry point gets one flavour of the body.
+ */
+static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb, __u64 stamp,
+                                                 const struct skbt_hit *hit, const bool btf)
 {
-        __u64 mask = *(volatile __u64 *)&state.active, ident, now, want;
+        __u64 mask = *(volatile __u64 *)&state.active, ident, now, want, addr;
         __u32 probe_id = (__u32)stamp, sflags = (__u32)(stamp >> 32);
         struct skbt_scratch *s;
         struct skbt_event *e;
@@ -527,7 +595,11 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         if (!s)
                 return 0;
         __builtin_memset(&s->t, 0, sizeof(s->t));
-        if (skbt_copy_skb(skb, s) < 0)
+        *(volatile __u64 *)&s->skb_addr = (__u64)skb;
+        addr = *(volatile __u64 *)&s->skb_addr;
+        if (btf)
+                skbt_load_skb(skb, s);
+        else if (skbt_copy_skb(skb, s) < 0)
                 return 0;
         eth_proto = bpf_ntohs(SKB_FIELD(s, __be16, protocol));
         s->m.mark = SKB_FIELD(s, __u32, mark);
@@ -552,7 +624,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         *(volatile __u64 *)&s->track_sessions = 0;
         if (ident) {
                 now = bpf_ktime_get_ns();
-                skbt_track_lookup(s, (__u64)skb, now, sflags);
+                skbt_track_lookup(s, addr, now, sflags);
         }
         *(volatile __u64 *)&s->matched =
             *(volatile __u64 *)&s->track_sessions & mask & *(volatile __u64 *)&state.track;
@@ -564,8 +636,12 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
          */
         *(volatile __u64 *)&s->candidates =
             skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
-        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)
-                skbt_read_dev(s);
+        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev) {
+                if (btf)
+                        skbt_load_dev(skb, s);
+                else
+                        skbt_read_dev(s);
+        }
         /* Likewise the pid: a filter or an event needs it, a ruled-out packet does not. */
         if (*(volatile __u64 *)&s->candidates | *(volatile __u64 *)&s->matched)
                 s->m.pid = bpf_get_current_pid_tgid() >> 32;
@@ -585,7 +661,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
         mask = *(volatile __u64 *)&s->matched;
         want = mask & ident;
         if (want)
-                skbt_track_update(s, (__u64)skb, want, now, sflags);
+                skbt_track_update(s, addr, want, now, sflags);
         /* The packet's life: ends here, or goes on in a copy or a new buffer. */
         if (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD) &&
             *(volatile __u64 *)&s->track_id) {
@@ -595,13 +671,13 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
                 if (sflags & SKBT_STAMP_CLONE)
                         skbt_clone_push(id, *(volatile __u64 *)&s->track_sessions, probe_id);
                 if (sflags & SKBT_STAMP_FREE) {
-                        skbt_track_release((__u64)skb, head, SKB_FIELD(s, __u32, end), id);
-                        s->freed_skb = (__u64)skb;
+                        skbt_track_release(addr, head, SKB_FIELD(s, __u32, end), id);
+                        s->freed_skb = addr;
                         s->freed_id = id;
                         s->freed_sessions = *(volatile __u64 *)&s->track_sessions;
                         s->freed_ts = now;
                 } else if (sflags & SKBT_STAMP_REHEAD)
-                        skbt_track_rehead((__u64)skb, head, id);
+                        skbt_track_rehead(addr, head, id);
         }
         if (!mask)
                 return 0;
@@ -642,7 +718,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
 
                         if (shinfo)
                                 shinfo += SKB_FIELD(s, __u32, end);
-                        skbt_fields_read((__u64)skb, shinfo, &s->vals);
+                        skbt_fields_read(addr, shinfo, &s->vals);
                 }
                 e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
                 if (!e)
@@ -675,7 +751,7 @@ static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 s
 fill:
         e->sessions = mask;
         e->ts = now;
-        e->skb = (__u64)skb;
+        e->skb = addr;
         e->location = hit->location;
         e->retval = hit->retval;
         e->probe_id = probe_id;
@@ -692,8 +768,9 @@ fill:
         e->track_id = *(volatile __u64 *)&s->track_id;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
 
-        dev = SKB_FIELD(s, struct net_device *, dev);
-        if (dev) {
+        if (btf) {
+                skbt_event_dev_btf(e, skb);
+        } else if ((dev = SKB_FIELD(s, struct net_device *, dev))) {
                 e->ifindex = BPF_CORE_READ(dev, ifindex);
                 e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
                 /* A fixed-size copy: cheaper than the byte loop of the _str
@@ -730,6 +807,20 @@ lost:
         skbt_stat_inc(SKBT_STAT_RB_FULL);
         skbt_count_lost(&s->matched);
         return mask;
+}
+
+/* An skb from a probe read or a register (raw_tp, kprobes, fentry's bpf_get_func_arg()). */
+static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 stamp,
+                                         const struct skbt_hit *hit)
+{
+        return skbt_handle_flavour(ctx, skb, stamp, hit, false);
+}
+
+/* An skb the verifier knows the type of: a tp_btf argument. */
+static __always_inline __u64 skbt_handle_btf(void *ctx, struct sk_buff *skb, __u64 stamp,
+                                             const struct skbt_hit *hit)
+{
+        return skbt_handle_flavour(ctx, skb, stamp, hit, true);
 }
 
 /* A record for the sessions in mask found the ring buffer full (outside skbt_handle()). */

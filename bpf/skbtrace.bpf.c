@@ -40,6 +40,44 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /*
+ * The same tracepoints as tp_btf programs, preferred where the kernel has
+ * BTF for them (every tracepoint in vmlinux on 5.5+): the verifier knows
+ * the argument is a struct sk_buff *, so the body reads the skb and its
+ * device with plain loads instead of probe reads (skbt_load_skb()).  The
+ * daemon stamps and loads them like the raw_tp ones, with the tracepoint's
+ * btf_trace_* type as attach target; the target named here is replaced
+ * before the template's own load by one whose skb is at that position
+ * (daemon/loader.c).  The skb position is fixed per template because the
+ * verifier types ctx[pos] from the tracepoint's prototype.
+ */
+#define SKBT_TPBTF_ENTRY(pos)                                                                      \
+        SEC("tp_btf/netif_receive_skb")                                                            \
+        int skbt_tpbtf_arg##pos(__u64 *ctx)                                                        \
+        {                                                                                          \
+                struct skbt_hit hit = {};                                                          \
+                return skbt_handle_btf(ctx, (struct sk_buff *)ctx[pos], skbt_stamp(), &hit);       \
+        }
+
+SKBT_TPBTF_ENTRY(0)
+SKBT_TPBTF_ENTRY(1)
+SKBT_TPBTF_ENTRY(2)
+SKBT_TPBTF_ENTRY(3)
+SKBT_TPBTF_ENTRY(4)
+
+SEC("tp_btf/kfree_skb")
+int skbt_tpbtf_kfree_skb(__u64 *ctx)
+{
+        struct skbt_hit hit = {
+            .location = ctx[1],
+            .drop_reason = (__u32)ctx[2],
+            .flags = SKBT_EV_DROP,
+        };
+
+        skbt_nf_drop_inside((struct sk_buff *)ctx[0]);
+        return skbt_handle_btf(ctx, (struct sk_buff *)ctx[0], skbt_stamp(), &hit);
+}
+
+/*
  * Function templates.  fentry/fexit: one program for every skb position,
  * loaded once per function with the position stamped next to the probe id
  * and read with bpf_get_func_arg(); the attach target given here is only

@@ -1319,6 +1319,8 @@ static void method_status(struct skbt_client *c, json_object *params)
             probes, "tracepoints",
             json_object_new_int64(l->n_attached - l->n_functions - l->n_returns - l->n_nf));
         json_object_object_add(probes, "netfilter", json_object_new_int64(l->n_nf));
+        /* Of the tracepoints, those whose programs read the skb with plain loads. */
+        json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
         json_object_object_add(o, "probes", probes);
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {

@@ -346,42 +346,117 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
         return r;
 }
 
-/* The template that serves a tracepoint, or NULL if none fits. */
-static struct bpf_program *tp_template(struct skbtrace *skel, const struct skbt_sym *s, bool *drop)
+/* kfree_skb carries (skb, location, reason) since 5.17: the drop tracer's template. */
+static bool tp_is_drop(const struct skbt_sym *s)
 {
-        *drop = false;
-        /* kfree_skb carries (skb, location, reason) since 5.17. */
-        if (strcmp(s->name, "kfree_skb") == 0 && s->skb_arg == 0 && s->nr_args >= 3) {
-                *drop = true;
-                return skel->progs.skbt_tp_kfree_skb;
-        }
+        return strcmp(s->name, "kfree_skb") == 0 && s->skb_arg == 0 && s->nr_args >= 3;
+}
+
+/*
+ * The template that serves a tracepoint, or NULL if none fits: the tp_btf
+ * flavour if btf (plain loads of the skb's fields), else raw_tp.
+ */
+static struct bpf_program *tp_template(struct skbtrace *skel, const struct skbt_sym *s, bool btf)
+{
+        if (tp_is_drop(s))
+                return btf ? skel->progs.skbt_tpbtf_kfree_skb : skel->progs.skbt_tp_kfree_skb;
         switch (s->skb_arg) {
         case 0:
-                return skel->progs.skbt_tp_arg0;
+                return btf ? skel->progs.skbt_tpbtf_arg0 : skel->progs.skbt_tp_arg0;
         case 1:
-                return skel->progs.skbt_tp_arg1;
+                return btf ? skel->progs.skbt_tpbtf_arg1 : skel->progs.skbt_tp_arg1;
         case 2:
-                return skel->progs.skbt_tp_arg2;
+                return btf ? skel->progs.skbt_tpbtf_arg2 : skel->progs.skbt_tp_arg2;
         case 3:
-                return skel->progs.skbt_tp_arg3;
+                return btf ? skel->progs.skbt_tpbtf_arg3 : skel->progs.skbt_tp_arg3;
         case 4:
-                return skel->progs.skbt_tp_arg4;
+                return btf ? skel->progs.skbt_tpbtf_arg4 : skel->progs.skbt_tp_arg4;
         default:
                 return NULL;
         }
 }
 
+/*
+ * Give each tp_btf template, before the object's load, a vmlinux tracepoint
+ * whose skb is at the template's position: the verifier types the template's
+ * ctx[pos] from that prototype.  A template with no such tracepoint is not
+ * loaded, and its position falls back to raw_tp.
+ */
+static void tpbtf_set_targets(struct skbtrace *skel, const struct skbt_symdb *db)
+{
+        struct bpf_program *p;
+
+        bpf_object__for_each_program (p, skel->obj) {
+                const char *target = NULL;
+
+                if (strncmp(bpf_program__name(p), "skbt_tpbtf_", 11) != 0 ||
+                    !bpf_program__autoload(p))
+                        continue;
+                for (size_t i = 0; i < db->n_syms && !target; i++) {
+                        const struct skbt_sym *s = &db->syms[i];
+
+                        if (s->kind == SKBT_SYM_TRACEPOINT && !s->module &&
+                            tp_template(skel, s, true) == p)
+                                target = s->name;
+                }
+                if (!target || bpf_program__set_attach_target(p, 0, target) < 0)
+                        bpf_program__set_autoload(p, false);
+        }
+}
+
+/*
+ * Load a stamped copy of a tracepoint template: tp_btf if it can, else
+ * raw_tp.  Returns the program fd, or negative errno with *what saying
+ * which step failed.
+ */
+static int load_tracepoint(struct skbt_loader *l, const struct skbt_sym *s, uint64_t stamp,
+                           const char *prog_name, bool *btf, const char **what)
+{
+        int r = -ENOENT;
+
+        *what = "no template loaded for that argument position";
+
+        for (int flavour = 1; flavour >= 0; flavour--) {
+                struct bpf_program *tmpl;
+                _cleanup_free_ void *insns = NULL;
+
+                *btf = flavour;
+                /* Module tracepoints would need their module's BTF fd as the target's. */
+                if (*btf && (!l->tp_btf || s->module))
+                        continue;
+                tmpl = tp_template(l->skel, s, *btf);
+                if (!tmpl || !bpf_program__autoload(tmpl))
+                        continue;
+                r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
+                                        stamp, &insns);
+                if (r < 0) {
+                        *what = "probe id marker missing in template";
+                        return r;
+                }
+                *what = "load failed";
+                if (*btf)
+                        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, prog_name, insns,
+                                              s->btf_id, 0);
+                else
+                        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name,
+                                              insns, 0, 0);
+                if (r >= 0 || !*btf)
+                        return r;
+                log_debug_errno(r, "tracepoint %s: tp_btf load failed (%m), trying raw_tp",
+                                s->name);
+        }
+        return r;
+}
+
 static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
                               const struct skbt_loader_opts *opts)
 {
-        struct bpf_program *tmpl;
         struct skbt_probe *p;
         char name[256], prog_name[16];
-        void *insns = NULL;
-        bool drop;
+        const char *what;
+        bool btf;
         int id, r;
 
-        tmpl = tp_template(l->skel, s, &drop);
         if (s->system)
                 snprintf(name, sizeof(name), "%s:%s", s->system, s->name);
         else
@@ -389,32 +464,26 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         /* --probes matches the name users see, "skb:kfree_skb". */
         if (!skbt_probe_wanted(opts, name))
                 return;
-        id = skbt_probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, drop);
+        id = skbt_probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, tp_is_drop(s));
         if (id < 0) {
                 log_warning_errno(id, "cannot record probe %s, ignoring: %m", name);
                 return;
         }
         p = &l->probes[id];
-        if (!tmpl) {
+        if (!tp_template(l->skel, s, false)) {
                 skbt_probe_fail(l, p, "skb is argument %u: no entry point for that position",
                                 s->skb_arg + 1);
                 return;
         }
-        r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
-                                (uint64_t)id | (uint64_t)p->life << 32, &insns);
-        if (r < 0) {
-                skbt_probe_fail(l, p, "probe id marker missing in template: %s", strerror(-r));
-                return;
-        }
         snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
-        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name, insns, 0, 0);
-        free(insns);
+        r = load_tracepoint(l, s, (uint64_t)id | (uint64_t)p->life << 32, prog_name, &btf, &what);
         if (r < 0) {
-                skbt_probe_fail(l, p, "load failed: %s", strerror(-r));
+                skbt_probe_fail(l, p, "%s: %s", what, strerror(-r));
                 return;
         }
         p->prog_fd = r;
-        r = bpf_raw_tracepoint_open(s->name, p->prog_fd);
+        /* tp_btf programs know their tracepoint from their attach target. */
+        r = bpf_raw_tracepoint_open(btf ? NULL : s->name, p->prog_fd);
         if (r < 0) {
                 skbt_probe_fail(l, p, "attach failed: %s", strerror(-r));
                 p->prog_fd = safe_close(p->prog_fd);
@@ -424,6 +493,8 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         p->attached = true;
         p->prog_fd = safe_close(p->prog_fd); /* the link holds the program */
         l->n_attached++;
+        if (btf)
+                l->n_tp_btf++;
 }
 
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
@@ -477,7 +548,7 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
 
 /* Load only the templates the chosen backend uses: on a kernel where, say,
  * fentry is refused, loading its template would fail the whole object. */
-static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf)
+static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf, bool btf)
 {
         struct bpf_program *p;
 
@@ -487,6 +558,8 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool 
 
                 if (strncmp(n, "skbt_tp_", 8) == 0)
                         on = true;
+                else if (strncmp(n, "skbt_tpbtf_", 11) == 0)
+                        on = btf;
                 /* Netfilter verdicts: the same attach type as the function probes. */
                 else if (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0)
                         on = nf && backend == SKBT_BACKEND_FENTRY;
@@ -556,7 +629,8 @@ static int load_skeleton(struct skbtrace *skel)
         return r;
 }
 
-static int open_and_load(struct skbt_loader *l, const struct skbt_loader_opts *opts, bool nf)
+static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
+                         const struct skbt_loader_opts *opts, bool nf, bool btf)
 {
         int r;
 
@@ -567,10 +641,14 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_loader_opts *o
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
-        set_autoload(l->skel, l->backend, nf);
+        set_autoload(l->skel, l->backend, nf, btf);
+        if (btf)
+                tpbtf_set_targets(l->skel, db);
         r = load_skeleton(l->skel);
         if (r < 0)
-                return log_full_errno(nf ? LOG_DEBUG : LOG_ERR, r, "cannot load BPF programs: %m");
+                return log_full_errno(nf || btf ? LOG_DEBUG : LOG_ERR, r,
+                                      "cannot load BPF programs: %m");
+        l->tp_btf = btf;
         return 0;
 }
 
@@ -596,14 +674,26 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return log_error_errno(l->n_cpus ? l->n_cpus : -EINVAL,
                                        "cannot count possible CPUs: %m");
 
-        r = open_and_load(l, opts, true);
-        /* Verdicts are a detail: a kernel that refuses their programs still traces. */
+        /*
+         * tp_btf programs are an optimisation and the verdicts a detail: a
+         * kernel that refuses either still traces, with raw_tp programs or
+         * without verdicts.  SKBTRACED_NO_TP_BTF=1 forces raw_tp (tests,
+         * benchmarks).
+         */
+        r = open_and_load(l, db, opts, true, !getenv("SKBTRACED_NO_TP_BTF"));
+        if (r < 0 && !getenv("SKBTRACED_NO_TP_BTF")) {
+                log_warning_errno(r, "cannot load the tp_btf tracepoint programs (%m); "
+                                     "using raw_tp programs (probe reads: slower per hit)");
+                skbtrace__destroy(l->skel);
+                l->skel = NULL;
+                r = open_and_load(l, db, opts, true, false);
+        }
         if (r < 0 && backend != SKBT_BACKEND_TRACEPOINT) {
                 log_warning_errno(r, "cannot load the BPF programs with the netfilter verdict "
                                      "programs (%m); loading them without (no verdicts)");
                 skbtrace__destroy(l->skel);
                 l->skel = NULL;
-                r = open_and_load(l, opts, false);
+                r = open_and_load(l, db, opts, false, false);
         }
         if (r < 0)
                 return r;
@@ -652,9 +742,11 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                                        "no probe could be attached (%u tried); see the "
                                        "messages above",
                                        l->n_probes);
-        log_info("backend %s: %u probes attached (%u functions, %u returns), %u skipped, "
-                 "in %.1f s; %u skb functions not attachable with this backend",
+        log_info("backend %s: %u probes attached (%u functions, %u returns; tracepoints: "
+                 "%u tp_btf, %u raw_tp), %u skipped, in %.1f s; %u skb functions not "
+                 "attachable with this backend",
                  skbt_backend_to_string(backend), l->n_attached, l->n_functions, l->n_returns,
+                 l->n_tp_btf, l->n_attached - l->n_functions - l->n_returns - l->n_nf - l->n_tp_btf,
                  l->n_skipped, (double)l->load_ns / 1e9, l->n_unsupported);
         *ret = TAKE_PTR(l);
         return 0;

@@ -65,6 +65,8 @@ struct skbt_loader {
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         uint32_t n_nf;                        /* netfilter probes attached */
+        bool tp_btf;                          /* tp_btf tracepoint templates loaded */
+        uint32_t n_tp_btf;                    /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

@@ -840,16 +840,30 @@ def involves(ev, addr):
 # --------------------------------------------------------------------------
 # BPF objects in the kernel (bpftool)
 
+def _bpftool_list(kind):
+    """bpftool KIND list -j.  An object being released between bpftool's
+    walk of the ids and its lookup fails the whole listing with EAGAIN
+    ("can't get link by id"): list again."""
+    for _ in range(50):
+        r = subprocess.run(["bpftool", kind, "list", "-j"], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode == 0:
+            return json.loads(r.stdout or "[]")
+        if "Resource temporarily unavailable" not in r.stdout + r.stderr:
+            break
+        time.sleep(0.05)
+    fail(f"bpftool {kind} list -j failed with status {r.returncode}\n"
+         f"stdout: {r.stdout[-2000:]}\nstderr: {r.stderr[-2000:]}")
+
+
 def bpf_progs():
     """{prog_id: name} of every loaded BPF program."""
-    out = run(["bpftool", "prog", "list", "-j"], timeout=30).stdout
-    return {p["id"]: p.get("name", "") for p in json.loads(out or "[]")}
+    return {p["id"]: p.get("name", "") for p in _bpftool_list("prog")}
 
 
 def bpf_links():
     """{link_id: prog_id} of every BPF link."""
-    out = run(["bpftool", "link", "list", "-j"], timeout=30).stdout
-    return {l["id"]: l.get("prog_id") for l in json.loads(out or "[]")}
+    return {l["id"]: l.get("prog_id") for l in _bpftool_list("link")}
 
 
 def our_prog_ids(prefix="skbt_"):

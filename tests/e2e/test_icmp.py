@@ -2,8 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """test_icmp.py - an ICMP session sees echo request and reply on the RX and TX tracepoints."""
 
+import os
+
 import skbt
 from skbt import check, RX_TRACEPOINTS, TX_TRACEPOINTS
+
+
+def test_tracepoint_flavour(t):
+    """Tracepoint programs are tp_btf (plain loads of the skb's fields) where the
+    kernel allows; SKBTRACED_NO_TP_BTF=1 (meson test *_raw_tp) forces raw_tp, the
+    fallback, so that both flavours run this file's checks."""
+    probes = t.d.status()["probes"]
+    raw = os.environ.get("SKBTRACED_NO_TP_BTF") == "1"
+    want = 0 if raw else probes["tracepoints"]
+    check(probes["tracepoints"] > 0, f"no tracepoint attached: {probes}")
+    check(probes["tracepoints_tp_btf"] == want,
+          f"{probes['tracepoints_tp_btf']} tracepoints as tp_btf, want {want} "
+          f"(SKBTRACED_NO_TP_BTF={'1' if raw else 'unset'}): {probes}")
 
 
 def test_echo_request_and_reply(t):

@@ -30,6 +30,8 @@ def _wait_gone(progs, links, timeout, what, daemon):
     try:
         skbt.wait_for(gone, timeout, f"BPF objects to go away after {what}", interval=0.2)
     except skbt.TestFailure:
+        if left is None:
+            raise
         skbt.fail(f"after {what}, still loaded: programs {sorted(left[0])}, links "
                   f"{sorted(left[1])}\n{skbt.run(['bpftool', 'prog', 'list']).stdout[-3000:]}\n"
                   f"{daemon.log_text(60)}")
