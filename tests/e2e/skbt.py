@@ -846,10 +846,25 @@ def bpf_progs():
     return {p["id"]: p.get("name", "") for p in json.loads(out or "[]")}
 
 
+def bpf_link_list():
+    """Every BPF link, as `bpftool link list -j` shows it.  A link released while bpftool
+    walks the list (daemons detaching: idle detach, other tests) makes it print an "error"
+    entry and exit 255 after a complete list: those entries are left out, and a list that
+    is not valid JSON is read again."""
+    for attempt in range(5):
+        r = run(["bpftool", "link", "list", "-j"], timeout=30, check_rc=False)
+        try:
+            links = json.loads(r.stdout or "[]")
+        except ValueError:
+            time.sleep(0.1)
+            continue
+        return [l for l in links if "id" in l]
+    fail(f"bpftool link list -j failed 5 times: status {r.returncode}: {r.stderr.strip()}")
+
+
 def bpf_links():
     """{link_id: prog_id} of every BPF link."""
-    out = run(["bpftool", "link", "list", "-j"], timeout=30).stdout
-    return {l["id"]: l.get("prog_id") for l in json.loads(out or "[]")}
+    return {l["id"]: l.get("prog_id") for l in bpf_link_list()}
 
 
 def our_prog_ids(prefix="skbt_"):
