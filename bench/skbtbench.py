@@ -37,6 +37,10 @@ FLOOD_PORT = 47009       # the port every benchmark flow goes to (nobody listens
 OTHER_PORT = 47999       # a port no benchmark packet goes to: "sessions active, no match"
 PRODUCER_CPU = "0"
 CONSUMER_CPU = "1"
+# The daemons here close their tracepoint links this long after the last session (skbtraced(8)
+# idle_detach_after; default 10 s): short, so "idle" is reached quickly; the state it reaches
+# is the same as with the default.
+BENCH_LINGER = "1"
 SUMMARY_RE = re.compile(
     r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
 
@@ -161,8 +165,9 @@ def prog_fdinfo_by_id(prog_id):
 
 def bpf_fdinfo(pid):
     """BPF programs and maps a process holds: {('prog'|'map', id): fdinfo dict}.  Programs
-    include those it holds only through a BPF link (the daemon closes a program's fd once its
-    link holds it): their fdinfo is read through an fd of our own."""
+    include those it holds only through a BPF link (the daemon closes a function program's fd
+    once its link holds it; tracepoint programs keep theirs, to re-attach after an idle
+    detach): their fdinfo is read through an fd of our own."""
     out = {}
     linked = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -340,11 +345,16 @@ class Topology:
 # The daemon and its clients
 
 class Daemon:
-    def __init__(self, bench, cpu=CONSUMER_CPU):
+    def __init__(self, bench, cpu=CONSUMER_CPU, linger=BENCH_LINGER, verbose=False):
         self.bench = bench
         self.sock = os.path.join(bench.tmp, f"skbtraced-{len(_procs)}.sock")
         self.log = open(os.path.join(bench.tmp, "skbtraced.log"), "a")
+        self.linger = linger
         cmd = ["taskset", "-c", cpu, bench.skbtraced, "--socket", self.sock]
+        if linger is not None:
+            cmd += ["--idle-detach-after", linger]
+        if verbose:
+            cmd += ["-v"]  # the re-attach times are logged at debug level
         self.cmd = cmd
         self.p = spawn(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.p.pid
@@ -378,6 +388,15 @@ class Daemon:
 
     def status(self):
         return self.call("io.skbtraced.Status")
+
+    def tracepoints(self):
+        """The state of the tracepoint links (Status 'tracepoints'), or {} from an older daemon."""
+        return self.status().get("tracepoints", {})
+
+    def wait_detached(self, timeout=30):
+        """Until the linger after the last session ran out and the links are closed."""
+        wait_for(lambda: self.tracepoints().get("idle_detached"), timeout,
+                 "the daemon to detach its idle tracepoint links", interval=0.05)
 
     def stats_map(self):
         """(records emitted, records not reserved: ring buffer full), summed over CPUs."""
@@ -496,7 +515,7 @@ class Bench:
     def bench_start(self):
         runs = 5 if self.smoke else 100
         bt_runs = 1 if self.smoke else 10
-        d = Daemon(self)
+        d = Daemon(self, linger="10")
         probes = d.call("io.skbtraced.List")["probes"]
         tps = [p["name"] for p in probes if p["kind"] == "tracepoint" and p["attached"]]
         # Traffic flows the whole time: "first event" is then a few hundred µs after live.
@@ -524,10 +543,29 @@ class Bench:
             return dt
 
         try:
-            first_line(ipft_cmd)  # warm: the daemon's first session, page cache
+            # Warm: one session after another within the linger (10 s, the default), so the
+            # tracepoint links stay held, as for a script running 'trace -c 1' in a loop.
+            first_line(ipft_cmd)  # the daemon's first session, page cache
+            tp0 = d.tracepoints()
             ipft = [first_line(ipft_cmd) for _ in range(runs)]
+            tp1 = d.tracepoints()
             res = {"ipftctl": {"cmd": shlex.join(["ipftctl", "trace"] + ipft_args),
-                               "runs": ipft, "probes": len(tps)}}
+                               "runs": ipft, "probes": len(tps),
+                               "reattaches": tp1.get("attaches", 0) - tp0.get("attaches", 0)}}
+            d.stop()
+            # Cold: idle_detach_after = 0, and each run starts once the links are closed: its
+            # session pays the re-attach of every tracepoint link.
+            d = Daemon(self, linger="0", verbose=True)
+            cold_cmd = [self.ipftctl, "--socket", d.sock, "trace"] + ipft_args
+            first_line(cold_cmd)
+            cold, attach_us = [], []
+            for _ in range(runs):
+                d.wait_detached()
+                cold.append(first_line(cold_cmd))
+                attach_us.append(d.tracepoints().get("last_attach_us", 0))
+            res["ipftctl_cold"] = {"cmd": res["ipftctl"]["cmd"], "runs": cold,
+                                   "probes": len(tps), "attach_us": attach_us,
+                                   "linked": d.tracepoints().get("loaded", 0)}
             bt = shutil.which("bpftrace")
             if bt:
                 prog1 = 'tracepoint:net:netif_receive_skb { printf("%s\\n", probe); exit(); }'
@@ -640,6 +678,7 @@ class Bench:
         d = Daemon(self)
         res = {}
         floor = None
+        dn = None
         try:
             # The floor programs go on exactly the tracepoints the daemon attached.
             tps = [p["name"] for p in d.call("io.skbtraced.List")["probes"]
@@ -648,7 +687,16 @@ class Bench:
             res["floor_probes"] = len(tps)
             probe_case = lambda *a: self.probe_case(d, floor, *a)
             rate = 20000
+            # (a) as an idle daemon is: links closed after the linger, no program runs.
+            d.wait_detached()
             res["a_idle"] = probe_case(0, FLOOD_PORT, rate, dur)
+            res["a_idle"]["detached"] = True
+            # (a) with idle_detach_after = never: programs run on every hit, only to find no
+            # session (the cost before idle detach existed).
+            dn = Daemon(self, linger="never")
+            res["a_never"] = self.probe_case(dn, floor, 0, FLOOD_PORT, rate, dur)
+            dn.stop()
+            dn = None
             res["b_nomatch_1"] = probe_case(1, OTHER_PORT, rate, dur)
             res["b_nomatch_64"] = probe_case(1 if self.smoke else 64, OTHER_PORT, rate, dur)
             res["c_match_1"] = probe_case(1, FLOOD_PORT, rate, dur)
@@ -657,7 +705,10 @@ class Bench:
         finally:
             if floor:
                 floor.close()
+            if dn:
+                dn.stop()
             d.stop()
+        res["linger"] = BENCH_LINGER
         res["cmd"] = "floodgen --rate R --duration %s B_ADDR PORT" % dur
         self.results["probecost"] = res
 
@@ -691,13 +742,23 @@ class Bench:
             return
         rounds = 1 if self.smoke else 5
         dur = 1 if self.smoke else 4
-        res = {p: {"none": [], "idle": [], "session": []} for p in ("veth", "lo")}
+        res = {p: {"none": [], "idle": [], "idle_never": [], "session": []}
+               for p in ("veth", "lo")}
         for r in range(rounds):
             log(f"idle overhead: round {r + 1}/{rounds}")
             for path in ("veth", "lo"):
                 res[path]["none"].append(self.iperf(path, dur))
+            # The old idle: tracepoint links kept while no session runs.
+            d = Daemon(self, linger="never")
+            try:
+                for path in ("veth", "lo"):
+                    res[path]["idle_never"].append(self.iperf(path, dur))
+            finally:
+                d.stop()
             d = Daemon(self)
             try:
+                # Idle as the daemon is once the linger ran out: links closed.
+                d.wait_detached()
                 for path in ("veth", "lo"):
                     res[path]["idle"].append(self.iperf(path, dur))
                 cs = self.start_clients(d, 1, self.trace_args("json", OTHER_PORT))
@@ -710,6 +771,7 @@ class Bench:
             finally:
                 d.stop()
         res["cmd"] = f"iperf3 -c ADDR -t {dur} -J"
+        res["linger"] = BENCH_LINGER
         self.results["idle"] = res
 
     # -- 6. session start on function probes, in a VM --
@@ -840,13 +902,23 @@ def report(bench, args, elapsed):
         w("")
         w(f"Time from starting the command to its first event line on stdout, with traffic "
           f"already flowing ({s['rate']} UDP packets/s between the namespaces), daemon warm. "
+          "*Links held*: one session after another within the idle linger "
+          "(`idle_detach_after = 10`, the default), so the tracepoint links stay attached "
+          f"({s['ipftctl'].get('reattaches', 0)} re-attaches over the runs). *After idle "
+          "detach*: `idle_detach_after = 0`, each run starting once the daemon has closed its "
+          "links, so its session first re-attaches them. "
           f"Command: `{run_all} --only start`.")
         w("")
         w("| tool | probes | runs | p50 | p95 | vs skbtraced (p50) | command |")
         w("|---|---|---|---|---|---|---|")
         base = pct(ip, 50)
-        w(f"| skbtraced + ipftctl | {s['ipftctl']['probes']} | {len(ip)} | {fmt_ms(base)} | "
-          f"{fmt_ms(pct(ip, 95))} | 1× | `{s['ipftctl']['cmd']}` |")
+        w(f"| skbtraced + ipftctl, links held | {s['ipftctl']['probes']} | {len(ip)} | "
+          f"{fmt_ms(base)} | {fmt_ms(pct(ip, 95))} | 1× | `{s['ipftctl']['cmd']}` |")
+        if "ipftctl_cold" in s:
+            c = s["ipftctl_cold"]["runs"]
+            w(f"| skbtraced + ipftctl, after idle detach | {s['ipftctl_cold']['probes']} | "
+              f"{len(c)} | {fmt_ms(pct(c, 50))} | {fmt_ms(pct(c, 95))} | "
+              f"{pct(c, 50) / base:.1f}× | `{s['ipftctl_cold']['cmd']}` |")
         for k in ("bpftrace_1", "bpftrace_all"):
             if k in s:
                 v = s[k]["runs"]
@@ -855,6 +927,13 @@ def report(bench, args, elapsed):
                   f"{pct(v, 50) / base:.0f}× slower | `{s[k]['cmd']}` |")
         if s.get("bpftrace_missing"):
             w("| bpftrace | - | - | - | - | not installed | |")
+        if s.get("ipftctl_cold", {}).get("attach_us"):
+            a = [x / 1e6 for x in s["ipftctl_cold"]["attach_us"]]
+            w("")
+            w(f"Re-attaching the {s['ipftctl_cold'].get('linked', '?')} tracepoint links "
+              "(the daemon's own measure, Status `tracepoints.last_attach_us`, logged at debug "
+              f"level) took p50 {fmt_ms(pct(a, 50))}, p95 {fmt_ms(pct(a, 95))} over the "
+              f"{len(a)} runs after idle detach.")
         w("")
         w("Function probes (fentry, kprobe) cannot be attached on this kernel; section 6 makes "
           "the same comparison for function probes in a VM.")
@@ -915,19 +994,33 @@ def report(bench, args, elapsed):
         w("| case | sessions | traffic | hits | matched | ns per hit | floor (empty program) | "
           "above floor | load | target |")
         w("|---|---|---|---|---|---|---|---|---|---|")
-        rows = (("a_idle", "(a) no session", "≤ 15 ns"),
+        rows = (("a_idle", "(a) no session: links detached, no program runs", "≤ 15 ns"),
+                ("a_never", "(a) no session, `idle_detach_after = never`", ""),
                 ("b_nomatch_1", "(b) sessions, packet not matching", ""),
                 ("b_nomatch_64", "(b) sessions, packet not matching", "≤ 60 ns"),
                 ("c_match_1", "(c) matching and emitting", "≤ 200 ns"),
                 ("c_match_64", "(c) matching and emitting", "≤ 200 ns"))
         for k, name, target in rows:
+            if k not in p:
+                continue
             c = p[k]
             fl = c.get("floor_ns_per_hit")
             fl_s = f"{fl:.1f}" if fl is not None else "-"
-            above = f"{c['ns_per_hit'] - fl:.1f}" if fl is not None else "-"
             load = f"{c['load']:.2f}" if "load" in c else "-"
+            if c["hits"] == 0:
+                # No link, no run: the tracepoints cost what they cost without the daemon.
+                ns, above = "0 (detached: no program runs)", "0"
+            else:
+                ns = f"{c['ns_per_hit']:.1f}"
+                above = f"{c['ns_per_hit'] - fl:.1f}" if fl is not None else "-"
             w(f"| {name} | {c['sessions']} | {c['rate']} pkt/s | {c['hits']} | {c['matched']} | "
-              f"{c['ns_per_hit']:.1f} | {fl_s} | {above} | {load} | {target} |")
+              f"{ns} | {fl_s} | {above} | {load} | {target} |")
+        w("")
+        w(f"The daemon here closes its tracepoint links {p.get('linger', '?')} s after the "
+          "last session (`--idle-detach-after`; default 10 s): case (a) is measured once it "
+          "has, as any idle daemon is; the `never` row is a second daemon that keeps them, "
+          "the cost every idle daemon had before idle detach. Sessions re-attach the links "
+          "before they go live, so (b) and (c) are unchanged by it.")
 
     if "idle" in R:
         i = R["idle"]
@@ -938,23 +1031,30 @@ def report(bench, args, elapsed):
             w(f"Not measured: {i['missing']} is not installed.")
         else:
             w(f"TCP throughput of one iperf3 stream (`{i['cmd']}`; client CPU 0, server CPU 1), "
-              "median of interleaved rounds: no daemon, daemon idle (probes attached, no "
-              "session), and one session whose filter matches none of the traffic. Command: "
+              "median of interleaved rounds: no daemon; daemon idle, measured once the linger "
+              f"after its start ran out (`--idle-detach-after {i.get('linger', '?')}`) and its "
+              "tracepoint links are closed; daemon idle with `idle_detach_after = never` "
+              "(links kept, programs run on every hit: the idle daemon before idle detach); and "
+              "one session whose filter matches none of the traffic. Command: "
               f"`{run_all} --only idle`.")
             w("")
-            w("| path | no daemon | daemon idle | vs none | 1 non-matching session | vs none |")
-            w("|---|---|---|---|---|---|")
+            w("| path | no daemon | daemon idle | vs none | daemon idle, never detach | vs none "
+              "| 1 non-matching session | vs none |")
+            w("|---|---|---|---|---|---|---|---|")
+            kinds = ("none", "idle", "idle_never", "session")
             for path, name in (("veth", "veth between namespaces"),
                                ("lo", "loopback in a namespace")):
                 v = i[path]
-                none, idle, sess = (statistics.median(v[k]) for k in ("none", "idle", "session"))
+                none, idle, never, sess = (statistics.median(v[k]) if v.get(k) else float("nan")
+                                           for k in kinds)
                 w(f"| {name} | {none / 1e9:.2f} Gbit/s | {idle / 1e9:.2f} Gbit/s | "
-                  f"{(idle / none - 1) * 100:+.1f}% | {sess / 1e9:.2f} Gbit/s | "
+                  f"{(idle / none - 1) * 100:+.1f}% | {never / 1e9:.2f} Gbit/s | "
+                  f"{(never / none - 1) * 100:+.1f}% | {sess / 1e9:.2f} Gbit/s | "
                   f"{(sess / none - 1) * 100:+.1f}% |")
             w("")
             w("Runs (Gbit/s): " + "; ".join(
-                f"{path} {k}: " + ", ".join(f"{x / 1e9:.1f}" for x in i[path][k])
-                for path in ("veth", "lo") for k in ("none", "idle", "session")))
+                f"{path} {k}: " + ", ".join(f"{x / 1e9:.1f}" for x in i[path].get(k, []))
+                for path in ("veth", "lo") for k in kinds))
 
     if "memory" in R:
         m = R["memory"]

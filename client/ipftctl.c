@@ -1144,6 +1144,32 @@ static void status_print(json_object *p, bool verbose)
                 status_line("startup time:",
                             "%" PRIu64 " ms (loading and attaching: %" PRIu64 " ms)", v, load);
         }
+        if ((v2 = member(p, "tracepoints", json_type_object))) {
+                json_object *after = NULL, *det = member(v2, "idle_detached", json_type_boolean);
+                double linger = json_object_object_get_ex(v2, "idle_detach_after_s", &after)
+                                    ? json_object_get_double(after)
+                                    : -1;
+                uint64_t linked = member_u64_or(v2, "linked", 0);
+                uint64_t loaded = member_u64_or(v2, "loaded", 0);
+
+                if (det && json_object_get_boolean(det))
+                        status_line("tracepoints:",
+                                    "%" PRIu64 " of %" PRIu64 " linked: detached while idle, no "
+                                    "program runs; the next session re-attaches them (last "
+                                    "time %.1f ms)",
+                                    linked, loaded,
+                                    (double)member_u64_or(v2, "last_attach_us", 0) / 1e3);
+                else if (linger < 0)
+                        status_line("tracepoints:",
+                                    "%" PRIu64 " of %" PRIu64 " linked, also while idle "
+                                    "(idle_detach_after = never)",
+                                    linked, loaded);
+                else
+                        status_line("tracepoints:",
+                                    "%" PRIu64 " of %" PRIu64 " linked; detached %g s after the "
+                                    "last session ends",
+                                    linked, loaded, linger);
+        }
         if (member_u64(p, "uptime_ns", &v)) {
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);

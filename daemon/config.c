@@ -42,6 +42,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .rate_limit = 0,
             .max_connections = 256,
             .max_connections_per_user = 32,
+            .idle_detach_usec = SKBT_IDLE_DETACH_DEFAULT_USEC,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
 }
@@ -108,6 +109,45 @@ int skbt_parse_duration_sec(const char *s, uint64_t *ret_usec)
         if ((uint64_t)v * mult > MAX_DURATION_SEC)
                 return -ERANGE;
         *ret_usec = (uint64_t)v * mult * 1000000ULL;
+        return 0;
+}
+
+int skbt_parse_idle_detach(const char *s, int64_t *ret_usec)
+{
+        uint64_t whole = 0, frac = 0, scale = 1000000;
+        size_t i = 0, n = strlen(s), digits = 0;
+        bool negative = false;
+
+        if (strcmp(s, "never") == 0) {
+                *ret_usec = SKBT_IDLE_DETACH_NEVER;
+                return 0;
+        }
+        if (n > 0 && s[n - 1] == 's')
+                n--;
+        if (i < n && s[i] == '-') {
+                negative = true;
+                i++;
+        }
+        /* By hand rather than strtod(): no locale, exponents, "inf" or blanks. */
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                whole = whole * 10 + (uint64_t)(s[i] - '0');
+                if (whole > MAX_DURATION_SEC)
+                        return -ERANGE;
+        }
+        if (i < n && s[i] == '.') {
+                for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+                        if (scale > 1) {
+                                scale /= 10;
+                                frac += (uint64_t)(s[i] - '0') * scale;
+                        }
+        }
+        if (digits == 0 || i != n)
+                return -EINVAL;
+        if (negative) {
+                *ret_usec = SKBT_IDLE_DETACH_NEVER;
+                return 0;
+        }
+        *ret_usec = (int64_t)(whole * 1000000ULL + frac);
         return 0;
 }
 
@@ -209,11 +249,20 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                 if (r < 0)
                         return r;
                 c->set |= SKBT_CFG_MAX_CONN_PER_USER;
+        } else if (strcmp(key, "idle_detach_after") == 0) {
+                r = skbt_parse_idle_detach(value, &c->idle_detach_usec);
+                if (r < 0)
+                        return fail(err, errlen,
+                                    "invalid idle_detach_after '%.64s': expected seconds (0.5, "
+                                    "10, 30s; at most 366 days), 0 to detach at once, or never",
+                                    value);
+                c->set |= SKBT_CFG_IDLE_DETACH;
         } else {
                 return fail(err, errlen,
                             "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                             "queue_size, max_sessions, max_sessions_per_user, max_duration, "
-                            "rate_limit, max_connections or max_connections_per_user",
+                            "rate_limit, max_connections, max_connections_per_user or "
+                            "idle_detach_after",
                             key);
         }
         return 0;
@@ -357,5 +406,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 dst->max_connections = src->max_connections;
         if (src->set & SKBT_CFG_MAX_CONN_PER_USER)
                 dst->max_connections_per_user = src->max_connections_per_user;
+        if (src->set & SKBT_CFG_IDLE_DETACH)
+                dst->idle_detach_usec = src->idle_detach_usec;
         dst->set |= src->set;
 }

@@ -28,6 +28,7 @@
 #include "pcap_filter.h"
 #include "netns.h"
 #include "skbtraced.h"
+#include "tp_links.h"
 #include "track_agg.h"
 
 #define ERR_INVALID_PARAMETER "io.skbtraced.InvalidParameter"
@@ -1020,6 +1021,11 @@ static void method_list(struct skbt_client *c, json_object *params)
                 json_object_object_add(o, "backend",
                                        json_object_new_string(skbt_backend_to_string(p->backend)));
                 json_object_object_add(o, "attached", json_object_new_boolean(p->attached));
+                /* Tracepoints: attached but not linked while the daemon is idle. */
+                json_object_object_add(
+                    o, "linked",
+                    json_object_new_boolean(p->attached &&
+                                            (!skbt_tp_relinkable(p) || p->link_fd >= 0)));
                 json_object_object_add(o, "drop", json_object_new_boolean(p->drop));
                 json_object_object_add(o, "returns",
                                        json_object_new_boolean(p->ret_id != SKBT_NO_PROBE &&
@@ -1322,6 +1328,7 @@ static void method_status(struct skbt_client *c, json_object *params)
         /* Of the tracepoints, those whose programs read the skb with plain loads. */
         json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
         json_object_object_add(o, "probes", probes);
+        json_object_object_add(o, "tracepoints", skbt_idle_to_json(d));
         skipped = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 json_object *e;
@@ -1766,6 +1773,8 @@ void skbt_daemon_reload(struct skbtraced *d)
         struct skbt_config cfg;
         gid_t old_gid = d->access_gid;
         bool old_valid = d->access_gid_valid;
+        bool idle_changed;
+        char idle[32];
         int r;
 
         sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading %s",
@@ -1795,7 +1804,14 @@ void skbt_daemon_reload(struct skbtraced *d)
                             d->opt.config_path);
         cfg.backend = d->opt.cfg.backend;
         cfg.ringbuf_bytes = d->opt.cfg.ringbuf_bytes;
+        idle_changed = cfg.idle_detach_usec != d->opt.cfg.idle_detach_usec;
         d->opt.cfg = cfg;
+        if (idle_changed)
+                skbt_idle_reconfigure(d);
+        if (cfg.idle_detach_usec < 0)
+                snprintf(idle, sizeof(idle), "never");
+        else
+                snprintf(idle, sizeof(idle), "%.3f s", (double)cfg.idle_detach_usec / 1e6);
         /* Also when the name stayed: the group may have been created (sysusers) or
          * renumbered since. */
         resolve_group(d);
@@ -1803,10 +1819,11 @@ void skbt_daemon_reload(struct skbtraced *d)
                 (void)apply_socket_mode(d);
         log_info("configuration reloaded: group %s, max_sessions %u (%u per user), "
                  "max_duration %" PRIu64 " s, queue_size %zu KiB, rate_limit %u/s, "
-                 "max_connections %u (%u per user); %u sessions continue",
+                 "max_connections %u (%u per user), idle_detach_after %s; "
+                 "%u sessions continue",
                  cfg.group, cfg.max_sessions, cfg.max_sessions_per_user,
                  cfg.max_duration_usec / 1000000, cfg.queue_bytes >> 10, cfg.rate_limit,
-                 cfg.max_connections, cfg.max_connections_per_user, d->n_sessions);
+                 cfg.max_connections, cfg.max_connections_per_user, idle, d->n_sessions);
 done:
         /* The groups file is data, not configuration: re-read it either way. */
         skbt_daemon_load_groups(d);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "skbtrace.skel.h"
 #include "symdb.h"
+#include "tp_links.h"
 
 static uint64_t now_ns(void)
 {
@@ -482,8 +483,9 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
                 return;
         }
         p->prog_fd = r;
-        /* tp_btf programs know their tracepoint from their attach target. */
-        r = bpf_raw_tracepoint_open(btf ? NULL : s->name, p->prog_fd);
+        p->tp_btf = btf;
+        p->tp_name = strdup(s->name);
+        r = p->tp_name ? skbt_tp_link_open(p) : -ENOMEM;
         if (r < 0) {
                 skbt_probe_fail(l, p, "attach failed: %s", strerror(-r));
                 p->prog_fd = safe_close(p->prog_fd);
@@ -491,7 +493,8 @@ static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         }
         p->link_fd = r;
         p->attached = true;
-        p->prog_fd = safe_close(p->prog_fd); /* the link holds the program */
+        /* prog_fd stays open: idle_detach.c closes the link while no session runs and
+         * opens it again from the loaded program. */
         l->n_attached++;
         if (btf)
                 l->n_tp_btf++;
@@ -508,6 +511,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
                 safe_close(l->probes[i].ret_link_fd);
                 safe_close(l->probes[i].prog_fd);
                 free(l->probes[i].name);
+                free(l->probes[i].tp_name);
                 free(l->probes[i].error);
         }
         free(l->probes);

@@ -22,19 +22,22 @@ struct skbt_loader_opts;
 
 /* One probe point: a tracepoint or function we attached (or tried to). */
 struct skbt_probe {
-        char *name;      /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
-        uint8_t kind;    /* enum skbt_probe_kind */
-        uint8_t skb_arg; /* 0-based position of the skb argument */
-        uint8_t backend; /* enum skbt_backend that attached it */
-        bool drop;       /* reports drop reason and location */
-        bool attached;
+        char *name;        /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
+        uint8_t kind;      /* enum skbt_probe_kind */
+        uint8_t skb_arg;   /* 0-based position of the skb argument */
+        uint8_t backend;   /* enum skbt_backend that attached it */
+        bool drop;         /* reports drop reason and location */
+        bool attached;     /* loaded and ready (a tracepoint's link may be closed while idle) */
         char *error;       /* why it is not attached */
         uint16_t life;     /* SKBT_STAMP_FREE, _CLONE, _REHEAD: see skbt_probe_life() */
         bool is_return;    /* the return side of entry_id (fexit / kretprobe) */
         uint32_t entry_id; /* for returns */
         uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
-        int prog_fd;
-        int link_fd;
+        int prog_fd;       /* tracepoints: kept to reopen the link (tp_links.c); others: closed once
+                              linked */
+        int link_fd;       /* tracepoints: -1 while idle-detached */
+        char *tp_name; /* tracepoints: the kernel's name ("kfree_skb"), for skbt_tp_link_open() */
+        bool tp_btf;   /* tracepoints: a tp_btf program, else raw_tp */
         struct bpf_link *link; /* kprobe / kretprobe links */
         int ret_link_fd;       /* netfilter probes: the fexit link */
 };

@@ -35,6 +35,9 @@ static void help(void)
             "                          function_graph tracer\n"
             "      --queue-size KB     per-session output queue in KiB before events are\n"
             "                          dropped and counted as lost (default 8192)\n"
+            "      --idle-detach-after SEC  detach the tracepoints this long after the last\n"
+            "                          session ended (programs stay loaded; default 10, 0: at\n"
+            "                          once, never: keep them attached)\n"
             "\n"
             "Limits (also in the config file):\n"
             "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
@@ -70,6 +73,7 @@ enum {
         ARG_RATE_LIMIT,
         ARG_MAX_CONNECTIONS,
         ARG_MAX_CONN_PER_USER,
+        ARG_IDLE_DETACH,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -88,6 +92,7 @@ static const struct {
     {ARG_RATE_LIMIT, "rate-limit", "rate_limit"},
     {ARG_MAX_CONNECTIONS, "max-connections", "max_connections"},
     {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
+    {ARG_IDLE_DETACH, "idle-detach-after", "idle_detach_after"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -108,6 +113,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"rate-limit", required_argument, NULL, ARG_RATE_LIMIT},
             {"max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS},
             {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
+            {"idle-detach-after", required_argument, NULL, ARG_IDLE_DETACH},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

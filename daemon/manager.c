@@ -460,6 +460,11 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 goto fail;
         }
 
+        /* Started idle: the tracepoint links go after the linger unless a session comes. */
+        r = skbt_idle_init(d);
+        if (r < 0)
+                goto fail;
+
         r = skbt_control_listen(d);
         if (r < 0)
                 goto fail;
@@ -503,6 +508,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         sd_event_source_disable_unref(d->rb_io);
         sd_event_source_disable_unref(d->rb_poll);
         sd_event_source_disable_unref(d->loss_timer);
+        skbt_idle_done(d);
         if (d->listen_fd >= 0) {
                 close(d->listen_fd);
                 if (d->socket_owned)

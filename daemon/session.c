@@ -200,6 +200,10 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
                         return r;
                 }
         }
+        /* The links first: once the session's bit is set below, every event it may hear
+         * must reach a program.  Nothing can fail after this (no link left held for a
+         * session that did not start). */
+        skbt_idle_session_starting(d);
         d->slots[slot] = s;
         d->n_sessions++;
         c->session = s;
@@ -345,6 +349,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         d->lost_rate_total += s->lost_rate;
         d->slots[s->slot] = NULL;
         d->n_sessions--;
+        skbt_idle_session_ended(d);
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
         skbt_graph_free(s->graph);

@@ -26,7 +26,14 @@ enum {
         SKBT_CFG_RATE_LIMIT = 1 << 7,
         SKBT_CFG_MAX_CONNECTIONS = 1 << 8,
         SKBT_CFG_MAX_CONN_PER_USER = 1 << 9,
+        SKBT_CFG_IDLE_DETACH = 1 << 10,
 };
+
+/* idle_detach_after = never (or a negative number): tracepoint links stay attached. */
+#define SKBT_IDLE_DETACH_NEVER (-1)
+/* The default linger: long enough that a script running 'ipftctl trace -c 1' in a loop keeps
+ * the links, short enough that an idle host stops paying for them soon. */
+#define SKBT_IDLE_DETACH_DEFAULT_USEC (10 * 1000000LL)
 
 /*
  * Every setting that the config file can hold.  Limits protect a shared host
@@ -45,6 +52,9 @@ struct skbt_config {
         uint32_t rate_limit;            /* events per second per session, 0: unlimited */
         uint32_t max_connections;
         uint32_t max_connections_per_user; /* per non-root uid */
+        /* Close the tracepoint links this long after the last session ended (the programs
+         * stay loaded); SKBT_IDLE_DETACH_NEVER: keep them.  docs/skbtraced.8. */
+        int64_t idle_detach_usec;
 };
 
 void skbt_config_defaults(struct skbt_config *c);
@@ -70,5 +80,8 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src);
 int skbt_config_set(struct skbt_config *c, const char *key, const char *value, char *err,
                     size_t errlen);
 
+/* "10", "0.5", "2.5s" (seconds, at most 366 days), "0": at once; "never" or a negative
+ * number: SKBT_IDLE_DETACH_NEVER. */
+int skbt_parse_idle_detach(const char *s, int64_t *ret_usec);
 /* "90" (seconds), "90s", "15m", "2h", "1d"; "0" means unlimited. */
 int skbt_parse_duration_sec(const char *s, uint64_t *ret_usec);

@@ -12,6 +12,7 @@
 #include "caps.h"
 #include "fields.h"
 #include "format.h"
+#include "idle_detach.h"
 #include "loader.h"
 #include "msgframe.h"
 #include "skbt_config.h"
@@ -129,6 +130,7 @@ struct skbtraced {
         sd_event_source *rb_io;
         sd_event_source *rb_poll; /* picks up records submitted without a wakeup */
         sd_event_source *loss_timer;
+        struct skbt_idle idle; /* tracepoint links closed while no session runs */
 
         struct skbt_caps caps;
         enum skbt_backend backend;

@@ -39,7 +39,8 @@ def _wait_gone(progs, links, timeout, what, daemon):
 
 def _start(t):
     before = skbt.our_prog_ids()
-    d = t.new_daemon().start()
+    # Links are checked while idle: keep them (by default they go 10 s after start).
+    d = t.new_daemon(["--idle-detach-after", "never"]).start()
     progs, links = _ours_now(before)
     check(progs, "the running daemon has no BPF program named skbt_* "
           f"(bpftool prog list shows {sorted(set(skbt.bpf_progs().values()))[:30]})\n"

@@ -34,6 +34,7 @@ static void test_defaults(void)
         CHECK_INTEQ(c.ringbuf_bytes, 8 << 20);
         CHECK_INTEQ(c.max_connections, 256);
         CHECK_INTEQ(c.max_connections_per_user, 32);
+        CHECK_INTEQ(c.idle_detach_usec, 10 * 1000000LL);
 }
 
 static void test_full_file(void)
@@ -173,6 +174,13 @@ static void test_errors(void)
             {"rate_limit = 10000001\n", "invalid rate_limit '10000001'"},
             {"max_connections = 0\n", "invalid max_connections '0'"},
             {"max_connections_per_user = 4097\n", "invalid max_connections_per_user"},
+            {"idle_detach_after = soon\n", "invalid idle_detach_after 'soon'"},
+            {"idle_detach_after = 1e3\n", "invalid idle_detach_after '1e3'"},
+            {"idle_detach_after = 1m\n", "invalid idle_detach_after '1m'"},
+            {"idle_detach_after = .\n", "invalid idle_detach_after '.'"},
+            {"idle_detach_after = 40000000\n", "invalid idle_detach_after '40000000'"},
+            {"idle_detach_after = 1\nidle_detach_after = 2\n", "'idle_detach_after' is set "
+                                                               "twice"},
             {"max_sessions = 5\nmax_sessions = 6\n", "test.conf:2: 'max_sessions' is set "
                                                      "twice"},
         };
@@ -213,6 +221,46 @@ static void test_merge(void)
         CHECK_INTEQ(file.max_duration_usec, 1800ULL * 1000000);
         CHECK_STREQ(file.group, "a");
         CHECK_INTEQ(file.max_sessions_per_user, 16);
+}
+
+/* Seconds with a fraction; 0 detaches at once; never or a negative number keeps the links. */
+static void test_idle_detach(void)
+{
+        static const struct {
+                const char *value;
+                int64_t usec;
+        } ok[] = {
+            {"10", 10000000},
+            {"0", 0},
+            {"0.3", 300000},
+            {"2.5s", 2500000},
+            {".5", 500000},
+            {"1.0000009", 1000000},
+            {"never", SKBT_IDLE_DETACH_NEVER},
+            {"-1", SKBT_IDLE_DETACH_NEVER},
+            {"-0.5", SKBT_IDLE_DETACH_NEVER},
+        };
+        struct skbt_config c, cli;
+        char err[256];
+
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                int64_t v = 12345;
+
+                CHECK_INTEQ(skbt_parse_idle_detach(ok[i].value, &v), 0);
+                if (v != ok[i].usec)
+                        fprintf(stderr, "idle_detach_after '%s': %lld, want %lld\n", ok[i].value,
+                                (long long)v, (long long)ok[i].usec);
+                CHECK(v == ok[i].usec);
+        }
+        CHECK_INTEQ(parse("idle_detach_after = never\n", &c, err, sizeof(err)), 0);
+        CHECK(c.idle_detach_usec == SKBT_IDLE_DETACH_NEVER);
+        CHECK_INTEQ(c.set, SKBT_CFG_IDLE_DETACH);
+        /* The command line (--idle-detach-after) wins over the file. */
+        skbt_config_defaults(&cli);
+        cli.set = 0;
+        CHECK_INTEQ(skbt_config_set(&cli, "idle_detach_after", "0.25", err, sizeof(err)), 0);
+        skbt_config_merge(&c, &cli);
+        CHECK(c.idle_detach_usec == 250000);
 }
 
 static void test_load(void)
@@ -289,6 +337,7 @@ int main(void)
         test_durations();
         test_errors();
         test_merge();
+        test_idle_detach();
         test_load();
         test_access_rule();
         test_access_check_self();
