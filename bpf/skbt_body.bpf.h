@@ -67,9 +67,30 @@ struct skbt_meta {
         __u32 netns;   /* skb->dev's namespace, else the socket's: what --netns compares */
 };
 
+/*
+ * The sk_buff fields the body uses, at fixed offsets: filled once per hit
+ * from the copy (raw_tp, kprobes) or with plain loads (tp_btf), so that
+ * every later use is one load instead of a relocated offset computation.
+ */
+struct skbt_skbinfo {
+        unsigned char *head;
+        unsigned char *data;
+        struct net_device *dev;
+        struct sock *sk;
+        __u32 tail;
+        __u32 end;
+        __u32 len;
+        __u32 mark;
+        __u16 network_header;
+        __u16 mac_header;
+        __be16 protocol;
+        __u16 pad;
+};
+
 struct skbt_scratch {
         __u8 hdr[SKBT_HDR_MAX * 2]; /* room for the verifier's view of the copy size */
         __u8 skb[SKBT_SKB_COPY_MAX];
+        struct skbt_skbinfo si;
         __u64 last_wakeup; /* bpf_ktime_get_ns() when this CPU last woke the daemon */
         struct skbt_tuple t;
         struct skbt_meta m;
@@ -158,16 +179,31 @@ static __always_inline void skbt_count_lost(const volatile __u64 *mask)
 #define SKBT_HDR_UNSET 0xffff
 
 /* A field of the sk_buff copy in scratch, at its CO-RE relocated offset. */
-#define SKB_FIELD(s, type, field)                                                                  \
+#define SKB_COPY_FIELD(s, type, field)                                                             \
         (*(type *)((s)->skb + bpf_core_field_offset(struct sk_buff, field)))
 
-#define SKB_FIELD_END(field)                                                                       \
-        (bpf_core_field_offset(struct sk_buff, field) + bpf_core_field_size(struct sk_buff, field))
+#define SKBT_SKBINFO_FROM(s, src)                                                                  \
+        do {                                                                                       \
+                (s)->si.head = src(s, skb, unsigned char *, head);                                 \
+                (s)->si.data = src(s, skb, unsigned char *, data);                                 \
+                (s)->si.dev = src(s, skb, struct net_device *, dev);                               \
+                (s)->si.sk = src(s, skb, struct sock *, sk);                                       \
+                (s)->si.tail = src(s, skb, __u32, tail);                                           \
+                (s)->si.end = src(s, skb, __u32, end);                                             \
+                (s)->si.len = src(s, skb, __u32, len);                                             \
+                (s)->si.mark = src(s, skb, __u32, mark);                                           \
+                (s)->si.network_header = src(s, skb, __u16, network_header);                       \
+                (s)->si.mac_header = src(s, skb, __u16, mac_header);                               \
+                (s)->si.protocol = src(s, skb, __be16, protocol);                                  \
+        } while (0)
+
+#define SKBT_FROM_COPY(s, skb, type, field) SKB_COPY_FIELD(s, type, field)
+#define SKBT_FROM_LOAD(s, skb, type, field) ((type)(skb)->field)
 
 /*
  * Copy the sk_buff with one probe read.  Each probe read has a fixed cost
  * (helper call, address check, fault handling set-up) that is most of the
- * cost of reading one field; the nine fields a hit uses cost about one read
+ * cost of reading one field; the fields a hit uses cost about one read
  * this way.  The whole struct rather than up to its last used field: its
  * size is one relocated constant, while the largest end of ten fields was
  * computed at run time on every hit (clang cannot fold relocations), about
@@ -180,7 +216,10 @@ static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratc
 
         if (n > SKBT_SKB_COPY_MAX)
                 return -1;
-        return bpf_probe_read_kernel(s->skb, n, skb);
+        if (bpf_probe_read_kernel(s->skb, n, skb) < 0)
+                return -1;
+        SKBT_SKBINFO_FROM(s, SKBT_FROM_COPY);
+        return 0;
 }
 
 /*
@@ -190,21 +229,9 @@ static __always_inline int skbt_copy_skb(struct sk_buff *skb, struct skbt_scratc
  * what a probe read costs; a non-matching hit then makes one probe read
  * (the headers) instead of two.
  */
-#define SKB_LOAD(s, skb, type, field) (SKB_FIELD(s, type, field) = (type)(skb)->field)
-
 static __always_inline void skbt_load_skb(struct sk_buff *skb, struct skbt_scratch *s)
 {
-        SKB_LOAD(s, skb, unsigned char *, head);
-        SKB_LOAD(s, skb, unsigned char *, data);
-        SKB_LOAD(s, skb, __u16, network_header);
-        SKB_LOAD(s, skb, __u16, mac_header);
-        SKB_LOAD(s, skb, __u32, tail);
-        SKB_LOAD(s, skb, __u32, end);
-        SKB_LOAD(s, skb, __u32, len);
-        SKB_LOAD(s, skb, __be16, protocol);
-        SKB_LOAD(s, skb, __u32, mark);
-        SKB_LOAD(s, skb, struct net_device *, dev);
-        SKB_LOAD(s, skb, struct sock *, sk);
+        SKBT_SKBINFO_FROM(s, SKBT_FROM_LOAD);
 }
 
 /*
@@ -215,11 +242,11 @@ static __always_inline void skbt_load_skb(struct sk_buff *skb, struct skbt_scrat
  */
 static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_proto)
 {
-        unsigned char *head = SKB_FIELD(s, unsigned char *, head);
-        unsigned char *data = SKB_FIELD(s, unsigned char *, data);
-        __u32 nh = SKB_FIELD(s, __u16, network_header);
-        __u32 mh = SKB_FIELD(s, __u16, mac_header);
-        __u32 tail = SKB_FIELD(s, __u32, tail);
+        unsigned char *head = s->si.head;
+        unsigned char *data = s->si.data;
+        __u32 nh = s->si.network_header;
+        __u32 mh = s->si.mac_header;
+        __u32 tail = s->si.tail;
         __u32 start, avail;
         int l2 = 0;
 
@@ -252,7 +279,7 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
         s->hdr_len = avail;
         s->hdr_l2 = l2;
         /* The packet ends at data + len, wherever the copy started. */
-        s->hdr_orig = (__u32)(data - head) + SKB_FIELD(s, __u32, len) - start;
+        s->hdr_orig = (__u32)(data - head) + s->si.len - start;
         skbt_parse(s->hdr, avail, l2, eth_proto, &s->t);
 }
 
@@ -361,7 +388,7 @@ static __always_inline void skbt_load_dev(struct sk_buff *skb, struct skbt_scrat
 /* The device's index and namespace, and the namespace --netns compares. */
 static __always_inline void skbt_read_dev(struct skbt_scratch *s)
 {
-        struct net_device *dev = SKB_FIELD(s, struct net_device *, dev);
+        struct net_device *dev = s->si.dev;
         struct sock *sk;
 
         if (dev) {
@@ -372,7 +399,7 @@ static __always_inline void skbt_read_dev(struct skbt_scratch *s)
         /* Local output before routing has a socket but no device yet. */
         s->m.ifindex = 0;
         s->m.netns = 0;
-        sk = SKB_FIELD(s, struct sock *, sk);
+        sk = s->si.sk;
         if (sk)
                 s->m.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
@@ -385,7 +412,7 @@ static __always_inline void skbt_read_dev(struct skbt_scratch *s)
 static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key, __u64 now,
                                               __u32 sflags)
 {
-        __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+        __u64 head = (__u64)s->si.head;
         __u64 idle = *(volatile __u64 *)&state.track_idle_ns;
         struct skbt_track *t, nt = {};
 
@@ -450,7 +477,7 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
 static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key, __u64 want,
                                               __u64 now, __u32 sflags)
 {
-        __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+        __u64 head = (__u64)s->si.head;
         __u64 id = *(volatile __u64 *)&s->track_id, ncpu;
         struct skbt_track nt = {}, *t;
 
@@ -601,8 +628,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                 skbt_load_skb(skb, s);
         else if (skbt_copy_skb(skb, s) < 0)
                 return 0;
-        eth_proto = bpf_ntohs(SKB_FIELD(s, __be16, protocol));
-        s->m.mark = SKB_FIELD(s, __u32, mark);
+        eth_proto = bpf_ntohs(s->si.protocol);
+        s->m.mark = s->si.mark;
         s->m.pid = 0;
         s->m.ifindex = 0;
         s->m.netns = 0;
@@ -666,12 +693,12 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         if (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD) &&
             *(volatile __u64 *)&s->track_id) {
                 __u64 id = *(volatile __u64 *)&s->track_id;
-                __u64 head = (__u64)SKB_FIELD(s, unsigned char *, head);
+                __u64 head = (__u64)s->si.head;
 
                 if (sflags & SKBT_STAMP_CLONE)
                         skbt_clone_push(id, *(volatile __u64 *)&s->track_sessions, probe_id);
                 if (sflags & SKBT_STAMP_FREE) {
-                        skbt_track_release(addr, head, SKB_FIELD(s, __u32, end), id);
+                        skbt_track_release(addr, head, s->si.end, id);
                         s->freed_skb = addr;
                         s->freed_id = id;
                         s->freed_sessions = *(volatile __u64 *)&s->track_sessions;
@@ -714,10 +741,10 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                         }
                 }
                 if (want_fields) {
-                        __u64 shinfo = (__u64)SKB_FIELD(s, unsigned char *, head);
+                        __u64 shinfo = (__u64)s->si.head;
 
                         if (shinfo)
-                                shinfo += SKB_FIELD(s, __u32, end);
+                                shinfo += s->si.end;
                         skbt_fields_read(addr, shinfo, &s->vals);
                 }
                 e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
@@ -757,7 +784,7 @@ fill:
         e->probe_id = probe_id;
         e->cpu = bpf_get_smp_processor_id();
         e->mark = s->m.mark;
-        e->len = SKB_FIELD(s, __u32, len);
+        e->len = s->si.len;
         e->drop_reason = hit->drop_reason;
         e->pid = s->m.pid;
         e->protocol = eth_proto;
@@ -770,7 +797,7 @@ fill:
 
         if (btf) {
                 skbt_event_dev_btf(e, skb);
-        } else if ((dev = SKB_FIELD(s, struct net_device *, dev))) {
+        } else if ((dev = s->si.dev)) {
                 e->ifindex = BPF_CORE_READ(dev, ifindex);
                 e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
                 /* A fixed-size copy: cheaper than the byte loop of the _str

@@ -208,7 +208,8 @@ static __always_inline void skbt_nf_drop_inside(struct sk_buff *skb)
         struct skbt_nf_frames *fr;
         __u32 d;
 
-        if (!*(volatile __u64 *)&state.active)
+        /* No evaluator attached (e.g. the tracepoint backend): no frame to look up. */
+        if (!*(volatile __u64 *)&state.active || !*(volatile __u32 *)&nf_conf.attached)
                 return;
         key = bpf_get_current_pid_tgid();
         fr = bpf_map_lookup_elem(&nf_stack, &key);

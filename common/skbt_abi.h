@@ -279,6 +279,7 @@ struct skbt_nf_conf {
         __u32 chain_name;  /* nft_chain.name (char *) */
         __u32 chain_table; /* nft_chain.table */
         __u32 table_name;  /* nft_table.name (char *) */
+        __u32 attached;    /* evaluators attached: 0 spares the drop probes a lookup */
 };
 
 /*

@@ -344,6 +344,7 @@ void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 l->n_attached++;
                 l->n_nf++;
         }
+        l->nf_conf->attached = l->n_nf;
         log_info("netfilter verdicts: %u of the table/chain evaluators attached (%s)", l->n_nf,
                  l->n_nf ? "ip_tables, ip6_tables, arp_tables, nf_tables as loaded"
                          : "none loaded, or none attachable: see ipftctl list");
