@@ -8,8 +8,9 @@
 #include "loader.h"
 
 /*
- * Attach p's loaded program (p->prog_fd) to its tracepoint (p->tp_name): the
- * new link's fd, or a negative errno.  The one place that knows how a
+ * Attach p's loaded program (p->prog_fd) to its tracepoint (p->tp_name for
+ * raw_tp; tp_btf programs know theirs from their load): the new link's fd,
+ * or a negative errno.  The one place that knows how a
  * tracepoint program is attached, for the first attach (loader.c) and every
  * re-attach after an idle detach.
  */
