@@ -633,11 +633,19 @@ static int load_skeleton(struct skbtrace *skel)
         return r;
 }
 
+/*
+ * Open the object and load the templates for nf (verdict programs) and btf
+ * (tp_btf tracepoint programs).  A load the kernel refuses returns its
+ * negative errno with *refused set and is logged at debug level only: the
+ * caller decides whether to try with fewer programs.  Anything else is
+ * logged here.
+ */
 static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
-                         const struct skbt_loader_opts *opts, bool nf, bool btf)
+                         const struct skbt_loader_opts *opts, bool nf, bool btf, bool *refused)
 {
         int r;
 
+        *refused = false;
         l->skel = skbtrace__open();
         if (!l->skel)
                 return log_error_errno(negative_errno(), "cannot open BPF object: %m");
@@ -649,10 +657,53 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         if (btf)
                 tpbtf_set_targets(l->skel, db);
         r = load_skeleton(l->skel);
-        if (r < 0)
-                return log_full_errno(nf || btf ? LOG_DEBUG : LOG_ERR, r,
-                                      "cannot load BPF programs: %m");
+        if (r < 0) {
+                *refused = true;
+                return log_debug_errno(r,
+                                       "cannot load BPF programs (verdict programs: %s, "
+                                       "tracepoint programs: %s): %m",
+                                       nf ? "yes" : "no", btf ? "tp_btf" : "raw_tp");
+        }
         l->tp_btf = btf;
+        l->nf_loaded = nf;
+        return 0;
+}
+
+/*
+ * tp_btf programs are an optimisation and the verdicts a detail: a kernel
+ * that refuses either still traces, with raw_tp programs or without
+ * verdicts.  Verdicts (what users see) are given up last.  The verdict
+ * programs exist only on the function backends.  SKBTRACED_NO_TP_BTF=1
+ * forces raw_tp (tests, benchmarks).
+ */
+static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
+                     const struct skbt_loader_opts *opts)
+{
+        static const struct {
+                bool nf, btf;
+        } tries[] = {{true, true}, {true, false}, {false, true}, {false, false}};
+        const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
+        const bool want_nf = l->backend != SKBT_BACKEND_TRACEPOINT;
+        bool refused = true;
+        int r = -EINVAL;
+
+        for (size_t i = 0; i < ARRAY_SIZE(tries) && refused; i++) {
+                if ((tries[i].nf && !want_nf) || (tries[i].btf && !want_btf))
+                        continue;
+                skbtrace__destroy(l->skel);
+                l->skel = NULL;
+                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, &refused);
+                if (r >= 0)
+                        break;
+        }
+        if (r < 0)
+                return refused ? log_error_errno(r, "cannot load BPF programs: %m") : r;
+        if (want_btf && !l->tp_btf)
+                log_warning("the kernel refused the tp_btf tracepoint programs; using raw_tp "
+                            "programs (probe reads: slower per hit)");
+        if (want_nf && !l->nf_loaded)
+                log_warning("the kernel refused the netfilter verdict programs; loaded the "
+                            "others without them (no verdicts)");
         return 0;
 }
 
@@ -678,27 +729,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return log_error_errno(l->n_cpus ? l->n_cpus : -EINVAL,
                                        "cannot count possible CPUs: %m");
 
-        /*
-         * tp_btf programs are an optimisation and the verdicts a detail: a
-         * kernel that refuses either still traces, with raw_tp programs or
-         * without verdicts.  SKBTRACED_NO_TP_BTF=1 forces raw_tp (tests,
-         * benchmarks).
-         */
-        r = open_and_load(l, db, opts, true, !getenv("SKBTRACED_NO_TP_BTF"));
-        if (r < 0 && !getenv("SKBTRACED_NO_TP_BTF")) {
-                log_warning_errno(r, "cannot load the tp_btf tracepoint programs (%m); "
-                                     "using raw_tp programs (probe reads: slower per hit)");
-                skbtrace__destroy(l->skel);
-                l->skel = NULL;
-                r = open_and_load(l, db, opts, true, false);
-        }
-        if (r < 0 && backend != SKBT_BACKEND_TRACEPOINT) {
-                log_warning_errno(r, "cannot load the BPF programs with the netfilter verdict "
-                                     "programs (%m); loading them without (no verdicts)");
-                skbtrace__destroy(l->skel);
-                l->skel = NULL;
-                r = open_and_load(l, db, opts, false, false);
-        }
+        r = load_best(l, db, opts);
         if (r < 0)
                 return r;
 

@@ -29,7 +29,7 @@ struct skbt_probe {
         bool drop;         /* reports drop reason and location */
         bool attached;     /* loaded and ready (a tracepoint's link may be closed while idle) */
         char *error;       /* why it is not attached */
-        uint16_t life;     /* SKBT_STAMP_FREE, _CLONE, _REHEAD: see skbt_probe_life() */
+        uint16_t life;     /* SKBT_STAMP_FREE, _CLONE, _REHEAD, _LIVE: see skbt_probe_life() */
         bool is_return;    /* the return side of entry_id (fexit / kretprobe) */
         uint32_t entry_id; /* for returns */
         uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
@@ -69,6 +69,7 @@ struct skbt_loader {
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         uint32_t n_nf;                        /* netfilter probes attached */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */
+        bool nf_loaded;                       /* netfilter verdict templates loaded */
         uint32_t n_tp_btf;                    /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
