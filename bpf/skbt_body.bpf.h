@@ -367,6 +367,18 @@ struct skbt_hit {
 /* The free path is synchronous: a free function this long after the free is another skb's. */
 #define SKBT_FREE_PATH_NS (10 * 1000 * 1000ULL)
 
+/*
+ * An skb at a probe that is never on a free path (SKBT_STAMP_LIVE) is a new
+ * packet's, even at the address whose free this CPU saw last: a free there
+ * soon after is not the rest of that free path.  An echo reply takes the
+ * request's freed skb, and is freed within microseconds.
+ */
+static __always_inline void skbt_track_alive(struct skbt_scratch *s, __u64 key, __u32 sflags)
+{
+        if ((sflags & SKBT_STAMP_LIVE) && s->freed_skb == key)
+                s->freed_skb = 0;
+}
+
 /* The same with plain loads, for a BTF-typed skb (see skbt_load_skb()). */
 static __always_inline void skbt_load_dev(struct sk_buff *skb, struct skbt_scratch *s)
 {
@@ -418,6 +430,7 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
 
         *(volatile __u64 *)&s->track_id = 0;
         *(volatile __u64 *)&s->track_sessions = 0;
+        skbt_track_alive(s, key, sflags);
         t = bpf_map_lookup_elem(&track, &key);
         if (t) {
                 /* Another buffer, or silence: the address was reused by a new
@@ -524,8 +537,8 @@ static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key,
 }
 
 /*
- * A probe that frees, copies or re-buffers skbs fired for one no selected
- * session listens to: the tracking still has to know.
+ * A probe that frees, copies or re-buffers skbs, or shows one alive, fired
+ * for one no selected session listens to: the tracking still has to know.
  */
 static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sflags, __u32 probe_id)
 {
@@ -534,6 +547,12 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
         struct skbt_track *t;
         __u32 end = 0, zero = 0;
 
+        if (sflags & SKBT_STAMP_LIVE) {
+                s = bpf_map_lookup_elem(&scratch, &zero);
+                if (s)
+                        skbt_track_alive(s, key, sflags);
+                return;
+        }
         t = bpf_map_lookup_elem(&track, &key);
         if (!t)
                 return;
@@ -613,7 +632,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         if (!skb)
                 return 0;
         if (!mask) {
-                if (ident && (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD)))
+                if (ident && (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD |
+                                        SKBT_STAMP_LIVE)))
                         skbt_track_unselected(skb, sflags, probe_id);
                 return 0;
         }

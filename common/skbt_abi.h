@@ -35,6 +35,7 @@
 #define SKBT_STAMP_FREE (1U << 9)    /* the skb is freed here: tracking ends */
 #define SKBT_STAMP_CLONE (1U << 10)  /* returns a copy or clone of its skb argument */
 #define SKBT_STAMP_REHEAD (1U << 11) /* may give the skb a new data buffer (skb->head) */
+#define SKBT_STAMP_LIVE (1U << 12)   /* never on an skb's free path: the skb here is alive */
 #define SKBT_STAMP_ENTRY_SHIFT 16    /* return probes: the entry probe's id */
 
 /* struct skbt_tuple.l3 */

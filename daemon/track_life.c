@@ -12,6 +12,11 @@
  * napi_consume_skb(), __consume_stateless_skb()); the functions cover
  * frees that bypass them (TCP's __kfree_skb(), GRO's kfree_skb_partial())
  * and, as a last resort, the slab free of every skb (kfree_skbmem()).
+ *
+ * The other tracepoints never fire on an skb's free path (which has only
+ * functions after the free tracepoint): an skb seen there is alive, so a free
+ * seen at its address a moment later is not the rest of an earlier free path
+ * but a new packet's (e.g. an echo reply taking the request's freed skb).
  */
 static const char *const free_tracepoints[] = {"kfree_skb", "consume_skb"};
 static const char *const free_functions[] = {"__kfree_skb", "kfree_skbmem", "kfree_skb_partial"};
@@ -55,7 +60,7 @@ uint32_t skbt_probe_life(const char *name, uint8_t kind)
                 if (colon)
                         name = colon + 1;
                 return in(free_tracepoints, ARRAY_SIZE(free_tracepoints), name) ? SKBT_STAMP_FREE
-                                                                                : 0;
+                                                                                : SKBT_STAMP_LIVE;
         }
         if (in(free_functions, ARRAY_SIZE(free_functions), name))
                 return SKBT_STAMP_FREE;
