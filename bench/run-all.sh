@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # run-all.sh - build and run every skbtraced benchmark, write docs/performance.md
 #
-#   bench/run-all.sh                     all benchmarks (about 4 minutes), docs/performance.md
+#   bench/run-all.sh                     all benchmarks (about 13 minutes, 8 of them the VM section), docs/performance.md
 #   bench/run-all.sh --smoke             seconds-long runs that check the benchmarks work
 #   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory
 #                                        vmstart)
