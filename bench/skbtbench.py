@@ -728,7 +728,7 @@ class Bench:
         """The tracepoint programs' two flavours side by side: a daemon with tp_btf programs
         (the default) and one forced to raw_tp (SKBTRACED_NO_TP_BTF=1), both attached to the
         same tracepoints, with the same sessions, measured over the same hits.  The program
-        that runs first on a hit pays the cache misses on the skb and the packet for both, so
+        that runs first on a hit may pay the cache misses on the skb and the packet for both, so
         each case runs twice, once in each attach order."""
         out = []
         cases = (("b_nomatch_64", 1 if self.smoke else 64, OTHER_PORT),
@@ -1089,7 +1089,7 @@ def report(bench, args, elapsed):
               "forced to `raw_tp` programs (`SKBTRACED_NO_TP_BTF=1`: one probe read of the "
               "whole sk_buff per hit instead) runs beside it, on the same tracepoints, with "
               "the same sessions, over the same hits (20000 pkt/s). The program that runs "
-              "first on a hit pays the cache misses on the skb and the packet for both, so "
+              "first on a hit may pay the cache misses on the skb and the packet for both, so "
               "each case runs in both attach orders.")
             w("")
             w("| case | sessions | attach order | tp_btf ns per hit | raw_tp ns per hit | "
