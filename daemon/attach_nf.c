@@ -270,11 +270,7 @@ void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts)
         struct nf_offsets o = {};
         int r;
 
-        bool loaded = bpf_program__fd(l->skel->progs.skbt_nf_fexit) >= 0 ||
-                      bpf_program__fd(l->skel->progs.skbt_nf_kmulti_ret) >= 0 ||
-                      bpf_program__fd(l->skel->progs.skbt_nf_kretprobe) >= 0;
-
-        if (l->backend == SKBT_BACKEND_TRACEPOINT || !loaded) {
+        if (l->backend == SKBT_BACKEND_TRACEPOINT || !l->nf_loaded) {
                 /* Listed, so that 'ipftctl list' says why there are no verdicts. */
                 for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
                         char name[64];

@@ -672,9 +672,8 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
 /*
  * tp_btf programs are an optimisation and the verdicts a detail: a kernel
  * that refuses either still traces, with raw_tp programs or without
- * verdicts.  Verdicts (what users see) are given up last.  The verdict
- * programs exist only on the function backends.  SKBTRACED_NO_TP_BTF=1
- * forces raw_tp (tests, benchmarks).
+ * verdicts.  Verdicts (what users see) are given up last.
+ * SKBTRACED_NO_TP_BTF=1 forces raw_tp (tests, benchmarks).
  */
 static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                      const struct skbt_loader_opts *opts)
@@ -683,6 +682,7 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                 bool nf, btf;
         } tries[] = {{true, true}, {true, false}, {false, true}, {false, false}};
         const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
+        /* The verdict programs exist only on the function backends. */
         const bool want_nf = l->backend != SKBT_BACKEND_TRACEPOINT;
         bool refused = true;
         int r = -EINVAL;
@@ -697,7 +697,11 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                         break;
         }
         if (r < 0)
-                return refused ? log_error_errno(r, "cannot load BPF programs: %m") : r;
+                return refused ? log_error_errno(r, "cannot load BPF programs: %m (the libbpf "
+                                                    "messages above give the verifier's reasons; "
+                                                    "SKBTRACED_VERIFIER_LOG=PATH keeps its whole "
+                                                    "log, see skbtraced(8))")
+                               : r;
         if (want_btf && !l->tp_btf)
                 log_warning("the kernel refused the tp_btf tracepoint programs; using raw_tp "
                             "programs (probe reads: slower per hit)");

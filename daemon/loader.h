@@ -69,7 +69,7 @@ struct skbt_loader {
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         uint32_t n_nf;                        /* netfilter probes attached */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */
-        bool nf_loaded;                       /* netfilter verdict templates loaded */
+        bool nf_loaded;                       /* netfilter verdict templates loaded (attach_nf.c) */
         uint32_t n_tp_btf;                    /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
