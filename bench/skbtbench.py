@@ -44,6 +44,8 @@ BENCH_LINGER = "1"
 # A session after idle detach starts this long (s) after the links were closed, well past the
 # RCU grace period that a re-attach right after the detach waits for.
 COLD_GAP = 0.3
+# The session start cases after an idle detach: results key, report label.
+COLD_CASES = (("ipftctl_cold", "after idle detach"), ("ipftctl_cold_now", "right after idle detach"))
 SUMMARY_RE = re.compile(
     r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
 
@@ -969,8 +971,7 @@ def report(bench, args, elapsed):
         base = pct(ip, 50)
         w(f"| skbtraced + ipftctl, links held | {s['ipftctl']['probes']} | {len(ip)} | "
           f"{fmt_ms(base)} | {fmt_ms(pct(ip, 95))} | 1× | `{s['ipftctl']['cmd']}` |")
-        for k, what in (("ipftctl_cold", "after idle detach"),
-                        ("ipftctl_cold_now", "right after idle detach")):
+        for k, what in COLD_CASES:
             if k in s:
                 c = s[k]["runs"]
                 w(f"| skbtraced + ipftctl, {what} | {s[k]['probes']} | "
@@ -984,9 +985,7 @@ def report(bench, args, elapsed):
                   f"{pct(v, 50) / base:.0f}× slower | `{s[k]['cmd']}` |")
         if s.get("bpftrace_missing"):
             w("| bpftrace | - | - | - | - | not installed | |")
-        cold = [(k, what) for k, what in (("ipftctl_cold", "after idle detach"),
-                                           ("ipftctl_cold_now", "right after idle detach"))
-                if s.get(k, {}).get("attach_us")]
+        cold = [(k, what) for k, what in COLD_CASES if s.get(k, {}).get("attach_us")]
         if cold:
             w("")
             w(f"Re-attaching the {s[cold[0][0]].get('linked', '?')} tracepoint links (the "
