@@ -5,7 +5,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Each program is loaded and attached on its own by daemon/caps.c; a failure
+/* Each program is loaded and attached on its own by daemon/probes/caps.c; a failure
  * of one says only that its attach type is unusable here. */
 __u64 hits SEC(".bss");
 

@@ -23,7 +23,7 @@
  */
 struct skbt_state state SEC(".bss");
 __u64 probe_sessions[SKBT_MAX_PROBES] SEC(".bss");
-/* Written by the daemon with the filters (daemon/prefilter.c). */
+/* Written by the daemon with the filters (daemon/probes/prefilter.c). */
 struct skbt_prefilter prefilter SEC(".bss");
 /* Sessions' pcap filters (skbt_cbpf.bpf.h), written by the daemon before the filters. */
 struct skbt_cbpf_prog cbpf_progs[SKBT_MAX_SESSIONS] SEC(".bss");

@@ -13,7 +13,7 @@
  *
  * Loads past the copied bytes fail and the filter does not match, as a
  * classic BPF filter does not match a packet too short for its loads.
- * The daemon (daemon/pcap_filter.c) only stores programs whose opcodes are
+ * The daemon (daemon/probes/pcap_filter.c) only stores programs whose opcodes are
  * handled below; anything else stops the program without a match.
  *
  * Like skbt_parse.bpf.h, this compiles for the host too (SKBT_PARSE_HOST),

@@ -4,7 +4,7 @@
 
 #include "skbt_fields.h"
 
-/* Written by the daemon (daemon/fields.c) before the sessions that use an entry go live. */
+/* Written by the daemon (daemon/output/fields.c) before the sessions that use an entry go live. */
 struct skbt_field_table field_table SEC(".bss");
 /* Sessions that asked for fields: their records carry the values. */
 __u64 field_sessions SEC(".bss");

@@ -47,7 +47,7 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
  * daemon stamps and loads them like the raw_tp ones, with the tracepoint's
  * btf_trace_* type as attach target; the target named here is replaced
  * before the template's own load by one whose skb is at that position
- * (daemon/loader.c).  The skb position is fixed per template because the
+ * (daemon/probes/loader.c).  The skb position is fixed per template because the
  * verifier types ctx[pos] from the tracepoint's prototype.
  */
 #define SKBT_TPBTF_ENTRY(pos)                                                                      \

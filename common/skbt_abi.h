@@ -268,7 +268,7 @@ _Static_assert(sizeof(struct skbt_nf) == 72, "skbt_nf layout");
 
 /*
  * Where the daemon found what the programs read, from kernel and module
- * BTF (daemon/netfilter.c): the structures live in modules, which CO-RE
+ * BTF (daemon/probes/attach_nf.c): the structures live in modules, which CO-RE
  * cannot rely on being loaded when the programs are.  Offsets in bytes.
  */
 struct skbt_nf_conf {
