@@ -205,13 +205,18 @@ void skbt_notify_status(struct skbtraced *d);
 /* groups, as loaded at start and on SIGHUP (manager.c); failures are logged. */
 void skbt_daemon_load_groups(struct skbtraced *d);
 
-/* control.c */
+/* control/server.c, control/varlink.c */
 int skbt_control_listen(struct skbtraced *d);
+/* The access group (opt.cfg.group), resolved into access_gid at start and on reload. */
+void skbt_control_resolve_group(struct skbtraced *d);
+/* The socket's owner and mode for that group, when we bound it (not socket activation). */
+int skbt_control_apply_socket_mode(struct skbtraced *d);
 void skbt_client_queue(struct skbt_client *c, const char *data, size_t len);
 void skbt_client_flush(struct skbt_client *c);
 void skbt_client_want_write(struct skbt_client *c);
 void skbt_client_reply(struct skbt_client *c, struct json_object *params, bool continues);
 struct skbt_client *skbt_client_free(struct skbt_client *c);
 void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms);
+/* core/reload.c */
 /* SIGHUP: re-read the config file; a bad file is ignored with a warning. */
 void skbt_daemon_reload(struct skbtraced *d);

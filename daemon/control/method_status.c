@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* method_status.c - io.skbtraced.Status: backend, probes, sessions, limits, losses, memory */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "control-internal.h"
+#include "groups.h"
+#include "skbtraced.h"
+
+/* Resident set size of the daemon, from /proc/self/statm (pages). */
+static uint64_t memory_rss_bytes(void)
+{
+        unsigned long size, resident;
+        uint64_t v = 0;
+        FILE *f = fopen("/proc/self/statm", "re");
+
+        if (!f)
+                return 0;
+        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+                v = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+        fclose(f);
+        return v;
+}
+
+/*
+ * Kernel memory of our BPF maps: the "memlock" of every map fd we hold, each
+ * map counted once.  Walking our fds finds every map whoever created it
+ * (skeleton, libbpf internals), without knowing the loader's layout.
+ */
+static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
+{
+        _cleanup_(closedirp) DIR *dir = opendir("/proc/self/fd");
+        uint32_t seen[256], n_seen = 0;
+        uint64_t total = 0;
+        struct dirent *de;
+
+        *ret_maps = 0;
+        if (!dir)
+                return 0;
+        while ((de = readdir(dir))) {
+                char path[300], link[64], line[128];
+                uint64_t memlock = 0;
+                uint32_t map_id = 0;
+                bool dup = false;
+                ssize_t n;
+                FILE *f;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+                n = readlink(path, link, sizeof(link) - 1);
+                if (n <= 0)
+                        continue;
+                link[n] = '\0';
+                if (strcmp(link, "anon_inode:bpf-map") != 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                while (fgets(line, sizeof(line), f)) {
+                        if (sscanf(line, "memlock: %" SCNu64, &memlock) == 1)
+                                continue;
+                        sscanf(line, "map_id: %" SCNu32, &map_id);
+                }
+                fclose(f);
+                for (uint32_t i = 0; i < n_seen; i++)
+                        if (seen[i] == map_id)
+                                dup = true;
+                if (dup)
+                        continue;
+                if (n_seen < ARRAY_SIZE(seen))
+                        seen[n_seen++] = map_id;
+                total += memlock;
+                (*ret_maps)++;
+        }
+        return total;
+}
+
+/* Netfilter verdicts: evaluators attached, evaluations too deeply nested to report. */
+static json_object *netfilter_to_json(struct skbtraced *d)
+{
+        json_object *n = json_object_new_object();
+        uint64_t deep = 0;
+
+        skbt_loader_read_stat(d->loader, SKBT_STAT_NF_DEEP, &deep);
+        json_object_object_add(n, "probes", json_object_new_int64(d->loader->n_nf));
+        json_object_object_add(n, "too_deep", json_object_new_int64((int64_t)deep));
+        return n;
+}
+
+/*
+ * The packet-tracking maps: entries now, and how entries left.  LRU
+ * evictions are not reported by the kernel; "evicted" is what was created
+ * and left by no counted way (docs/output.md).
+ */
+static json_object *tracking_to_json(struct skbtraced *d)
+{
+        json_object *t = json_object_new_object();
+        struct skbt_track_stats st;
+
+        if (skbt_loader_track_stats(d->loader, &st) < 0)
+                return t;
+        json_object_object_add(t, "entries", json_object_new_uint64(st.live));
+        json_object_object_add(t, "buffers", json_object_new_uint64(st.live_heads));
+        json_object_object_add(t, "max", json_object_new_int64(SKBT_TRACK_ENTRIES));
+        json_object_object_add(t, "created", json_object_new_uint64(st.created));
+        json_object_object_add(t, "clones", json_object_new_uint64(st.clones));
+        json_object_object_add(t, "freed", json_object_new_uint64(st.freed));
+        json_object_object_add(t, "stale", json_object_new_uint64(st.stale));
+        json_object_object_add(t, "swept", json_object_new_uint64(st.swept));
+        json_object_object_add(t, "evicted", json_object_new_uint64(st.evicted));
+        json_object_object_add(t, "failed", json_object_new_uint64(st.failed));
+        return t;
+}
+
+void method_status(struct skbt_client *c, json_object *params)
+{
+        static const char *const allowed[] = {NULL};
+        struct skbtraced *d = c->d;
+        struct skbt_loader *l = d->loader;
+        json_object *o, *arr, *probes, *sessions, *skipped;
+        uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
+        uint64_t lrate = d->lost_rate_total, queued = 0;
+        const struct skbt_config *cfg = &d->opt.cfg;
+        json_object *limits, *conns, *mem;
+        uint32_t n_maps;
+
+        if (!check_members(c, params, allowed))
+                return;
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (s) {
+                        events += s->events;
+                        lq += s->lost_queue;
+                        lr += s->lost_ringbuf;
+                        lrate += s->lost_rate;
+                }
+        }
+        o = json_object_new_object();
+        json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
+        json_object_object_add(o, "protocol", json_object_new_int(SKBT_PROTOCOL_VERSION));
+        json_object_object_add(o, "kernel", json_object_new_string(d->kernel));
+        json_object_object_add(o, "backend",
+                               json_object_new_string(skbt_backend_to_string(d->backend)));
+        json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
+        arr = json_object_new_array();
+        for (int b = 0; b < _SKBT_BACKEND_MAX; b++) {
+                json_object *e = json_object_new_object();
+
+                json_object_object_add(
+                    e, "name",
+                    json_object_new_string(skbt_backend_to_string((enum skbt_backend)b)));
+                json_object_object_add(e, "usable", json_object_new_boolean(d->caps.usable[b]));
+                json_object_object_add(e, "reason", json_object_new_string(d->caps.reason[b]));
+                json_object_array_add(arr, e);
+        }
+        json_object_object_add(o, "backends", arr);
+        probes = json_object_new_object();
+        json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
+        json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
+        json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
+        json_object_object_add(probes, "unsupported", json_object_new_int64(l->n_unsupported));
+        json_object_object_add(probes, "functions", json_object_new_int64(l->n_functions));
+        json_object_object_add(probes, "returns", json_object_new_int64(l->n_returns));
+        json_object_object_add(
+            probes, "tracepoints",
+            json_object_new_int64(l->n_attached - l->n_functions - l->n_returns - l->n_nf));
+        json_object_object_add(probes, "netfilter", json_object_new_int64(l->n_nf));
+        /* Of the tracepoints, those whose programs read the skb with plain loads. */
+        json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
+        json_object_object_add(o, "probes", probes);
+        json_object_object_add(o, "tracepoints", skbt_idle_to_json(d));
+        skipped = json_object_new_array();
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                json_object *e;
+
+                if (l->probes[i].attached || l->probes[i].backend == _SKBT_BACKEND_MAX)
+                        continue;
+                e = json_object_new_object();
+                json_object_object_add(e, "name", json_object_new_string(l->probes[i].name));
+                json_object_object_add(
+                    e, "error",
+                    json_object_new_string(l->probes[i].error ? l->probes[i].error : ""));
+                json_object_array_add(skipped, e);
+        }
+        json_object_object_add(o, "skipped", skipped);
+        json_object_object_add(o, "startup_ms", json_object_new_int64(d->startup_ns / 1000000));
+        json_object_object_add(o, "load_ms", json_object_new_int64(l->load_ns / 1000000));
+        json_object_object_add(o, "uptime_ns",
+                               json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
+        sessions = json_object_new_object();
+        json_object_object_add(sessions, "active", json_object_new_int64(d->n_sessions));
+        json_object_object_add(sessions, "max", json_object_new_int64(cfg->max_sessions));
+        json_object_object_add(sessions, "max_per_user",
+                               json_object_new_int64(cfg->max_sessions_per_user));
+        json_object_object_add(sessions, "slots", json_object_new_int64(SKBT_MAX_SESSIONS));
+        /* What BPF sees: the active-session mask in the programs' global state. */
+        json_object_object_add(sessions, "bpf_active",
+                               json_object_new_int64(__builtin_popcountll(
+                                   __atomic_load_n(&l->state->active, __ATOMIC_ACQUIRE))));
+        json_object_object_add(o, "sessions", sessions);
+        conns = json_object_new_object();
+        json_object_object_add(conns, "active", json_object_new_int64(d->n_clients));
+        json_object_object_add(conns, "max", json_object_new_int64(cfg->max_connections));
+        json_object_object_add(conns, "max_per_user",
+                               json_object_new_int64(cfg->max_connections_per_user));
+        json_object_object_add(o, "connections", conns);
+        limits = json_object_new_object();
+        json_object_object_add(limits, "max_sessions", json_object_new_int64(cfg->max_sessions));
+        json_object_object_add(limits, "max_sessions_per_user",
+                               json_object_new_int64(cfg->max_sessions_per_user));
+        json_object_object_add(limits, "max_duration",
+                               json_object_new_double((double)cfg->max_duration_usec / 1e6));
+        json_object_object_add(limits, "queue_size", json_object_new_uint64(cfg->queue_bytes));
+        json_object_object_add(limits, "rate_limit", json_object_new_int64(cfg->rate_limit));
+        json_object_object_add(limits, "max_connections",
+                               json_object_new_int64(cfg->max_connections));
+        json_object_object_add(limits, "max_connections_per_user",
+                               json_object_new_int64(cfg->max_connections_per_user));
+        json_object_object_add(o, "limits", limits);
+        json_object_object_add(o, "group", json_object_new_string(cfg->group));
+        json_object_object_add(o, "group_exists", json_object_new_boolean(d->access_gid_valid));
+        /* null: no file, the built-in defaults (and the command line) are in effect. */
+        json_object_object_add(
+            o, "config", d->opt.config_loaded ? json_object_new_string(d->opt.config_path) : NULL);
+        json_object_object_add(o, "events", json_object_new_uint64(events));
+        json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
+        json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
+        json_object_object_add(o, "lost_rate", json_object_new_uint64(lrate));
+        for (struct skbt_client *cl = d->clients; cl; cl = cl->next)
+                queued += cl->out.len + (cl->session ? cl->session->pending.len : 0);
+        mem = json_object_new_object();
+        json_object_object_add(mem, "rss_bytes", json_object_new_uint64(memory_rss_bytes()));
+        json_object_object_add(mem, "bpf_map_bytes",
+                               json_object_new_uint64(memory_bpf_map_bytes(&n_maps)));
+        json_object_object_add(mem, "bpf_maps", json_object_new_int64(n_maps));
+        json_object_object_add(mem, "queued_bytes", json_object_new_uint64(queued));
+        json_object_object_add(o, "memory", mem);
+        json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
+        json_object_object_add(o, "tracking", tracking_to_json(d));
+        json_object_object_add(o, "netfilter", netfilter_to_json(d));
+        {
+                json_object *g = json_object_new_object();
+
+                json_object_object_add(g, "file", json_object_new_string(d->opt.groups_path));
+                json_object_object_add(g, "groups",
+                                       json_object_new_int64(d->groups ? d->groups->n : 0));
+                if (!d->groups)
+                        json_object_object_add(g, "error", json_object_new_string(d->groups_error));
+                json_object_object_add(o, "groups", g);
+        }
+        skbt_client_reply(c, o, false);
+        json_object_put(o);
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* server.c - the control socket: listening, accepting, per-client I/O and connection limits */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "access.h"
+#include "control-internal.h"
+#include "log.h"
+#include "skbtraced.h"
+
+/* A client that broke the protocol gets this long to read our error reply. */
+#define DRAIN_TIMEOUT_USEC (2 * 1000000ULL)
+
+static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
+
+void skbt_client_queue(struct skbt_client *c, const char *data, size_t len)
+{
+        strbuf_put(&c->out, data, len);
+}
+
+/*
+ * Replies a client has not read yet beyond which its further requests wait:
+ * a client that sends without reading must not make us queue replies (a
+ * List reply is hundreds of KiB) without bound.  Trace output has its own
+ * bound, the session's queue_size.
+ */
+#define CLIENT_OUT_HIGH (1024 * 1024)
+
+bool client_backlogged(const struct skbt_client *c)
+{
+        return c->out.len >= CLIENT_OUT_HIGH;
+}
+
+static size_t client_unread(const struct skbt_client *c)
+{
+        return c->in.buf.len - c->in.off;
+}
+
+/* A complete request is waiting (read, not yet handled). */
+static bool client_has_request(const struct skbt_client *c)
+{
+        size_t n = client_unread(c);
+
+        return n && memchr(c->in.buf.data + c->in.off, '\0', n);
+}
+
+static void client_update_events(struct skbt_client *c)
+{
+        uint32_t ev = c->draining ? EPOLLIN : EPOLLIN | EPOLLRDHUP;
+
+        /* Stop reading requests once the peer closed its side; keep writing. */
+        if (c->in.eof && !c->draining)
+                ev = 0;
+        /* Backlogged with a request's worth waiting: read no more until it reads.
+         * (EPOLLHUP and EPOLLERR still come, so a dead peer is still noticed.) */
+        if (!c->draining && client_backlogged(c) && client_unread(c) >= SKBT_REQUEST_MAX)
+                ev &= ~(uint32_t)(EPOLLIN | EPOLLRDHUP);
+        if (c->out.len)
+                ev |= EPOLLOUT;
+        /* Requests held back while backlogged: writable again is the cue. */
+        else if (!c->draining && client_has_request(c))
+                ev |= EPOLLOUT;
+        sd_event_source_set_io_events(c->io, ev);
+}
+
+void skbt_client_want_write(struct skbt_client *c)
+{
+        client_update_events(c);
+}
+
+struct skbt_client *skbt_client_free(struct skbt_client *c)
+{
+        struct skbtraced *d;
+
+        if (!c)
+                return NULL;
+        d = c->d;
+        if (c->session) {
+                c->session->client = NULL;
+                skbt_session_end(c->session, "client");
+        }
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                d->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        d->n_clients--;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->drain_timer);
+        safe_close(c->fd);
+        msgframe_done(&c->in);
+        strbuf_done(&c->out);
+        free(c);
+        return NULL;
+}
+
+/* True when the client is finished: nothing to send and nothing more to read. */
+static bool client_done(struct skbt_client *c)
+{
+        return c->out.len == 0 && !c->session && c->in.eof &&
+               (c->draining || !client_has_request(c));
+}
+
+void skbt_client_flush(struct skbt_client *c)
+{
+        while (c->out.len) {
+                ssize_t n = write(c->fd, c->out.data, c->out.len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        /* Peer gone (EPIPE/ECONNRESET): nothing left to deliver. */
+                        log_debug_errno(errno, "client pid %d: write failed: %m", c->cred.pid);
+                        skbt_client_free(c);
+                        return;
+                }
+                strbuf_consume(&c->out, (size_t)n);
+        }
+        if (c->draining && c->out.len == 0)
+                shutdown(c->fd, SHUT_WR);
+        if (client_done(c)) {
+                skbt_client_free(c);
+                return;
+        }
+        client_update_events(c);
+}
+
+static int client_on_drain_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        skbt_client_free(userdata);
+        return 0;
+}
+
+/* From now on only let the peer read what is queued, then close. */
+void client_start_draining(struct skbt_client *c)
+{
+        if (c->session)
+                skbt_session_end(c->session, "client");
+        c->draining = true;
+        if (!c->drain_timer)
+                sd_event_add_time_relative(c->d->event, &c->drain_timer, CLOCK_MONOTONIC,
+                                           DRAIN_TIMEOUT_USEC, 0, client_on_drain_timeout, c);
+}
+
+static void client_read(struct skbt_client *c)
+{
+        int r;
+
+        r = msgframe_fill(&c->in, c->fd);
+        if (r == -EAGAIN)
+                return;
+        if (r < 0 && r != -ECONNRESET) {
+                log_debug_errno(r, "client pid %d: read failed: %m", c->cred.pid);
+                c->in.eof = 1;
+        }
+        if (r == -ECONNRESET)
+                c->in.eof = 1;
+        if (c->draining) {
+                /* Discard: we only wait for the peer to read our error and go. */
+                c->in.buf.len = 0;
+                c->in.off = 0;
+                return;
+        }
+        client_process(c);
+}
+
+static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct skbt_client *c = userdata;
+
+        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                client_read(c);
+                if (c->draining && c->in.eof) {
+                        skbt_client_free(c);
+                        return 0;
+                }
+        } else if (client_has_request(c)) {
+                client_process(c);
+        }
+        skbt_client_flush(c);
+        return 0;
+}
+
+static uint32_t count_user_connections(struct skbtraced *d, uid_t uid)
+{
+        uint32_t n = 0;
+
+        for (struct skbt_client *c = d->clients; c; c = c->next)
+                if (c->cred.uid == uid)
+                        n++;
+        return n;
+}
+
+static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct skbtraced *d = userdata;
+        struct skbt_peer peer;
+        struct skbt_client *c;
+        uint32_t n_user;
+        int cfd, r;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        log_warning_errno(errno, "accept failed, ignoring: %m");
+                return 0;
+        }
+        /* Refused connections stay open a moment to read their error; past twice
+         * the limit close at once, so that a connect flood cannot pile them up. */
+        if (d->n_clients >= 2 * d->opt.cfg.max_connections) {
+                log_debug("connection limit exceeded twice over, closing a new connection");
+                close(cfd);
+                return 0;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(cfd);
+                return 0;
+        }
+        c->d = d;
+        c->fd = cfd;
+        msgframe_init(&c->in, SKBT_REQUEST_MAX);
+        r = skbt_access_check(cfd, d->access_gid, d->access_gid_valid, &peer);
+        if (r < 0)
+                log_warning_errno(r, "cannot identify the peer of a new connection (%m), "
+                                     "refusing it");
+        c->cred = peer.cred;
+        c->admin = peer.admin;
+        /* Counted before it is linked in: "others" below means other connections. */
+        n_user = count_user_connections(d, c->cred.uid);
+        c->next = d->clients;
+        if (d->clients)
+                d->clients->prev = c;
+        d->clients = c;
+        d->n_clients++;
+        r = sd_event_add_io(d->event, &c->io, cfd, EPOLLIN | EPOLLRDHUP, client_on_io, c);
+        if (r < 0) {
+                log_warning_errno(r, "cannot watch client connection, closing it: %m");
+                skbt_client_free(c);
+                return 0;
+        }
+
+        /* Refused connections get one error reply, sent at once, and nothing else:
+         * their requests are discarded unread (draining) until they close. */
+        if (!peer.allowed) {
+                log_info("connection from uid %u pid %d refused: neither root nor a member of "
+                         "group %s",
+                         c->cred.uid, c->cred.pid, d->opt.cfg.group);
+                client_refuse(c, ERR_PERMISSION_DENIED, NULL,
+                              "permission denied: add yourself to group %s (uid %u is "
+                              "neither root nor a member)",
+                              d->opt.cfg.group, c->cred.uid);
+        } else if (d->n_clients > d->opt.cfg.max_connections) {
+                client_refuse(c, ERR_LIMIT, "max_connections",
+                              "too many connections to skbtraced (limit %u, "
+                              "max_connections); try again later",
+                              d->opt.cfg.max_connections);
+        } else if (!c->admin && n_user >= d->opt.cfg.max_connections_per_user) {
+                client_refuse(c, ERR_LIMIT, "max_connections_per_user",
+                              "uid %u has %u connections open, the limit per user "
+                              "(max_connections_per_user); close some first",
+                              c->cred.uid, n_user);
+        }
+        skbt_client_flush(c);
+        return 0;
+}
+
+/*
+ * The access group, at start and on reload.  Without it only root is
+ * served: the socket mode below keeps others out, and the SO_PEERCRED check
+ * refuses them should the socket be more open (socket activation with
+ * another SocketMode=, a chmod by hand).
+ */
+void skbt_control_resolve_group(struct skbtraced *d)
+{
+        struct group *gr;
+
+        errno = 0;
+        gr = getgrnam(d->opt.cfg.group);
+        if (!gr) {
+                d->access_gid_valid = false;
+                log_notice("group %s does not exist: only root may use skbtraced (create it with "
+                           "systemd-sysusers or 'groupadd --system %s')",
+                           d->opt.cfg.group, d->opt.cfg.group);
+                return;
+        }
+        d->access_gid = gr->gr_gid;
+        d->access_gid_valid = true;
+}
+
+/* root and the group's members may connect; others cannot even open it. */
+int skbt_control_apply_socket_mode(struct skbtraced *d)
+{
+        const char *path = d->opt.socket_path;
+
+        /* systemd made an inherited socket as the .socket unit says (SocketGroup=). */
+        if (!d->socket_owned)
+                return 0;
+        if (d->access_gid_valid) {
+                if (chown(path, 0, d->access_gid) < 0 || chmod(path, 0660) < 0)
+                        return log_error_errno(errno, "cannot set owner/mode of %s: %m", path);
+        } else if (chmod(path, 0600) < 0) {
+                return log_error_errno(errno, "cannot set mode of %s: %m", path);
+        }
+        return 0;
+}
+
+static int bind_socket(struct skbtraced *d)
+{
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        const char *path = d->opt.socket_path;
+        char dir[sizeof(sa.sun_path)], *slash;
+        int probe, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return log_error_errno(-ENAMETOOLONG, "socket path %s is too long", path);
+        strcpy(sa.sun_path, path);
+
+        /* Create the parent directory (e.g. /run/skbtraced) if it is missing. */
+        strcpy(dir, path);
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "cannot create %s: %m", dir);
+        }
+
+        /* A live socket means another daemon: never steal it. A dead one is stale. */
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0) {
+                if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                        close(probe);
+                        return log_error_errno(
+                            -EADDRINUSE, "another skbtraced is already listening on %s", path);
+                }
+                close(probe);
+        }
+        unlink(path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create socket: %m");
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return log_error_errno(errno, "cannot bind %s: %m", path);
+        d->socket_owned = true;
+        r = skbt_control_apply_socket_mode(d);
+        if (r < 0)
+                return r;
+        if (listen(fd, 128) < 0)
+                return log_error_errno(errno, "cannot listen on %s: %m", path);
+        d->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int skbt_control_listen(struct skbtraced *d)
+{
+        int n, r;
+
+        skbt_control_resolve_group(d);
+        n = sd_listen_fds(1);
+        if (n > 1)
+                return log_error_errno(-EINVAL, "expected one socket from systemd, got %d", n);
+        if (n == 1) {
+                d->listen_fd = SD_LISTEN_FDS_START;
+                if (sd_is_socket_unix(d->listen_fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+                        return log_error_errno(-EINVAL,
+                                               "socket passed by systemd is not a listening "
+                                               "Unix stream socket");
+                fcntl(d->listen_fd, F_SETFL, fcntl(d->listen_fd, F_GETFL) | O_NONBLOCK);
+                fcntl(d->listen_fd, F_SETFD, FD_CLOEXEC);
+                log_info("using the listening socket passed by systemd");
+        } else {
+                r = bind_socket(d);
+                if (r < 0)
+                        return r;
+                log_info("listening on %s", d->opt.socket_path);
+        }
+        r = sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, on_accept, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the listening socket: %m");
+        return 0;
+}
+
+/* At shutdown: give clients a bounded time to receive their summaries. */
+void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms)
+{
+        uint64_t deadline = skbt_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+        while (d->clients && skbt_now_ns() < deadline) {
+                struct pollfd pfd[64];
+                struct skbt_client *c, *next;
+                nfds_t n = 0;
+
+                for (c = d->clients; c && n < ARRAY_SIZE(pfd); c = c->next)
+                        if (c->out.len)
+                                pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+                if (n == 0)
+                        break;
+                poll(pfd, n, 50);
+                for (c = d->clients; c; c = next) {
+                        next = c->next;
+                        if (c->out.len)
+                                skbt_client_flush(c);
+                }
+        }
+}
