@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* cmd_trace.c - ipftctl trace: start a session and stream its events to stdout */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crossings.h"
+#include "ctl.h"
+#include "filter_spec.h"
+#include "log.h"
+#include "pcapng.h"
+#include "trace_args.h"
+#include "varlink_client.h"
+
+/* How long to wait for the summary after asking the daemon to stop; data
+ * arriving meanwhile restarts the wait, so only a hung daemon hits it. */
+#define STOP_TIMEOUT_SEC 10
+/* Loss warnings during a trace: at most one per interval. */
+#define LOSS_WARN_INTERVAL_NS 1000000000ULL
+
+/*
+ * The only global mutable state, and only because a signal handler cannot
+ * reach anything else: how many SIGINT/SIGTERM arrived during a trace.  The
+ * trace loop reads it with those signals blocked and then waits in ppoll(),
+ * which unblocks them atomically, so a signal is never missed between the
+ * check and the wait.
+ */
+static volatile sig_atomic_t stop_requested;
+
+/* ---- trace ---- */
+
+struct trace_session {
+        uint64_t events;       /* event lines received */
+        uint64_t lost_ringbuf; /* cumulative, as last reported by the daemon */
+        uint64_t lost_queue;
+        uint64_t lost_rate;           /* dropped by the daemon's per-session rate limit */
+        uint64_t lost_warned;         /* loss total at the last warning */
+        uint64_t warned_at_ns;        /* CLOCK_MONOTONIC of the last warning, 0: none yet */
+        bool stopping;                /* write side shut down: waiting for the summary */
+        bool done;                    /* summary received */
+        uint64_t raw_left;            /* raw output bytes still to come after a batch header */
+        struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
+        struct crossings *crossings;  /* -o crossings: likewise */
+};
+
+/* Event lines to stdout, as they are or converted to pcapng blocks. */
+static int trace_output(struct trace_session *s, const char *data, size_t len)
+{
+        if (s->pcapng)
+                return pcapng_feed(s->pcapng, data, len);
+        if (s->crossings)
+                return crossings_feed(s->crossings, data, len);
+        return write_full(STDOUT_FILENO, data, len);
+}
+
+static void on_stop_signal(int sig)
+{
+        /* The second Ctrl-C means "now": nothing is buffered (stdout is written
+         * with write(2)), so _exit() loses no output. */
+        if (stop_requested)
+                _exit(128 + sig);
+        stop_requested = 1;
+}
+
+static int install_stop_handlers(void)
+{
+        /* No SA_RESTART: a blocked read or write must return to the loop. */
+        struct sigaction sa = {.sa_handler = on_stop_signal};
+
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGINT);
+        sigaddset(&sa.sa_mask, SIGTERM);
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+                return log_error_errno(negative_errno(), "cannot install signal handlers: %m");
+        return 0;
+}
+
+static uint64_t now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t count_lines(const char *s, size_t len)
+{
+        uint64_t n = 0;
+        const char *p = s, *end = s + len;
+
+        while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+                n++;
+                p++;
+        }
+        return n;
+}
+
+static void trace_check_loss(struct trace_session *s, json_object *params)
+{
+        uint64_t total, now;
+
+        s->lost_ringbuf = member_u64_or(params, "lost_ringbuf", s->lost_ringbuf);
+        s->lost_queue = member_u64_or(params, "lost_queue", s->lost_queue);
+        s->lost_rate = member_u64_or(params, "lost_rate", s->lost_rate);
+        total = s->lost_ringbuf + s->lost_queue + s->lost_rate;
+        if (total <= s->lost_warned)
+                return;
+        /* Losses usually come in bursts, one batch after another: rate-limit so the
+         * warnings do not drown the terminal.  The summary has the final numbers. */
+        now = now_ns();
+        if (s->warned_at_ns && now - s->warned_at_ns < LOSS_WARN_INTERVAL_NS)
+                return;
+        if (s->lost_rate)
+                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                            ", client queue %" PRIu64 ", over the rate limit %" PRIu64 ")",
+                            total, s->lost_ringbuf, s->lost_queue, s->lost_rate);
+        else
+                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                            ", client queue %" PRIu64 ")",
+                            total, s->lost_ringbuf, s->lost_queue);
+        s->lost_warned = total;
+        s->warned_at_ns = now;
+}
+
+static void trace_print_summary(struct trace_session *s, json_object *summary)
+{
+        uint64_t events = member_u64_or(summary, "events", s->events);
+        uint64_t ringbuf = member_u64_or(summary, "lost_ringbuf", s->lost_ringbuf);
+        uint64_t queue = member_u64_or(summary, "lost_queue", s->lost_queue);
+        uint64_t rate = member_u64_or(summary, "lost_rate", s->lost_rate);
+        uint64_t duration_ns = member_u64_or(summary, "duration_ns", 0);
+        const char *reason = member_str(summary, "reason");
+        uint64_t v;
+
+        /* count, duration and client are what the user asked for; say the others. */
+        if (reason && strcmp(reason, "stopped") == 0)
+                log_notice("session stopped by an operator ('ipftctl stop')");
+        else if (reason && strcmp(reason, "shutdown") == 0)
+                log_notice("session ended: skbtraced is shutting down");
+        else if (reason && strcmp(reason, "max_duration") == 0)
+                log_notice("session ended: it reached the longest duration skbtraced allows "
+                           "(max_duration)");
+        /* Events over the rate limit were dropped by policy, not lost: said apart,
+         * after the fields scripts parse. */
+        fprintf(stderr,
+                "%" PRIu64 " events received, %" PRIu64 " lost (ring buffer %" PRIu64
+                ", queue %" PRIu64 "), duration %.2fs",
+                events, ringbuf + queue, ringbuf, queue, (double)duration_ns / 1e9);
+        if (rate)
+                fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
+        fputc('\n', stderr);
+        /* The tracking map forgot packets: some journeys may have been cut short. */
+        if (member_u64(summary, "track_evicted", &v) && v)
+                log_warning("warning: the tracking map was full: %" PRIu64 " tracked packets "
+                            "were forgotten while this session ran, so some may not have been "
+                            "followed to their end",
+                            v);
+}
+
+/* Limits the daemon put on this session, so that a cut-off trace is no surprise. */
+static void trace_print_limits(json_object *started)
+{
+        json_object *v;
+        uint64_t rate;
+
+        if (member_u64(started, "rate_limit", &rate) && rate)
+                fprintf(stderr,
+                        "Rate limit: %" PRIu64 " events per second; more are dropped "
+                        "and counted.\n",
+                        rate);
+        v = member(started, "max_duration", json_type_double);
+        if (!v)
+                v = member(started, "max_duration", json_type_int);
+        if (v)
+                fprintf(stderr, "The session ends after %.0f s (the daemon's max_duration).\n",
+                        json_object_get_double(v));
+}
+
+/* Handle one reply of a Trace call.  -EPIPE: stdout was closed (not logged). */
+static int trace_handle(struct trace_session *s, json_object *reply)
+{
+        json_object *params, *v;
+        uint64_t probes, id;
+        int r;
+
+        r = reply_params(reply, &params);
+        if (r < 0)
+                return r;
+
+        if ((v = member(params, "started", json_type_object))) {
+                probes = member_u64_or(v, "probes", 0);
+                id = member_u64_or(v, "session", 0);
+                fprintf(stderr,
+                        "Tracing %" PRIu64 " probes (session %" PRIu64 "). Press Ctrl-C to stop.\n",
+                        probes, id);
+                trace_print_limits(v);
+        } else if ((v = member(params, "output", json_type_string))) {
+                const char *out = json_object_get_string(v);
+                size_t len = (size_t)json_object_get_string_len(v);
+
+                /* write(2), not stdio: each batch reaches a pipe (| jq) at once, and a
+                 * second Ctrl-C can _exit() without losing buffered lines. */
+                r = trace_output(s, out, len);
+                if (r == -EPIPE)
+                        return r;
+                if (r < 0)
+                        return log_error_errno(r, "cannot write to standard output: %m");
+                s->events += count_lines(out, len);
+                trace_check_loss(s, params);
+        } else if (member_u64(params, "output_bytes", &s->raw_left)) {
+                /* raw_output: the lines follow this message (trace_take_raw()). */
+                trace_check_loss(s, params);
+        } else if ((v = member(params, "summary", json_type_object))) {
+                trace_print_summary(s, v);
+                s->done = true;
+                return 0;
+        }
+        /* Anything else is a newer daemon's addition and ignored, but only a
+         * summary may end the stream. */
+        if (!json_object_get_boolean(member(reply, "continues", json_type_boolean)))
+                return log_error_errno(-EBADMSG,
+                                       "skbtraced ended the trace without a summary; "
+                                       "%" PRIu64 " events received",
+                                       s->events);
+        return 0;
+}
+
+/*
+ * With raw_output (docs/protocol.md), a batch header is followed by its lines
+ * as they are: pass them to stdout as they arrive, no JSON string to parse.
+ */
+static int trace_take_raw(struct conn *c, struct trace_session *s)
+{
+        struct msgframe *f = &c->frame;
+        size_t n = MIN(s->raw_left, (uint64_t)(f->buf.len - f->off));
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = trace_output(s, f->buf.data + f->off, n);
+        if (r == -EPIPE)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot write to standard output: %m");
+        s->events += count_lines(f->buf.data + f->off, n);
+        f->off += n;
+        s->raw_left -= n;
+        return 0;
+}
+
+static int trace_run(struct conn *c, json_object *params, struct trace_session *s)
+{
+        const struct timespec stop_timeout = {.tv_sec = STOP_TIMEOUT_SEC};
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        _cleanup_json_ json_object *reply = NULL;
+        sigset_t stop_set, orig;
+        int r;
+
+        r = install_stop_handlers();
+        if (r < 0)
+                return r;
+        sigemptyset(&stop_set);
+        sigaddset(&stop_set, SIGINT);
+        sigaddset(&stop_set, SIGTERM);
+
+        r = conn_send_call(c, "io.skbtraced.Trace", params, true);
+        if (r < 0)
+                return r;
+
+        for (;;) {
+                while ((r = trace_take_raw(c, s)) == 0 && s->raw_left == 0 &&
+                       (r = conn_take(c, &reply)) > 0) {
+                        r = trace_handle(s, reply);
+                        json_object_put(TAKE_PTR(reply));
+                        if (r < 0 || s->done)
+                                return r;
+                }
+                if (r < 0)
+                        return r;
+                if (c->frame.eof)
+                        return log_error_errno(-ECONNRESET,
+                                               "connection to skbtraced lost (daemon stopped or "
+                                               "restarted?); %" PRIu64 " events received",
+                                               s->events);
+
+                sigprocmask(SIG_BLOCK, &stop_set, &orig);
+                if (stop_requested && !s->stopping) {
+                        /* Half-close: the daemon ends the session and still sends the
+                         * summary (docs/protocol.md); closing would lose it. */
+                        if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN) {
+                                r = negative_errno();
+                                sigprocmask(SIG_SETMASK, &orig, NULL);
+                                return log_error_errno(r, "cannot stop the session: %m");
+                        }
+                        s->stopping = true;
+                }
+                r = ppoll(&pfd, 1, s->stopping ? &stop_timeout : NULL, &orig);
+                if (r < 0)
+                        r = negative_errno();
+                sigprocmask(SIG_SETMASK, &orig, NULL);
+                if (r == -EINTR)
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "cannot wait for skbtraced: %m");
+                if (r == 0)
+                        return log_error_errno(-ETIMEDOUT,
+                                               "skbtraced sent no summary within %d s of the "
+                                               "stop request; %" PRIu64 " events received",
+                                               STOP_TIMEOUT_SEC, s->events);
+
+                r = conn_fill(c);
+                if (r < 0 && r != -EINTR && r != -EAGAIN)
+                        return r;
+        }
+}
+
+int cmd_trace(const struct ctl *ctl, int argc, char **argv)
+{
+        _cleanup_(conn_done) struct conn c = {.fd = -1};
+        _cleanup_json_ json_object *params = NULL;
+        struct trace_session s = {};
+        struct pcapng_writer png = {.fd = -1};
+        _cleanup_free_ struct crossings *xing = NULL;
+        struct trace_opts o;
+        char err[SKBT_ERR_MAX + 128];
+        int r;
+
+        r = trace_args_parse(argc, argv, &o, err, sizeof(err));
+        if (r < 0)
+                return usage_error("trace", err);
+        if (o.help) {
+                trace_args_usage(stdout);
+                return EXIT_OK;
+        }
+        /* The client's path, resolved here: the daemon may not see the same files. */
+        if (o.netns_path && args_netns_inode(o.netns_path, &o.filter.netns, err, sizeof(err)) < 0)
+                return usage_error("trace", err);
+        params = trace_opts_to_params(&o);
+        /* Unescaped output after each batch header: the client only copies it. */
+        if (!params ||
+            json_object_object_add(params, "raw_output", json_object_new_boolean(1)) < 0) {
+                log_error("out of memory");
+                return EXIT_ERROR;
+        }
+
+        r = conn_open(&c, ctl->socket_path);
+        if (r < 0)
+                return EXIT_ERROR;
+        if (o.pcapng) {
+                if (isatty(STDOUT_FILENO)) {
+                        log_error("pcapng output is binary: redirect it to a file or a pipe "
+                                  "(e.g. > trace.pcapng, | tshark -r -)");
+                        return EXIT_ERROR;
+                }
+                r = pcapng_start(&png, STDOUT_FILENO);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write to standard output: %m");
+                        return EXIT_ERROR;
+                }
+                s.pcapng = &png;
+        }
+        if (o.crossings) {
+                xing = malloc(sizeof(*xing));
+                if (!xing) {
+                        log_error("out of memory");
+                        return EXIT_ERROR;
+                }
+                crossings_init(xing, STDOUT_FILENO);
+                s.crossings = xing;
+        }
+        r = trace_run(&c, params, &s);
+        pcapng_done(&png);
+        if (xing)
+                crossings_done(xing);
+        /* Output closed by the reader (| head): the user has what they wanted.  Closing
+         * the socket ends the session without a summary, which nobody would read. */
+        if (r == -EPIPE)
+                return EXIT_OK;
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}
