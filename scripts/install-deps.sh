@@ -78,6 +78,7 @@ build_pkgs=(
         build-essential meson ninja-build pkg-config
         clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
         libjson-c-dev libsystemd-dev libpcap-dev
+        libpcre2-dev      # regular expressions with compile and match limits (common/skbt_regex.c)
 )
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd

@@ -18,6 +18,7 @@
 
 #include "groups.h"
 #include "log.h"
+#include "skbt_regex.h"
 #include "skbtraced.h"
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
@@ -385,23 +386,20 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         if (r < 0)
                 goto fail;
         if (opt->probes) {
-                char buf[256];
+                char buf[512];
 
-                r = regcomp(&d->probe_re, opt->probes, REG_EXTENDED | REG_NOSUB);
-                if (r != 0) {
-                        regerror(r, &d->probe_re, buf, sizeof(buf));
-                        r = log_error_errno(-EINVAL, "invalid --probes regex '%s': %s", opt->probes,
-                                            buf);
+                r = skbt_regex_new(opt->probes, &d->probe_re, buf, sizeof(buf));
+                if (r < 0) {
+                        r = log_error_errno(r, "--probes: %s", buf);
                         goto fail;
                 }
-                d->have_probe_re = true;
         }
         {
                 struct skbt_loader_opts lo = {
                     .backend = d->backend,
                     .ringbuf_bytes = opt->ringbuf_bytes,
                     .returns = !opt->no_returns,
-                    .probe_regex = d->have_probe_re ? &d->probe_re : NULL,
+                    .probe_regex = d->probe_re,
                     .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
                 };
 
@@ -523,8 +521,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         skbt_ksyms_free(d->ksyms);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);
-        if (d->have_probe_re)
-                regfree(&d->probe_re);
+        d->probe_re = skbt_regex_free(d->probe_re);
         sd_event_unref(d->event);
         free(d);
         return NULL;

@@ -4,7 +4,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <regex.h>
 #include <sys/socket.h>
 
 #include <systemd/sd-event.h>
@@ -134,8 +133,7 @@ struct skbtraced {
 
         struct skbt_caps caps;
         enum skbt_backend backend;
-        regex_t probe_re;
-        bool have_probe_re;
+        struct skbt_regex *probe_re; /* --probes, NULL: every probe */
         char backend_reason[512];
         char kernel[192];
 

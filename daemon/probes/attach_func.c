@@ -2,7 +2,6 @@
 /* attach_func.c - attach kernel functions with an skb: fentry/fexit, kprobe-multi, kprobe */
 #include <errno.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 
 #include "loader-internal.h"
 #include "log.h"
+#include "skbt_regex.h"
 #include "skbtrace.skel.h"
 
 #define TRACEFS_FILTER_FUNCTIONS "/sys/kernel/tracing/available_filter_functions"
@@ -30,7 +30,18 @@ bool skbt_function_is_drop(const struct skbt_sym *s)
 
 bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name)
 {
-        return !o->probe_regex || regexec(o->probe_regex, name, 0, NULL, 0) == 0;
+        char err[512];
+        int r;
+
+        if (!o->probe_regex)
+                return true;
+        r = skbt_regex_match(o->probe_regex, name);
+        if (r < 0) {
+                /* --probes is the operator's; a pattern over its limits skips the probe. */
+                skbt_regex_limit_message(o->probe_regex, r, name, err, sizeof(err));
+                log_warning("--probes: %s; not attaching %s", err, name);
+        }
+        return r == 1;
 }
 
 /* Names ftrace can hook, when tracefs lets us read them (sorted, for bsearch). */

@@ -11,6 +11,7 @@
 #include "skbt_abi.h"
 #include "skbt_cbpf.h"
 #include "skbt_fields.h"
+#include "skbt_regex.h"
 
 struct skbt_symdb;
 struct skbtrace;
@@ -101,7 +102,7 @@ struct skbt_loader_opts {
         enum skbt_backend backend;
         uint32_t ringbuf_bytes;
         bool returns;            /* also attach return probes (function_graph) */
-        const void *probe_regex; /* regex_t *: attach only probes whose name matches */
+        struct skbt_regex *probe_regex; /* attach only probes whose name matches (NULL: all) */
         int threads;             /* parallel program loads (fentry) */
 };
 
