@@ -89,6 +89,7 @@ test_pkgs=(
         passwd            # useradd/groupadd: test users for the access-control tests
         groff man-db      # man page lint
         bpftrace iperf3   # benchmarks
+        debhelper dpkg-dev lintian   # the package suite: dpkg-buildpackage, lintian
 )
 vm_pkgs=(qemu-system-x86 busybox-static cpio xz-utils zstd
         kmod)             # depmod for unpacked kernels

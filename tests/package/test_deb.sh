@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# test_deb.sh - the Debian packages build, pass lintian, and hold what an installed skbtraced needs
+#
+#   tests/package/test_deb.sh OUTDIR MESON_VERSION
+#
+# Builds with scripts/build-deb.sh --lintian (reusing packages already built
+# from the same source), then checks each package's files and maintainer
+# scripts.  Exit 77 (skip) when the packaging tools are missing outside CI.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+outdir=$1
+meson_version=$2
+
+fails=0
+fail() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
+ok() { printf 'ok: %s\n' "$*"; }
+
+for tool in dpkg-buildpackage dh lintian; do
+        if ! command -v "$tool" >/dev/null; then
+                echo "$tool not found: scripts/install-deps.sh installs the packaging tools (debhelper, dpkg-dev, lintian)"
+                exit 77
+        fi
+done
+
+version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+# A native package: the Debian version is the project's version.
+[ "$version" = "$meson_version" ] ||
+        fail "debian/changelog says $version, meson.build says $meson_version: add a changelog entry (dch -v $meson_version)"
+
+changes=$("$top/scripts/build-deb.sh" --lintian "$outdir") || { echo "FAIL: build-deb.sh failed"; exit 1; }
+ok "built and lintian-clean: $changes"
+
+arch=$(dpkg --print-architecture)
+# package: files it must hold (paths as dpkg-deb -c lists them, without the leading ./)
+declare -A want=(
+        [skbtraced]="usr/sbin/skbtraced lib/systemd/system/skbtraced.service lib/systemd/system/skbtraced.socket
+                usr/lib/sysusers.d/skbtraced.conf usr/share/skbtraced/groups.conf
+                usr/share/man/man8/skbtraced.8.gz usr/share/doc/skbtraced/skbtraced.conf.example
+                usr/share/doc/skbtraced/copyright"
+        [ipftctl]="usr/bin/ipftctl usr/share/man/man1/ipftctl.1.gz usr/share/doc/ipftctl/copyright"
+)
+for pkg in "${!want[@]}"; do
+        deb=$outdir/${pkg}_${version}_$arch.deb
+        if [ ! -f "$deb" ]; then
+                fail "$deb missing"
+                continue
+        fi
+        list=$(dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./||')
+        for f in ${want[$pkg]}; do
+                grep -qxF "$f" <<<"$list" || fail "$pkg does not ship $f"
+        done
+        ok "$pkg ships: $(echo ${want[$pkg]})"
+done
+
+# The daemon package's maintainer scripts: the group through systemd-sysusers,
+# the socket enabled and started, the service neither (socket activation).
+ctl=$(mktemp -d)
+trap 'rm -rf "$ctl"' EXIT
+dpkg-deb -e "$outdir/skbtraced_${version}_$arch.deb" "$ctl"
+grep -q 'systemd-sysusers .*skbtraced.conf' "$ctl/postinst" ||
+        fail "postinst does not run systemd-sysusers skbtraced.conf"
+grep -q "deb-systemd-helper enable 'skbtraced.socket'" "$ctl/postinst" ||
+        fail "postinst does not enable skbtraced.socket"
+grep -q "deb-systemd-invoke \$_dh_action 'skbtraced.socket'" "$ctl/postinst" ||
+        fail "postinst does not start skbtraced.socket"
+if grep -q "deb-systemd-invoke .*'skbtraced.service'" "$ctl/postinst"; then
+        fail "postinst starts skbtraced.service: socket activation should start it"
+fi
+grep -q "deb-systemd-invoke stop 'skbtraced.socket'" "$ctl/prerm" ||
+        fail "prerm does not stop skbtraced.socket on removal"
+depends=$(dpkg-deb -f "$outdir/skbtraced_${version}_$arch.deb" Depends)
+grep -q 'systemd' <<<"$depends" || fail "skbtraced does not depend on systemd (systemd-sysusers): $depends"
+ok "maintainer scripts: sysusers, socket enabled and started, service left to socket activation"
+
+if [ "$fails" -gt 0 ]; then
+        echo "$fails check(s) failed"
+        exit 1
+fi
+echo "all package checks passed"
