@@ -18,6 +18,7 @@
 #include "pcapng.h"
 #include "trace_args.h"
 #include "varlink_client.h"
+#include "util.h"
 
 /* How long to wait for the summary after asking the daemon to stop; data
  * arriving meanwhile restarts the wait, so only a hung daemon hits it. */
@@ -82,14 +83,6 @@ static int install_stop_handlers(void)
         return 0;
 }
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t count_lines(const char *s, size_t len)
 {
         uint64_t n = 0;
@@ -114,7 +107,7 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
                 return;
         /* Losses usually come in bursts, one batch after another: rate-limit so the
          * warnings do not drown the terminal.  The summary has the final numbers. */
-        now = now_ns();
+        now = skbt_now_ns();
         if (s->warned_at_ns && now - s->warned_at_ns < LOSS_WARN_INTERVAL_NS)
                 return;
         if (s->lost_rate)

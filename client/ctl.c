@@ -6,12 +6,6 @@
 #include "ctl.h"
 #include "log.h"
 
-void json_object_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
-
 /* ---- small JSON accessors: absent and wrongly typed members read as absent ---- */
 
 json_object *member(json_object *o, const char *key, json_type type)

@@ -12,6 +12,7 @@
 #if __has_include("config.h")
 #include "config.h"
 #endif
+#include "json_util.h"
 #include "macro.h"
 
 #ifndef SKBT_VERSION
@@ -60,9 +61,6 @@ int cmd_help(const struct ctl *ctl, int argc, char **argv);
 void help_usage(FILE *f);
 
 /* ctl.c */
-void json_object_putp(json_object **o);
-#define _cleanup_json_ _cleanup_(json_object_putp)
-
 /* Small JSON accessors: absent and wrongly typed members read as absent. */
 json_object *member(json_object *o, const char *key, json_type type);
 const char *member_str(json_object *o, const char *key);

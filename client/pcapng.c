@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "msgframe.h"
 #include "pcapng.h"
+#include "util.h"
 
 /* pcapng (draft-ietf-opsawg-pcapng) block types and options. */
 #define BT_SHB 0x0A0D0D0AU
@@ -115,15 +116,6 @@ int pcapng_start(struct pcapng_writer *w, int fd)
         return r;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 int pcapng_event_block(struct strbuf *out, const char *line, size_t len, int64_t mono_to_real_ns)
 {
         json_object *ev = NULL, *pkt, *v;
@@ -172,7 +164,7 @@ int pcapng_event_block(struct strbuf *out, const char *line, size_t len, int64_t
                        ? (uint32_t)json_object_get_int64(v)
                        : (uint32_t)(hlen / 2));
         for (size_t i = 0; i < hlen; i += 2) {
-                int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+                int hi = skbt_hex_digit(hex[i]), lo = skbt_hex_digit(hex[i + 1]);
 
                 if (hi < 0 || lo < 0) {
                         out->len = start;

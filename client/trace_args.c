@@ -15,27 +15,11 @@
 #include "filter_spec.h"
 #include "macro.h"
 #include "trace_args.h"
+#include "util.h"
+#include "json_util.h"
 
 /* How much of a rejected argument is quoted back in a message. */
 #define QUOTE_MAX 64
-
-static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen > 0) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
-static void json_object_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
 
 /* Long-only options get values outside the char range. */
 enum {
@@ -67,24 +51,26 @@ static int parse_fields(const char *s, struct trace_opts *o, char *err, size_t e
                 size_t n = strcspn(p, ",");
 
                 if (n == 0)
-                        return fail(err, errlen, "invalid field list '%.*s': empty name", QUOTE_MAX,
-                                    s);
+                        return skbt_fail(err, errlen, "invalid field list '%.*s': empty name",
+                                         QUOTE_MAX, s);
                 if (n >= TRACE_FIELD_NAME_MAX)
-                        return fail(err, errlen, "field name '%.*s' is too long", QUOTE_MAX, p);
+                        return skbt_fail(err, errlen, "field name '%.*s' is too long", QUOTE_MAX,
+                                         p);
                 if (strspn(p,
                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_->.") <
                     n)
-                        return fail(err, errlen,
-                                    "invalid field name '%.*s': letters, digits, _, -> and . "
-                                    "only (e.g. gso_size, skb->dev->mtu)",
-                                    (int)MIN(n, (size_t)QUOTE_MAX), p);
+                        return skbt_fail(err, errlen,
+                                         "invalid field name '%.*s': letters, digits, _, -> and . "
+                                         "only (e.g. gso_size, skb->dev->mtu)",
+                                         (int)MIN(n, (size_t)QUOTE_MAX), p);
                 if (o->n_fields >= TRACE_FIELDS_MAX)
-                        return fail(err, errlen, "more than %d fields", TRACE_FIELDS_MAX);
+                        return skbt_fail(err, errlen, "more than %d fields", TRACE_FIELDS_MAX);
                 memcpy(o->fields[o->n_fields], p, n);
                 o->fields[o->n_fields][n] = '\0';
                 for (unsigned i = 0; i < o->n_fields; i++)
                         if (strcmp(o->fields[i], o->fields[o->n_fields]) == 0)
-                                return fail(err, errlen, "field '%s' given twice", o->fields[i]);
+                                return skbt_fail(err, errlen, "field '%s' given twice",
+                                                 o->fields[i]);
                 o->n_fields++;
                 if (!p[n])
                         return 0;
@@ -141,30 +127,31 @@ void args_getopt_error(int c, char **argv, const struct option *longopts, char *
 
         if (!arg || strncmp(arg, "--", 2) != 0) {
                 if (c == ':')
-                        fail(err, errlen, "option '-%c' requires an argument", optopt);
+                        skbt_fail(err, errlen, "option '-%c' requires an argument", optopt);
                 else
-                        fail(err, errlen, "invalid option -- '%c'", optopt);
+                        skbt_fail(err, errlen, "invalid option -- '%c'", optopt);
                 return;
         }
 
         namelen = strcspn(arg + 2, "=");
         if (c == ':') {
-                fail(err, errlen, "option '%.*s' requires an argument", (int)namelen + 2, arg);
+                skbt_fail(err, errlen, "option '%.*s' requires an argument", (int)namelen + 2, arg);
                 return;
         }
         /* optopt is the option's value when it was known but given "=VALUE". */
         if (optopt != 0) {
-                fail(err, errlen, "option '%.*s' does not take an argument", (int)namelen + 2, arg);
+                skbt_fail(err, errlen, "option '%.*s' does not take an argument", (int)namelen + 2,
+                          arg);
                 return;
         }
         for (const struct option *o = longopts; o && o->name; o++)
                 if (strncmp(o->name, arg + 2, namelen) == 0)
                         matches++;
         if (matches > 1)
-                fail(err, errlen, "option '%.*s' is ambiguous", (int)namelen + 2, arg);
+                skbt_fail(err, errlen, "option '%.*s' is ambiguous", (int)namelen + 2, arg);
         else
-                fail(err, errlen, "unrecognized option '%.*s'", (int)MIN(namelen + 2, QUOTE_MAX),
-                     arg);
+                skbt_fail(err, errlen, "unrecognized option '%.*s'",
+                          (int)MIN(namelen + 2, QUOTE_MAX), arg);
 }
 
 int args_check_regex(const char *re, char *err, size_t errlen)
@@ -177,7 +164,7 @@ int args_check_regex(const char *re, char *err, size_t errlen)
         r = regcomp(&preg, re, REG_EXTENDED | REG_NOSUB);
         if (r != 0) {
                 regerror(r, &preg, msg, sizeof(msg));
-                return fail(err, errlen, "invalid regex '%.*s': %s", QUOTE_MAX, re, msg);
+                return skbt_fail(err, errlen, "invalid regex '%.*s': %s", QUOTE_MAX, re, msg);
         }
         regfree(&preg);
         return 0;
@@ -193,8 +180,8 @@ int args_parse_output(const char *s, const char **ret, char *err, size_t errlen)
                         return 0;
                 }
         }
-        return fail(err, errlen, "invalid output format '%.*s': expected text or json", QUOTE_MAX,
-                    s);
+        return skbt_fail(err, errlen, "invalid output format '%.*s': expected text or json",
+                         QUOTE_MAX, s);
 }
 
 /* Trace output adds the per-packet formats to text and json. */
@@ -208,10 +195,10 @@ static int parse_trace_output(const char *s, const char **ret, char *err, size_t
                         return 0;
                 }
         }
-        return fail(err, errlen,
-                    "invalid output format '%.*s': expected text, json, pcapng, crossings, "
-                    "aggregate or aggregate-json",
-                    QUOTE_MAX, s);
+        return skbt_fail(err, errlen,
+                         "invalid output format '%.*s': expected text, json, pcapng, crossings, "
+                         "aggregate or aggregate-json",
+                         QUOTE_MAX, s);
 }
 
 /* -g ip-in,tcp: names as the groups file allows them; the daemon knows which exist. */
@@ -223,26 +210,28 @@ static int add_groups(struct trace_opts *o, const char *arg, char *err, size_t e
         for (unsigned i = 0; i < o->n_groups; i++)
                 used += strlen(o->groups[i]) + 1;
         if (used + len + 1 > sizeof(o->groups_buf))
-                return fail(err, errlen, "too many probe groups (-g): at most %d bytes of names",
-                            TRACE_GROUPS_BUF);
+                return skbt_fail(err, errlen,
+                                 "too many probe groups (-g): at most %d bytes of names",
+                                 TRACE_GROUPS_BUF);
         buf = o->groups_buf + used;
         memcpy(buf, arg, len + 1);
         if (!*buf || buf[len - 1] == ',' || *buf == ',' || strstr(buf, ",,"))
-                return fail(err, errlen,
-                            "invalid group list '%.*s': expected NAME[,NAME...] (see 'ipftctl "
-                            "list --groups')",
-                            QUOTE_MAX, arg);
+                return skbt_fail(err, errlen,
+                                 "invalid group list '%.*s': expected NAME[,NAME...] (see 'ipftctl "
+                                 "list --groups')",
+                                 QUOTE_MAX, arg);
         for (char *n = strtok_r(buf, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
                 size_t nl = strlen(n);
 
                 if (nl > 31 || strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789-") != nl)
-                        return fail(err, errlen,
-                                    "invalid group name '%.*s': a-z, 0-9 and '-' (see 'ipftctl "
-                                    "list --groups')",
-                                    QUOTE_MAX, n);
+                        return skbt_fail(
+                            err, errlen,
+                            "invalid group name '%.*s': a-z, 0-9 and '-' (see 'ipftctl "
+                            "list --groups')",
+                            QUOTE_MAX, n);
                 if (o->n_groups == TRACE_GROUPS_MAX)
-                        return fail(err, errlen, "too many probe groups (-g): at most %d",
-                                    TRACE_GROUPS_MAX);
+                        return skbt_fail(err, errlen, "too many probe groups (-g): at most %d",
+                                         TRACE_GROUPS_MAX);
                 o->groups[o->n_groups++] = n;
         }
         return 0;
@@ -260,9 +249,10 @@ static int parse_u32_range(const char *what, const char *s, uint32_t min, uint32
         for (p = s; *p >= '0' && *p <= '9' && v <= max; p++)
                 v = v * 10 + (uint64_t)(*p - '0');
         if (p == s || *p || v < min || v > max)
-                return fail(err, errlen,
-                            "invalid %s '%.*s': expected a number from %" PRIu32 " to %" PRIu32,
-                            what, QUOTE_MAX, s, min, max);
+                return skbt_fail(err, errlen,
+                                 "invalid %s '%.*s': expected a number from %" PRIu32
+                                 " to %" PRIu32,
+                                 what, QUOTE_MAX, s, min, max);
         *ret = (uint32_t)v;
         return 0;
 }
@@ -279,12 +269,12 @@ int args_netns_inode(const char *path, uint32_t *ret, char *err, size_t errlen)
         /* A namespace file lives on nsfs; any other file's inode would filter
          * on a namespace that does not exist, silently. */
         if (statfs(path, &sfs) < 0 || stat(path, &st) < 0)
-                return fail(err, errlen, "--netns %.*s: %s", QUOTE_MAX, path, strerror(errno));
+                return skbt_fail(err, errlen, "--netns %.*s: %s", QUOTE_MAX, path, strerror(errno));
         if ((unsigned long)sfs.f_type != NSFS_MAGIC || st.st_ino > UINT32_MAX)
-                return fail(err, errlen,
-                            "--netns %.*s is not a namespace file: expected an inode number, "
-                            "/run/netns/NAME or /proc/PID/ns/net",
-                            QUOTE_MAX, path);
+                return skbt_fail(err, errlen,
+                                 "--netns %.*s is not a namespace file: expected an inode number, "
+                                 "/run/netns/NAME or /proc/PID/ns/net",
+                                 QUOTE_MAX, path);
         *ret = (uint32_t)st.st_ino;
         return 0;
 }
@@ -301,8 +291,9 @@ static int parse_tracer(const char *s, const char **ret, char *err, size_t errle
                         return 0;
                 }
         }
-        return fail(err, errlen, "invalid tracer '%.*s': expected function, drop or function_graph",
-                    QUOTE_MAX, s);
+        return skbt_fail(err, errlen,
+                         "invalid tracer '%.*s': expected function, drop or function_graph",
+                         QUOTE_MAX, s);
 }
 
 static int parse_count(const char *s, uint64_t *ret, char *err, size_t errlen)
@@ -318,9 +309,10 @@ static int parse_count(const char *s, uint64_t *ret, char *err, size_t errlen)
         }
         /* The wire carries a JSON integer, which json-c holds as int64. */
         if (p == s || *p || v < 1)
-                return fail(err, errlen,
-                            "invalid count '%.*s': expected a number of events from 1 to %" PRId64,
-                            QUOTE_MAX, s, INT64_MAX);
+                return skbt_fail(
+                    err, errlen,
+                    "invalid count '%.*s': expected a number of events from 1 to %" PRId64,
+                    QUOTE_MAX, s, INT64_MAX);
         *ret = v;
         return 0;
 }
@@ -347,10 +339,10 @@ static int parse_duration(const char *s, double *ret, char *err, size_t errlen)
         *ret = v;
         return 0;
 bad:
-        return fail(err, errlen,
-                    "invalid duration '%.*s': expected a number of seconds greater than 0, "
-                    "e.g. 10 or 2.5",
-                    QUOTE_MAX, s);
+        return skbt_fail(err, errlen,
+                         "invalid duration '%.*s': expected a number of seconds greater than 0, "
+                         "e.g. 10 or 2.5",
+                         QUOTE_MAX, s);
 }
 
 /*
@@ -372,13 +364,14 @@ static int check_once(int c, unsigned *seen, char *err, size_t errlen)
                         return 0;
                 }
                 if (c == 'r')
-                        return fail(err, errlen,
-                                    "option --regex given more than once: combine them into one "
-                                    "regex, e.g. 'A|B'");
-                return fail(err, errlen,
-                            "option --%s given more than once: filter options are combined "
-                            "with AND, so each may appear once",
-                            long_name(trace_longopts, c));
+                        return skbt_fail(
+                            err, errlen,
+                            "option --regex given more than once: combine them into one "
+                            "regex, e.g. 'A|B'");
+                return skbt_fail(err, errlen,
+                                 "option --%s given more than once: filter options are combined "
+                                 "with AND, so each may appear once",
+                                 long_name(trace_longopts, c));
         }
         return 0;
 }
@@ -500,10 +493,11 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                         break;
                 case OPT_EGRESS:
                         if (!*optarg || strlen(optarg) > 127)
-                                return fail(err, errlen,
-                                            "invalid --egress '%.*s': expected a probe name as "
-                                            "'ipftctl list' shows it",
-                                            QUOTE_MAX, optarg);
+                                return skbt_fail(
+                                    err, errlen,
+                                    "invalid --egress '%.*s': expected a probe name as "
+                                    "'ipftctl list' shows it",
+                                    QUOTE_MAX, optarg);
                         o.egress = optarg;
                         break;
                 case 'g':
@@ -530,9 +524,9 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                                 if (r < 0)
                                         return r;
                         } else if (!*optarg) {
-                                return fail(err, errlen,
-                                            "--netns needs an inode number or a "
-                                            "path");
+                                return skbt_fail(err, errlen,
+                                                 "--netns needs an inode number or a "
+                                                 "path");
                         } else {
                                 o.netns_path = optarg;
                                 f->netns = 1; /* placeholder until resolved */
@@ -568,17 +562,17 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
                 size_t n = strlen(o.pcap_filter), w = strlen(argv[i]);
 
                 if (argv[i][0] == '\0' || strspn(argv[i], " \t\n") == w)
-                        return fail(err, errlen, "empty word in the pcap filter expression");
+                        return skbt_fail(err, errlen, "empty word in the pcap filter expression");
                 if (n + (n ? 1 : 0) + w > TRACE_PCAP_FILTER_MAX)
-                        return fail(err, errlen, "pcap filter expression longer than %d bytes",
-                                    TRACE_PCAP_FILTER_MAX);
+                        return skbt_fail(err, errlen, "pcap filter expression longer than %d bytes",
+                                         TRACE_PCAP_FILTER_MAX);
                 if (n)
                         o.pcap_filter[n++] = ' ';
                 memcpy(o.pcap_filter + n, argv[i], w + 1);
         }
 
         if (want4 && want6)
-                return fail(err, errlen, "-4 and -6 cannot be used together");
+                return skbt_fail(err, errlen, "-4 and -6 cannot be used together");
         if (want4 || want6) {
                 f->flags |= SKBT_F_L3;
                 f->l3 = want4 ? SKBT_L3_IPV4 : SKBT_L3_IPV6;
@@ -586,11 +580,11 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
 
         if (mask_arg) {
                 if (!(f->flags & SKBT_F_MARK))
-                        return fail(err, errlen, "--mask needs --mark");
+                        return skbt_fail(err, errlen, "--mask needs --mark");
                 if (has_mask)
-                        return fail(err, errlen,
-                                    "mark mask given twice: use either --mark VALUE/MASK or "
-                                    "--mask MASK");
+                        return skbt_fail(err, errlen,
+                                         "mark mask given twice: use either --mark VALUE/MASK or "
+                                         "--mask MASK");
                 r = skbt_parse_u32("mark mask", mask_arg, &mask, err, errlen);
                 if (r < 0)
                         return r;
@@ -604,14 +598,14 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
         if (r < 0)
                 return r;
         if (o.egress && (!o.output || strncmp(o.output, "aggregate", 9) != 0))
-                return fail(err, errlen,
-                            "--egress ends a packet's block: it needs -o aggregate or "
-                            "-o aggregate-json");
+                return skbt_fail(err, errlen,
+                                 "--egress ends a packet's block: it needs -o aggregate or "
+                                 "-o aggregate-json");
         if (o.output && strncmp(o.output, "aggregate", 9) == 0 && o.tracer &&
             strcmp(o.tracer, "function_graph") == 0)
-                return fail(err, errlen,
-                            "aggregate output does not combine with the "
-                            "function_graph tracer");
+                return skbt_fail(err, errlen,
+                                 "aggregate output does not combine with the "
+                                 "function_graph tracer");
 
         *ret = o;
         /* The group names point into the copy's own buffer. */

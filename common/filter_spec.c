@@ -10,6 +10,7 @@
 
 #include "filter_spec.h"
 #include "macro.h"
+#include "util.h"
 
 #define SKBT_F_ALL                                                                                 \
         (SKBT_F_MARK | SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR |      \
@@ -25,18 +26,6 @@
 #define QUOTE_MAX 48
 /* "10.0.0.0/24" or a full IPv6 address with "/128". */
 #define PREFIX_STR_MAX (INET6_ADDRSTRLEN + 4)
-
-static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen > 0) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
 
 /*
  * Copy untrusted input for quoting in a message.  The daemon echoes client
@@ -80,17 +69,6 @@ static int parse_decimal(const char *s, uint64_t max, uint64_t *ret)
         return 0;
 }
 
-static int hex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int parse_hex32(const char *s, uint32_t *ret)
 {
         uint32_t v = 0;
@@ -100,7 +78,7 @@ static int parse_hex32(const char *s, uint32_t *ret)
         if (!*s)
                 return -EINVAL;
         for (; *s; s++) {
-                d = hex_digit(*s);
+                d = skbt_hex_digit(*s);
                 if (d < 0)
                         return -EINVAL;
                 if (v > UINT32_MAX >> 4)
@@ -143,10 +121,10 @@ int skbt_parse_proto(const char *s, uint8_t *ret, char *err, size_t errlen)
                 }
         }
         if (parse_decimal(s, 255, &v) < 0)
-                return fail(err, errlen,
-                            "unknown protocol '%s': expected icmp, icmp6, tcp, udp, sctp or a "
-                            "number 0-255",
-                            quote(s, q));
+                return skbt_fail(err, errlen,
+                                 "unknown protocol '%s': expected icmp, icmp6, tcp, udp, sctp or a "
+                                 "number 0-255",
+                                 quote(s, q));
         *ret = (uint8_t)v;
         return 0;
 }
@@ -244,15 +222,15 @@ int skbt_parse_prefix(const char *s, struct skbt_prefix *ret, char *err, size_t 
         } else {
                 r = parse_decimal(slash + 1, max_plen(p.l3), &plen);
                 if (r == -ERANGE)
-                        return fail(err, errlen,
-                                    "prefix /%s is too long for an %s address (maximum %u)",
-                                    quote(slash + 1, q), p.l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6",
-                                    max_plen(p.l3));
+                        return skbt_fail(err, errlen,
+                                         "prefix /%s is too long for an %s address (maximum %u)",
+                                         quote(slash + 1, q),
+                                         p.l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6", max_plen(p.l3));
                 if (r < 0)
-                        return fail(err, errlen,
-                                    "invalid prefix length in '%s': expected /0 to /%u after "
-                                    "the address",
-                                    quote(s, q), max_plen(p.l3));
+                        return skbt_fail(err, errlen,
+                                         "invalid prefix length in '%s': expected /0 to /%u after "
+                                         "the address",
+                                         quote(s, q), max_plen(p.l3));
         }
         p.plen = (uint8_t)plen;
         mask_addr(p.addr, p.plen);
@@ -261,9 +239,10 @@ int skbt_parse_prefix(const char *s, struct skbt_prefix *ret, char *err, size_t 
         return 0;
 
 bad_addr:
-        return fail(err, errlen,
-                    "invalid address '%s': expected an IPv4 or IPv6 address with optional /PREFIX",
-                    quote(s, q));
+        return skbt_fail(
+            err, errlen,
+            "invalid address '%s': expected an IPv4 or IPv6 address with optional /PREFIX",
+            quote(s, q));
 }
 
 void skbt_format_prefix(const struct skbt_prefix *p, char *buf, size_t len)
@@ -290,8 +269,9 @@ int skbt_parse_port(const char *s, uint16_t *ret, char *err, size_t errlen)
         uint64_t v;
 
         if (parse_decimal(s, UINT16_MAX, &v) < 0)
-                return fail(err, errlen, "invalid port '%s': expected a number from 0 to 65535",
-                            quote(s, q));
+                return skbt_fail(err, errlen,
+                                 "invalid port '%s': expected a number from 0 to 65535",
+                                 quote(s, q));
         *ret = (uint16_t)v;
         return 0;
 }
@@ -310,20 +290,21 @@ int skbt_parse_u32(const char *what, const char *s, uint32_t *ret, char *err, si
         }
         /* "010" is 8 to strtoul(base 0), ip-rule and iptables, but 10 to a human. */
         if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
-                return fail(err, errlen,
-                            "invalid %s '%s': leading zeros are ambiguous (octal?), expected a "
-                            "decimal number without them or a 0x hexadecimal number",
-                            what, quote(s, q));
+                return skbt_fail(
+                    err, errlen,
+                    "invalid %s '%s': leading zeros are ambiguous (octal?), expected a "
+                    "decimal number without them or a 0x hexadecimal number",
+                    what, quote(s, q));
         if (parse_decimal(s, UINT32_MAX, &v) < 0)
                 goto bad;
         *ret = (uint32_t)v;
         return 0;
 
 bad:
-        return fail(err, errlen,
-                    "invalid %s '%s': expected a decimal or 0x hexadecimal number from 0 to "
-                    "4294967295 (0xffffffff)",
-                    what, quote(s, q));
+        return skbt_fail(err, errlen,
+                         "invalid %s '%s': expected a decimal or 0x hexadecimal number from 0 to "
+                         "4294967295 (0xffffffff)",
+                         what, quote(s, q));
 }
 
 int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mask, char *err,
@@ -342,10 +323,10 @@ int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mas
         } else {
                 vlen = (size_t)(slash - s);
                 if (vlen >= sizeof(v))
-                        return fail(err, errlen,
-                                    "invalid mark '%s': expected VALUE or VALUE/MASK, each a "
-                                    "decimal or 0x hexadecimal number from 0 to 4294967295",
-                                    quote(s, q));
+                        return skbt_fail(err, errlen,
+                                         "invalid mark '%s': expected VALUE or VALUE/MASK, each a "
+                                         "decimal or 0x hexadecimal number from 0 to 4294967295",
+                                         quote(s, q));
                 memcpy(v, s, vlen);
                 v[vlen] = '\0';
                 r = skbt_parse_u32("mark", v, &m, err, errlen);
@@ -411,10 +392,10 @@ int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errl
         char q[QUOTE_MAX + 4];
 
         if (!skbt_ifname_valid(s))
-                return fail(err, errlen,
-                            "invalid interface name '%s': expected 1 to 15 bytes without '/', "
-                            "':' or white space",
-                            quote(s, q));
+                return skbt_fail(err, errlen,
+                                 "invalid interface name '%s': expected 1 to 15 bytes without '/', "
+                                 "':' or white space",
+                                 quote(s, q));
         memset(ret, 0, 16);
         memcpy(ret, s, strlen(s));
         return 0;
@@ -438,39 +419,39 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
 
         /* Structural checks: the daemon copies this struct into BPF memory as is. */
         if (f->flags & ~(uint32_t)SKBT_F_ALL)
-                return fail(err, errlen, "unknown filter flags 0x%" PRIx32,
-                            f->flags & ~(uint32_t)SKBT_F_ALL);
+                return skbt_fail(err, errlen, "unknown filter flags 0x%" PRIx32,
+                                 f->flags & ~(uint32_t)SKBT_F_ALL);
         if ((f->flags & SKBT_F_L3) && f->l3 != SKBT_L3_IPV4 && f->l3 != SKBT_L3_IPV6)
-                return fail(err, errlen, "invalid l3 %u: expected ipv4 or ipv6", f->l3);
+                return skbt_fail(err, errlen, "invalid l3 %u: expected ipv4 or ipv6", f->l3);
         for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
                 const struct skbt_prefix *p = (const void *)((const char *)f + addrs[i].off);
 
                 if ((f->flags & addrs[i].flag) && !prefix_valid(p))
-                        return fail(err, errlen,
-                                    "invalid %s: family %u, prefix length %u or host bits set",
-                                    addrs[i].name, p->l3, p->plen);
+                        return skbt_fail(err, errlen,
+                                         "invalid %s: family %u, prefix length %u or host bits set",
+                                         addrs[i].name, p->l3, p->plen);
         }
 
         if ((f->flags & SKBT_F_PID) && (f->pid == 0 || f->pid > PID_MAX))
-                return fail(err, errlen, "invalid pid %" PRIu32 ": expected 1 to %d", f->pid,
-                            PID_MAX);
+                return skbt_fail(err, errlen, "invalid pid %" PRIu32 ": expected 1 to %d", f->pid,
+                                 PID_MAX);
         if ((f->flags & SKBT_F_NETNS) && f->netns == 0)
-                return fail(err, errlen, "invalid netns 0: expected a namespace inode number");
+                return skbt_fail(err, errlen, "invalid netns 0: expected a namespace inode number");
         /* An index means nothing without its namespace; the daemon sets both. */
         if ((f->flags & SKBT_F_IFINDEX) && (!(f->flags & SKBT_F_NETNS) || f->ifindex == 0))
-                return fail(err, errlen, "an interface index needs its network namespace");
+                return skbt_fail(err, errlen, "an interface index needs its network namespace");
         if (f->ifname[sizeof(f->ifname) - 1] != '\0' ||
             (f->ifname[0] && !skbt_ifname_valid(f->ifname)))
-                return fail(err, errlen, "invalid ifname");
+                return skbt_fail(err, errlen, "invalid ifname");
 
         /* The API has no "mask given" flag, so a lone mask can only be refused here. */
         if (!(f->flags & SKBT_F_MARK) && f->mark_mask)
-                return fail(err, errlen, "mark_mask requires mark");
+                return skbt_fail(err, errlen, "mark_mask requires mark");
         if ((f->flags & SKBT_F_MARK) && (f->mark & ~f->mark_mask))
-                return fail(err, errlen,
-                            "mark 0x%" PRIx32 " has bits outside mask 0x%" PRIx32
-                            ", so it could never match: expected mark & mask == mark",
-                            f->mark, f->mark_mask);
+                return skbt_fail(err, errlen,
+                                 "mark 0x%" PRIx32 " has bits outside mask 0x%" PRIx32
+                                 ", so it could never match: expected mark & mask == mark",
+                                 f->mark, f->mark_mask);
 
         /* A packet has one address family: every address and -4/-6 must agree. */
         for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
@@ -480,17 +461,18 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                         continue;
                 if ((f->flags & SKBT_F_L3) && p->l3 != f->l3) {
                         skbt_format_prefix(p, a, sizeof(a));
-                        return fail(err, errlen, "address %s is %s but -%c/l3 %s was given", a,
-                                    l3_family(p->l3), f->l3 == SKBT_L3_IPV4 ? '4' : '6',
-                                    l3_name(f->l3));
+                        return skbt_fail(err, errlen, "address %s is %s but -%c/l3 %s was given", a,
+                                         l3_family(p->l3), f->l3 == SKBT_L3_IPV4 ? '4' : '6',
+                                         l3_name(f->l3));
                 }
                 if (first && p->l3 != first->l3) {
                         skbt_format_prefix(first, a, sizeof(a));
                         skbt_format_prefix(p, b, sizeof(b));
-                        return fail(err, errlen,
-                                    "%s %s is %s but %s %s is %s: a packet has one address family",
-                                    first_name, a, l3_family(first->l3), addrs[i].name, b,
-                                    l3_family(p->l3));
+                        return skbt_fail(
+                            err, errlen,
+                            "%s %s is %s but %s %s is %s: a packet has one address family",
+                            first_name, a, l3_family(first->l3), addrs[i].name, b,
+                            l3_family(p->l3));
                 }
                 if (!first) {
                         first = p;
@@ -505,23 +487,25 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
         if (f->flags & SKBT_F_PROTO) {
                 if (f->proto == IPPROTO_ICMP && family == SKBT_L3_IPV6) {
                         if (f->flags & SKBT_F_L3)
-                                return fail(err, errlen,
-                                            "proto icmp is IPv4 only but -6/l3 ipv6 was given: "
-                                            "use icmp6");
+                                return skbt_fail(
+                                    err, errlen,
+                                    "proto icmp is IPv4 only but -6/l3 ipv6 was given: "
+                                    "use icmp6");
                         skbt_format_prefix(first, a, sizeof(a));
-                        return fail(err, errlen,
-                                    "proto icmp is IPv4 only but %s %s is IPv6: use icmp6",
-                                    first_name, a);
+                        return skbt_fail(err, errlen,
+                                         "proto icmp is IPv4 only but %s %s is IPv6: use icmp6",
+                                         first_name, a);
                 }
                 if (f->proto == IPPROTO_ICMPV6 && family == SKBT_L3_IPV4) {
                         if (f->flags & SKBT_F_L3)
-                                return fail(err, errlen,
-                                            "proto icmp6 is IPv6 only but -4/l3 ipv4 was given: "
-                                            "use icmp");
+                                return skbt_fail(
+                                    err, errlen,
+                                    "proto icmp6 is IPv6 only but -4/l3 ipv4 was given: "
+                                    "use icmp");
                         skbt_format_prefix(first, a, sizeof(a));
-                        return fail(err, errlen,
-                                    "proto icmp6 is IPv6 only but %s %s is IPv4: use icmp",
-                                    first_name, a);
+                        return skbt_fail(err, errlen,
+                                         "proto icmp6 is IPv6 only but %s %s is IPv4: use icmp",
+                                         first_name, a);
                 }
                 /* the same set the BPF parser reads ports for (bpf/skbt_parse.bpf.h) */
                 if ((f->flags & (SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)) &&
@@ -530,14 +514,15 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                         const char *n = proto_wire_name(f->proto);
 
                         if (n)
-                                return fail(err, errlen,
-                                            "ports only apply to tcp, udp, sctp and udplite "
-                                            "(136), not proto %s",
-                                            n);
-                        return fail(err, errlen,
-                                    "ports only apply to tcp, udp, sctp and udplite (136), not "
-                                    "proto %u",
-                                    f->proto);
+                                return skbt_fail(err, errlen,
+                                                 "ports only apply to tcp, udp, sctp and udplite "
+                                                 "(136), not proto %s",
+                                                 n);
+                        return skbt_fail(
+                            err, errlen,
+                            "ports only apply to tcp, udp, sctp and udplite (136), not "
+                            "proto %u",
+                            f->proto);
                 }
         }
         return 0;
@@ -573,24 +558,24 @@ static int json_uint(json_object *v, const char *name, uint64_t max, uint64_t *r
 
         if (!json_object_is_type(v, json_type_int)) {
                 if (json_object_is_type(v, json_type_string))
-                        return fail(err, errlen,
-                                    "invalid %s: expected an integer from 0 to %" PRIu64
-                                    ", got the string '%s'",
-                                    name, max, quote(json_object_get_string(v), q));
-                return fail(err, errlen,
-                            "invalid %s: expected an integer from 0 to %" PRIu64 ", got %s", name,
-                            max, json_kind(v));
+                        return skbt_fail(err, errlen,
+                                         "invalid %s: expected an integer from 0 to %" PRIu64
+                                         ", got the string '%s'",
+                                         name, max, quote(json_object_get_string(v), q));
+                return skbt_fail(err, errlen,
+                                 "invalid %s: expected an integer from 0 to %" PRIu64 ", got %s",
+                                 name, max, json_kind(v));
         }
         /* json-c saturates out-of-range numbers to INT64_MIN/MAX, so never echo those. */
         i = json_object_get_int64(v);
         if (i == INT64_MAX || i == INT64_MIN)
-                return fail(err, errlen,
-                            "invalid %s: out of range, expected an integer from 0 to %" PRIu64,
-                            name, max);
+                return skbt_fail(err, errlen,
+                                 "invalid %s: out of range, expected an integer from 0 to %" PRIu64,
+                                 name, max);
         if (i < 0 || (uint64_t)i > max)
-                return fail(err, errlen,
-                            "invalid %s %" PRId64 ": expected an integer from 0 to %" PRIu64, name,
-                            i, max);
+                return skbt_fail(err, errlen,
+                                 "invalid %s %" PRId64 ": expected an integer from 0 to %" PRIu64,
+                                 name, i, max);
         *ret = (uint64_t)i;
         return 0;
 }
@@ -602,11 +587,12 @@ static int json_str(json_object *v, const char *name, const char *expected, cons
         const char *s;
 
         if (!json_object_is_type(v, json_type_string))
-                return fail(err, errlen, "invalid %s: expected a string (%s), got %s", name,
-                            expected, json_kind(v));
+                return skbt_fail(err, errlen, "invalid %s: expected a string (%s), got %s", name,
+                                 expected, json_kind(v));
         s = json_object_get_string(v);
         if (strlen(s) != (size_t)json_object_get_string_len(v))
-                return fail(err, errlen, "invalid %s: the string contains a NUL character", name);
+                return skbt_fail(err, errlen, "invalid %s: the string contains a NUL character",
+                                 name);
         *ret = s;
         return 0;
 }
@@ -630,8 +616,8 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
         if (!json_object_is_type(obj, json_type_object)) {
                 if (bad_member)
                         *bad_member = "filter";
-                return fail(err, errlen, "invalid filter: expected an object, got %s",
-                            json_kind(obj));
+                return skbt_fail(err, errlen, "invalid filter: expected an object, got %s",
+                                 json_kind(obj));
         }
 
         json_object_object_foreach (obj, key, val) {
@@ -656,8 +642,8 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
                         else if (strcmp(s, "ipv6") == 0)
                                 f.l3 = SKBT_L3_IPV6;
                         else
-                                r = fail(err, errlen, "invalid l3 '%s': expected ipv4 or ipv6",
-                                         quote(s, q));
+                                r = skbt_fail(err, errlen, "invalid l3 '%s': expected ipv4 or ipv6",
+                                              quote(s, q));
                 } else if (strcmp(key, "proto") == 0) {
                         bad = "filter.proto";
                         f.flags |= SKBT_F_PROTO;
@@ -669,10 +655,10 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
                                 r = json_uint(val, "proto", 255, &v, err, errlen);
                                 f.proto = (uint8_t)v;
                         } else {
-                                r = fail(err, errlen,
-                                         "invalid proto: expected a string (icmp, icmp6, tcp, "
-                                         "udp, sctp) or an integer from 0 to 255, got %s",
-                                         json_kind(val));
+                                r = skbt_fail(err, errlen,
+                                              "invalid proto: expected a string (icmp, icmp6, tcp, "
+                                              "udp, sctp) or an integer from 0 to 255, got %s",
+                                              json_kind(val));
                         }
                 } else if (strcmp(key, "saddr") == 0 || strcmp(key, "daddr") == 0 ||
                            strcmp(key, "addr") == 0) {
@@ -719,16 +705,17 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
                         bad = "filter.pid";
                         r = json_uint(val, "pid", PID_MAX, &v, err, errlen);
                         if (r >= 0 && v == 0)
-                                r = fail(err, errlen, "invalid pid 0: expected 1 to %d", PID_MAX);
+                                r = skbt_fail(err, errlen, "invalid pid 0: expected 1 to %d",
+                                              PID_MAX);
                         f.flags |= SKBT_F_PID;
                         f.pid = (uint32_t)v;
                 } else if (strcmp(key, "netns") == 0) {
                         bad = "filter.netns";
                         r = json_uint(val, "netns", UINT32_MAX, &v, err, errlen);
                         if (r >= 0 && v == 0)
-                                r = fail(err, errlen,
-                                         "invalid netns 0: expected the inode number of a "
-                                         "network namespace (ls -iL /proc/PID/ns/net)");
+                                r = skbt_fail(err, errlen,
+                                              "invalid netns 0: expected the inode number of a "
+                                              "network namespace (ls -iL /proc/PID/ns/net)");
                         f.flags |= SKBT_F_NETNS;
                         f.netns = (uint32_t)v;
                 } else if (strcmp(key, "ifname") == 0) {
@@ -739,16 +726,16 @@ int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char 
                 } else {
                         /* The key is client data: it can only go into the message, quoted. */
                         bad = "filter";
-                        r = fail(err, errlen,
-                                 "unknown filter member '%s': expected " FILTER_MEMBERS,
-                                 quote(key, q));
+                        r = skbt_fail(err, errlen,
+                                      "unknown filter member '%s': expected " FILTER_MEMBERS,
+                                      quote(key, q));
                 }
                 if (r < 0)
                         break;
         }
         if (r >= 0 && have_mask && !(f.flags & SKBT_F_MARK)) {
                 bad = "filter.mark_mask";
-                r = fail(err, errlen, "mark_mask requires mark");
+                r = skbt_fail(err, errlen, "mark_mask requires mark");
         }
         if (r >= 0) {
                 if ((f.flags & SKBT_F_MARK) && !have_mask)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "skbtraced.h"
 #include "track_agg.h"
+#include "util.h"
 
 /* Root sees every session; anyone else only their own. */
 static bool session_visible(const struct skbt_client *c, const struct skbt_session *s)

@@ -12,6 +12,7 @@
 #include "control-internal.h"
 #include "groups.h"
 #include "skbtraced.h"
+#include "util.h"
 
 /* Resident set size of the daemon, from /proc/self/statm (pages). */
 static uint64_t memory_rss_bytes(void)

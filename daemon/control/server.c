@@ -15,6 +15,7 @@
 #include "control-internal.h"
 #include "log.h"
 #include "skbtraced.h"
+#include "util.h"
 
 /* A client that broke the protocol gets this long to read our error reply. */
 #define DRAIN_TIMEOUT_USEC (2 * 1000000ULL)

@@ -11,12 +11,7 @@
 #include "control-internal.h"
 #include "log.h"
 #include "skbtraced.h"
-
-static void json_object_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
+#include "json_util.h"
 
 void skbt_client_reply(struct skbt_client *c, json_object *params, bool continues)
 {

@@ -14,21 +14,11 @@
 #include "macro.h"
 #include "skbt_abi.h"
 #include "skbt_config.h"
+#include "util.h"
 
 #define MAX_DURATION_SEC (366ULL * 86400)
 #define MAX_RATE_LIMIT 10000000U
 #define MAX_CONNECTIONS 4096U
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
 
 void skbt_config_defaults(struct skbt_config *c)
 {
@@ -158,8 +148,9 @@ static int parse_range(const char *key, const char *value, uint32_t min, uint32_
         uint32_t v;
 
         if (skbt_parse_u32(key, value, &v, err, errlen) < 0 || v < min || v > max)
-                return fail(err, errlen, "invalid %s '%.64s': expected a number from %u to %u%s%s",
-                            key, value, min, max, unit ? " " : "", unit ? unit : "");
+                return skbt_fail(err, errlen,
+                                 "invalid %s '%.64s': expected a number from %u to %u%s%s", key,
+                                 value, min, max, unit ? " " : "", unit ? unit : "");
         *ret = v;
         return 0;
 }
@@ -172,10 +163,10 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
 
         if (strcmp(key, "group") == 0) {
                 if (!valid_group_name(value))
-                        return fail(err, errlen,
-                                    "invalid group '%.64s': expected a group name (letters, "
-                                    "digits, '_', '-', '.', at most 32 bytes)",
-                                    value);
+                        return skbt_fail(err, errlen,
+                                         "invalid group '%.64s': expected a group name (letters, "
+                                         "digits, '_', '-', '.', at most 32 bytes)",
+                                         value);
                 snprintf(c->group, sizeof(c->group), "%s", value);
                 c->set |= SKBT_CFG_GROUP;
         } else if (strcmp(key, "backend") == 0) {
@@ -189,20 +180,21 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                                 found = true;
                         }
                 if (!found)
-                        return fail(err, errlen,
-                                    "unknown backend '%.64s': expected auto, fentry, "
-                                    "kprobe-multi, kprobe or tracepoint",
-                                    value);
+                        return skbt_fail(err, errlen,
+                                         "unknown backend '%.64s': expected auto, fentry, "
+                                         "kprobe-multi, kprobe or tracepoint",
+                                         value);
                 c->set |= SKBT_CFG_BACKEND;
         } else if (strcmp(key, "ringbuf_size") == 0) {
                 r = parse_range(key, value, 1, 1024, "(MiB)", &v, err, errlen);
                 if (r < 0)
                         return r;
                 if (v & (v - 1))
-                        return fail(err, errlen,
-                                    "invalid ringbuf_size '%.64s': expected a power of 2 from 1 "
-                                    "to 1024 (MiB)",
-                                    value);
+                        return skbt_fail(
+                            err, errlen,
+                            "invalid ringbuf_size '%.64s': expected a power of 2 from 1 "
+                            "to 1024 (MiB)",
+                            value);
                 c->ringbuf_bytes = v << 20;
                 c->set |= SKBT_CFG_RINGBUF;
         } else if (strcmp(key, "queue_size") == 0) {
@@ -226,10 +218,10 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
         } else if (strcmp(key, "max_duration") == 0) {
                 r = skbt_parse_duration_sec(value, &c->max_duration_usec);
                 if (r < 0)
-                        return fail(err, errlen,
-                                    "invalid max_duration '%.64s': expected seconds, or a "
-                                    "number with s, m, h or d, at most 366d; 0 for unlimited",
-                                    value);
+                        return skbt_fail(err, errlen,
+                                         "invalid max_duration '%.64s': expected seconds, or a "
+                                         "number with s, m, h or d, at most 366d; 0 for unlimited",
+                                         value);
                 c->set |= SKBT_CFG_MAX_DURATION;
         } else if (strcmp(key, "rate_limit") == 0) {
                 r = parse_range(key, value, 0, MAX_RATE_LIMIT, "(events per second, 0: unlimited)",
@@ -252,18 +244,19 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
         } else if (strcmp(key, "idle_detach_after") == 0) {
                 r = skbt_parse_idle_detach(value, &c->idle_detach_usec);
                 if (r < 0)
-                        return fail(err, errlen,
-                                    "invalid idle_detach_after '%.64s': expected seconds (0.5, "
-                                    "10, 30s; at most 366 days), 0 to detach at once, or never",
-                                    value);
+                        return skbt_fail(
+                            err, errlen,
+                            "invalid idle_detach_after '%.64s': expected seconds (0.5, "
+                            "10, 30s; at most 366 days), 0 to detach at once, or never",
+                            value);
                 c->set |= SKBT_CFG_IDLE_DETACH;
         } else {
-                return fail(err, errlen,
-                            "unknown setting '%.64s': expected group, backend, ringbuf_size, "
-                            "queue_size, max_sessions, max_sessions_per_user, max_duration, "
-                            "rate_limit, max_connections, max_connections_per_user or "
-                            "idle_detach_after",
-                            key);
+                return skbt_fail(err, errlen,
+                                 "unknown setting '%.64s': expected group, backend, ringbuf_size, "
+                                 "queue_size, max_sessions, max_sessions_per_user, max_duration, "
+                                 "rate_limit, max_connections, max_connections_per_user or "
+                                 "idle_detach_after",
+                                 key);
         }
         return 0;
 }
@@ -291,7 +284,7 @@ int skbt_config_parse(const char *text, size_t len, const char *name, struct skb
         unsigned line = 0;
 
         if (memchr(text, '\0', len))
-                return fail(err, errlen, "%s: contains a NUL byte: not a text file", name);
+                return skbt_fail(err, errlen, "%s: contains a NUL byte: not a text file", name);
         while (p < end) {
                 const char *eol = memchr(p, '\n', (size_t)(end - p));
                 const char *b = p, *e = eol ? eol : end, *eq, *kb, *ke, *vb, *ve;
@@ -305,8 +298,8 @@ int skbt_config_parse(const char *text, size_t len, const char *name, struct skb
                         continue;
                 eq = memchr(b, '=', (size_t)(e - b));
                 if (!eq)
-                        return fail(err, errlen, "%s:%u: expected 'key = value', got '%.*s'", name,
-                                    line, (int)MIN(e - b, 64), b);
+                        return skbt_fail(err, errlen, "%s:%u: expected 'key = value', got '%.*s'",
+                                         name, line, (int)MIN(e - b, 64), b);
                 kb = b;
                 ke = eq;
                 vb = eq + 1;
@@ -314,15 +307,15 @@ int skbt_config_parse(const char *text, size_t len, const char *name, struct skb
                 trim(&kb, &ke);
                 trim(&vb, &ve);
                 if (kb == ke)
-                        return fail(err, errlen, "%s:%u: missing setting name before '='", name,
-                                    line);
+                        return skbt_fail(err, errlen, "%s:%u: missing setting name before '='",
+                                         name, line);
                 if ((size_t)(ke - kb) >= sizeof(key))
-                        return fail(err, errlen, "%s:%u: setting name too long", name, line);
+                        return skbt_fail(err, errlen, "%s:%u: setting name too long", name, line);
                 if (vb == ve)
-                        return fail(err, errlen, "%s:%u: missing value for '%.*s'", name, line,
-                                    (int)(ke - kb), kb);
+                        return skbt_fail(err, errlen, "%s:%u: missing value for '%.*s'", name, line,
+                                         (int)(ke - kb), kb);
                 if ((size_t)(ve - vb) >= sizeof(value))
-                        return fail(err, errlen, "%s:%u: value too long", name, line);
+                        return skbt_fail(err, errlen, "%s:%u: value too long", name, line);
                 memcpy(key, kb, (size_t)(ke - kb));
                 key[ke - kb] = '\0';
                 memcpy(value, vb, (size_t)(ve - vb));
@@ -332,12 +325,12 @@ int skbt_config_parse(const char *text, size_t len, const char *name, struct skb
                 c->set = 0;
                 if (skbt_config_set(c, key, value, msg, sizeof(msg)) < 0) {
                         c->set = before;
-                        return fail(err, errlen, "%s:%u: %s", name, line, msg);
+                        return skbt_fail(err, errlen, "%s:%u: %s", name, line, msg);
                 }
                 /* A second value for a key is most likely an edit gone wrong. */
                 if (seen & c->set) {
                         c->set |= before;
-                        return fail(err, errlen, "%s:%u: '%s' is set twice", name, line, key);
+                        return skbt_fail(err, errlen, "%s:%u: '%s' is set twice", name, line, key);
                 }
                 seen |= c->set;
                 c->set |= before;
@@ -361,10 +354,10 @@ int skbt_config_load(const char *path, struct skbt_config *c, char *err, size_t 
                 return r;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-                return fail(err, errlen, "%s: not a regular file", path);
+                return skbt_fail(err, errlen, "%s: not a regular file", path);
         buf = malloc(SKBT_CONFIG_MAX + 1);
         if (!buf)
-                return fail(err, errlen, "%s: out of memory", path);
+                return skbt_fail(err, errlen, "%s: out of memory", path);
         /* Read one byte past the limit to tell "exactly full" from "too big". */
         while (len <= SKBT_CONFIG_MAX) {
                 n = read(fd, buf + len, SKBT_CONFIG_MAX + 1 - len);
@@ -379,8 +372,8 @@ int skbt_config_load(const char *path, struct skbt_config *c, char *err, size_t 
                 len += (size_t)n;
         }
         if (len > SKBT_CONFIG_MAX)
-                return fail(err, errlen, "%s: larger than %d KiB: not a config file", path,
-                            SKBT_CONFIG_MAX / 1024);
+                return skbt_fail(err, errlen, "%s: larger than %d KiB: not a config file", path,
+                                 SKBT_CONFIG_MAX / 1024);
         return skbt_config_parse(buf, len, path, c, err, errlen);
 }
 

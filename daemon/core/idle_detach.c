@@ -8,6 +8,7 @@
 #include "log.h"
 #include "skbtraced.h"
 #include "tp_links.h"
+#include "util.h"
 
 /* Timer slack: the linger is a matter of seconds, a few milliseconds more do not matter. */
 #define IDLE_TIMER_ACCURACY_USEC 1000ULL

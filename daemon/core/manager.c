@@ -20,6 +20,7 @@
 #include "log.h"
 #include "skbt_regex.h"
 #include "skbtraced.h"
+#include "util.h"
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
 #define LOSS_POLL_USEC (250 * 1000ULL)

@@ -10,6 +10,7 @@
 #include "filter_spec.h"
 #include "log.h"
 #include "skbtraced.h"
+#include "util.h"
 
 void skbt_daemon_reload(struct skbtraced *d)
 {

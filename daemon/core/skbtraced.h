@@ -175,8 +175,6 @@ struct skbtraced {
         bool access_gid_valid;
 };
 
-uint64_t skbt_now_ns(void);
-
 /* manager.c */
 int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret);
 struct skbtraced *skbtraced_free(struct skbtraced *d);

@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "symdb.h"
+#include "util.h"
 
 #define NO_MODULE UINT32_MAX
 /* Offsets into the string pool are 32-bit; kallsyms is ~15 MB even with many modules. */
@@ -94,17 +95,6 @@ static int read_all(const char *path, char **ret, size_t *ret_size)
         return 0;
 }
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static bool is_text_type(char c)
 {
         return c == 'T' || c == 't' || c == 'W' || c == 'w';
@@ -135,7 +125,7 @@ static int parse(struct skbt_ksyms *k, char *buf, size_t size, size_t *ret_pool_
                         p = eol + 1;
                         continue;
                 }
-                for (; p < eol && (v = hexval(*p)) >= 0; p++, digits++)
+                for (; p < eol && (v = skbt_hex_digit(*p)) >= 0; p++, digits++)
                         addr = addr << 4 | v;
                 if (digits == 0 || digits > 16 || eol - p < 4 || p[0] != ' ' || p[2] != ' ')
                         return -EBADMSG;

@@ -9,18 +9,7 @@
 
 #include "fields.h"
 #include "macro.h"
-
-static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen > 0) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+#include "util.h"
 
 /* Names people know from ipftrace and the kernel, as paths. */
 static const struct {
@@ -229,13 +218,14 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                 f.base = SKBT_FIELD_BASE_SHINFO;
                 p += 8;
         } else {
-                return fail(err, errlen,
-                            "field '%s': a path starts with skb-> or shinfo-> (e.g. "
-                            "skb->dev->mtu, shinfo->gso_size)",
-                            shown);
+                return skbt_fail(err, errlen,
+                                 "field '%s': a path starts with skb-> or shinfo-> (e.g. "
+                                 "skb->dev->mtu, shinfo->gso_size)",
+                                 shown);
         }
         if (sid < 0)
-                return fail(err, errlen, "field '%s': the kernel's BTF has no such struct", shown);
+                return skbt_fail(err, errlen, "field '%s': the kernel's BTF has no such struct",
+                                 shown);
         id = (uint32_t)sid;
         for (;;) {
                 size_t n = strcspn(p, "-.");
@@ -244,8 +234,8 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                 char sep;
 
                 if (n == 0 || n >= sizeof(comp))
-                        return fail(err, errlen, "field '%s': empty or too long member name",
-                                    shown);
+                        return skbt_fail(err, errlen, "field '%s': empty or too long member name",
+                                         shown);
                 memcpy(comp, p, n);
                 comp[n] = '\0';
                 p += n;
@@ -254,9 +244,10 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                         const struct btf_type *st = btf__type_by_id(btf, id);
 
                         suggest_members(&sg, btf, id, comp, 0);
-                        return fail(err, errlen, "field '%s': struct %s has no member '%s'%s%s",
-                                    shown, st ? btf__name_by_offset(btf, st->name_off) : "?", comp,
-                                    sg.n ? "; close matches: " : "", sg.buf);
+                        return skbt_fail(err, errlen,
+                                         "field '%s': struct %s has no member '%s'%s%s", shown,
+                                         st ? btf__name_by_offset(btf, st->name_off) : "?", comp,
+                                         sg.n ? "; close matches: " : "", sg.buf);
                 }
                 hop_bits += bit_off;
                 bitfield = bf;
@@ -264,7 +255,7 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                 mtype = skip_mods(btf, mtype, &be);
                 mt = btf__type_by_id(btf, mtype);
                 if (!mt)
-                        return fail(err, errlen, "field '%s': broken BTF", shown);
+                        return skbt_fail(err, errlen, "field '%s': broken BTF", shown);
                 if (*p == '\0') {
                         /* The value. */
                         uint32_t size, start = hop_bits / 8, shift = 0;
@@ -278,27 +269,28 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                         } else if (btf_is_enum(mt)) {
                                 size = mt->size;
                         } else {
-                                return fail(err, errlen,
-                                            "field '%s': '%s' is not a number or pointer (a "
-                                            "struct or array); name one of its members",
-                                            shown, comp);
+                                return skbt_fail(err, errlen,
+                                                 "field '%s': '%s' is not a number or pointer (a "
+                                                 "struct or array); name one of its members",
+                                                 shown, comp);
                         }
                         if (bitfield) {
                                 shift = hop_bits % 8;
                                 size = (shift + bitfield + 7) / 8;
                                 size = size <= 1 ? 1 : size <= 2 ? 2 : size <= 4 ? 4 : 8;
                         } else if (hop_bits % 8) {
-                                return fail(err, errlen, "field '%s': not byte aligned", shown);
+                                return skbt_fail(err, errlen, "field '%s': not byte aligned",
+                                                 shown);
                         }
                         if (size != 1 && size != 2 && size != 4 && size != 8)
-                                return fail(err, errlen,
-                                            "field '%s': %u-byte values are not "
-                                            "supported",
-                                            shown, size);
+                                return skbt_fail(err, errlen,
+                                                 "field '%s': %u-byte values are not "
+                                                 "supported",
+                                                 shown, size);
                         if (n_hops >= SKBT_FIELD_HOPS)
-                                return fail(err, errlen,
-                                            "field '%s': more than %d pointers to follow", shown,
-                                            SKBT_FIELD_HOPS - 1);
+                                return skbt_fail(err, errlen,
+                                                 "field '%s': more than %d pointers to follow",
+                                                 shown, SKBT_FIELD_HOPS - 1);
                         f.off[n_hops++] = start;
                         f.n_hops = (uint8_t)n_hops;
                         f.size = (uint8_t)size;
@@ -309,37 +301,38 @@ static int resolve_path(const struct btf *btf, const char *shown, const char *pa
                         return 0;
                 }
                 if (bitfield)
-                        return fail(err, errlen, "field '%s': '%s' is a bitfield", shown, comp);
+                        return skbt_fail(err, errlen, "field '%s': '%s' is a bitfield", shown,
+                                         comp);
                 sep = *p;
                 if (sep == '.') {
                         if (!btf_is_struct(mt) && !btf_is_union(mt))
-                                return fail(err, errlen,
-                                            "field '%s': '%s' is not a struct: use -> for "
-                                            "pointers",
-                                            shown, comp);
+                                return skbt_fail(err, errlen,
+                                                 "field '%s': '%s' is not a struct: use -> for "
+                                                 "pointers",
+                                                 shown, comp);
                         id = mtype;
                         p += 1;
                         continue;
                 }
                 if (strncmp(p, "->", 2) != 0)
-                        return fail(err, errlen, "field '%s': expected -> or . after '%s'", shown,
-                                    comp);
+                        return skbt_fail(err, errlen, "field '%s': expected -> or . after '%s'",
+                                         shown, comp);
                 p += 2;
                 if (!btf_is_ptr(mt))
-                        return fail(err, errlen,
-                                    "field '%s': '%s' is not a pointer: use . for embedded "
-                                    "structs",
-                                    shown, comp);
+                        return skbt_fail(err, errlen,
+                                         "field '%s': '%s' is not a pointer: use . for embedded "
+                                         "structs",
+                                         shown, comp);
                 id = skip_mods(btf, mt->type, NULL);
                 mt = btf__type_by_id(btf, id);
                 if (!mt || (!btf_is_struct(mt) && !btf_is_union(mt)))
-                        return fail(err, errlen, "field '%s': '%s' does not point to a struct",
-                                    shown, comp);
+                        return skbt_fail(err, errlen, "field '%s': '%s' does not point to a struct",
+                                         shown, comp);
                 if (hop_bits % 8)
-                        return fail(err, errlen, "field '%s': not byte aligned", shown);
+                        return skbt_fail(err, errlen, "field '%s': not byte aligned", shown);
                 if (n_hops >= SKBT_FIELD_HOPS - 1)
-                        return fail(err, errlen, "field '%s': more than %d pointers to follow",
-                                    shown, SKBT_FIELD_HOPS - 1);
+                        return skbt_fail(err, errlen, "field '%s': more than %d pointers to follow",
+                                         shown, SKBT_FIELD_HOPS - 1);
                 f.off[n_hops++] = hop_bits / 8;
                 hop_bits = 0;
         }
@@ -354,15 +347,15 @@ int skbt_field_resolve(const struct btf *btf, const char *name, struct skbt_fiel
 
         *ret = (struct skbt_field_spec){0};
         if (!valid_name(name))
-                return fail(err, errlen,
-                            "invalid field name '%.*s': letters, digits, _, -> and . only, "
-                            "shorter than %d bytes",
-                            SKBT_FIELD_NAME_MAX, name, SKBT_FIELD_NAME_MAX);
+                return skbt_fail(err, errlen,
+                                 "invalid field name '%.*s': letters, digits, _, -> and . only, "
+                                 "shorter than %d bytes",
+                                 SKBT_FIELD_NAME_MAX, name, SKBT_FIELD_NAME_MAX);
         snprintf(ret->name, sizeof(ret->name), "%s", name);
         if (!btf)
-                return fail(err, errlen,
-                            "custom fields need the kernel's BTF, which the daemon "
-                            "could not load");
+                return skbt_fail(err, errlen,
+                                 "custom fields need the kernel's BTF, which the daemon "
+                                 "could not load");
         if (strstr(name, "->") || strchr(name, '.'))
                 return resolve_path(btf, name, name, ret, err, errlen);
         for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
@@ -377,11 +370,12 @@ int skbt_field_resolve(const struct btf *btf, const char *name, struct skbt_fiel
         sid = btf__find_by_name_kind(btf, "sk_buff", BTF_KIND_STRUCT);
         if (sid >= 0)
                 suggest_members(&sg, btf, (uint32_t)sid, name, 0);
-        return fail(err, errlen,
-                    "unknown field '%s'%s%s; fields are built-in names (len, gso_size, mark, ...), "
-                    "members of struct sk_buff, or paths like skb->dev->mtu and "
-                    "shinfo->gso_type",
-                    name, sg.n ? ": close matches: " : "", sg.buf);
+        return skbt_fail(
+            err, errlen,
+            "unknown field '%s'%s%s; fields are built-in names (len, gso_size, mark, ...), "
+            "members of struct sk_buff, or paths like skb->dev->mtu and "
+            "shinfo->gso_type",
+            name, sg.n ? ": close matches: " : "", sg.buf);
 }
 
 int skbt_fields_acquire(struct skbt_field_registry *r, struct skbt_field_table *bpf,

@@ -9,18 +9,7 @@
 
 #include "macro.h"
 #include "pcap_filter.h"
-
-static int _printf_(3, 4) fail(char *err, size_t errlen, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && errlen > 0) {
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+#include "util.h"
 
 static void pcap_closep(pcap_t **p)
 {
@@ -121,25 +110,25 @@ int skbt_pcap_compile(const char *expr, struct skbt_cbpf_prog *ret, char *err, s
         uint32_t n;
 
         if (!expr || !*expr)
-                return fail(err, errlen, "empty pcap filter expression");
+                return skbt_fail(err, errlen, "empty pcap filter expression");
         if (strlen(expr) > SKBT_PCAP_EXPR_MAX)
-                return fail(err, errlen, "pcap filter expression longer than %d bytes",
-                            SKBT_PCAP_EXPR_MAX);
+                return skbt_fail(err, errlen, "pcap filter expression longer than %d bytes",
+                                 SKBT_PCAP_EXPR_MAX);
         /* The interpreter shows L3 probe points an Ethernet header too (skbt_cbpf.bpf.h). */
         p = pcap_open_dead(DLT_EN10MB, 262144);
         if (!p)
-                return fail(err, errlen, "cannot set up libpcap to compile the filter");
+                return skbt_fail(err, errlen, "cannot set up libpcap to compile the filter");
         if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
-                return fail(err, errlen, "invalid pcap filter '%.*s': %s", 200, expr,
-                            pcap_geterr(p));
+                return skbt_fail(err, errlen, "invalid pcap filter '%.*s': %s", 200, expr,
+                                 pcap_geterr(p));
         n = prog.bf_len;
         if (n > SKBT_CBPF_MAX_INSNS) {
                 pcap_freecode(&prog);
-                return fail(err, errlen,
-                            "pcap filter '%.*s' compiles to %u instructions, more than the %d "
-                            "a session may use: simplify it or use the filter options "
-                            "(--proto, --addr, --port...) for part of it",
-                            64, expr, n, SKBT_CBPF_MAX_INSNS);
+                return skbt_fail(err, errlen,
+                                 "pcap filter '%.*s' compiles to %u instructions, more than the %d "
+                                 "a session may use: simplify it or use the filter options "
+                                 "(--proto, --addr, --port...) for part of it",
+                                 64, expr, n, SKBT_CBPF_MAX_INSNS);
         }
         *ret = (struct skbt_cbpf_prog){.len = n};
         for (uint32_t i = 0; i < n; i++) {
@@ -151,8 +140,8 @@ int skbt_pcap_compile(const char *expr, struct skbt_cbpf_prog *ret, char *err, s
                 if (why) {
                         pcap_freecode(&prog);
                         *ret = (struct skbt_cbpf_prog){0};
-                        return fail(err, errlen, "pcap filter '%.*s' is not supported: %s", 200,
-                                    expr, why);
+                        return skbt_fail(err, errlen, "pcap filter '%.*s' is not supported: %s",
+                                         200, expr, why);
                 }
                 ret->insns[i] = (struct skbt_cbpf_insn){
                     .code = in->code, .jt = in->jt, .jf = in->jf, .k = in->k};

@@ -15,24 +15,9 @@
 #include "prefilter.h"
 #include "skbtraced.h"
 #include "track_agg.h"
+#include "util.h"
 
 #define NSEC_PER_SEC 1000000000ULL
-
-uint64_t skbt_now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t realtime_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
 
 const char *skbt_tracer_to_string(enum skbt_tracer t)
 {
@@ -188,7 +173,7 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
         if (s->ident)
                 s->track_evicted_start = track_evicted(d);
         s->start_ns = skbt_now_ns();
-        s->start_realtime_usec = realtime_usec();
+        s->start_realtime_usec = skbt_realtime_usec();
         s->rate_last_ts = s->start_ns;
         s->rate_credit_ns = NSEC_PER_SEC; /* a full second of burst to begin with */
         /* Entries in the shared field table before the session can produce records. */
