@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # test_deb.sh - the Debian packages build, pass lintian, and hold what an installed skbtraced needs
 #
-#   tests/package/test_deb.sh OUTDIR MESON_VERSION
+#   tests/package/test_deb.sh OUTDIR MESON_VERSION BUILDDIR
 #
-# Builds with scripts/build-deb.sh --lintian (reusing packages already built
+# Checks that every library the meson build in BUILDDIR uses comes from a
+# package debian/control names in Build-Depends (a clean build would fail
+# otherwise, while this host, which has it installed, would not notice).  Builds with scripts/build-deb.sh --lintian (reusing packages already built
 # from the same source), then checks each package's files and maintainer
 # scripts.  Exit 77 (skip) when the packaging tools are missing outside CI.
 set -euo pipefail
@@ -13,6 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 outdir=$1
 meson_version=$2
+builddir=$3
 
 fails=0
 fail() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
@@ -29,6 +32,23 @@ version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
 # A native package: the Debian version is the project's version.
 [ "$version" = "$meson_version" ] ||
         fail "debian/changelog says $version, meson.build says $meson_version: add a changelog entry (dch -v $meson_version)"
+
+# Build-Depends of debian/control, one package name per line.
+build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$top/debian/control" | sed 's/^Build-Depends://' |
+        tr ',' '\n' | sed 's/[[:space:]]*(.*//; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep -v '^$\|^[A-Z]')
+# ... and what those depend on directly (libpcap-dev is libpcap0.8-dev's unversioned name).
+build_deps_deps=$'\n'$(for p in $build_deps; do dpkg-query -W -f='${Depends}\n' "$p" 2>/dev/null; done |
+        tr ',|' '\n\n' | sed 's/[[:space:]]*(.*//; s/^[[:space:]]*//; s/:any$//' | grep -v '^$' | sort -u)
+while read -r dep; do
+        [ "$dep" = threads ] && continue
+        pc=$(pkg-config --path "$dep" 2>/dev/null) || { fail "pkg-config knows no $dep (meson found it)"; continue; }
+        pkg=$(dpkg -S "$(readlink -f "$pc")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
+                { fail "no Debian package owns $pc ($dep)"; continue; }
+        grep -qxF "$pkg" <<<"$build_deps$build_deps_deps" ||
+                fail "meson uses $dep ($pkg) but debian/control's Build-Depends lacks $pkg"
+done < <(meson introspect "$builddir" --dependencies |
+        python3 -c 'import json, sys; print("\n".join(d["name"] for d in json.load(sys.stdin)))')
+[ "$fails" -eq 0 ] && ok "Build-Depends name every library meson uses"
 
 changes=$("$top/scripts/build-deb.sh" --lintian "$outdir") || { echo "FAIL: build-deb.sh failed"; exit 1; }
 ok "built and lintian-clean: $changes"
