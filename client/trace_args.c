@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "filter_spec.h"
 #include "macro.h"
+#include "skbt_regex.h"
 #include "trace_args.h"
 #include "util.h"
 #include "json_util.h"
@@ -156,17 +156,12 @@ void args_getopt_error(int c, char **argv, const struct option *longopts, char *
 
 int args_check_regex(const char *re, char *err, size_t errlen)
 {
-        char msg[128];
-        regex_t preg;
-        int r;
+        _cleanup_(skbt_regex_freep) struct skbt_regex *preg = NULL;
+        char msg[512];
 
-        /* The flags the daemon compiles with: a regex it rejects fails here first. */
-        r = regcomp(&preg, re, REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-                regerror(r, &preg, msg, sizeof(msg));
-                return skbt_fail(err, errlen, "invalid regex '%.*s': %s", QUOTE_MAX, re, msg);
-        }
-        regfree(&preg);
+        /* The daemon's engine and limits: a regex it rejects fails here first. */
+        if (skbt_regex_new(re, &preg, msg, sizeof(msg)) < 0)
+                return skbt_fail(err, errlen, "%s", msg);
         return 0;
 }
 
@@ -742,8 +737,9 @@ void trace_args_usage(FILE *f)
               "  -t, --tracer TRACER        function (default): every selected probe;\n"
               "                             drop: only the kernel's drop path, with the reason;\n"
               "                             function_graph: if the daemon's backend supports it\n"
-              "  -r, --regex RE             only probes whose name matches the POSIX extended\n"
-              "                             regular expression RE (see 'ipftctl list')\n"
+              "  -r, --regex RE             only probes whose name matches the regular\n"
+              "                             expression RE (PCRE2 syntax, no back-references;\n"
+              "                             see 'ipftctl list')\n"
               "  -g, --group NAME[,NAME]    only the probes of these groups (see 'ipftctl\n"
               "                             list --groups'); may be repeated\n"
               "  -o, --output FORMAT        text (default), json (one object per line),\n"

@@ -2,12 +2,12 @@
 /* control-internal.h - what the control socket's files share: error names, replies, methods */
 #pragma once
 
-#include <regex.h>
 #include <stdbool.h>
 
 #include <json-c/json.h>
 
 #include "macro.h"
+#include "skbt_regex.h"
 
 struct skbt_client;
 
@@ -47,8 +47,10 @@ void client_refuse(struct skbt_client *c, const char *error, const char *limit, 
 bool check_members(struct skbt_client *c, json_object *params, const char *const *allowed);
 /* An optional boolean member. */
 int get_bool(struct skbt_client *c, json_object *params, const char *key, bool *ret);
-/* The optional "regex" member, compiled; *have says whether there was one. */
-int compile_regex(struct skbt_client *c, json_object *params, regex_t *re, bool *have);
+/* The optional "regex" member, compiled with a request's time budget; *ret NULL: none. */
+int compile_regex(struct skbt_client *c, json_object *params, struct skbt_regex **ret);
+/* skbt_regex_match() of a client's regex on a probe name; an error was answered (-errno). */
+int client_regex_match(struct skbt_client *c, struct skbt_regex *re, const char *name);
 
 /* One file per method. */
 void method_trace(struct skbt_client *c, json_object *params, bool more);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* method_list.c - io.skbtraced.List: the probes, or the probe groups tree */
-#include <regex.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -64,7 +63,7 @@ static void list_groups(struct skbt_client *c)
                         const struct skbt_probe *p = &l->probes[k];
                         bool listed = false;
 
-                        if (p->is_return || regexec(&g->re, p->name, 0, NULL, 0) != 0)
+                        if (p->is_return || !skbt_group_regex_matches(g, p->name))
                                 continue;
                         for (uint32_t m = 0; m < g->n_probes && !listed; m++)
                                 listed = strcmp(g->probes[m], p->name) == 0;
@@ -98,8 +97,9 @@ void method_list(struct skbt_client *c, json_object *params)
         static const char *const allowed[] = {"regex", "groups", NULL};
         struct skbt_loader *l = c->d->loader;
         json_object *arr, *reply;
-        regex_t re;
-        bool have_re, groups = false;
+        _cleanup_(skbt_regex_freep) struct skbt_regex *re = NULL;
+        bool groups = false;
+        int r;
 
         if (!check_members(c, params, allowed) || get_bool(c, params, "groups", &groups) < 0)
                 return;
@@ -112,7 +112,7 @@ void method_list(struct skbt_client *c, json_object *params)
                 list_groups(c);
                 return;
         }
-        if (compile_regex(c, params, &re, &have_re) < 0)
+        if (compile_regex(c, params, &re) < 0)
                 return;
         arr = json_object_new_array();
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -120,8 +120,14 @@ void method_list(struct skbt_client *c, json_object *params)
                 json_object *o;
 
                 /* A return probe is shown as its entry's "returns". */
-                if (p->is_return || (have_re && regexec(&re, p->name, 0, NULL, 0) != 0))
+                if (p->is_return)
                         continue;
+                if (re && (r = client_regex_match(c, re, p->name)) <= 0) {
+                        if (r == 0)
+                                continue;
+                        json_object_put(arr);
+                        return;
+                }
                 o = json_object_new_object();
                 json_object_object_add(o, "name", json_object_new_string(p->name));
                 json_object_object_add(
@@ -149,8 +155,6 @@ void method_list(struct skbt_client *c, json_object *params)
                         json_object_object_add(o, "error", json_object_new_string(p->error));
                 json_object_array_add(arr, o);
         }
-        if (have_re)
-                regfree(&re);
         reply = json_object_new_object();
         json_object_object_add(reply, "probes", arr);
         skbt_client_reply(c, reply, false);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,25 +39,27 @@ static bool group_selected(const struct group_sel *g, const char *name)
         return false;
 }
 
-static bool probe_selected(const struct skbt_loader *l, const struct skbt_probe *p,
-                           enum skbt_tracer tracer, const regex_t *re, const struct group_sel *g)
+/* 1 selected, 0 not, or the regex failed on its name (answered, -errno). */
+static int probe_selected(struct skbt_client *c, const struct skbt_loader *l,
+                          const struct skbt_probe *p, enum skbt_tracer tracer,
+                          struct skbt_regex *re, const struct group_sel *g)
 {
         if (!p->attached)
-                return false;
+                return 0;
         if (p->is_return) {
                 if (tracer != SKBT_TRACER_FUNCTION_GRAPH || p->entry_id >= l->n_probes)
-                        return false;
+                        return 0;
                 p = &l->probes[p->entry_id];
                 if (!p->attached)
-                        return false;
+                        return 0;
         }
         if (tracer == SKBT_TRACER_DROP && !p->drop)
-                return false;
+                return 0;
         if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind == SKBT_PROBE_TRACEPOINT)
-                return false;
+                return 0;
         if (!group_selected(g, p->name))
-                return false;
-        return !re || regexec(re, p->name, 0, NULL, 0) == 0;
+                return 0;
+        return re ? client_regex_match(c, re, p->name) : 1;
 }
 
 /* "groups": ["ip-in", "tcp"]: every name must be a group of the data file. */
@@ -286,7 +287,7 @@ void method_trace(struct skbt_client *c, json_object *params, bool more)
         double duration = 0;
         json_object *v, *started, *reply;
         uint8_t *sel = NULL;
-        regex_t re;
+        _cleanup_(skbt_regex_freep) struct skbt_regex *re = NULL;
         bool have_re = false;
         struct group_sel gsel = {0};
         const char *egress = NULL;
@@ -465,19 +466,23 @@ void method_trace(struct skbt_client *c, json_object *params, bool more)
         if (json_object_object_get_ex(params, "groups", &v) &&
             parse_groups(c, v, &gsel, &tmpl.groups) < 0)
                 return;
-        if (compile_regex(c, params, &re, &have_re) < 0)
+        if (compile_regex(c, params, &re) < 0)
                 goto out;
+        have_re = re != NULL;
         sel = calloc(d->loader->n_probes ? d->loader->n_probes : 1, 1);
         if (!sel) {
                 client_error(c, ERR_UNSUPPORTED, NULL, "out of memory");
                 goto out;
         }
-        for (uint32_t i = 0; i < d->loader->n_probes; i++)
-                if (probe_selected(d->loader, &d->loader->probes[i], tmpl.tracer,
-                                   have_re ? &re : NULL, &gsel)) {
+        for (uint32_t i = 0; i < d->loader->n_probes; i++) {
+                r = probe_selected(c, d->loader, &d->loader->probes[i], tmpl.tracer, re, &gsel);
+                if (r < 0)
+                        goto out;
+                if (r) {
                         sel[i] = 1;
                         tmpl.n_probes++;
                 }
+        }
         if (tmpl.n_probes > 0 && skbt_output_is_aggregate(tmpl.output)) {
                 /* A block ends when its packet is freed, or at the egress probe:
                  * the session hears those whatever it selected. */
@@ -586,6 +591,4 @@ void method_trace(struct skbt_client *c, json_object *params, bool more)
 out:
         free(sel);
         free(tmpl.groups);
-        if (have_re)
-                regfree(&re);
 }

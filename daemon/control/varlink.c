@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* varlink.c - the varlink layer: requests out of the framing, dispatch, replies and errors */
 #include <errno.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,13 +116,18 @@ int get_bool(struct skbt_client *c, json_object *params, const char *key, bool *
         return 0;
 }
 
-int compile_regex(struct skbt_client *c, json_object *params, regex_t *re, bool *have)
+/*
+ * Client patterns never reach glibc's regex (it can be crashed or stalled by
+ * one short pattern): skbt_regex bounds compile and match, and the budget
+ * bounds a request's whole walk over the probe names.
+ */
+int compile_regex(struct skbt_client *c, json_object *params, struct skbt_regex **ret)
 {
+        char err[512];
         json_object *v;
-        char buf[256];
         int r;
 
-        *have = false;
+        *ret = NULL;
         if (!json_object_object_get_ex(params, "regex", &v) ||
             json_object_is_type(v, json_type_null))
                 return 0;
@@ -131,15 +135,29 @@ int compile_regex(struct skbt_client *c, json_object *params, regex_t *re, bool 
                 client_error(c, ERR_INVALID_PARAMETER, "regex", "regex must be a string");
                 return -EINVAL;
         }
-        r = regcomp(re, json_object_get_string(v), REG_EXTENDED | REG_NOSUB);
-        if (r != 0) {
-                regerror(r, re, buf, sizeof(buf));
-                client_error(c, ERR_INVALID_PARAMETER, "regex", "invalid regex '%s': %s",
-                             json_object_get_string(v), buf);
-                return -EINVAL;
+        r = skbt_regex_new(json_object_get_string(v), ret, err, sizeof(err));
+        if (r == -ENOMEM) {
+                client_error(c, ERR_UNSUPPORTED, "regex", "out of memory");
+                return r;
         }
-        *have = true;
+        if (r < 0) {
+                client_error(c, ERR_INVALID_PARAMETER, "regex", "%s", err);
+                return r;
+        }
+        skbt_regex_set_time_budget(*ret, SKBT_REGEX_TIME_BUDGET_USEC);
         return 0;
+}
+
+int client_regex_match(struct skbt_client *c, struct skbt_regex *re, const char *name)
+{
+        char err[512];
+        int r = skbt_regex_match(re, name);
+
+        if (r >= 0)
+                return r;
+        skbt_regex_limit_message(re, r, name, err, sizeof(err));
+        client_error(c, ERR_INVALID_PARAMETER, "regex", "%s", err);
+        return r;
 }
 
 static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)

@@ -32,8 +32,7 @@ static void group_done(struct skbt_group *g)
                 free(g->probes[i]);
         free(g->probes);
         free(g->description);
-        if (g->regex)
-                regfree(&g->re);
+        skbt_regex_free(g->re);
         free(g->regex);
 }
 
@@ -223,23 +222,20 @@ int skbt_groups_parse(const char *text, const char *path, struct skbt_groups **r
                         if (r < 0)
                                 return r;
                 } else if (strcmp(key, "regex") == 0) {
-                        char msg[128];
+                        char msg[512];
 
                         if (cur->regex)
                                 return fail(err, errlen, path, line,
                                             "group %s has two regexes: combine them with '|'",
                                             cur->name);
-                        r = regcomp(&cur->re, val, REG_EXTENDED | REG_NOSUB);
-                        if (r != 0) {
-                                regerror(r, &cur->re, msg, sizeof(msg));
-                                return fail(err, errlen, path, line, "invalid regex '%.64s': %s",
-                                            val, msg);
-                        }
+                        r = skbt_regex_new(val, &cur->re, msg, sizeof(msg));
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
+                                return fail(err, errlen, path, line, "%s", msg);
                         cur->regex = strdup(val);
-                        if (!cur->regex) {
-                                regfree(&cur->re);
+                        if (!cur->regex)
                                 return -ENOMEM;
-                        }
                 } else {
                         return fail(err, errlen, path, line,
                                     "unknown key '%.32s': expected parent, description, probes "
@@ -290,6 +286,12 @@ int skbt_groups_load(const char *path, struct skbt_groups **ret, char *err, size
         return skbt_groups_parse(buf, path, ret, err, errlen);
 }
 
+bool skbt_group_regex_matches(const struct skbt_group *g, const char *probe)
+{
+        /* The file is the operator's: a pattern past a match limit matches nothing. */
+        return g->re && skbt_regex_match(g->re, probe) == 1;
+}
+
 bool skbt_group_names(const struct skbt_groups *gs, uint32_t idx, const char *probe)
 {
         const struct skbt_group *g = &gs->g[idx];
@@ -297,7 +299,7 @@ bool skbt_group_names(const struct skbt_groups *gs, uint32_t idx, const char *pr
         for (uint32_t i = 0; i < g->n_probes; i++)
                 if (strcmp(g->probes[i], probe) == 0)
                         return true;
-        return g->regex && regexec(&g->re, probe, 0, NULL, 0) == 0;
+        return skbt_group_regex_matches(g, probe);
 }
 
 static bool below(const struct skbt_groups *gs, uint32_t idx, uint32_t ancestor)
@@ -327,7 +329,7 @@ const char *skbt_groups_probe_group(const struct skbt_groups *gs, const char *pr
 
                 for (uint32_t k = 0; k < g->n_probes && !listed; k++)
                         listed = strcmp(g->probes[k], probe) == 0;
-                if (!listed && !(g->regex && regexec(&g->re, probe, 0, NULL, 0) == 0))
+                if (!listed && !skbt_group_regex_matches(g, probe))
                         continue;
                 if (!best || g->depth > best->depth ||
                     (g->depth == best->depth && listed && !best_listed)) {

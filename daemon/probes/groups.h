@@ -2,10 +2,11 @@
 /* groups.h - probe groups (link-in, ip-out, tcp, ...) from a data file */
 #pragma once
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "skbt_regex.h"
 
 /* Limits on the data file: it is read by a privileged daemon. */
 #define SKBT_GROUPS_FILE_MAX (1024 * 1024)
@@ -21,8 +22,8 @@ struct skbt_group {
         char *description; /* never NULL */
         char **probes;     /* names as 'ipftctl list' shows them */
         uint32_t n_probes;
-        char *regex; /* NULL: none */
-        regex_t re;
+        char *regex;           /* NULL: none */
+        struct skbt_regex *re; /* compiled from regex (docs/skbtraced.8, REGULAR EXPRESSIONS) */
 };
 
 struct skbt_groups {
@@ -51,6 +52,8 @@ struct skbt_groups *skbt_groups_free(struct skbt_groups *gs);
 int skbt_groups_find(const struct skbt_groups *gs, const char *name);
 /* The group itself lists the probe, or its regex matches it. */
 bool skbt_group_names(const struct skbt_groups *gs, uint32_t idx, const char *probe);
+/* The group's regex matches the probe (false without one, or past a match limit). */
+bool skbt_group_regex_matches(const struct skbt_group *g, const char *probe);
 /* Selecting group idx selects the probe: it or a group below it names the probe. */
 bool skbt_group_selects(const struct skbt_groups *gs, uint32_t idx, const char *probe);
 /* The most specific group naming the probe (deepest; a listed name wins over a regex

@@ -9,6 +9,7 @@
 
 /* The unit-test build has no include path for client/: reach it relative to this file. */
 #include "../../client/trace_args.h"
+#include "skbt_regex.h"
 #include "testlib.h"
 
 #define ERRLEN 512
@@ -205,6 +206,15 @@ static void test_ports(void)
         BAD("--dport given more than once", "--dport", "1", "--dport", "2");
 }
 
+/* One byte over the daemon's pattern length limit. */
+static const char *long_regex(void)
+{
+        static char re[SKBT_REGEX_MAX_LEN + 2];
+
+        memset(re, 'a', sizeof(re) - 1);
+        return re;
+}
+
 static void test_tracer_regex_output(void)
 {
         GOOD("{\"tracer\":\"drop\"}", "-t", "drop");
@@ -222,7 +232,9 @@ static void test_tracer_regex_output(void)
         BAD("invalid tracer 'foo'|function, drop or function_graph", "-t", "foo");
         BAD("invalid tracer 'Drop'", "-t", "Drop");
         BAD("invalid regex '(['", "-r", "([");
-        BAD("invalid regex 'a{2'", "--regex", "a{2");
+        /* PCRE2 (the daemon's engine): no capture groups, so no back-references. */
+        BAD("invalid regex '(a)\\1'|non-existent", "--regex", "(a)\\1");
+        BAD("regex longer than 1024 bytes", "--regex", long_regex());
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
         BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate or "
             "aggregate-json",
@@ -235,9 +247,9 @@ static void test_regex_message(void)
         char err[ERRLEN] = "";
         const char *colon;
 
-        /* The message carries regerror()'s explanation after the quoted regex. */
+        /* The message carries PCRE2's explanation after the quoted regex and offset. */
         CHECK_INTEQ(run_parse(ARGS("-r", "(["), &o, err), -EINVAL);
-        colon = strstr(err, "': ");
+        colon = strstr(err, "' at offset 2: ");
         CHECK(colon && strlen(colon) > 3);
 
         CHECK_INTEQ(args_check_regex("^ip_(rcv|local_deliver)$", err, ERRLEN), 0);
