@@ -14,7 +14,7 @@
 
 /* Longest pcap filter expression, as the daemon accepts it (daemon/probes/pcap_filter.h). */
 #define TRACE_PCAP_FILTER_MAX 1024
-/* -F: fields per session and name length, as the daemon accepts them (daemon/output/fields.h). */
+/* -F: fields per session and name length, as the daemon accepts them (render/fields_render.h). */
 #define TRACE_FIELDS_MAX 8
 #define TRACE_FIELD_NAME_MAX 64
 /* -g groups per session, and room for their names. */

@@ -1,34 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* fields.h - custom fields (-F): names to BTF offset chains, a shared table, rendering */
+/* fields.h - custom fields (-F): names to BTF offset chains, a shared table */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format.h"
-#include "skbt_fields.h"
-#include "skbt_record.h"
-#include "strbuf.h"
+#include "fields_render.h"
 
 struct btf;
-
-#define SKBT_FIELD_NAME_MAX 64
-
-/* One field a session asked for. */
-struct skbt_field_spec {
-        char name[SKBT_FIELD_NAME_MAX]; /* as asked, e.g. "gso_size" or "skb->dev->mtu" */
-        struct skbt_field f;            /* the chain the BPF side follows */
-        uint8_t slot;                   /* its entry in the shared table */
-        bool is_signed;                 /* print as a signed number of f.size bytes */
-        bool is_ptr;                    /* print in hex */
-        bool big_endian;                /* __be16/__be32/__be64: print in host order */
-};
-
-struct skbt_session_fields {
-        uint32_t n;
-        struct skbt_field_spec f[SKBT_FIELDS_PER_SESSION];
-};
 
 /* Byte offset of member (found in anonymous members too) of struct type; -ENOENT if none
  * or a bitfield. */
@@ -65,19 +45,3 @@ int skbt_fields_acquire(struct skbt_field_registry *r, struct skbt_field_table *
                         struct skbt_session_fields *sf);
 void skbt_fields_release(struct skbt_field_registry *r, struct skbt_field_table *bpf,
                          struct skbt_session_fields *sf);
-
-/*
- * Append the session's fields to the event line just rendered at the end of
- * out (text: " name=value" before the newline; JSON: a "fields" object
- * before the closing brace).  vals: the record's SKBT_FIELDS_MAX values.
- */
-void skbt_fields_format(struct strbuf *out, enum skbt_output fmt,
-                        const struct skbt_session_fields *sf, const uint64_t *vals);
-
-/*
- * Append the packet bytes of a record to the JSON line just rendered:
- * "packet": {"linktype": 1 (Ethernet) or 101 (raw IP), "orig_len": N,
- * "data": "hex"}, for pcapng output.  Text lines are left as they are.
- */
-void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
-                      const struct skbt_snap *snap);

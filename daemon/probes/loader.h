@@ -11,6 +11,7 @@
 #include "skbt_abi.h"
 #include "skbt_cbpf.h"
 #include "skbt_fields.h"
+#include "skbt_probe_names.h"
 #include "skbt_regex.h"
 
 struct skbt_symdb;
@@ -101,9 +102,9 @@ struct skbt_ksyms;
 struct skbt_loader_opts {
         enum skbt_backend backend;
         uint32_t ringbuf_bytes;
-        bool returns;            /* also attach return probes (function_graph) */
+        bool returns;                   /* also attach return probes (function_graph) */
         struct skbt_regex *probe_regex; /* attach only probes whose name matches (NULL: all) */
-        int threads;             /* parallel program loads (fentry) */
+        int threads;                    /* parallel program loads (fentry) */
 };
 
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
@@ -115,19 +116,6 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret);
 int skbt_loader_reset_lost(const struct skbt_loader *l, uint32_t slot);
 int skbt_loader_read_stat(const struct skbt_loader *l, uint32_t idx, uint64_t *ret);
-/*
- * Functions that get no return probe: they fire skb:kfree_skb or
- * skb:consume_skb, whose location is __builtin_return_address(0), which a
- * kretprobe or fexit trampoline would replace with its own address.  Their
- * return value is void; function_graph shows them as leaves.
- */
-static inline bool skbt_function_keeps_return_address(const char *name)
-{
-        return name &&
-               (strcmp(name, "kfree_skb_reason") == 0 || strcmp(name, "sk_skb_reason_drop") == 0 ||
-                strcmp(name, "consume_skb") == 0 || strcmp(name, "napi_consume_skb") == 0);
-}
-
 /* track_life.c: what a probe means for a packet's life (SKBT_STAMP_FREE, _CLONE,
  * _REHEAD, or 0), by name ("skb:consume_skb", "kfree_skbmem"). */
 uint32_t skbt_probe_life(const char *name, uint8_t kind);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "graph.h"
-#include "loader.h"
+#include "skbt_probe_names.h"
 
 /* Packets followed at once per session; a power of two. */
 #define GRAPH_SLOTS 1024
