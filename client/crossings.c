@@ -109,6 +109,26 @@ static void put_endpoint(struct strbuf *out, json_object *tuple, const char *add
                 strbuf_printf(out, "%s:%" PRId64, a, p);
 }
 
+/*
+ * "[4026532317]", or "[blue:4026532317]" when the namespace has a name (ip
+ * netns).  Names are file names: anything but a printable ASCII byte shows as
+ * '?', so that a name cannot send terminal escapes.
+ */
+static void put_netns(struct strbuf *out, json_object *ev)
+{
+        const char *name = jstr(ev, "netns_name");
+        int64_t netns = jint(ev, "netns", 0);
+
+        if (!name || !*name) {
+                strbuf_printf(out, "[%10" PRId64 "]", netns);
+                return;
+        }
+        strbuf_putc(out, '[');
+        for (const char *c = name; *c; c++)
+                strbuf_putc(out, *c > 0x20 && *c < 0x7f ? *c : '?');
+        strbuf_printf(out, ":%" PRId64 "]", netns);
+}
+
 /* " filter.INPUT:DROP": the verdict of one table or chain evaluation. */
 static void put_verdict(struct strbuf *out, json_object *nf)
 {
@@ -126,9 +146,9 @@ static void add_verdict(struct crossings *x, struct crossings_slot *s, json_obje
         put_verdict(&v, nf);
         if (strbuf_failed(&v) || s->line_batch != x->batch || s->line_end >= out->len ||
             !strbuf_reserve(out, v.len)) {
-                strbuf_printf(out, "[%10" PRId64 "] %-16s %s  (%s)\n", jint(ev, "netns", 0),
-                              jstr(ev, "ifname") ?: "?", v.data ? v.data + 1 : "?",
-                              jstr(ev, "function") ?: "?");
+                put_netns(out, ev);
+                strbuf_printf(out, " %-16s %s  (%s)\n", jstr(ev, "ifname") ?: "?",
+                              v.data ? v.data + 1 : "?", jstr(ev, "function") ?: "?");
                 strbuf_done(&v);
                 return;
         }
@@ -177,7 +197,8 @@ int crossings_event(struct crossings *x, const char *line, size_t len, struct st
         if (ifindex && (s->netns != (uint32_t)netns || s->ifindex != (uint32_t)ifindex)) {
                 s->netns = (uint32_t)netns;
                 s->ifindex = (uint32_t)ifindex;
-                strbuf_printf(out, "[%10" PRId64 "] %-16s ", netns, ifname ? ifname : "?");
+                put_netns(out, ev);
+                strbuf_printf(out, " %-16s ", ifname ? ifname : "?");
                 if (json_object_object_get_ex(ev, "tuple", &tuple) &&
                     json_object_is_type(tuple, json_type_object)) {
                         json_object_object_get_ex(ev, "icmp", &icmp);

@@ -26,6 +26,8 @@
 #define LINE_FIXED_MAX 1024
 /* Symbolized locations longer than this are cut; kallsyms names are shorter. */
 #define LOCATION_MAX 256
+/* A namespace's name is a file name (NAME_MAX). */
+#define NETNS_NAME_MAX 255
 
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_TCP_ 6
@@ -684,10 +686,13 @@ struct event_strings {
         size_t ifname_len;
         size_t location_len;
         char location[LOCATION_MAX];
+        const char *netns_name;
+        size_t netns_name_len;
 };
 
+/* netns: look up the namespace's name (text --detail and JSON show it). */
 static void event_strings_load(struct event_strings *s, const struct skbt_event *ev,
-                               const struct skbt_names *names)
+                               const struct skbt_names *names, bool netns)
 {
         s->probe = probe_name(names, ev->probe_id);
         s->probe_len = s->probe ? strlen(s->probe) : 0;
@@ -697,6 +702,13 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
                        ? names->probe_groups[ev->probe_id]
                        : NULL;
         s->group_len = s->group ? strlen(s->group) : 0;
+        s->netns_name = NULL;
+        s->netns_name_len = 0;
+        if (netns && ev->netns && names && names->netns_name) {
+                s->netns_name = names->netns_name(names->netns_name_data, ev->netns);
+                /* Names come from file names: bounded, but not by us. */
+                s->netns_name_len = s->netns_name ? strnlen(s->netns_name, NETNS_NAME_MAX) : 0;
+        }
         s->reason = NULL;
         s->reason_len = 0;
         s->location_len = 0;
@@ -711,7 +723,7 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
 static size_t event_strings_max(const struct event_strings *s)
 {
         return 6 * (s->probe_len + s->ifname_len + s->reason_len + s->location_len + s->group_len +
-                    s->comm_len) +
+                    s->comm_len + s->netns_name_len) +
                16;
 }
 
@@ -724,7 +736,12 @@ static char *put_detail_text(char *p, const struct skbt_event *ev, const struct 
                 *p++ = ':';
                 p = put_u64(p, ev->ifindex);
         }
+        /* Like if=NAME:INDEX: the number after the last colon, the name (if any) before. */
         PUT_LIT(p, " netns=");
+        if (s->netns_name_len) {
+                p = put_ifname_text(p, s->netns_name, s->netns_name_len);
+                *p++ = ':';
+        }
         p = put_u64(p, ev->netns);
         PUT_LIT(p, " pid=");
         p = put_u64(p, ev->pid);
@@ -840,7 +857,7 @@ void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
         size_t start;
         char *p;
 
-        event_strings_load(&s, ev, names);
+        event_strings_load(&s, ev, names, o->detail);
         if (!strbuf_reserve(out, LINE_FIXED_MAX + event_strings_max(&s)))
                 return;
         start = out->len;
@@ -977,7 +994,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         size_t start;
         char *p;
 
-        event_strings_load(&s, ev, names);
+        event_strings_load(&s, ev, names, true);
         if (!strbuf_reserve(out, LINE_FIXED_MAX + event_strings_max(&s)))
                 return;
         start = out->len;
@@ -1070,6 +1087,12 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         }
         if (ev->flags & SKBT_EV_FREE)
                 PUT_LIT(p, ",\"free\":true");
+        if (s.netns_name_len) {
+                PUT_LIT(p, ",\"netns_name\":");
+                CURSOR_SYNC(out, p);
+                strbuf_put_json_string(out, s.netns_name, s.netns_name_len);
+                CURSOR_LOAD(out, p);
+        }
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
         nf = event_nf(o, ev, &verdict);

@@ -67,6 +67,9 @@ struct skbt_names {
         int (*symbolize)(void *data, uint64_t addr, char *buf, size_t len);
         void *symbolize_data;
         const char *const *probe_groups; /* indexed by probe_id: "link-in", or NULL */
+        /* The name of a network namespace by inode ("blue" for /run/netns/blue), NULL if none. */
+        const char *(*netns_name)(void *data, uint32_t inode);
+        void *netns_name_data;
 };
 
 /* Append one line (ending in '\n') for ev to out.  The caller checks

@@ -18,6 +18,7 @@
 
 #include "groups.h"
 #include "log.h"
+#include "netns_names.h"
 #include "skbt_regex.h"
 #include "skbtraced.h"
 #include "util.h"
@@ -218,6 +219,22 @@ static int choose_backend(struct skbtraced *d)
 static int symbolize_cb(void *data, uint64_t addr, char *buf, size_t len)
 {
         return data ? skbt_ksyms_symbolize(data, addr, buf, len) : -ENOENT;
+}
+
+static const char *netns_name_cb(void *data, uint32_t inode)
+{
+        return skbt_netns_names_lookup(data, inode, skbt_now_ns());
+}
+
+/* Names of namespaces as ip netns makes them; only those on nsfs (bind mounts) count. */
+static void netns_names_setup(struct skbtraced *d)
+{
+        struct stat st;
+
+        if (stat("/proc/self/ns/net", &st) < 0 ||
+            skbt_netns_names_new("/run/netns", st.st_dev, &d->netns_names) < 0)
+                log_warning("cannot set up network namespace names, ignoring: events show inode "
+                            "numbers only");
 }
 
 /* Records the BPF side submits without waking us (bpf/skbt_body.bpf.h) wait at most this long. */
@@ -425,6 +442,11 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
             .symbolize = symbolize_cb,
             .symbolize_data = d->ksyms,
         };
+        netns_names_setup(d);
+        if (d->netns_names) {
+                d->names.netns_name = netns_name_cb;
+                d->names.netns_name_data = d->netns_names;
+        }
         skbt_daemon_load_groups(d);
 
         d->rb = ring_buffer__new(d->loader->ringbuf_fd, skbt_ringbuf_event, d, NULL);
@@ -520,6 +542,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         free(d->probe_groups);
         skbt_groups_free(d->groups);
         skbt_ksyms_free(d->ksyms);
+        skbt_netns_names_free(d->netns_names);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);
         d->probe_re = skbt_regex_free(d->probe_re);

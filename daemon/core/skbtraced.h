@@ -25,6 +25,7 @@ struct skbt_agg;
 struct skbt_client;
 struct skbt_graph;
 struct skbt_groups;
+struct skbt_netns_names;
 
 enum skbt_tracer {
         SKBT_TRACER_FUNCTION = 0,
@@ -145,6 +146,7 @@ struct skbtraced {
         struct ring_buffer *rb;
         const char **probe_names;
         struct skbt_names names;
+        struct skbt_netns_names *netns_names; /* /run/netns names by inode (NULL: none) */
         struct skbt_groups *groups; /* NULL: the file could not be read (groups_error says why) */
         char groups_error[320];
         const char **probe_groups; /* per probe id: its group's name, in groups */

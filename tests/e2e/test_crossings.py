@@ -7,7 +7,8 @@ import re
 import skbt
 from skbt import check
 
-LINE_RE = re.compile(r"^\[\s*(\d+)\] (\S+)\s+(request|reply) (\S+) -> (\S+)  \((\S+)\)$")
+# [NAME:INODE] for named namespaces (ip netns), [     INODE] for others.
+LINE_RE = re.compile(r"^\[(?:(\S+):)?\s*(\d+)\] (\S+)\s+(request|reply) (\S+) -> (\S+)  \((\S+)\)$")
 
 
 def test_ping_crossings(t):
@@ -24,11 +25,11 @@ def test_ping_crossings(t):
     for line in lines:
         m = LINE_RE.match(line)
         check(m, f"not a crossing line: {line!r}")
-        got.append((int(m.group(1)), m.group(2), m.group(3), m.group(4), m.group(5)))
-    want = [(topo.netns_a, topo.veth_a, "request", topo.a4, topo.b4),
-            (topo.netns_b, topo.veth_b, "request", topo.a4, topo.b4),
-            (topo.netns_b, topo.veth_b, "reply", topo.b4, topo.a4),
-            (topo.netns_a, topo.veth_a, "reply", topo.b4, topo.a4)]
+        got.append((m.group(1), int(m.group(2)), m.group(3), m.group(4), m.group(5), m.group(6)))
+    want = [(topo.a, topo.netns_a, topo.veth_a, "request", topo.a4, topo.b4),
+            (topo.b, topo.netns_b, topo.veth_b, "request", topo.a4, topo.b4),
+            (topo.b, topo.netns_b, topo.veth_b, "reply", topo.b4, topo.a4),
+            (topo.a, topo.netns_a, topo.veth_a, "reply", topo.b4, topo.a4)]
     check(got == want, "crossings of one ping:\n" + "\n".join(lines) +
           f"\nexpected:\n" + "\n".join(map(str, want)))
 

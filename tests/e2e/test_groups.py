@@ -79,7 +79,7 @@ def test_unknown_group(t):
 
 
 def test_detail_text(t):
-    """--detail: device:index, netns, pid, comm and group on each text line."""
+    """--detail: device:index, netns (with its ip netns name), pid, comm and group on each line."""
     topo = t.topo
     with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4, "--detail", output="text") as s:
         topo.ping(topo.a, topo.b4, count=1)
@@ -87,7 +87,7 @@ def test_detail_text(t):
     lines = [ln for ln in s.result.stdout.splitlines() if "net:netif_receive_skb" in ln]
     check(lines, f"no RX line\n{s.result.stdout}")
     ln = lines[0]
-    check(f" if={topo.veth_b}:{topo.ifindex_b} netns={topo.netns_b} pid=" in ln
+    check(f" if={topo.veth_b}:{topo.ifindex_b} netns={topo.b}:{topo.netns_b} pid=" in ln
           and " comm=" in ln and ln.endswith(" group=link-in"), f"--detail line {ln!r}")
     # JSON carries the same always.
     with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4) as s:
@@ -96,6 +96,9 @@ def test_detail_text(t):
     tx = [ev for ev in s.result.events if ev["function"] == "net:net_dev_queue"]
     check(tx and tx[0]["comm"] == "ping" and tx[0]["group"] == "link-out"
           and tx[0]["track_id"] == 0, f"JSON comm/group/track_id: {tx[:1]}")
+    # The namespace's name (the topology's namespaces are ip netns ones), next to its inode.
+    check(tx[0]["netns"] == topo.netns_a and tx[0].get("netns_name") == topo.a,
+          f"JSON netns/netns_name: {tx[:1]}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,17 @@ int main(void)
         feed(EV("nf:nft_do_chain", "0xa2", 300, 5, "eth1", TCP_SYN NF("t", "in", "ACCEPT")), &out);
         strbuf_putc(&out, '\0');
         CHECK_STREQ(out.data, "[       300] eth1             t.in:ACCEPT  (nf:nft_do_chain)\n");
+
+        /* Named namespaces (ip netns) show the name before the inode; no escapes pass. */
+        strbuf_reset(&out);
+        feed(EV("net:netif_rx", "0xb1", 400, 6, "vc", ",\"netns_name\":\"blue\"" ICMP_REQ), &out);
+        feed(EV("net:netif_rx", "0xb2", 401, 6, "vc", ",\"netns_name\":\"r\\u001bd\"" ICMP_REQ),
+             &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data, "[blue:400] vc               request 10.0.0.1 -> 10.0.0.2  "
+                              "(net:netif_rx)\n"
+                              "[r?d:401] vc               request 10.0.0.1 -> 10.0.0.2  "
+                              "(net:netif_rx)\n");
         strbuf_done(&out);
         crossings_done(&x);
         return TEST_DONE();

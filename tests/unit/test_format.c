@@ -1147,9 +1147,63 @@ static void test_netfilter(void)
         json_object_put(obj);
 }
 
+static const char *fake_netns_name(void *data, uint32_t inode)
+{
+        (void)data;
+        if (inode == 4026531840U)
+                return "blue";
+        if (inode == 4026531841U)
+                return "a b\x1b:c";
+        return NULL;
+}
+
+/* Names of namespaces (ip netns): text --detail and JSON, escaped, only when known. */
+static void test_netns_name(void)
+{
+        _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+        struct skbt_names n = names;
+        struct skbt_format_opts o = {.detail = true};
+        struct skbt_event ev = icmp_echo_event();
+        json_object *obj;
+
+        n.netns_name = fake_netns_name;
+        skbt_format_text_opts(&sb, &o, &ev, &n);
+        CHECK(strstr(strbuf_cstr(&sb), " if=veth1:3 netns=blue:4026531840 pid=0 "));
+        /* Without --detail, text shows no namespace at all. */
+        CHECK(!strstr(text(&sb, &ev, &n), "blue"));
+        obj = json(&sb, &ev, &n);
+        CHECK_STREQ(member_str(obj, "netns_name"), "blue");
+        CHECK_INTEQ(member_int(obj, "netns"), 4026531840U);
+        json_object_put(obj);
+
+        /* A name is a file name: escaped like device names; the number stays last. */
+        ev.netns = 4026531841U;
+        strbuf_reset(&sb);
+        skbt_format_text_opts(&sb, &o, &ev, &n);
+        CHECK(strstr(strbuf_cstr(&sb), " netns=a\\x20b\\x1b:c:4026531841 pid=0 "));
+        obj = json(&sb, &ev, &n);
+        CHECK_STREQ(member_str(obj, "netns_name"), "a b\x1b:c");
+        json_object_put(obj);
+
+        /* No name: as before, and no member. */
+        ev.netns = 4026531999U;
+        strbuf_reset(&sb);
+        skbt_format_text_opts(&sb, &o, &ev, &n);
+        CHECK(strstr(strbuf_cstr(&sb), " netns=4026531999 pid=0 "));
+        obj = json(&sb, &ev, &n);
+        CHECK(!has_member(obj, "netns_name"));
+        json_object_put(obj);
+        /* No device: no lookup. */
+        ev.netns = 0;
+        obj = json(&sb, &ev, &n);
+        CHECK(!has_member(obj, "netns_name"));
+        json_object_put(obj);
+}
+
 int main(void)
 {
         test_output_names();
+        test_netns_name();
         test_icmp_echo();
         test_icmp_types();
         test_tcp6();
