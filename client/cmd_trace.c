@@ -333,7 +333,8 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 return EXIT_OK;
         }
         /* The client's path, resolved here: the daemon may not see the same files. */
-        if (o.netns_path && args_netns_inode(o.netns_path, &o.filter.netns, err, sizeof(err)) < 0)
+        if (o.netns_path &&
+            args_netns_inode(o.netns_path, &o.req.filter.netns, err, sizeof(err)) < 0)
                 return usage_error("trace", err);
         params = trace_opts_to_params(&o);
         /* Unescaped output after each batch header: the client only copies it. */

@@ -10,49 +10,21 @@
 
 #include <json-c/json.h>
 
-#include "skbt_abi.h"
-
-/* Longest pcap filter expression, as the daemon accepts it (daemon/probes/pcap_filter.h). */
-#define TRACE_PCAP_FILTER_MAX 1024
-/* -F: fields per session and name length, as the daemon accepts them (render/fields_render.h). */
-#define TRACE_FIELDS_MAX 8
-#define TRACE_FIELD_NAME_MAX 64
-/* -g groups per session, and room for their names. */
-#define TRACE_GROUPS_MAX 64
-#define TRACE_GROUPS_BUF 2048
+#include "trace_params.h"
 
 /*
- * What 'ipftctl trace' asks the daemon for.  Every member is optional: an
- * unset one is left out of the request so that the daemon's default applies
- * (docs/protocol.md, io.skbtraced.Trace).
+ * What 'ipftctl trace' asks the daemon for: a Trace request (common/trace_params.h,
+ * whose rows define the options) and what only the client does with it.
  */
 struct trace_opts {
-        struct skbt_filter filter; /* members valid per filter.flags; 0 flags: all packets */
-        const char *tracer;        /* "function", "drop", "function_graph"; NULL: default */
-        const char *regex;         /* probe name regex (points into argv); NULL: all probes */
-        const char *output;        /* "text" or "json"; NULL: default (text) */
-        uint64_t count;            /* stop after this many events; 0: no limit */
-        double duration;           /* stop after this many seconds; 0: no limit */
-        bool help;                 /* -h/--help was given: print usage, nothing else */
-        /* The words after the options, joined by spaces: a pcap-filter(7) expression the
-         * daemon compiles (as tcpdump takes it); "" for none. */
-        char pcap_filter[TRACE_PCAP_FILTER_MAX + 1];
+        struct skbt_trace_request req; /* members given per req.given; none: daemon defaults */
+        bool help;                     /* -h/--help was given: print usage, nothing else */
         /* -o pcapng: JSON with packet bytes from the daemon, written as pcapng here. */
         bool pcapng;
         /* -o crossings: JSON from the daemon, a line per (netns, interface) entered here. */
         bool crossings;
-        /* -F/--field: skb fields added to each event, resolved by the daemon. */
-        unsigned n_fields;
-        char fields[TRACE_FIELDS_MAX][TRACE_FIELD_NAME_MAX];
-        bool track;                           /* --track: follow matched packets through rewrites */
-        bool detail;                          /* --detail */
-        bool stack;                           /* --stack */
-        const char *egress;                   /* --egress PROBE (aggregate output) */
-        const char *groups[TRACE_GROUPS_MAX]; /* -g NAME, split at commas; into groups_buf */
-        unsigned n_groups;
-        char groups_buf[TRACE_GROUPS_BUF];
         const char *netns_path; /* --netns PATH: the caller resolves it (stat) into
-                                   filter.netns; NULL when an inode number was given */
+                                   req.filter.netns; NULL when an inode number was given */
 };
 
 /**
@@ -64,8 +36,8 @@ struct trace_opts {
  * @errlen: size of @err
  *
  * Does no I/O, resets getopt state itself, and can be called repeatedly.
- * Filter values are checked with the same code the daemon uses
- * (common/filter_spec.c), so both reject the same input with the same words.
+ * The options are the rows of common/trace_params.c: values are checked with
+ * the code the daemon uses, so both reject the same input with the same words.
  *
  * Return: 0 on success (check @ret->help), -EINVAL on a usage error.
  */

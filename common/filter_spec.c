@@ -16,58 +16,11 @@
         (SKBT_F_MARK | SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR |      \
          SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT | SKBT_F_PID | SKBT_F_NETNS | SKBT_F_IFINDEX)
 
-#define FILTER_MEMBERS                                                                             \
-        "mark, mark_mask, l3, proto, saddr, daddr, addr, sport, dport, port, pid, netns or ifname"
-
 /* Linux's PID_MAX_LIMIT (include/linux/threads.h, 64-bit). */
 #define PID_MAX 4194304
 
-/* How much of a rejected input is quoted back in a message. */
-#define QUOTE_MAX 48
 /* "10.0.0.0/24" or a full IPv6 address with "/128". */
 #define PREFIX_STR_MAX (INET6_ADDRSTRLEN + 4)
-
-/*
- * Copy untrusted input for quoting in a message.  The daemon echoes client
- * strings back, so the copy is bounded and restricted to printable ASCII:
- * messages stay one line and valid UTF-8 whatever the client sent.
- */
-static const char *quote(const char *s, char buf[static QUOTE_MAX + 4])
-{
-        size_t i;
-
-        for (i = 0; s[i] && i < QUOTE_MAX; i++)
-                buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        if (s[i]) {
-                memcpy(buf + i, "...", 3);
-                i += 3;
-        }
-        buf[i] = '\0';
-        return buf;
-}
-
-/* Digits only, no sign, no blanks; -ERANGE when the value exceeds max. */
-static int parse_decimal(const char *s, uint64_t max, uint64_t *ret)
-{
-        uint64_t v = 0;
-        bool over = false;
-
-        if (!*s)
-                return -EINVAL;
-        for (; *s; s++) {
-                if (*s < '0' || *s > '9')
-                        return -EINVAL;
-                /* keep scanning after an overflow: junk must still be -EINVAL */
-                if (!over && v > (max - (uint64_t)(*s - '0')) / 10)
-                        over = true;
-                else if (!over)
-                        v = v * 10 + (uint64_t)(*s - '0');
-        }
-        if (over)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
 
 static int parse_hex32(const char *s, uint32_t *ret)
 {
@@ -109,9 +62,19 @@ static const char *proto_wire_name(uint8_t proto)
         return NULL;
 }
 
+const char *skbt_proto_wire_name(uint8_t proto, char *buf, size_t len)
+{
+        const char *n = proto_wire_name(proto);
+
+        if (n)
+                return n;
+        snprintf(buf, len, "%u", proto);
+        return buf;
+}
+
 int skbt_parse_proto(const char *s, uint8_t *ret, char *err, size_t errlen)
 {
-        char q[QUOTE_MAX + 4];
+        char q[SKBT_QUOTE_BUF];
         uint64_t v;
 
         for (size_t i = 0; i < ARRAY_SIZE(proto_names); i++) {
@@ -120,11 +83,11 @@ int skbt_parse_proto(const char *s, uint8_t *ret, char *err, size_t errlen)
                         return 0;
                 }
         }
-        if (parse_decimal(s, 255, &v) < 0)
+        if (skbt_parse_decimal(s, 255, &v) < 0)
                 return skbt_fail(err, errlen,
                                  "unknown protocol '%s': expected icmp, icmp6, tcp, udp, sctp or a "
                                  "number 0-255",
-                                 quote(s, q));
+                                 skbt_quote(s, q));
         *ret = (uint8_t)v;
         return 0;
 }
@@ -198,7 +161,7 @@ static void mask_addr(uint8_t addr[16], unsigned plen)
 
 int skbt_parse_prefix(const char *s, struct skbt_prefix *ret, char *err, size_t errlen)
 {
-        char q[QUOTE_MAX + 4], a[INET6_ADDRSTRLEN];
+        char q[SKBT_QUOTE_BUF], a[INET6_ADDRSTRLEN];
         struct skbt_prefix p = {};
         const char *slash = strchr(s, '/');
         size_t alen = slash ? (size_t)(slash - s) : strlen(s);
@@ -220,17 +183,17 @@ int skbt_parse_prefix(const char *s, struct skbt_prefix *ret, char *err, size_t 
         if (!slash) {
                 plen = max_plen(p.l3);
         } else {
-                r = parse_decimal(slash + 1, max_plen(p.l3), &plen);
+                r = skbt_parse_decimal(slash + 1, max_plen(p.l3), &plen);
                 if (r == -ERANGE)
                         return skbt_fail(err, errlen,
                                          "prefix /%s is too long for an %s address (maximum %u)",
-                                         quote(slash + 1, q),
+                                         skbt_quote(slash + 1, q),
                                          p.l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6", max_plen(p.l3));
                 if (r < 0)
                         return skbt_fail(err, errlen,
                                          "invalid prefix length in '%s': expected /0 to /%u after "
                                          "the address",
-                                         quote(s, q), max_plen(p.l3));
+                                         skbt_quote(s, q), max_plen(p.l3));
         }
         p.plen = (uint8_t)plen;
         mask_addr(p.addr, p.plen);
@@ -242,7 +205,7 @@ bad_addr:
         return skbt_fail(
             err, errlen,
             "invalid address '%s': expected an IPv4 or IPv6 address with optional /PREFIX",
-            quote(s, q));
+            skbt_quote(s, q));
 }
 
 void skbt_format_prefix(const struct skbt_prefix *p, char *buf, size_t len)
@@ -265,20 +228,20 @@ void skbt_format_prefix(const struct skbt_prefix *p, char *buf, size_t len)
 
 int skbt_parse_port(const char *s, uint16_t *ret, char *err, size_t errlen)
 {
-        char q[QUOTE_MAX + 4];
+        char q[SKBT_QUOTE_BUF];
         uint64_t v;
 
-        if (parse_decimal(s, UINT16_MAX, &v) < 0)
+        if (skbt_parse_decimal(s, UINT16_MAX, &v) < 0)
                 return skbt_fail(err, errlen,
                                  "invalid port '%s': expected a number from 0 to 65535",
-                                 quote(s, q));
+                                 skbt_quote(s, q));
         *ret = (uint16_t)v;
         return 0;
 }
 
 int skbt_parse_u32(const char *what, const char *s, uint32_t *ret, char *err, size_t errlen)
 {
-        char q[QUOTE_MAX + 4];
+        char q[SKBT_QUOTE_BUF];
         uint64_t v;
         uint32_t h;
 
@@ -294,8 +257,8 @@ int skbt_parse_u32(const char *what, const char *s, uint32_t *ret, char *err, si
                     err, errlen,
                     "invalid %s '%s': leading zeros are ambiguous (octal?), expected a "
                     "decimal number without them or a 0x hexadecimal number",
-                    what, quote(s, q));
-        if (parse_decimal(s, UINT32_MAX, &v) < 0)
+                    what, skbt_quote(s, q));
+        if (skbt_parse_decimal(s, UINT32_MAX, &v) < 0)
                 goto bad;
         *ret = (uint32_t)v;
         return 0;
@@ -304,13 +267,13 @@ bad:
         return skbt_fail(err, errlen,
                          "invalid %s '%s': expected a decimal or 0x hexadecimal number from 0 to "
                          "4294967295 (0xffffffff)",
-                         what, quote(s, q));
+                         what, skbt_quote(s, q));
 }
 
 int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mask, char *err,
                     size_t errlen)
 {
-        char v[32], q[QUOTE_MAX + 4];
+        char v[32], q[SKBT_QUOTE_BUF];
         const char *slash = strchr(s, '/');
         uint32_t m, k = UINT32_MAX;
         size_t vlen;
@@ -326,7 +289,7 @@ int skbt_parse_mark(const char *s, uint32_t *mark, uint32_t *mask, bool *has_mas
                         return skbt_fail(err, errlen,
                                          "invalid mark '%s': expected VALUE or VALUE/MASK, each a "
                                          "decimal or 0x hexadecimal number from 0 to 4294967295",
-                                         quote(s, q));
+                                         skbt_quote(s, q));
                 memcpy(v, s, vlen);
                 v[vlen] = '\0';
                 r = skbt_parse_u32("mark", v, &m, err, errlen);
@@ -389,13 +352,13 @@ bool skbt_ifname_valid(const char *s)
 
 int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errlen)
 {
-        char q[QUOTE_MAX + 4];
+        char q[SKBT_QUOTE_BUF];
 
         if (!skbt_ifname_valid(s))
                 return skbt_fail(err, errlen,
                                  "invalid interface name '%s': expected 1 to 15 bytes without '/', "
                                  "':' or white space",
-                                 quote(s, q));
+                                 skbt_quote(s, q));
         memset(ret, 0, 16);
         memcpy(ret, s, strlen(s));
         return 0;
@@ -526,296 +489,6 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                 }
         }
         return 0;
-}
-
-/* What a JSON value is, for "expected X, got Y" messages. */
-static const char *json_kind(json_object *v)
-{
-        switch (json_object_get_type(v)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return "a boolean";
-        case json_type_double:
-                return "a non-integer number";
-        case json_type_int:
-                return "an integer";
-        case json_type_object:
-                return "an object";
-        case json_type_array:
-                return "an array";
-        case json_type_string:
-                return "a string";
-        }
-        return "an unknown type";
-}
-
-static int json_uint(json_object *v, const char *name, uint64_t max, uint64_t *ret, char *err,
-                     size_t errlen)
-{
-        char q[QUOTE_MAX + 4];
-        int64_t i;
-
-        if (!json_object_is_type(v, json_type_int)) {
-                if (json_object_is_type(v, json_type_string))
-                        return skbt_fail(err, errlen,
-                                         "invalid %s: expected an integer from 0 to %" PRIu64
-                                         ", got the string '%s'",
-                                         name, max, quote(json_object_get_string(v), q));
-                return skbt_fail(err, errlen,
-                                 "invalid %s: expected an integer from 0 to %" PRIu64 ", got %s",
-                                 name, max, json_kind(v));
-        }
-        /* json-c saturates out-of-range numbers to INT64_MIN/MAX, so never echo those. */
-        i = json_object_get_int64(v);
-        if (i == INT64_MAX || i == INT64_MIN)
-                return skbt_fail(err, errlen,
-                                 "invalid %s: out of range, expected an integer from 0 to %" PRIu64,
-                                 name, max);
-        if (i < 0 || (uint64_t)i > max)
-                return skbt_fail(err, errlen,
-                                 "invalid %s %" PRId64 ": expected an integer from 0 to %" PRIu64,
-                                 name, i, max);
-        *ret = (uint64_t)i;
-        return 0;
-}
-
-/* A string member; embedded NULs would make the C string differ from what was sent. */
-static int json_str(json_object *v, const char *name, const char *expected, const char **ret,
-                    char *err, size_t errlen)
-{
-        const char *s;
-
-        if (!json_object_is_type(v, json_type_string))
-                return skbt_fail(err, errlen, "invalid %s: expected a string (%s), got %s", name,
-                                 expected, json_kind(v));
-        s = json_object_get_string(v);
-        if (strlen(s) != (size_t)json_object_get_string_len(v))
-                return skbt_fail(err, errlen, "invalid %s: the string contains a NUL character",
-                                 name);
-        *ret = s;
-        return 0;
-}
-
-int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char **bad_member,
-                          char *err, size_t errlen)
-{
-        struct skbt_filter f = {};
-        char q[QUOTE_MAX + 4];
-        bool have_mask = false;
-        const char *bad = NULL, *s;
-        uint64_t v = 0;
-        int r = 0;
-
-        if (bad_member)
-                *bad_member = NULL;
-        if (!obj) {
-                *ret = f;
-                return 0;
-        }
-        if (!json_object_is_type(obj, json_type_object)) {
-                if (bad_member)
-                        *bad_member = "filter";
-                return skbt_fail(err, errlen, "invalid filter: expected an object, got %s",
-                                 json_kind(obj));
-        }
-
-        json_object_object_foreach (obj, key, val) {
-                if (strcmp(key, "mark") == 0) {
-                        bad = "filter.mark";
-                        r = json_uint(val, "mark", UINT32_MAX, &v, err, errlen);
-                        f.flags |= SKBT_F_MARK;
-                        f.mark = (uint32_t)v;
-                } else if (strcmp(key, "mark_mask") == 0) {
-                        bad = "filter.mark_mask";
-                        r = json_uint(val, "mark_mask", UINT32_MAX, &v, err, errlen);
-                        have_mask = true;
-                        f.mark_mask = (uint32_t)v;
-                } else if (strcmp(key, "l3") == 0) {
-                        bad = "filter.l3";
-                        r = json_str(val, "l3", "ipv4 or ipv6", &s, err, errlen);
-                        if (r < 0)
-                                break;
-                        f.flags |= SKBT_F_L3;
-                        if (strcmp(s, "ipv4") == 0)
-                                f.l3 = SKBT_L3_IPV4;
-                        else if (strcmp(s, "ipv6") == 0)
-                                f.l3 = SKBT_L3_IPV6;
-                        else
-                                r = skbt_fail(err, errlen, "invalid l3 '%s': expected ipv4 or ipv6",
-                                              quote(s, q));
-                } else if (strcmp(key, "proto") == 0) {
-                        bad = "filter.proto";
-                        f.flags |= SKBT_F_PROTO;
-                        if (json_object_is_type(val, json_type_string)) {
-                                r = json_str(val, "proto", "", &s, err, errlen);
-                                if (r >= 0)
-                                        r = skbt_parse_proto(s, &f.proto, err, errlen);
-                        } else if (json_object_is_type(val, json_type_int)) {
-                                r = json_uint(val, "proto", 255, &v, err, errlen);
-                                f.proto = (uint8_t)v;
-                        } else {
-                                r = skbt_fail(err, errlen,
-                                              "invalid proto: expected a string (icmp, icmp6, tcp, "
-                                              "udp, sctp) or an integer from 0 to 255, got %s",
-                                              json_kind(val));
-                        }
-                } else if (strcmp(key, "saddr") == 0 || strcmp(key, "daddr") == 0 ||
-                           strcmp(key, "addr") == 0) {
-                        struct skbt_prefix *p;
-
-                        if (key[0] == 's') {
-                                bad = "filter.saddr";
-                                f.flags |= SKBT_F_SADDR;
-                                p = &f.saddr;
-                        } else if (key[0] == 'd') {
-                                bad = "filter.daddr";
-                                f.flags |= SKBT_F_DADDR;
-                                p = &f.daddr;
-                        } else {
-                                bad = "filter.addr";
-                                f.flags |= SKBT_F_ADDR;
-                                p = &f.addr;
-                        }
-                        r = json_str(val, bad + strlen("filter."),
-                                     "an IPv4 or IPv6 address with optional /PREFIX", &s, err,
-                                     errlen);
-                        if (r >= 0)
-                                r = skbt_parse_prefix(s, p, err, errlen);
-                } else if (strcmp(key, "sport") == 0 || strcmp(key, "dport") == 0 ||
-                           strcmp(key, "port") == 0) {
-                        uint16_t *p;
-
-                        if (key[0] == 's') {
-                                bad = "filter.sport";
-                                f.flags |= SKBT_F_SPORT;
-                                p = &f.sport;
-                        } else if (key[0] == 'd') {
-                                bad = "filter.dport";
-                                f.flags |= SKBT_F_DPORT;
-                                p = &f.dport;
-                        } else {
-                                bad = "filter.port";
-                                f.flags |= SKBT_F_PORT;
-                                p = &f.port;
-                        }
-                        r = json_uint(val, bad + strlen("filter."), UINT16_MAX, &v, err, errlen);
-                        *p = (uint16_t)v;
-                } else if (strcmp(key, "pid") == 0) {
-                        bad = "filter.pid";
-                        r = json_uint(val, "pid", PID_MAX, &v, err, errlen);
-                        if (r >= 0 && v == 0)
-                                r = skbt_fail(err, errlen, "invalid pid 0: expected 1 to %d",
-                                              PID_MAX);
-                        f.flags |= SKBT_F_PID;
-                        f.pid = (uint32_t)v;
-                } else if (strcmp(key, "netns") == 0) {
-                        bad = "filter.netns";
-                        r = json_uint(val, "netns", UINT32_MAX, &v, err, errlen);
-                        if (r >= 0 && v == 0)
-                                r = skbt_fail(err, errlen,
-                                              "invalid netns 0: expected the inode number of a "
-                                              "network namespace (ls -iL /proc/PID/ns/net)");
-                        f.flags |= SKBT_F_NETNS;
-                        f.netns = (uint32_t)v;
-                } else if (strcmp(key, "ifname") == 0) {
-                        bad = "filter.ifname";
-                        r = json_str(val, "ifname", "a network interface name", &s, err, errlen);
-                        if (r >= 0)
-                                r = skbt_parse_ifname(s, f.ifname, err, errlen);
-                } else {
-                        /* The key is client data: it can only go into the message, quoted. */
-                        bad = "filter";
-                        r = skbt_fail(err, errlen,
-                                      "unknown filter member '%s': expected " FILTER_MEMBERS,
-                                      quote(key, q));
-                }
-                if (r < 0)
-                        break;
-        }
-        if (r >= 0 && have_mask && !(f.flags & SKBT_F_MARK)) {
-                bad = "filter.mark_mask";
-                r = skbt_fail(err, errlen, "mark_mask requires mark");
-        }
-        if (r >= 0) {
-                if ((f.flags & SKBT_F_MARK) && !have_mask)
-                        f.mark_mask = UINT32_MAX;
-                bad = "filter";
-                r = skbt_filter_validate(&f, err, errlen);
-        }
-        if (r < 0) {
-                if (bad_member)
-                        *bad_member = bad;
-                return r;
-        }
-        *ret = f;
-        return 0;
-}
-
-static bool add_member(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return false;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return false;
-        }
-        return true;
-}
-
-static bool add_prefix(json_object *o, const char *key, const struct skbt_prefix *p)
-{
-        char buf[PREFIX_STR_MAX];
-
-        skbt_format_prefix(p, buf, sizeof(buf));
-        return add_member(o, key, json_object_new_string(buf));
-}
-
-json_object *skbt_filter_to_json(const struct skbt_filter *f)
-{
-        json_object *o = json_object_new_object();
-        const char *n;
-        bool ok = true;
-
-        if (!o)
-                return NULL;
-        if (f->flags & SKBT_F_MARK) {
-                ok = ok && add_member(o, "mark", json_object_new_int64(f->mark));
-                /* the wire default, left out so requests stay minimal */
-                if (f->mark_mask != UINT32_MAX)
-                        ok = ok && add_member(o, "mark_mask", json_object_new_int64(f->mark_mask));
-        }
-        if (f->flags & SKBT_F_L3)
-                ok = ok && add_member(o, "l3", json_object_new_string(l3_name(f->l3)));
-        if (f->flags & SKBT_F_PROTO) {
-                n = proto_wire_name(f->proto);
-                ok =
-                    ok && add_member(o, "proto",
-                                     n ? json_object_new_string(n) : json_object_new_int(f->proto));
-        }
-        if (f->flags & SKBT_F_SADDR)
-                ok = ok && add_prefix(o, "saddr", &f->saddr);
-        if (f->flags & SKBT_F_DADDR)
-                ok = ok && add_prefix(o, "daddr", &f->daddr);
-        if (f->flags & SKBT_F_ADDR)
-                ok = ok && add_prefix(o, "addr", &f->addr);
-        if (f->flags & SKBT_F_SPORT)
-                ok = ok && add_member(o, "sport", json_object_new_int(f->sport));
-        if (f->flags & SKBT_F_DPORT)
-                ok = ok && add_member(o, "dport", json_object_new_int(f->dport));
-        if (f->flags & SKBT_F_PORT)
-                ok = ok && add_member(o, "port", json_object_new_int(f->port));
-        if (f->flags & SKBT_F_PID)
-                ok = ok && add_member(o, "pid", json_object_new_int64(f->pid));
-        if (f->flags & SKBT_F_NETNS)
-                ok = ok && add_member(o, "netns", json_object_new_int64(f->netns));
-        if (f->ifname[0])
-                ok = ok && add_member(o, "ifname", json_object_new_string(f->ifname));
-        if (!ok) {
-                json_object_put(o);
-                return NULL;
-        }
-        return o;
 }
 
 /* Append to a fixed buffer; output past the end is dropped, buf stays terminated. */

@@ -22,6 +22,8 @@
 
 /* "icmp", "icmp6" (alias "ipv6-icmp"), "tcp", "udp", "sctp", or 0..255. */
 int skbt_parse_proto(const char *s, uint8_t *ret, char *err, size_t errlen);
+/* The wire form of a protocol: "icmp", "tcp", ... or the number in decimal (in buf). */
+const char *skbt_proto_wire_name(uint8_t proto, char *buf, size_t len);
 /* Name for a protocol number ("ICMP", "TCP", ... upper case), NULL if unnamed. */
 const char *skbt_proto_name(uint8_t proto);
 /* IPv4 or IPv6 address with optional /PREFIX; host bits must be zero is NOT
@@ -46,15 +48,6 @@ int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errl
  * address, icmp6 with -4, ports with a protocol that has none. */
 int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen);
 
-/*
- * The wire form (docs/protocol.md, Trace.filter) to and from struct skbt_filter.
- * skbt_filter_from_json() rejects unknown members and wrong types; on error
- * *bad_member names the member at fault (static string) when there is one.
- * A NULL obj is an empty filter (matches everything).
- */
-int skbt_filter_from_json(json_object *obj, struct skbt_filter *ret, const char **bad_member,
-                          char *err, size_t errlen);
-json_object *skbt_filter_to_json(const struct skbt_filter *f);
 /* Human summary for logs and session lists: "proto icmp and addr 10.0.0.1";
  * "all packets" for an empty filter. */
 void skbt_filter_describe(const struct skbt_filter *f, char *buf, size_t len);

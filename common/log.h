@@ -18,14 +18,13 @@ void log_set_ident(const char *ident);
  * "return log_error_errno(r, ...)" both logs and propagates.  "%m" in the
  * format expands to strerror(abs(error)). */
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...)
-        _printf_(5, 6);
+    _printf_(5, 6);
 
 #define log_full_errno(level, error, ...)                                                          \
         ({                                                                                         \
                 int _l = (level), _e = (error);                                                    \
-                _l <= log_get_max_level()                                                          \
-                        ? log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__)                    \
-                        : (_e > 0 ? -_e : _e);                                                     \
+                _l <= log_get_max_level() ? log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__)  \
+                                          : (_e > 0 ? -_e : _e);                                   \
         })
 
 #define log_debug(...) log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)

@@ -19,9 +19,9 @@
  */
 struct msgframe {
         struct strbuf buf;
-        size_t off;   /* start of the first unconsumed byte */
-        size_t max;   /* largest message accepted */
-        int eof;      /* peer closed its writing side */
+        size_t off; /* start of the first unconsumed byte */
+        size_t max; /* largest message accepted */
+        int eof;    /* peer closed its writing side */
 };
 
 void msgframe_init(struct msgframe *f, size_t max);

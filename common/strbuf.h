@@ -21,7 +21,10 @@ struct strbuf {
         bool failed;
 };
 
-#define STRBUF_INIT {0}
+#define STRBUF_INIT                                                                                \
+        {                                                                                          \
+                0                                                                                  \
+        }
 
 void strbuf_done(struct strbuf *sb);
 static inline void strbuf_donep(struct strbuf *sb)

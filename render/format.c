@@ -1128,35 +1128,3 @@ void skbt_format_event(struct strbuf *out, enum skbt_output fmt, const struct sk
 
         skbt_format_event_opts(out, fmt, &none, ev, names);
 }
-
-int skbt_output_from_string(const char *s, enum skbt_output *ret)
-{
-        if (!s)
-                return -EINVAL;
-        if (strcmp(s, "text") == 0)
-                *ret = SKBT_OUTPUT_TEXT;
-        else if (strcmp(s, "json") == 0)
-                *ret = SKBT_OUTPUT_JSON;
-        else if (strcmp(s, "aggregate") == 0)
-                *ret = SKBT_OUTPUT_AGGREGATE;
-        else if (strcmp(s, "aggregate-json") == 0)
-                *ret = SKBT_OUTPUT_AGGREGATE_JSON;
-        else
-                return -EINVAL;
-        return 0;
-}
-
-const char *skbt_output_to_string(enum skbt_output o)
-{
-        switch (o) {
-        case SKBT_OUTPUT_TEXT:
-                return "text";
-        case SKBT_OUTPUT_JSON:
-                return "json";
-        case SKBT_OUTPUT_AGGREGATE:
-                return "aggregate";
-        case SKBT_OUTPUT_AGGREGATE_JSON:
-                return "aggregate-json";
-        }
-        return NULL;
-}

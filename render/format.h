@@ -8,18 +8,7 @@
 
 #include "skbt_abi.h"
 #include "strbuf.h"
-
-enum skbt_output {
-        SKBT_OUTPUT_TEXT = 0,
-        SKBT_OUTPUT_JSON = 1,
-        SKBT_OUTPUT_AGGREGATE = 2,      /* one text block per packet (track_agg.c) */
-        SKBT_OUTPUT_AGGREGATE_JSON = 3, /* one JSON object per packet */
-};
-
-static inline bool skbt_output_is_aggregate(enum skbt_output o)
-{
-        return o == SKBT_OUTPUT_AGGREGATE || o == SKBT_OUTPUT_AGGREGATE_JSON;
-}
+#include "trace_params.h"
 
 /* What a session asked to see besides the usual fields. */
 struct skbt_format_opts {
@@ -49,8 +38,6 @@ static inline bool skbt_nf_verdict_is_drop(uint32_t verdict)
 }
 
 /* Parse "text", "json", "aggregate", "aggregate-json"; -EINVAL otherwise. */
-int skbt_output_from_string(const char *s, enum skbt_output *ret);
-const char *skbt_output_to_string(enum skbt_output o);
 
 /*
  * Names the renderer needs, owned by the daemon (probe table, BTF drop

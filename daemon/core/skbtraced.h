@@ -18,6 +18,7 @@
 #include "skbt_abi.h"
 #include "strbuf.h"
 #include "symdb.h"
+#include "trace_params.h"
 
 struct json_object;
 struct ring_buffer;
@@ -26,12 +27,6 @@ struct skbt_client;
 struct skbt_graph;
 struct skbt_groups;
 struct skbt_netns_names;
-
-enum skbt_tracer {
-        SKBT_TRACER_FUNCTION = 0,
-        SKBT_TRACER_DROP = 1,
-        SKBT_TRACER_FUNCTION_GRAPH = 2,
-};
 
 /* Netfilter DROP verdicts a session remembers, and for how long (the drop follows at once). */
 #define SKBT_NF_DROPS 8
@@ -186,7 +181,6 @@ int skbtraced_run(struct skbtraced *d);
 int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
                        const uint8_t *probe_sel, struct skbt_session **ret);
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason);
-const char *skbt_tracer_to_string(enum skbt_tracer t);
 void skbt_session_end(struct skbt_session *s, const char *reason);
 void skbt_session_flush(struct skbt_session *s, bool force);
 /* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop

@@ -19,18 +19,6 @@
 
 #define NSEC_PER_SEC 1000000000ULL
 
-const char *skbt_tracer_to_string(enum skbt_tracer t)
-{
-        switch (t) {
-        case SKBT_TRACER_DROP:
-                return "drop";
-        case SKBT_TRACER_FUNCTION_GRAPH:
-                return "function_graph";
-        default:
-                return "function";
-        }
-}
-
 /* STATUS= for systemctl status: what the daemon is doing right now. */
 void skbt_notify_status(struct skbtraced *d)
 {

@@ -142,9 +142,10 @@ static void test_proto(void)
         GOOD("{\"filter\":{\"proto\":\"tcp\"}}", "-p", "6");
         GOOD("{\"filter\":{\"proto\":\"udp\"}}", "-p", "udp");
         GOOD("{\"filter\":{\"proto\":\"sctp\"}}", "-p", "sctp");
-        GOOD("{\"filter\":{\"proto\":47}}", "-p", "47");
-        GOOD("{\"filter\":{\"proto\":0}}", "-p", "0");
-        GOOD("{\"filter\":{\"proto\":255}}", "-p", "255");
+        /* Numbers go as strings: the interface file types proto as a string. */
+        GOOD("{\"filter\":{\"proto\":\"47\"}}", "-p", "47");
+        GOOD("{\"filter\":{\"proto\":\"0\"}}", "-p", "0");
+        GOOD("{\"filter\":{\"proto\":\"255\"}}", "-p", "255");
 
         BAD("unknown protocol 'foo'|icmp, icmp6, tcp, udp, sctp", "-p", "foo");
         BAD("unknown protocol '256'|0-255", "-p", "256");
@@ -160,8 +161,8 @@ static void test_l3(void)
         GOOD("{\"filter\":{\"l3\":\"ipv4\"}}", "-4", "-4");
         GOOD("{\"filter\":{\"l3\":\"ipv4\",\"proto\":\"icmp\"}}", "-4p", "icmp");
 
-        BAD("-4 and -6", "-4", "-6");
-        BAD("-4 and -6", "-64");
+        BAD("-4 and -6 cannot be used together", "-4", "-6");
+        BAD("-6 and -4 cannot be used together", "-64");
         BAD("2001:db8::1 is IPv6|-4", "-4", "-s", "2001:db8::1");
         BAD("10.0.0.0/8 is IPv4|-6", "--addr", "10.1.2.3/8", "-6");
         BAD("icmp6", "-6", "-p", "icmp");
@@ -405,7 +406,7 @@ static void test_journeys(void)
         GOOD("{\"tracer\":\"drop\",\"stack\":true}", "-t", "drop", "--stack");
         BAD("--egress|-o aggregate", "--egress", "ip_output");
         BAD("--egress|-o aggregate", "--egress", "ip_output", "-o", "json");
-        BAD("invalid --egress", "--egress", "");
+        BAD("invalid egress probe ", "--egress", "");
         BAD("function_graph", "-t", "function_graph", "-o", "aggregate");
 
         GOOD("{\"groups\":[\"ip-in\",\"tcp\"]}", "-g", "ip-in,tcp");
