@@ -29,7 +29,7 @@ void stop_usage(FILE *f)
               f);
 }
 
-/* Session ids are decimal, 1 .. 2^63-2 (the daemon's range); nothing else. */
+/* Session ids are decimal, 1 .. 2^63-1 (the daemon's range); nothing else. */
 static int parse_session_id(const char *s, uint64_t *ret)
 {
         uint64_t v = 0;
@@ -37,7 +37,7 @@ static int parse_session_id(const char *s, uint64_t *ret)
         if (!*s || *s == '0')
                 return -EINVAL;
         for (; *s; s++) {
-                if (*s < '0' || *s > '9' || v > (INT64_MAX - 1 - (uint64_t)(*s - '0')) / 10)
+                if (*s < '0' || *s > '9' || v > (INT64_MAX - (uint64_t)(*s - '0')) / 10)
                         return -EINVAL;
                 v = v * 10 + (uint64_t)(*s - '0');
         }

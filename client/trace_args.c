@@ -421,15 +421,11 @@ json_object *trace_opts_to_params(const struct trace_opts *o)
         return skbt_params_to_json(&skbt_trace_params, &o->req);
 }
 
-static void usage_client_rows(uint8_t section, FILE *f)
-{
-        static const struct skbt_param_table t = {
-            .rows = client_rows,
-            .n_rows = ARRAY_SIZE(client_rows),
-        };
-
-        skbt_params_usage(&t, section, f);
-}
+const struct skbt_param_table trace_args_client_options = {
+    .name = "ipftctl trace",
+    .rows = client_rows,
+    .n_rows = ARRAY_SIZE(client_rows),
+};
 
 void trace_args_usage(FILE *f)
 {
@@ -443,7 +439,7 @@ void trace_args_usage(FILE *f)
         for (uint8_t s = 0; s < _SKBT_TP_SECTION_MAX; s++) {
                 fprintf(f, "\n%s:\n", skbt_trace_params.sections[s]);
                 skbt_params_usage(&skbt_trace_params, s, f);
-                usage_client_rows(s, f);
+                skbt_params_usage(&trace_args_client_options, s, f);
                 if (s != SKBT_TP_SECTION_JOURNEY)
                         continue;
                 fputs(

@@ -51,6 +51,9 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
  */
 json_object *trace_opts_to_params(const struct trace_opts *o);
 
+/* The options only the client has (--crossings, --help), as rows without a JSON name. */
+extern const struct skbt_param_table trace_args_client_options;
+
 /* The text of 'ipftctl trace --help'. */
 void trace_args_usage(FILE *f);
 

@@ -9,6 +9,7 @@
 #include "params.h"
 #include "skbt_abi.h"
 #include "skbt_fields.h"
+#include "skbt_regex.h"
 
 /*
  * Every parameter of io.skbtraced.Trace is a row of skbt_trace_params

@@ -90,6 +90,7 @@ test_pkgs=(
         groff man-db      # man page lint
         bpftrace iperf3   # benchmarks
         debhelper dpkg-dev lintian   # the package suite: dpkg-buildpackage, lintian
+        golang-go golang-github-varlink-go-dev   # e2e varlink_go: the varlink Go library as client
 )
 vm_pkgs=(qemu-system-x86 busybox-static cpio xz-utils zstd
         kmod)             # depmod for unpacked kernels

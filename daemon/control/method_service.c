@@ -1,22 +1,48 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* method_service.c - org.varlink.service: GetInfo */
+/* method_service.c - org.varlink.service: GetInfo, GetInterfaceDescription */
+#include <errno.h>
+#include <string.h>
+
 #include <json-c/json.h>
 
 #include "config.h"
-#include "control-internal.h"
+#include "json_util.h"
 #include "skbtraced.h"
+#include "varlink.h"
 
-void method_get_info(struct skbt_client *c)
+int method_get_info(struct vl_call *call, void *args)
 {
-        json_object *o = json_object_new_object(), *ifaces = json_object_new_array();
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *ifaces = json_object_new_array();
 
+        if (!o || !ifaces || json_object_object_add(o, "interfaces", ifaces) < 0) {
+                json_object_put(ifaces);
+                return -ENOMEM;
+        }
         json_object_object_add(o, "vendor", json_object_new_string("skbtraced"));
         json_object_object_add(o, "product", json_object_new_string("skbtraced"));
         json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
         json_object_object_add(o, "url", json_object_new_string(""));
-        json_object_array_add(ifaces, json_object_new_string("io.skbtraced"));
-        json_object_array_add(ifaces, json_object_new_string("org.varlink.service"));
-        json_object_object_add(o, "interfaces", ifaces);
-        skbt_client_reply(c, o, false);
-        json_object_put(o);
+        for (size_t i = 0; i < vl_n_interfaces; i++)
+                json_object_array_add(ifaces, json_object_new_string(vl_interfaces[i].name));
+        return vl_reply(call, o, false);
+}
+
+int method_get_interface_description(struct vl_call *call, void *args)
+{
+        const struct vl_interface_args *a = args;
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        for (size_t i = 0; i < vl_n_interfaces; i++)
+                if (strcmp(vl_interfaces[i].name, a->interface) == 0) {
+                        json_object_object_add(
+                            o, "description", json_object_new_string(vl_interfaces[i].description));
+                        return vl_reply(call, o, false);
+                }
+        return vl_error(call, VL_ERR_INTERFACE_NOT_FOUND, a->interface,
+                        "interface '%s' is not served here: skbtraced serves io.skbtraced and "
+                        "org.varlink.service",
+                        a->interface);
 }

@@ -5,11 +5,12 @@
 
 #include <json-c/json.h>
 
-#include "control-internal.h"
 #include "filter_spec.h"
+#include "json_util.h"
 #include "log.h"
 #include "skbtraced.h"
 #include "track_agg.h"
+#include "varlink.h"
 #include "util.h"
 
 /* Root sees every session; anyone else only their own. */
@@ -67,66 +68,52 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "lost_queue", json_object_new_uint64(s->lost_queue));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(s->lost_rate));
         json_object_object_add(o, "rate_limit", json_object_new_int64(s->rate_limit));
-        json_object_object_add(
-            o, "queued_bytes",
-            json_object_new_uint64(s->pending.len + (s->client ? s->client->out.len : 0)));
+        json_object_object_add(o, "queued_bytes", json_object_new_uint64(skbt_session_queued(s)));
         return o;
 }
 
-void method_sessions(struct skbt_client *c, json_object *params)
+int method_sessions(struct vl_call *call, void *args)
 {
-        static const char *const allowed[] = {NULL};
+        struct skbt_client *c = call->client;
         struct skbtraced *d = c->d;
-        json_object *arr, *reply;
+        _cleanup_json_ json_object *reply = json_object_new_object();
+        json_object *arr = json_object_new_array();
 
-        if (!check_members(c, params, allowed))
-                return;
+        if (!reply || !arr || json_object_object_add(reply, "sessions", arr) < 0) {
+                json_object_put(arr);
+                return -ENOMEM;
+        }
         /* Fresh loss counts: the periodic poll may be up to 250 ms old. */
         skbt_sessions_poll_lost(d);
-        arr = json_object_new_array();
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 struct skbt_session *s = d->slots[i];
 
                 if (s && session_visible(c, s))
                         json_object_array_add(arr, session_to_json(s));
         }
-        reply = json_object_new_object();
-        json_object_object_add(reply, "sessions", arr);
-        skbt_client_reply(c, reply, false);
-        json_object_put(reply);
+        return vl_reply(call, reply, false);
 }
 
-void method_stop(struct skbt_client *c, json_object *params)
+int method_stop(struct vl_call *call, void *args)
 {
-        static const char *const allowed[] = {"session", NULL};
+        const struct vl_stop_args *a = args;
+        struct skbt_client *c = call->client;
         struct skbtraced *d = c->d;
+        _cleanup_json_ json_object *reply = json_object_new_object();
         struct skbt_session *s = NULL;
-        json_object *v, *reply;
-        int64_t id;
 
-        if (!check_members(c, params, allowed))
-                return;
-        if (!json_object_object_get_ex(params, "session", &v) ||
-            !json_object_is_type(v, json_type_int) || (id = json_object_get_int64(v)) < 1 ||
-            id == INT64_MAX) {
-                client_error(c, ERR_INVALID_PARAMETER, "session",
-                             "session must be a session id, an integer from 1 (see 'ipftctl "
-                             "sessions')");
-                return;
-        }
+        if (!reply)
+                return -ENOMEM;
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS && !s; i++)
-                if (d->slots[i] && d->slots[i]->id == (uint64_t)id)
+                if (d->slots[i] && d->slots[i]->id == a->session)
                         s = d->slots[i];
         /* Another user's session is answered as absent: not even its id leaks. */
-        if (!s || !session_visible(c, s)) {
-                client_error(c, ERR_NO_SUCH_SESSION, "session", "no session %" PRId64 "%s", id,
-                             c->admin ? "" : " of yours (you can see and stop only your own)");
-                return;
-        }
+        if (!s || !session_visible(c, s))
+                return vl_error(call, VL_ERR_NO_SUCH_SESSION, "session", "no session %" PRIu64 "%s",
+                                a->session,
+                                c->admin ? "" : " of yours (you can see and stop only your own)");
         log_info("session %" PRIu64 " (uid %u) stopped by uid %u pid %d", s->id, s->uid,
                  c->cred.uid, c->cred.pid);
-        reply = json_object_new_object();
         json_object_object_add(reply, "summary", skbt_session_end_summary(s, "stopped"));
-        skbt_client_reply(c, reply, false);
-        json_object_put(reply);
+        return vl_reply(call, reply, false);
 }

@@ -9,9 +9,11 @@
 #include <json-c/json.h>
 
 #include "config.h"
-#include "control-internal.h"
 #include "groups.h"
+#include "json_util.h"
+#include "msgframe.h"
 #include "skbtraced.h"
+#include "varlink.h"
 #include "util.h"
 
 /* Resident set size of the daemon, from /proc/self/statm (pages). */
@@ -121,38 +123,10 @@ static json_object *tracking_to_json(struct skbtraced *d)
         return t;
 }
 
-void method_status(struct skbt_client *c, json_object *params)
+static json_object *backends_json(const struct skbtraced *d)
 {
-        static const char *const allowed[] = {NULL};
-        struct skbtraced *d = c->d;
-        struct skbt_loader *l = d->loader;
-        json_object *o, *arr, *probes, *sessions, *skipped;
-        uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
-        uint64_t lrate = d->lost_rate_total, queued = 0;
-        const struct skbt_config *cfg = &d->opt.cfg;
-        json_object *limits, *conns, *mem;
-        uint32_t n_maps;
+        json_object *arr = json_object_new_array();
 
-        if (!check_members(c, params, allowed))
-                return;
-        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                struct skbt_session *s = d->slots[i];
-
-                if (s) {
-                        events += s->events;
-                        lq += s->lost_queue;
-                        lr += s->lost_ringbuf;
-                        lrate += s->lost_rate;
-                }
-        }
-        o = json_object_new_object();
-        json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
-        json_object_object_add(o, "protocol", json_object_new_int(SKBT_PROTOCOL_VERSION));
-        json_object_object_add(o, "kernel", json_object_new_string(d->kernel));
-        json_object_object_add(o, "backend",
-                               json_object_new_string(skbt_backend_to_string(d->backend)));
-        json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
-        arr = json_object_new_array();
         for (int b = 0; b < _SKBT_BACKEND_MAX; b++) {
                 json_object *e = json_object_new_object();
 
@@ -163,8 +137,13 @@ void method_status(struct skbt_client *c, json_object *params)
                 json_object_object_add(e, "reason", json_object_new_string(d->caps.reason[b]));
                 json_object_array_add(arr, e);
         }
-        json_object_object_add(o, "backends", arr);
-        probes = json_object_new_object();
+        return arr;
+}
+
+static json_object *probes_json(const struct skbt_loader *l)
+{
+        json_object *probes = json_object_new_object();
+
         json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
         json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
         json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
@@ -177,9 +156,14 @@ void method_status(struct skbt_client *c, json_object *params)
         json_object_object_add(probes, "netfilter", json_object_new_int64(l->n_nf));
         /* Of the tracepoints, those whose programs read the skb with plain loads. */
         json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
-        json_object_object_add(o, "probes", probes);
-        json_object_object_add(o, "tracepoints", skbt_idle_to_json(d));
-        skipped = json_object_new_array();
+        return probes;
+}
+
+/* Probes that were tried and failed, with why. */
+static json_object *skipped_json(const struct skbt_loader *l)
+{
+        json_object *skipped = json_object_new_array();
+
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 json_object *e;
 
@@ -192,12 +176,14 @@ void method_status(struct skbt_client *c, json_object *params)
                     json_object_new_string(l->probes[i].error ? l->probes[i].error : ""));
                 json_object_array_add(skipped, e);
         }
-        json_object_object_add(o, "skipped", skipped);
-        json_object_object_add(o, "startup_ms", json_object_new_int64(d->startup_ns / 1000000));
-        json_object_object_add(o, "load_ms", json_object_new_int64(l->load_ns / 1000000));
-        json_object_object_add(o, "uptime_ns",
-                               json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
-        sessions = json_object_new_object();
+        return skipped;
+}
+
+static json_object *sessions_json(const struct skbtraced *d)
+{
+        const struct skbt_config *cfg = &d->opt.cfg;
+        json_object *sessions = json_object_new_object();
+
         json_object_object_add(sessions, "active", json_object_new_int64(d->n_sessions));
         json_object_object_add(sessions, "max", json_object_new_int64(cfg->max_sessions));
         json_object_object_add(sessions, "max_per_user",
@@ -206,15 +192,26 @@ void method_status(struct skbt_client *c, json_object *params)
         /* What BPF sees: the active-session mask in the programs' global state. */
         json_object_object_add(sessions, "bpf_active",
                                json_object_new_int64(__builtin_popcountll(
-                                   __atomic_load_n(&l->state->active, __ATOMIC_ACQUIRE))));
-        json_object_object_add(o, "sessions", sessions);
-        conns = json_object_new_object();
+                                   __atomic_load_n(&d->loader->state->active, __ATOMIC_ACQUIRE))));
+        return sessions;
+}
+
+static json_object *connections_json(const struct skbtraced *d)
+{
+        const struct skbt_config *cfg = &d->opt.cfg;
+        json_object *conns = json_object_new_object();
+
         json_object_object_add(conns, "active", json_object_new_int64(d->n_clients));
         json_object_object_add(conns, "max", json_object_new_int64(cfg->max_connections));
         json_object_object_add(conns, "max_per_user",
                                json_object_new_int64(cfg->max_connections_per_user));
-        json_object_object_add(o, "connections", conns);
-        limits = json_object_new_object();
+        return conns;
+}
+
+static json_object *limits_json(const struct skbt_config *cfg)
+{
+        json_object *limits = json_object_new_object();
+
         json_object_object_add(limits, "max_sessions", json_object_new_int64(cfg->max_sessions));
         json_object_object_add(limits, "max_sessions_per_user",
                                json_object_new_int64(cfg->max_sessions_per_user));
@@ -226,38 +223,93 @@ void method_status(struct skbt_client *c, json_object *params)
                                json_object_new_int64(cfg->max_connections));
         json_object_object_add(limits, "max_connections_per_user",
                                json_object_new_int64(cfg->max_connections_per_user));
-        json_object_object_add(o, "limits", limits);
-        json_object_object_add(o, "group", json_object_new_string(cfg->group));
-        json_object_object_add(o, "group_exists", json_object_new_boolean(d->access_gid_valid));
-        /* null: no file, the built-in defaults (and the command line) are in effect. */
-        json_object_object_add(
-            o, "config", d->opt.config_loaded ? json_object_new_string(d->opt.config_path) : NULL);
+        return limits;
+}
+
+/* Totals since start: ended sessions' and the live ones' so far. */
+static void add_totals(json_object *o, const struct skbtraced *d)
+{
+        uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
+        uint64_t lrate = d->lost_rate_total;
+
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                const struct skbt_session *s = d->slots[i];
+
+                if (s) {
+                        events += s->events;
+                        lq += s->lost_queue;
+                        lr += s->lost_ringbuf;
+                        lrate += s->lost_rate;
+                }
+        }
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(lrate));
-        for (struct skbt_client *cl = d->clients; cl; cl = cl->next)
+}
+
+static json_object *memory_json(const struct skbtraced *d)
+{
+        json_object *mem = json_object_new_object();
+        uint64_t queued = 0;
+        uint32_t n_maps;
+
+        for (const struct skbt_client *cl = d->clients; cl; cl = cl->next)
                 queued += cl->out.len + (cl->session ? cl->session->pending.len : 0);
-        mem = json_object_new_object();
         json_object_object_add(mem, "rss_bytes", json_object_new_uint64(memory_rss_bytes()));
         json_object_object_add(mem, "bpf_map_bytes",
                                json_object_new_uint64(memory_bpf_map_bytes(&n_maps)));
         json_object_object_add(mem, "bpf_maps", json_object_new_int64(n_maps));
         json_object_object_add(mem, "queued_bytes", json_object_new_uint64(queued));
-        json_object_object_add(o, "memory", mem);
+        return mem;
+}
+
+static json_object *groups_json(const struct skbtraced *d)
+{
+        json_object *g = json_object_new_object();
+
+        json_object_object_add(g, "file", json_object_new_string(d->opt.groups_path));
+        json_object_object_add(g, "groups", json_object_new_int64(d->groups ? d->groups->n : 0));
+        if (!d->groups)
+                json_object_object_add(g, "error", json_object_new_string(d->groups_error));
+        return g;
+}
+
+int method_status(struct vl_call *call, void *args)
+{
+        struct skbtraced *d = call->client->d;
+        const struct skbt_config *cfg = &d->opt.cfg;
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
+        json_object_object_add(o, "protocol", json_object_new_int(SKBT_PROTOCOL_VERSION));
+        json_object_object_add(o, "kernel", json_object_new_string(d->kernel));
+        json_object_object_add(o, "backend",
+                               json_object_new_string(skbt_backend_to_string(d->backend)));
+        json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
+        json_object_object_add(o, "backends", backends_json(d));
+        json_object_object_add(o, "probes", probes_json(d->loader));
+        json_object_object_add(o, "tracepoints", skbt_idle_to_json(d));
+        json_object_object_add(o, "skipped", skipped_json(d->loader));
+        json_object_object_add(o, "startup_ms", json_object_new_int64(d->startup_ns / 1000000));
+        json_object_object_add(o, "load_ms", json_object_new_int64(d->loader->load_ns / 1000000));
+        json_object_object_add(o, "uptime_ns",
+                               json_object_new_uint64(skbt_now_ns() - d->start_mono_ns));
+        json_object_object_add(o, "sessions", sessions_json(d));
+        json_object_object_add(o, "connections", connections_json(d));
+        json_object_object_add(o, "limits", limits_json(cfg));
+        json_object_object_add(o, "group", json_object_new_string(cfg->group));
+        json_object_object_add(o, "group_exists", json_object_new_boolean(d->access_gid_valid));
+        /* null: no file, the built-in defaults (and the command line) are in effect. */
+        json_object_object_add(
+            o, "config", d->opt.config_loaded ? json_object_new_string(d->opt.config_path) : NULL);
+        add_totals(o, d);
+        json_object_object_add(o, "memory", memory_json(d));
         json_object_object_add(o, "ringbuf_bytes", json_object_new_int64(d->opt.ringbuf_bytes));
         json_object_object_add(o, "tracking", tracking_to_json(d));
         json_object_object_add(o, "netfilter", netfilter_to_json(d));
-        {
-                json_object *g = json_object_new_object();
-
-                json_object_object_add(g, "file", json_object_new_string(d->opt.groups_path));
-                json_object_object_add(g, "groups",
-                                       json_object_new_int64(d->groups ? d->groups->n : 0));
-                if (!d->groups)
-                        json_object_object_add(g, "error", json_object_new_string(d->groups_error));
-                json_object_object_add(o, "groups", g);
-        }
-        skbt_client_reply(c, o, false);
-        json_object_put(o);
+        json_object_object_add(o, "groups", groups_json(d));
+        return vl_reply(call, o, false);
 }

@@ -12,9 +12,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "access.h"
-#include "control-internal.h"
 #include "log.h"
 #include "skbtraced.h"
+#include "varlink.h"
 #include "util.h"
 
 /* A client that broke the protocol gets this long to read our error reply. */
@@ -22,7 +22,7 @@
 
 static int client_on_io(sd_event_source *es, int fd, uint32_t revents, void *userdata);
 
-void skbt_client_queue(struct skbt_client *c, const char *data, size_t len)
+void client_queue(struct skbt_client *c, const char *data, size_t len)
 {
         strbuf_put(&c->out, data, len);
 }
@@ -72,7 +72,7 @@ static void client_update_events(struct skbt_client *c)
         sd_event_source_set_io_events(c->io, ev);
 }
 
-void skbt_client_want_write(struct skbt_client *c)
+void client_want_write(struct skbt_client *c)
 {
         client_update_events(c);
 }
@@ -84,8 +84,9 @@ struct skbt_client *skbt_client_free(struct skbt_client *c)
         if (!c)
                 return NULL;
         d = c->d;
+        /* Its session ends: nobody is there for the summary. */
         if (c->session) {
-                c->session->client = NULL;
+                skbt_session_detach_output(c->session);
                 skbt_session_end(c->session, "client");
         }
         if (c->prev)
@@ -102,6 +103,27 @@ struct skbt_client *skbt_client_free(struct skbt_client *c)
         strbuf_done(&c->out);
         free(c);
         return NULL;
+}
+
+/*
+ * Write queued output now, as far as the socket takes it.  Waiting for the
+ * client's EPOLLOUT costs an event-loop round trip per batch, and under a
+ * flood the ring buffer competes for every one.  Errors are left to the
+ * client's I/O handler, which sees them too (this must not free the client).
+ */
+void client_write_now(struct skbt_client *c)
+{
+        size_t off = 0;
+
+        while (off < c->out.len) {
+                ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
+
+                if (n <= 0)
+                        break;
+                off += (size_t)n;
+        }
+        strbuf_consume(&c->out, off);
+        client_want_write(c);
 }
 
 /* True when the client is finished: nothing to send and nothing more to read. */
@@ -258,17 +280,17 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
                 log_info("connection from uid %u pid %d refused: neither root nor a member of "
                          "group %s",
                          c->cred.uid, c->cred.pid, d->opt.cfg.group);
-                client_refuse(c, ERR_PERMISSION_DENIED, NULL,
+                client_refuse(c, VL_ERR_PERMISSION_DENIED, NULL,
                               "permission denied: add yourself to group %s (uid %u is "
                               "neither root nor a member)",
                               d->opt.cfg.group, c->cred.uid);
         } else if (d->n_clients > d->opt.cfg.max_connections) {
-                client_refuse(c, ERR_LIMIT, "max_connections",
+                client_refuse(c, VL_ERR_LIMIT_REACHED, "max_connections",
                               "too many connections to skbtraced (limit %u, "
                               "max_connections); try again later",
                               d->opt.cfg.max_connections);
         } else if (!c->admin && n_user >= d->opt.cfg.max_connections_per_user) {
-                client_refuse(c, ERR_LIMIT, "max_connections_per_user",
+                client_refuse(c, VL_ERR_LIMIT_REACHED, "max_connections_per_user",
                               "uid %u has %u connections open, the limit per user "
                               "(max_connections_per_user); close some first",
                               c->cred.uid, n_user);

@@ -1,154 +1,192 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* varlink.c - the varlink layer: requests out of the framing, dispatch, replies and errors */
+/* varlink.c - the varlink layer: method table, dispatch, replies and errors in one place */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-#include "control-internal.h"
-#include "log.h"
-#include "skbtraced.h"
 #include "json_util.h"
+#include "log.h"
+#include "skbt_regex.h"
+#include "skbtraced.h"
+#include "trace_params.h"
+#include "varlink.h"
 
-void skbt_client_reply(struct skbt_client *c, json_object *params, bool continues)
+/* The interface descriptions, embedded at build time from varlink/ (meson). */
+extern const char skbt_varlink_io_skbtraced[];
+extern const char skbt_varlink_org_varlink_service[];
+
+const struct vl_interface vl_interfaces[] = {
+    {"io.skbtraced", skbt_varlink_io_skbtraced},
+    {"org.varlink.service", skbt_varlink_org_varlink_service},
+};
+const size_t vl_n_interfaces = ARRAY_SIZE(vl_interfaces);
+
+const struct vl_method vl_methods[] = {
+    {"io.skbtraced.Trace", method_trace, VL_NEEDS_MORE, &skbt_trace_params,
+     sizeof(struct skbt_trace_request)},
+    {"io.skbtraced.List", method_list, 0, &vl_list_params, sizeof(struct vl_list_args)},
+    {"io.skbtraced.Status", method_status, 0, &vl_no_params, 0},
+    {"io.skbtraced.Sessions", method_sessions, 0, &vl_no_params, 0},
+    {"io.skbtraced.Stop", method_stop, 0, &vl_stop_params, sizeof(struct vl_stop_args)},
+    {"org.varlink.service.GetInfo", method_get_info, 0, &vl_no_params, 0},
+    {"org.varlink.service.GetInterfaceDescription", method_get_interface_description, 0,
+     &vl_get_interface_description_params, sizeof(struct vl_interface_args)},
+};
+const size_t vl_n_methods = ARRAY_SIZE(vl_methods);
+
+/* Every error's name, the member naming what it is about, and the errno handlers return. */
+static const struct {
+        const char *name;
+        const char *key;
+        int errnum;
+} vl_errors[_VL_ERR_MAX] = {
+    [VL_ERR_INVALID_PARAMETER] = {"org.varlink.service.InvalidParameter", "parameter", EINVAL},
+    [VL_ERR_METHOD_NOT_FOUND] = {"org.varlink.service.MethodNotFound", "method", ENOENT},
+    [VL_ERR_INTERFACE_NOT_FOUND] = {"org.varlink.service.InterfaceNotFound", "interface", ENOENT},
+    [VL_ERR_PERMISSION_DENIED] = {"org.varlink.service.PermissionDenied", NULL, EPERM},
+    [VL_ERR_EXPECTED_MORE] = {"org.varlink.service.ExpectedMore", NULL, EINVAL},
+    [VL_ERR_NO_MATCHING_PROBES] = {"io.skbtraced.NoMatchingProbes", "parameter", ENOENT},
+    [VL_ERR_LIMIT_REACHED] = {"io.skbtraced.LimitReached", "limit", EBUSY},
+    [VL_ERR_NO_SUCH_SESSION] = {"io.skbtraced.NoSuchSession", "parameter", ESRCH},
+    [VL_ERR_SESSION_ACTIVE] = {"io.skbtraced.SessionActive", NULL, EBUSY},
+    [VL_ERR_NOT_SUPPORTED] = {"io.skbtraced.NotSupported", "parameter", EOPNOTSUPP},
+    [VL_ERR_OUT_OF_MEMORY] = {"io.skbtraced.OutOfMemory", NULL, ENOMEM},
+    [VL_ERR_INTERNAL] = {"io.skbtraced.InternalError", NULL, EIO},
+    [VL_ERR_MALFORMED_REQUEST] = {"io.skbtraced.MalformedRequest", NULL, EBADMSG},
+    [VL_ERR_REQUEST_TOO_LARGE] = {"io.skbtraced.RequestTooLarge", NULL, EMSGSIZE},
+};
+
+const char *vl_error_name(enum vl_error e)
 {
-        json_object *msg = json_object_new_object();
-        const char *s;
-        size_t len;
-
-        if (continues)
-                json_object_object_add(msg, "continues", json_object_new_boolean(1));
-        json_object_object_add(msg, "parameters", json_object_get(params));
-        s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
-        skbt_client_queue(c, s, len + 1); /* with the NUL terminator */
-        json_object_put(msg);
+        return (unsigned)e < _VL_ERR_MAX ? vl_errors[e].name : vl_errors[VL_ERR_INTERNAL].name;
 }
 
-/* An error reply; key/value (e.g. "parameter": "regex") say what it is about. */
-static void client_errorv(struct skbt_client *c, const char *error, const char *key,
-                          const char *value, const char *fmt, va_list ap) _printf_(5, 0);
-static void client_errorv(struct skbt_client *c, const char *error, const char *key,
-                          const char *value, const char *fmt, va_list ap)
+const char *vl_error_key(enum vl_error e)
 {
-        json_object *msg = json_object_new_object(), *params = json_object_new_object();
-        char text[512];
+        return (unsigned)e < _VL_ERR_MAX ? vl_errors[e].key : NULL;
+}
+
+void vl_send_reply(struct skbt_client *c, json_object *params, bool continues)
+{
+        _cleanup_json_ json_object *msg = json_object_new_object();
         const char *s;
         size_t len;
+
+        if (!msg ||
+            (continues &&
+             json_object_object_add(msg, "continues", json_object_new_boolean(1)) < 0) ||
+            json_object_object_add(msg, "parameters", json_object_get(params)) < 0 ||
+            !(s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len))) {
+                /* The reply cannot be built: say so rather than leave the call unanswered. */
+                vl_send_error(c, VL_ERR_OUT_OF_MEMORY, NULL, "skbtraced is out of memory");
+                return;
+        }
+        client_queue(c, s, len + 1); /* with the NUL terminator */
+}
+
+static void vl_send_errorv(struct skbt_client *c, enum vl_error e, const char *arg, const char *fmt,
+                           va_list ap) _printf_(4, 0);
+static void vl_send_errorv(struct skbt_client *c, enum vl_error e, const char *arg, const char *fmt,
+                           va_list ap)
+{
+        char text[512];
 
         vsnprintf(text, sizeof(text), fmt, ap);
-        json_object_object_add(msg, "error", json_object_new_string(error));
-        json_object_object_add(params, "message", json_object_new_string(text));
-        if (key && value)
-                json_object_object_add(params, key, json_object_new_string(value));
-        json_object_object_add(msg, "parameters", params);
-        s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
-        skbt_client_queue(c, s, len + 1);
-        json_object_put(msg);
-        log_debug("client pid %d: %s: %s", c->cred.pid, error, text);
-}
-void client_error(struct skbt_client *c, const char *error, const char *parameter, const char *fmt,
-                  ...)
-{
-        va_list ap;
+        log_debug("client pid %d: %s: %s", c->cred.pid, vl_error_name(e), text);
+        {
+                _cleanup_json_ json_object *msg = json_object_new_object();
+                json_object *params = json_object_new_object();
+                const char *key = vl_error_key(e);
+                const char *s;
+                size_t len;
 
-        va_start(ap, fmt);
-        client_errorv(c, error, "parameter", parameter, fmt, ap);
-        va_end(ap);
-}
-void client_limit_error(struct skbt_client *c, const char *limit, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        client_errorv(c, ERR_LIMIT, "limit", limit, fmt, ap);
-        va_end(ap);
-}
-
-/* Protocol violation: reply, then close only this connection. */
-void client_fail(struct skbt_client *c, const char *error, const char *message)
-{
-        client_error(c, error, NULL, "%s", message);
-        client_start_draining(c);
-}
-void client_refuse(struct skbt_client *c, const char *error, const char *limit, const char *fmt,
-                   ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        client_errorv(c, error, "limit", limit, fmt, ap);
-        va_end(ap);
-        client_start_draining(c);
-}
-
-/* Reject members of params that are not in allowed (a typo must not widen a trace). */
-bool check_members(struct skbt_client *c, json_object *params, const char *const *allowed)
-{
-        json_object_object_foreach (params, key, val) {
-                bool ok = false;
-
-                (void)val;
-                for (const char *const *a = allowed; *a; a++)
-                        if (strcmp(*a, key) == 0)
-                                ok = true;
-                if (!ok) {
-                        client_error(c, ERR_INVALID_PARAMETER, key, "unknown parameter '%s'", key);
-                        return false;
+                if (!msg || !params ||
+                    json_object_object_add(msg, "error", json_object_new_string(vl_error_name(e))) <
+                        0 ||
+                    json_object_object_add(msg, "parameters", params) < 0) {
+                        json_object_put(params);
+                        /* Nothing can be built: a fixed message still tells the client. */
+                        static const char oom[] = "{\"error\":\"io.skbtraced.OutOfMemory\","
+                                                  "\"parameters\":{\"message\":\"skbtraced is out "
+                                                  "of memory\"}}";
+                        client_queue(c, oom, sizeof(oom));
+                        return;
                 }
+                json_object_object_add(params, "message", json_object_new_string(text));
+                if (key && arg)
+                        json_object_object_add(params, key, json_object_new_string(arg));
+                s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
+                if (s)
+                        client_queue(c, s, len + 1);
         }
-        return true;
 }
 
-/* An optional boolean member. */
-int get_bool(struct skbt_client *c, json_object *params, const char *key, bool *ret)
+void vl_send_error(struct skbt_client *c, enum vl_error e, const char *arg, const char *fmt, ...)
 {
-        json_object *v;
+        va_list ap;
 
-        if (!json_object_object_get_ex(params, key, &v))
-                return 0;
-        if (!json_object_is_type(v, json_type_boolean)) {
-                client_error(c, ERR_INVALID_PARAMETER, key, "%s must be true or false", key);
-                return -EINVAL;
-        }
-        *ret = json_object_get_boolean(v);
+        va_start(ap, fmt);
+        vl_send_errorv(c, e, arg, fmt, ap);
+        va_end(ap);
+}
+
+int vl_reply(struct vl_call *call, json_object *params, bool continues)
+{
+        /* varlink: a oneway call gets no reply, not even an error. */
+        if (!call->oneway)
+                vl_send_reply(call->client, params, continues);
         return 0;
 }
 
-/*
- * Client patterns never reach glibc's regex (it can be crashed or stalled by
- * one short pattern): skbt_regex bounds compile and match, and the budget
- * bounds a request's whole walk over the probe names.
- */
-int compile_regex(struct skbt_client *c, json_object *params, struct skbt_regex **ret)
+int vl_error(struct vl_call *call, enum vl_error e, const char *arg, const char *fmt, ...)
+{
+        va_list ap;
+
+        call->failed = true;
+        call->error = e;
+        snprintf(call->error_arg, sizeof(call->error_arg), "%s", arg ? arg : "");
+        va_start(ap, fmt);
+        vsnprintf(call->message, sizeof(call->message), fmt, ap);
+        va_end(ap);
+        return (unsigned)e < _VL_ERR_MAX ? -vl_errors[e].errnum : -EIO;
+}
+
+/* Send the error the handler decided on, or one for the errno it returned. */
+static void call_send_error(struct vl_call *call, int r)
+{
+        if (!call->failed) {
+                if (r == -ENOMEM)
+                        vl_error(call, VL_ERR_OUT_OF_MEMORY, NULL,
+                                 "skbtraced is out of memory; nothing was done, try again later");
+                else
+                        vl_error(call, VL_ERR_INTERNAL, NULL, "%s failed: %s", call->method,
+                                 strerror(-r));
+        }
+        if (call->oneway)
+                return;
+        vl_send_error(call->client, call->error, call->error_arg[0] ? call->error_arg : NULL, "%s",
+                      call->message);
+}
+
+int vl_regex_new(struct vl_call *call, const char *pattern, struct skbt_regex **ret)
 {
         char err[512];
-        json_object *v;
         int r;
 
-        *ret = NULL;
-        if (!json_object_object_get_ex(params, "regex", &v) ||
-            json_object_is_type(v, json_type_null))
-                return 0;
-        if (!json_object_is_type(v, json_type_string)) {
-                client_error(c, ERR_INVALID_PARAMETER, "regex", "regex must be a string");
-                return -EINVAL;
-        }
-        r = skbt_regex_new(json_object_get_string(v), ret, err, sizeof(err));
-        if (r == -ENOMEM) {
-                client_error(c, ERR_UNSUPPORTED, "regex", "out of memory");
+        r = skbt_regex_new(pattern, ret, err, sizeof(err));
+        if (r == -ENOMEM)
                 return r;
-        }
-        if (r < 0) {
-                client_error(c, ERR_INVALID_PARAMETER, "regex", "%s", err);
-                return r;
-        }
+        if (r < 0)
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, "regex", "%s", err);
         skbt_regex_set_time_budget(*ret, SKBT_REGEX_TIME_BUDGET_USEC);
         return 0;
 }
 
-int client_regex_match(struct skbt_client *c, struct skbt_regex *re, const char *name)
+int vl_regex_match(struct vl_call *call, struct skbt_regex *re, const char *name)
 {
         char err[512];
         int r = skbt_regex_match(re, name);
@@ -156,70 +194,155 @@ int client_regex_match(struct skbt_client *c, struct skbt_regex *re, const char 
         if (r >= 0)
                 return r;
         skbt_regex_limit_message(re, r, name, err, sizeof(err));
-        client_error(c, ERR_INVALID_PARAMETER, "regex", "%s", err);
-        return r;
+        return vl_error(call, VL_ERR_INVALID_PARAMETER, "regex", "%s", err);
+}
+
+void client_fail(struct skbt_client *c, enum vl_error e, const char *message)
+{
+        vl_send_error(c, e, NULL, "%s", message);
+        client_start_draining(c);
+}
+
+void client_refuse(struct skbt_client *c, enum vl_error e, const char *limit, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vl_send_errorv(c, e, limit, fmt, ap);
+        va_end(ap);
+        client_start_draining(c);
+}
+
+static const struct vl_method *find_method(const char *name)
+{
+        for (size_t i = 0; i < vl_n_methods; i++)
+                if (strcmp(vl_methods[i].name, name) == 0)
+                        return &vl_methods[i];
+        return NULL;
+}
+
+static bool interface_known(const char *name, size_t len)
+{
+        for (size_t i = 0; i < vl_n_interfaces; i++)
+                if (strlen(vl_interfaces[i].name) == len &&
+                    strncmp(vl_interfaces[i].name, name, len) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * A name the client sent, for the member of an error naming it: bounded and
+ * printable ASCII (a real one is a varlink name, which is both).
+ */
+static const char *client_name(const char *s, char *buf, size_t len)
+{
+        size_t i;
+
+        for (i = 0; s[i] && i + 1 < len; i++)
+                buf[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        buf[i] = '\0';
+        return buf;
+}
+
+/* Unknown method: InterfaceNotFound when its interface is not ours, else MethodNotFound. */
+static int method_not_found(struct vl_call *call)
+{
+        const char *dot = strrchr(call->method, '.');
+        char name[256];
+
+        client_name(call->method, name, sizeof(name));
+        if (!dot || !interface_known(call->method, (size_t)(dot - call->method))) {
+                if (dot && (size_t)(dot - call->method) < sizeof(name))
+                        name[dot - call->method] = '\0';
+                return vl_error(call, VL_ERR_INTERFACE_NOT_FOUND, name,
+                                "interface '%s' is not served here: skbtraced serves "
+                                "io.skbtraced and org.varlink.service",
+                                name);
+        }
+        return vl_error(call, VL_ERR_METHOD_NOT_FOUND, name,
+                        "unknown method '%s' (org.varlink.service.GetInterfaceDescription lists "
+                        "the methods)",
+                        name);
+}
+
+/* Decode the call's parameters through its method's table and run the handler. */
+static int call_method(struct vl_call *call, const struct vl_method *m, json_object *params)
+{
+        _cleanup_free_ void *args = NULL;
+        char bad[64], err[sizeof(call->message)];
+        int r;
+
+        if ((m->flags & VL_NEEDS_MORE) && !call->more)
+                return vl_error(call, VL_ERR_EXPECTED_MORE, NULL,
+                                "%s streams its replies: call it with \"more\": true", m->name);
+        /* Trace's request is ~11 KiB, bounded whatever the client sends. */
+        args = calloc(1, MAX(m->args_size, sizeof(uint64_t)));
+        if (!args)
+                return -ENOMEM;
+        r = skbt_params_from_json(m->params, params, args, bad, sizeof(bad), err, sizeof(err));
+        if (r == -EINVAL)
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, bad, "%s", err);
+        if (r < 0)
+                return r;
+        return m->handler(call, args);
+}
+
+/* The members of a call other than "parameters"; NULL when the message is no call. */
+static const char *call_header(json_object *req, struct vl_call *call)
+{
+        json_object *method, *v;
+
+        if (!json_object_is_type(req, json_type_object) ||
+            !json_object_object_get_ex(req, "method", &method) ||
+            !json_object_is_type(method, json_type_string))
+                return NULL;
+        call->method = json_object_get_string(method);
+        call->more = json_object_object_get_ex(req, "more", &v) && json_object_get_boolean(v);
+        call->oneway = json_object_object_get_ex(req, "oneway", &v) && json_object_get_boolean(v);
+        return call->method;
 }
 
 static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
 {
-        _cleanup_(json_object_putp) json_object *req = NULL;
-        json_object *method, *params = NULL, *more;
+        _cleanup_json_ json_object *req = NULL;
+        struct vl_call call = {.client = c};
+        const struct vl_method *m;
         struct json_tokener *tok;
-        const char *name;
-        bool want_more = false;
+        json_object *params = NULL;
+        int r;
 
         tok = json_tokener_new();
         if (!tok) {
-                client_fail(c, ERR_MALFORMED, "out of memory");
+                vl_send_error(c, VL_ERR_OUT_OF_MEMORY, NULL, "skbtraced is out of memory");
                 return;
         }
         req = json_tokener_parse_ex(tok, msg, (int)len);
-        if (!req || json_tokener_get_parse_end(tok) != len) {
-                json_tokener_free(tok);
-                client_fail(c, ERR_MALFORMED,
+        r = req && json_tokener_get_parse_end(tok) == len;
+        json_tokener_free(tok);
+        if (!r) {
+                client_fail(c, VL_ERR_MALFORMED_REQUEST,
                             "request is not valid JSON; each message is one JSON object "
                             "followed by a NUL byte");
                 return;
         }
-        json_tokener_free(tok);
-        if (!json_object_is_type(req, json_type_object) ||
-            !json_object_object_get_ex(req, "method", &method) ||
-            !json_object_is_type(method, json_type_string)) {
-                client_fail(c, ERR_MALFORMED,
+        if (!call_header(req, &call)) {
+                client_fail(c, VL_ERR_MALFORMED_REQUEST,
                             "request must be a JSON object with a string member \"method\"");
                 return;
         }
-        name = json_object_get_string(method);
-        if (json_object_object_get_ex(req, "parameters", &params) &&
-            !json_object_is_type(params, json_type_object)) {
-                client_error(c, ERR_INVALID_PARAMETER, "parameters",
-                             "parameters must be an object");
-                return;
-        }
-        if (!params) {
-                params = json_object_new_object();
-                json_object_object_add(req, "parameters", params);
-        }
-        if (json_object_object_get_ex(req, "more", &more))
-                want_more = json_object_get_boolean(more);
-
-        if (strcmp(name, "io.skbtraced.Trace") == 0)
-                method_trace(c, params, want_more);
-        else if (strcmp(name, "io.skbtraced.List") == 0)
-                method_list(c, params);
-        else if (strcmp(name, "io.skbtraced.Status") == 0)
-                method_status(c, params);
-        else if (strcmp(name, "io.skbtraced.Sessions") == 0)
-                method_sessions(c, params);
-        else if (strcmp(name, "io.skbtraced.Stop") == 0)
-                method_stop(c, params);
-        else if (strcmp(name, "org.varlink.service.GetInfo") == 0)
-                method_get_info(c);
+        json_object_object_get_ex(req, "parameters", &params);
+        m = find_method(call.method);
+        if (call.more && call.oneway)
+                r = vl_error(&call, VL_ERR_INVALID_PARAMETER, "oneway",
+                             "a call cannot be both \"more\" and \"oneway\"");
+        else if (!m)
+                r = method_not_found(&call);
         else
-                client_error(c, ERR_METHOD_NOT_FOUND, NULL, "unknown method '%s'", name);
+                r = call_method(&call, m, params);
+        if (r < 0)
+                call_send_error(&call, r);
 }
 
-/* Handle the requests read so far, as long as the client keeps up with the replies. */
 void client_process(struct skbt_client *c)
 {
         char *msg;
@@ -229,9 +352,83 @@ void client_process(struct skbt_client *c)
         while (!c->draining && !client_backlogged(c) && (r = msgframe_next(&c->in, &msg, &len)) > 0)
                 client_dispatch(c, msg, len);
         if (r == -EMSGSIZE)
-                client_fail(c, ERR_TOO_LARGE,
+                client_fail(c, VL_ERR_REQUEST_TOO_LARGE,
                             "request larger than 64 KiB (65536 bytes); nothing was done");
         /* End of input: a half-close ends the session, which still gets its summary. */
         if (c->in.eof && c->session)
                 skbt_session_end(c->session, "client");
 }
+
+/* ---- parameter tables of the small methods ---- */
+
+const struct skbt_param_table vl_no_params = {
+    .name = "parameters",
+    .given_offset = 0,
+    .flags_offset = SKBT_PARAM_NO_FLAGS,
+};
+
+static const struct skbt_param list_rows[] = {
+    {
+        .name = "regex",
+        .type = SKBT_PARAM_STRING,
+        .id = 0,
+        .offset = offsetof(struct vl_list_args, regex),
+        .size = sizeof(((struct vl_list_args *)0)->regex),
+    },
+    {
+        .name = "groups",
+        .type = SKBT_PARAM_BOOL,
+        .id = 1,
+        .offset = offsetof(struct vl_list_args, groups),
+        .size = sizeof(bool),
+    },
+};
+
+const struct skbt_param_table vl_list_params = {
+    .name = "io.skbtraced.List",
+    .rows = list_rows,
+    .n_rows = ARRAY_SIZE(list_rows),
+    .given_offset = offsetof(struct vl_list_args, given),
+    .flags_offset = SKBT_PARAM_NO_FLAGS,
+};
+
+static const struct skbt_param stop_rows[] = {
+    {
+        .name = "session",
+        .type = SKBT_PARAM_UINT,
+        .id = 0,
+        .flags = SKBT_PARAM_REQUIRED,
+        .offset = offsetof(struct vl_stop_args, session),
+        .size = sizeof(uint64_t),
+        .min = 1,
+        .max = INT64_MAX,
+    },
+};
+
+const struct skbt_param_table vl_stop_params = {
+    .name = "io.skbtraced.Stop",
+    .rows = stop_rows,
+    .n_rows = ARRAY_SIZE(stop_rows),
+    .given_offset = offsetof(struct vl_stop_args, given),
+    .flags_offset = SKBT_PARAM_NO_FLAGS,
+};
+
+static const struct skbt_param interface_rows[] = {
+    {
+        .name = "interface",
+        .type = SKBT_PARAM_STRING,
+        .id = 0,
+        .flags = SKBT_PARAM_REQUIRED,
+        .offset = offsetof(struct vl_interface_args, interface),
+        .size = sizeof(((struct vl_interface_args *)0)->interface),
+        .min = 1,
+    },
+};
+
+const struct skbt_param_table vl_get_interface_description_params = {
+    .name = "org.varlink.service.GetInterfaceDescription",
+    .rows = interface_rows,
+    .n_rows = ARRAY_SIZE(interface_rows),
+    .given_offset = offsetof(struct vl_interface_args, given),
+    .flags_offset = SKBT_PARAM_NO_FLAGS,
+};

@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "groups.h"
+#include "kernel_btf.h"
 #include "log.h"
 #include "netns_names.h"
 #include "skbt_regex.h"
@@ -142,23 +143,18 @@ static int discover(struct skbtraced *d)
         struct btf *btf;
         int r;
 
-        btf = btf__load_vmlinux_btf();
+        btf = skbt_kernel_btf();
         if (!btf)
-                return log_error_errno(negative_errno(),
-                                       "cannot load kernel BTF (/sys/kernel/btf/vmlinux): %m; "
-                                       "skbtraced needs a kernel built with "
-                                       "CONFIG_DEBUG_INFO_BTF=y");
+                return log_error_errno(-ENOENT, "skbtraced needs kernel BTF: a kernel built with "
+                                                "CONFIG_DEBUG_INFO_BTF=y");
         r = skbt_symdb_scan_btf(&d->symdb, btf, NULL);
-        if (r < 0) {
-                btf__free(btf);
+        if (r < 0)
                 return log_error_errno(r, "cannot scan kernel BTF: %m");
-        }
         r = skbt_drop_reasons_load(btf, &d->drop_reasons, &d->n_drop_reasons);
         if (r < 0)
                 log_warning_errno(r, "kernel BTF has no enum skb_drop_reason (%m); drop reasons "
                                      "are shown as numbers, ignoring");
         discover_modules(d, btf);
-        btf__free(btf);
         skbt_symdb_sort(&d->symdb);
         fill_tracepoint_systems(d);
 
@@ -489,6 +485,9 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         r = skbt_control_listen(d);
         if (r < 0)
                 goto fail;
+        /* Start-up is done with kernel BTF: an idle daemon does not keep its 6 MB
+         * (the first custom-field request parses it again). */
+        skbt_kernel_btf_release();
         d->startup_ns = skbt_now_ns() - t0;
         *ret = d;
         return 0;
@@ -537,7 +536,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         }
         ring_buffer__free(d->rb);
         skbt_loader_free(d->loader);
-        btf__free(d->fields_btf);
+        skbt_kernel_btf_release();
         free(d->probe_names);
         free(d->probe_groups);
         skbt_groups_free(d->groups);

@@ -32,16 +32,39 @@ struct skbt_netns_names;
 #define SKBT_NF_DROPS 8
 #define SKBT_NF_DROP_NS (100 * 1000 * 1000ULL)
 
+/*
+ * Where a session's output goes: its client's connection, through control/.
+ * The session renders events and keeps its counters; it never touches a
+ * socket or builds a reply (data flows one way: session -> client).
+ */
+struct skbt_session_losses {
+        uint64_t ringbuf, queue, rate; /* cumulative, as in the session's summary */
+};
+struct skbt_session_output_ops {
+        /* A batch of complete output lines and the loss counters so far: queue it (and
+         * send what the socket takes now).  -ENOMEM: the batch is lost (and counted). */
+        int (*write)(void *userdata, const char *data, size_t len,
+                     const struct skbt_session_losses *lost);
+        /* The session ended with this summary; the output is not used again. */
+        void (*ended)(void *userdata, struct json_object *summary);
+};
+struct skbt_session_output {
+        const struct skbt_session_output_ops *ops; /* NULL: the client is gone */
+        void *userdata;
+        /* Output waiting for the client, in bytes, kept current by the output: the
+         * session's queue bound counts it (read per event, so no call). */
+        const size_t *backlog;
+};
+
 struct skbt_session {
         struct skbtraced *d;
-        struct skbt_client *client;
+        struct skbt_session_output out;
         uint32_t slot;
         uint64_t id;
         struct skbt_filter filter;
         char filter_desc[256];
         enum skbt_tracer tracer;
         enum skbt_output output;
-        bool raw_output;      /* batches carry output_bytes, then the bytes unescaped */
         uint64_t count_limit; /* 0: no limit */
         uint64_t start_ns;    /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
         uint32_t n_probes;
@@ -98,7 +121,8 @@ struct skbt_client {
         struct ucred cred;
         bool admin; /* root: may see and stop every session */
         struct skbt_session *session;
-        bool draining; /* protocol error: reply sent, discarding input until close */
+        bool raw_output; /* its Trace batches carry output_bytes, then the bytes unescaped */
+        bool draining;   /* protocol error: reply sent, discarding input until close */
 };
 
 struct skbt_options {
@@ -162,9 +186,7 @@ struct skbtraced {
         uint64_t lost_rate_total;
         bool shutting_down;
 
-        /* Custom fields: kernel BTF (loaded at the first use) and the shared table. */
-        struct btf *fields_btf;
-        bool fields_btf_tried;
+        /* Custom fields: the shared table (names resolve through kernel/kernel_btf.h). */
         struct skbt_field_registry fields;
 
         /* Access control: the group of opt.cfg.group, resolved at start and reload. */
@@ -178,11 +200,16 @@ struct skbtraced *skbtraced_free(struct skbtraced *d);
 int skbtraced_run(struct skbtraced *d);
 
 /* session.c */
-int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
-                       const uint8_t *probe_sel, struct skbt_session **ret);
+/* Start a session from tmpl (which it takes its strings from) on the probes probe_sel marks;
+ * its output goes to out.  Nothing is live on failure. */
+int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uint8_t *probe_sel,
+                       const struct skbt_session_output *out, struct skbt_session **ret);
+/* The client went away: the session's output goes nowhere from now on. */
+void skbt_session_detach_output(struct skbt_session *s);
+/* Output waiting for the session's client: rendered, and queued on its connection. */
+size_t skbt_session_queued(const struct skbt_session *s);
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason);
 void skbt_session_end(struct skbt_session *s, const char *reason);
-void skbt_session_flush(struct skbt_session *s, bool force);
 /* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop
  * ring_buffer__consume() (the record itself is consumed). */
 #define SKBT_BATCH_RECORDS 1024
@@ -197,16 +224,13 @@ void skbt_notify_status(struct skbtraced *d);
 /* groups, as loaded at start and on SIGHUP (manager.c); failures are logged. */
 void skbt_daemon_load_groups(struct skbtraced *d);
 
-/* control/server.c, control/varlink.c */
+/* control/ */
 int skbt_control_listen(struct skbtraced *d);
 /* The access group (opt.cfg.group), resolved into access_gid at start and on reload. */
 void skbt_control_resolve_group(struct skbtraced *d);
 /* The socket's owner and mode for that group, when we bound it (not socket activation). */
 int skbt_control_apply_socket_mode(struct skbtraced *d);
-void skbt_client_queue(struct skbt_client *c, const char *data, size_t len);
 void skbt_client_flush(struct skbt_client *c);
-void skbt_client_want_write(struct skbt_client *c);
-void skbt_client_reply(struct skbt_client *c, struct json_object *params, bool continues);
 struct skbt_client *skbt_client_free(struct skbt_client *c);
 void skbt_clients_flush_all(struct skbtraced *d, int timeout_ms);
 /* core/reload.c */

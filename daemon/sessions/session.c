@@ -117,8 +117,8 @@ static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const str
                                    (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
 }
 
-int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_session *tmpl,
-                       const uint8_t *probe_sel, struct skbt_session **ret)
+int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uint8_t *probe_sel,
+                       const struct skbt_session_output *out, struct skbt_session **ret)
 {
         struct skbt_session *s;
         uint32_t slot;
@@ -135,7 +135,7 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
                 return -ENOMEM;
         *s = *tmpl;
         s->d = d;
-        s->client = c;
+        s->out = *out;
         s->slot = slot;
         s->id = ++d->next_session_id;
         s->pending = (struct strbuf)STRBUF_INIT;
@@ -179,11 +179,10 @@ int skbt_session_start(struct skbtraced *d, struct skbt_client *c, struct skbt_s
         skbt_idle_session_starting(d);
         d->slots[slot] = s;
         d->n_sessions++;
-        c->session = s;
         session_activate(d, s, probe_sel);
         log_info("session %" PRIu64 " started: uid %u pid %d, slot %u, tracer %s, %u probes, %s",
-                 s->id, c->cred.uid, c->cred.pid, slot, skbt_tracer_to_string(s->tracer),
-                 s->n_probes, s->filter_desc);
+                 s->id, s->uid, s->pid, slot, skbt_tracer_to_string(s->tracer), s->n_probes,
+                 s->filter_desc);
         skbt_notify_status(d);
         *ret = s;
         return 0;
@@ -196,67 +195,34 @@ int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char 
                                           session_on_timer, s);
 }
 
-/*
- * Write queued output now, as far as the socket takes it.  Waiting for the
- * client's EPOLLOUT costs an event-loop round trip per batch, and under a
- * flood the ring buffer competes for every one.  Errors are left to the
- * client's I/O handler, which sees them too (this must not free the client).
- */
-static void session_write(struct skbt_client *c)
+void skbt_session_detach_output(struct skbt_session *s)
 {
-        size_t off = 0;
-
-        while (off < c->out.len) {
-                ssize_t n = write(c->fd, c->out.data + off, c->out.len - off);
-
-                if (n <= 0)
-                        break;
-                off += (size_t)n;
-        }
-        strbuf_consume(&c->out, off);
-        skbt_client_want_write(c);
+        s->out = (struct skbt_session_output){};
 }
 
-/* Append the batch reply carrying pending output and the loss counters. */
-void skbt_session_flush(struct skbt_session *s, bool force)
+size_t skbt_session_queued(const struct skbt_session *s)
 {
-        _cleanup_strbuf_ struct strbuf msg = STRBUF_INIT;
+        return s->pending.len + (s->out.ops ? *s->out.backlog : 0);
+}
 
-        if (!s->client)
+/* Hand pending output and the loss counters to the client's output, if anything changed. */
+static void session_flush(struct skbt_session *s)
+{
+        struct skbt_session_losses lost = {s->lost_ringbuf, s->lost_queue, s->lost_rate};
+
+        if (!s->out.ops)
                 return;
-        if (s->pending.len == 0 && !force && s->lost_ringbuf == s->sent_lost_ringbuf &&
+        if (s->pending.len == 0 && s->lost_ringbuf == s->sent_lost_ringbuf &&
             s->lost_queue == s->sent_lost_queue && s->lost_rate == s->sent_lost_rate)
                 return;
-        if (s->raw_output) {
-                /* The lines follow the message as they are: escaping them into a
-                 * JSON string and the client parsing it back cost more than
-                 * rendering them (docs/performance.md). */
-                strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output_bytes\":");
-                strbuf_put_u64(&msg, s->pending.len);
-        } else {
-                strbuf_puts(&msg, "{\"continues\":true,\"parameters\":{\"output\":");
-                strbuf_put_json_string(&msg, s->pending.data ? s->pending.data : "",
-                                       s->pending.len);
-        }
-        strbuf_puts(&msg, ",\"lost_ringbuf\":");
-        strbuf_put_u64(&msg, s->lost_ringbuf);
-        strbuf_puts(&msg, ",\"lost_queue\":");
-        strbuf_put_u64(&msg, s->lost_queue);
-        strbuf_puts(&msg, ",\"lost_rate\":");
-        strbuf_put_u64(&msg, s->lost_rate);
-        strbuf_puts(&msg, "}}");
-        strbuf_putc(&msg, '\0');
-        if (s->raw_output && s->pending.len)
-                strbuf_put(&msg, s->pending.data, s->pending.len);
-        if (strbuf_failed(&msg) || strbuf_failed(&s->pending)) {
+        if (strbuf_failed(&s->pending) ||
+            s->out.ops->write(s->out.userdata, s->pending.data ? s->pending.data : "",
+                              s->pending.len, &lost) < 0) {
                 /* Out of memory: the events in this batch are lost, and counted. */
                 log_warning("session %" PRIu64 ": out of memory rendering a batch, "
                             "counting it as lost",
                             s->id);
                 s->lost_queue += 1;
-        } else {
-                skbt_client_queue(s->client, msg.data, msg.len);
-                session_write(s->client);
         }
         strbuf_reset(&s->pending);
         s->pending.failed = false;
@@ -276,15 +242,15 @@ static void session_read_lost(struct skbt_session *s)
 json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason)
 {
         struct skbtraced *d = s->d;
-        struct skbt_client *c = s->client;
-        json_object *params, *sum;
+        struct skbt_session_output out = s->out;
+        json_object *sum;
 
         session_deactivate(d, s);
         session_read_lost(s);
         /* Packets still open are printed, marked as such: never dropped. */
         if (s->agg)
                 skbt_agg_flush_all(s->agg, &s->pending, &d->names);
-        skbt_session_flush(s, false);
+        session_flush(s);
 
         sum = json_object_new_object();
         json_object_object_add(sum, "session", json_object_new_uint64(s->id));
@@ -304,13 +270,6 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
                                        json_object_new_uint64(ev > s->track_evicted_start
                                                                   ? ev - s->track_evicted_start
                                                                   : 0));
-        }
-        if (c) {
-                params = json_object_new_object();
-                json_object_object_add(params, "summary", json_object_get(sum));
-                c->session = NULL;
-                skbt_client_reply(c, params, false);
-                json_object_put(params);
         }
         log_info("session %" PRIu64 " ended (%s): %" PRIu64 " events, %" PRIu64
                  " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64 " over the rate limit",
@@ -333,10 +292,8 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         free(s->groups);
         free(s);
         skbt_notify_status(d);
-        /* Only schedule the write: flushing here could free the client under
-         * a caller that is still using it (e.g. its own read handler). */
-        if (c)
-                skbt_client_want_write(c);
+        if (out.ops)
+                out.ops->ended(out.userdata, sum);
         return sum;
 }
 
@@ -432,7 +389,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                 mask &= mask - 1;
                 /* A record from before this session started belongs to the slot's
                  * previous owner. */
-                if (!s || s->end_reason || ev->ts < s->start_ns || !s->client)
+                if (!s || s->end_reason || ev->ts < s->start_ns || !s->out.ops)
                         continue;
                 if (ev->flags & SKBT_EV_NF) {
                         if (skbt_nf_verdict_is_drop((uint32_t)ev->retval))
@@ -444,7 +401,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         s->lost_rate++;
                         continue;
                 }
-                if (s->client->out.len + s->pending.len >= d->opt.cfg.queue_bytes) {
+                if (skbt_session_queued(s) >= d->opt.cfg.queue_bytes) {
                         s->lost_queue++;
                         continue;
                 }
@@ -515,7 +472,7 @@ void skbt_sessions_after_batch(struct skbtraced *d)
                         skbt_agg_tick(s->agg, &s->pending, &d->names, now);
                 }
                 if (s->pending.len)
-                        skbt_session_flush(s, false);
+                        session_flush(s);
         }
 }
 
@@ -531,6 +488,6 @@ void skbt_sessions_poll_lost(struct skbtraced *d)
                 /* Packets end without events too (their linger or idle time runs out). */
                 if (s->agg)
                         skbt_agg_tick(s->agg, &s->pending, &d->names, skbt_now_ns());
-                skbt_session_flush(s, false);
+                session_flush(s);
         }
 }

@@ -218,8 +218,8 @@ def test_outsider_refused_by_the_daemon(t):
               f"an outsider must get one error and a closed connection, got {replies}, "
               f"eof {eof}")
         e = replies[0]
-        check(e.get("error") == "io.skbtraced.PermissionDenied",
-              f"outsider's reply: {e}, want io.skbtraced.PermissionDenied")
+        check(e.get("error") == "org.varlink.service.PermissionDenied",
+              f"outsider's reply: {e}, want org.varlink.service.PermissionDenied")
         msg = e.get("parameters", {}).get("message", "")
         check(msg.startswith(f"permission denied: add yourself to group {GROUP}"),
               f"outsider's error message: {msg!r}")

@@ -126,9 +126,9 @@ def test_protocol_errors(t):
         ({"method": "io.skbtraced.NoSuchMethod"}, "org.varlink.service.MethodNotFound"),
         ({"method": "io.skbtraced.Trace", "parameters": {}}, "org.varlink.service.ExpectedMore"),
         ({"method": "io.skbtraced.Trace", "more": True,
-          "parameters": {"filter": {"prot": "icmp"}}}, "io.skbtraced.InvalidParameter"),
+          "parameters": {"filter": {"prot": "icmp"}}}, "org.varlink.service.InvalidParameter"),
         ({"method": "io.skbtraced.Trace", "more": True,
-          "parameters": {"filter": {"dport": 70000}}}, "io.skbtraced.InvalidParameter"),
+          "parameters": {"filter": {"dport": 70000}}}, "org.varlink.service.InvalidParameter"),
     ]
     for msg, want in cases:
         replies, _ = skbt.varlink_raw(t.d.sock, json.dumps(msg).encode() + b"\0", timeout=10)

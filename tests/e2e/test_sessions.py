@@ -384,10 +384,10 @@ def test_sessions_list_and_stop(t):
             check(r.returncode == 2 and bad.lstrip("-") in r.stderr, f"stop {bad!r}: {r.returncode} "
                   f"{r.stderr!r}")
         err, params = varlink_error(d.sock, "io.skbtraced.Stop", {"session": "1"})
-        check(err == "io.skbtraced.InvalidParameter" and params.get("parameter") == "session",
+        check(err == "org.varlink.service.InvalidParameter" and params.get("parameter") == "session",
               f"Stop with a string id: {err} {params}")
         err, params = varlink_error(d.sock, "io.skbtraced.Sessions", {"all": True})
-        check(err == "io.skbtraced.InvalidParameter", f"Sessions with junk: {err} {params}")
+        check(err == "org.varlink.service.InvalidParameter", f"Sessions with junk: {err} {params}")
 
 
 def test_limits(t):

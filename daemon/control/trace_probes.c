@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* trace_probes.c - io.skbtraced.Trace: which probes a session listens on */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "groups.h"
+#include "skbt_regex.h"
+#include "skbtraced.h"
+#include "trace.h"
+#include "varlink.h"
+
+/* The session's -g groups, as indexes into d->groups. */
+struct group_sel {
+        const struct skbt_groups *gs;
+        int idx[SKBT_GROUPS_MAX];
+        uint32_t n;
+};
+
+static bool group_selected(const struct group_sel *g, const char *name)
+{
+        if (g->n == 0)
+                return true;
+        for (uint32_t i = 0; i < g->n; i++)
+                if (skbt_group_selects(g->gs, (uint32_t)g->idx[i], name))
+                        return true;
+        return false;
+}
+
+/*
+ * Entry probes are selected by the tracer, the groups and the regex; a
+ * return probe goes with its entry, for function_graph only (it reports to
+ * the sessions its entry matched, so selecting it alone would never fire).
+ * 1 selected, 0 not, or the regex failed on its name (decided, -errno).
+ */
+static int probe_selected(struct vl_call *call, const struct skbt_loader *l,
+                          const struct skbt_probe *p, enum skbt_tracer tracer,
+                          struct skbt_regex *re, const struct group_sel *g)
+{
+        if (!p->attached)
+                return 0;
+        if (p->is_return) {
+                if (tracer != SKBT_TRACER_FUNCTION_GRAPH || p->entry_id >= l->n_probes)
+                        return 0;
+                p = &l->probes[p->entry_id];
+                if (!p->attached)
+                        return 0;
+        }
+        if (tracer == SKBT_TRACER_DROP && !p->drop)
+                return 0;
+        if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind == SKBT_PROBE_TRACEPOINT)
+                return 0;
+        if (!group_selected(g, p->name))
+                return 0;
+        return re ? vl_regex_match(call, re, p->name) : 1;
+}
+
+/* "groups": every name must be a group of the data file; kept joined for Sessions. */
+static int resolve_groups(struct vl_call *call, const struct skbt_trace_request *req,
+                          struct group_sel *g, struct skbt_session *tmpl)
+{
+        struct skbtraced *d = call->client->d;
+        char names[1024];
+        size_t pos = 0;
+
+        g->gs = d->groups;
+        g->n = 0;
+        if (!req->n_groups)
+                return 0;
+        if (!d->groups)
+                return vl_error(call, VL_ERR_NOT_SUPPORTED, "groups", "no probe groups: %s",
+                                d->groups_error);
+        tmpl->groups = calloc(req->n_groups, SKBT_TRACE_GROUP_NAME_MAX + 1);
+        if (!tmpl->groups)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < req->n_groups; i++) {
+                int idx = skbt_groups_find(d->groups, req->groups[i]);
+
+                if (idx < 0) {
+                        skbt_groups_names(d->groups, names, sizeof(names));
+                        return vl_error(call, VL_ERR_INVALID_PARAMETER, "groups",
+                                        "unknown probe group '%s': expected one of %s",
+                                        req->groups[i], names);
+                }
+                g->idx[g->n++] = idx;
+                pos += (size_t)sprintf(tmpl->groups + pos, "%s%s", i ? "," : "",
+                                       d->groups->g[idx].name);
+        }
+        return 0;
+}
+
+/*
+ * What a session hears besides what it selected: an aggregate block ends when
+ * its packet is freed, or at the egress probe; netfilter verdicts explain drops
+ * (docs/output.md), shown only when selected.
+ */
+static void add_implied(const struct skbt_loader *l, struct skbt_session *tmpl, uint8_t *sel)
+{
+        bool aggregate = skbt_output_is_aggregate(tmpl->output);
+
+        for (uint32_t i = 0; aggregate && i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                if (sel[i] || !p->attached || p->is_return ||
+                    !((p->life & SKBT_STAMP_FREE) || i == tmpl->egress_probe))
+                        continue;
+                sel[i] = 1;
+                tmpl->n_probes++;
+        }
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                if (sel[i] || !p->attached || p->kind != SKBT_PROBE_NETFILTER ||
+                    tmpl->n_nf_hidden >= ARRAY_SIZE(tmpl->nf_hidden))
+                        continue;
+                sel[i] = 1;
+                tmpl->nf_hidden[tmpl->n_nf_hidden++] = i;
+        }
+}
+
+static int no_probes(struct vl_call *call, const struct skbt_trace_request *req)
+{
+        bool re = skbt_trace_given(req, SKBT_TP_REGEX);
+
+        if (req->tracer == SKBT_TRACER_DROP)
+                return vl_error(call, VL_ERR_NO_MATCHING_PROBES, NULL,
+                                "no drop probe %sis attached on this kernel (the drop tracer needs "
+                                "skb:kfree_skb with a reason, Linux 5.17+)",
+                                re ? "matching the regex " : "");
+        if (req->n_groups)
+                return vl_error(call, VL_ERR_NO_MATCHING_PROBES, "groups",
+                                "the groups%s select no attached probe here; see 'ipftctl list "
+                                "--groups'",
+                                re ? " and the regex" : "");
+        return vl_error(call, VL_ERR_NO_MATCHING_PROBES, "regex",
+                        "the regex matches no attached probe; see 'ipftctl list'");
+}
+
+int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *req,
+                        struct skbt_session *tmpl, uint8_t **ret_sel)
+{
+        const struct skbt_loader *l = call->client->d->loader;
+        _cleanup_free_ struct group_sel *g = calloc(1, sizeof(*g));
+        _cleanup_free_ uint8_t *sel = calloc(l->n_probes ? l->n_probes : 1, 1);
+        _cleanup_(skbt_regex_freep) struct skbt_regex *re = NULL;
+        int r;
+
+        if (!g || !sel)
+                return -ENOMEM;
+        r = resolve_groups(call, req, g, tmpl);
+        if (r < 0)
+                return r;
+        if (skbt_trace_given(req, SKBT_TP_REGEX) && (r = vl_regex_new(call, req->regex, &re)) < 0)
+                return r;
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                r = probe_selected(call, l, &l->probes[i], tmpl->tracer, re, g);
+                if (r < 0)
+                        return r;
+                if (r) {
+                        sel[i] = 1;
+                        tmpl->n_probes++;
+                }
+        }
+        if (tmpl->n_probes == 0)
+                return no_probes(call, req);
+        add_implied(l, tmpl, sel);
+        *ret_sel = TAKE_PTR(sel);
+        return 0;
+}
