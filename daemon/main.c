@@ -49,6 +49,8 @@ static void help(void)
             "                                  dropped and counted (default 0: unlimited)\n"
             "      --max-connections N         open connections (default 256)\n"
             "      --max-connections-per-user N  per non-root user (default 32)\n"
+            "      --idle-timeout TIME         close a connection without a session that sends\n"
+            "                                  no request for this long (default 30s)\n"
             "\n"
             "  -v, --verbose           debug logging (repeat for libbpf details)\n"
             "  -h, --help              show this help\n"
@@ -75,6 +77,7 @@ enum {
         ARG_MAX_CONNECTIONS,
         ARG_MAX_CONN_PER_USER,
         ARG_IDLE_DETACH,
+        ARG_IDLE_TIMEOUT,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -94,6 +97,7 @@ static const struct {
     {ARG_MAX_CONNECTIONS, "max-connections", "max_connections"},
     {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
     {ARG_IDLE_DETACH, "idle-detach-after", "idle_detach_after"},
+    {ARG_IDLE_TIMEOUT, "idle-timeout", "idle_timeout"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -115,6 +119,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"max-connections", required_argument, NULL, ARG_MAX_CONNECTIONS},
             {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
             {"idle-detach-after", required_argument, NULL, ARG_IDLE_DETACH},
+            {"idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "access.h"
+#include "json_util.h"
 #include "log.h"
 #include "skbtraced.h"
 #include "varlink.h"
@@ -225,12 +229,99 @@ static uint32_t count_user_connections(struct skbtraced *d, uid_t uid)
         return n;
 }
 
+/*
+ * A connection we do not serve gets one error and is closed at once: it
+ * never becomes a client, so it holds no slot, no memory and no timer, and a
+ * connect flood costs the daemon one accept, one write and one close each.
+ * What the peer already sent is read first (and dropped): closing a Unix
+ * socket with unread data would make the peer's read fail with ECONNRESET
+ * before it sees our error.
+ */
+static void _printf_(4, 5)
+    refuse_fd(int fd, enum vl_error e, const char *limit, const char *fmt, ...)
+{
+        _cleanup_json_ json_object *msg = json_object_new_object();
+        json_object *params = json_object_new_object();
+        char text[512], drop[4096];
+        const char *s;
+        size_t len;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        if (msg && params) {
+                json_object_object_add(msg, "error", json_object_new_string(vl_error_name(e)));
+                json_object_object_add(params, "message", json_object_new_string(text));
+                if (limit)
+                        json_object_object_add(params, "limit", json_object_new_string(limit));
+                json_object_object_add(msg, "parameters", params);
+                params = NULL;
+                s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
+                /* A fresh socket's buffer takes it whole; if not, the peer gets EOF. */
+                if (s)
+                        (void)send(fd, s, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+        json_object_put(params);
+        for (int i = 0; i < 16 && recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0; i++)
+                ;
+        shutdown(fd, SHUT_RDWR);
+        close(fd);
+}
+
+/*
+ * Admission, in this order (docs/skbtraced.8, LIMITS): who the peer is; its
+ * own share (max_connections_per_user), so that one user's flood is refused
+ * before it touches anything global; then the total, of which others may
+ * hold all but SKBT_ADMIN_RESERVED_CONNECTIONS: root always gets in.
+ * Returns true when the connection may become a client; otherwise it has
+ * been refused and closed.
+ */
+static bool admit(struct skbtraced *d, int cfd, const struct skbt_peer *peer)
+{
+        const struct skbt_config *cfg = &d->opt.cfg;
+        uint32_t n_user, max_others;
+
+        if (!peer->allowed) {
+                log_info("connection from uid %u pid %d refused: neither root nor a member of "
+                         "group %s",
+                         peer->cred.uid, peer->cred.pid, cfg->group);
+                refuse_fd(cfd, VL_ERR_PERMISSION_DENIED, NULL,
+                          "permission denied: add yourself to group %s (uid %u is neither root "
+                          "nor a member)",
+                          cfg->group, peer->cred.uid);
+                return false;
+        }
+        if (!peer->admin) {
+                n_user = count_user_connections(d, peer->cred.uid);
+                if (n_user >= cfg->max_connections_per_user) {
+                        log_debug("uid %u: %u connections, refusing one more", peer->cred.uid,
+                                  n_user);
+                        refuse_fd(cfd, VL_ERR_LIMIT_REACHED, "max_connections_per_user",
+                                  "uid %u has %u connections open, the limit per user "
+                                  "(max_connections_per_user); close some first",
+                                  peer->cred.uid, n_user);
+                        return false;
+                }
+        }
+        max_others = cfg->max_connections > SKBT_ADMIN_RESERVED_CONNECTIONS
+                         ? cfg->max_connections - SKBT_ADMIN_RESERVED_CONNECTIONS
+                         : 1;
+        if (d->n_clients >= (peer->admin ? cfg->max_connections : max_others)) {
+                refuse_fd(cfd, VL_ERR_LIMIT_REACHED, "max_connections",
+                          "too many connections to skbtraced (limit %u, max_connections); try "
+                          "again later",
+                          peer->admin ? cfg->max_connections : max_others);
+                return false;
+        }
+        return true;
+}
+
 static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata)
 {
         struct skbtraced *d = userdata;
         struct skbt_peer peer;
         struct skbt_client *c;
-        uint32_t n_user;
         int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -239,11 +330,12 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
                         log_warning_errno(errno, "accept failed, ignoring: %m");
                 return 0;
         }
-        /* Refused connections stay open a moment to read their error; past twice
-         * the limit close at once, so that a connect flood cannot pile them up. */
-        if (d->n_clients >= 2 * d->opt.cfg.max_connections) {
-                log_debug("connection limit exceeded twice over, closing a new connection");
-                close(cfd);
+        r = skbt_access_check(cfd, d->access_gid, d->access_gid_valid, &peer);
+        if (r < 0)
+                log_warning_errno(r, "cannot identify the peer of a new connection (%m), "
+                                     "refusing it");
+        if (!admit(d, cfd, &peer)) {
+                d->refused_connections++;
                 return 0;
         }
         c = calloc(1, sizeof(*c));
@@ -253,15 +345,10 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         }
         c->d = d;
         c->fd = cfd;
+        c->last_request_ns = skbt_now_ns();
         msgframe_init(&c->in, SKBT_REQUEST_MAX);
-        r = skbt_access_check(cfd, d->access_gid, d->access_gid_valid, &peer);
-        if (r < 0)
-                log_warning_errno(r, "cannot identify the peer of a new connection (%m), "
-                                     "refusing it");
         c->cred = peer.cred;
         c->admin = peer.admin;
-        /* Counted before it is linked in: "others" below means other connections. */
-        n_user = count_user_connections(d, c->cred.uid);
         c->next = d->clients;
         if (d->clients)
                 d->clients->prev = c;
@@ -273,29 +360,33 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
                 skbt_client_free(c);
                 return 0;
         }
+        return 0;
+}
 
-        /* Refused connections get one error reply, sent at once, and nothing else:
-         * their requests are discarded unread (draining) until they close. */
-        if (!peer.allowed) {
-                log_info("connection from uid %u pid %d refused: neither root nor a member of "
-                         "group %s",
-                         c->cred.uid, c->cred.pid, d->opt.cfg.group);
-                client_refuse(c, VL_ERR_PERMISSION_DENIED, NULL,
-                              "permission denied: add yourself to group %s (uid %u is "
-                              "neither root nor a member)",
-                              d->opt.cfg.group, c->cred.uid);
-        } else if (d->n_clients > d->opt.cfg.max_connections) {
-                client_refuse(c, VL_ERR_LIMIT_REACHED, "max_connections",
-                              "too many connections to skbtraced (limit %u, "
-                              "max_connections); try again later",
-                              d->opt.cfg.max_connections);
-        } else if (!c->admin && n_user >= d->opt.cfg.max_connections_per_user) {
-                client_refuse(c, VL_ERR_LIMIT_REACHED, "max_connections_per_user",
-                              "uid %u has %u connections open, the limit per user "
-                              "(max_connections_per_user); close some first",
-                              c->cred.uid, n_user);
+/*
+ * Connections are a shared, limited resource: one without a session that
+ * sent no complete request for idle_timeout is closed (a half-sent request
+ * counts as none).  A sweep a few times per timeout is cheaper than a timer
+ * per connection and precise enough.
+ */
+static int on_idle_sweep(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct skbtraced *d = userdata;
+        uint64_t timeout_ns = d->opt.cfg.idle_timeout_usec * 1000ULL, now = skbt_now_ns();
+        struct skbt_client *c, *next;
+
+        for (c = d->clients; c; c = next) {
+                next = c->next;
+                if (c->session || c->draining || now - c->last_request_ns < timeout_ns)
+                        continue;
+                log_debug("client uid %u pid %d: no request for %" PRIu64 " s, closing",
+                          c->cred.uid, c->cred.pid, (uint64_t)(timeout_ns / 1000000000ULL));
+                d->idle_closed++;
+                skbt_client_free(c);
         }
-        skbt_client_flush(c);
+        /* Re-read each time: a reload may have changed the timeout. */
+        sd_event_source_set_time_relative(es, MAX(d->opt.cfg.idle_timeout_usec / 4, 100000ULL));
+        sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
         return 0;
 }
 
@@ -413,6 +504,11 @@ int skbt_control_listen(struct skbtraced *d)
         r = sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, on_accept, d);
         if (r < 0)
                 return log_error_errno(r, "cannot watch the listening socket: %m");
+        r = sd_event_add_time_relative(d->event, &d->idle_sweep, CLOCK_MONOTONIC,
+                                       MAX(d->opt.cfg.idle_timeout_usec / 4, 100000ULL), 0,
+                                       on_idle_sweep, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the idle connection timer: %m");
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "skbt_regex.h"
 #include "skbtraced.h"
 #include "trace_params.h"
+#include "util.h"
 #include "varlink.h"
 
 /* The interface descriptions, embedded at build time from varlink/ (meson). */
@@ -349,8 +350,11 @@ void client_process(struct skbt_client *c)
         size_t len;
         int r = 0;
 
-        while (!c->draining && !client_backlogged(c) && (r = msgframe_next(&c->in, &msg, &len)) > 0)
+        while (!c->draining && !client_backlogged(c) &&
+               (r = msgframe_next(&c->in, &msg, &len)) > 0) {
+                c->last_request_ns = skbt_now_ns(); /* not idle (idle_timeout) */
                 client_dispatch(c, msg, len);
+        }
         if (r == -EMSGSIZE)
                 client_fail(c, VL_ERR_REQUEST_TOO_LARGE,
                             "request larger than 64 KiB (65536 bytes); nothing was done");

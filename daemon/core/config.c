@@ -33,6 +33,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .max_connections = 256,
             .max_connections_per_user = 32,
             .idle_detach_usec = SKBT_IDLE_DETACH_DEFAULT_USEC,
+            .idle_timeout_usec = SKBT_IDLE_TIMEOUT_DEFAULT_USEC,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
 }
@@ -250,12 +251,21 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                             "10, 30s; at most 366 days), 0 to detach at once, or never",
                             value);
                 c->set |= SKBT_CFG_IDLE_DETACH;
+        } else if (strcmp(key, "idle_timeout") == 0) {
+                r = skbt_parse_duration_sec(value, &c->idle_timeout_usec);
+                if (r < 0 || c->idle_timeout_usec == 0)
+                        return skbt_fail(
+                            err, errlen,
+                            "invalid idle_timeout '%.64s': expected seconds, or a number "
+                            "with s, m, h or d, from 1s to 366d",
+                            value);
+                c->set |= SKBT_CFG_IDLE_TIMEOUT;
         } else {
                 return skbt_fail(err, errlen,
                                  "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                                  "queue_size, max_sessions, max_sessions_per_user, max_duration, "
-                                 "rate_limit, max_connections, max_connections_per_user or "
-                                 "idle_detach_after",
+                                 "rate_limit, max_connections, max_connections_per_user, "
+                                 "idle_detach_after or idle_timeout",
                                  key);
         }
         return 0;
@@ -401,5 +411,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 dst->max_connections_per_user = src->max_connections_per_user;
         if (src->set & SKBT_CFG_IDLE_DETACH)
                 dst->idle_detach_usec = src->idle_detach_usec;
+        if (src->set & SKBT_CFG_IDLE_TIMEOUT)
+                dst->idle_timeout_usec = src->idle_timeout_usec;
         dst->set |= src->set;
 }

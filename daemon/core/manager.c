@@ -525,6 +525,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         while (d->clients)
                 skbt_client_free(d->clients);
         sd_event_source_disable_unref(d->listen_io);
+        sd_event_source_disable_unref(d->idle_sweep);
         sd_event_source_disable_unref(d->rb_io);
         sd_event_source_disable_unref(d->rb_poll);
         sd_event_source_disable_unref(d->loss_timer);

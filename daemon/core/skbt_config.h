@@ -27,6 +27,7 @@ enum {
         SKBT_CFG_MAX_CONNECTIONS = 1 << 8,
         SKBT_CFG_MAX_CONN_PER_USER = 1 << 9,
         SKBT_CFG_IDLE_DETACH = 1 << 10,
+        SKBT_CFG_IDLE_TIMEOUT = 1 << 11,
 };
 
 /* idle_detach_after = never (or a negative number): tracepoint links stay attached. */
@@ -55,7 +56,15 @@ struct skbt_config {
         /* Close the tracepoint links this long after the last session ended (the programs
          * stay loaded); SKBT_IDLE_DETACH_NEVER: keep them.  docs/skbtraced.8. */
         int64_t idle_detach_usec;
+        /* A connection without a session that sends no complete request for this long is
+         * closed (connections are a shared, limited resource). */
+        uint64_t idle_timeout_usec;
 };
+
+#define SKBT_IDLE_TIMEOUT_DEFAULT_USEC (30 * 1000000ULL)
+/* Connections only root may open: headroom over what the others may hold together, so that
+ * an operator can run ipftctl status/sessions/stop during any member's flood. */
+#define SKBT_ADMIN_RESERVED_CONNECTIONS 8
 
 void skbt_config_defaults(struct skbt_config *c);
 

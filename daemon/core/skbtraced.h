@@ -123,6 +123,7 @@ struct skbt_client {
         struct skbt_session *session;
         bool raw_output; /* its Trace batches carry output_bytes, then the bytes unescaped */
         bool draining;   /* protocol error: reply sent, discarding input until close */
+        uint64_t last_request_ns; /* accepted, or the last complete request (idle_timeout) */
 };
 
 struct skbt_options {
@@ -175,6 +176,9 @@ struct skbtraced {
         uint64_t next_session_id;
         struct skbt_client *clients;
         uint32_t n_clients;
+        uint64_t refused_connections; /* closed at accept: not allowed, or over a limit */
+        uint64_t idle_closed;         /* closed after idle_timeout without a request */
+        sd_event_source *idle_sweep;  /* closes idle connections */
 
         uint64_t start_mono_ns;
         uint64_t startup_ns;

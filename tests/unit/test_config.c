@@ -35,6 +35,7 @@ static void test_defaults(void)
         CHECK_INTEQ(c.max_connections, 256);
         CHECK_INTEQ(c.max_connections_per_user, 32);
         CHECK_INTEQ(c.idle_detach_usec, 10 * 1000000LL);
+        CHECK_INTEQ(c.idle_timeout_usec, 30 * 1000000ULL);
 }
 
 static void test_full_file(void)
@@ -174,6 +175,8 @@ static void test_errors(void)
             {"rate_limit = 10000001\n", "invalid rate_limit '10000001'"},
             {"max_connections = 0\n", "invalid max_connections '0'"},
             {"max_connections_per_user = 4097\n", "invalid max_connections_per_user"},
+            {"idle_timeout = 0\n", "invalid idle_timeout '0'"},
+            {"idle_timeout = 1.5\n", "invalid idle_timeout '1.5'"},
             {"idle_detach_after = soon\n", "invalid idle_detach_after 'soon'"},
             {"idle_detach_after = 1e3\n", "invalid idle_detach_after '1e3'"},
             {"idle_detach_after = 1m\n", "invalid idle_detach_after '1m'"},
@@ -261,6 +264,10 @@ static void test_idle_detach(void)
         CHECK_INTEQ(skbt_config_set(&cli, "idle_detach_after", "0.25", err, sizeof(err)), 0);
         skbt_config_merge(&c, &cli);
         CHECK(c.idle_detach_usec == 250000);
+        /* idle_timeout: connections without a request (issue 14). */
+        CHECK_INTEQ(parse("idle_timeout = 2m\n", &c, err, sizeof(err)), 0);
+        CHECK_INTEQ(c.idle_timeout_usec, 120 * 1000000ULL);
+        CHECK_INTEQ(c.set, SKBT_CFG_IDLE_TIMEOUT);
 }
 
 static void test_load(void)

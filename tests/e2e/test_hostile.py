@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""test_hostile.py - a hostile group member cannot crash, stall or bloat the root daemon.
+
+Issue 14.  Creates a real member (useradd -M, in a test group; the daemon runs with --group)
+and runs each attack class as that user, with its own interpreter, while root polls Status:
+  - regular expressions that crashed or stalled glibc's engine (List and Trace)
+  - a connection flood (per-user limit first, refused connections closed at once, root's
+    headroom), and idle connections that never send a request
+Every class checks: the daemon stays up, every root Status is answered within 1 s, the
+member gets a clear error, and the daemon's RSS stays bounded.  The worst Status latency and
+the peak RSS are logged at the end ("hostile: worst root Status ... peak RSS ...").
+"""
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import skbt
+from skbt import check, fail
+
+TAG = f"{os.getpid() % 100000}"
+GROUP = f"skbth{TAG}"
+MEMBER = f"skbt{TAG}h"
+PER_USER_CONNECTIONS = 8
+MAX_CONNECTIONS = 64
+IDLE_TIMEOUT = 2
+STATUS_DEADLINE = 1.0
+RSS_BOUND = 256 << 20
+USER_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+
+_daemon = None
+_poller = None
+
+
+def _cleanup_accounts():
+    subprocess.run(["userdel", MEMBER], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=30)
+    subprocess.run(["groupdel", GROUP], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=30)
+
+
+def as_member():
+    pw = pwd.getpwnam(MEMBER)
+    return {"user": pw.pw_uid, "group": pw.pw_gid,
+            "extra_groups": os.getgrouplist(MEMBER, pw.pw_gid)}
+
+
+class RootPoller(threading.Thread):
+    """Root's Status, every 100 ms, on a fresh connection each time (as 'ipftctl status')."""
+
+    def __init__(self, sock):
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.stop_ev = threading.Event()
+        self.worst = 0.0
+        self.calls = 0
+        self.failures = []
+        self.peak_rss = 0
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            t0 = time.monotonic()
+            try:
+                st = skbt.varlink_call(self.sock, "io.skbtraced.Status", timeout=5)
+                self.peak_rss = max(self.peak_rss, st["memory"]["rss_bytes"])
+            except Exception as e:  # noqa: BLE001 - every failure is a finding
+                self.failures.append(f"{time.strftime('%T')}: {e}")
+            dt = time.monotonic() - t0
+            self.worst = max(self.worst, dt)
+            self.calls += 1
+            self.stop_ev.wait(0.1)
+
+    def check_clean(self, what):
+        check(not self.failures, f"during {what}: root's Status failed: {self.failures[:5]}")
+        check(self.worst < STATUS_DEADLINE, f"during {what}: a root Status took "
+              f"{self.worst:.3f} s (limit {STATUS_DEADLINE} s)")
+        check(self.peak_rss < RSS_BOUND, f"during {what}: daemon RSS reached "
+              f"{self.peak_rss >> 20} MiB")
+
+
+def member_daemon(t, args):
+    """A daemon whose socket the member can reach (the workdir is root's, 0700)."""
+    sockdir = tempfile.mkdtemp(prefix="skbt-hostile-", dir="/tmp")
+    os.chmod(sockdir, 0o755)
+    skbt._cleanups.append(lambda: shutil.rmtree(sockdir, ignore_errors=True))
+    d = t.new_daemon(["--group", GROUP] + list(args))
+    d.sock = os.path.join(sockdir, "skbtraced.sock")
+    return d.start()
+
+
+def daemon(t):
+    global _daemon, _poller
+    if _daemon is None:
+        for tool in ("useradd", "userdel", "groupadd", "groupdel"):
+            if not any(os.access(os.path.join(p, tool), os.X_OK)
+                       for p in ("/usr/sbin", "/sbin", "/usr/bin")):
+                fail(f"{tool} not found: install the 'passwd' package (scripts/install-deps.sh)")
+        skbt._cleanups.append(_cleanup_accounts)
+        skbt.run(["groupadd", "--system", GROUP])
+        nologin = "/usr/sbin/nologin" if os.path.exists("/usr/sbin/nologin") else "/bin/false"
+        skbt.run(["useradd", "--system", "-M", "-N", "-s", nologin, "-g", "nogroup", "-G", GROUP,
+                  MEMBER])
+        _daemon = member_daemon(t, ["--max-connections", str(MAX_CONNECTIONS),
+                                    "--max-connections-per-user", str(PER_USER_CONNECTIONS),
+                                    "--idle-timeout", str(IDLE_TIMEOUT)])
+        _poller = RootPoller(_daemon.sock)
+        _poller.start()
+    return _daemon
+
+
+def member(script, *args, timeout=120, sock=None):
+    """Run a Python script as the member; its stdout parsed as JSON."""
+    r = skbt.run([USER_PYTHON, "-c", _LIB + script, sock or _daemon.sock] +
+                 [str(a) for a in args],
+                 timeout=timeout, check_rc=False, **as_member())
+    check(r.returncode == 0, f"member script failed ({r.returncode}): {r.stderr[-2000:]}")
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        fail(f"member script printed no JSON: {r.stdout[-500:]} {r.stderr[-500:]}")
+
+
+def alive(what):
+    check(_daemon.running(), f"skbtraced died during {what}\n{_daemon.log_text(40)}")
+    _poller.check_clean(what)
+
+
+# Helpers every member script gets: one call per connection, replies with their latency.
+_LIB = r"""
+import json, socket, sys, time
+SOCK = sys.argv[1]
+
+def call(method, params=None, more=False, timeout=10):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    msg = {"method": method}
+    if params is not None:
+        msg["parameters"] = params
+    if more:
+        msg["more"] = True
+    t0 = time.monotonic()
+    s.sendall(json.dumps(msg).encode() + b"\0")
+    buf = b""
+    while b"\0" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    reply = json.loads(buf.split(b"\0")[0]) if b"\0" in buf else None
+    return reply, time.monotonic() - t0
+"""
+
+_REGEXES = [
+    r"(|)(\1\1)*",                      # back-references that recursed in glibc's regexec
+    r"x{1,700}{1,700}",                 # nested bounded repeats: 7.8 s and 2.9 GB in glibc
+    r"(?:(?:(?:(?:ab){1,9}){1,9}){1,9}){1,9}",
+    "(" * 2000 + "a" + ")" * 2000,      # deep nesting (overflowed glibc's stack)
+    "a" * 5000,                         # long
+    r"(x{1,700}){1,700}",               # compiles within the limits: accepted, harmless
+    r"(?:a+)+$",                        # catastrophic backtracking
+    r"(?:a|a)*(?:a|a)*(?:a|a)*(?:a|a)*$",
+    r"(*LIMIT_MATCH=100000000)(?:.*)*x$",
+]
+
+_REGEX_SCRIPT = r"""
+regexes = json.loads(sys.argv[2])
+out = []
+for rx in regexes:
+    for method, params, more in (("io.skbtraced.List", {"regex": rx}, False),
+                                 ("io.skbtraced.Trace", {"regex": rx, "count": 1}, True)):
+        reply, dt = call(method, params, more)
+        out.append({"method": method, "regex": rx[:40], "reply": reply, "seconds": dt})
+print(json.dumps(out))
+"""
+
+
+# The classes that crashed or stalled glibc's engine are refused outright; the rest may be
+# accepted (they compile within the limits), but every reply comes within the deadline.
+_MUST_REFUSE = 5
+
+
+def test_regex(t):
+    daemon(t)
+    res = member(_REGEX_SCRIPT, json.dumps(_REGEXES))
+    for i, r in enumerate(res):
+        reply = r["reply"]
+        what = f"{r['method']} regex {r['regex']!r}"
+        check(reply is not None, f"{what}: no reply")
+        check(r["seconds"] < STATUS_DEADLINE, f"{what} took {r['seconds']:.3f} s")
+        refused = (reply.get("error") == "org.varlink.service.InvalidParameter"
+                   and reply["parameters"].get("parameter") == "regex"
+                   and reply["parameters"].get("message"))
+        if i // 2 < _MUST_REFUSE:
+            check(refused, f"{what} was not refused: {str(reply)[:300]}")
+        else:
+            # Within the limits: it selects probes, or none, or reaches a match limit.
+            check(refused or "error" not in reply
+                  or reply["error"] == "io.skbtraced.NoMatchingProbes",
+                  f"{what}: {str(reply)[:300]}")
+    errors = sum(1 for r in res if r["reply"].get("error") == "org.varlink.service.InvalidParameter")
+    skbt.log(f"regex: {errors} of {len(res)} requests refused with InvalidParameter; slowest "
+             f"reply {max(r['seconds'] for r in res):.3f} s")
+    alive("the regex attacks")
+
+
+_FLOOD_SCRIPT = r"""
+held, refused, other, t_end = [], 0, [], time.monotonic() + float(sys.argv[2])
+limits = set()
+while time.monotonic() < t_end:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(SOCK)
+    except OSError as e:
+        other.append(str(e))
+        continue
+    # A refused connection gets its error at once, then EOF; an admitted one stays silent.
+    s.settimeout(0.05)
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        held.append(s)
+        continue
+    if d:
+        rep = json.loads(d.split(b"\0")[0])
+        limits.add(rep["parameters"].get("limit", rep.get("error")))
+        refused += 1
+    s.close()
+print(json.dumps({"held": len(held), "refused": refused, "limits": sorted(limits),
+                  "other": other[:5]}))
+"""
+
+
+def test_connection_flood(t):
+    d = daemon(t)
+    # Shorter than idle_timeout: the connections it holds stay open throughout.
+    res = member(_FLOOD_SCRIPT, IDLE_TIMEOUT * 0.75)
+    skbt.log(f"connection flood: {res}")
+    check(res["held"] == PER_USER_CONNECTIONS, f"the member held {res['held']} connections, "
+          f"expected the per-user limit {PER_USER_CONNECTIONS}")
+    check(res["refused"] > 100 and res["limits"] == ["max_connections_per_user"],
+          f"refusals: {res}")
+    st = d.status()
+    check(st["connections"]["active"] <= 2, f"refused connections still counted: "
+          f"{st['connections']}")
+    alive("the connection flood")
+
+
+_IDLE_SCRIPT = r"""
+socks = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(SOCK)
+    s.settimeout(float(sys.argv[3]))
+    socks.append(s)
+# Half a request on one: a slow sender is idle too.
+socks[0].sendall(b'{"method":')
+t0 = time.monotonic()
+closed = 0
+for s in socks:
+    try:
+        if s.recv(4096) == b"":
+            closed += 1
+    except socket.timeout:
+        pass
+print(json.dumps({"closed": closed, "seconds": time.monotonic() - t0}))
+"""
+
+
+def test_idle_connections(t):
+    d = daemon(t)
+    res = member(_IDLE_SCRIPT, PER_USER_CONNECTIONS, IDLE_TIMEOUT * 3)
+    check(res["closed"] == PER_USER_CONNECTIONS, f"idle connections closed: {res}")
+    check(res["seconds"] < IDLE_TIMEOUT * 2, f"idle connections closed after {res}")
+    skbt.wait_for(lambda: d.status()["connections"]["active"] <= 1, 5,
+                  "the idle connections to be gone")
+    alive("idle connections")
+
+
+def test_root_headroom(t):
+    """The member fills all that others may hold of the total: root still gets in."""
+    daemon(t)
+    small = member_daemon(t, ["--max-connections", "12", "--max-connections-per-user", "8"])
+    box = {}
+    th = threading.Thread(target=lambda: box.update(res=member(_FLOOD_SCRIPT, 3,
+                                                               sock=small.sock)))
+    th.start()
+    worst, answered = 0.0, 0
+    t_end = time.monotonic() + 2.5
+    time.sleep(0.3)
+    while time.monotonic() < t_end:
+        t0 = time.monotonic()
+        st = skbt.varlink_call(small.sock, "io.skbtraced.Status", timeout=5)
+        worst = max(worst, time.monotonic() - t0)
+        answered += 1
+        time.sleep(0.05)
+    th.join(30)
+    res = box.get("res")
+    skbt.log(f"headroom: member {res}; root answered {answered} times, worst {worst:.3f} s")
+    # 12 in total, 8 kept for root: the member gets 4, whatever its own share.
+    check(res and res["held"] == 4 and res["limits"] == ["max_connections"],
+          f"the member's connections: {res}")
+    check(worst < STATUS_DEADLINE, f"root's Status took {worst:.3f} s")
+    check(st["connections"]["active"] >= 5, f"root was not counted with the member's: {st}")
+    small.stop()
+    alive("the flood against the total")
+
+
+def test_zz_figures(t):
+    """Last: the figures for the note, and the member's view of the daemon afterwards."""
+    daemon(t)
+    _poller.stop_ev.set()
+    _poller.join(10)
+    skbt.log(f"hostile: worst root Status {_poller.worst * 1000:.1f} ms over {_poller.calls} "
+             f"calls, peak RSS {_poller.peak_rss / (1 << 20):.1f} MiB")
+    check(_poller.calls > 10, f"only {_poller.calls} Status calls were made")
+    alive("the whole suite")
+
+
+if __name__ == "__main__":
+    skbt.main(globals(), need_topology=False)
