@@ -217,6 +217,33 @@ void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n)
         sb->data[sb->len++] = '"';
 }
 
+void strbuf_put_json_text(struct strbuf *sb, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0, run = 0, l;
+
+        while (i < n) {
+                if (p[i] < 0x80 || (l = utf8_seq_len(p + i, n - i)) == 0) {
+                        if (p[i] < 0x80) {
+                                i++;
+                                run++;
+                                continue;
+                        }
+                        strbuf_put(sb, s + i - run, run);
+                        run = 0;
+                        strbuf_put(sb, "\\u00", 4);
+                        strbuf_putc(sb, hex[p[i] >> 4]);
+                        strbuf_putc(sb, hex[p[i] & 0xf]);
+                        i++;
+                        continue;
+                }
+                i += l;
+                run += l;
+        }
+        strbuf_put(sb, s + i - run, run);
+}
+
 void strbuf_consume(struct strbuf *sb, size_t n)
 {
         if (n >= sb->len) {

@@ -47,6 +47,9 @@ void strbuf_put_hex(struct strbuf *sb, uint64_t v);
  * character; bytes that are not valid UTF-8 are written as \u00XX so the
  * output is always valid JSON. */
 void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n);
+/* Serialized JSON (from json-c), copied with each byte of an invalid UTF-8 sequence written
+ * as \u00XX: such bytes can only be inside strings, so the result is valid JSON and UTF-8. */
+void strbuf_put_json_text(struct strbuf *sb, const char *s, size_t n);
 /* Drop the first n bytes (consumed by a writer). */
 void strbuf_consume(struct strbuf *sb, size_t n);
 static inline void strbuf_reset(struct strbuf *sb)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* method_trace.c - io.skbtraced.Trace: from a decoded request to a live session */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,7 +193,9 @@ static int check_session_limits(struct vl_call *call, double duration, uint64_t 
 {
         struct skbt_client *c = call->client;
         const struct skbt_config *cfg = &c->d->opt.cfg;
-        uint64_t usec = (uint64_t)(duration * 1e6);
+        /* Rounded up: a duration below the timer's microsecond must still end the session
+         * (1e-7 s once truncated to 0, "no timer", and the session never ended). */
+        uint64_t usec = (uint64_t)ceil(duration * 1e6);
         uint32_t n;
 
         if (c->d->n_sessions >= cfg->max_sessions)

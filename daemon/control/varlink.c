@@ -71,6 +71,19 @@ const char *vl_error_key(enum vl_error e)
         return (unsigned)e < _VL_ERR_MAX ? vl_errors[e].key : NULL;
 }
 
+/*
+ * A serialized message, NUL-terminated, with valid UTF-8 whatever its strings
+ * hold: json-c copies string bytes as they are, and some come from a client
+ * (\u escapes decode to lone surrogates) or the kernel (device names, comm),
+ * or from a message truncated mid-character.  Invalid bytes can only be inside
+ * strings, where each becomes \u00XX, as the event renderer writes them.
+ */
+static void client_queue_json(struct skbt_client *c, const char *s, size_t len)
+{
+        strbuf_put_json_text(&c->out, s, len);
+        strbuf_putc(&c->out, '\0');
+}
+
 void vl_send_reply(struct skbt_client *c, json_object *params, bool continues)
 {
         _cleanup_json_ json_object *msg = json_object_new_object();
@@ -86,7 +99,7 @@ void vl_send_reply(struct skbt_client *c, json_object *params, bool continues)
                 vl_send_error(c, VL_ERR_OUT_OF_MEMORY, NULL, "skbtraced is out of memory");
                 return;
         }
-        client_queue(c, s, len + 1); /* with the NUL terminator */
+        client_queue_json(c, s, len);
 }
 
 static void vl_send_errorv(struct skbt_client *c, enum vl_error e, const char *arg, const char *fmt,
@@ -122,7 +135,7 @@ static void vl_send_errorv(struct skbt_client *c, enum vl_error e, const char *a
                         json_object_object_add(params, key, json_object_new_string(arg));
                 s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
                 if (s)
-                        client_queue(c, s, len + 1);
+                        client_queue_json(c, s, len);
         }
 }
 
@@ -317,8 +330,16 @@ static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
                 vl_send_error(c, VL_ERR_OUT_OF_MEMORY, NULL, "skbtraced is out of memory");
                 return;
         }
+        /* JSON is UTF-8 (RFC 8259): bytes that are not would be echoed in replies. */
+        json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
         req = json_tokener_parse_ex(tok, msg, (int)len);
         r = req && json_tokener_get_parse_end(tok) == len;
+        if (!r && json_tokener_get_error(tok) == json_tokener_error_parse_utf8_string) {
+                json_tokener_free(tok);
+                client_fail(c, VL_ERR_MALFORMED_REQUEST,
+                            "request is not valid UTF-8; JSON text must be UTF-8 (RFC 8259)");
+                return;
+        }
         json_tokener_free(tok);
         if (!r) {
                 client_fail(c, VL_ERR_MALFORMED_REQUEST,

@@ -316,6 +316,89 @@ def test_root_headroom(t):
     alive("the flood against the total")
 
 
+_UTF8_SCRIPT = r"""
+def raw(data, timeout=5):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(SOCK)
+    s.sendall(data + b"\0")
+    buf = b""
+    while b"\0" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return buf.split(b"\0")[0]
+
+cases = [
+    b'{"method":"io.skbtraced.List","parameters":{"regex":"\xff("}}',
+    b'{"method":"io.skbtraced.\xc0\x80"}',
+    b'{"method":"io.skbtraced.List","parameters":{"regex":"\\udc80("}}',
+    b'{"method":"io.skbtraced.\\udc80x"}',
+    b'{"method":"io.skbtraced.List","parameters":{"\\ud800":1}}',
+    b'{"method":"io.skbtraced.Trace","more":true,"parameters":{"groups":["\\udfff"]}}',
+    b'{"method":"io.skbtraced.Trace","more":true,"parameters":{"egress":"\\udfff","output":"aggregate"}}',
+    b'{"method":"io.skbtraced.Trace","more":true,"parameters":{"fields":["\\udfff"]}}',
+    b'{"method":"io.skbtraced.Trace","more":true,"parameters":{"filter":{"ifname":"\\udfff"}}}',
+    b'{"method":"io.skbtraced.Stop","parameters":{"session":"\\udfff"}}',
+]
+out = []
+for c in cases:
+    r = raw(c)
+    try:
+        r.decode("utf-8", errors="strict")
+        ok = True
+    except UnicodeDecodeError:
+        ok = False
+    out.append({"request": c.decode("latin-1"), "utf8": ok, "reply": r.decode("latin-1")[:200]})
+print(json.dumps(out))
+"""
+
+
+def test_utf8_replies(t):
+    daemon(t)
+    res = member(_UTF8_SCRIPT)
+    for r in res:
+        check(r["reply"], f"{r['request']!r}: no reply")
+        check(r["utf8"], f"{r['request']!r}: reply is not valid UTF-8: {r['reply']!r}")
+        check('"error"' in r["reply"], f"{r['request']!r}: not an error: {r['reply']!r}")
+    alive("requests with invalid UTF-8")
+
+
+_DURATION_SCRIPT = r"""
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(SOCK)
+t0 = time.monotonic()
+s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True,
+                      "parameters": {"duration": float(sys.argv[2])}}).encode() + b"\0")
+buf, last = b"", None
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+    msgs = buf.split(b"\0")
+    for m in msgs[:-1]:
+        last = json.loads(m)
+    buf = msgs[-1]
+    if last and not last.get("continues"):
+        break
+print(json.dumps({"last": last, "seconds": time.monotonic() - t0}))
+"""
+
+
+def test_tiny_duration(t):
+    """A duration below the timer's microsecond used to round to 0: the session never ended."""
+    daemon(t)
+    res = member(_DURATION_SCRIPT, 1e-7, timeout=30)
+    summary = (res["last"] or {}).get("parameters", {}).get("summary")
+    check(summary and summary["reason"] == "duration", f"duration 1e-7: {res}")
+    check(res["seconds"] < 2, f"the session ended after {res['seconds']:.2f} s")
+    alive("a tiny duration")
+
+
 def test_zz_figures(t):
     """Last: the figures for the note, and the member's view of the daemon afterwards."""
     daemon(t)

@@ -28,11 +28,37 @@ static void check_json_valid(const char *in, size_t n)
         strbuf_done(&sb);
 }
 
+/* json-c's output with raw string bytes: valid UTF-8 stays, every invalid byte is escaped. */
+static void test_json_text(void)
+{
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+            {"{\"a\":\"plain\"}", "{\"a\":\"plain\"}"},
+            {"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac\"}", "{\"a\":\"caf\xc3\xa9 \xe2\x82\xac\"}"},
+            {"{\"a\":\"\xff\"}", "{\"a\":\"\\u00ff\"}"},
+            /* A truncated sequence, an overlong NUL, a surrogate (as json-c decodes \udc80). */
+            {"\"\xe2\x82\"", "\"\\u00e2\\u0082\""},
+            {"\"\xc0\x80\"", "\"\\u00c0\\u0080\""},
+            {"\"\xed\xb2\x80\"", "\"\\u00ed\\u00b2\\u0080\""},
+            {"\"\xf4\x90\x80\x80\"", "\"\\u00f4\\u0090\\u0080\\u0080\""},
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct strbuf sb = STRBUF_INIT;
+
+                strbuf_put_json_text(&sb, cases[i].in, strlen(cases[i].in));
+                CHECK_STREQ(strbuf_cstr(&sb), cases[i].out);
+                strbuf_done(&sb);
+        }
+}
+
 int main(void)
 {
         struct strbuf sb = STRBUF_INIT;
         char all[256];
 
+        test_json_text();
         strbuf_put_u64(&sb, 0);
         strbuf_putc(&sb, ' ');
         strbuf_put_u64(&sb, 18446744073709551615ULL);
