@@ -59,7 +59,7 @@ declare -A want=(
         [skbtraced]="usr/sbin/skbtraced lib/systemd/system/skbtraced.service lib/systemd/system/skbtraced.socket
                 usr/lib/sysusers.d/skbtraced.conf usr/share/skbtraced/groups.conf
                 usr/share/man/man8/skbtraced.8.gz usr/share/doc/skbtraced/skbtraced.conf.example
-                usr/share/doc/skbtraced/copyright"
+                usr/share/doc/skbtraced/copyright usr/share/varlink/io.skbtraced.varlink"
         [ipftctl]="usr/bin/ipftctl usr/share/man/man1/ipftctl.1.gz usr/share/doc/ipftctl/copyright"
 )
 for pkg in "${!want[@]}"; do
