@@ -23,6 +23,24 @@
  */
 struct skbt_state state SEC(".bss");
 __u64 probe_sessions[SKBT_MAX_PROBES] SEC(".bss");
+
+/*
+ * The first test of every entry point, before anything else it would do:
+ * no session live, nothing to do.  Before the attach cookie in particular:
+ * on kprobe-multi bpf_get_attach_cookie() is a binary search over the
+ * link's functions (~11 steps, each an indirect call, for 1,600 functions).
+ */
+static __always_inline bool skbt_idle(void)
+{
+        return !*(volatile __u64 *)&state.active;
+}
+
+/* Return probes work only for function_graph sessions and for clone tracking. */
+static __always_inline bool skbt_returns_idle(void)
+{
+        return !(*(volatile __u64 *)&state.graph |
+                 (*(volatile __u64 *)&state.active & *(volatile __u64 *)&state.ident));
+}
 /* Written by the daemon with the filters (daemon/probes/prefilter.c). */
 struct skbt_prefilter prefilter SEC(".bss");
 /* Sessions' pcap filters (skbt_cbpf.bpf.h), written by the daemon before the filters. */

@@ -16,6 +16,9 @@ char LICENSE[] SEC("license") = "GPL";
         int skbt_tp_arg##pos(struct bpf_raw_tracepoint_args *ctx)                                  \
         {                                                                                          \
                 struct skbt_hit hit = {};                                                          \
+                                                                                                   \
+                if (skbt_idle())                                                                   \
+                        return 0;                                                                  \
                 return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit);     \
         }
 
@@ -35,6 +38,8 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
             .flags = SKBT_EV_DROP,
         };
 
+        if (skbt_idle())
+                return 0;
         skbt_nf_drop_inside((struct sk_buff *)ctx->args[0]);
         return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit);
 }
@@ -55,6 +60,9 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
         int skbt_tpbtf_arg##pos(__u64 *ctx)                                                        \
         {                                                                                          \
                 struct skbt_hit hit = {};                                                          \
+                                                                                                   \
+                if (skbt_idle())                                                                   \
+                        return 0;                                                                  \
                 return skbt_handle_btf(ctx, (struct sk_buff *)ctx[pos], skbt_stamp(), &hit);       \
         }
 
@@ -73,6 +81,8 @@ int skbt_tpbtf_kfree_skb(__u64 *ctx)
             .flags = SKBT_EV_DROP,
         };
 
+        if (skbt_idle())
+                return 0;
         skbt_nf_drop_inside((struct sk_buff *)ctx[0]);
         return skbt_handle_btf(ctx, (struct sk_buff *)ctx[0], skbt_stamp(), &hit);
 }
@@ -108,6 +118,8 @@ int skbt_fentry(__u64 *ctx)
         struct sk_buff *skb;
         __u64 mask;
 
+        if (skbt_idle())
+                return 0;
         skbt_fentry_hit(ctx, stamp, &skb, &hit);
         mask = skbt_handle(ctx, skb, stamp, &hit);
         if (mask)
@@ -120,6 +132,8 @@ int skbt_fexit(__u64 *ctx)
 {
         __u64 stamp = skbt_stamp(), ret = 0;
 
+        if (skbt_returns_idle())
+                return 0;
         bpf_get_func_ret(ctx, &ret);
         return skbt_return(stamp, (__s64)ret);
 }
@@ -147,10 +161,13 @@ static __always_inline __u64 skbt_kprobe_caller(struct pt_regs *ctx)
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
         {                                                                                          \
-                __u64 cookie = bpf_get_attach_cookie(ctx), mask;                                   \
                 struct sk_buff *skb = (struct sk_buff *)ctx->reg;                                  \
                 struct skbt_hit hit = {};                                                          \
+                __u64 cookie, mask;                                                                \
                                                                                                    \
+                if (skbt_idle())                                                                   \
+                        return 0;                                                                  \
+                cookie = bpf_get_attach_cookie(ctx);                                               \
                 if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
                         hit.drop_reason = (__u32)ctx->next;                                        \
                         hit.flags = SKBT_EV_DROP;                                                  \
@@ -181,6 +198,8 @@ SKBT_KPROBE_ENTRY("kprobe", skbt_kprobe_arg5, r9, r9)
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
         {                                                                                          \
+                if (skbt_returns_idle())                                                           \
+                        return 0;                                                                  \
                 return skbt_return(bpf_get_attach_cookie(ctx), (__s64)ctx->ax);                    \
         }
 
@@ -195,6 +214,8 @@ SKBT_KRETPROBE("kretprobe", skbt_kretprobe)
 SEC("fentry/netif_receive_skb")
 int skbt_nf_fentry(__u64 *ctx)
 {
+        if (skbt_idle())
+                return 0;
         return skbt_nf_fentry_enter(ctx, skbt_stamp());
 }
 
@@ -203,6 +224,8 @@ int skbt_nf_fexit(__u64 *ctx)
 {
         __u64 ret = 0;
 
+        if (skbt_idle())
+                return 0;
         bpf_get_func_ret(ctx, &ret);
         return skbt_nf_leave(ret);
 }
@@ -210,23 +233,31 @@ int skbt_nf_fexit(__u64 *ctx)
 SEC("kprobe.multi")
 int skbt_nf_kmulti(struct pt_regs *ctx)
 {
+        if (skbt_idle())
+                return 0;
         return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
 }
 
 SEC("kretprobe.multi")
 int skbt_nf_kmulti_ret(struct pt_regs *ctx)
 {
+        if (skbt_idle())
+                return 0;
         return skbt_nf_leave(ctx->ax);
 }
 
 SEC("kprobe")
 int skbt_nf_kprobe(struct pt_regs *ctx)
 {
+        if (skbt_idle())
+                return 0;
         return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
 }
 
 SEC("kretprobe")
 int skbt_nf_kretprobe(struct pt_regs *ctx)
 {
+        if (skbt_idle())
+                return 0;
         return skbt_nf_leave(ctx->ax);
 }
