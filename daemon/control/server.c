@@ -235,10 +235,62 @@ static uint32_t count_user_connections(struct skbtraced *d, uid_t uid)
  * connect flood costs the daemon one accept, one write and one close each.
  * What the peer already sent is read first (and dropped): closing a Unix
  * socket with unread data would make the peer's read fail with ECONNRESET
- * before it sees our error.
+ * before it sees our error.  The fd then lingers, write side shut, in a small
+ * bounded ring (refused_linger), so that a client that writes its request
+ * before it reads (the varlink Go library does) gets our error, not EPIPE.
  */
-static void _printf_(4, 5)
-    refuse_fd(int fd, enum vl_error e, const char *limit, const char *fmt, ...)
+static void refused_close_oldest(struct skbtraced *d)
+{
+        safe_close(d->refused_fd[d->refused_head]);
+        d->refused_head = (d->refused_head + 1) % SKBT_REFUSED_MAX;
+        d->refused_n--;
+}
+
+static int on_refused_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct skbtraced *d = userdata;
+        uint64_t now = skbt_now_ns();
+
+        while (d->refused_n &&
+               now - d->refused_ns[d->refused_head] >= SKBT_REFUSED_LINGER_USEC * 1000ULL)
+                refused_close_oldest(d);
+        if (d->refused_n) {
+                sd_event_source_set_time_relative(es, SKBT_REFUSED_LINGER_USEC / 4);
+                sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static void refused_linger(struct skbtraced *d, int fd)
+{
+        if (d->refused_n == SKBT_REFUSED_MAX)
+                refused_close_oldest(d);
+        d->refused_fd[(d->refused_head + d->refused_n) % SKBT_REFUSED_MAX] = fd;
+        d->refused_ns[(d->refused_head + d->refused_n) % SKBT_REFUSED_MAX] = skbt_now_ns();
+        d->refused_n++;
+        if (!d->refused_timer) {
+                if (sd_event_add_time_relative(d->event, &d->refused_timer, CLOCK_MONOTONIC,
+                                               SKBT_REFUSED_LINGER_USEC / 4, 0, on_refused_timer,
+                                               d) < 0)
+                        refused_close_oldest(d);
+                return;
+        }
+        if (sd_event_source_get_enabled(d->refused_timer, NULL) == 0) {
+                sd_event_source_set_time_relative(d->refused_timer, SKBT_REFUSED_LINGER_USEC / 4);
+                sd_event_source_set_enabled(d->refused_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+/* Closes the refused connections that still linger (at shutdown). */
+void skbt_control_refused_close_all(struct skbtraced *d)
+{
+        while (d->refused_n)
+                refused_close_oldest(d);
+        d->refused_timer = sd_event_source_disable_unref(d->refused_timer);
+}
+
+static void _printf_(5, 6)
+    refuse_fd(struct skbtraced *d, int fd, enum vl_error e, const char *limit, const char *fmt, ...)
 {
         _cleanup_json_ json_object *msg = json_object_new_object();
         json_object *params = json_object_new_object();
@@ -265,8 +317,8 @@ static void _printf_(4, 5)
         json_object_put(params);
         for (int i = 0; i < 16 && recv(fd, drop, sizeof(drop), MSG_DONTWAIT) > 0; i++)
                 ;
-        shutdown(fd, SHUT_RDWR);
-        close(fd);
+        shutdown(fd, SHUT_WR);
+        refused_linger(d, fd);
 }
 
 /*
@@ -286,7 +338,7 @@ static bool admit(struct skbtraced *d, int cfd, const struct skbt_peer *peer)
                 log_info("connection from uid %u pid %d refused: neither root nor a member of "
                          "group %s",
                          peer->cred.uid, peer->cred.pid, cfg->group);
-                refuse_fd(cfd, VL_ERR_PERMISSION_DENIED, NULL,
+                refuse_fd(d, cfd, VL_ERR_PERMISSION_DENIED, NULL,
                           "permission denied: add yourself to group %s (uid %u is neither root "
                           "nor a member)",
                           cfg->group, peer->cred.uid);
@@ -297,7 +349,7 @@ static bool admit(struct skbtraced *d, int cfd, const struct skbt_peer *peer)
                 if (n_user >= cfg->max_connections_per_user) {
                         log_debug("uid %u: %u connections, refusing one more", peer->cred.uid,
                                   n_user);
-                        refuse_fd(cfd, VL_ERR_LIMIT_REACHED, "max_connections_per_user",
+                        refuse_fd(d, cfd, VL_ERR_LIMIT_REACHED, "max_connections_per_user",
                                   "uid %u has %u connections open, the limit per user "
                                   "(max_connections_per_user); close some first",
                                   peer->cred.uid, n_user);
@@ -308,7 +360,7 @@ static bool admit(struct skbtraced *d, int cfd, const struct skbt_peer *peer)
                          ? cfg->max_connections - SKBT_ADMIN_RESERVED_CONNECTIONS
                          : 1;
         if (d->n_clients >= (peer->admin ? cfg->max_connections : max_others)) {
-                refuse_fd(cfd, VL_ERR_LIMIT_REACHED, "max_connections",
+                refuse_fd(d, cfd, VL_ERR_LIMIT_REACHED, "max_connections",
                           "too many connections to skbtraced (limit %u, max_connections); try "
                           "again later",
                           peer->admin ? cfg->max_connections : max_others);

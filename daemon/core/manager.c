@@ -526,6 +526,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
                 skbt_client_free(d->clients);
         sd_event_source_disable_unref(d->listen_io);
         sd_event_source_disable_unref(d->idle_sweep);
+        skbt_control_refused_close_all(d);
         sd_event_source_disable_unref(d->rb_io);
         sd_event_source_disable_unref(d->rb_poll);
         sd_event_source_disable_unref(d->loss_timer);

@@ -110,6 +110,9 @@ struct skbt_session {
         uint32_t nf_drops_next;
 };
 
+#define SKBT_REFUSED_MAX 64
+#define SKBT_REFUSED_LINGER_USEC (1000 * 1000ULL)
+
 struct skbt_client {
         struct skbtraced *d;
         struct skbt_client *next, *prev;
@@ -179,6 +182,13 @@ struct skbtraced {
         uint64_t refused_connections; /* closed at accept: not allowed, or over a limit */
         uint64_t idle_closed;         /* closed after idle_timeout without a request */
         sd_event_source *idle_sweep;  /* closes idle connections */
+        /* Refused connections, error sent and write side shut: kept open (not clients, not
+         * counted) for SKBT_REFUSED_LINGER_USEC so that a peer that writes its request after
+         * our error gets no EPIPE, at most SKBT_REFUSED_MAX of them (oldest closed first). */
+        int refused_fd[SKBT_REFUSED_MAX];
+        uint64_t refused_ns[SKBT_REFUSED_MAX];
+        uint32_t refused_head, refused_n;
+        sd_event_source *refused_timer;
 
         uint64_t start_mono_ns;
         uint64_t startup_ns;
@@ -230,6 +240,7 @@ void skbt_daemon_load_groups(struct skbtraced *d);
 
 /* control/ */
 int skbt_control_listen(struct skbtraced *d);
+void skbt_control_refused_close_all(struct skbtraced *d);
 /* The access group (opt.cfg.group), resolved into access_gid at start and on reload. */
 void skbt_control_resolve_group(struct skbtraced *d);
 /* The socket's owner and mode for that group, when we bound it (not socket activation). */
