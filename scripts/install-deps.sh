@@ -93,7 +93,8 @@ test_pkgs=(
         golang-go golang-github-varlink-go-dev   # e2e varlink_go: the varlink Go library as client
 )
 vm_pkgs=(qemu-system-x86 busybox-static cpio xz-utils zstd
-        kmod)             # depmod for unpacked kernels
+        kmod              # depmod for unpacked kernels
+        mmdebstrap e2fsprogs)   # the systemd guest's root file system (tests/vm/mkrootfs.sh)
 
 installed() {
         [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
@@ -191,5 +192,14 @@ else
                 echo "install-deps: installing the test kernels failed; try SKBT_KERNEL_METHOD=extract" >&2
                 exit 1
         fi
+fi
+# The systemd guest's Debian 12 root file system (~1 min, cached in tests/vm/cache/debian12;
+# a no-op when current), here so that its time shows apart from the tests'.
+mkrootfs=$top/tests/vm/mkrootfs.sh
+if [ -f "$mkrootfs" ]; then
+        log "$mkrootfs --no-install"
+        t0=$SECONDS
+        bash "$mkrootfs" --no-install
+        log "systemd guest root file system ready in $((SECONDS - t0)) s"
 fi
 log "done"

@@ -15,6 +15,9 @@
 #   --append ARGS      extra kernel command line
 #   --smp N            guest CPUs (default 1)
 #   --quiet            do not stream the console; print only its last 60 lines at the end
+#   --systemd          boot Debian 12 with systemd as PID 1 from a disk instead of the busybox
+#                      initramfs (mkrootfs.sh, mkrootimg.sh); SCRIPT runs under bash once the
+#                      system is up; --extra files default to /usr/local/bin/NAME
 #
 # Exit status: 0 iff the console shows "SKBT-VM-RESULT: PASS"; 1 on FAIL, timeout or no
 # marker; 2 on usage or setup errors. Missing 6.1/6.12 kernels are fetched first.
@@ -27,7 +30,7 @@ CACHE=${SKBT_VM_CACHE:-$SCRIPT_DIR/cache}
 QEMU=${QEMU:-qemu-system-x86_64}
 
 die() { printf 'run-vm: error: %s\n' "$*" >&2; exit 2; }
-usage() { sed -n '5,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 [[ $# -ge 2 ]] || usage
 kver=$1
@@ -40,6 +43,7 @@ log=
 append=
 smp=1
 quiet=0
+systemd=0
 while [[ $# -gt 0 ]]; do
         case $1 in
         --timeout) [[ $# -ge 2 ]] || usage; timeout_s=$2; shift 2 ;;
@@ -55,6 +59,7 @@ while [[ $# -gt 0 ]]; do
         --append) [[ $# -ge 2 ]] || usage; append=$2; shift 2 ;;
         --smp) [[ $# -ge 2 ]] || usage; smp=$2; shift 2 ;;
         --quiet) quiet=1; shift ;;
+        --systemd) systemd=1; shift ;;
         -h | --help) usage ;;
         *) die "unknown argument $1" ;;
         esac
@@ -85,19 +90,35 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 t0=$EPOCHREALTIME
-"$SCRIPT_DIR/mkinitramfs.sh" "$kdir" "$work/initrd.gz" --script "$script" \
-        ${modargs[@]+"${modargs[@]}"} ${extras[@]+"${extras[@]}"} || die "mkinitramfs.sh failed"
+if [[ $systemd -eq 1 ]]; then
+        # A no-op when the cached root file system is current.
+        "$SCRIPT_DIR/mkrootfs.sh" >&2 || die "mkrootfs.sh failed"
+        "$SCRIPT_DIR/mkrootimg.sh" "$kdir" "$work/root.img" --script "$script" \
+                ${modargs[@]+"${modargs[@]}"} ${extras[@]+"${extras[@]}"} || die "mkrootimg.sh failed"
+        # systemd and a Debian userland want more room than the initramfs.
+        boot=(-drive "file=$work/root.img,format=raw,if=none,id=root,cache=unsafe"
+                -device nvme,serial=skbt-root,drive=root)
+        root_args="root=/dev/nvme0n1 rw rootfstype=ext4"
+        mem=1536
+else
+        "$SCRIPT_DIR/mkinitramfs.sh" "$kdir" "$work/initrd.gz" --script "$script" \
+                ${modargs[@]+"${modargs[@]}"} ${extras[@]+"${extras[@]}"} || die "mkinitramfs.sh failed"
+        boot=(-initrd "$work/initrd.gz")
+        root_args=
+        mem=1024
+fi
 t_build=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
 guest_tmo=$((timeout_s - 30))
 ((guest_tmo >= timeout_s / 2)) || guest_tmo=$((timeout_s / 2))
 ((guest_tmo >= 1)) || guest_tmo=1
 
-cmdline="console=ttyS0 quiet panic=-1 skbt.timeout=$guest_tmo${append:+ $append}"
-qemu_cmd=("$QEMU" -accel tcg -cpu max -smp "$smp" -m 1024 -nographic -no-reboot -net none
-        -kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" -append "$cmdline")
-printf 'run-vm: %s, %s, timeout %ss (guest test %ss), initramfs built in %ss\n' \
-        "$release" "$script" "$timeout_s" "$guest_tmo" "$t_build" >&2
+cmdline="console=ttyS0${root_args:+ $root_args} quiet panic=-1 skbt.timeout=$guest_tmo${append:+ $append}"
+qemu_cmd=("$QEMU" -accel tcg -cpu max -smp "$smp" -m "$mem" -nographic -no-reboot -net none
+        -kernel "$kdir/vmlinuz" "${boot[@]}" -append "$cmdline")
+printf 'run-vm: %s, %s, timeout %ss (guest test %ss), %s built in %ss\n' \
+        "$release" "$script" "$timeout_s" "$guest_tmo" "$([[ $systemd -eq 1 ]] && echo root disk || echo initramfs)" \
+        "$t_build" >&2
 printf 'run-vm: + %s\n' "${qemu_cmd[*]}" >&2
 
 # Stream the serial console into the log, time-stamping the lines we care about.
