@@ -2,6 +2,8 @@
 /* main.c - skbtraced: command line, config file, logging set-up, run */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +12,30 @@
 #include "filter_spec.h"
 #include "log.h"
 #include "skbtraced.h"
+
+/*
+ * The probe groups when no --groups is given: the installed file, or, for the
+ * binary of a build tree while nothing is installed (scripts/demo.sh, the
+ * README's walkthrough), the source tree's.  Only that exact binary falls back,
+ * so an installed daemon never reads a build user's files.
+ */
+static const char *default_groups_path(void)
+{
+#ifdef SKBT_BUILD_DAEMON
+        char exe[PATH_MAX], build[PATH_MAX];
+        ssize_t n;
+
+        if (access(SKBT_DEFAULT_GROUPS, F_OK) == 0)
+                return SKBT_DEFAULT_GROUPS;
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0 || !realpath(SKBT_BUILD_DAEMON, build))
+                return SKBT_DEFAULT_GROUPS;
+        exe[n] = '\0';
+        if (strcmp(exe, build) == 0 && access(SKBT_SOURCE_GROUPS, R_OK) == 0)
+                return SKBT_SOURCE_GROUPS;
+#endif
+        return SKBT_DEFAULT_GROUPS;
+}
 
 static void help(void)
 {
@@ -59,7 +85,7 @@ static void help(void)
             "Signals: SIGTERM/SIGINT end every session (clients get their summary) and exit;\n"
             "SIGHUP re-reads the config file without ending sessions.\n"
             "See skbtraced(8) and ipftctl(1).\n",
-            SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP, SKBT_DEFAULT_GROUPS);
+            SKBT_DEFAULT_SOCKET, SKBT_DEFAULT_CONFIG, SKBT_DEFAULT_GROUP, default_groups_path());
 }
 
 enum {
@@ -227,7 +253,7 @@ int main(int argc, char **argv)
         struct skbt_options opt = {
             .socket_path = SKBT_DEFAULT_SOCKET,
             .config_path = SKBT_DEFAULT_CONFIG,
-            .groups_path = SKBT_DEFAULT_GROUPS,
+            .groups_path = default_groups_path(),
         };
         struct skbtraced *d = NULL;
         int r;

@@ -522,13 +522,15 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.args = list(args)
         self.proc = None
+        # False: leave the groups file to the daemon's own default.
+        self.groups_arg = True
 
     def start(self, timeout=60):
         _cleanups.append(self._cleanup)
         self.logf = open(self.log_path, "w")
         cmd = [self.bin, "--socket", self.sock, "-v"]
         # The probe groups of the source tree: a build-tree daemon has no installed ones.
-        if "--groups" not in self.args and os.path.exists(GROUPS_CONF):
+        if self.groups_arg and "--groups" not in self.args and os.path.exists(GROUPS_CONF):
             cmd += ["--groups", GROUPS_CONF]
         cmd += self.args
         log(f"starting {' '.join(cmd)}")

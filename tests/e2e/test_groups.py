@@ -3,6 +3,9 @@
 """test_groups.py - probe groups: list --groups, -g selection, unknown names; --detail."""
 
 import json
+import os
+import re
+import shutil
 
 import skbt
 from skbt import check, RX_TRACEPOINTS, TX_TRACEPOINTS
@@ -99,6 +102,53 @@ def test_detail_text(t):
     # The namespace's name (the topology's namespaces are ip netns ones), next to its inode.
     check(tx[0]["netns"] == topo.netns_a and tx[0].get("netns_name") == topo.a,
           f"JSON netns/netns_name: {tx[:1]}")
+
+
+def installed_groups_path():
+    """SKBT_DEFAULT_GROUPS of the build: where an installed daemon reads its groups."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(skbt.skbtraced_path())))
+    with open(os.path.join(build, "config.h")) as f:
+        return re.search(r'^#define SKBT_DEFAULT_GROUPS "(.*)"$', f.read(), re.M).group(1)
+
+
+def daemon_without_installed_groups(t, binary):
+    """BINARY, with no --groups, where the installed groups file does not exist: a mount
+    namespace of its own with an empty tmpfs over that file's folder if it exists here."""
+    hide = os.path.dirname(installed_groups_path())
+    wrapper = os.path.join(t.workdir, f"no-installed-groups-{os.path.basename(binary)}")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\n"
+                f"exec unshare --mount --propagation private sh -c '[ ! -d {hide} ] || "
+                f"mount -t tmpfs none {hide} || exit 1; exec \"$0\" \"$@\"' {binary} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    d = t.new_daemon()
+    d.bin = wrapper
+    d.groups_arg = False
+    return d.start()
+
+
+@skbt.needs_no_daemon
+def test_build_tree_daemon_finds_its_groups(t):
+    """A daemon run from the build tree, with nothing installed, reads the source tree's
+    groups (the README's walkthrough); a copy of it elsewhere does not."""
+    src = os.path.join(skbt.TOP, "data", "groups.conf")
+    d = daemon_without_installed_groups(t, os.path.abspath(skbt.skbtraced_path()))
+    st = d.status()
+    check(st["groups"]["file"] == src, f"status groups: {st['groups']}, want the file {src}")
+    r = d.ctl_run(["list", "--groups"])
+    check("link-in" in r.stdout and "net:netif_receive_skb" in r.stdout,
+          f"list --groups from a build-tree daemon:\n{r.stdout[:600]}{r.stderr}")
+    d.stop()
+
+    # The same binary outside the build tree is an installed daemon: no fallback.
+    copy = os.path.join(t.workdir, "skbtraced-copy")
+    shutil.copy2(skbt.skbtraced_path(), copy)
+    d = daemon_without_installed_groups(t, copy)
+    r = d.ctl_run(["list", "--groups"], check_rc=False)
+    check(r.returncode != 0 and installed_groups_path() in r.stderr,
+          f"a copied daemon listed groups or did not name the missing file: "
+          f"{r.returncode} {r.stdout[:300]}{r.stderr}")
+    d.stop()
 
 
 if __name__ == "__main__":
