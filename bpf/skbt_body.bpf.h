@@ -11,6 +11,7 @@
 #include "skbt_filter.bpf.h"
 #include "skbt_cbpf.bpf.h"
 #include "skbt_fields.bpf.h"
+#include "skbt_ct.bpf.h"
 #include "skbt_record.h"
 #include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
@@ -134,6 +135,7 @@ struct skbt_scratch {
         struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
         __u32 hdr_orig; /* bytes of the packet from where hdr starts to its end (pcapng) */
         __u32 pad_orig;
+        struct skbt_ct_rec ct; /* conntrack entry (--ct), read here, then copied to the record */
 };
 
 struct {
@@ -596,6 +598,21 @@ static __always_inline void skbt_track_unselected(struct sk_buff *skb, __u32 sfl
         }
 }
 
+/*
+ * skb->_nfct (conntrack entry | ctinfo), from the copy or with a plain load
+ * (see skbt_load_skb()); 0 on kernels built without conntrack.  Read only
+ * for records going to --ct sessions.
+ */
+static __always_inline __u64 skbt_skb_nfct(struct skbt_scratch *s, struct sk_buff *skb,
+                                           const bool btf)
+{
+        if (!bpf_core_field_exists(struct sk_buff, _nfct))
+                return 0;
+        if (btf)
+                return skb->_nfct;
+        return SKB_COPY_FIELD(s, unsigned long, _nfct);
+}
+
 /* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
 #define SKBT_EVENT_BIG SKBT_REC_BIG
 
@@ -635,7 +652,7 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         __u16 eth_proto;
         __u32 i, zero = 0;
         __u8 ev_flags;
-        bool want_stack, want_fields, want_snap;
+        bool want_stack, want_fields, want_snap, want_ct;
 
         if (!mask)
                 return 0;
@@ -768,7 +785,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         want_stack = mask & *(volatile __u64 *)&state.stack;
         want_fields = mask & *(volatile __u64 *)&field_sessions;
         want_snap = mask & *(volatile __u64 *)&snap_sessions;
-        if (want_stack || want_fields || want_snap) {
+        want_ct = mask & *(volatile __u64 *)&ct_sessions;
+        if (want_stack || want_fields || want_snap || want_ct) {
                 long n = 0;
 
                 if (want_stack) {
@@ -785,6 +803,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                                 shinfo += s->si.end;
                         skbt_fields_read(addr, shinfo, &s->vals);
                 }
+                if (want_ct)
+                        skbt_ct_read(skbt_skb_nfct(s, skb, btf), &s->ct);
                 e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
                 if (!e)
                         goto lost;
@@ -805,6 +825,10 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                         /* All of it (a constant size); the daemon uses len bytes. */
                         __builtin_memcpy(sn->data, s->hdr, SKBT_SNAP_MAX);
                         ev_flags |= SKBT_EV_SNAP;
+                }
+                if (want_ct) {
+                        __builtin_memcpy((void *)e + SKBT_REC_CT_OFF, &s->ct, sizeof(s->ct));
+                        ev_flags |= SKBT_EV_CT;
                 }
                 e->stack_depth = (__u8)(n / sizeof(__u64));
         } else {

@@ -14,7 +14,7 @@
 #endif
 
 /* Bump when any structure below changes layout. */
-#define SKBT_ABI_VERSION 3
+#define SKBT_ABI_VERSION 4
 
 /* Sessions are bits in a 64-bit mask. */
 #define SKBT_MAX_SESSIONS 64
@@ -168,6 +168,7 @@ enum skbt_event_flags {
         SKBT_EV_FIELDS = 1 << 4,  /* field values (-F) follow (common/skbt_record.h) */
         SKBT_EV_SNAP = 1 << 5,    /* packet bytes (pcapng) follow (common/skbt_record.h) */
         SKBT_EV_NF = 1 << 6,      /* a struct skbt_nf follows; retval is the verdict */
+        SKBT_EV_CT = 1 << 7,      /* conntrack (--ct) follows (common/skbt_record.h) */
 };
 
 /* Kernel stack frames that may follow a struct skbt_event (stack_depth of them). */
@@ -307,3 +308,5 @@ enum skbt_stat {
 
 /* Session prefilter tables, also in the programs' .bss. */
 #include "skbt_prefilter.h"
+/* Conntrack (--ct): what records carry, and the copy length in the programs' .bss. */
+#include "skbt_ct.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* skbt_record.h - the optional tails of a ring-buffer record: stack, field values, packet bytes */
+/* skbt_record.h - the optional tails of a ring-buffer record: stack, fields, packet bytes,
+ * conntrack */
 #pragma once
 
 /*
@@ -8,12 +9,14 @@
  * of fixed layout:
  *
  *   struct skbt_event | SKBT_STACK_MAX u64 | struct skbt_field_vals | struct skbt_snap
+ *   | struct skbt_ct_rec
  *
  * One size for every combination keeps the BPF reservation size a constant;
  * event flags say which parts are filled (stack_depth, SKBT_EV_FIELDS,
- * SKBT_EV_SNAP).
+ * SKBT_EV_SNAP, SKBT_EV_CT).
  */
 #include "skbt_abi.h"
+#include "skbt_ct.h"
 #include "skbt_fields.h"
 
 /* Packet bytes copied for pcapng: what the parser copied (bpf/skbt_parse.bpf.h SKBT_HDR_MAX). */
@@ -30,4 +33,5 @@ _Static_assert(sizeof(struct skbt_snap) == 144, "skbt_snap layout");
 
 #define SKBT_REC_VALS_OFF (sizeof(struct skbt_event) + SKBT_STACK_MAX * sizeof(__u64))
 #define SKBT_REC_SNAP_OFF (SKBT_REC_VALS_OFF + sizeof(struct skbt_field_vals))
-#define SKBT_REC_BIG (SKBT_REC_SNAP_OFF + sizeof(struct skbt_snap))
+#define SKBT_REC_CT_OFF (SKBT_REC_SNAP_OFF + sizeof(struct skbt_snap))
+#define SKBT_REC_BIG (SKBT_REC_CT_OFF + sizeof(struct skbt_ct_rec))

@@ -412,6 +412,16 @@ static const struct skbt_param trace_rows[] = {
         .help = "the kernel stack of each event",
     },
     {
+        .name = "conntrack",
+        .type = SKBT_PARAM_BOOL,
+        .id = SKBT_TP_CONNTRACK,
+        .offset = REQ(conntrack),
+        .cli_long = "ct",
+        .section = SKBT_TP_SECTION_SESSION,
+        .help = "the packet's conntrack entry: state, status,\n"
+                "zone, mark, original and reply tuples",
+    },
+    {
         .name = "count",
         .type = SKBT_PARAM_UINT,
         .id = SKBT_TP_COUNT,

@@ -79,6 +79,7 @@ enum skbt_trace_param {
         SKBT_TP_EGRESS,
         SKBT_TP_DETAIL,
         SKBT_TP_STACK,
+        SKBT_TP_CONNTRACK,
         SKBT_TP_COUNT,
         SKBT_TP_DURATION,
         SKBT_TP_FIELDS,
@@ -104,6 +105,7 @@ struct skbt_trace_request {
         uint8_t tracer; /* enum skbt_tracer */
         uint8_t output; /* enum skbt_output */
         bool track, detail, stack, snapshot, raw_output;
+        bool conntrack; /* --ct: events carry the packet's conntrack entry */
         uint64_t count;  /* events, 0: no limit */
         double duration; /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];

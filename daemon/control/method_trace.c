@@ -111,6 +111,32 @@ static int resolve_fields(struct vl_call *call, const struct skbt_trace_request 
         return 0;
 }
 
+/*
+ * --ct: where struct nf_conn's members are, from kernel or nf_conntrack
+ * module BTF.  Looked for again by each session until found: the module may
+ * be loaded after the daemon started.
+ */
+static int resolve_conntrack(struct vl_call *call, const struct skbt_trace_request *req)
+{
+        struct skbtraced *d = call->client->d;
+        char err[SKBT_ERR_MAX];
+        const struct btf *btf;
+        int r;
+
+        if (!req->conntrack || d->ct_layout_ok)
+                return 0;
+        btf = skbt_kernel_btf();
+        if (!btf)
+                return vl_error(call, VL_ERR_NOT_SUPPORTED, "conntrack",
+                                "conntrack needs kernel BTF (/sys/kernel/btf/vmlinux), which the "
+                                "daemon cannot read");
+        r = skbt_ct_layout_resolve(btf, &d->ct_layout, err, sizeof(err));
+        if (r < 0)
+                return vl_error(call, VL_ERR_NOT_SUPPORTED, "conntrack", "%s", err);
+        d->ct_layout_ok = true;
+        return 0;
+}
+
 /* The probe id of an attached entry probe called name, or SKBT_NO_PROBE. */
 static uint32_t find_probe(const struct skbt_loader *l, const char *name)
 {
@@ -150,6 +176,7 @@ static int build_output(struct vl_call *call, const struct skbt_trace_request *r
         t->track = req->track;
         t->fmt.detail = req->detail;
         t->fmt.stack = req->stack;
+        t->ct = req->conntrack;
         /* Aggregate blocks group events by track id: they need them. */
         t->ident = t->track || skbt_output_is_aggregate(t->output);
         t->fmt.track = t->ident;
@@ -298,6 +325,7 @@ int method_trace(struct vl_call *call, void *args)
                                 "connection for a second one");
         if ((r = build_filter(call, req, &t)) < 0 ||
             (r = resolve_fields(call, req, &t.fields)) < 0 ||
+            (r = resolve_conntrack(call, req)) < 0 ||
             (r = build_output(call, req, &t)) < 0 ||
             (r = trace_select_probes(call, req, &t, &sel)) < 0)
                 return r;

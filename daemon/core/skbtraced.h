@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "caps.h"
+#include "ct.h"
 #include "fields.h"
 #include "format.h"
 #include "idle_detach.h"
@@ -89,6 +90,7 @@ struct skbt_session {
         struct skbt_cbpf_prog cbpf;        /* compiled from it (len 0: none) */
         struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
         bool snapshot; /* events carry the packet's first bytes (pcapng output) */
+        bool ct;       /* events carry the skb's conntrack entry (--ct) */
         /* Packet journeys (docs/output.md "Tracking"). */
         bool track;                  /* follow matched packets whatever their headers become */
         bool ident;                  /* events carry track ids: track, or aggregate output */
@@ -202,6 +204,9 @@ struct skbtraced {
 
         /* Custom fields: the shared table (names resolve through kernel/kernel_btf.h). */
         struct skbt_field_registry fields;
+        /* Conntrack (--ct): struct nf_conn's layout, found at the first --ct session. */
+        struct skbt_ct_layout ct_layout;
+        bool ct_layout_ok;
 
         /* Access control: the group of opt.cfg.group, resolved at start and reload. */
         gid_t access_gid;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <bpf/btf.h>
@@ -185,6 +186,59 @@ int skbt_btf_member_offset(const struct btf *btf, const char *type, const char *
             bit_off % 8)
                 return -ENOENT;
         *ret = bit_off / 8;
+        return 0;
+}
+
+int skbt_btf_member_path(const struct btf *btf, const char *type, const char *path,
+                         uint32_t *ret_off, uint32_t *ret_size)
+{
+        int32_t sid = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+        uint32_t id, off = 0;
+        char buf[128], *save = NULL, *tok;
+
+        if (sid < 0 || strlen(path) >= sizeof(buf))
+                return -ENOENT;
+        id = (uint32_t)sid;
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+                uint32_t bit_off, mtype, bitfield;
+                char *br = strchr(tok, '[');
+                unsigned long idx = 0;
+
+                if (br) {
+                        char *end;
+
+                        *br = '\0';
+                        idx = strtoul(br + 1, &end, 10);
+                        if (end == br + 1 || strcmp(end, "]") != 0)
+                                return -EINVAL;
+                }
+                if (!find_member(btf, id, tok, &bit_off, &mtype, &bitfield, 0) || bitfield ||
+                    bit_off % 8)
+                        return -ENOENT;
+                off += bit_off / 8;
+                id = skip_mods(btf, mtype, NULL);
+                if (br) {
+                        const struct btf_type *t = btf__type_by_id(btf, id);
+                        int64_t esz;
+
+                        if (!t || !btf_is_array(t) || idx >= btf_array(t)->nelems)
+                                return -ENOENT;
+                        esz = btf__resolve_size(btf, btf_array(t)->type);
+                        if (esz < 0)
+                                return -ENOENT;
+                        off += (uint32_t)(idx * (uint64_t)esz);
+                        id = skip_mods(btf, btf_array(t)->type, NULL);
+                }
+        }
+        if (ret_size) {
+                int64_t sz = btf__resolve_size(btf, id);
+
+                if (sz < 0)
+                        return -ENOENT;
+                *ret_size = (uint32_t)sz;
+        }
+        *ret_off = off;
         return 0;
 }
 

@@ -15,6 +15,15 @@ struct btf;
 int skbt_btf_member_offset(const struct btf *btf, const char *type, const char *member,
                            uint32_t *ret);
 
+/*
+ * Byte offset (and size, if ret_size) of a member path in struct type:
+ * "tuplehash[1].tuple.src.u3", members separated by '.', an array element by
+ * [N]; anonymous members are looked into.  -ENOENT if a member is missing or
+ * a bitfield, -EINVAL for a malformed path.
+ */
+int skbt_btf_member_path(const struct btf *btf, const char *type, const char *path,
+                         uint32_t *ret_off, uint32_t *ret_size);
+
 /* The table the BPF programs read, with a reference count per entry (daemon side). */
 struct skbt_field_registry {
         struct skbt_field f[SKBT_FIELDS_MAX];

@@ -743,6 +743,8 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->field_table = &l->skel->bss->field_table;
         l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;
         l->snap_sessions = (uint64_t *)&l->skel->bss->snap_sessions;
+        l->ct_sessions = (uint64_t *)&l->skel->bss->ct_sessions;
+        l->ct_conf = &l->skel->bss->ct_conf;
         l->nf_conf = &l->skel->bss->nf_conf;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);

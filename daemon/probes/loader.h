@@ -68,6 +68,8 @@ struct skbt_loader {
         struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
         uint64_t *field_sessions;             /* sessions whose records carry them */
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
+        uint64_t *ct_sessions;                /* sessions whose records carry conntrack (--ct) */
+        struct skbt_ct_conf *ct_conf;         /* how much of a conntrack entry to copy */
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         uint32_t n_nf;                        /* netfilter probes attached */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */

@@ -65,6 +65,11 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
                 __atomic_fetch_or(l->field_sessions, bit, __ATOMIC_RELEASE);
         if (s->snapshot)
                 __atomic_fetch_or(l->snap_sessions, bit, __ATOMIC_RELEASE);
+        if (s->ct) {
+                /* The same length for every session: the layout is the kernel's. */
+                __atomic_store_n(&l->ct_conf->len, d->ct_layout.len, __ATOMIC_RELEASE);
+                __atomic_fetch_or(l->ct_sessions, bit, __ATOMIC_RELEASE);
+        }
         if (s->ident)
                 __atomic_fetch_or(&l->state->ident, bit, __ATOMIC_RELEASE);
         if (s->track)
@@ -86,6 +91,7 @@ static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
         __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(l->field_sessions, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(l->snap_sessions, ~bit, __ATOMIC_RELEASE);
+        __atomic_fetch_and(l->ct_sessions, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->ident, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->track, ~bit, __ATOMIC_RELEASE);
         __atomic_fetch_and(&l->state->stack, ~bit, __ATOMIC_RELEASE);
@@ -112,6 +118,9 @@ static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const str
 {
         struct skbt_session *s = data;
 
+        if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
+                skbt_ct_format(out, fmt, &s->d->ct_layout,
+                               (const struct skbt_ct_rec *)((const char *)ev + SKBT_REC_CT_OFF));
         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                 skbt_fields_format(out, fmt, &s->fields,
                                    (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
@@ -434,6 +443,10 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                                 skbt_fields_format(
                                     &s->pending, s->output, &s->fields,
                                     (const uint64_t *)((const char *)data + SKBT_REC_VALS_OFF));
+                        if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
+                                skbt_ct_format(&s->pending, s->output, &d->ct_layout,
+                                               (const struct skbt_ct_rec *)((const char *)data +
+                                                                            SKBT_REC_CT_OFF));
                         if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
                                 skbt_snap_format(&s->pending, s->output, ev,
                                                  (const struct skbt_snap *)((const char *)data +

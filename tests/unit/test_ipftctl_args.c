@@ -404,6 +404,8 @@ static void test_journeys(void)
         GOOD("{\"output\":\"aggregate-json\"}", "-o", "aggregate-json");
         GOOD("{\"detail\":true,\"stack\":true}", "--detail", "--stack");
         GOOD("{\"tracer\":\"drop\",\"stack\":true}", "-t", "drop", "--stack");
+        GOOD("{\"conntrack\":true}", "--ct");
+        GOOD("{\"output\":\"json\",\"conntrack\":true}", "--ct", "-o", "json");
         BAD("--egress|-o aggregate", "--egress", "ip_output");
         BAD("--egress|-o aggregate", "--egress", "ip_output", "-o", "json");
         BAD("invalid egress probe ", "--egress", "");

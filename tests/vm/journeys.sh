@@ -7,6 +7,7 @@
 #   skbt.backend=fentry|kprobe-multi|kprobe     the function backend to exercise
 # Checks, with function probes (the tracepoint backend is the e2e tier's): --track follows a
 # ping through DNAT on a router namespace and links the clone tcpdump gets (skb_clone's return);
+# --ct shows the DNAT'ed entry's original and reply tuples (struct nf_conn from module BTF);
 # aggregate blocks are complete and in order, --egress cuts them; -g selects a group's
 # functions; --netns, -i and --pid leave out concurrent traffic; --stack shows a UDP drop's
 # callers.
@@ -89,6 +90,20 @@ jq -e -s '[.[] | select(.icmp.type == 8)] | group_by(.icmp.seq) | length == 2 an
         $OUT/dnat-track >/dev/null || fail "$BE: --track lost the request after DNAT"
 jq -e -s 'length > 0 and all(.[]; .tuple.daddr != "10.2.0.2" and .track_id == 0)' \
         $OUT/dnat-plain >/dev/null || fail "$BE: without --track the rewritten packet matched"
+
+step "$BE: --ct: the DNAT'ed ping's conntrack entry (nf_conntrack is a module here)"
+run dnat-ct 3 -p icmp -d 10.2.0.2 --ct -o json
+sleep 1
+ns cl ping -c 1 -W 2 10.1.0.100 >/dev/null
+waitjobs
+jq -c '[.function, .ifname, .conntrack.state, .conntrack.orig.daddr, .conntrack.reply.saddr]' \
+        $OUT/dnat-ct | head -20
+# On rt, after the rewrite: the original tuple has the VIP, the reply tuple the server.
+jq -e -s 'any(.[]; .icmp.type == 8 and .conntrack.state == "new" and
+        .conntrack.orig.saddr == "10.1.0.1" and .conntrack.orig.daddr == "10.1.0.100" and
+        .conntrack.reply.saddr == "10.2.0.2" and .conntrack.reply.daddr == "10.1.0.1" and
+        (.conntrack.status | index("DST_NAT") != null))' $OUT/dnat-ct >/dev/null ||
+        fail "$BE: --ct did not show the DNAT'ed entry's two tuples"
 
 step "$BE: tcpdump's clone joins the reply's journey"
 "$IP" netns exec b tcpdump -Z root -n -i vb -w $OUT/cap.pcap 2>$OUT/tcpdump.err &
