@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "filter_spec.h"
 #include "log.h"
+#include "pcap_filter.h"
 #include "pcapng.h"
 #include "trace_args.h"
 #include "varlink_client.h"
@@ -248,6 +249,28 @@ static int trace_take_raw(struct conn *c, struct trace_session *s)
         return 0;
 }
 
+/*
+ * The pcap expression is compiled here, in the user's own context, where its
+ * host and port names are resolved (the daemon never resolves names): the
+ * daemon gets the program as pcap_program and the text for display.
+ */
+static int compile_pcap(struct trace_opts *o, char *err, size_t errlen)
+{
+        struct skbt_cbpf_prog prog;
+        int r;
+
+        if (!skbt_trace_given(&o->req, SKBT_TP_PCAP_FILTER))
+                return 0;
+        r = skbt_pcap_compile(o->req.pcap_filter, &prog, err, errlen);
+        if (r < 0)
+                return r;
+        r = skbt_cbpf_format(&prog, o->req.pcap_program, sizeof(o->req.pcap_program));
+        if (r < 0)
+                return skbt_fail(err, errlen, "pcap filter program too long");
+        o->req.given |= SKBT_PARAM_BIT(SKBT_TP_PCAP_PROGRAM);
+        return 0;
+}
+
 static int trace_run(struct conn *c, json_object *params, struct trace_session *s)
 {
         const struct timespec stop_timeout = {.tv_sec = STOP_TIMEOUT_SEC};
@@ -335,6 +358,8 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         /* The client's path, resolved here: the daemon may not see the same files. */
         if (o.netns_path &&
             args_netns_inode(o.netns_path, &o.req.filter.netns, err, sizeof(err)) < 0)
+                return usage_error("trace", err);
+        if (compile_pcap(&o, err, sizeof(err)) < 0)
                 return usage_error("trace", err);
         params = trace_opts_to_params(&o);
         /* Unescaped output after each batch header: the client only copies it. */

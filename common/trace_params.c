@@ -50,6 +50,14 @@ static int check_ifname(const char *s, char *err, size_t errlen)
         return skbt_parse_ifname(s, buf, err, errlen);
 }
 
+/* pcap_program: parsed and every instruction checked, in the client and the daemon alike. */
+static int check_cbpf(const char *s, char *err, size_t errlen)
+{
+        struct skbt_cbpf_prog prog;
+
+        return skbt_cbpf_parse(s, &prog, err, errlen);
+}
+
 /* -F: kernel BTF decides which names exist (the daemon's); here only their shape. */
 static int check_field(const char *s, char *err, size_t errlen)
 {
@@ -486,6 +494,16 @@ static const struct skbt_param trace_rows[] = {
         .id = SKBT_TP_PCAP_FILTER,
         .offset = REQ(pcap_filter),
         .what = "pcap filter expression",
+    },
+    /* The expression compiled by the client (libpcap, in the user's context): the daemon
+     * runs this, checked, and shows pcap_filter. */
+    {
+        .name = "pcap_program",
+        .type = SKBT_PARAM_STRING,
+        .id = SKBT_TP_PCAP_PROGRAM,
+        .offset = REQ(pcap_program),
+        .check = check_cbpf,
+        .what = "pcap filter program",
     },
 };
 

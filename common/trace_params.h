@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "params.h"
+#include "pcap_filter.h"
 #include "skbt_abi.h"
 #include "skbt_fields.h"
 #include "skbt_regex.h"
@@ -86,6 +87,7 @@ enum skbt_trace_param {
         SKBT_TP_SNAPSHOT,
         SKBT_TP_RAW_OUTPUT,
         SKBT_TP_PCAP_FILTER,
+        SKBT_TP_PCAP_PROGRAM,
         _SKBT_TP_MAX,
 };
 _Static_assert(_SKBT_TP_MAX <= 64, "the given mask is 64 bits");
@@ -110,7 +112,8 @@ struct skbt_trace_request {
         double duration; /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];
         char egress[SKBT_TRACE_EGRESS_MAX + 1];
-        char pcap_filter[SKBT_TRACE_PCAP_MAX + 1];
+        char pcap_filter[SKBT_TRACE_PCAP_MAX + 1]; /* for people: shown, never compiled */
+        char pcap_program[SKBT_CBPF_TEXT_MAX + 1]; /* what runs: "N,CODE JT JF K,..." */
         uint32_t n_fields;
         char fields[SKBT_FIELDS_PER_SESSION][SKBT_TRACE_FIELD_NAME_MAX + 1];
         uint32_t n_groups;

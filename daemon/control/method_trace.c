@@ -64,7 +64,8 @@ static int resolve_ifname(struct vl_call *call, struct skbt_filter *f)
         return 0;
 }
 
-/* The filter and the pcap expression, compiled here: the daemon decides what runs in BPF. */
+/* The filter and the pcap program the client compiled, checked here instruction by
+ * instruction: the daemon decides what runs in BPF. */
 static int build_filter(struct vl_call *call, const struct skbt_trace_request *req,
                         struct skbt_session *t)
 {
@@ -77,19 +78,29 @@ static int build_filter(struct vl_call *call, const struct skbt_trace_request *r
         if (r < 0)
                 return r;
         skbt_filter_describe(&t->filter, t->filter_desc, sizeof(t->filter_desc));
-        if (!skbt_trace_given(req, SKBT_TP_PCAP_FILTER))
-                return 0;
-        if (skbt_pcap_compile(req->pcap_filter, &t->cbpf, err, sizeof(err)) < 0)
-                return vl_error(call, VL_ERR_INVALID_PARAMETER, "pcap_filter", "%s", err);
+        if (!skbt_trace_given(req, SKBT_TP_PCAP_PROGRAM)) {
+                if (!skbt_trace_given(req, SKBT_TP_PCAP_FILTER))
+                        return 0;
+                /* Compiling would resolve the names in it, on the event loop, as root. */
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, "pcap_filter",
+                                "pcap_filter is the expression's text, for display; send its "
+                                "compiled program as pcap_program (ipftctl compiles it; by "
+                                "hand: tcpdump -ddd -y EN10MB 'EXPR', lines joined by commas)");
+        }
+        if (skbt_cbpf_parse(req->pcap_program, &t->cbpf, err, sizeof(err)) < 0)
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, "pcap_program", "%s", err);
         /* "all packets and ..." says nothing: the expression alone then. */
         n = t->filter.flags == 0 ? 0 : strlen(t->filter_desc);
-        snprintf(t->filter_desc + n, sizeof(t->filter_desc) - n, "%spcap '%s'", n ? " and " : "",
-                 req->pcap_filter);
-        if (t->cbpf.len) {
-                t->pcap_filter = strdup(req->pcap_filter);
-                if (!t->pcap_filter)
-                        return -ENOMEM;
-        }
+        if (skbt_trace_given(req, SKBT_TP_PCAP_FILTER))
+                snprintf(t->filter_desc + n, sizeof(t->filter_desc) - n, "%spcap '%s'",
+                         n ? " and " : "", req->pcap_filter);
+        else
+                snprintf(t->filter_desc + n, sizeof(t->filter_desc) - n,
+                         "%spcap program (%u instructions)", n ? " and " : "", t->cbpf.len);
+        t->pcap_filter = strdup(skbt_trace_given(req, SKBT_TP_PCAP_FILTER) ? req->pcap_filter
+                                                                           : req->pcap_program);
+        if (!t->pcap_filter)
+                return -ENOMEM;
         return 0;
 }
 

@@ -399,6 +399,34 @@ def test_tiny_duration(t):
     alive("a tiny duration")
 
 
+_PCAP_SCRIPT = r"""
+out = []
+for params in ({"pcap_filter": "host skbt-no-such-host.invalid or host another.invalid"},
+               {"pcap_filter": "tcp", "pcap_program": "2,21 9 0 0,6 0 0 0"},
+               {"pcap_program": "3,40 0 0 12,21 0 1 2048,6 0 0 0"},
+               {"pcap_program": "1," + "6 0 0 0," * 100000}):
+    reply, dt = call("io.skbtraced.Trace", params, more=True)
+    out.append({"params": str(params)[:80], "reply": reply, "seconds": dt})
+print(json.dumps(out))
+"""
+
+
+def test_pcap_names(t):
+    """pcap filters: the daemon compiles nothing (no name lookups as root), checks programs."""
+    daemon(t)
+    res = member(_PCAP_SCRIPT)
+    want = ["pcap_filter", "pcap_program", "pcap_program", None]
+    for r, param in zip(res, want):
+        reply = r["reply"]
+        check(r["seconds"] < 0.5, f"{r['params']}: {r['seconds']:.3f} s")
+        check(reply and reply.get("error") in ("org.varlink.service.InvalidParameter",
+                                               "io.skbtraced.RequestTooLarge"),
+              f"{r['params']}: {str(reply)[:300]}")
+        if param:
+            check(reply["parameters"].get("parameter") == param, f"{r['params']}: {reply}")
+    alive("pcap filters")
+
+
 def test_zz_figures(t):
     """Last: the figures for the note, and the member's view of the daemon afterwards."""
     daemon(t)

@@ -87,9 +87,57 @@ static void test_errors(void)
         CHECK(prog.len > 0 && prog.len <= SKBT_CBPF_MAX_INSNS);
 }
 
+/* The text the client sends (pcap_program) and what the daemon parses and checks from it. */
+static void test_program_text(void)
+{
+        static const char *const bad[] = {
+            "",
+            "0",
+            "65,6 0 0 0",
+            "1,6 0 0 0,6 0 0 0",  /* more than announced */
+            "2,6 0 0 0",          /* fewer */
+            "1,6 0 0 4294967296", /* k out of range */
+            "1,6  0 0 0",         /* two blanks */
+            "1,6 0 0 -1",
+            "1, 6 0 0 0",
+            "1,6 0 0 0 ",
+            "1,21 0 0 0",                  /* jumps out, and no return at the end */
+            "2,21 5 0 0,6 0 0 0",          /* jump past the end */
+            "2,128 0 0 0,6 0 0 0",         /* packet length */
+            "2,32 0 0 4294963200,6 0 0 0", /* ancillary load */
+            "2,2 0 0 16,6 0 0 0",          /* scratch index out of range */
+            "2,52 0 0 0,6 0 0 0",          /* division by constant zero */
+            "1,65535 0 0 0",               /* unknown opcode */
+            "1,6 0 0 0,",
+            "01x",
+        };
+        struct skbt_cbpf_prog prog, back;
+        char text[SKBT_CBPF_TEXT_MAX + 1], err[512];
+
+        for (size_t e = 0; e < ARRAY_SIZE(pcap_exprs); e++) {
+                CHECK_INTEQ(skbt_pcap_compile(pcap_exprs[e], &prog, err, sizeof(err)), 0);
+                CHECK_INTEQ(skbt_cbpf_format(&prog, text, sizeof(text)), 0);
+                CHECK_INTEQ(skbt_cbpf_parse(text, &back, err, sizeof(err)), 0);
+                CHECK(memcmp(&prog, &back, sizeof(prog)) == 0);
+        }
+        CHECK_INTEQ(skbt_cbpf_parse("4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0", &prog, err,
+                                    sizeof(err)),
+                    0);
+        CHECK_INTEQ(prog.len, 4);
+        CHECK_INTEQ(prog.insns[1].k, 2048);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                err[0] = '\0';
+                if (skbt_cbpf_parse(bad[i], &prog, err, sizeof(err)) != -EINVAL)
+                        fprintf(stderr, "'%s' was accepted\n", bad[i]);
+                CHECK(err[0] != '\0');
+        }
+        CHECK_INTEQ(skbt_cbpf_format(&back, text, 8), -ENOBUFS);
+}
+
 int main(void)
 {
         test_errors();
+        test_program_text();
         test_against_libpcap();
         return TEST_DONE();
 }

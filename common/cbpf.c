@@ -1,27 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* pcap_filter.c - compile tcpdump filter expressions for the BPF interpreter */
+/* cbpf.c - check, parse and print the classic BPF programs of pcap filters (no libpcap) */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <pcap/pcap.h>
+#include <linux/filter.h>
 
 #include "macro.h"
 #include "pcap_filter.h"
 #include "util.h"
 
-static void pcap_closep(pcap_t **p)
-{
-        if (*p)
-                pcap_close(*p);
-}
-
 /* Linux's ancillary loads start here (SKF_AD_OFF); a dead handle never emits them. */
 #define SKF_AD_OFF_ ((uint32_t)-0x1000)
 
 /* Why the interpreter cannot run insn, or NULL when it can. */
-static const char *check_insn(const struct bpf_insn *in, uint32_t pc, uint32_t n)
+static const char *check_insn(const struct skbt_cbpf_insn *in, uint32_t pc, uint32_t n)
 {
         uint16_t code = in->code;
 
@@ -102,50 +95,89 @@ static const char *check_insn(const struct bpf_insn *in, uint32_t pc, uint32_t n
         return "unsupported instruction";
 }
 
-int skbt_pcap_compile(const char *expr, struct skbt_cbpf_prog *ret, char *err, size_t errlen)
+int skbt_cbpf_check(const struct skbt_cbpf_prog *prog, char *err, size_t errlen)
 {
-        _cleanup_(pcap_closep) pcap_t *p = NULL;
-        struct bpf_program prog = {0};
         const char *why;
-        uint32_t n;
 
-        if (!expr || !*expr)
-                return skbt_fail(err, errlen, "empty pcap filter expression");
-        if (strlen(expr) > SKBT_PCAP_EXPR_MAX)
-                return skbt_fail(err, errlen, "pcap filter expression longer than %d bytes",
-                                 SKBT_PCAP_EXPR_MAX);
-        /* The interpreter shows L3 probe points an Ethernet header too (skbt_cbpf.bpf.h). */
-        p = pcap_open_dead(DLT_EN10MB, 262144);
-        if (!p)
-                return skbt_fail(err, errlen, "cannot set up libpcap to compile the filter");
-        if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0)
-                return skbt_fail(err, errlen, "invalid pcap filter '%.*s': %s", 200, expr,
-                                 pcap_geterr(p));
-        n = prog.bf_len;
-        if (n > SKBT_CBPF_MAX_INSNS) {
-                pcap_freecode(&prog);
+        if (prog->len == 0 || prog->len > SKBT_CBPF_MAX_INSNS)
                 return skbt_fail(err, errlen,
-                                 "pcap filter '%.*s' compiles to %u instructions, more than the %d "
-                                 "a session may use: simplify it or use the filter options "
-                                 "(--proto, --addr, --port...) for part of it",
-                                 64, expr, n, SKBT_CBPF_MAX_INSNS);
-        }
-        *ret = (struct skbt_cbpf_prog){.len = n};
-        for (uint32_t i = 0; i < n; i++) {
-                const struct bpf_insn *in = &prog.bf_insns[i];
+                                 "a pcap filter program has 1 to %d instructions, not %u: "
+                                 "simplify the expression or use the filter options (--proto, "
+                                 "--addr, --port...) for part of it",
+                                 SKBT_CBPF_MAX_INSNS, prog->len);
+        for (uint32_t i = 0; i < prog->len; i++) {
+                const struct skbt_cbpf_insn *in = &prog->insns[i];
 
-                why = check_insn(in, i, n);
-                if (!why && i == n - 1 && BPF_CLASS(in->code) != BPF_RET)
+                why = check_insn(in, i, prog->len);
+                if (!why && i == prog->len - 1 && BPF_CLASS(in->code) != BPF_RET)
                         why = "the program does not end in a return";
-                if (why) {
-                        pcap_freecode(&prog);
-                        *ret = (struct skbt_cbpf_prog){0};
-                        return skbt_fail(err, errlen, "pcap filter '%.*s' is not supported: %s",
-                                         200, expr, why);
-                }
-                ret->insns[i] = (struct skbt_cbpf_insn){
-                    .code = in->code, .jt = in->jt, .jf = in->jf, .k = in->k};
+                if (why)
+                        return skbt_fail(err, errlen, "instruction %u: %s", i, why);
         }
-        pcap_freecode(&prog);
+        return 0;
+}
+
+/* One unsigned decimal number of at most max, then sep (or the end of the text for '\\0'). */
+static const char *number(const char *s, uint32_t max, char sep, uint32_t *ret)
+{
+        uint64_t v = 0;
+        const char *b = s;
+
+        while (*s >= '0' && *s <= '9' && s - b < 10)
+                v = v * 10 + (uint64_t)(*s++ - '0');
+        if (s == b || v > max || (*s >= '0' && *s <= '9') || *s != sep)
+                return NULL;
+        *ret = (uint32_t)v;
+        return sep ? s + 1 : s;
+}
+
+int skbt_cbpf_parse(const char *text, struct skbt_cbpf_prog *ret, char *err, size_t errlen)
+{
+        const char *s = text;
+        uint32_t n, v[4];
+
+        *ret = (struct skbt_cbpf_prog){0};
+        s = number(s, UINT32_MAX, ',', &n);
+        if (!s || n == 0 || n > SKBT_CBPF_MAX_INSNS)
+                return skbt_fail(err, errlen,
+                                 "pcap_program must be \"N,CODE JT JF K,...\" (tcpdump -ddd, "
+                                 "lines joined by commas) with N from 1 to %d",
+                                 SKBT_CBPF_MAX_INSNS);
+        for (uint32_t i = 0; i < n; i++) {
+                s = number(s, 0xffff, ' ', &v[0]);
+                s = s ? number(s, 0xff, ' ', &v[1]) : NULL;
+                s = s ? number(s, 0xff, ' ', &v[2]) : NULL;
+                s = s ? number(s, UINT32_MAX, i + 1 < n ? ',' : '\0', &v[3]) : NULL;
+                if (!s)
+                        return skbt_fail(err, errlen,
+                                         "pcap_program: instruction %u is not \"CODE JT JF K\" "
+                                         "(decimal numbers; %u instructions announced)",
+                                         i, n);
+                ret->insns[i] = (struct skbt_cbpf_insn){
+                    .code = (uint16_t)v[0], .jt = (uint8_t)v[1], .jf = (uint8_t)v[2], .k = v[3]};
+        }
+        if (*s)
+                return skbt_fail(err, errlen, "pcap_program: text after the %u instructions", n);
+        ret->len = n;
+        return skbt_cbpf_check(ret, err, errlen);
+}
+
+int skbt_cbpf_format(const struct skbt_cbpf_prog *prog, char *buf, size_t len)
+{
+        size_t o;
+        int w;
+
+        w = snprintf(buf, len, "%u", prog->len);
+        if (w < 0 || (size_t)w >= len)
+                return -ENOBUFS;
+        o = (size_t)w;
+        for (uint32_t i = 0; i < prog->len; i++) {
+                const struct skbt_cbpf_insn *in = &prog->insns[i];
+
+                w = snprintf(buf + o, len - o, ",%u %u %u %u", in->code, in->jt, in->jf, in->k);
+                if (w < 0 || (size_t)w >= len - o)
+                        return -ENOBUFS;
+                o += (size_t)w;
+        }
         return 0;
 }
