@@ -114,10 +114,18 @@ static int resolve_fields(struct vl_call *call, const struct skbt_trace_request 
         char err[SKBT_ERR_MAX * 2];
 
         ret->n = 0;
-        for (uint32_t i = 0; i < req->n_fields; i++)
+        for (uint32_t i = 0; i < req->n_fields; i++) {
                 if (skbt_field_resolve(skbt_kernel_btf(), req->fields[i], &ret->f[i], err,
                                        sizeof(err)) < 0)
                         return vl_error(call, VL_ERR_INVALID_PARAMETER, "fields", "%s", err);
+                /* A pointer's value is a kernel address: root's only (kptr_restrict). */
+                if (ret->f[i].is_ptr && !call->client->admin)
+                        return vl_error(call, VL_ERR_INVALID_PARAMETER, "fields",
+                                        "field '%s' is a pointer: kernel addresses are shown to "
+                                        "root only; ask for a member it points to instead "
+                                        "(e.g. skb->dev->ifindex, not skb->dev)",
+                                        req->fields[i]);
+        }
         ret->n = req->n_fields;
         return 0;
 }
@@ -298,6 +306,8 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
                 return r;
         t->uid = c->cred.uid;
         t->pid = c->cred.pid;
+        /* Like kptr_restrict: kernel addresses only for root (output/kaddr.h). */
+        t->hide_kaddr = !c->admin;
         t->rate_limit = c->d->opt.cfg.rate_limit;
         trace_stream_output(c, &out);
         r = skbt_session_start(c->d, t, sel, &out, &s);

@@ -373,6 +373,11 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         raise_memlock();
         raise_nofile();
 
+        r = skbt_kaddr_key_init(&d->kaddr_key);
+        if (r < 0) {
+                log_error_errno(r, "cannot draw a random key to hide kernel addresses: %m");
+                goto fail;
+        }
         r = sd_event_new(&d->event);
         if (r < 0) {
                 log_error_errno(r, "cannot create event loop: %m");
@@ -547,6 +552,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);
         d->probe_re = skbt_regex_free(d->probe_re);
+        free(d->kaddr_buf);
         sd_event_unref(d->event);
         free(d);
         return NULL;

@@ -13,6 +13,7 @@
 #include "fields.h"
 #include "format.h"
 #include "idle_detach.h"
+#include "kaddr.h"
 #include "loader.h"
 #include "msgframe.h"
 #include "skbt_config.h"
@@ -78,6 +79,7 @@ struct skbt_session {
         uint32_t rate_limit;                   /* events per second, 0: none (fixed at start) */
         uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
         uid_t uid;                             /* owner: the peer that started it */
+        bool hide_kaddr; /* not root: no kernel addresses in its events (output/kaddr.h) */
         pid_t pid;
         uint64_t start_realtime_usec;      /* for people: when it started */
         char *regex;                       /* probe selection as given, NULL: all */
@@ -171,6 +173,9 @@ struct skbtraced {
         struct ring_buffer *rb;
         const char **probe_names;
         struct skbt_names names;
+        struct skbt_kaddr_key kaddr_key; /* per daemon run: hides addresses from non-root */
+        void *kaddr_buf;                 /* a record, its addresses hidden */
+        size_t kaddr_buf_size;
         struct skbt_netns_names *netns_names; /* /run/netns names by inode (NULL: none) */
         struct skbt_groups *groups; /* NULL: the file could not be read (groups_error says why) */
         char groups_error[320];

@@ -366,11 +366,38 @@ static const struct skbt_nf_drop *nf_explain_drop(struct skbt_session *s,
         return NULL;
 }
 
+/*
+ * The record with its kernel addresses hidden (output/kaddr.h), for the
+ * sessions of users other than root: built once per record, in a buffer the
+ * daemon reuses.  hdr is the record's header as checked (it may be a copy
+ * without the stack frames); NULL when out of memory.
+ */
+static const struct skbt_event *kaddr_masked(struct skbtraced *d, const void *data,
+                                             const struct skbt_event *hdr, size_t size)
+{
+        struct skbt_event *c;
+
+        if (d->kaddr_buf_size < size) {
+                void *nb = realloc(d->kaddr_buf, size);
+
+                if (!nb)
+                        return NULL;
+                d->kaddr_buf = nb;
+                d->kaddr_buf_size = size;
+        }
+        c = d->kaddr_buf;
+        memcpy(c, data, size);
+        memcpy(c, hdr, sizeof(*hdr));
+        skbt_kaddr_mask(&d->kaddr_key, &d->names, c);
+        return c;
+}
+
 /* ring_buffer callback: render the event for every session in its mask. */
 int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
         struct skbtraced *d = ctx;
         const struct skbt_event *ev = data;
+        const struct skbt_event *masked = NULL;
         struct skbt_event copy;
         uint64_t mask, now = 0;
 
@@ -394,6 +421,8 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
         while (mask) {
                 uint32_t slot = (uint32_t)__builtin_ctzll(mask);
                 struct skbt_session *s = d->slots[slot];
+                const struct skbt_event *sev;
+                const void *sdata;
 
                 mask &= mask - 1;
                 /* A record from before this session started belongs to the slot's
@@ -414,10 +443,21 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         s->lost_queue++;
                         continue;
                 }
+                /* Root's sessions render the record; others a copy without kernel addresses. */
+                sev = ev;
+                sdata = data;
+                if (s->hide_kaddr) {
+                        if (!masked && !(masked = kaddr_masked(d, data, ev, size))) {
+                                s->lost_queue++; /* out of memory: counted, as for a full queue */
+                                continue;
+                        }
+                        sev = masked;
+                        sdata = masked;
+                }
                 if (s->agg) {
                         if (!now)
                                 now = skbt_now_ns();
-                        skbt_agg_add(s->agg, &s->pending, ev, size, &d->names, now);
+                        skbt_agg_add(s->agg, &s->pending, sev, size, &d->names, now);
                 } else {
                         /* Stack lines (text) follow the line the fields complete. */
                         struct skbt_format_opts o = s->fmt;
@@ -434,25 +474,25 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         /* function_graph lines take the same tails (fields, snapshot,
                          * stack) as plain events: only the line itself differs. */
                         if (s->graph)
-                                skbt_graph_format(s->graph, &s->pending, s->output, &o, ev,
+                                skbt_graph_format(s->graph, &s->pending, s->output, &o, sev,
                                                   &d->names);
                         else
-                                skbt_format_event_opts(&s->pending, s->output, &o, ev, &d->names);
+                                skbt_format_event_opts(&s->pending, s->output, &o, sev, &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
                         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                                 skbt_fields_format(
                                     &s->pending, s->output, &s->fields,
-                                    (const uint64_t *)((const char *)data + SKBT_REC_VALS_OFF));
+                                    (const uint64_t *)((const char *)sdata + SKBT_REC_VALS_OFF));
                         if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
                                 skbt_ct_format(&s->pending, s->output, &d->ct_layout,
-                                               (const struct skbt_ct_rec *)((const char *)data +
+                                               (const struct skbt_ct_rec *)((const char *)sdata +
                                                                             SKBT_REC_CT_OFF));
                         if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
-                                skbt_snap_format(&s->pending, s->output, ev,
-                                                 (const struct skbt_snap *)((const char *)data +
+                                skbt_snap_format(&s->pending, s->output, sev,
+                                                 (const struct skbt_snap *)((const char *)sdata +
                                                                             SKBT_REC_SNAP_OFF));
                         if (s->fmt.stack && s->output != SKBT_OUTPUT_JSON)
-                                skbt_format_stack_text(&s->pending, ev, &d->names);
+                                skbt_format_stack_text(&s->pending, sev, &d->names);
                 }
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)

@@ -427,6 +427,83 @@ def test_pcap_names(t):
     alive("pcap filters")
 
 
+_TRACE_SCRIPT = r"""
+params = json.loads(sys.argv[2])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(SOCK)
+s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True,
+                      "parameters": params}).encode() + b"\0")
+buf, msgs = b"", []
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+    parts = buf.split(b"\0")
+    buf = parts[-1]
+    msgs += [json.loads(m) for m in parts[:-1]]
+    if msgs and not msgs[-1].get("continues"):
+        break
+    if msgs and "error" in msgs[-1]:
+        break
+    if len(msgs) == 1 and "started" in msgs[0].get("parameters", {}):
+        print(json.dumps({"started": True}), flush=True)
+        sys.stdout.flush()
+lines = []
+for m in msgs:
+    out = m.get("parameters", {}).get("output")
+    if out:
+        lines += [json.loads(l) for l in out.splitlines()]
+print(json.dumps({"msgs": [str(m)[:300] for m in msgs if "output" not in m.get("parameters", {})],
+                  "events": lines}))
+"""
+
+
+def test_kernel_addresses(t):
+    """Members get no kernel addresses: pointer fields refused, packet_id an opaque id."""
+    d = daemon(t)
+    r = member(_LIB_CALL_FIELDS)
+    for name, reply in r.items():
+        check(reply.get("error") == "org.varlink.service.InvalidParameter"
+              and reply["parameters"].get("parameter") == "fields"
+              and "pointer" in reply["parameters"].get("message", ""),
+              f"field {name}: {str(reply)[:300]}")
+    # Loopback pings traced by root and by the member at once: the same packets.
+    params = {"filter": {"proto": "icmp", "addr": "127.0.0.1"}, "output": "json", "count": 6}
+    box = {}
+    th = threading.Thread(target=lambda: box.update(m=member(_TRACE_SCRIPT, json.dumps(params),
+                                                             timeout=60)))
+    th.start()
+    with t.trace_on(d, "-p", "icmp", "--addr", "127.0.0.1", "-c", "6") as root_s:
+        deadline = time.monotonic() + 20
+        while th.is_alive() and time.monotonic() < deadline:
+            skbt.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", "127.0.0.1"], timeout=10,
+                     check_rc=False)
+        th.join(30)
+    root_ids = {e["packet_id"] for e in root_s.result.events}
+    mine = box.get("m") or {}
+    member_ids = {e["packet_id"] for e in mine.get("events", [])}
+    skbt.log(f"packet ids: root {sorted(root_ids)[:3]}, member {sorted(member_ids)[:3]}")
+    check(member_ids, f"the member's session saw no events: {mine}")
+    check(root_ids, "root's session saw no events")
+    check(all(int(i, 16) >= 0xffff800000000000 for i in root_ids),
+          f"root's packet ids are not kernel addresses: {root_ids}")
+    check(not (member_ids & root_ids), f"the member saw kernel addresses: {member_ids}")
+    # Stable per packet: a ping's request is seen at several probes under one id.
+    check(len(member_ids) < len(mine["events"]), f"member ids not stable per packet: {mine}")
+    alive("kernel addresses")
+
+
+_LIB_CALL_FIELDS = r"""
+out = {}
+for f in ("skb->dev->netdev_ops", "skb->sk->sk_socket->file->f_op", "skb->dev"):
+    reply, dt = call("io.skbtraced.Trace", {"fields": [f]}, more=True)
+    out[f] = reply
+print(json.dumps(out))
+"""
+
+
 def test_zz_figures(t):
     """Last: the figures for the note, and the member's view of the daemon afterwards."""
     daemon(t)
