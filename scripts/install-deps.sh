@@ -79,6 +79,7 @@ build_pkgs=(
         clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
         libjson-c-dev libsystemd-dev libpcap-dev
         libpcre2-dev      # regular expressions with compile and match limits (common/skbt_regex.c)
+        libclang-rt-14-dev libfuzzer-14-dev  # tests/fuzz: clang -fsanitize=fuzzer
 )
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd

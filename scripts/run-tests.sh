@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # run-tests.sh - configure, build and run the skbtraced test suites, then print "N passed, N failed"
 #
-#   scripts/run-tests.sh                   suites unit, bpf, e2e, bench (smoke), package and vm
+#   scripts/run-tests.sh                   suites unit, fuzz, bpf, e2e, bench (smoke), package and vm
 #   scripts/run-tests.sh --suite e2e       one suite (repeat --suite for several)
 #   scripts/run-tests.sh -- --repeat 3     arguments after -- go to `meson test`
 #
@@ -28,7 +28,7 @@ usage: $0 [--suite NAME]... [-- MESON_TEST_ARGS...]
 
 Configure (if needed) and build in $builddir, run the test suites one test at
 a time and print a final "N passed, N failed[, N skipped]" line.
-  --suite NAME   run only suite NAME (unit, bpf, e2e, bench, package, vm); may be repeated
+  --suite NAME   run only suite NAME (unit, fuzz, bpf, e2e, bench, package, vm); may be repeated
   -h, --help     show this help
 Default suites: unit bpf e2e, plus bench (smoke mode), package (the .debs) and vm when the
 build defines them.
@@ -105,7 +105,7 @@ has_suite() {
 }
 
 if [ ${#suites[@]} -eq 0 ]; then
-        suites=(unit bpf e2e)
+        suites=(unit fuzz bpf e2e)
         has_suite bench && suites+=(bench)
         # Before vm: the systemd scenario installs the packages this suite builds.
         has_suite package && suites+=(package)
