@@ -77,6 +77,8 @@ static void help(void)
             "      --max-connections-per-user N  per non-root user (default 32)\n"
             "      --idle-timeout TIME         close a connection without a session that sends\n"
             "                                  no request for this long (default 30s)\n"
+            "      --max-queued MB             output waiting for all clients together before\n"
+            "                                  the sessions holding most drop (default 128)\n"
             "\n"
             "  -v, --verbose           debug logging (repeat for libbpf details)\n"
             "  -h, --help              show this help\n"
@@ -104,6 +106,7 @@ enum {
         ARG_MAX_CONN_PER_USER,
         ARG_IDLE_DETACH,
         ARG_IDLE_TIMEOUT,
+        ARG_MAX_QUEUED,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -124,6 +127,7 @@ static const struct {
     {ARG_MAX_CONN_PER_USER, "max-connections-per-user", "max_connections_per_user"},
     {ARG_IDLE_DETACH, "idle-detach-after", "idle_detach_after"},
     {ARG_IDLE_TIMEOUT, "idle-timeout", "idle_timeout"},
+    {ARG_MAX_QUEUED, "max-queued", "max_queued"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -146,6 +150,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"max-connections-per-user", required_argument, NULL, ARG_MAX_CONN_PER_USER},
             {"idle-detach-after", required_argument, NULL, ARG_IDLE_DETACH},
             {"idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT},
+            {"max-queued", required_argument, NULL, ARG_MAX_QUEUED},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

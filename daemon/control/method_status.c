@@ -205,6 +205,9 @@ static json_object *connections_json(const struct skbtraced *d)
         json_object_object_add(conns, "max", json_object_new_int64(cfg->max_connections));
         json_object_object_add(conns, "max_per_user",
                                json_object_new_int64(cfg->max_connections_per_user));
+        /* Admission (skbtraced(8) SECURITY): refused at accept, closed for idleness. */
+        json_object_object_add(conns, "refused", json_object_new_uint64(d->refused_connections));
+        json_object_object_add(conns, "idle_closed", json_object_new_uint64(d->idle_closed));
         return conns;
 }
 
@@ -223,6 +226,9 @@ static json_object *limits_json(const struct skbt_config *cfg)
                                json_object_new_int64(cfg->max_connections));
         json_object_object_add(limits, "max_connections_per_user",
                                json_object_new_int64(cfg->max_connections_per_user));
+        json_object_object_add(limits, "idle_timeout",
+                               json_object_new_double((double)cfg->idle_timeout_usec / 1e6));
+        json_object_object_add(limits, "max_queued", json_object_new_uint64(cfg->max_queued_bytes));
         return limits;
 }
 

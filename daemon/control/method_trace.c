@@ -156,6 +156,67 @@ static int resolve_conntrack(struct vl_call *call, const struct skbt_trace_reque
         return 0;
 }
 
+/* Add f to set (of *n) unless it is there; whether it was new. */
+static bool field_set_add(struct skbt_field *set, uint32_t *n, const struct skbt_field *f)
+{
+        for (uint32_t i = 0; i < *n; i++)
+                if (memcmp(&set[i], f, sizeof(*f)) == 0)
+                        return false;
+        set[(*n)++] = *f;
+        return true;
+}
+
+/*
+ * The daemon's table of custom fields has SKBT_FIELDS_MAX entries shared by
+ * every session (the BPF programs read them all on each event).  So that no
+ * user locks the others, or root, out of -F: a user other than root may
+ * reference at most SKBT_FIELDS_PER_USER distinct entries with all of its
+ * sessions, and may not take the last SKBT_FIELDS_ROOT_RESERVE free ones.
+ */
+#define SKBT_FIELDS_PER_USER SKBT_FIELDS_PER_SESSION
+#define SKBT_FIELDS_ROOT_RESERVE 4
+static int check_field_quota(struct vl_call *call, const struct skbt_session_fields *sf)
+{
+        struct skbtraced *d = call->client->d;
+        struct skbt_field mine[SKBT_FIELDS_MAX + SKBT_FIELDS_PER_SESSION];
+        uint32_t n_mine = 0, n_new = 0, n_free = 0;
+
+        if (!sf->n)
+                return 0;
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                const struct skbt_session *s = d->slots[i];
+
+                for (uint32_t k = 0; s && s->uid == call->client->cred.uid && k < s->fields.n; k++)
+                        if (n_mine < SKBT_FIELDS_MAX)
+                                field_set_add(mine, &n_mine, &s->fields.f[k].f);
+        }
+        for (uint32_t k = 0; k < sf->n; k++) {
+                bool in_table = false;
+
+                if (!field_set_add(mine, &n_mine, &sf->f[k].f))
+                        continue;
+                for (uint32_t i = 0; i < SKBT_FIELDS_MAX && !in_table; i++)
+                        in_table = d->fields.refs[i] &&
+                                   memcmp(&d->fields.f[i], &sf->f[k].f, sizeof(sf->f[k].f)) == 0;
+                n_new += !in_table;
+        }
+        for (uint32_t i = 0; i < SKBT_FIELDS_MAX; i++)
+                n_free += !d->fields.refs[i];
+        if (n_mine > SKBT_FIELDS_PER_USER)
+                return vl_error(call, VL_ERR_LIMIT_REACHED, "fields",
+                                "uid %u would use %u distinct custom fields with its sessions, "
+                                "more than the %d one user may (the daemon's table is shared); "
+                                "end a session or ask for fields your sessions use",
+                                call->client->cred.uid, n_mine, SKBT_FIELDS_PER_USER);
+        if (n_new && n_free < n_new + SKBT_FIELDS_ROOT_RESERVE)
+                return vl_error(call, VL_ERR_LIMIT_REACHED, "fields",
+                                "the daemon's table of custom fields has %u free entries, and "
+                                "the last %d are kept for root; ask for fields other sessions "
+                                "use, or try again later",
+                                n_free, SKBT_FIELDS_ROOT_RESERVE);
+        return 0;
+}
+
 /* The probe id of an attached entry probe called name, or SKBT_NO_PROBE. */
 static uint32_t find_probe(const struct skbt_loader *l, const char *name)
 {
@@ -309,6 +370,8 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
         /* Like kptr_restrict: kernel addresses only for root (output/kaddr.h). */
         t->hide_kaddr = !c->admin;
         t->rate_limit = c->d->opt.cfg.rate_limit;
+        if (!c->admin && (r = check_field_quota(call, &t->fields)) < 0)
+                return r;
         trace_stream_output(c, &out);
         r = skbt_session_start(c->d, t, sel, &out, &s);
         if (r == -ENOSPC)

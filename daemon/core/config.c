@@ -34,6 +34,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .max_connections_per_user = 32,
             .idle_detach_usec = SKBT_IDLE_DETACH_DEFAULT_USEC,
             .idle_timeout_usec = SKBT_IDLE_TIMEOUT_DEFAULT_USEC,
+            .max_queued_bytes = (size_t)128 << 20,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
 }
@@ -251,6 +252,12 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                             "10, 30s; at most 366 days), 0 to detach at once, or never",
                             value);
                 c->set |= SKBT_CFG_IDLE_DETACH;
+        } else if (strcmp(key, "max_queued") == 0) {
+                r = parse_range(key, value, 0, 1024 * 1024, "(MiB, 0: no budget)", &v, err, errlen);
+                if (r < 0)
+                        return r;
+                c->max_queued_bytes = (size_t)v << 20;
+                c->set |= SKBT_CFG_MAX_QUEUED;
         } else if (strcmp(key, "idle_timeout") == 0) {
                 r = skbt_parse_duration_sec(value, &c->idle_timeout_usec);
                 if (r < 0 || c->idle_timeout_usec == 0)
@@ -265,7 +272,7 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                                  "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                                  "queue_size, max_sessions, max_sessions_per_user, max_duration, "
                                  "rate_limit, max_connections, max_connections_per_user, "
-                                 "idle_detach_after or idle_timeout",
+                                 "idle_detach_after, idle_timeout or max_queued",
                                  key);
         }
         return 0;
@@ -413,5 +420,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 dst->idle_detach_usec = src->idle_detach_usec;
         if (src->set & SKBT_CFG_IDLE_TIMEOUT)
                 dst->idle_timeout_usec = src->idle_timeout_usec;
+        if (src->set & SKBT_CFG_MAX_QUEUED)
+                dst->max_queued_bytes = src->max_queued_bytes;
         dst->set |= src->set;
 }

@@ -28,6 +28,7 @@ enum {
         SKBT_CFG_MAX_CONN_PER_USER = 1 << 9,
         SKBT_CFG_IDLE_DETACH = 1 << 10,
         SKBT_CFG_IDLE_TIMEOUT = 1 << 11,
+        SKBT_CFG_MAX_QUEUED = 1 << 12,
 };
 
 /* idle_detach_after = never (or a negative number): tracepoint links stay attached. */
@@ -59,6 +60,9 @@ struct skbt_config {
         /* A connection without a session that sends no complete request for this long is
          * closed (connections are a shared, limited resource). */
         uint64_t idle_timeout_usec;
+        /* Output waiting for all clients together, past which a session holding more than an
+         * equal share drops its events (counted in lost_queue); 0: no budget but queue_size. */
+        size_t max_queued_bytes;
 };
 
 #define SKBT_IDLE_TIMEOUT_DEFAULT_USEC (30 * 1000000ULL)

@@ -187,6 +187,7 @@ struct skbtraced {
         struct skbt_client *clients;
         uint32_t n_clients;
         uint64_t refused_connections; /* closed at accept: not allowed, or over a limit */
+        size_t queued_total;          /* output waiting for all sessions, as of the last batch */
         uint64_t idle_closed;         /* closed after idle_timeout without a request */
         sd_event_source *idle_sweep;  /* closes idle connections */
         /* Refused connections, error sent and write side shut: kept open (not clients, not

@@ -392,6 +392,21 @@ static const struct skbt_event *kaddr_masked(struct skbtraced *d, const void *da
         return c;
 }
 
+/*
+ * A session's queue is full at queue_size; and while the output waiting for
+ * all sessions together is over max_queued (as of the last batch), at an
+ * equal share of it: stalled clients then cannot make the daemon hold
+ * max_sessions x queue_size, and a session that keeps up is not hurt.
+ */
+static bool session_over_queue(const struct skbtraced *d, const struct skbt_session *s)
+{
+        size_t q = skbt_session_queued(s), budget = d->opt.cfg.max_queued_bytes;
+
+        if (q >= d->opt.cfg.queue_bytes)
+                return true;
+        return budget && d->queued_total >= budget && d->n_sessions && q >= budget / d->n_sessions;
+}
+
 /* ring_buffer callback: render the event for every session in its mask. */
 int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
@@ -439,7 +454,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         s->lost_rate++;
                         continue;
                 }
-                if (skbt_session_queued(s) >= d->opt.cfg.queue_bytes) {
+                if (session_over_queue(d, s)) {
                         s->lost_queue++;
                         continue;
                 }
@@ -509,6 +524,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 void skbt_sessions_after_batch(struct skbtraced *d)
 {
         uint64_t now = 0;
+        size_t queued = 0;
 
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 struct skbt_session *s = d->slots[i];
@@ -526,7 +542,10 @@ void skbt_sessions_after_batch(struct skbtraced *d)
                 }
                 if (s->pending.len)
                         session_flush(s);
+                if (d->slots[i])
+                        queued += skbt_session_queued(d->slots[i]);
         }
+        d->queued_total = queued;
 }
 
 /* Ring-buffer losses are counted in BPF; tell clients promptly when they grow. */

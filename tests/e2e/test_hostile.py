@@ -504,6 +504,41 @@ print(json.dumps(out))
 """
 
 
+_FIELDS_QUOTA_SCRIPT = r"""
+def start(fields):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(SOCK)
+    s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True,
+                          "parameters": {"fields": fields}}).encode() + b"\0")
+    buf = b""
+    while b"\0" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return s, json.loads(buf.split(b"\0")[0])
+
+held, first = start(["len", "data_len", "gso_size", "gso_segs", "gso_type", "mark",
+                     "priority", "queue_mapping"])
+_, second = start(["hash"])
+_, shared = start(["len", "mark"])
+print(json.dumps({"first": first, "second": second, "shared": shared}))
+"""
+
+
+def test_field_quota(t):
+    """One member cannot fill the daemon's shared table of custom fields."""
+    daemon(t)
+    r = member(_FIELDS_QUOTA_SCRIPT)
+    check("started" in r["first"].get("parameters", {}), f"8 fields: {r['first']}")
+    check(r["second"].get("error") == "io.skbtraced.LimitReached"
+          and r["second"]["parameters"].get("limit") == "fields", f"a 9th field: {r['second']}")
+    check("started" in r["shared"].get("parameters", {}),
+          f"fields its sessions already use: {r['shared']}")
+    alive("the custom-field quota")
+
+
 def test_zz_figures(t):
     """Last: the figures for the note, and the member's view of the daemon afterwards."""
     daemon(t)
