@@ -447,9 +447,6 @@ while True:
         break
     if msgs and "error" in msgs[-1]:
         break
-    if len(msgs) == 1 and "started" in msgs[0].get("parameters", {}):
-        print(json.dumps({"started": True}), flush=True)
-        sys.stdout.flush()
 lines = []
 for m in msgs:
     out = m.get("parameters", {}).get("output")
