@@ -60,7 +60,8 @@ declare -A want=(
                 usr/lib/sysusers.d/skbtraced.conf usr/share/skbtraced/groups.conf
                 usr/share/man/man8/skbtraced.8.gz usr/share/doc/skbtraced/skbtraced.conf.example
                 usr/share/doc/skbtraced/copyright usr/share/varlink/io.skbtraced.varlink"
-        [ipftctl]="usr/bin/ipftctl usr/share/man/man1/ipftctl.1.gz usr/share/doc/ipftctl/copyright"
+        [ipftctl]="usr/bin/ipftctl usr/share/man/man1/ipftctl.1.gz usr/share/doc/ipftctl/copyright
+                usr/share/bash-completion/completions/ipftctl"
 )
 for pkg in "${!want[@]}"; do
         deb=$outdir/${pkg}_${version}_$arch.deb
