@@ -787,9 +787,10 @@ static const uint64_t *event_stack(const struct skbt_event *ev, const struct skb
         const uint64_t *frames = (const uint64_t *)(ev + 1);
         uint32_t depth = ev->stack_depth < SKBT_STACK_MAX ? ev->stack_depth : SKBT_STACK_MAX;
         uint32_t skip = 0;
+        bool trim = !names || !names->frames_trimmed;
         char buf[LOCATION_MAX];
 
-        for (uint32_t i = 0; i < depth && i < STACK_GLUE_FRAMES; i++)
+        for (uint32_t i = 0; trim && i < depth && i < STACK_GLUE_FRAMES; i++)
                 if (symbolize(names, frames[i], buf, sizeof(buf)) && stack_glue(buf))
                         skip = i + 1;
         *n = depth - skip;
@@ -1092,6 +1093,16 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 CURSOR_SYNC(out, p);
                 strbuf_put_json_string(out, s.netns_name, s.netns_name_len);
                 CURSOR_LOAD(out, p);
+        }
+        /* Without an IP header the tuple is null; what the parser saw before it still
+         * counts (the text flow shows it), and a recording must keep it. */
+        if (!tuple_has_l3(t)) {
+                if (t->flags & SKBT_TUPLE_VLAN) {
+                        PUT_LIT(p, ",\"vlan\":");
+                        p = put_u64(p, t->vlan_id);
+                }
+                if (t->flags & SKBT_TUPLE_TRUNCATED)
+                        PUT_LIT(p, ",\"truncated\":true");
         }
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));

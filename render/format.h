@@ -57,6 +57,9 @@ struct skbt_names {
         /* The name of a network namespace by inode ("blue" for /run/netns/blue), NULL if none. */
         const char *(*netns_name)(void *data, uint32_t inode);
         void *netns_name_data;
+        /* Stack frames are as the user should see them: the tracing machinery's own frames
+         * were cut already (a recording read back), so none is cut again. */
+        bool frames_trimmed;
 };
 
 /* Append one line (ending in '\n') for ev to out.  The caller checks

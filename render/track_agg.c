@@ -280,9 +280,20 @@ static const struct skbt_event *header_event(const struct agg_packet *p)
         return &p->ev[0]->ev;
 }
 
-static bool same_flow(const struct skbt_event *a, const struct skbt_event *b)
+/*
+ * Whether ev's flow reads as the header's (flow: the header's, rendered).
+ * The text decides, not the parsed bytes: two probes may see the same
+ * packet from its Ethernet or its IP header (SKBT_TUPLE_L2), which no output
+ * shows, and a recording read back (render/event_decode.c) has only what the
+ * output showed.
+ */
+static bool same_flow(struct strbuf *scratch, const struct strbuf *flow,
+                      const struct skbt_event *ev)
 {
-        return a->protocol == b->protocol && memcmp(&a->tuple, &b->tuple, sizeof(a->tuple)) == 0;
+        strbuf_reset(scratch);
+        skbt_format_flow(scratch, ev);
+        return !strbuf_failed(scratch) && scratch->len == flow->len &&
+               memcmp(scratch->data, flow->data, flow->len) == 0;
 }
 
 static void put_end_text(struct strbuf *out, const char *end)
@@ -293,11 +304,13 @@ static void put_end_text(struct strbuf *out, const char *end)
 static void render_text(struct skbt_agg *a, struct strbuf *out, struct agg_packet *p,
                         const char *end, const struct skbt_names *names)
 {
+        _cleanup_strbuf_ struct strbuf flow = STRBUF_INIT, scratch = STRBUF_INIT;
         const struct skbt_event *h = header_event(p);
         struct skbt_format_opts o = a->opts;
 
+        skbt_format_flow(&flow, h);
         strbuf_puts(out, "=== ");
-        skbt_format_flow(out, h);
+        strbuf_put(out, flow.data ? flow.data : "", flow.len);
         if (p->track_id) {
                 strbuf_puts(out, " (track ");
                 strbuf_put_u64(out, p->track_id);
@@ -321,7 +334,7 @@ static void render_text(struct skbt_agg *a, struct strbuf *out, struct agg_packe
         for (uint32_t i = 0; i < p->n_ev; i++) {
                 const struct skbt_event *ev = &p->ev[i]->ev;
 
-                o.omit_flow = same_flow(ev, h);
+                o.omit_flow = same_flow(&scratch, &flow, ev);
                 skbt_format_text_opts(out, &o, ev, names);
                 if (a->hook)
                         a->hook(out, SKBT_OUTPUT_TEXT, ev, p->ev[i]->size, a->hook_data);

@@ -514,6 +514,20 @@ static void test_non_ip(void)
         ev.protocol = 0x86dd;
         ev.tuple.flags = SKBT_TUPLE_TRUNCATED;
         CHECK_STREQ(flow(&sb, &ev), "proto 0x86dd (no ip header) (truncated)");
+        /* What text shows of the link layer, JSON has too (tuple is null). */
+        obj = json(&sb, &ev, &names);
+        CHECK(json_object_get_boolean(member(obj, "truncated", json_type_boolean)));
+        CHECK(!has_member(obj, "vlan"));
+        json_object_put(obj);
+        ev.protocol = 0x0806;
+        ev.tuple.flags = SKBT_TUPLE_VLAN | SKBT_TUPLE_L2;
+        ev.tuple.vlan_id = 42;
+        CHECK_STREQ(flow(&sb, &ev), "proto 0x0806 vlan=42");
+        obj = json(&sb, &ev, &names);
+        CHECK_INTEQ(json_object_get_int(member(obj, "vlan", json_type_int)), 42);
+        CHECK(!has_member(obj, "truncated"));
+        json_object_put(obj);
+        ev.tuple.vlan_id = 0;
         ev.protocol = 0;
         ev.tuple.flags = 0;
         CHECK_STREQ(flow(&sb, &ev), "proto 0x0000");

@@ -86,11 +86,15 @@ static void test_block_on_free(void)
         _cleanup_strbuf_ struct strbuf out = STRBUF_INIT;
         const struct skbt_format_opts o = {0};
         struct skbt_agg *a = NULL;
+        struct skbt_event e;
         const char *s;
 
         CHECK_INTEQ(skbt_agg_new(SKBT_OUTPUT_AGGREGATE, &o, UINT32_MAX, NULL, NULL, &a), 0);
         add(a, &out, ev_of(5, 0xa000, P_IPRCV, 200, 1), 1 * MS);
-        add(a, &out, ev_of(5, 0xa000, P_QUEUE, 100, 1), 1 * MS); /* an earlier CPU's event */
+        /* An earlier CPU's event, seen from the Ethernet header: the same flow to read. */
+        e = ev_of(5, 0xa000, P_QUEUE, 100, 1);
+        e.tuple.flags |= SKBT_TUPLE_L2;
+        add(a, &out, e, 1 * MS);
         add(a, &out, ev_of(5, 0xb000, P_CLONE, 250, 1), 1 * MS);
         add(a, &out, ev_of(5, 0xa000, P_CONSUME, 300, 1), 2 * MS);
         CHECK_INTEQ(skbt_agg_open(a), 1); /* the clone lives on */
