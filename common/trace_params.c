@@ -487,6 +487,14 @@ static const struct skbt_param trace_rows[] = {
         .id = SKBT_TP_RAW_OUTPUT,
         .offset = REQ(raw_output),
     },
+    /* Set by the client when it records (-w FILE): events come as JSON, and the client
+     * renders output itself (client/trace_record.c). */
+    {
+        .name = "record",
+        .type = SKBT_PARAM_BOOL,
+        .id = SKBT_TP_RECORD,
+        .offset = REQ(record),
+    },
     /* The words after the options (client/trace_args.c). */
     {
         .name = "pcap_filter",
@@ -552,9 +560,9 @@ int skbt_trace_request_finish(struct skbt_trace_request *r, const char **bad, ch
                               skbt_fail(err, errlen,
                                         "aggregate output does not combine with the "
                                         "function_graph tracer"));
-        if (r->snapshot && r->output != SKBT_OUTPUT_JSON)
+        if (r->snapshot && r->output != SKBT_OUTPUT_JSON && !r->record)
                 return bad_at(bad, "snapshot",
-                              skbt_fail(err, errlen, "snapshot needs output json"));
+                              skbt_fail(err, errlen, "snapshot needs output json or record"));
         return 0;
 }
 

@@ -86,6 +86,7 @@ enum skbt_trace_param {
         SKBT_TP_FIELDS,
         SKBT_TP_SNAPSHOT,
         SKBT_TP_RAW_OUTPUT,
+        SKBT_TP_RECORD,
         SKBT_TP_PCAP_FILTER,
         SKBT_TP_PCAP_PROGRAM,
         _SKBT_TP_MAX,
@@ -108,6 +109,7 @@ struct skbt_trace_request {
         uint8_t output; /* enum skbt_output */
         bool track, detail, stack, snapshot, raw_output;
         bool conntrack; /* --ct: events carry the packet's conntrack entry */
+        bool record; /* the client records the events: JSON whatever output says */
         uint64_t count;  /* events, 0: no limit */
         double duration; /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];
@@ -134,7 +136,7 @@ static inline bool skbt_trace_given(const struct skbt_trace_request *r, enum skb
  * Fills the mark mask's default, then checks what single rows cannot: the
  * filter's members against each other (skbt_filter_validate()), mark_mask
  * without mark, egress without aggregate output, aggregate output with
- * function_graph, snapshot without JSON output.  The same words on both
+ * function_graph, snapshot without JSON output or record.  The same words on both
  * sides: ipftctl fails before it connects, skbtraced trusts no client.
  *
  * Return: 0, or -EINVAL with the message in err and the parameter at fault

@@ -31,6 +31,8 @@ static json_object *session_to_json(struct skbt_session *s)
                                json_object_new_string(skbt_tracer_to_string(s->tracer)));
         json_object_object_add(o, "output",
                                json_object_new_string(skbt_output_to_string(s->output)));
+        if (s->record)
+                json_object_object_add(o, "record", json_object_new_boolean(1));
         json_object_object_add(o, "filter", skbt_filter_to_json(&s->filter));
         json_object_object_add(o, "filter_text", json_object_new_string(s->filter_desc));
         if (s->regex)

@@ -253,6 +253,10 @@ static int build_output(struct vl_call *call, const struct skbt_trace_request *r
                 return r;
         t->tracer = req->tracer;
         t->output = req->output;
+        /* A recording client keeps every event as JSON and renders output itself, with the
+         * same code (render/); output still decides what the session hears. */
+        t->record = req->record;
+        t->render = req->record ? SKBT_OUTPUT_JSON : req->output;
         t->track = req->track;
         t->fmt.detail = req->detail;
         t->fmt.stack = req->stack;

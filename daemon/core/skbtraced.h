@@ -66,9 +66,11 @@ struct skbt_session {
         struct skbt_filter filter;
         char filter_desc[256];
         enum skbt_tracer tracer;
-        enum skbt_output output;
-        uint64_t count_limit; /* 0: no limit */
-        uint64_t start_ns;    /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
+        enum skbt_output output; /* as asked: decides what the session hears, too */
+        enum skbt_output render; /* what the daemon renders: output, or JSON when recording */
+        bool record;             /* the client records the events (JSON) and renders output */
+        uint64_t count_limit;    /* 0: no limit */
+        uint64_t start_ns;       /* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns() */
         uint32_t n_probes;
         uint64_t events;                             /* rendered and queued for the client */
         uint64_t lost_ringbuf;                       /* from the BPF per-slot counter */

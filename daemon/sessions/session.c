@@ -161,8 +161,8 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
                 free(s);
                 return -ENOMEM;
         }
-        if (skbt_output_is_aggregate(s->output) &&
-            skbt_agg_new(s->output, &s->fmt, s->egress_probe, session_agg_hook, s, &s->agg) < 0) {
+        if (skbt_output_is_aggregate(s->render) &&
+            skbt_agg_new(s->render, &s->fmt, s->egress_probe, session_agg_hook, s, &s->agg) < 0) {
                 skbt_graph_free(s->graph);
                 free(s);
                 return -ENOMEM;
@@ -477,7 +477,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         /* Stack lines (text) follow the line the fields complete. */
                         struct skbt_format_opts o = s->fmt;
 
-                        o.stack = s->fmt.stack && s->output == SKBT_OUTPUT_JSON;
+                        o.stack = s->fmt.stack && s->render == SKBT_OUTPUT_JSON;
                         if (ev->flags & SKBT_EV_DROP) {
                                 const struct skbt_nf_drop *nd = nf_explain_drop(s, ev);
 
@@ -489,24 +489,24 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         /* function_graph lines take the same tails (fields, snapshot,
                          * stack) as plain events: only the line itself differs. */
                         if (s->graph)
-                                skbt_graph_format(s->graph, &s->pending, s->output, &o, sev,
+                                skbt_graph_format(s->graph, &s->pending, s->render, &o, sev,
                                                   &d->names);
                         else
-                                skbt_format_event_opts(&s->pending, s->output, &o, sev, &d->names);
+                                skbt_format_event_opts(&s->pending, s->render, &o, sev, &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
                         if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
                                 skbt_fields_format(
-                                    &s->pending, s->output, &s->fields,
+                                    &s->pending, s->render, &s->fields,
                                     (const uint64_t *)((const char *)sdata + SKBT_REC_VALS_OFF));
                         if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
-                                skbt_ct_format(&s->pending, s->output, &d->ct_layout,
+                                skbt_ct_format(&s->pending, s->render, &d->ct_layout,
                                                (const struct skbt_ct_rec *)((const char *)sdata +
                                                                             SKBT_REC_CT_OFF));
                         if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
-                                skbt_snap_format(&s->pending, s->output, sev,
+                                skbt_snap_format(&s->pending, s->render, sev,
                                                  (const struct skbt_snap *)((const char *)sdata +
                                                                             SKBT_REC_SNAP_OFF));
-                        if (s->fmt.stack && s->output != SKBT_OUTPUT_JSON)
+                        if (s->fmt.stack && s->render != SKBT_OUTPUT_JSON)
                                 skbt_format_stack_text(&s->pending, sev, &d->names);
                 }
                 s->events++;
