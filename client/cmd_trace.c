@@ -18,6 +18,7 @@
 #include "pcap_filter.h"
 #include "pcapng.h"
 #include "trace_args.h"
+#include "trace_record.h"
 #include "varlink_client.h"
 #include "util.h"
 
@@ -50,11 +51,14 @@ struct trace_session {
         uint64_t raw_left;            /* raw output bytes still to come after a batch header */
         struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
         struct crossings *crossings;  /* -o crossings: likewise */
+        struct trace_record *record;  /* -w FILE: output is recorded, and shown from there */
 };
 
 /* Event lines to stdout, as they are or converted to pcapng blocks. */
 static int trace_output(struct trace_session *s, const char *data, size_t len)
 {
+        if (s->record)
+                return trace_record_output(s->record, data, len);
         if (s->pcapng)
                 return pcapng_feed(s->pcapng, data, len);
         if (s->crossings)
@@ -103,6 +107,10 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
         s->lost_ringbuf = member_u64_or(params, "lost_ringbuf", s->lost_ringbuf);
         s->lost_queue = member_u64_or(params, "lost_queue", s->lost_queue);
         s->lost_rate = member_u64_or(params, "lost_rate", s->lost_rate);
+        /* Recorded where it happened: before the lines of this batch. */
+        if (s->record &&
+            trace_record_loss(s->record, s->lost_ringbuf, s->lost_queue, s->lost_rate) < 0)
+                log_warning("warning: cannot record the loss counters, ignoring");
         total = s->lost_ringbuf + s->lost_queue + s->lost_rate;
         if (total <= s->lost_warned)
                 return;
@@ -195,6 +203,11 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                         "Tracing %" PRIu64 " probes (session %" PRIu64 "). Press Ctrl-C to stop.\n",
                         probes, id);
                 trace_print_limits(v);
+                if (s->record) {
+                        r = trace_record_started(s->record, v);
+                        if (r < 0)
+                                return r;
+                }
         } else if ((v = member(params, "output", json_type_string))) {
                 const char *out = json_object_get_string(v);
                 size_t len = (size_t)json_object_get_string_len(v);
@@ -212,6 +225,12 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                 /* raw_output: the lines follow this message (trace_take_raw()). */
                 trace_check_loss(s, params);
         } else if ((v = member(params, "summary", json_type_object))) {
+                /* The last events first (aggregate blocks still open), then the summary. */
+                if (s->record) {
+                        r = trace_record_summary(s->record, v);
+                        if (r < 0)
+                                return r;
+                }
                 trace_print_summary(s, v);
                 s->done = true;
                 return 0;
@@ -271,9 +290,25 @@ static int compile_pcap(struct trace_opts *o, char *err, size_t errlen)
         return 0;
 }
 
+/* How long to wait for the daemon: a recording wants a tick now and then. */
+static const struct timespec *trace_wait(const struct trace_session *s,
+                                         const struct timespec *stop_timeout, struct timespec *tick)
+{
+        int ms;
+
+        if (s->stopping)
+                return stop_timeout;
+        if (!s->record)
+                return NULL;
+        ms = trace_record_tick_ms(s->record);
+        *tick = (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        return tick;
+}
+
 static int trace_run(struct conn *c, json_object *params, struct trace_session *s)
 {
         const struct timespec stop_timeout = {.tv_sec = STOP_TIMEOUT_SEC};
+        struct timespec tick;
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         _cleanup_json_ json_object *reply = NULL;
         sigset_t stop_set, orig;
@@ -317,7 +352,7 @@ static int trace_run(struct conn *c, json_object *params, struct trace_session *
                         }
                         s->stopping = true;
                 }
-                r = ppoll(&pfd, 1, s->stopping ? &stop_timeout : NULL, &orig);
+                r = ppoll(&pfd, 1, trace_wait(s, &stop_timeout, &tick), &orig);
                 if (r < 0)
                         r = negative_errno();
                 sigprocmask(SIG_SETMASK, &orig, NULL);
@@ -325,6 +360,13 @@ static int trace_run(struct conn *c, json_object *params, struct trace_session *
                         continue;
                 if (r < 0)
                         return log_error_errno(r, "cannot wait for skbtraced: %m");
+                if (r == 0 && !s->stopping && s->record) {
+                        /* A recording's tick: flush it, end aggregate blocks due. */
+                        r = trace_record_tick(s->record);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (r == 0)
                         return log_error_errno(-ETIMEDOUT,
                                                "skbtraced sent no summary within %d s of the "
@@ -344,6 +386,7 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         struct trace_session s = {};
         struct pcapng_writer png = {.fd = -1};
         _cleanup_free_ struct crossings *xing = NULL;
+        _cleanup_(trace_record_freep) struct trace_record *rec = NULL;
         struct trace_opts o;
         char err[SKBT_ERR_MAX + 128];
         int r;
@@ -369,15 +412,24 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 return EXIT_ERROR;
         }
 
-        r = conn_open(&c, ctl->socket_path);
-        if (r < 0)
+        if (o.pcapng && isatty(STDOUT_FILENO)) {
+                log_error("pcapng output is binary: redirect it to a file or a pipe "
+                          "(e.g. > trace.pcapng, | tshark -r -)");
                 return EXIT_ERROR;
-        if (o.pcapng) {
-                if (isatty(STDOUT_FILENO)) {
-                        log_error("pcapng output is binary: redirect it to a file or a pipe "
-                                  "(e.g. > trace.pcapng, | tshark -r -)");
+        }
+        if (o.rec.path) {
+                /* What is shown is rendered here from the recorded events. */
+                r = trace_record_new(ctl, &o, argc, argv, params, &rec);
+                if (r < 0)
                         return EXIT_ERROR;
-                }
+                s.record = rec;
+        }
+        r = conn_open(&c, ctl->socket_path);
+        if (r < 0) {
+                trace_record_abandon(rec);
+                return EXIT_ERROR;
+        }
+        if (o.pcapng && !rec) {
                 r = pcapng_start(&png, STDOUT_FILENO);
                 if (r < 0) {
                         log_error_errno(r, "cannot write to standard output: %m");
@@ -385,7 +437,7 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 }
                 s.pcapng = &png;
         }
-        if (o.crossings) {
+        if (o.crossings && !rec) {
                 xing = malloc(sizeof(*xing));
                 if (!xing) {
                         log_error("out of memory");
@@ -395,6 +447,9 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
                 s.crossings = xing;
         }
         r = trace_run(&c, params, &s);
+        /* Refused by the daemon: nothing to keep. */
+        if (r < 0)
+                trace_record_abandon(rec);
         pcapng_done(&png);
         if (xing)
                 crossings_done(xing);

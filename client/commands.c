@@ -12,6 +12,7 @@ static const struct command commands[] = {
     {"status", cmd_status, status_usage, "show the daemon's backend, probes and counters"},
     {"sessions", cmd_sessions, sessions_usage, "list trace sessions (yours; all as root)"},
     {"stop", cmd_stop, stop_usage, "end trace sessions by id"},
+    {"show", cmd_show, show_usage, "render recordings (trace -w) again, filtered"},
     {"help", cmd_help, help_usage, "show the help of a command"},
 };
 
@@ -47,7 +48,9 @@ void main_usage(FILE *f)
               "  ipftctl list -r '^ip_'\n"
               "  ipftctl status\n"
               "  ipftctl sessions\n"
-              "  ipftctl stop 12\n",
+              "  ipftctl stop 12\n"
+              "  ipftctl trace -t drop --duration 600 -w drops.jsonl.zst\n"
+              "  ipftctl show drops.jsonl.zst -o aggregate\n",
               f);
 }
 

@@ -57,6 +57,8 @@ int cmd_sessions(const struct ctl *ctl, int argc, char **argv);
 void sessions_usage(FILE *f);
 int cmd_stop(const struct ctl *ctl, int argc, char **argv);
 void stop_usage(FILE *f);
+int cmd_show(const struct ctl *ctl, int argc, char **argv);
+void show_usage(FILE *f);
 int cmd_help(const struct ctl *ctl, int argc, char **argv);
 void help_usage(FILE *f);
 

@@ -73,8 +73,9 @@ int main(int argc, char **argv)
         }
 
         if (optind >= argc)
-                return usage_error(NULL, "missing command (trace, list, status, sessions, stop "
-                                         "or help)");
+                return usage_error(NULL,
+                                   "missing command (trace, show, list, status, sessions, stop "
+                                   "or help)");
         cmd = find_command(argv[optind]);
         if (!cmd)
                 return usage_errorf(NULL, "unknown command '%.64s'", argv[optind]);

@@ -44,6 +44,13 @@ static const struct skbt_param client_rows[] = {
         .section = SKBT_TP_SECTION_SESSION,
         .help = "show this help",
     },
+    /* Recording (client/trace_record.c): id is the option for record_args_option(); the
+     * usage has a section of its own (record_args_usage()). */
+    {.id = REC_OPT_WRITE, .cli_short = 'w', .cli_long = "write", .cli_arg = "FILE"},
+    {.id = REC_OPT_COMPRESS, .cli_long = "compress", .cli_arg = "zstd|gzip|none"},
+    {.id = REC_OPT_ROTATE_SIZE, .cli_long = "rotate-size", .cli_arg = "SIZE"},
+    {.id = REC_OPT_ROTATE_AGE, .cli_long = "rotate-age", .cli_arg = "AGE"},
+    {.id = REC_OPT_ROTATE_KEEP, .cli_long = "rotate-keep", .cli_arg = "N"},
 };
 
 struct cli {
@@ -349,6 +356,8 @@ static int parse_option(const struct cli *cli, int c, char **argv, struct trace_
                 args_getopt_error(c, argv, cli->longopts, err, errlen);
                 return -EINVAL;
         }
+        if (p >= client_rows && p < client_rows + ARRAY_SIZE(client_rows))
+                return record_args_option(&o->rec, p->id, optarg, err, errlen);
         r = check_once(cli, p, &o->req, err, errlen);
         if (r < 0)
                 return r;
@@ -412,6 +421,9 @@ int trace_args_parse(int argc, char **argv, struct trace_opts *ret, char *err, s
         /* The daemon sends the packet bytes for the client's pcapng. */
         ret->req.snapshot = ret->pcapng;
         set_given(&ret->req, SKBT_TP_SNAPSHOT, ret->pcapng);
+        r = record_args_check(&ret->rec, err, errlen);
+        if (r < 0)
+                return r;
         /* Cross-option rules (-4 with an IPv6 address, ports with icmp, ...): the daemon's. */
         return skbt_trace_request_finish(&ret->req, &bad, err, errlen);
 }
@@ -451,6 +463,8 @@ void trace_args_usage(FILE *f)
                     "not the packet length (len, greater, less).\n",
                     f);
         }
+        fputc('\n', f);
+        record_args_usage(f);
         fputs("\n"
               "Examples:\n"
               "  ipftctl trace -p icmp --addr 10.0.0.1\n"
@@ -462,6 +476,8 @@ void trace_args_usage(FILE *f)
               "  ipftctl trace -o json -m 0x10/0xf0 --duration 5 | jq .\n"
               "  ipftctl trace --track -d 10.0.0.100 -p icmp -o aggregate\n"
               "  ipftctl trace -t drop --stack -p udp\n"
-              "  ipftctl trace -g ip-in,tcp --netns /run/netns/blue -i eth0\n",
+              "  ipftctl trace -g ip-in,tcp --netns /run/netns/blue -i eth0\n"
+              "  ipftctl trace -t drop --duration 600 -w drops.jsonl.zst   # then:\n"
+              "  ipftctl show drops.jsonl.zst -o aggregate\n",
               f);
 }

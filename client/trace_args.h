@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "trace_params.h"
+#include "trace_record.h"
 
 /*
  * What 'ipftctl trace' asks the daemon for: a Trace request (common/trace_params.h,
@@ -25,6 +26,7 @@ struct trace_opts {
         bool crossings;
         const char *netns_path; /* --netns PATH: the caller resolves it (stat) into
                                    req.filter.netns; NULL when an inode number was given */
+        struct record_opts rec; /* -w FILE: record the session (client/trace_record.c) */
 };
 
 /**

@@ -147,6 +147,11 @@ int skbt_agg_new(enum skbt_output fmt, const struct skbt_format_opts *opts, uint
         return 0;
 }
 
+void skbt_agg_set_egress(struct skbt_agg *a, uint32_t egress_probe)
+{
+        a->egress_probe = egress_probe;
+}
+
 static void packet_free(struct skbt_agg *a, struct agg_packet *p)
 {
         ref_unlink(a, &p->tref);

@@ -38,6 +38,8 @@ typedef void (*skbt_agg_event_hook)(struct strbuf *out, enum skbt_output fmt,
 int skbt_agg_new(enum skbt_output fmt, const struct skbt_format_opts *opts, uint32_t egress_probe,
                  skbt_agg_event_hook hook, void *hook_data, struct skbt_agg **ret);
 struct skbt_agg *skbt_agg_free(struct skbt_agg *a);
+/* The egress probe, once known (a recording read back names it by its first event). */
+void skbt_agg_set_egress(struct skbt_agg *a, uint32_t egress_probe);
 
 /*
  * Add one event (size: the record's, stack frames included).  Blocks that

@@ -80,6 +80,7 @@ build_pkgs=(
         libjson-c-dev libsystemd-dev libpcap-dev
         libpcre2-dev      # regular expressions with compile and match limits (common/skbt_regex.c)
         libclang-rt-14-dev libfuzzer-14-dev  # tests/fuzz: clang -fsanitize=fuzzer
+        libzstd-dev       # ipftctl trace -w / show: zstd-compressed recordings
 )
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd

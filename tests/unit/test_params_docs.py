@@ -269,6 +269,8 @@ def man_items(man):
 
 def spelled(row, line):
     s, l = row.get("short"), row.get("long")
+    # A '-' inside an option's name is written \- in roff (--rotate\-size).
+    line = re.sub(r"(?<=[a-z])\\-(?=[a-z])", "-", line)
     if s and l:
         return f'\\-{s} ", " \\-\\-{l}' in line
     if l:
