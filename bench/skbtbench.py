@@ -604,11 +604,12 @@ class Bench:
 
     # -- 2. throughput --
 
-    def throughput_case(self, fmt, nclients, duration, count_lines=False):
+    def throughput_case(self, fmt, nclients, duration, count_lines=False, record=None):
         d = Daemon(self)
+        extra = ["-w", record] if record else []
         try:
             stdout = subprocess.PIPE if count_lines else subprocess.DEVNULL
-            cs = self.start_clients(d, nclients, self.trace_args(fmt), stdout=stdout)
+            cs = self.start_clients(d, nclients, self.trace_args(fmt) + extra, stdout=stdout)
             em0, full0 = d.stats_map()
             cpu0 = cpu_ticks(d.pid)
             ccpu0 = sum(cpu_ticks(c.p.pid) for c in cs)
@@ -629,6 +630,9 @@ class Bench:
             lines = [c.lines for c in cs] if count_lines else []
         finally:
             d.stop()
+        rec_bytes = os.path.getsize(record) if record and os.path.exists(record) else 0
+        if record and os.path.exists(record):
+            os.unlink(record)
         events = sum(s["events"] for s in sums)
         records, rb_full = em1 - em0, full1 - full0
         checks = []
@@ -647,7 +651,9 @@ class Bench:
             "daemon_cpu_s": cpu, "client_cpu_s": ccpu,
             "daemon_ns_per_event": cpu * 1e9 / events if events else float("nan"),
             "summaries": sums, "lines": lines, "accounting_exact": all(checks),
-            "cmd": shlex.join(["ipftctl", "trace"] + self.trace_args(fmt)) +
+            "record_bytes": rec_bytes,
+            "cmd": shlex.join(["ipftctl", "trace"] + self.trace_args(fmt) +
+                              (["-w", os.path.basename(record)] if record else [])) +
                    (" | wc -l" if count_lines else " > /dev/null"),
         }
 
@@ -659,6 +665,11 @@ class Bench:
             res[f"{fmt}{n}"] = self.throughput_case(fmt, n, dur)
         log("throughput: accounting check with counted output lines")
         res["check"] = self.throughput_case("json", 1, dur, count_lines=True)
+        # ipftctl trace -w: the daemon sends JSON with packet bytes, the client writes it
+        # (zstd) and renders the text it shows from it.
+        log("throughput: 1 recording client (-w FILE.zst, text shown)")
+        res["record1"] = self.throughput_case("text", 1, dur,
+                                              record=os.path.join(self.tmp, "rec.jsonl.zst"))
         res["flood_cmd"] = shlex.join(["floodgen", "--duration", str(dur), "B_ADDR",
                                        str(FLOOD_PORT)])
         self.results["throughput"] = res
@@ -1013,11 +1024,12 @@ def report(bench, args, elapsed):
           "lost (client queue) | daemon CPU per event | client CPU | loss accounting | "
           "command |")
         w("|---|---|---|---|---|---|---|---|---|---|")
-        for k in ("json1", "text1", "json8", "check"):
+        labels = {"check": " (lines counted by wc -l)", "record1": " (recording, -w FILE.zst)"}
+        for k in ("json1", "text1", "json8", "check", "record1"):
             if k not in t:
                 continue
             c = t[k]
-            w(f"| {c['clients']}{' (lines counted by wc -l)' if k == 'check' else ''} | {c['fmt']} | "
+            w(f"| {c['clients']}{labels.get(k, '')} | {c['fmt']} | "
               f"{fmt_rate(c['events_per_s'])} | {fmt_rate(c['offered_per_s'])} | "
               f"{c['lost_ringbuf']} | {c['lost_queue']} | {c['daemon_ns_per_event']:.0f} ns | "
               f"{c['client_cpu_s']:.2f} s | {'exact' if c['accounting_exact'] else 'MISMATCH'} | "
@@ -1026,8 +1038,15 @@ def report(bench, args, elapsed):
         w("Loss accounting is *exact* when, for every client, the summary's delivered + queue "
           "losses equal the ring-buffer records the BPF programs submitted for it, and its "
           "ring-buffer losses equal the BPF counter of failed reservations (both read from the "
-          "daemon's `stats` map with `bpftool map dump`); in the last row the lines the client "
-          "wrote were also counted and equal the summary's `events received`.")
+          "daemon's `stats` map with `bpftool map dump`); in the row with `wc -l` the lines "
+          "the client wrote were also counted and equal the summary's `events received`.")
+        if "record1" in t and t["record1"]["events"]:
+            c = t["record1"]
+            w("")
+            w(f"The recording row (`ipftctl trace -w`, docs/recording.md): the daemon sends JSON "
+              f"events with the packet bytes, the client writes them zstd-compressed "
+              f"({c['record_bytes'] / c['events']:.0f} bytes per event on disk) and renders the "
+              f"text it shows from the same events with the daemon's renderers.")
 
     if "probecost" in R:
         p = R["probecost"]

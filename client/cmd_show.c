@@ -326,6 +326,20 @@ static json_object *parse_json(const char *line, size_t len)
         return o;
 }
 
+/* A record of the recording, not an event: {"record": ...}, whatever the spacing. */
+static bool is_meta(const char *line, size_t len)
+{
+        size_t i = 0;
+
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+                i++;
+        if (i == len || line[i++] != '{')
+                return false;
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+                i++;
+        return len - i >= 8 && memcmp(line + i, "\"record\"", 8) == 0;
+}
+
 /* Open a file and read its header line. */
 static int file_open(struct show_file *f, const char *path)
 {
@@ -345,12 +359,9 @@ static int file_open(struct show_file *f, const char *path)
         if (r == 0)
                 return log_error_errno(-EBADMSG, "%s: empty: not a recording of ipftctl trace -w",
                                        path);
-        f->header =
-            len > strlen(REC_META_PREFIX "header") &&
-                    strncmp(line, REC_META_PREFIX "header\"", strlen(REC_META_PREFIX) + 7) == 0
-                ? parse_json(line, len)
-                : NULL;
-        if (!f->header)
+        /* Parsed whatever its spacing: a recording may have passed through jq. */
+        f->header = is_meta(line, len) ? parse_json(line, len) : NULL;
+        if (!f->header || strcmp(member_str(f->header, "record") ?: "", "header") != 0)
                 return log_error_errno(
                     -EBADMSG,
                     "%s: not a recording of ipftctl trace -w: line 1 (at byte 0) "
@@ -568,8 +579,7 @@ static int show_part(struct show_rec *rec, struct show_file *f, struct replay *r
 
         while ((e = rec_reader_line(f->rd, &line, &len, err, sizeof(err))) > 0) {
                 rec->lines++;
-                if (len >= strlen(REC_META_PREFIX) &&
-                    memcmp(line, REC_META_PREFIX, strlen(REC_META_PREFIX)) == 0)
+                if (is_meta(line, len))
                         e = meta_line(rec, f, line, len);
                 else if (len)
                         e = replay_event(r, line, len, err, sizeof(err));

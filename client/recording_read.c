@@ -223,7 +223,8 @@ int rec_reader_line(struct rec_reader *r, const char **line, size_t *len, char *
                                      (unsigned long long)r->line_no + 1,
                                      (unsigned long long)(r->data_off + r->pos), REC_LINE_MAX);
                 /* Keep the partial line only. */
-                memmove(r->data.data, r->data.data + r->pos, r->data.len - r->pos);
+                if (r->pos)
+                        memmove(r->data.data, r->data.data + r->pos, r->data.len - r->pos);
                 r->data.len -= r->pos;
                 r->data_off += r->pos;
                 r->pos = 0;

@@ -306,6 +306,14 @@ static int parse_netns(const struct skbt_param *p, const char *arg, struct trace
 static int parse_output(const struct skbt_param *p, const char *arg, struct trace_opts *o,
                         char *err, size_t errlen)
 {
+        /* With -w: record only, show nothing (the request keeps the default output). */
+        o->rec.quiet = strcmp(arg, "none") == 0;
+        if (o->rec.quiet) {
+                o->pcapng = o->crossings = false;
+                o->req.output = SKBT_OUTPUT_TEXT;
+                set_given(&o->req, SKBT_TP_OUTPUT, false);
+                return 0;
+        }
         o->pcapng = strcmp(arg, "pcapng") == 0;
         o->crossings = strcmp(arg, "crossings") == 0;
         if (o->pcapng || o->crossings)
@@ -313,7 +321,7 @@ static int parse_output(const struct skbt_param *p, const char *arg, struct trac
         if (skbt_param_parse_arg(&skbt_trace_params, p, arg, &o->req, err, errlen) < 0)
                 return skbt_fail(err, errlen,
                                  "invalid output format '%.*s': expected text, json, pcapng, "
-                                 "crossings, aggregate or aggregate-json",
+                                 "crossings, aggregate, aggregate-json or none (with -w)",
                                  QUOTE_MAX, arg);
         return 0;
 }

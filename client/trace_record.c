@@ -130,6 +130,8 @@ int record_args_check(struct record_opts *r, char *err, size_t errlen)
         if (!r->path) {
                 if (r->rotate_bytes || r->rotate_ns || r->keep || r->compress_given)
                         return skbt_fail(err, errlen, "--rotate-*, --compress: only with -w FILE");
+                if (r->quiet)
+                        return skbt_fail(err, errlen, "-o none shows nothing: only with -w FILE");
                 return 0;
         }
         if (r->keep && !r->rotate_bytes && !r->rotate_ns)
@@ -144,7 +146,7 @@ void record_args_usage(FILE *f)
         fputs("Recording (ipftctl show renders a recording again, in any format):\n"
               "  -w, --write FILE           also write every event to FILE (JSON lines with\n"
               "                             a header: daemon, kernel, probes, this request);\n"
-              "                             standard output stays as -o asks\n"
+              "                             standard output stays as -o asks (-o none: nothing)\n"
               "      --compress zstd|gzip|none  compress FILE (default: by its extension,\n"
               "                             .zst or .gz, else none)\n"
               "      --rotate-size SIZE     start a new part past SIZE bytes (K, M, G, T)\n"
@@ -290,9 +292,12 @@ int trace_record_new(const struct ctl *ctl, const struct trace_opts *o, int argc
         r = rec_writer_new(&wo, &t->w);
         if (r < 0)
                 return r;
-        r = replay_new(&ro, &t->display);
-        if (r < 0)
-                return log_error_errno(r, "cannot set up the output: %m");
+        /* -o none: nothing to render, the client's cost is the file alone. */
+        if (!o->rec.quiet) {
+                r = replay_new(&ro, &t->display);
+                if (r < 0)
+                        return log_error_errno(r, "cannot set up the output: %m");
+        }
         t->aggregate = ro.format == REPLAY_AGGREGATE || ro.format == REPLAY_AGGREGATE_JSON;
         t->flushed_ns = now_ns();
         *ret = TAKE_PTR(t);
@@ -365,9 +370,11 @@ int trace_record_output(struct trace_record *t, const char *data, size_t len)
                 return log_error_errno(r, "cannot write %s: %m", rec_writer_path(t->w));
         t->events += count_lines(data, len);
         /* What is shown comes from the same lines, rendered here. */
-        r = replay_feed(t->display, data, len);
-        if (r < 0)
-                return r;
+        if (t->display) {
+                r = replay_feed(t->display, data, len);
+                if (r < 0)
+                        return r;
+        }
         return trace_record_tick(t);
 }
 
@@ -400,7 +407,7 @@ int trace_record_tick(struct trace_record *t)
                         return log_error_errno(r, "cannot write %s: %m", rec_writer_path(t->w));
                 t->flushed_ns = now;
         }
-        return t->aggregate ? replay_tick(t->display, now) : 0;
+        return t->aggregate && t->display ? replay_tick(t->display, now) : 0;
 }
 
 int trace_record_tick_ms(const struct trace_record *t)
@@ -424,7 +431,7 @@ int trace_record_summary(struct trace_record *t, json_object *summary)
         if (r < 0 || r2 < 0)
                 return log_error_errno(r < 0 ? r : r2, "cannot write %s: %m",
                                        rec_writer_path(t->w));
-        r = replay_finish(t->display);
+        r = t->display ? replay_finish(t->display) : 0;
         if (r < 0)
                 return r;
         fprintf(stderr, "Recorded %" PRIu64 " events to %s%s.\n", t->events,

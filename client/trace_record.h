@@ -22,6 +22,7 @@ struct record_opts {
         uint64_t rotate_bytes;
         uint64_t rotate_ns;
         uint32_t keep;
+        bool quiet; /* -o none: record, show nothing (saves the rendering) */
 };
 
 /* The recording options, as ids of their rows in client/trace_args.c. */

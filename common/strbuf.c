@@ -37,7 +37,8 @@ bool strbuf_reserve(struct strbuf *sb, size_t n)
 
 void strbuf_put(struct strbuf *sb, const void *p, size_t n)
 {
-        if (!strbuf_reserve(sb, n))
+        /* Nothing to add: data may still be NULL, and NULL + 0 is undefined. */
+        if (n == 0 || !strbuf_reserve(sb, n))
                 return;
         memcpy(sb->data + sb->len, p, n);
         sb->len += n;

@@ -399,7 +399,8 @@ static const struct skbt_param trace_rows[] = {
                 "packet at each event, comments: probe, packet and\n"
                 "track id) or crossings (a line each time a\n"
                 "packet enters a network namespace or interface,\n"
-                "with the netfilter verdicts given there)",
+                "with the netfilter verdicts given there), or none\n"
+                "(with -w: record only, show nothing)",
     },
     {
         .name = "detail",

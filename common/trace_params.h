@@ -108,8 +108,8 @@ struct skbt_trace_request {
         uint8_t tracer; /* enum skbt_tracer */
         uint8_t output; /* enum skbt_output */
         bool track, detail, stack, snapshot, raw_output;
-        bool conntrack; /* --ct: events carry the packet's conntrack entry */
-        bool record; /* the client records the events: JSON whatever output says */
+        bool conntrack;  /* --ct: events carry the packet's conntrack entry */
+        bool record;     /* the client records the events: JSON whatever output says */
         uint64_t count;  /* events, 0: no limit */
         double duration; /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];

@@ -197,12 +197,14 @@ def test_rotate_keep_and_gzip(t):
     """--rotate-keep N keeps the newest N parts; gzip parts are standard gzip streams."""
     topo = t.topo
     base = os.path.join(t.workdir, "keep.jsonl.gz")
+    # -o none: only the file, nothing shown.
     with t.trace("-p", "icmp", "--addr", topo.b4, "-w", base, "--rotate-age", "1",
-                 "--rotate-keep", "2", output="text") as s:
+                 "--rotate-keep", "2", output="none") as s:
         for _ in range(4):
             topo.ping_ab(count=1)
             time.sleep(1.1)
     check(s.result.rc == 0, f"recording failed\n{s.result.describe()}")
+    check(s.result.stdout == "", f"-o none printed events: {s.result.stdout[:200]}")
     parts = sorted(glob.glob(os.path.join(t.workdir, "keep-*.jsonl.gz")))
     check(len(parts) == 2, f"--rotate-keep 2 left {parts}")
     for p in parts:
