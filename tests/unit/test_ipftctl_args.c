@@ -237,9 +237,16 @@ static void test_tracer_regex_output(void)
         BAD("invalid regex '(a)\\1'|non-existent", "--regex", "(a)\\1");
         BAD("regex longer than 1024 bytes", "--regex", long_regex());
         BAD("--regex given more than once|A|B", "-r", "a", "-r", "b");
-        BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate or "
-            "aggregate-json",
+        BAD("invalid output format 'yaml'|text, json, pcapng, crossings, aggregate, "
+            "aggregate-json or none",
             "-o", "yaml");
+        BAD("-o none shows nothing: only with -w FILE", "-o", "none");
+        BAD("--rotate-*, --compress: only with -w FILE", "--rotate-size", "1M");
+        BAD("--rotate-keep needs --rotate-size or --rotate-age", "-w", "f", "--rotate-keep",
+            "2");
+        BAD("invalid size '1X'", "-w", "f", "--rotate-size", "1X");
+        BAD("invalid age '0'", "-w", "f", "--rotate-age", "0");
+        BAD("invalid compression 'lz4'", "-w", "f", "--compress", "lz4");
 }
 
 static void test_regex_message(void)
