@@ -455,17 +455,18 @@ static bool parse_seconds(const char *s, double *ret)
 /* [YYYY-MM-DD[ T]]HH:MM:SS[.FRACTION], local time, on the day the session started. */
 static int parse_wall(const char *s, int64_t start_real_ns, int64_t *ret_real_ns)
 {
-        struct tm tm = {0};
+        static const char *const forms[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%H:%M:%S"};
         time_t day = (time_t)(start_real_ns / 1000000000LL), t;
-        const char *rest;
+        const char *rest = NULL;
+        struct tm base, tm;
         double frac = 0;
 
-        localtime_r(&day, &tm);
-        rest = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-        if (!rest)
-                rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!rest)
-                rest = strptime(s, "%H:%M:%S", &tm);
+        localtime_r(&day, &base);
+        /* Each form from the day's fields: a failed strptime() may have set some. */
+        for (size_t i = 0; i < ARRAY_SIZE(forms) && !rest; i++) {
+                tm = base;
+                rest = strptime(s, forms[i], &tm);
+        }
         if (!rest || (*rest && (*rest != '.' || !parse_seconds(rest + 1, &frac))))
                 return -EINVAL;
         if (*rest)

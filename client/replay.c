@@ -42,6 +42,8 @@ struct replay {
         uint64_t shown, read;
         uint64_t *follow; /* track ids whose journey matched the packet filter */
         uint32_t n_follow, follow_slots;
+        uint8_t *probe_ok; /* by probe id: 0 not asked yet, 1 the regex matches, 2 not */
+        uint32_t n_probe_ok;
 };
 
 static const char *const format_names[] = {
@@ -125,6 +127,7 @@ struct replay *replay_free(struct replay *r)
         strbuf_done(&r->lines);
         strbuf_done(&r->partial);
         free(r->follow);
+        free(r->probe_ok);
         free(r);
         return NULL;
 }
@@ -212,6 +215,27 @@ static bool packet_match(struct replay *r, const struct replay_filter *f,
         return true;
 }
 
+/* The probe regex, asked once per probe: names are few, events many. */
+static bool probe_selected(struct replay *r, struct skbt_regex *re, uint32_t id,
+                           const struct skbt_names *n)
+{
+        const char *name = id < n->n_probes ? n->probes[id] : NULL;
+
+        if (id >= r->n_probe_ok) {
+                uint32_t cap = MAX(id + 1, r->n_probe_ok * 2);
+                uint8_t *a = realloc(r->probe_ok, cap);
+
+                if (!a)
+                        return name && skbt_regex_match(re, name) > 0;
+                memset(a + r->n_probe_ok, 0, cap - r->n_probe_ok);
+                r->probe_ok = a;
+                r->n_probe_ok = cap;
+        }
+        if (!r->probe_ok[id])
+                r->probe_ok[id] = name && skbt_regex_match(re, name) > 0 ? 1 : 2;
+        return r->probe_ok[id] == 1;
+}
+
 static bool selected(struct replay *r, const struct skbt_event *ev, const struct skbt_names *n)
 {
         const struct replay_filter *f = r->o.filter;
@@ -224,12 +248,8 @@ static bool selected(struct replay *r, const struct skbt_event *ev, const struct
                 return false;
         if (f->n_packet_ids && !in_ids(f->packet_ids, f->n_packet_ids, ev->skb))
                 return false;
-        if (f->probes) {
-                const char *name = ev->probe_id < n->n_probes ? n->probes[ev->probe_id] : NULL;
-
-                if (!name || skbt_regex_match(f->probes, name) <= 0)
-                        return false;
-        }
+        if (f->probes && !probe_selected(r, f->probes, ev->probe_id, n))
+                return false;
         return packet_match(r, f, ev);
 }
 
