@@ -67,16 +67,23 @@ const char *replay_format_to_string(enum replay_format f)
         return (size_t)f < ARRAY_SIZE(format_names) ? format_names[f] : "?";
 }
 
-/* Aggregate blocks show the custom fields of each event, as lines do (daemon: session.c). */
+/* What the recorded session added after each event: its fields and conntrack (decoded). */
+static struct skbt_tails replay_tails(const struct replay *r, bool snapshot)
+{
+        return (struct skbt_tails){
+            .fields = skbt_decoder_fields(r->dec),
+            .ct = skbt_decoder_ct_layout(r->dec),
+            .snapshot = snapshot,
+        };
+}
+
+/* Aggregate blocks show them too, as the daemon's do (daemon/sessions/session.c). */
 static void agg_hook(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                      size_t size, void *data)
 {
-        struct replay *r = data;
-        const struct skbt_session_fields *sf = skbt_decoder_fields(r->dec);
+        struct skbt_tails t = replay_tails(data, false);
 
-        if (sf->n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                skbt_fields_format(out, fmt, sf,
-                                   (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
+        skbt_format_tails(out, fmt, &t, ev, size);
 }
 
 int replay_new(const struct replay_opts *o, struct replay **ret)
@@ -260,7 +267,7 @@ static void render_line(struct replay *r, struct strbuf *out, enum skbt_output f
                         const struct skbt_names *n)
 {
         const struct skbt_event *ev = &r->ev.rec.ev;
-        const struct skbt_session_fields *sf = skbt_decoder_fields(r->dec);
+        struct skbt_tails tails = replay_tails(r, snapshot);
         struct skbt_format_opts o = r->o.fmt;
 
         o.stack = r->o.fmt.stack && fmt == SKBT_OUTPUT_JSON;
@@ -272,12 +279,7 @@ static void render_line(struct replay *r, struct strbuf *out, enum skbt_output f
                 skbt_graph_format(r->graph, out, fmt, &o, ev, n);
         else
                 skbt_format_event_opts(out, fmt, &o, ev, n);
-        if (sf->n && (ev->flags & SKBT_EV_FIELDS) && r->ev.size >= SKBT_REC_BIG)
-                skbt_fields_format(out, fmt, sf,
-                                   (const uint64_t *)(r->ev.rec.bytes + SKBT_REC_VALS_OFF));
-        if (snapshot && (ev->flags & SKBT_EV_SNAP) && r->ev.size >= SKBT_REC_BIG)
-                skbt_snap_format(out, fmt, ev,
-                                 (const struct skbt_snap *)(r->ev.rec.bytes + SKBT_REC_SNAP_OFF));
+        skbt_format_tails(out, fmt, &tails, r->ev.rec.bytes, r->ev.size);
         if (r->o.fmt.stack && fmt != SKBT_OUTPUT_JSON)
                 skbt_format_stack_text(out, ev, n);
 }

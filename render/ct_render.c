@@ -12,7 +12,7 @@
  * nf_conntrack_tcp.h): numbers that do not change between kernels, so a
  * table is safe here where drop reasons must come from BTF.
  */
-static const char *ctinfo_name(uint8_t ctinfo)
+const char *skbt_ct_info_name(uint8_t ctinfo)
 {
         static const char *const names[] = {"established",       "related",       "new",
                                             "established-reply", "related-reply", "new-reply",
@@ -27,7 +27,12 @@ static const char *const status_names[] = {
     "NAT_CLASH",  "HELPER",       "OFFLOAD",      "HW_OFFLOAD",
 };
 
-static const char *tcp_state_name(uint8_t st)
+const char *skbt_ct_status_name(unsigned bit)
+{
+        return bit < ARRAY_SIZE(status_names) ? status_names[bit] : NULL;
+}
+
+const char *skbt_ct_tcp_state_name(uint8_t st)
 {
         static const char *const names[] = {"NONE",     "SYN_SENT",   "SYN_RECV", "ESTABLISHED",
                                             "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT",
@@ -46,7 +51,7 @@ static const char *tcp_state_name(uint8_t st)
 #define PROTO_SCTP 132
 #define PROTO_UDPLITE 136
 
-static const char *proto_name(uint8_t p)
+const char *skbt_ct_proto_name(uint8_t p)
 {
         switch (p) {
         case PROTO_ICMP:
@@ -195,7 +200,7 @@ static void put_ct_text(struct strbuf *out, const struct skbt_ct_layout *l,
                 return;
         }
         strbuf_puts(out, " ct=");
-        strbuf_puts(out, ctinfo_name(r->ctinfo));
+        strbuf_puts(out, skbt_ct_info_name(r->ctinfo));
         if (!(r->flags & SKBT_CT_ENTRY))
                 return;
         if (r->flags & SKBT_CT_FAULT) {
@@ -210,13 +215,13 @@ static void put_ct_text(struct strbuf *out, const struct skbt_ct_layout *l,
                 strbuf_printf(out, " ct_zone=%u", (unsigned)raw_uint(r, l->zone, 2));
         if (l->has_mark)
                 strbuf_printf(out, " ct_mark=%u", (unsigned)raw_uint(r, l->mark, 4));
-        pn = proto_name(orig.proto);
+        pn = skbt_ct_proto_name(orig.proto);
         if (pn)
                 strbuf_printf(out, " ct_proto=%s", pn);
         else
                 strbuf_printf(out, " ct_proto=%u", orig.proto);
         ts = orig.proto == PROTO_TCP && l->has_tcp_state
-                 ? tcp_state_name((uint8_t)raw_uint(r, l->tcp_state, 1))
+                 ? skbt_ct_tcp_state_name((uint8_t)raw_uint(r, l->tcp_state, 1))
                  : NULL;
         if (ts)
                 strbuf_printf(out, " ct_tcp=%s", ts);
@@ -234,7 +239,7 @@ static void put_ct_json(struct strbuf *out, const struct skbt_ct_layout *l,
                 strbuf_puts(out, ",\"conntrack\":null");
                 return;
         }
-        strbuf_printf(out, ",\"conntrack\":{\"state\":\"%s\"", ctinfo_name(r->ctinfo));
+        strbuf_printf(out, ",\"conntrack\":{\"state\":\"%s\"", skbt_ct_info_name(r->ctinfo));
         if (!(r->flags & SKBT_CT_ENTRY)) {
                 strbuf_putc(out, '}');
                 return;
@@ -251,13 +256,13 @@ static void put_ct_json(struct strbuf *out, const struct skbt_ct_layout *l,
                 strbuf_printf(out, ",\"zone\":%u", (unsigned)raw_uint(r, l->zone, 2));
         if (l->has_mark)
                 strbuf_printf(out, ",\"mark\":%u", (unsigned)raw_uint(r, l->mark, 4));
-        pn = proto_name(orig.proto);
+        pn = skbt_ct_proto_name(orig.proto);
         if (pn)
                 strbuf_printf(out, ",\"proto\":\"%s\"", pn);
         else
                 strbuf_printf(out, ",\"proto\":%u", orig.proto);
         ts = orig.proto == PROTO_TCP && l->has_tcp_state
-                 ? tcp_state_name((uint8_t)raw_uint(r, l->tcp_state, 1))
+                 ? skbt_ct_tcp_state_name((uint8_t)raw_uint(r, l->tcp_state, 1))
                  : NULL;
         if (ts)
                 strbuf_printf(out, ",\"tcp_state\":\"%s\"", ts);

@@ -28,3 +28,9 @@ struct skbt_ct_layout {
  */
 void skbt_ct_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_ct_layout *l,
                     const struct skbt_ct_rec *r);
+
+/* The names the renderer gives (NULL: none; ctinfo always has one), for reading them back. */
+const char *skbt_ct_info_name(uint8_t ctinfo);
+const char *skbt_ct_status_name(unsigned bit);
+const char *skbt_ct_tcp_state_name(uint8_t state);
+const char *skbt_ct_proto_name(uint8_t proto);

@@ -134,6 +134,8 @@ struct skbt_decoder {
         uint32_t *ns_key, *ns_val;
         uint32_t ns_n, ns_slots;
         struct skbt_session_fields fields;
+        struct skbt_ct_layout ct; /* a layout of our own for the entries read back */
+        bool ct_seen;             /* an event had a conntrack member */
         struct skbt_names names;
 };
 
@@ -214,12 +216,36 @@ static const char *netns_name(void *data, uint32_t inode)
         return v && *v ? d->netns.str[*v - 1] : NULL;
 }
 
+/*
+ * Conntrack entries come back into a struct nf_conn of our own layout, which
+ * the renderer reads as it reads the kernel's through the offsets from BTF
+ * (render/ct_render.c).  Whether the kernel had a zone, a mark and the TCP
+ * state is learnt from the first entry that shows one.
+ */
+#define CT_TUPLE 40
+static const struct skbt_ct_layout ct_layout = {
+    .len = 16 + 2 * CT_TUPLE,
+    .status = 0,
+    .status_size = 8,
+    .mark = 8,
+    .zone = 12,
+    .tcp_state = 14,
+    .tuple = {16, 16 + CT_TUPLE},
+    .src_u3 = 0,
+    .src_u = 16,
+    .src_l3num = 18,
+    .dst_u3 = 20,
+    .dst_u = 36,
+    .dst_protonum = 38,
+};
+
 int skbt_decoder_new(struct skbt_decoder **ret)
 {
         struct skbt_decoder *d = calloc(1, sizeof(*d));
 
         if (!d)
                 return -ENOMEM;
+        d->ct = ct_layout;
         *ret = d;
         return 0;
 }
@@ -266,6 +292,11 @@ const struct skbt_names *skbt_decoder_names(struct skbt_decoder *d)
 const struct skbt_session_fields *skbt_decoder_fields(const struct skbt_decoder *d)
 {
         return &d->fields;
+}
+
+const struct skbt_ct_layout *skbt_decoder_ct_layout(const struct skbt_decoder *d)
+{
+        return d->ct_seen ? &d->ct : NULL;
 }
 
 /* Room in the by-id arrays for one more probe, before it gets an id. */
@@ -347,7 +378,7 @@ struct dctx {
         bool nf;
         struct skbt_nf nfv;
         uint32_t verdict;
-        bool fields, snap;
+        bool fields, snap, big;
 };
 
 static int get_hex_u64(struct dctx *c, const char *what, uint64_t *ret)
@@ -1006,6 +1037,240 @@ static int m_netfilter(struct dctx *c)
         return 0;
 }
 
+/* ---- conntrack ---- */
+
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++)
+                p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+        p[0] = (uint8_t)(v >> 8);
+        p[1] = (uint8_t)v;
+}
+
+/* A name the renderer gives a number (names(i) for i in 0..max), or NAME#N / bitN forms. */
+static int ct_number(struct dctx *c, const char *s, const char *(*names)(unsigned), unsigned max,
+                     unsigned *ret)
+{
+        for (unsigned i = 0; i <= max; i++) {
+                const char *n = names(i);
+
+                if (n && strcmp(n, s) == 0) {
+                        *ret = i;
+                        return 0;
+                }
+        }
+        return json_scan_fail(&c->js, "unknown conntrack name '%.40s'", s);
+}
+
+static const char *ct_info(unsigned v)
+{
+        return skbt_ct_info_name((uint8_t)v);
+}
+
+static const char *ct_tcp(unsigned v)
+{
+        return skbt_ct_tcp_state_name((uint8_t)v);
+}
+
+static const char *ct_proto(unsigned v)
+{
+        return skbt_ct_proto_name((uint8_t)v);
+}
+
+/* "status": ["ASSURED", "bit17", ...]. */
+static int ct_status(struct dctx *c, uint64_t *ret)
+{
+        char name[32];
+        unsigned i = 0;
+        size_t n;
+        int r = json_scan_array(&c->js);
+
+        *ret = 0;
+        while (r >= 0 && (r = json_scan_element(&c->js, &i)) > 0) {
+                unsigned bit = 64;
+
+                r = json_scan_string(&c->js, name, sizeof(name), &n);
+                if (r < 0)
+                        return r;
+                for (unsigned b = 0; b < 64; b++)
+                        if (skbt_ct_status_name(b) && strcmp(skbt_ct_status_name(b), name) == 0)
+                                bit = b;
+                if (bit == 64 && strncmp(name, "bit", 3) == 0 && name[3] >= '0' && name[3] <= '9' &&
+                    strlen(name) <= 5)
+                        bit = (unsigned)atoi(name + 3);
+                if (bit >= 64)
+                        return json_scan_fail(&c->js, "unknown conntrack status '%s'", name);
+                *ret |= 1ULL << bit;
+        }
+        return r < 0 ? r : 0;
+}
+
+/* What a tuple shows besides its addresses (render/ct_render.c decides by its protocol). */
+enum ct_shows {
+        CT_SHOWS_ADDRS = 0,
+        CT_SHOWS_PORTS,
+        CT_SHOWS_ICMP,
+};
+
+/* One direction's tuple into our layout; the family from how the addresses are written. */
+static int ct_tuple(struct dctx *c, uint8_t *t, enum ct_shows *shows)
+{
+        const struct skbt_ct_layout *l = &ct_layout;
+        char key[16], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
+        uint16_t sport = 0, dport = 0, id = 0;
+        uint8_t type = 0, code = 0;
+        unsigned i = 0;
+        size_t n;
+        int r = json_scan_object(&c->js), af;
+
+        while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0) {
+                if (strcmp(key, "saddr") == 0)
+                        r = json_scan_string(&c->js, sa, sizeof(sa), &n);
+                else if (strcmp(key, "daddr") == 0)
+                        r = json_scan_string(&c->js, da, sizeof(da), &n);
+                else if (strcmp(key, "sport") == 0 || strcmp(key, "dport") == 0)
+                        r = *shows = CT_SHOWS_PORTS, get_u16(c, key[0] == 's' ? &sport : &dport);
+                else if (strcmp(key, "id") == 0)
+                        r = *shows = CT_SHOWS_ICMP, get_u16(c, &id);
+                else if (strcmp(key, "type") == 0)
+                        r = *shows = CT_SHOWS_ICMP, get_u8(c, &type);
+                else if (strcmp(key, "code") == 0)
+                        r = *shows = CT_SHOWS_ICMP, get_u8(c, &code);
+                else
+                        r = json_scan_skip(&c->js);
+        }
+        if (r < 0)
+                return r;
+        af = strchr(sa, ':') ? AF_INET6 : AF_INET;
+        if (inet_pton(af, sa, t + l->src_u3) != 1 || inet_pton(af, da, t + l->dst_u3) != 1)
+                return json_scan_fail(&c->js, "conntrack tuple addresses are not addresses");
+        put_le(t + l->src_l3num, af == AF_INET6 ? 10 : 2, 2);
+        /* Ports, or the ICMP id, type and code, where the kernel keeps them. */
+        if (*shows == CT_SHOWS_ICMP) {
+                put_be16(t + l->src_u, id);
+                t[l->dst_u] = type;
+                t[l->dst_u + 1] = code;
+        } else {
+                put_be16(t + l->src_u, sport);
+                put_be16(t + l->dst_u, dport);
+        }
+        return 0;
+}
+
+struct ct_text {
+        char state[32], error[32], proto[16], tcp[16];
+        uint64_t status;
+        uint32_t zone, mark;
+        bool has_zone, has_mark, has_proto_num, has_entry;
+        uint8_t proto_num;
+        enum ct_shows shows[2]; /* orig, reply */
+};
+
+static int ct_member(struct dctx *c, const char *key, struct ct_text *t, uint8_t *raw)
+{
+        size_t n;
+
+        if (strcmp(key, "state") == 0)
+                return json_scan_string(&c->js, t->state, sizeof(t->state), &n);
+        if (strcmp(key, "error") == 0) {
+                t->has_entry = true;
+                return json_scan_string(&c->js, t->error, sizeof(t->error), &n);
+        }
+        if (strcmp(key, "status") == 0) {
+                t->has_entry = true;
+                return ct_status(c, &t->status);
+        }
+        if (strcmp(key, "zone") == 0)
+                return t->has_zone = true, json_scan_u32(&c->js, &t->zone);
+        if (strcmp(key, "mark") == 0)
+                return t->has_mark = true, json_scan_u32(&c->js, &t->mark);
+        if (strcmp(key, "proto") == 0) {
+                if (json_scan_peek(&c->js) == JSON_SCAN_NUMBER)
+                        return t->has_proto_num = true, get_u8(c, &t->proto_num);
+                return json_scan_string(&c->js, t->proto, sizeof(t->proto), &n);
+        }
+        if (strcmp(key, "tcp_state") == 0)
+                return json_scan_string(&c->js, t->tcp, sizeof(t->tcp), &n);
+        if (strcmp(key, "orig") == 0)
+                return ct_tuple(c, raw + ct_layout.tuple[0], &t->shows[0]);
+        if (strcmp(key, "reply") == 0)
+                return ct_tuple(c, raw + ct_layout.tuple[1], &t->shows[1]);
+        return json_scan_skip(&c->js);
+}
+
+/* The entry's numbers into our layout; its kind into the record's flags. */
+static int ct_settle(struct dctx *c, struct ct_text *t, struct skbt_ct_rec *rec)
+{
+        const struct skbt_ct_layout *l = &ct_layout;
+        unsigned v = 0;
+        int r = ct_number(c, t->state, ct_info, 7, &v);
+
+        if (r < 0)
+                return r;
+        rec->ctinfo = (uint8_t)v;
+        if (!t->has_entry) {
+                rec->flags = SKBT_CT_UNTRACKED;
+                return 0;
+        }
+        rec->flags = SKBT_CT_ENTRY | (t->error[0] ? SKBT_CT_FAULT : 0);
+        rec->len = (uint16_t)l->len;
+        if (t->error[0])
+                return 0;
+        if (!t->has_proto_num) {
+                r = ct_number(c, t->proto, ct_proto, 255, &v);
+                if (r < 0)
+                        return r;
+                t->proto_num = (uint8_t)v;
+        }
+        /* The entry's protocol is the original direction's (ct_proto); each tuple shows
+         * ports or ICMP by its own, which differ where the kernel's copy was cut short. */
+        for (int d = 0; d < 2; d++) {
+                static const uint8_t like[] = {
+                    [CT_SHOWS_ADDRS] = 0, [CT_SHOWS_PORTS] = 17, [CT_SHOWS_ICMP] = 1};
+                uint8_t p = d == 0 || t->shows[1] == t->shows[0] ? t->proto_num : like[t->shows[1]];
+
+                rec->raw[l->tuple[d] + l->dst_protonum] = p;
+        }
+        put_le(rec->raw + l->status, t->status, 8);
+        put_le(rec->raw + l->zone, t->zone, 2);
+        put_le(rec->raw + l->mark, t->mark, 4);
+        /* A state the renderer has no name for is not shown: 255 has none either. */
+        v = 255;
+        if (t->tcp[0] && ct_number(c, t->tcp, ct_tcp, 255, &v) < 0)
+                return c->js.error;
+        rec->raw[l->tcp_state] = (uint8_t)v;
+        c->d->ct.has_zone |= t->has_zone;
+        c->d->ct.has_mark |= t->has_mark;
+        c->d->ct.has_tcp_state |= t->tcp[0] != 0;
+        return 0;
+}
+
+static int m_conntrack(struct dctx *c)
+{
+        struct skbt_ct_rec *rec = (struct skbt_ct_rec *)(c->out->rec.bytes + SKBT_REC_CT_OFF);
+        struct ct_text t = {0};
+        char key[16];
+        unsigned i = 0;
+        int r;
+
+        c->ev->flags |= SKBT_EV_CT;
+        c->big = true;
+        c->d->ct_seen = true;
+        r = json_scan_null(&c->js);
+        if (r != 0)
+                return r < 0 ? r : 0; /* no conntrack for this packet */
+        r = json_scan_object(&c->js);
+        while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0)
+                r = ct_member(c, key, &t, rec->raw);
+        if (r < 0)
+                return r;
+        return ct_settle(c, &t, rec);
+}
+
 static int m_depth(struct dctx *c)
 {
         uint32_t depth;
@@ -1046,6 +1311,7 @@ static const struct {
     {"netfilter", m_netfilter},
     {"stack", m_stack},
     {"fields", m_fields},
+    {"conntrack", m_conntrack},
     {"packet", m_packet},
     {"depth", m_depth},
 };
@@ -1124,7 +1390,7 @@ static int settle_record(struct dctx *c)
                         ev->retval = (int64_t)c->verdict;
                 size = sizeof(*ev) + sizeof(c->nfv);
         }
-        if (c->fields || c->snap)
+        if (c->fields || c->snap || c->big)
                 size = SKBT_REC_BIG;
         c->out->size = size;
         return 0;

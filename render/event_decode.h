@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_render.h"
 #include "fields_render.h"
 #include "format.h"
 #include "skbt_record.h"
@@ -54,6 +55,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_decoder *, skbt_decoder_free);
 const struct skbt_names *skbt_decoder_names(struct skbt_decoder *d);
 /* The custom fields seen so far, in the order the events gave them. */
 const struct skbt_session_fields *skbt_decoder_fields(const struct skbt_decoder *d);
+/* The conntrack layout the decoded entries use; NULL while no event had one (--ct). */
+const struct skbt_ct_layout *skbt_decoder_ct_layout(const struct skbt_decoder *d);
 /* The probe id a name has (interned now if new): for --egress. */
 int skbt_decoder_probe_id(struct skbt_decoder *d, const char *name, uint32_t *ret);
 

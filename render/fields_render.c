@@ -97,3 +97,23 @@ void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skb
         out->len = (size_t)(p - out->data);
         strbuf_puts(out, "\"}}\n");
 }
+
+void skbt_format_tails(struct strbuf *out, enum skbt_output fmt, const struct skbt_tails *t,
+                       const void *rec, size_t size)
+{
+        const struct skbt_event *ev = rec;
+        const char *bytes = rec;
+
+        /* The tails are in big records only. */
+        if (size < SKBT_REC_BIG)
+                return;
+        if (t->fields && t->fields->n && (ev->flags & SKBT_EV_FIELDS))
+                skbt_fields_format(out, fmt, t->fields,
+                                   (const uint64_t *)(bytes + SKBT_REC_VALS_OFF));
+        if (t->ct && (ev->flags & SKBT_EV_CT))
+                skbt_ct_format(out, fmt, t->ct,
+                               (const struct skbt_ct_rec *)(bytes + SKBT_REC_CT_OFF));
+        if (t->snapshot && (ev->flags & SKBT_EV_SNAP))
+                skbt_snap_format(out, fmt, ev,
+                                 (const struct skbt_snap *)(bytes + SKBT_REC_SNAP_OFF));
+}

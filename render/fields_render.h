@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ct_render.h"
 #include "format.h"
 #include "skbt_fields.h"
 #include "skbt_record.h"
@@ -42,3 +43,19 @@ void skbt_fields_format(struct strbuf *out, enum skbt_output fmt,
  */
 void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                       const struct skbt_snap *snap);
+
+/* What a session adds after each event's line from the tails of its record. */
+struct skbt_tails {
+        const struct skbt_session_fields *fields; /* -F: NULL or none */
+        const struct skbt_ct_layout *ct;          /* --ct: NULL for none */
+        bool snapshot;                            /* JSON: the packet bytes (pcapng) */
+};
+
+/*
+ * The tails of a record (common/skbt_record.h) the session wants, after the
+ * line just rendered from it, in one order for every output (lines, aggregate
+ * blocks, the daemon's and ipftctl show's): fields, conntrack, packet bytes.
+ * rec: the record (struct skbt_event first), size its length.
+ */
+void skbt_format_tails(struct strbuf *out, enum skbt_output fmt, const struct skbt_tails *t,
+                       const void *rec, size_t size);

@@ -112,18 +112,23 @@ static uint64_t track_evicted(struct skbtraced *d)
         return skbt_loader_track_stats(d->loader, &st) < 0 ? 0 : st.evicted;
 }
 
-/* Aggregate blocks show the custom fields of each event, as lines do. */
+/* What the session adds after an event from its record's tails (render/fields_render.h). */
+static struct skbt_tails session_tails(const struct skbt_session *s, bool snapshot)
+{
+        return (struct skbt_tails){
+            .fields = &s->fields,
+            .ct = s->ct ? &s->d->ct_layout : NULL,
+            .snapshot = snapshot && s->snapshot,
+        };
+}
+
+/* Aggregate blocks show the custom fields and conntrack of each event, as lines do. */
 static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                              size_t size, void *data)
 {
-        struct skbt_session *s = data;
+        struct skbt_tails t = session_tails(data, false);
 
-        if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
-                skbt_ct_format(out, fmt, &s->d->ct_layout,
-                               (const struct skbt_ct_rec *)((const char *)ev + SKBT_REC_CT_OFF));
-        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                skbt_fields_format(out, fmt, &s->fields,
-                                   (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
+        skbt_format_tails(out, fmt, &t, ev, size);
 }
 
 int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uint8_t *probe_sel,
@@ -438,6 +443,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                 struct skbt_session *s = d->slots[slot];
                 const struct skbt_event *sev;
                 const void *sdata;
+                struct skbt_tails tails;
 
                 mask &= mask - 1;
                 /* A record from before this session started belongs to the slot's
@@ -494,18 +500,8 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                         else
                                 skbt_format_event_opts(&s->pending, s->render, &o, sev, &d->names);
                         /* The optional tails of a big record (common/skbt_record.h). */
-                        if (s->fields.n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                                skbt_fields_format(
-                                    &s->pending, s->render, &s->fields,
-                                    (const uint64_t *)((const char *)sdata + SKBT_REC_VALS_OFF));
-                        if (s->ct && (ev->flags & SKBT_EV_CT) && size >= SKBT_REC_BIG)
-                                skbt_ct_format(&s->pending, s->render, &d->ct_layout,
-                                               (const struct skbt_ct_rec *)((const char *)sdata +
-                                                                            SKBT_REC_CT_OFF));
-                        if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
-                                skbt_snap_format(&s->pending, s->render, sev,
-                                                 (const struct skbt_snap *)((const char *)sdata +
-                                                                            SKBT_REC_SNAP_OFF));
+                        tails = session_tails(s, true);
+                        skbt_format_tails(&s->pending, s->render, &tails, sdata, size);
                         if (s->fmt.stack && s->render != SKBT_OUTPUT_JSON)
                                 skbt_format_stack_text(&s->pending, sev, &d->names);
                 }

@@ -198,6 +198,8 @@ struct session {
         struct skbt_format_opts opts; /* track, detail, stack */
         struct skbt_session_fields sf;
         bool snapshot;
+        bool ct_on; /* --ct, with the kernel's layout of struct nf_conn */
+        struct skbt_ct_layout ct;
 };
 
 static void rnd_session(struct session *s)
@@ -211,6 +213,24 @@ static void rnd_session(struct session *s)
         s->opts.detail = chance(50);
         s->opts.stack = chance(30);
         s->snapshot = chance(30);
+        s->ct_on = chance(40);
+        /* A 6.x nf_conn as BTF describes it; zone, mark and TCP state as configured. */
+        s->ct = (struct skbt_ct_layout){.len = 248,
+                                        .status = 128,
+                                        .status_size = 8,
+                                        .mark = 136,
+                                        .zone = 144,
+                                        .tcp_state = 200,
+                                        .tuple = {16, 72},
+                                        .src_u3 = 0,
+                                        .src_u = 16,
+                                        .src_l3num = 18,
+                                        .dst_u3 = 20,
+                                        .dst_u = 36,
+                                        .dst_protonum = 38,
+                                        .has_mark = chance(70),
+                                        .has_zone = chance(70),
+                                        .has_tcp_state = chance(80)};
         if (chance(50))
                 return;
         s->sf.n = 1 + below(SKBT_FIELDS_PER_SESSION);
@@ -253,6 +273,32 @@ static void rnd_nf(struct skbt_nf *nf, uint32_t *verdict)
         if (nf->engine == SKBT_NF_NFTABLES || chance(30))
                 rnd_name(nf->chain, sizeof(nf->chain) - 1);
         *verdict = verdicts[below(ARRAY_SIZE(verdicts))];
+}
+
+/* A conntrack entry as BPF copies it: raw bytes, the members at the layout's offsets. */
+static void rnd_ct(const struct session *s, struct skbt_ct_rec *r)
+{
+        static const uint8_t flags[] = {0,
+                                        SKBT_CT_UNTRACKED,
+                                        SKBT_CT_ENTRY,
+                                        SKBT_CT_ENTRY,
+                                        SKBT_CT_ENTRY | SKBT_CT_FAULT,
+                                        SKBT_CT_ENTRY | SKBT_CT_UNTRACKED};
+        static const uint8_t protos[] = {1, 6, 6, 17, 33, 58, 132, 136, 47};
+        const struct skbt_ct_layout *l = &s->ct;
+        uint8_t proto = protos[below(ARRAY_SIZE(protos))];
+        uint16_t af = chance(10) ? (uint16_t)rnd() : chance(50) ? 2 : 10;
+
+        r->flags = flags[below(ARRAY_SIZE(flags))];
+        r->ctinfo = (uint8_t)below(8);
+        r->len = (uint16_t)(chance(90) ? l->len : below(l->len));
+        for (uint32_t i = 0; i < SKBT_CT_RAW_MAX; i++)
+                r->raw[i] = (uint8_t)(chance(30) ? 0 : rnd());
+        r->raw[l->tcp_state] = (uint8_t)below(12);
+        for (int d = 0; d < 2; d++) {
+                r->raw[l->tuple[d] + l->dst_protonum] = proto;
+                memcpy(r->raw + l->tuple[d] + l->src_l3num, &af, 2);
+        }
 }
 
 static void rnd_record(const struct session *s, struct live *l)
@@ -321,6 +367,11 @@ static void rnd_record(const struct session *s, struct live *l)
                             chance(30) ? (uint64_t) - (int64_t)below(1000) : rnd() >> below(64);
                 l->size = SKBT_REC_BIG;
         }
+        if (s->ct_on && chance(90)) {
+                rnd_ct(s, (struct skbt_ct_rec *)(l->rec.bytes + SKBT_REC_CT_OFF));
+                ev->flags |= SKBT_EV_CT;
+                l->size = SKBT_REC_BIG;
+        }
         if (s->snapshot && chance(80)) {
                 struct skbt_snap *snap = (struct skbt_snap *)(l->rec.bytes + SKBT_REC_SNAP_OFF);
 
@@ -339,9 +390,10 @@ static void rnd_record(const struct session *s, struct live *l)
 static void render_line(struct strbuf *out, enum skbt_output fmt, const struct session *s,
                         const struct skbt_event *ev, size_t size, bool nf_explains,
                         const struct skbt_nf *nf, uint32_t verdict, const struct skbt_names *n,
-                        const struct skbt_session_fields *sf, struct skbt_graph *graph)
+                        const struct skbt_tails *tails, struct skbt_graph *graph)
 {
         struct skbt_format_opts o = s->opts;
+        struct skbt_tails t = *tails;
 
         o.stack = s->opts.stack && fmt == SKBT_OUTPUT_JSON;
         if (nf_explains) {
@@ -352,28 +404,36 @@ static void render_line(struct strbuf *out, enum skbt_output fmt, const struct s
                 skbt_graph_format(graph, out, fmt, &o, ev, n);
         else
                 skbt_format_event_opts(out, fmt, &o, ev, n);
-        if (sf->n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                skbt_fields_format(out, fmt, sf,
-                                   (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
-        if (s->snapshot && (ev->flags & SKBT_EV_SNAP) && size >= SKBT_REC_BIG)
-                skbt_snap_format(out, fmt, ev,
-                                 (const struct skbt_snap *)((const char *)ev + SKBT_REC_SNAP_OFF));
+        t.snapshot = s->snapshot;
+        skbt_format_tails(out, fmt, &t, ev, size);
         if (s->opts.stack && fmt != SKBT_OUTPUT_JSON)
                 skbt_format_stack_text(out, ev, n);
 }
 
+/* The live session's tails, or those of what the decoder read back (known as it reads). */
+static struct skbt_tails live_tails(const struct session *s)
+{
+        return (struct skbt_tails){.fields = &s->sf, .ct = s->ct_on ? &s->ct : NULL};
+}
+
+static struct skbt_tails back_tails(const struct skbt_decoder *d)
+{
+        return (struct skbt_tails){.fields = skbt_decoder_fields(d),
+                                   .ct = skbt_decoder_ct_layout(d)};
+}
+
 struct hook_data {
-        const struct skbt_session_fields *sf;
+        const struct session *s; /* the live side's, or NULL */
+        const struct skbt_decoder *d;
 };
 
 static void agg_hook(struct strbuf *out, enum skbt_output fmt, const struct skbt_event *ev,
                      size_t size, void *data)
 {
         const struct hook_data *h = data;
+        struct skbt_tails t = h->s ? live_tails(h->s) : back_tails(h->d);
 
-        if (h->sf->n && (ev->flags & SKBT_EV_FIELDS) && size >= SKBT_REC_BIG)
-                skbt_fields_format(out, fmt, h->sf,
-                                   (const uint64_t *)((const char *)ev + SKBT_REC_VALS_OFF));
+        skbt_format_tails(out, fmt, &t, ev, size);
 }
 
 static const char *cstr(struct strbuf *b)
@@ -419,18 +479,18 @@ static void agg_add(struct skbt_agg *live, struct skbt_agg *back, struct strbuf 
 /* One event in text, JSON and function_graph, rendered live and read back. */
 static void check_lines(const struct session *s, const struct live *l,
                         const struct skbt_decoded *back, const struct skbt_names *bn,
-                        const struct skbt_session_fields *bsf, struct skbt_graph **g,
-                        const char *json)
+                        const struct skbt_decoder *d, struct skbt_graph **g, const char *json)
 {
         _cleanup_strbuf_ struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+        struct skbt_tails lt = live_tails(s), bt = back_tails(d);
 
         for (int fmt = 0; fmt < 2; fmt++) {
                 strbuf_reset(&a);
                 strbuf_reset(&b);
                 render_line(&a, fmt, s, &l->rec.ev, l->size, l->nf_explains, &l->nf, l->verdict,
-                            &live_names, &s->sf, NULL);
+                            &live_names, &lt, NULL);
                 render_line(&b, fmt, s, &back->rec.ev, back->size, back->nf_explains, &back->nf,
-                            back->nf_verdict, bn, bsf, NULL);
+                            back->nf_verdict, bn, &bt, NULL);
                 same(fmt ? "JSON" : "text", &a, &b, json);
                 /* function_graph: the daemon names every probe it attached; an unnamed
                  * one's return line would add "probe#N" as a comment when read back. */
@@ -439,9 +499,9 @@ static void check_lines(const struct session *s, const struct live *l,
                 strbuf_reset(&a);
                 strbuf_reset(&b);
                 render_line(&a, fmt, s, &l->rec.ev, l->size, l->nf_explains, &l->nf, l->verdict,
-                            &live_names, &s->sf, g[fmt]);
+                            &live_names, &lt, g[fmt]);
                 render_line(&b, fmt, s, &back->rec.ev, back->size, back->nf_explains, &back->nf,
-                            back->nf_verdict, bn, bsf, g[2 + fmt]);
+                            back->nf_verdict, bn, &bt, g[2 + fmt]);
                 same(fmt ? "function_graph JSON" : "function_graph text", &a, &b, json);
         }
 }
@@ -459,17 +519,19 @@ static void round_trip_session(void)
         static struct live l;
         static struct skbt_decoded back;
         uint32_t egress = UINT32_MAX;
+        struct skbt_tails lt;
         char err[256];
 
         rnd_session(&s);
+        lt = live_tails(&s);
         CHECK(skbt_decoder_new(&d) == 0);
         for (int i = 0; i < 4; i++)
                 CHECK(skbt_graph_new(&g[i]) == 0);
         /* Aggregate blocks end at live probe 7 ("ip_output"), which the recorded side
          * looks up by name, as ipftctl show --egress does. */
         CHECK(skbt_decoder_probe_id(d, probes[7], &egress) == 0);
-        hl.sf = &s.sf;
-        hb.sf = skbt_decoder_fields(d);
+        hl = (struct hook_data){.s = &s};
+        hb = (struct hook_data){.d = d};
         for (int i = 0; i < 4; i++)
                 CHECK(skbt_agg_new(i % 2 ? SKBT_OUTPUT_AGGREGATE_JSON : SKBT_OUTPUT_AGGREGATE,
                                    &s.opts, i < 2 ? 7 : egress, agg_hook, i < 2 ? &hl : &hb,
@@ -483,7 +545,7 @@ static void round_trip_session(void)
                 /* What the recording holds: the session's JSON with packet bytes. */
                 strbuf_reset(&json);
                 render_line(&json, SKBT_OUTPUT_JSON, &s, &l.rec.ev, l.size, l.nf_explains, &l.nf,
-                            l.verdict, &live_names, &s.sf, NULL);
+                            l.verdict, &live_names, &lt, NULL);
                 r = skbt_decode_event(d, json.data, json.len - 1, &back, err, sizeof(err));
                 if (r < 0) {
                         fprintf(stderr, "decode failed: %s\n  %s", err, cstr(&json));
@@ -491,7 +553,7 @@ static void round_trip_session(void)
                         continue;
                 }
                 bn = skbt_decoder_names(d);
-                check_lines(&s, &l, &back, bn, hb.sf, g, cstr(&json));
+                check_lines(&s, &l, &back, bn, d, g, cstr(&json));
                 /* Aggregate sessions follow packets: their JSON has the track ids. */
                 for (int i = 0; i < 2 && s.opts.track; i++)
                         agg_add(agg[i], agg[2 + i], &agg_out[i], &agg_out[2 + i], &l, &back, bn,
