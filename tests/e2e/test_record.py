@@ -64,7 +64,8 @@ def test_record_every_format(t):
     check(shutil.which("tshark"), "tshark is needed (scripts/install-deps.sh installs it)")
     rec = os.path.join(t.workdir, "every.jsonl.zst")
     live_png = os.path.join(t.workdir, "live.pcapng")
-    filt = ["-p", "icmp", "--addr", topo.b4, "--track"]
+    # Custom fields and conntrack too: the tails of a record, in every format.
+    filt = ["-p", "icmp", "--addr", topo.b4, "--track", "--ct", "-F", "len,mark"]
     before = t.d.active_sessions()
     live = {fmt: t.trace(*filt, output=fmt).start() for fmt in FORMATS}
     png = _start_pcapng(t, filt, live_png)
