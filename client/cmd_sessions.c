@@ -66,12 +66,16 @@ static void sessions_print_table(json_object *arr)
                 if (started && localtime_r(&t, &tm))
                         strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S", &tm);
                 printf("%6" PRIu64 " %-12s %8" PRIu64 " %-14s %-19s %10" PRIu64 " %8" PRIu64
-                       "  %s%s%s\n",
+                       "  %s%s%s%s\n",
                        member_u64_or(o, "session", 0),
                        user_name(member_u64_or(o, "uid", 0), ubuf, sizeof(ubuf)),
                        member_u64_or(o, "pid", 0), tracer ? tracer : "?", tbuf,
                        member_u64_or(o, "events", 0), lost, filter ? filter : "?",
-                       regex ? ", probes matching " : "", regex ? regex : "");
+                       regex ? ", probes matching " : "", regex ? regex : "",
+                       /* ipftctl trace -w: its client keeps the events in a file */
+                       json_object_get_boolean(member(o, "record", json_type_boolean))
+                           ? " (recorded)"
+                           : "");
         }
 }
 

@@ -276,6 +276,8 @@ def test_sessions_and_refusals(t):
         out = t.d.ctl_run(["sessions", "-o", "json"]).stdout
         listed = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
         check(any(s.get("record") is True for s in listed), f"no recording session in {listed}")
+        table = t.d.ctl_run(["sessions"]).stdout
+        check("(recorded)" in table, f"the sessions table does not mark the recording:\n{table}")
     r = t.d.ctl_run(["trace", "-p", "icmp", "-w", rec, "-c", "1"], check_rc=False)
     check(r.returncode == 1 and "exists already" in r.stderr,
           f"-w over an existing file: {r.returncode} {r.stderr}")
