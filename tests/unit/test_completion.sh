@@ -80,7 +80,7 @@ commands=$("$ipftctl" help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { print $
 # shellcheck disable=SC2086 # a word list
 expect "" $commands
 expect "tr" trace
-expect "s" status sessions stop
+expect "s" status sessions show stop
 expect "help st" status stop
 expect "--so" --socket
 expect "--socket /nonexistent trace --pro" --proto
