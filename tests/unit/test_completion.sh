@@ -95,6 +95,8 @@ for cmd in $commands; do
         expect "$cmd -" $want
 done
 expect "trace --de" --detail
+includes "show /" /etc
+includes "trace -w /" /etc
 expect "trace --mark 0x10 --ma" --mark --mask
 
 # Values: the fixed sets, each value checked against the option's help paragraph.
