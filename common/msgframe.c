@@ -42,12 +42,13 @@ int msgframe_fill(struct msgframe *f, int fd)
 
 int msgframe_next(struct msgframe *f, char **msg, size_t *len)
 {
-        char *start = f->buf.data + f->off;
         size_t avail = f->buf.len - f->off;
-        char *nul;
+        char *start, *nul;
 
+        /* Nothing read yet: data may still be NULL, and NULL + 0 is undefined. */
         if (avail == 0)
                 return 0;
+        start = f->buf.data + f->off;
         nul = memchr(start, '\0', avail);
         if (!nul)
                 return avail > f->max ? -EMSGSIZE : 0;

@@ -5,6 +5,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import skbt
 from skbt import check
@@ -106,6 +107,9 @@ def test_pid(t):
         with t.trace("-p", "udp", "--pid", str(pid)) as s:
             s.wait_event(lambda ev: skbt.tuple_of(ev).get("sport") == 41001, timeout=5,
                          what="the first sender's datagrams")
+            # Some 30 more datagrams of sender one (it sends 20 a second), so that the
+            # share of the other sender's below means something.
+            time.sleep(1.5)
     finally:
         for p in (one, two, sink):
             p.kill()
@@ -113,8 +117,15 @@ def test_pid(t):
     check(r.events, f"nothing for pid {pid}\n{r.describe()}")
     for ev in r.events:
         check(ev["pid"] == pid, f"--pid {pid} let through pid {ev['pid']}: {ev}")
-        check(skbt.tuple_of(ev).get("sport") != 41002, f"the other sender's datagram: {ev}")
-    check(any(skbt.tuple_of(ev).get("sport") == 41001 for ev in r.events), "sender one unseen")
+    # The other sender's datagrams can show up legitimately: softirq work (veth's backlog
+    # is processed when the sender re-enables bottom halves) runs in whatever process is
+    # current, so a datagram of sender two is sometimes received in sender one's context.
+    # Those are rare; without the filter both senders would be seen about equally.
+    ports = [skbt.tuple_of(ev).get("sport") for ev in r.events]
+    own, other = ports.count(41001), ports.count(41002)
+    check(own, "sender one unseen")
+    check(other * 4 <= own, f"--pid {pid}: {other} events of the other sender, {own} of its own\n"
+          f"{r.describe()}")
 
 
 if __name__ == "__main__":
