@@ -402,6 +402,8 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
         if (o.netns_path &&
             args_netns_inode(o.netns_path, &o.req.filter.netns, err, sizeof(err)) < 0)
                 return usage_error("trace", err);
+        if (args_own_ifindex(&o.req, err, sizeof(err)) < 0)
+                return usage_error("trace", err);
         if (compile_pcap(&o, err, sizeof(err)) < 0)
                 return usage_error("trace", err);
         params = trace_opts_to_params(&o);

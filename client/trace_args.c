@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,29 @@ int args_netns_inode(const char *path, uint32_t *ret, char *err, size_t errlen)
                                  "/run/netns/NAME or /proc/PID/ns/net",
                                  QUOTE_MAX, path);
         *ret = (uint32_t)st.st_ino;
+        return 0;
+}
+
+int args_own_ifindex(struct skbt_trace_request *req, char *err, size_t errlen)
+{
+        struct skbt_filter *f = &req->filter;
+        unsigned idx;
+        int r;
+
+        if (!f->ifname[0] || (f->flags & SKBT_F_NETNS))
+                return 0;
+        r = args_netns_inode("/proc/self/ns/net", &f->netns, err, errlen);
+        if (r < 0)
+                return r;
+        idx = if_nametoindex(f->ifname);
+        if (!idx)
+                return skbt_fail(err, errlen,
+                                 "-i %s: no such interface in this network namespace (give "
+                                 "the namespace it is in with --netns)",
+                                 f->ifname);
+        f->ifindex = idx;
+        f->flags |= SKBT_F_NETNS | SKBT_F_IFINDEX;
+        req->given |= SKBT_PARAM_BIT(SKBT_TP_NETNS) | SKBT_PARAM_BIT(SKBT_TP_IFINDEX);
         return 0;
 }
 

@@ -74,3 +74,6 @@ int args_parse_output(const char *s, const char **ret, char *err, size_t errlen)
 /* Resolve --netns PATH: the inode of a network namespace file (/run/netns/NAME,
  * /proc/PID/ns/net); -EINVAL with a message when it is not one. */
 int args_netns_inode(const char *path, uint32_t *ret, char *err, size_t errlen);
+/* -i NAME without --netns: look NAME up here, in the caller's own namespace (see the
+ * "ifindex" row of common/trace_params.c). */
+int args_own_ifindex(struct skbt_trace_request *req, char *err, size_t errlen);

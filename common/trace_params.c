@@ -284,6 +284,20 @@ static const struct skbt_param filter_rows[] = {
         .cli_arg = "NAME",
         .help = "device NAME in that namespace (default: yours)",
     },
+    /* Set by ipftctl for -i NAME in its own namespace: it looks the name up itself
+     * (if_nametoindex), with "netns" its own namespace's inode.  The daemon then need
+     * not open the caller's /proc/PID/ns/net, which a daemon without CAP_SYS_PTRACE
+     * (the systemd unit) cannot do for another user's process. */
+    {
+        .name = "ifindex",
+        .type = SKBT_PARAM_UINT,
+        .id = SKBT_TP_IFINDEX,
+        .flag = SKBT_F_IFINDEX,
+        .offset = REQ(filter.ifindex),
+        .min = 1,
+        .max = INT32_MAX,
+        .flags = SKBT_PARAM_ONCE,
+    },
 };
 
 const struct skbt_param_table skbt_filter_params = {

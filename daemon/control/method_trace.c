@@ -39,6 +39,9 @@ static void tmpl_done(struct skbt_session *t)
 /*
  * -i NAME: the daemon looks the name up where the client means it, in the
  * filter's namespace or the client's own, and filters on (namespace, index).
+ * A client that sent the index too (ipftctl does, for its own namespace) has
+ * looked it up itself: that only narrows its own session, so it is taken as
+ * given.
  */
 static int resolve_ifname(struct vl_call *call, struct skbt_filter *f)
 {
@@ -46,7 +49,7 @@ static int resolve_ifname(struct vl_call *call, struct skbt_filter *f)
         uint32_t ifindex, netns;
         int r;
 
-        if (!f->ifname[0])
+        if (!f->ifname[0] || (f->flags & SKBT_F_IFINDEX))
                 return 0;
         r = skbt_netns_ifindex(f->flags & SKBT_F_NETNS ? f->netns : 0, call->client->cred.pid,
                                f->ifname, &ifindex, &netns, err, sizeof(err));

@@ -645,7 +645,7 @@ static void test_from_json(void)
         /* unknown members: a typo must not silently widen a trace */
         check_json_fail("{\"foo\":1}", "filter.foo",
                         "unknown parameter 'filter.foo': expected mark, mark_mask, l3, proto, "
-                        "saddr, daddr, addr, sport, dport, port, pid, netns or ifname");
+                        "saddr, daddr, addr, sport, dport, port, pid, netns, ifname or ifindex");
         check_json_fail("{\"proto\":\"tcp\",\"Sport\":80}", "filter.Sport",
                         "unknown parameter 'filter.Sport'");
         /* The member name is the client's: quoted, printable only, in both places. */

@@ -174,6 +174,18 @@ as alice ipftctl trace -p icmp -i vb --netns /run/netns/b --count 1 --duration 6
 cat $OUT/ifname.out
 grep -q ' vb ICMP' $OUT/ifname.out || fail "the -i vb event is not on vb: $(cat $OUT/ifname.out)"
 
+step "-i lo in the caller's own namespace (ipftctl looks the index up: the daemon cannot enter it)"
+for u in alice root; do
+        (while :; do ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1; sleep 0.3; done) &
+        LPID=$!
+        as $u ipftctl trace -p icmp -i lo --count 1 --duration 60 >$OUT/lo-$u.out 2>&1
+        lrc=$?
+        kill $LPID
+        [ $lrc = 0 ] || fail "ipftctl trace -p icmp -i lo as $u failed: $(tail -n 1 $OUT/lo-$u.out)"
+        cat $OUT/lo-$u.out
+        grep -q ' lo ICMP' $OUT/lo-$u.out || fail "the -i lo event ($u) is not on lo: $(cat $OUT/lo-$u.out)"
+done
+
 step "the watchdog is pinged"
 wait_for 60 "a watchdog ping (WatchdogTimestamp moving)" \
         test "$(prop skbtraced WatchdogTimestampMonotonic)" -gt "$wd_t0"
