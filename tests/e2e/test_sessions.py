@@ -253,6 +253,91 @@ def test_stalled_client_does_not_stall_others(t):
     d.stop()
 
 
+def test_max_queued_bounds_stalled_sessions(t):
+    """Four clients stop reading under a flood: max_queued caps what they make the daemon hold.
+
+    With --max-queued 1 (MiB) and the default 8 MiB queue_size, four stalled sessions could
+    hold 32 MiB; past 1 MiB in all, those holding more than an equal share drop events instead
+    (lost_queue), a session that keeps up loses nothing, and each stalled client, once it reads
+    again, is told its losses in its summary.
+    """
+    topo = t.topo
+    budget, n_stalled = 1 << 20, 4
+    d = t.new_daemon(["--max-queued", "1"]).start()
+    port, n = PORT_BASE + 210, 50
+    sink = topo.udp_sink(topo.b, [port])
+    stalled, pipes = [], []
+    try:
+        for _ in range(n_stalled):
+            rfd, wfd = os.pipe()
+            p = spawn_ctl(d, ["trace", "-p", "icmp", "--addr", topo.b4, "-o", "json"], wfd)
+            os.close(wfd)
+            stalled.append(p)
+            pipes.append(rfd)
+            wait_started(p, "a stalled session to start")
+        rss0 = d.status()["memory"]["rss_bytes"]
+        peak_rss, peak_queued, worst = rss0, 0, 0.0
+        with t.trace_on(d, "-p", "udp", "--dport", str(port)) as healthy:
+            flood = _flood(topo, count=6000)
+            sender = topo.udp_spawn(topo.a, topo.b4, port, count=n, interval=0.02)
+            while flood.poll() is None or sender.poll() is None:
+                t0 = time.monotonic()
+                st = d.status()
+                worst = max(worst, time.monotonic() - t0)
+                peak_rss = max(peak_rss, st["memory"]["rss_bytes"])
+                peak_queued = max(peak_queued, sum(s["queued_bytes"] for s in sessions_of(d)))
+                time.sleep(0.05)
+            topo.wait_bg([flood, sender], timeout=60)
+            skbt.wait_for(lambda: max_per_probe(healthy.events_so_far()) >= n, 10,
+                          f"the healthy session to see all {n} datagrams")
+        _healthy_session_checks(healthy.result, port, n)
+        held = [s for s in sessions_of(d) if s["queued_bytes"] > 0]
+        check(len(held) == n_stalled and all(s["lost_queue"] > 0 for s in held),
+              f"want {n_stalled} stalled sessions with queue losses, got {held}")
+        # Each session's check uses the total as of the last batch of ring-buffer records
+        # (at most 1024): the total may pass the budget by what one batch adds.
+        check(peak_queued <= budget + (2 << 20),
+              f"stalled sessions held {peak_queued} bytes together, budget {budget}")
+        check(peak_rss < rss0 + (16 << 20),
+              f"daemon RSS grew from {rss0 >> 20} to {peak_rss >> 20} MiB with {n_stalled} "
+              f"stalled sessions and max_queued 1 MiB")
+        check(worst < 0.5, f"a status call took {worst:.3f} s during the flood")
+        skbt.log(f"max_queued 1 MiB, {n_stalled} stalled: peak {peak_queued} bytes queued, "
+                 f"lost_queue {[s['lost_queue'] for s in held]}, RSS {rss0 >> 20} -> "
+                 f"{peak_rss >> 20} MiB, status worst {worst * 1000:.1f} ms")
+        # The stalled clients read again: each summary counts what its session dropped.
+        for p, rfd in zip(stalled, pipes):
+            threading.Thread(target=lambda fd=rfd: _drain(fd), daemon=True).start()
+        skbt.wait_for(lambda: all(s["queued_bytes"] == 0 for s in sessions_of(d)), 30,
+                      "the stalled queues to drain")
+        for p in stalled:
+            p.send_signal(signal.SIGINT)
+        for p in stalled:
+            rc = p.wait(20)
+            p.err.join(10)
+            m = skbt.SUMMARY_RE.search(p.err.text())
+            check(rc == 0 and m and int(m.group(4)) > 0,
+                  f"stalled client: exit status {rc}, want a summary with queue losses, "
+                  f"stderr {p.err.text()[-300:]!r}")
+    finally:
+        for p in stalled:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        for rfd in pipes:
+            os.close(rfd)
+        sink.kill()
+    d.stop()
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
 def test_slow_reader_is_told_its_losses(t):
     """A client that reads too slowly gets its queue losses reported, live and in the summary."""
     topo = t.topo
