@@ -9,7 +9,6 @@
 #include "json_util.h"
 #include "skbt_regex.h"
 #include "skbtraced.h"
-#include "tp_links.h"
 #include "varlink.h"
 
 /* One probe name of a group, with what this kernel has of it. */
@@ -118,9 +117,7 @@ static json_object *probe_json(const struct skbtraced *d, uint32_t i)
                                json_object_new_string(skbt_backend_to_string(p->backend)));
         json_object_object_add(o, "attached", json_object_new_boolean(p->attached));
         /* Tracepoints: attached but not linked while the daemon is idle. */
-        json_object_object_add(
-            o, "linked",
-            json_object_new_boolean(p->attached && (!skbt_tp_relinkable(p) || p->link_fd >= 0)));
+        json_object_object_add(o, "linked", json_object_new_boolean(skbt_probe_linked(p)));
         json_object_object_add(o, "drop", json_object_new_boolean(p->drop));
         json_object_object_add(
             o, "returns",

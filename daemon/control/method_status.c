@@ -11,6 +11,7 @@
 #include "config.h"
 #include "groups.h"
 #include "json_util.h"
+#include "live.h"
 #include "msgframe.h"
 #include "skbtraced.h"
 #include "varlink.h"
@@ -192,7 +193,7 @@ static json_object *sessions_json(const struct skbtraced *d)
         /* What BPF sees: the active-session mask in the programs' global state. */
         json_object_object_add(sessions, "bpf_active",
                                json_object_new_int64(__builtin_popcountll(
-                                   __atomic_load_n(&d->loader->state->active, __ATOMIC_ACQUIRE))));
+                                   skbt_live_active(d->loader))));
         return sessions;
 }
 

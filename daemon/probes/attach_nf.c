@@ -175,120 +175,70 @@ static uint64_t nf_stamp(uint32_t id, uint8_t engine, const struct nf_found *f)
         return (uint64_t)id | ((uint64_t)hi << 32);
 }
 
-/* Say why in why, return r. */
-static int _printf_(4, 5) nf_fail(char *why, size_t len, int r, const char *fmt, ...)
+/* Record why evaluator p cannot be attached, if it cannot: false then. */
+static bool nf_usable(struct skbt_loader *l, struct skbt_probe *p, const struct nf_target *tg,
+                      const struct nf_found *f, const struct nf_offsets *o)
 {
-        va_list ap;
+        int obj_fd;
 
-        va_start(ap, fmt);
-        vsnprintf(why, len, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-static int attach_fentry(struct skbt_loader *l, struct skbt_probe *p, uint64_t stamp,
-                         const struct nf_found *f, char *why, size_t len)
-{
-        struct bpf_program *entry = l->skel->progs.skbt_nf_fentry;
-        struct bpf_program *ret = l->skel->progs.skbt_nf_fexit;
-        _cleanup_free_ void *insns = NULL;
-        int obj_fd = 0, fd, r;
-
-        if (f->module[0]) {
+        if (f->why[0]) {
+                skbt_probe_fail(l, p, "%s", f->why);
+                return false;
+        }
+        if (!o->state || (tg->engine == SKBT_NF_XTABLES ? !o->xt : !o->nft)) {
+                skbt_probe_fail(l, p,
+                                "kernel BTF lacks the %s structure members the verdict needs",
+                                tg->engine == SKBT_NF_XTABLES ? "x_tables" : "nf_tables");
+                return false;
+        }
+        /* fentry names the module's BTF object as the attach target's. */
+        if (f->module[0] && skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE)) {
                 obj_fd = skbt_module_btf_fd(l, f->module);
-                if (obj_fd < 0)
-                        return nf_fail(why, len, obj_fd, "module %s has no BTF object to attach to",
-                                       f->module);
+                if (obj_fd < 0) {
+                        skbt_probe_fail(l, p, "module %s has no BTF object to attach to",
+                                        f->module);
+                        return false;
+                }
+                p->btf_obj_fd = obj_fd;
         }
-        r = skbt_stamp_probe_id(bpf_program__insns(entry), bpf_program__insn_cnt(entry), stamp,
-                                &insns);
-        if (r < 0)
-                return nf_fail(why, len, r, "stamping failed: %s", strerror(-r));
-        fd = skbt_load_stamped(l, entry, BPF_PROG_TYPE_TRACING, "skbt_nf_fe", insns, f->btf_id,
-                               obj_fd);
-        if (fd < 0)
-                return nf_fail(why, len, fd, "load failed: %s", strerror(-fd));
-        p->link_fd = bpf_link_create(fd, 0, BPF_TRACE_FENTRY, NULL);
-        r = -errno;
-        safe_close(fd);
-        if (p->link_fd < 0)
-                return nf_fail(why, len, r, "attach failed: %s", strerror(-r));
-        /* The return program reads no stamp: load the template's instructions as they are. */
-        fd = skbt_load_stamped(l, ret, BPF_PROG_TYPE_TRACING, "skbt_nf_fx", bpf_program__insns(ret),
-                               f->btf_id, obj_fd);
-        if (fd < 0)
-                return nf_fail(why, len, fd, "return load failed: %s", strerror(-fd));
-        p->ret_link_fd = bpf_link_create(fd, 0, BPF_TRACE_FEXIT, NULL);
-        r = -errno;
-        safe_close(fd);
-        if (p->ret_link_fd < 0)
-                return nf_fail(why, len, r, "return attach failed: %s", strerror(-r));
-        return 0;
+        return true;
 }
 
-static int attach_kprobe(struct skbt_loader *l, struct skbt_probe *p, uint64_t stamp,
-                         const char *func, char *why, size_t len)
+/* Listed, so that 'ipftctl list' says why there are no verdicts. */
+static void nf_add_unsupported(struct skbt_loader *l)
 {
-        struct bpf_link *link;
+        bool functions = skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS);
 
-        if (l->backend == SKBT_BACKEND_KPROBE_MULTI) {
-                const char *syms[1] = {func};
-                __u64 cookies[1] = {stamp};
-                LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cookies = cookies,
-                            .cnt = 1);
+        for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
+                char name[64];
+                int id;
 
-                p->link = bpf_program__attach_kprobe_multi_opts(l->skel->progs.skbt_nf_kmulti, NULL,
-                                                                &opts);
-                if (!p->link)
-                        return nf_fail(why, len, -errno, "attach failed: %m");
-                opts.retprobe = true;
-                link = bpf_program__attach_kprobe_multi_opts(l->skel->progs.skbt_nf_kmulti_ret,
-                                                             NULL, &opts);
-        } else {
-                LIBBPF_OPTS(bpf_kprobe_opts, opts, .bpf_cookie = stamp);
-
-                p->link =
-                    bpf_program__attach_kprobe_opts(l->skel->progs.skbt_nf_kprobe, func, &opts);
-                if (!p->link)
-                        return nf_fail(why, len, -errno, "attach failed: %m");
-                opts.retprobe = true;
-                link =
-                    bpf_program__attach_kprobe_opts(l->skel->progs.skbt_nf_kretprobe, func, &opts);
+                snprintf(name, sizeof(name), "nf:%s", nf_targets[i].func);
+                id = skbt_probe_add(l, name, SKBT_PROBE_NETFILTER, 0, false);
+                if (id < 0)
+                        return;
+                l->probes[id].backend = _SKBT_BACKEND_MAX;
+                l->probes[id].error =
+                    strdup(!functions ? "netfilter verdicts need a function backend (fentry, "
+                                        "kprobe-multi or kprobe): no tracepoint reports them"
+                                      : "this kernel refused the netfilter verdict programs "
+                                        "(see the daemon's log)");
         }
-        if (!link)
-                return nf_fail(why, len, -errno, "return attach failed: %m");
-        return skbt_keep_link(l, link);
 }
 
 /*
- * Give each evaluator found a probe "nf:FUNC" and attach its entry and
- * return.  Nothing here is fatal: without verdicts, tracing goes on.
+ * Give each evaluator found a probe "nf:FUNC", attached (entry and return)
+ * by the function backend in use.  Nothing here is fatal: without verdicts,
+ * tracing goes on.
  */
-void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts)
+void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
 {
         struct nf_found found[ARRAY_SIZE(nf_targets)] = {};
         struct nf_offsets o = {};
         int r;
 
-        if (l->backend == SKBT_BACKEND_TRACEPOINT || !l->nf_loaded) {
-                /* Listed, so that 'ipftctl list' says why there are no verdicts. */
-                for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
-                        char name[64];
-                        int id;
-
-                        snprintf(name, sizeof(name), "nf:%s", nf_targets[i].func);
-                        id = skbt_probe_add(l, name, SKBT_PROBE_NETFILTER, 0, false);
-                        if (id < 0)
-                                return;
-                        l->probes[id].backend = _SKBT_BACKEND_MAX;
-                        l->probes[id].error =
-                            strdup(l->backend == SKBT_BACKEND_TRACEPOINT
-                                       ? "netfilter verdicts need a function backend (fentry, "
-                                         "kprobe-multi or kprobe): no tracepoint reports them"
-                                       : "this kernel refused the netfilter verdict programs "
-                                         "(see the daemon's log)");
-                        l->n_unsupported++;
-                }
+        if (!skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS) || !l->nf_loaded) {
+                nf_add_unsupported(l);
                 return;
         }
         r = discover(found, &o);
@@ -298,11 +248,12 @@ void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 return;
         }
         *l->nf_conf = o.c;
+        l->nf_conf->attached = 0;
         for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
                 const struct nf_target *tg = &nf_targets[i];
                 struct nf_found *f = &found[i];
-                char name[64], why[192] = "";
                 struct skbt_probe *p;
+                char name[64];
                 int id;
 
                 if (!f->found)
@@ -315,32 +266,19 @@ void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                         return;
                 p = &l->probes[id];
                 p->backend = l->backend;
-                if (f->why[0])
-                        snprintf(why, sizeof(why), "%s", f->why);
-                else if (!o.state || (tg->engine == SKBT_NF_XTABLES ? !o.xt : !o.nft))
-                        snprintf(why, sizeof(why),
-                                 "kernel BTF lacks the %s structure members the verdict "
-                                 "needs",
-                                 tg->engine == SKBT_NF_XTABLES ? "x_tables" : "nf_tables");
-                else if (l->backend == SKBT_BACKEND_FENTRY)
-                        r = attach_fentry(l, p, nf_stamp((uint32_t)id, tg->engine, f), f, why,
-                                          sizeof(why));
+                p->btf_id = f->btf_id;
+                p->stamp = nf_stamp((uint32_t)id, tg->engine, f);
+                p->target = strdup(tg->func);
+                if (!p->target)
+                        skbt_probe_fail(l, p, "out of memory");
                 else
-                        r = attach_kprobe(l, p, nf_stamp((uint32_t)id, tg->engine, f), tg->func,
-                                          why, sizeof(why));
-                if (why[0]) {
-                        /* An entry without its return would only fill the stack. */
-                        bpf_link__destroy(p->link);
-                        p->link = NULL;
-                        p->link_fd = safe_close(p->link_fd);
-                        skbt_probe_fail(l, p, "%s", why);
-                        continue;
-                }
-                p->attached = true;
-                l->n_attached++;
-                l->n_nf++;
+                        nf_usable(l, p, tg, f, &o);
         }
-        l->nf_conf->attached = l->n_nf;
+}
+
+/* How many evaluators are attached, logged once at start-up. */
+void skbt_nf_log(const struct skbt_loader *l)
+{
         log_info("netfilter verdicts: %u of the table/chain evaluators attached (%s)", l->n_nf,
                  l->n_nf ? "ip_tables, ip6_tables, arp_tables, nf_tables as loaded"
                          : "none loaded, or none attachable: see ipftctl list");

@@ -7,13 +7,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "backend.h"
 #include "caps.h"
 #include "caps.skel.h"
 #include "log.h"
 
-/* A function every kernel has, with an skb, hit on every received packet. */
-#define CAPS_FUNCTION "netif_receive_skb"
-#define CAPS_TRACEPOINT "netif_receive_skb"
 
 static const char *const backend_names[_SKBT_BACKEND_MAX] = {
     [SKBT_BACKEND_FENTRY] = "fentry",
@@ -45,22 +43,6 @@ int skbt_backend_from_string(const char *s, enum skbt_backend *ret)
         return -EINVAL;
 }
 
-static struct bpf_program *caps_prog(struct caps *skel, enum skbt_backend b)
-{
-        switch (b) {
-        case SKBT_BACKEND_FENTRY:
-                return skel->progs.caps_fentry;
-        case SKBT_BACKEND_KPROBE_MULTI:
-                return skel->progs.caps_kprobe_multi;
-        case SKBT_BACKEND_KPROBE:
-                return skel->progs.caps_kprobe;
-        case SKBT_BACKEND_TRACEPOINT:
-                return skel->progs.caps_raw_tp;
-        default:
-                return NULL;
-        }
-}
-
 /* Silence libbpf while probing: failures are expected and reported by us. */
 static int caps_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -69,6 +51,7 @@ static int caps_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_
 
 static int caps_try(enum skbt_backend b, char *why, size_t whylen)
 {
+        const struct skbt_backend_ops *ops = skbt_backend_ops(b);
         struct caps *skel;
         struct bpf_program *prog, *p;
         struct bpf_link *link = NULL;
@@ -80,7 +63,7 @@ static int caps_try(enum skbt_backend b, char *why, size_t whylen)
                 snprintf(why, whylen, "cannot open probe object: %s", strerror(-r));
                 return r;
         }
-        prog = caps_prog(skel, b);
+        prog = bpf_object__find_program_by_name(skel->obj, ops->caps);
         bpf_object__for_each_program (p, skel->obj)
                 bpf_program__set_autoload(p, p == prog);
 
@@ -89,33 +72,15 @@ static int caps_try(enum skbt_backend b, char *why, size_t whylen)
                 snprintf(why, whylen, "program load failed: %s", strerror(-r));
                 goto out;
         }
-        switch (b) {
-        case SKBT_BACKEND_FENTRY:
-                link = bpf_program__attach(prog);
-                break;
-        case SKBT_BACKEND_KPROBE_MULTI: {
-                const char *syms[] = {CAPS_FUNCTION};
-                LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cnt = 1);
-
-                link = bpf_program__attach_kprobe_multi_opts(prog, NULL, &opts);
-                break;
-        }
-        case SKBT_BACKEND_KPROBE:
-                link = bpf_program__attach_kprobe(prog, false, CAPS_FUNCTION);
-                break;
-        case SKBT_BACKEND_TRACEPOINT:
-                link = bpf_program__attach_raw_tracepoint(prog, CAPS_TRACEPOINT);
-                break;
-        default:
-                break;
-        }
+        link = ops->caps_attach(prog);
         if (!link) {
                 r = negative_errno();
                 snprintf(why, whylen, "attach failed: %s", strerror(-r));
                 goto out;
         }
         snprintf(why, whylen, "program loaded and attached to %s",
-                 b == SKBT_BACKEND_TRACEPOINT ? "tracepoint " CAPS_TRACEPOINT : CAPS_FUNCTION "()");
+                 ops->flags & SKBT_BACKEND_F_FUNCTIONS ? SKBT_CAPS_FUNCTION "()"
+                                                       : "tracepoint " SKBT_CAPS_TRACEPOINT);
         r = 0;
 out:
         bpf_link__destroy(link);

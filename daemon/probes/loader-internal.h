@@ -24,16 +24,25 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
 void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
                           const struct skbt_ksyms *ksyms, const char *why);
 
-/* attach_func.c */
+/* functions.c */
 bool skbt_function_is_drop(const struct skbt_sym *s);
 bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
-int skbt_functions_attach(struct skbt_loader *l, const struct skbt_symdb *db,
-                          const struct skbt_ksyms *ksyms, const struct skbt_loader_opts *opts);
-void skbt_functions_detach(struct skbt_loader *l);
+/* Register the function probes (entries and their returns) the backend can attach. */
+int skbt_functions_add(struct skbt_loader *l, const struct skbt_symdb *db,
+                       const struct skbt_ksyms *ksyms, const struct skbt_loader_opts *opts);
 /* fd of a module's kernel BTF object (kept for the loader's lifetime), or negative errno. */
 int skbt_module_btf_fd(struct skbt_loader *l, const char *module);
-/* Keep link until the loader detaches everything; destroys it on failure. */
-int skbt_keep_link(struct skbt_loader *l, struct bpf_link *link);
+void skbt_module_btf_close(struct skbt_loader *l);
 
-/* attach_nf.c: netfilter verdicts, on the function backend in use. */
-void skbt_nf_attach(struct skbt_loader *l, const struct skbt_loader_opts *opts);
+/* backend_tracepoint.c */
+struct skbtrace;
+/* Give each tp_btf template, before the object's load, a vmlinux tracepoint whose skb is at
+ * the template's position; a template with none is not loaded. */
+void skbt_tp_set_targets(struct skbtrace *skel, const struct skbt_symdb *db);
+/* Register the tracepoint probes. */
+void skbt_tracepoints_add(struct skbt_loader *l, const struct skbt_symdb *db,
+                          const struct skbt_loader_opts *opts);
+
+/* attach_nf.c: register the netfilter evaluators as probes of the function backend in use. */
+void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts);
+void skbt_nf_log(const struct skbt_loader *l);

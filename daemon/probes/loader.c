@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* loader.c - load the BPF programs once and attach them to every skb probe */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,8 +70,6 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
             .backend = SKBT_BACKEND_TRACEPOINT,
             .drop = drop,
             .prog_fd = -1,
-            .link_fd = -1,
-            .ret_link_fd = -1,
             .ret_id = SKBT_NO_PROBE,
             .entry_id = SKBT_NO_PROBE,
             .life = (uint16_t)skbt_probe_life(name, kind),
@@ -91,8 +90,8 @@ void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fm
         va_end(ap);
         free(p->error);
         p->error = strdup(buf);
-        l->n_skipped++;
-        log_debug("probe %s skipped: %s", p->name, buf);
+        p->attached = false;
+        log_debug("probe %s%s skipped: %s", p->name, p->is_return ? " (return)" : "", buf);
 }
 
 /*
@@ -296,12 +295,34 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
 /* Load a stamped copy of a template, with the BTF the verifier needs for
  * the global filter function (checked once on its own, which keeps
  * verification of the body small). */
+/*
+ * Program loads are where start-up and attach time goes (each stamped copy of
+ * the body is verified on its own): count them, their time and the
+ * instructions the verifier went through (Status "load", docs/protocol.md).
+ * Loads may run in several threads.
+ */
+static void count_load(struct skbt_loader *l, int fd, const char *name, uint64_t ns)
+{
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof(info);
+
+        /* verified_insns: Linux 5.16+; 0 before. */
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                info.verified_insns = 0;
+        __atomic_fetch_add(&l->loads.n, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&l->loads.ns, ns, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&l->loads.verified_insns, info.verified_insns, __ATOMIC_RELAXED);
+        log_debug("loaded %s in %.1f ms (%u instructions verified)", name, (double)ns / 1e6,
+                  info.verified_insns);
+}
+
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
                       int attach_btf_obj_fd)
 {
         _cleanup_free_ struct bpf_func_info *fi = NULL;
         uint32_t cnt = 0;
+        uint64_t t0;
         int r;
 
         r = build_func_info(l, tmpl, &fi, &cnt);
@@ -312,7 +333,10 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                     .func_info_rec_size = sizeof(struct bpf_func_info),
                     .expected_attach_type = bpf_program__expected_attach_type(tmpl),
                     .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd);
+        t0 = now_ns();
         r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
+        if (r >= 0)
+                count_load(l, r, name, now_ns() - t0);
         if (r < 0) {
                 /* Load again for the verifier's statistics, so the reason is visible;
                  * SKBTRACED_VERIFIER_LOG=1 asks for the full log's tail (debugging). */
@@ -347,173 +371,18 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
         return r;
 }
 
-/* kfree_skb carries (skb, location, reason) since 5.17: the drop tracer's template. */
-static bool tp_is_drop(const struct skbt_sym *s)
-{
-        return strcmp(s->name, "kfree_skb") == 0 && s->skb_arg == 0 && s->nr_args >= 3;
-}
-
-/*
- * The template that serves a tracepoint, or NULL if none fits: the tp_btf
- * flavour if btf (plain loads of the skb's fields), else raw_tp.
- */
-static struct bpf_program *tp_template(struct skbtrace *skel, const struct skbt_sym *s, bool btf)
-{
-        if (tp_is_drop(s))
-                return btf ? skel->progs.skbt_tpbtf_kfree_skb : skel->progs.skbt_tp_kfree_skb;
-        switch (s->skb_arg) {
-        case 0:
-                return btf ? skel->progs.skbt_tpbtf_arg0 : skel->progs.skbt_tp_arg0;
-        case 1:
-                return btf ? skel->progs.skbt_tpbtf_arg1 : skel->progs.skbt_tp_arg1;
-        case 2:
-                return btf ? skel->progs.skbt_tpbtf_arg2 : skel->progs.skbt_tp_arg2;
-        case 3:
-                return btf ? skel->progs.skbt_tpbtf_arg3 : skel->progs.skbt_tp_arg3;
-        case 4:
-                return btf ? skel->progs.skbt_tpbtf_arg4 : skel->progs.skbt_tp_arg4;
-        default:
-                return NULL;
-        }
-}
-
-/*
- * Give each tp_btf template, before the object's load, a vmlinux tracepoint
- * whose skb is at the template's position: the verifier types the template's
- * ctx[pos] from that prototype.  A template with no such tracepoint is not
- * loaded, and its position falls back to raw_tp.
- */
-static void tpbtf_set_targets(struct skbtrace *skel, const struct skbt_symdb *db)
-{
-        struct bpf_program *p;
-
-        bpf_object__for_each_program (p, skel->obj) {
-                const char *target = NULL;
-
-                if (strncmp(bpf_program__name(p), "skbt_tpbtf_", 11) != 0 ||
-                    !bpf_program__autoload(p))
-                        continue;
-                for (size_t i = 0; i < db->n_syms && !target; i++) {
-                        const struct skbt_sym *s = &db->syms[i];
-
-                        if (s->kind == SKBT_SYM_TRACEPOINT && !s->module &&
-                            tp_template(skel, s, true) == p)
-                                target = s->name;
-                }
-                if (!target || bpf_program__set_attach_target(p, 0, target) < 0)
-                        bpf_program__set_autoload(p, false);
-        }
-}
-
-/*
- * Load a stamped copy of a tracepoint template: tp_btf if it can, else
- * raw_tp.  Returns the program fd, or negative errno with *what saying
- * which step failed.
- */
-static int load_tracepoint(struct skbt_loader *l, const struct skbt_sym *s, uint64_t stamp,
-                           const char *prog_name, bool *btf, const char **what)
-{
-        int r = -ENOENT;
-
-        *what = "no template loaded for that argument position";
-
-        for (int flavour = 1; flavour >= 0; flavour--) {
-                struct bpf_program *tmpl;
-                _cleanup_free_ void *insns = NULL;
-
-                *btf = flavour;
-                /* Module tracepoints would need their module's BTF fd as the target's. */
-                if (*btf && (!l->tp_btf || s->module))
-                        continue;
-                tmpl = tp_template(l->skel, s, *btf);
-                if (!tmpl || !bpf_program__autoload(tmpl))
-                        continue;
-                r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl),
-                                        stamp, &insns);
-                if (r < 0) {
-                        *what = "probe id marker missing in template";
-                        return r;
-                }
-                *what = "load failed";
-                if (*btf)
-                        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, prog_name, insns,
-                                              s->btf_id, 0);
-                else
-                        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, prog_name,
-                                              insns, 0, 0);
-                if (r >= 0 || !*btf)
-                        return r;
-                log_debug_errno(r, "tracepoint %s: tp_btf load failed (%m), trying raw_tp",
-                                s->name);
-        }
-        return r;
-}
-
-static void attach_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
-                              const struct skbt_loader_opts *opts)
-{
-        struct skbt_probe *p;
-        char name[256], prog_name[16];
-        const char *what;
-        bool btf;
-        int id, r;
-
-        if (s->system)
-                snprintf(name, sizeof(name), "%s:%s", s->system, s->name);
-        else
-                snprintf(name, sizeof(name), "tp:%s", s->name);
-        /* --probes matches the name users see, "skb:kfree_skb". */
-        if (!skbt_probe_wanted(opts, name))
-                return;
-        id = skbt_probe_add(l, name, SKBT_PROBE_TRACEPOINT, s->skb_arg, tp_is_drop(s));
-        if (id < 0) {
-                log_warning_errno(id, "cannot record probe %s, ignoring: %m", name);
-                return;
-        }
-        p = &l->probes[id];
-        if (!tp_template(l->skel, s, false)) {
-                skbt_probe_fail(l, p, "skb is argument %u: no entry point for that position",
-                                s->skb_arg + 1);
-                return;
-        }
-        snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
-        r = load_tracepoint(l, s, (uint64_t)id | (uint64_t)p->life << 32, prog_name, &btf, &what);
-        if (r < 0) {
-                skbt_probe_fail(l, p, "%s: %s", what, strerror(-r));
-                return;
-        }
-        p->prog_fd = r;
-        p->tp_btf = btf;
-        p->tp_name = strdup(s->name);
-        r = p->tp_name ? skbt_tp_link_open(p) : -ENOMEM;
-        if (r < 0) {
-                skbt_probe_fail(l, p, "attach failed: %s", strerror(-r));
-                p->prog_fd = safe_close(p->prog_fd);
-                return;
-        }
-        p->link_fd = r;
-        p->attached = true;
-        /* prog_fd stays open: idle_detach.c closes the link while no session runs and
-         * opens it again from the loaded program. */
-        l->n_attached++;
-        if (btf)
-                l->n_tp_btf++;
-}
-
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 {
         if (!l)
                 return NULL;
-        skbt_functions_detach(l);
+        skbt_backend_detach_all(l);
         for (uint32_t i = 0; i < l->n_probes; i++) {
-                bpf_link__destroy(l->probes[i].link);
-                safe_close(l->probes[i].link_fd);
-                safe_close(l->probes[i].ret_link_fd);
                 safe_close(l->probes[i].prog_fd);
                 free(l->probes[i].name);
-                free(l->probes[i].tp_name);
+                free(l->probes[i].target);
                 free(l->probes[i].error);
         }
+        skbt_module_btf_close(l);
         free(l->probes);
         subprogs_free(l);
         skbtrace__destroy(l->skel);
@@ -550,43 +419,20 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
         l->n_unsupported++;
 }
 
-/* Load only the templates the chosen backend uses: on a kernel where, say,
- * fentry is refused, loading its template would fail the whole object. */
+/* Load only the templates the backends in use need: on a kernel where, say, fentry is
+ * refused, loading its template would fail the whole object. */
 static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf, bool btf)
 {
+        const struct skbt_backend_ops *fn = skbt_backend_ops(backend);
+        const struct skbt_backend_ops *tp = &skbt_backend_tracepoint;
         struct bpf_program *p;
 
         bpf_object__for_each_program (p, skel->obj) {
                 const char *n = bpf_program__name(p);
-                bool on;
+                bool on = tp->wants_program(n, false) || fn->wants_program(n, nf);
 
-                if (strncmp(n, "skbt_tp_", 8) == 0)
-                        on = true;
-                else if (strncmp(n, "skbt_tpbtf_", 11) == 0)
+                if (strncmp(n, "skbt_tpbtf_", 11) == 0)
                         on = btf;
-                /* Netfilter verdicts: the same attach type as the function probes. */
-                else if (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0)
-                        on = nf && backend == SKBT_BACKEND_FENTRY;
-                else if (strncmp(n, "skbt_nf_kmulti", 14) == 0)
-                        on = nf && backend == SKBT_BACKEND_KPROBE_MULTI;
-                else if (strcmp(n, "skbt_nf_kprobe") == 0 || strcmp(n, "skbt_nf_kretprobe") == 0)
-                        on = nf && backend == SKBT_BACKEND_KPROBE;
-                else if (strcmp(n, "skbt_fentry") == 0)
-                        on = backend == SKBT_BACKEND_FENTRY;
-                /* Return templates even without function_graph: copy functions'
-                 * returns link copies to the packets --track follows. */
-                else if (strcmp(n, "skbt_fexit") == 0)
-                        on = backend == SKBT_BACKEND_FENTRY;
-                else if (strcmp(n, "skbt_kmulti_ret") == 0)
-                        on = backend == SKBT_BACKEND_KPROBE_MULTI;
-                else if (strncmp(n, "skbt_kmulti_", 12) == 0)
-                        on = backend == SKBT_BACKEND_KPROBE_MULTI;
-                else if (strcmp(n, "skbt_kretprobe") == 0)
-                        on = backend == SKBT_BACKEND_KPROBE;
-                else if (strncmp(n, "skbt_kprobe_", 12) == 0)
-                        on = backend == SKBT_BACKEND_KPROBE;
-                else
-                        on = false;
                 bpf_program__set_autoload(p, on);
         }
 }
@@ -633,6 +479,33 @@ static int load_skeleton(struct skbtrace *skel)
         return r;
 }
 
+/* The object's own load: its templates, each verified once. */
+static void count_templates(struct skbt_loader *l, uint64_t ns)
+{
+        struct bpf_program *p;
+        uint64_t verified = 0;
+        uint32_t n = 0;
+
+        bpf_object__for_each_program (p, l->skel->obj) {
+                struct bpf_prog_info info = {};
+                __u32 len = sizeof(info);
+
+                if (bpf_program__fd(p) < 0 ||
+                    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) < 0)
+                        continue;
+                n++;
+                verified += info.verified_insns;
+                log_debug("template %s: %u instructions verified", bpf_program__name(p),
+                          info.verified_insns);
+        }
+        l->loads.n += n;
+        l->loads.ns += ns;
+        l->loads.verified_insns += verified;
+        log_info("loaded the BPF object: %u templates in %.0f ms (%" PRIu64
+                 " instructions verified)",
+                 n, (double)ns / 1e6, verified);
+}
+
 /*
  * Open the object and load the templates for nf (verdict programs) and btf
  * (tp_btf tracepoint programs).  A load the kernel refuses returns its
@@ -643,6 +516,7 @@ static int load_skeleton(struct skbtrace *skel)
 static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
                          const struct skbt_loader_opts *opts, bool nf, bool btf, bool *refused)
 {
+        uint64_t t0;
         int r;
 
         *refused = false;
@@ -655,8 +529,11 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
                                        opts->ringbuf_bytes);
         set_autoload(l->skel, l->backend, nf, btf);
         if (btf)
-                tpbtf_set_targets(l->skel, db);
+                skbt_tp_set_targets(l->skel, db);
+        t0 = now_ns();
         r = load_skeleton(l->skel);
+        if (r >= 0)
+                count_templates(l, now_ns() - t0);
         if (r < 0) {
                 *refused = true;
                 return log_debug_errno(r,
@@ -683,7 +560,7 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
         } tries[] = {{true, true}, {true, false}, {false, true}, {false, false}};
         const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
         /* The verdict programs exist only on the function backends. */
-        const bool want_nf = l->backend != SKBT_BACKEND_TRACEPOINT;
+        const bool want_nf = skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS);
         bool refused = true;
         int r = -EINVAL;
 
@@ -711,6 +588,66 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
         return 0;
 }
 
+void skbt_loader_recount(struct skbt_loader *l)
+{
+        uint32_t nf_linked = 0;
+
+        l->n_attached = l->n_skipped = l->n_unsupported = 0;
+        l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = 0;
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                if (p->backend >= _SKBT_BACKEND_MAX) {
+                        l->n_unsupported++;
+                        continue;
+                }
+                if (!p->attached) {
+                        l->n_skipped++;
+                        continue;
+                }
+                l->n_attached++;
+                if (p->kind == SKBT_PROBE_NETFILTER) {
+                        l->n_nf++;
+                        nf_linked += p->link != NULL;
+                } else if (p->kind == SKBT_PROBE_TRACEPOINT) {
+                        l->n_tp_btf += p->tp_btf;
+                } else if (p->is_return) {
+                        l->n_returns++;
+                } else {
+                        l->n_functions++;
+                }
+        }
+        /* The drop probes look up the netfilter frame only while an evaluator is attached. */
+        if (l->nf_conf)
+                __atomic_store_n(&l->nf_conf->attached, nf_linked, __ATOMIC_RELEASE);
+}
+
+/*
+ * Attach every usable probe of one kind (for functions: entries or returns).
+ * A return whose entry did not attach is left out: it would report to nobody.
+ */
+static void attach_kind(struct skbt_loader *l, enum skbt_probe_kind kind, bool returns)
+{
+        _cleanup_free_ uint32_t *ids = calloc(l->n_probes ? l->n_probes : 1, sizeof(*ids));
+        uint32_t n = 0;
+
+        if (!ids)
+                return;
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                struct skbt_probe *p = &l->probes[i];
+
+                if (p->kind != kind || p->is_return != returns || p->backend >= _SKBT_BACKEND_MAX ||
+                    p->error || p->link)
+                        continue;
+                if (returns && !l->probes[p->entry_id].link) {
+                        skbt_probe_fail(l, p, "its function's entry is not attached");
+                        continue;
+                }
+                ids[n++] = i;
+        }
+        skbt_backend_attach_now(l, ids, n);
+}
+
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                     const struct skbt_loader_opts *opts, struct skbt_loader **ret)
 {
@@ -723,7 +660,8 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         if (!l)
                 return -ENOMEM;
         l->backend = backend;
-        l->returns = opts->returns && backend != SKBT_BACKEND_TRACEPOINT;
+        l->threads = opts->threads > 0 ? opts->threads : 1;
+        l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);
         l->ringbuf_fd = l->lost_fd = l->stats_fd = l->track_fd = l->track_head_fd = -1;
         l->probes = calloc(SKBT_MAX_PROBES, sizeof(*l->probes));
         if (!l->probes)
@@ -754,29 +692,23 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->state->n_cpus = (uint64_t)l->n_cpus;
         l->state->track_idle_ns = SKBT_TRACK_IDLE_NS;
 
-        for (size_t i = 0; i < db->n_syms; i++) {
-                const struct skbt_sym *s = &db->syms[i];
+        /* Stamped copies may be loaded from several threads: this is read-only after. */
+        r = subprogs_load(l);
+        if (r < 0)
+                log_debug_errno(r, "cannot index the object's subprograms (%m), ignoring");
 
-                if (s->kind == SKBT_SYM_TRACEPOINT)
-                        attach_tracepoint(l, s, opts);
-        }
+        skbt_tracepoints_add(l, db, opts);
+        attach_kind(l, SKBT_PROBE_TRACEPOINT, false);
         l->tp_ns = now_ns() - start;
-        if (backend == SKBT_BACKEND_TRACEPOINT) {
-                for (size_t i = 0; i < db->n_syms; i++) {
-                        const struct skbt_sym *s = &db->syms[i];
-
-                        if (s->kind == SKBT_SYM_FUNCTION)
-                                skbt_record_function(l, s, ksyms,
-                                                     "needs a function backend (fentry, "
-                                                     "kprobe-multi, kprobe); none is usable "
-                                                     "here, see ipftctl status");
-                }
-        } else {
-                r = skbt_functions_attach(l, db, ksyms, opts);
-                if (r < 0)
-                        return r;
-        }
-        skbt_nf_attach(l, opts);
+        r = skbt_functions_add(l, db, ksyms, opts);
+        if (r < 0)
+                return r;
+        skbt_nf_add(l, opts);
+        attach_kind(l, SKBT_PROBE_FUNCTION, false);
+        attach_kind(l, SKBT_PROBE_FUNCTION, true);
+        attach_kind(l, SKBT_PROBE_NETFILTER, false);
+        skbt_loader_recount(l);
+        skbt_nf_log(l);
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
                 return log_error_errno(-ENOENT,

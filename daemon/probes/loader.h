@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backend.h"
 #include "caps.h"
 #include "skbt_abi.h"
 #include "skbt_cbpf.h"
@@ -19,48 +20,64 @@ struct skbtrace;
 
 #define SKBT_NO_PROBE UINT32_MAX
 
-struct bpf_link;
 struct skbt_loader_opts;
 
-/* One probe point: a tracepoint or function we attached (or tried to). */
+struct skbt_link;
+
+/*
+ * One probe point: a tracepoint, function, function return or netfilter
+ * evaluator.  Its id (index in the loader's table) is fixed from discovery
+ * on: it is stamped into its program or attach cookie.
+ */
 struct skbt_probe {
         char *name;        /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
         uint8_t kind;      /* enum skbt_probe_kind */
         uint8_t skb_arg;   /* 0-based position of the skb argument */
-        uint8_t backend;   /* enum skbt_backend that attached it */
+        uint8_t backend;   /* enum skbt_backend serving it; _SKBT_BACKEND_MAX: none can */
         bool drop;         /* reports drop reason and location */
-        bool attached;     /* loaded and ready (a tracepoint's link may be closed while idle) */
+        bool attached;     /* usable: loaded and attached, or ready to be (a tracepoint's link
+                              is closed while idle) */
         char *error;       /* why it is not attached */
         uint16_t life;     /* SKBT_STAMP_FREE, _CLONE, _REHEAD, _LIVE: see skbt_probe_life() */
         bool is_return;    /* the return side of entry_id (fexit / kretprobe) */
+        bool tp_btf;       /* tracepoints: a tp_btf program, else raw_tp */
         uint32_t entry_id; /* for returns */
         uint32_t ret_id;   /* for entries: the return probe, or SKBT_NO_PROBE */
-        int prog_fd;       /* tracepoints: kept to reopen the link (tp_links.c); others: closed once
-                              linked */
-        int link_fd;       /* tracepoints: -1 while idle-detached */
-        char *tp_name; /* tracepoints: the kernel's name ("kfree_skb"), for skbt_tp_link_open() */
-        bool tp_btf;   /* tracepoints: a tp_btf program, else raw_tp */
-        struct bpf_link *link; /* kprobe / kretprobe links */
-        int ret_link_fd;       /* netfilter probes: the fexit link */
+        uint64_t stamp;    /* the id and SKBT_STAMP_* its program or cookie carries */
+        /* What the backend attaches to: a function or tracepoint's BTF id and the BTF object
+         * of its module (0: vmlinux), and the kernel's name ("kfree_skb", "ipt_do_table"). */
+        uint32_t btf_id;
+        int btf_obj_fd;
+        char *target;
+        /* Loaded and attached by its backend (backend.h); a probe is never loaded or
+         * attached by two threads at once. */
+        int prog_fd;            /* its own program (fentry, tracepoints), -1: none */
+        struct skbt_link *link; /* the link attaching it, NULL: not attached */
 };
+
+/* Attached now: a link holds it to its function or tracepoint. */
+static inline bool skbt_probe_linked(const struct skbt_probe *p)
+{
+        return p->link != NULL;
+}
 
 struct skbt_loader {
         struct skbtrace *skel;
         struct skbt_probe *probes; /* index = probe id */
         uint32_t n_probes;
         uint32_t n_attached;
-        uint32_t n_skipped;            /* tried and failed to load or attach */
-        uint32_t n_unsupported;        /* discovered, but no backend in use can attach them */
-        uint32_t n_functions;          /* function entries attached */
-        uint32_t n_returns;            /* function returns attached */
-        bool returns;                  /* return probes (function_graph) were asked for */
-        struct bpf_link **multi_links; /* kprobe-multi links */
-        uint32_t n_multi_links;
+        uint32_t n_skipped;     /* tried and failed to load or attach */
+        uint32_t n_unsupported; /* discovered, but no backend in use can attach them */
+        uint32_t n_functions;   /* function entries attached */
+        uint32_t n_returns;     /* function returns attached */
+        bool returns;           /* return probes (function_graph) were asked for */
+        struct skbt_link *links; /* every link held now */
         /* Kernel BTF objects of modules whose functions fentry attaches to. */
         char **mod_names;
         int *mod_fds;
         uint32_t n_mods;
         enum skbt_backend backend;
+        int threads; /* parallel program loads */
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
         uint64_t *probe_sessions;
@@ -82,6 +99,12 @@ struct skbt_loader {
         int track_head_fd;    /* skb->head -> struct skbt_track */
         uint64_t track_swept; /* entries the daemon removed when their sessions ended */
         int n_cpus;
+        /* Program loads so far (the object's templates and every stamped copy). */
+        struct skbt_load_stats {
+                uint64_t n;
+                uint64_t ns;
+                uint64_t verified_insns;
+        } loads;
         uint64_t load_ns; /* time to load and attach everything */
         uint64_t tp_ns;   /* of which tracepoints */
         /* The object's functions, to give BPF-to-BPF call targets their BTF (loader.c). */
@@ -113,6 +136,9 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                     const struct skbt_loader_opts *opts, struct skbt_loader **ret);
 /* Detach and unload everything.  Accepts NULL, returns NULL. */
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
+
+/* Count the probes again (n_attached, n_functions, ...) after attaches or detaches. */
+void skbt_loader_recount(struct skbt_loader *l);
 
 /* Sum a per-CPU counter from the lost (per session slot) or stats map. */
 int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* tp_links.h - open and close the tracepoint probes' links; their programs stay loaded */
+/* tp_links.h - close the tracepoint probes' links while idle; their programs stay loaded */
 #pragma once
 
 #include <stdbool.h>
@@ -7,19 +7,10 @@
 
 #include "loader.h"
 
-/*
- * Attach p's loaded program (p->prog_fd) to its tracepoint (p->tp_name for
- * raw_tp; tp_btf programs know theirs from their load): the new link's fd,
- * or a negative errno.  The one place that knows how a
- * tracepoint program is attached, for the first attach (loader.c) and every
- * re-attach after an idle detach.
- */
-int skbt_tp_link_open(const struct skbt_probe *p);
-
-/* A tracepoint probe whose link can be closed and opened again. */
+/* A tracepoint probe whose link can be closed and opened again (its program is loaded). */
 static inline bool skbt_tp_relinkable(const struct skbt_probe *p)
 {
-        return p->kind == SKBT_PROBE_TRACEPOINT && p->prog_fd >= 0 && p->tp_name;
+        return p->kind == SKBT_PROBE_TRACEPOINT && p->prog_fd >= 0 && p->target;
 }
 
 /*

@@ -12,7 +12,7 @@
 
 #include "graph.h"
 #include "log.h"
-#include "prefilter.h"
+#include "live.h"
 #include "skbtraced.h"
 #include "track_agg.h"
 #include "util.h"
@@ -43,65 +43,28 @@ static int session_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
 }
 
 /*
- * Make the session live in BPF.  Order matters: the filter and the
- * per-probe bits are in place before the session's bit in state.active, so
- * a probe hit never sees the session active with a stale filter.
+ * Make the session live in BPF: its probes' bits first, then the filter and
+ * flags, and its bit in the active mask last (live.h).
  */
 static void session_activate(struct skbtraced *d, struct skbt_session *s, const uint8_t *sel)
 {
-        struct skbt_loader *l = d->loader;
-        uint64_t bit = 1ULL << s->slot;
+        struct skbt_live_session ls = {
+            .filter = s->filter,
+            .cbpf = s->cbpf,
+            .graph = s->tracer == SKBT_TRACER_FUNCTION_GRAPH,
+            .fields = s->fields.n > 0,
+            .snapshot = s->snapshot,
+            .ct = s->ct,
+            .ct_len = d->ct_layout.len,
+            .ident = s->ident,
+            .track = s->track,
+            .stack = s->fmt.stack,
+        };
 
-        l->cbpf_progs[s->slot] = s->cbpf;
-        l->state->filters[s->slot] = s->filter;
-        skbt_prefilter_sync(l, l->state->active | bit);
-        skbt_prefilter_sync(l, l->state->active | bit);
-        for (uint32_t i = 0; i < l->n_probes; i++)
+        for (uint32_t i = 0; i < d->loader->n_probes; i++)
                 if (sel[i])
-                        __atomic_fetch_or(&l->probe_sessions[i], bit, __ATOMIC_RELEASE);
-        if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH)
-                __atomic_fetch_or(&l->state->graph, bit, __ATOMIC_RELEASE);
-        if (s->fields.n)
-                __atomic_fetch_or(l->field_sessions, bit, __ATOMIC_RELEASE);
-        if (s->snapshot)
-                __atomic_fetch_or(l->snap_sessions, bit, __ATOMIC_RELEASE);
-        if (s->ct) {
-                /* The same length for every session: the layout is the kernel's. */
-                __atomic_store_n(&l->ct_conf->len, d->ct_layout.len, __ATOMIC_RELEASE);
-                __atomic_fetch_or(l->ct_sessions, bit, __ATOMIC_RELEASE);
-        }
-        if (s->ident)
-                __atomic_fetch_or(&l->state->ident, bit, __ATOMIC_RELEASE);
-        if (s->track)
-                __atomic_fetch_or(&l->state->track, bit, __ATOMIC_RELEASE);
-        if (s->fmt.stack)
-                __atomic_fetch_or(&l->state->stack, bit, __ATOMIC_RELEASE);
-        if (s->filter.flags & (SKBT_F_NETNS | SKBT_F_IFINDEX))
-                __atomic_fetch_or(&l->state->need_dev, bit, __ATOMIC_RELEASE);
-        __atomic_fetch_or(&l->state->active, bit, __ATOMIC_RELEASE);
-}
-
-static void session_deactivate(struct skbtraced *d, struct skbt_session *s)
-{
-        struct skbt_loader *l = d->loader;
-        uint64_t bit = 1ULL << s->slot;
-
-        __atomic_fetch_and(&l->state->active, ~bit, __ATOMIC_RELEASE);
-        skbt_prefilter_sync(l, l->state->active);
-        __atomic_fetch_and(&l->state->graph, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(l->field_sessions, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(l->snap_sessions, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(l->ct_sessions, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(&l->state->ident, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(&l->state->track, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(&l->state->stack, ~bit, __ATOMIC_RELEASE);
-        __atomic_fetch_and(&l->state->need_dev, ~bit, __ATOMIC_RELEASE);
-        for (uint32_t i = 0; i < l->n_probes; i++)
-                if (l->probe_sessions[i] & bit)
-                        __atomic_fetch_and(&l->probe_sessions[i], ~bit, __ATOMIC_RELEASE);
-        /* The next session in this slot must not inherit the packets we followed. */
-        if (s->ident)
-                skbt_loader_track_sweep(l, bit);
+                        skbt_live_probe_add(d->loader, i, 1ULL << s->slot);
+        skbt_live_session_enable(d->loader, s->slot, &ls);
 }
 
 /* Evictions from the tracking map so far (0 if it cannot be read). */
@@ -259,7 +222,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         struct skbt_session_output out = s->out;
         json_object *sum;
 
-        session_deactivate(d, s);
+        skbt_live_session_disable(d->loader, s->slot, s->ident);
         session_read_lost(s);
         /* Packets still open are printed, marked as such: never dropped. */
         if (s->agg)

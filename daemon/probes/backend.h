@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* backend.h - attach backends as operations tables: what each can do, how it loads and attaches */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "caps.h"
+
+struct bpf_link;
+struct bpf_program;
+struct caps;
+struct skbt_loader;
+
+/* Why a probe could not be loaded or attached: logged, listed, reported to sessions. */
+#define SKBT_WHY_MAX 160
+
+/*
+ * One kernel attachment: the link (or links, a netfilter probe has an entry
+ * and a return) through which one or more probes are attached.  A
+ * kprobe-multi link carries many functions: it is detached when none of them
+ * is needed any more.  Detaching is freeing it: the kernel drops the
+ * attachment when the last descriptor goes, so links are fd-owned and a
+ * killed daemon leaves none behind.
+ */
+struct skbt_link {
+        struct skbt_link *next, *prev; /* the loader's list of live links */
+        struct bpf_link *bl[2];        /* libbpf links (kprobe, kprobe-multi): entry, return */
+        int fd[2];                     /* raw link fds (fentry/fexit, tracepoints) */
+        uint32_t n;                    /* probes attached through it */
+        uint32_t ids[];                /* their ids */
+};
+
+/* A link for probes ids[0..n), holding nothing yet; NULL when out of memory. */
+struct skbt_link *skbt_link_new(const uint32_t *ids, uint32_t n);
+/* Detach (close every link it holds) and free.  Accepts NULL, returns NULL. */
+struct skbt_link *skbt_link_free(struct skbt_link *k);
+
+/* What a backend can do (struct skbt_backend_ops.flags). */
+enum {
+        SKBT_BACKEND_F_FUNCTIONS = 1 << 0, /* attaches kernel functions (else tracepoints) */
+        SKBT_BACKEND_F_RETURNS = 1 << 1,   /* has return probes: function_graph, --track copies */
+        SKBT_BACKEND_F_BATCH = 1 << 2,     /* one link attaches many functions */
+        SKBT_BACKEND_F_PROG_PER_PROBE = 1 << 3, /* a program load per probe (attach target fixed
+                                                   at load): fentry, tp_btf */
+};
+
+/*
+ * A backend: how probes of one attach type are loaded and attached.  Every
+ * probe records the backend that serves it (struct skbt_probe.backend); the
+ * tracepoint backend serves the tracepoints whatever function backend was
+ * chosen.  Loading and attaching may run outside the event loop (one thread
+ * at a time per probe): they touch only the probes they were given, their
+ * programs, and the object's templates, which are read-only once loaded.
+ */
+struct skbt_backend_ops {
+        enum skbt_backend id;
+        const char *name;
+        unsigned flags;   /* SKBT_BACKEND_F_* */
+        int max_arg;      /* highest 0-based skb argument position it reads */
+        const char *caps; /* the capability probe's program (bpf/caps.bpf.c) */
+        /* Capability probe: attach caps' program prog to a core RX function or tracepoint. */
+        struct bpf_link *(*caps_attach)(struct bpf_program *prog);
+        /* Whether the object program called name is one of this backend's templates (nf: the
+         * netfilter verdict templates are loaded too). */
+        bool (*wants_program)(const char *name, bool nf);
+        /*
+         * Load what probe id needs before it can be attached (a stamped copy of a
+         * template) into its prog_fd; NULL when the templates serve every probe.
+         * Returns 0 or a negative errno with the reason in why.
+         */
+        int (*load)(struct skbt_loader *l, uint32_t id, char *why);
+        /*
+         * Attach probes ids[0..n) (loaded, all of this backend and of one kind: entries,
+         * returns or netfilter probes) in as few links as the backend allows.  For each i,
+         * links[i] is the link that attached ids[i] (shared by the probes of one link) or
+         * NULL with the reason in why[i].
+         */
+        void (*attach)(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                       struct skbt_link **links, char (*why)[SKBT_WHY_MAX]);
+};
+
+/* The operations of backend b (never NULL for b < _SKBT_BACKEND_MAX). */
+const struct skbt_backend_ops *skbt_backend_ops(enum skbt_backend b);
+static inline bool skbt_backend_has(enum skbt_backend b, unsigned flag)
+{
+        return b >= 0 && b < _SKBT_BACKEND_MAX && (skbt_backend_ops(b)->flags & flag);
+}
+
+extern const struct skbt_backend_ops skbt_backend_fentry;
+extern const struct skbt_backend_ops skbt_backend_kprobe_multi;
+extern const struct skbt_backend_ops skbt_backend_kprobe;
+extern const struct skbt_backend_ops skbt_backend_tracepoint;
+
+/*
+ * Load (where needed) and attach probes ids[0..n), all served by one backend,
+ * and record the outcome in each probe: its link, or its error.  Returns how
+ * many attached.  The synchronous path; the attach worker runs the same
+ * steps in its thread.
+ */
+uint32_t skbt_backend_attach_now(struct skbt_loader *l, const uint32_t *ids, uint32_t n);
+/* Detach link k (every probe it carries) and free it. */
+void skbt_backend_detach_now(struct skbt_loader *l, struct skbt_link *k);
+void skbt_backend_detach_all(struct skbt_loader *l);
+/* Parallel program loads (fentry, tracepoints) at most. */
+#define SKBT_LOAD_THREADS_MAX 16
+
+/* A function every kernel has, with an skb, hit on every received packet: what the capability
+ * probe attaches to (caps.c). */
+#define SKBT_CAPS_FUNCTION "netif_receive_skb"
+#define SKBT_CAPS_TRACEPOINT "netif_receive_skb"

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* backend_fentry.c - fentry/fexit: one program per function, its attach target fixed at load */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "backend.h"
+#include "loader-internal.h"
+#include "skbtrace.skel.h"
+
+/* Trampolines pass up to twelve arguments. */
+#define FENTRY_MAX_ARG 11
+
+static struct bpf_link *caps_attach(struct bpf_program *prog)
+{
+        return bpf_program__attach(prog);
+}
+
+static bool wants_program(const char *n, bool nf)
+{
+        /* Return templates even without function_graph: copy functions' returns link
+         * copies to the packets --track follows. */
+        if (strcmp(n, "skbt_fentry") == 0 || strcmp(n, "skbt_fexit") == 0)
+                return true;
+        return nf && (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0);
+}
+
+/* Load a stamped copy of tmpl for p's function: the program fd, or negative errno. */
+static int load_copy(struct skbt_loader *l, const struct skbt_probe *p, struct bpf_program *tmpl,
+                     uint64_t stamp, const char *name, char *why)
+{
+        _cleanup_free_ void *insns = NULL;
+        int r;
+
+        r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl), stamp,
+                                &insns);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "stamping failed: %s", strerror(-r));
+                return r;
+        }
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, p->btf_id,
+                              p->btf_obj_fd);
+        if (r < 0)
+                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
+        return r;
+}
+
+static int load(struct skbt_loader *l, uint32_t id, char *why)
+{
+        struct skbt_probe *p = &l->probes[id];
+        struct bpf_program *tmpl = p->is_return ? l->skel->progs.skbt_fexit
+                                                : l->skel->progs.skbt_fentry;
+        char name[16];
+        int r;
+
+        /* Netfilter probes load their two programs when they attach. */
+        if (p->kind == SKBT_PROBE_NETFILTER)
+                return 0;
+        snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);
+        r = load_copy(l, p, tmpl, p->stamp, name, why);
+        if (r < 0)
+                return r;
+        p->prog_fd = r;
+        return 0;
+}
+
+/* A link for prog_fd (which it then holds) into k->fd[slot]; closes prog_fd. */
+static int link_prog(struct skbt_link *k, int slot, int prog_fd, enum bpf_attach_type type,
+                     const char *what, char *why)
+{
+        int r = bpf_link_create(prog_fd, 0, type, NULL);
+
+        if (r < 0) {
+                r = negative_errno();
+                snprintf(why, SKBT_WHY_MAX, "%s failed: %s", what, strerror(-r));
+        } else {
+                k->fd[slot] = r;
+        }
+        safe_close(prog_fd);
+        return r < 0 ? r : 0;
+}
+
+/* A netfilter evaluator: the entry builds the record, the return sends it with the verdict. */
+static struct skbt_link *attach_nf(struct skbt_loader *l, uint32_t id, char *why)
+{
+        struct skbt_probe *p = &l->probes[id];
+        struct skbt_link *k = skbt_link_new(&id, 1);
+        int fd;
+
+        if (!k) {
+                snprintf(why, SKBT_WHY_MAX, "out of memory");
+                return NULL;
+        }
+        fd = load_copy(l, p, l->skel->progs.skbt_nf_fentry, p->stamp, "skbt_nf_fe", why);
+        if (fd < 0 || link_prog(k, 0, fd, BPF_TRACE_FENTRY, "attach", why) < 0)
+                return skbt_link_free(k);
+        /* The return program reads no stamp: its instructions load as they are. */
+        fd = skbt_load_stamped(l, l->skel->progs.skbt_nf_fexit, BPF_PROG_TYPE_TRACING,
+                               "skbt_nf_fx", bpf_program__insns(l->skel->progs.skbt_nf_fexit),
+                               p->btf_id, p->btf_obj_fd);
+        if (fd < 0) {
+                snprintf(why, SKBT_WHY_MAX, "return load failed: %s", strerror(-fd));
+                return skbt_link_free(k);
+        }
+        if (link_prog(k, 1, fd, BPF_TRACE_FEXIT, "return attach", why) < 0)
+                return skbt_link_free(k);
+        return k;
+}
+
+static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                   struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
+{
+        for (uint32_t i = 0; i < n; i++) {
+                struct skbt_probe *p = &l->probes[ids[i]];
+                struct skbt_link *k;
+
+                if (p->kind == SKBT_PROBE_NETFILTER) {
+                        links[i] = attach_nf(l, ids[i], why[i]);
+                        continue;
+                }
+                k = skbt_link_new(&ids[i], 1);
+                if (!k) {
+                        snprintf(why[i], SKBT_WHY_MAX, "out of memory");
+                        continue;
+                }
+                /* The link holds the program: one descriptor per function is enough. */
+                if (link_prog(k, 0, TAKE_FD(p->prog_fd),
+                              p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
+                              why[i]) < 0)
+                        k = skbt_link_free(k);
+                links[i] = k;
+        }
+}
+
+const struct skbt_backend_ops skbt_backend_fentry = {
+    .id = SKBT_BACKEND_FENTRY,
+    .name = "fentry",
+    .flags = SKBT_BACKEND_F_FUNCTIONS | SKBT_BACKEND_F_RETURNS | SKBT_BACKEND_F_PROG_PER_PROBE,
+    .max_arg = FENTRY_MAX_ARG,
+    .caps = "caps_fentry",
+    .caps_attach = caps_attach,
+    .wants_program = wants_program,
+    .load = load,
+    .attach = attach,
+};

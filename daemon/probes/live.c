@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* live.c - make a session live in the programs' shared state, and take it out again */
+#include "live.h"
+#include "loader.h"
+#include "prefilter.h"
+
+#define SET(word, bit) __atomic_fetch_or(&(word), (bit), __ATOMIC_RELEASE)
+#define CLEAR(word, bit) __atomic_fetch_and(&(word), ~(bit), __ATOMIC_RELEASE)
+
+void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
+                              const struct skbt_live_session *ls)
+{
+        struct skbt_state *st = l->state;
+        uint64_t bit = 1ULL << slot;
+
+        l->cbpf_progs[slot] = ls->cbpf;
+        st->filters[slot] = ls->filter;
+        skbt_prefilter_sync(l, st->active | bit);
+        if (ls->graph)
+                SET(st->graph, bit);
+        if (ls->fields)
+                SET(*l->field_sessions, bit);
+        if (ls->snapshot)
+                SET(*l->snap_sessions, bit);
+        if (ls->ct) {
+                /* The same length for every session: the layout is the kernel's. */
+                __atomic_store_n(&l->ct_conf->len, ls->ct_len, __ATOMIC_RELEASE);
+                SET(*l->ct_sessions, bit);
+        }
+        if (ls->ident)
+                SET(st->ident, bit);
+        if (ls->track)
+                SET(st->track, bit);
+        if (ls->stack)
+                SET(st->stack, bit);
+        if (ls->filter.flags & (SKBT_F_NETNS | SKBT_F_IFINDEX))
+                SET(st->need_dev, bit);
+        SET(st->active, bit);
+}
+
+void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
+{
+        struct skbt_state *st = l->state;
+        uint64_t bit = 1ULL << slot;
+
+        CLEAR(st->active, bit);
+        skbt_prefilter_sync(l, st->active);
+        CLEAR(st->graph, bit);
+        CLEAR(*l->field_sessions, bit);
+        CLEAR(*l->snap_sessions, bit);
+        CLEAR(*l->ct_sessions, bit);
+        CLEAR(st->ident, bit);
+        CLEAR(st->track, bit);
+        CLEAR(st->stack, bit);
+        CLEAR(st->need_dev, bit);
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (l->probe_sessions[i] & bit)
+                        CLEAR(l->probe_sessions[i], bit);
+        if (ident)
+                skbt_loader_track_sweep(l, bit);
+}
+
+void skbt_live_probe_add(struct skbt_loader *l, uint32_t id, uint64_t mask)
+{
+        if (id < l->n_probes && mask)
+                SET(l->probe_sessions[id], mask);
+}
+
+void skbt_live_probe_remove(struct skbt_loader *l, uint32_t id, uint64_t mask)
+{
+        if (id < l->n_probes && (l->probe_sessions[id] & mask))
+                CLEAR(l->probe_sessions[id], mask);
+}
+
+uint64_t skbt_live_active(const struct skbt_loader *l)
+{
+        return __atomic_load_n(&l->state->active, __ATOMIC_ACQUIRE);
+}
