@@ -358,6 +358,10 @@ class Daemon:
         cmd = ["taskset", "-c", cpu, bench.skbtraced, "--socket", self.sock]
         if linger is not None:
             cmd += ["--idle-detach-after", linger]
+        # Probes are attached on demand: "never" here means the links are held while idle,
+        # from the start, as they were before attach on demand (keep_attached = all).
+        if linger == "never":
+            cmd += ["--keep-attached", "all"]
         if verbose:
             cmd += ["-v"]  # the re-attach times are logged at debug level
         self.cmd = cmd
@@ -368,6 +372,12 @@ class Daemon:
         wait_for(lambda: self.p.poll() is not None or self._status_ok(), 60, "skbtraced to start")
         if self.p.poll() is not None:
             raise BenchError(f"skbtraced exited with {self.p.returncode}; see {self.log.name}")
+        if linger == "never":
+            wait_for(lambda: self._kept_attached(), 120, "the kept probes to be attached")
+
+    def _kept_attached(self):
+        a = self.status().get("attach", {})
+        return a.get("pending", 1) == 0 and a.get("linked", 0) >= a.get("kept", 1) > 0
 
     def call(self, method, params=None, timeout=10):
         msg = {"method": method, "parameters": params or {}}

@@ -157,6 +157,19 @@ static __always_inline __u64 skbt_kprobe_caller(struct pt_regs *ctx)
         return ret;
 }
 
+/*
+ * The kprobe entry points serve every function of their skb position through
+ * the attach cookie, yet they are templates too: in the object's own copy the
+ * stamp is the marker, so the verifier drops the body and the object loads in
+ * a fraction of a second.  The daemon loads a copy stamped with 0 when a session
+ * first needs the position (daemon/probes/backend_kprobe.c), in the attach
+ * worker, and keeps it.
+ */
+static __always_inline bool skbt_kprobe_template(void)
+{
+        return (__u32)skbt_stamp() == SKBT_PROBE_ID_MARKER;
+}
+
 #define SKBT_KPROBE_ENTRY(sec, name, reg, next)                                                    \
         SEC(sec)                                                                                   \
         int name(struct pt_regs *ctx)                                                              \
@@ -165,7 +178,7 @@ static __always_inline __u64 skbt_kprobe_caller(struct pt_regs *ctx)
                 struct skbt_hit hit = {};                                                          \
                 __u64 cookie, mask;                                                                \
                                                                                                    \
-                if (skbt_idle())                                                                   \
+                if (skbt_kprobe_template() || skbt_idle())                                         \
                         return 0;                                                                  \
                 cookie = bpf_get_attach_cookie(ctx);                                               \
                 if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
@@ -233,7 +246,7 @@ int skbt_nf_fexit(__u64 *ctx)
 SEC("kprobe.multi")
 int skbt_nf_kmulti(struct pt_regs *ctx)
 {
-        if (skbt_idle())
+        if (skbt_kprobe_template() || skbt_idle())
                 return 0;
         return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
 }
@@ -249,7 +262,7 @@ int skbt_nf_kmulti_ret(struct pt_regs *ctx)
 SEC("kprobe")
 int skbt_nf_kprobe(struct pt_regs *ctx)
 {
-        if (skbt_idle())
+        if (skbt_kprobe_template() || skbt_idle())
                 return 0;
         return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
 }

@@ -44,6 +44,45 @@ static void _printf_(2, 3) status_line(const char *key, const char *fmt, ...)
         putchar('\n');
 }
 
+/*
+ * What is attached now (attach on demand, docs/protocol.md "attach"): nothing
+ * while idle, what sessions need while they run, plus the keep-set.
+ */
+static void status_attach(json_object *a)
+{
+        const char *keep = member_str(a, "keep_attached");
+        json_object *after = NULL;
+        double linger = json_object_object_get_ex(a, "idle_detach_after_s", &after)
+                            ? json_object_get_double(after)
+                            : -1;
+        bool idle = json_object_get_boolean(member(a, "idle", json_type_boolean));
+        char when[96];
+
+        if (linger < 0)
+                snprintf(when, sizeof(when), "never detached (idle_detach_after = never)");
+        else
+                snprintf(when, sizeof(when), "detached %g s after the last session needing them",
+                         linger);
+        if (idle)
+                status_line("attached:", "nothing attached: no program runs on the packet path; "
+                                         "sessions attach what they need");
+        else
+                status_line("attached:",
+                            "%" PRIu64 " probes (%" PRIu64 " functions, %" PRIu64
+                            " returns, %" PRIu64 " tracepoints, %" PRIu64 " netfilter) in %" PRIu64
+                            " links, %" PRIu64 " pending",
+                            member_u64_or(a, "linked", 0), member_u64_or(a, "linked_functions", 0),
+                            member_u64_or(a, "linked_returns", 0),
+                            member_u64_or(a, "linked_tracepoints", 0),
+                            member_u64_or(a, "linked_netfilter", 0), member_u64_or(a, "links", 0),
+                            member_u64_or(a, "pending", 0));
+        if (keep && strcmp(keep, "none") != 0)
+                status_line("", "%" PRIu64 " kept attached (keep_attached = %s); the rest %s",
+                            member_u64_or(a, "kept", 0), keep, when);
+        else
+                status_line("", "probes are attached while sessions need them, %s", when);
+}
+
 /* "42.5s", "3m 07s", "2h 03m 10s", "5d 02h 03m 10s". */
 static void format_duration(uint64_t ns, char *buf, size_t len)
 {
@@ -142,7 +181,7 @@ static void status_print(json_object *p, bool verbose)
         if (probes) {
                 status_line(
                     "probes:",
-                    "%" PRIu64 " attached (%" PRIu64 " functions, %" PRIu64 " returns, %" PRIu64
+                    "%" PRIu64 " usable (%" PRIu64 " functions, %" PRIu64 " returns, %" PRIu64
                     " tracepoints, %" PRIu64 " netfilter), %" PRIu64 " skipped",
                     member_u64_or(probes, "attached", 0), member_u64_or(probes, "functions", 0),
                     member_u64_or(probes, "returns", 0), member_u64_or(probes, "tracepoints", 0),
@@ -159,32 +198,8 @@ static void status_print(json_object *p, bool verbose)
                 status_line("startup time:",
                             "%" PRIu64 " ms (loading and attaching: %" PRIu64 " ms)", v, load);
         }
-        if ((v2 = member(p, "tracepoints", json_type_object))) {
-                json_object *after = NULL, *det = member(v2, "idle_detached", json_type_boolean);
-                double linger = json_object_object_get_ex(v2, "idle_detach_after_s", &after)
-                                    ? json_object_get_double(after)
-                                    : -1;
-                uint64_t linked = member_u64_or(v2, "linked", 0);
-                uint64_t loaded = member_u64_or(v2, "loaded", 0);
-
-                if (det && json_object_get_boolean(det))
-                        status_line("tracepoints:",
-                                    "%" PRIu64 " of %" PRIu64 " linked: detached while idle, no "
-                                    "program runs; the next session re-attaches them (last "
-                                    "time %.1f ms)",
-                                    linked, loaded,
-                                    (double)member_u64_or(v2, "last_attach_us", 0) / 1e3);
-                else if (linger < 0)
-                        status_line("tracepoints:",
-                                    "%" PRIu64 " of %" PRIu64 " linked, also while idle "
-                                    "(idle_detach_after = never)",
-                                    linked, loaded);
-                else
-                        status_line("tracepoints:",
-                                    "%" PRIu64 " of %" PRIu64 " linked; detached %g s after the "
-                                    "last session ends",
-                                    linked, loaded, linger);
-        }
+        if ((v2 = member(p, "attach", json_type_object)))
+                status_attach(v2);
         if (member_u64(p, "uptime_ns", &v)) {
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);

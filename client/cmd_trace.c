@@ -52,7 +52,15 @@ struct trace_session {
         struct pcapng_writer *pcapng; /* -o pcapng: output goes through it, NULL: as is */
         struct crossings *crossings;  /* -o crossings: likewise */
         struct trace_record *record;  /* -w FILE: output is recorded, and shown from there */
+        /* Attach progress (docs/protocol.md "progress"). */
+        uint64_t attach_pending; /* probes still to attach when the session started */
+        uint64_t progress_at_ns; /* when progress was last printed */
+        bool progress_tty;       /* stderr is a terminal: one line, rewritten */
+        bool progress_open;      /* that line is on screen, without its newline */
 };
+
+/* Progress goes to a log at most this often (a terminal sees every record). */
+#define PROGRESS_LOG_INTERVAL_NS (1000 * 1000 * 1000ULL)
 
 /* Event lines to stdout, as they are or converted to pcapng blocks. */
 static int trace_output(struct trace_session *s, const char *data, size_t len)
@@ -131,6 +139,79 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
         s->warned_at_ns = now;
 }
 
+/* End a progress line still open on a terminal, before anything else is printed. */
+static void progress_close(struct trace_session *s)
+{
+        if (s->progress_open) {
+                fputc('\n', stderr);
+                s->progress_open = false;
+        }
+}
+
+/*
+ * "progress": how much of what the session needs is attached.  The final
+ * line says when all of it was: scripts and the test harness wait for it
+ * (or use --wait-attached).
+ */
+static void trace_print_progress(struct trace_session *s, json_object *p)
+{
+        uint64_t done = member_u64_or(p, "attached", 0), failed = member_u64_or(p, "failed", 0);
+        uint64_t total = member_u64_or(p, "total", 0), ms = member_u64_or(p, "elapsed_ms", 0);
+        bool complete = json_object_get_boolean(member(p, "complete", json_type_boolean));
+        uint64_t now = skbt_now_ns();
+
+        /* A log gets a line a second, then one every ten once it takes long. */
+        if (!complete && !s->progress_tty && s->progress_at_ns &&
+            now - s->progress_at_ns <
+                (ms < 10000 ? PROGRESS_LOG_INTERVAL_NS : 10 * PROGRESS_LOG_INTERVAL_NS))
+                return;
+        s->progress_at_ns = now;
+        if (s->progress_open)
+                fputs("\r\033[K", stderr);
+        if (!complete) {
+                fprintf(stderr, "attaching %" PRIu64 " probes: %" PRIu64 " done, %.1f s", total,
+                        done + failed, (double)ms / 1e3);
+                s->progress_open = s->progress_tty;
+                if (!s->progress_tty)
+                        fputc('\n', stderr);
+                return;
+        }
+        s->progress_open = false;
+        if (failed == 0)
+                fprintf(stderr, "all %" PRIu64 " probes attached after %.2f s\n", total,
+                        (double)ms / 1e3);
+        else
+                fprintf(stderr,
+                        "%" PRIu64 " probes settled after %.2f s: %" PRIu64 " attached, %" PRIu64
+                        " could not be (see 'ipftctl list')\n",
+                        total, (double)ms / 1e3, done, failed);
+}
+
+/* When everything the session needed was attached, if that had to wait. */
+static void trace_print_coverage(struct trace_session *s, json_object *cov)
+{
+        uint64_t total = member_u64_or(cov, "total", 0), done = member_u64_or(cov, "attached", 0);
+        uint64_t failed = member_u64_or(cov, "failed", 0), ms;
+
+        if (!cov || total == 0)
+                return;
+        if (member_u64(cov, "full_ms", &ms)) {
+                if (failed)
+                        fprintf(stderr,
+                                "coverage: %" PRIu64 " of %" PRIu64 " probes, settled after %.2f "
+                                "s; %" PRIu64 " could not be attached (see 'ipftctl list')\n",
+                                done, total, (double)ms / 1e3, failed);
+                else if (s->attach_pending)
+                        fprintf(stderr, "coverage: all %" PRIu64 " probes from %.2f s on\n", total,
+                                (double)ms / 1e3);
+                return;
+        }
+        fprintf(stderr,
+                "coverage: full coverage never reached: the session ended with %" PRIu64
+                " of %" PRIu64 " probes attached (%" PRIu64 " failed, the rest still attaching)\n",
+                done, total, failed);
+}
+
 static void trace_print_summary(struct trace_session *s, json_object *summary)
 {
         uint64_t events = member_u64_or(summary, "events", s->events);
@@ -158,6 +239,7 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
         if (rate)
                 fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
         fputc('\n', stderr);
+        trace_print_coverage(s, member(summary, "coverage", json_type_object));
         /* The tracking map forgot packets: some journeys may have been cut short. */
         if (member_u64(summary, "track_evicted", &v) && v)
                 log_warning("warning: the tracking map was full: %" PRIu64 " tracked packets "
@@ -197,17 +279,38 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                 return r;
 
         if ((v = member(params, "started", json_type_object))) {
+                json_object *a = member(v, "attach", json_type_object);
+                uint64_t total = member_u64_or(a, "total", 0);
+
                 probes = member_u64_or(v, "probes", 0);
                 id = member_u64_or(v, "session", 0);
-                fprintf(stderr,
-                        "Tracing %" PRIu64 " probes (session %" PRIu64 "). Press Ctrl-C to stop.\n",
-                        probes, id);
+                s->attach_pending = total - MIN(total, member_u64_or(a, "attached", 0) +
+                                                           member_u64_or(a, "failed", 0));
+                /* One write: a reader that sees the first line sees whether the second
+                 * follows (tests wait for the attach to finish). */
+                if (s->attach_pending)
+                        fprintf(stderr,
+                                "Tracing %" PRIu64 " probes (session %" PRIu64
+                                "). Press Ctrl-C to stop.\n"
+                                "attaching %" PRIu64 " probes: %" PRIu64 " of %" PRIu64
+                                " attached already%s\n",
+                                probes, id, total, total - s->attach_pending, total,
+                                json_object_get_boolean(member(a, "wait", json_type_boolean))
+                                    ? "; events start when all are"
+                                    : ", events from those start now");
+                else
+                        fprintf(stderr,
+                                "Tracing %" PRIu64 " probes (session %" PRIu64
+                                "). Press Ctrl-C to stop.\n",
+                                probes, id);
                 trace_print_limits(v);
                 if (s->record) {
                         r = trace_record_started(s->record, v);
                         if (r < 0)
                                 return r;
                 }
+        } else if ((v = member(params, "progress", json_type_object))) {
+                trace_print_progress(s, v);
         } else if ((v = member(params, "output", json_type_string))) {
                 const char *out = json_object_get_string(v);
                 size_t len = (size_t)json_object_get_string_len(v);
@@ -225,6 +328,7 @@ static int trace_handle(struct trace_session *s, json_object *reply)
                 /* raw_output: the lines follow this message (trace_take_raw()). */
                 trace_check_loss(s, params);
         } else if ((v = member(params, "summary", json_type_object))) {
+                progress_close(s);
                 /* The last events first (aggregate blocks still open), then the summary. */
                 if (s->record) {
                         r = trace_record_summary(s->record, v);
@@ -383,7 +487,7 @@ int cmd_trace(const struct ctl *ctl, int argc, char **argv)
 {
         _cleanup_(conn_done) struct conn c = {.fd = -1};
         _cleanup_json_ json_object *params = NULL;
-        struct trace_session s = {};
+        struct trace_session s = {.progress_tty = isatty(STDERR_FILENO) == 1};
         struct pcapng_writer png = {.fd = -1};
         _cleanup_free_ struct crossings *xing = NULL;
         _cleanup_(trace_record_freep) struct trace_record *rec = NULL;

@@ -445,6 +445,18 @@ static const struct skbt_param trace_rows[] = {
                 "zone, mark, original and reply tuples",
     },
     {
+        .name = "wait_attached",
+        .type = SKBT_PARAM_BOOL,
+        .id = SKBT_TP_WAIT_ATTACHED,
+        .offset = REQ(wait_attached),
+        .cli_long = "wait-attached",
+        .section = SKBT_TP_SECTION_SESSION,
+        .help = "no events until every probe the session needs is\n"
+                "attached (by default events start at once, from\n"
+                "what is attached, and the rest joins as it attaches;\n"
+                "--duration then counts from the first event)",
+    },
+    {
         .name = "count",
         .type = SKBT_PARAM_UINT,
         .id = SKBT_TP_COUNT,

@@ -82,6 +82,7 @@ enum skbt_trace_param {
         SKBT_TP_DETAIL,
         SKBT_TP_STACK,
         SKBT_TP_CONNTRACK,
+        SKBT_TP_WAIT_ATTACHED,
         SKBT_TP_COUNT,
         SKBT_TP_DURATION,
         SKBT_TP_FIELDS,
@@ -109,10 +110,11 @@ struct skbt_trace_request {
         uint8_t tracer; /* enum skbt_tracer */
         uint8_t output; /* enum skbt_output */
         bool track, detail, stack, snapshot, raw_output;
-        bool conntrack;  /* --ct: events carry the packet's conntrack entry */
-        bool record;     /* the client records the events: JSON whatever output says */
-        uint64_t count;  /* events, 0: no limit */
-        double duration; /* seconds, 0: no limit */
+        bool conntrack;     /* --ct: events carry the packet's conntrack entry */
+        bool record;        /* the client records the events: JSON whatever output says */
+        bool wait_attached; /* no event until every probe the session needs is attached */
+        uint64_t count;     /* events, 0: no limit */
+        double duration;    /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];
         char egress[SKBT_TRACE_EGRESS_MAX + 1];
         char pcap_filter[SKBT_TRACE_PCAP_MAX + 1]; /* for people: shown, never compiled */

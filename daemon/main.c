@@ -58,13 +58,15 @@ static void help(void)
             "                          without back-references; see skbtraced(8) LIMITS);\n"
             "                          default: every skb function and tracepoint\n"
             "      --groups PATH       probe groups for 'ipftctl trace -g' (default %s)\n"
-            "      --no-return-probes  do not attach fexit/kretprobes: faster start, but no\n"
-            "                          function_graph tracer\n"
+            "      --no-return-probes  no fexit/kretprobes: no function_graph tracer\n"
             "      --queue-size KB     per-session output queue in KiB before events are\n"
             "                          dropped and counted as lost (default 8192)\n"
-            "      --idle-detach-after SEC  detach the tracepoints this long after the last\n"
-            "                          session ended (programs stay loaded; default 10, 0: at\n"
-            "                          once, never: keep them attached)\n"
+            "      --idle-detach-after SEC  detach a probe this long after the last session\n"
+            "                          that needed it ended (programs stay loaded; default\n"
+            "                          10, 0: at once, never: keep what was attached)\n"
+            "      --keep-attached WHAT  probes attached even with no session: none (default),\n"
+            "                          all, or a regex over probe names; costs every packet\n"
+            "                          that passes them (skbtraced(8))\n"
             "\n"
             "Limits (also in the config file):\n"
             "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
@@ -107,6 +109,7 @@ enum {
         ARG_IDLE_DETACH,
         ARG_IDLE_TIMEOUT,
         ARG_MAX_QUEUED,
+        ARG_KEEP_ATTACHED,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -128,6 +131,7 @@ static const struct {
     {ARG_IDLE_DETACH, "idle-detach-after", "idle_detach_after"},
     {ARG_IDLE_TIMEOUT, "idle-timeout", "idle_timeout"},
     {ARG_MAX_QUEUED, "max-queued", "max_queued"},
+    {ARG_KEEP_ATTACHED, "keep-attached", "keep_attached"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -151,6 +155,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"idle-detach-after", required_argument, NULL, ARG_IDLE_DETACH},
             {"idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT},
             {"max-queued", required_argument, NULL, ARG_MAX_QUEUED},
+            {"keep-attached", required_argument, NULL, ARG_KEEP_ATTACHED},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

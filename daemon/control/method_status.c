@@ -191,9 +191,9 @@ static json_object *sessions_json(const struct skbtraced *d)
                                json_object_new_int64(cfg->max_sessions_per_user));
         json_object_object_add(sessions, "slots", json_object_new_int64(SKBT_MAX_SESSIONS));
         /* What BPF sees: the active-session mask in the programs' global state. */
-        json_object_object_add(sessions, "bpf_active",
-                               json_object_new_int64(__builtin_popcountll(
-                                   skbt_live_active(d->loader))));
+        json_object_object_add(
+            sessions, "bpf_active",
+            json_object_new_int64(__builtin_popcountll(skbt_live_active(d->loader))));
         return sessions;
 }
 
@@ -298,7 +298,8 @@ int method_status(struct vl_call *call, void *args)
         json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
         json_object_object_add(o, "backends", backends_json(d));
         json_object_object_add(o, "probes", probes_json(d->loader));
-        json_object_object_add(o, "tracepoints", skbt_idle_to_json(d));
+        json_object_object_add(o, "tracepoints", skbt_idle_tracepoints_json(d));
+        json_object_object_add(o, "attach", skbt_idle_to_json(d));
         json_object_object_add(o, "skipped", skipped_json(d->loader));
         json_object_object_add(o, "startup_ms", json_object_new_int64(d->startup_ns / 1000000));
         json_object_object_add(o, "load_ms", json_object_new_int64(d->loader->load_ns / 1000000));

@@ -264,6 +264,7 @@ static int build_output(struct vl_call *call, const struct skbt_trace_request *r
         t->fmt.detail = req->detail;
         t->fmt.stack = req->stack;
         t->ct = req->conntrack;
+        t->wait_attached = req->wait_attached;
         /* Aggregate blocks group events by track id: they need them. */
         t->ident = t->track || skbt_output_is_aggregate(t->output);
         t->fmt.track = t->ident;
@@ -339,6 +340,18 @@ static int check_session_limits(struct vl_call *call, double duration, uint64_t 
 }
 
 /* The session is live: its first reply. */
+/* What of the session's needs was attached when it started; the rest follows as "progress". */
+static json_object *started_attach_json(const struct skbt_session *s)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "total", json_object_new_int64(s->attach_total));
+        json_object_object_add(o, "attached", json_object_new_int64(s->attach_live));
+        json_object_object_add(o, "failed", json_object_new_int64(s->attach_failed));
+        json_object_object_add(o, "wait", json_object_new_boolean(s->wait_attached));
+        return o;
+}
+
 static int reply_started(struct vl_call *call, const struct skbt_session *s, uint64_t usec,
                          const char *timer_reason)
 {
@@ -351,6 +364,7 @@ static int reply_started(struct vl_call *call, const struct skbt_session *s, uin
         }
         json_object_object_add(started, "session", json_object_new_uint64(s->id));
         json_object_object_add(started, "probes", json_object_new_int64(s->n_probes));
+        json_object_object_add(started, "attach", started_attach_json(s));
         if (s->rate_limit)
                 json_object_object_add(started, "rate_limit", json_object_new_int64(s->rate_limit));
         if (strcmp(timer_reason, "max_duration") == 0)

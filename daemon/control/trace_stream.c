@@ -66,8 +66,18 @@ static void stream_ended(void *userdata, json_object *summary)
         client_want_write(c);
 }
 
+/* A record between batches: {"continues": true, "parameters": PARAMS} ("progress"). */
+static void stream_record(void *userdata, json_object *params)
+{
+        struct skbt_client *c = userdata;
+
+        vl_send_reply(c, params, true);
+        client_want_write(c);
+}
+
 static const struct skbt_session_output_ops stream_ops = {
     .write = stream_write,
+    .record = stream_record,
     .ended = stream_ended,
 };
 

@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "skbt_abi.h"
 #include "skbt_config.h"
+#include "skbt_regex.h"
 #include "util.h"
 
 #define MAX_DURATION_SEC (366ULL * 86400)
@@ -37,6 +38,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .max_queued_bytes = (size_t)128 << 20,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
+        snprintf(c->keep_attached, sizeof(c->keep_attached), "none");
 }
 
 /*
@@ -101,6 +103,28 @@ int skbt_parse_duration_sec(const char *s, uint64_t *ret_usec)
         if ((uint64_t)v * mult > MAX_DURATION_SEC)
                 return -ERANGE;
         *ret_usec = (uint64_t)v * mult * 1000000ULL;
+        return 0;
+}
+
+/* "none", "all", or a regular expression that compiles (skbt_regex.h). */
+static int parse_keep_attached(const char *value, struct skbt_config *c, char *err, size_t errlen)
+{
+        struct skbt_regex *re = NULL;
+        char msg[SKBT_ERR_MAX];
+
+        if (strlen(value) >= sizeof(c->keep_attached))
+                return skbt_fail(err, errlen, "keep_attached is longer than %zu bytes",
+                                 sizeof(c->keep_attached) - 1);
+        if (strcmp(value, "none") != 0 && strcmp(value, "all") != 0) {
+                if (skbt_regex_new(value, &re, msg, sizeof(msg)) < 0)
+                        return skbt_fail(
+                            err, errlen,
+                            "invalid keep_attached '%.64s': %s (expected none, all, or "
+                            "a regular expression over probe names)",
+                            value, msg);
+                skbt_regex_free(re);
+        }
+        snprintf(c->keep_attached, sizeof(c->keep_attached), "%s", value);
         return 0;
 }
 
@@ -267,12 +291,17 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                             "with s, m, h or d, from 1s to 366d",
                             value);
                 c->set |= SKBT_CFG_IDLE_TIMEOUT;
+        } else if (strcmp(key, "keep_attached") == 0) {
+                r = parse_keep_attached(value, c, err, errlen);
+                if (r < 0)
+                        return r;
+                c->set |= SKBT_CFG_KEEP_ATTACHED;
         } else {
                 return skbt_fail(err, errlen,
                                  "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                                  "queue_size, max_sessions, max_sessions_per_user, max_duration, "
                                  "rate_limit, max_connections, max_connections_per_user, "
-                                 "idle_detach_after, idle_timeout or max_queued",
+                                 "idle_detach_after, idle_timeout, max_queued or keep_attached",
                                  key);
         }
         return 0;
@@ -422,5 +451,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 dst->idle_timeout_usec = src->idle_timeout_usec;
         if (src->set & SKBT_CFG_MAX_QUEUED)
                 dst->max_queued_bytes = src->max_queued_bytes;
+        if (src->set & SKBT_CFG_KEEP_ATTACHED)
+                memcpy(dst->keep_attached, src->keep_attached, sizeof(dst->keep_attached));
         dst->set |= src->set;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* idle_detach.h - hold the tracepoint links only while sessions need them */
+/* idle_detach.h - attach probes while sessions need them, detach them after a linger */
 #pragma once
 
 #include <stdbool.h>
@@ -8,34 +8,45 @@
 #include <systemd/sd-event.h>
 
 struct json_object;
+struct skbt_attacher;
+struct skbt_coverage;
+struct skbt_demand;
+struct skbt_regex;
 struct skbtraced;
 
 /*
- * An idle daemon's programs still run on every hit of the tracepoints they
- * are linked to (only to find no session active), and the kernel's dispatch
- * costs as much as the program.  So the tracepoint links are closed once no
- * session has run for idle_detach_after, and opened again, from the programs
- * kept loaded, when the next session starts.  Function probes (fentry,
- * kprobes, netfilter) stay attached: re-attaching hundreds of functions takes
- * seconds, far past a session start's budget.
+ * Every attached probe costs every packet that passes it (the kernel's
+ * dispatch as much as the program), session or not.  So probes are attached
+ * when a session needs them and detached once nothing has needed them for
+ * idle_detach_after, plus an operator's keep_attached set; an idle daemon runs
+ * nothing on the packet path.  The work happens in the attach worker
+ * (probes/attacher.h); this glues it to the event loop: the worker's
+ * completions go to probes/demand.h and then to the sessions (progress), and a
+ * timer detaches what lingered.  Programs stay loaded once loaded.
  */
 struct skbt_idle {
-        sd_event_source *timer;  /* the linger after the last session: then detach */
-        bool detached;           /* tracepoint links closed: no program runs on them */
-        uint64_t detaches;       /* times the links were closed */
-        uint64_t attaches;       /* times they were opened again */
-        uint64_t last_attach_ns; /* how long the last re-attach took */
-        uint32_t last_failed;    /* tracepoints it could not re-attach */
+        struct skbt_attacher *attacher;
+        struct skbt_demand *demand;
+        sd_event_source *io;    /* the worker finished something */
+        sd_event_source *timer; /* the next linger to run out */
+        struct skbt_regex *keep_re;
+        bool keep_all;
 };
 
-/* After the loader attached everything: the linger starts now (a daemon starts idle). */
+/* After the loader registered the probes: start the worker and apply the config. */
 int skbt_idle_init(struct skbtraced *d);
 void skbt_idle_done(struct skbtraced *d);
-/* A session is about to go live: the links are there when this returns. */
-void skbt_idle_session_starting(struct skbtraced *d);
-/* A session ended: with none left, the linger starts. */
-void skbt_idle_session_ended(struct skbtraced *d);
-/* idle_detach_after changed (SIGHUP): apply it now. */
+/* Session slot needs need[] attached and hears sel[] (demand.h). */
+const struct skbt_coverage *skbt_idle_session_start(struct skbtraced *d, uint32_t slot,
+                                                    const uint8_t *need, const uint8_t *sel);
+/* The coverage of slot's session (demand.h). */
+const struct skbt_coverage *skbt_idle_coverage(struct skbtraced *d, uint32_t slot);
+/* The session in slot ended: its probes linger. */
+void skbt_idle_session_end(struct skbtraced *d, uint32_t slot);
+/* idle_detach_after or keep_attached changed (SIGHUP): apply them now. */
 void skbt_idle_reconfigure(struct skbtraced *d);
-/* The "tracepoints" member of io.skbtraced.Status (docs/protocol.md). */
+/* Status members (docs/protocol.md): "attach" (every probe) and "tracepoints". */
 struct json_object *skbt_idle_to_json(struct skbtraced *d);
+struct json_object *skbt_idle_tracepoints_json(struct skbtraced *d);
+/* Nothing linked, nothing being attached. */
+bool skbt_idle_is_idle(struct skbtraced *d);

@@ -505,9 +505,10 @@ int skbtraced_run(struct skbtraced *d)
 {
         int r;
 
-        sd_notifyf(0, "READY=1\nSTATUS=backend %s, %u probes attached, %u skipped",
+        sd_notifyf(0, "READY=1\nSTATUS=backend %s, %u probes usable, %u skipped",
                    skbt_backend_to_string(d->backend), d->loader->n_attached, d->loader->n_skipped);
-        log_info("ready in %.0f ms: backend %s, %u probes attached, %u skipped",
+        log_info("ready in %.0f ms: backend %s, %u probes usable (attached while sessions "
+                 "need them), %u skipped",
                  (double)d->startup_ns / 1e6, skbt_backend_to_string(d->backend),
                  d->loader->n_attached, d->loader->n_skipped);
         r = sd_event_loop(d->event);

@@ -49,7 +49,8 @@ void skbt_daemon_reload(struct skbtraced *d)
                             d->opt.config_path);
         cfg.backend = d->opt.cfg.backend;
         cfg.ringbuf_bytes = d->opt.cfg.ringbuf_bytes;
-        idle_changed = cfg.idle_detach_usec != d->opt.cfg.idle_detach_usec;
+        idle_changed = cfg.idle_detach_usec != d->opt.cfg.idle_detach_usec ||
+                       strcmp(cfg.keep_attached, d->opt.cfg.keep_attached) != 0;
         d->opt.cfg = cfg;
         if (idle_changed)
                 skbt_idle_reconfigure(d);
@@ -64,11 +65,12 @@ void skbt_daemon_reload(struct skbtraced *d)
                 (void)skbt_control_apply_socket_mode(d);
         log_info("configuration reloaded: group %s, max_sessions %u (%u per user), "
                  "max_duration %" PRIu64 " s, queue_size %zu KiB, rate_limit %u/s, "
-                 "max_connections %u (%u per user), idle_detach_after %s; "
+                 "max_connections %u (%u per user), idle_detach_after %s, keep_attached %s; "
                  "%u sessions continue",
                  cfg.group, cfg.max_sessions, cfg.max_sessions_per_user,
                  cfg.max_duration_usec / 1000000, cfg.queue_bytes >> 10, cfg.rate_limit,
-                 cfg.max_connections, cfg.max_connections_per_user, idle, d->n_sessions);
+                 cfg.max_connections, cfg.max_connections_per_user, idle, cfg.keep_attached,
+                 d->n_sessions);
 done:
         /* The groups file is data, not configuration: re-read it either way. */
         skbt_daemon_load_groups(d);

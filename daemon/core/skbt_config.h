@@ -29,9 +29,13 @@ enum {
         SKBT_CFG_IDLE_DETACH = 1 << 10,
         SKBT_CFG_IDLE_TIMEOUT = 1 << 11,
         SKBT_CFG_MAX_QUEUED = 1 << 12,
+        SKBT_CFG_KEEP_ATTACHED = 1 << 13,
 };
 
-/* idle_detach_after = never (or a negative number): tracepoint links stay attached. */
+/* keep_attached: "none", "all" or a regular expression over probe names (skbt_regex.h). */
+#define SKBT_KEEP_ATTACHED_MAX 256
+
+/* idle_detach_after = never (or a negative number): what was attached stays attached. */
 #define SKBT_IDLE_DETACH_NEVER (-1)
 /* The default linger: long enough that a script running 'ipftctl trace -c 1' in a loop keeps
  * the links, short enough that an idle host stops paying for them soon. */
@@ -54,8 +58,8 @@ struct skbt_config {
         uint32_t rate_limit;            /* events per second per session, 0: unlimited */
         uint32_t max_connections;
         uint32_t max_connections_per_user; /* per non-root uid */
-        /* Close the tracepoint links this long after the last session ended (the programs
-         * stay loaded); SKBT_IDLE_DETACH_NEVER: keep them.  docs/skbtraced.8. */
+        /* Detach a probe this long after the last session that needed it ended (its program
+         * stays loaded); SKBT_IDLE_DETACH_NEVER: keep what was attached.  docs/skbtraced.8. */
         int64_t idle_detach_usec;
         /* A connection without a session that sends no complete request for this long is
          * closed (connections are a shared, limited resource). */
@@ -63,6 +67,9 @@ struct skbt_config {
         /* Output waiting for all clients together, past which a session holding more than an
          * equal share drops its events (counted in lost_queue); 0: no budget but queue_size. */
         size_t max_queued_bytes;
+        /* Probes attached even while no session needs them: "none" (the default), "all", or a
+         * regular expression over probe names.  docs/skbtraced.8. */
+        char keep_attached[SKBT_KEEP_ATTACHED_MAX];
 };
 
 #define SKBT_IDLE_TIMEOUT_DEFAULT_USEC (30 * 1000000ULL)

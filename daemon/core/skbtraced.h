@@ -47,6 +47,9 @@ struct skbt_session_output_ops {
          * send what the socket takes now).  -ENOMEM: the batch is lost (and counted). */
         int (*write)(void *userdata, const char *data, size_t len,
                      const struct skbt_session_losses *lost);
+        /* A record of the stream other than a batch (attach "progress"), after the batches
+         * handed over before it. */
+        void (*record)(void *userdata, struct json_object *params);
         /* The session ended with this summary; the output is not used again. */
         void (*ended)(void *userdata, struct json_object *summary);
 };
@@ -114,10 +117,22 @@ struct skbt_session {
                 uint32_t verdict;
         } nf_drops[SKBT_NF_DROPS];
         uint32_t nf_drops_next;
+        /* Attach on demand (core/idle_detach.h): what was attached when it started, whether
+         * it waits for every probe before it hears any (wait_attached), whether its bit is
+         * live in BPF, and the last progress record sent. */
+        uint32_t attach_total, attach_live, attach_failed;
+        bool wait_attached;
+        bool live;
+        uint64_t duration_usec; /* --duration of a session waiting for its probes: armed when
+                                   it goes live */
+        uint64_t progress_ns;
+        bool progress_final;
 };
 
 #define SKBT_REFUSED_MAX 64
 #define SKBT_REFUSED_LINGER_USEC (1000 * 1000ULL)
+/* Progress records go out at most this often per session (and once when complete). */
+#define SKBT_PROGRESS_NS (100 * 1000 * 1000ULL)
 
 struct skbt_client {
         struct skbtraced *d;
@@ -244,6 +259,8 @@ void skbt_session_end(struct skbt_session *s, const char *reason);
 int skbt_ringbuf_event(void *ctx, void *data, size_t size);
 void skbt_sessions_after_batch(struct skbtraced *d);
 void skbt_sessions_poll_lost(struct skbtraced *d);
+/* Attaching changed the coverage of the sessions in slots (a mask): report, go live. */
+void skbt_sessions_coverage(struct skbtraced *d, uint64_t slots);
 /* End a session and return (a new reference to) its summary, as its client got it. */
 struct json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason);
 void skbt_notify_status(struct skbtraced *d);

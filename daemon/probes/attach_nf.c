@@ -186,8 +186,7 @@ static bool nf_usable(struct skbt_loader *l, struct skbt_probe *p, const struct 
                 return false;
         }
         if (!o->state || (tg->engine == SKBT_NF_XTABLES ? !o->xt : !o->nft)) {
-                skbt_probe_fail(l, p,
-                                "kernel BTF lacks the %s structure members the verdict needs",
+                skbt_probe_fail(l, p, "kernel BTF lacks the %s structure members the verdict needs",
                                 tg->engine == SKBT_NF_XTABLES ? "x_tables" : "nf_tables");
                 return false;
         }
@@ -218,6 +217,7 @@ static void nf_add_unsupported(struct skbt_loader *l)
                 if (id < 0)
                         return;
                 l->probes[id].backend = _SKBT_BACKEND_MAX;
+                l->probes[id].attached = false;
                 l->probes[id].error =
                     strdup(!functions ? "netfilter verdicts need a function backend (fentry, "
                                         "kprobe-multi or kprobe): no tracepoint reports them"
@@ -274,12 +274,4 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 else
                         nf_usable(l, p, tg, f, &o);
         }
-}
-
-/* How many evaluators are attached, logged once at start-up. */
-void skbt_nf_log(const struct skbt_loader *l)
-{
-        log_info("netfilter verdicts: %u of the table/chain evaluators attached (%s)", l->n_nf,
-                 l->n_nf ? "ip_tables, ip6_tables, arp_tables, nf_tables as loaded"
-                         : "none loaded, or none attachable: see ipftctl list");
 }

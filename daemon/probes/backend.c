@@ -30,7 +30,8 @@ struct skbt_link *skbt_link_new(const uint32_t *ids, uint32_t n)
 
         if (!k)
                 return NULL;
-        k->fd[0] = k->fd[1] = -1;
+        for (int i = 0; i < SKBT_LINK_FDS; i++)
+                k->fd[i] = -1;
         k->n = n;
         memcpy(k->ids, ids, (size_t)n * sizeof(k->ids[0]));
         return k;
@@ -40,10 +41,8 @@ struct skbt_link *skbt_link_free(struct skbt_link *k)
 {
         if (!k)
                 return NULL;
-        for (int i = 0; i < 2; i++) {
-                bpf_link__destroy(k->bl[i]);
+        for (int i = 0; i < SKBT_LINK_FDS; i++)
                 safe_close(k->fd[i]);
-        }
         free(k);
         return NULL;
 }
@@ -75,22 +74,29 @@ static void *load_worker(void *arg)
 
 /*
  * Load what each probe needs, in up to l->threads threads (the verifier runs
- * in the caller's context: loads scale with CPUs); those that fail get their
- * reason and are left out of ids.
+ * in the caller's context: loads scale with CPUs).  why[i] says why ids[i]
+ * could not be loaded ("" when it was); returns how many failed.
  */
-static uint32_t load_all(struct skbt_loader *l, const struct skbt_backend_ops *ops, uint32_t *ids,
-                         uint32_t n, char (*why)[SKBT_WHY_MAX])
+uint32_t skbt_backend_load(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                           char (*why)[SKBT_WHY_MAX])
 {
-        _cleanup_free_ int *err = calloc(n, sizeof(*err));
+        const struct skbt_backend_ops *ops = n ? skbt_backend_ops(l->probes[ids[0]].backend) : NULL;
+        _cleanup_free_ int *err = NULL;
         struct load_work w = {.l = l, .ops = ops, .ids = ids, .n = n, .why = why};
         pthread_t th[SKBT_LOAD_THREADS_MAX];
+        uint32_t failed = 0;
         int started = 0;
-        uint32_t kept = 0;
 
-        if (!ops->load)
-                return n;
-        if (!err)
+        for (uint32_t i = 0; i < n; i++)
+                why[i][0] = '\0';
+        if (!ops || !ops->load)
                 return 0;
+        err = calloc(n, sizeof(*err));
+        if (!err) {
+                for (uint32_t i = 0; i < n; i++)
+                        snprintf(why[i], SKBT_WHY_MAX, "out of memory");
+                return n;
+        }
         w.err = err;
         for (int t = 1; t < l->threads && t <= SKBT_LOAD_THREADS_MAX && (uint32_t)t < n; t++)
                 if (pthread_create(&th[started], NULL, load_worker, &w) == 0)
@@ -98,38 +104,74 @@ static uint32_t load_all(struct skbt_loader *l, const struct skbt_backend_ops *o
         load_worker(&w);
         for (int t = 0; t < started; t++)
                 pthread_join(th[t], NULL);
+        /* why[i] is the verdict: empty for a load that worked, whatever load() left there. */
         for (uint32_t i = 0; i < n; i++) {
-                if (err[i] < 0) {
-                        skbt_probe_fail(l, &l->probes[ids[i]], "%s", why[i]);
+                if (err[i] >= 0) {
+                        why[i][0] = '\0';
                         continue;
                 }
-                ids[kept++] = ids[i];
+                failed++;
+                if (!why[i][0])
+                        snprintf(why[i], SKBT_WHY_MAX, "load failed: %s", strerror(-err[i]));
         }
-        return kept;
+        return failed;
 }
 
-uint32_t skbt_backend_attach_now(struct skbt_loader *l, const uint32_t *ids_in, uint32_t n)
+void skbt_backend_run(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                      struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
 {
-        const struct skbt_backend_ops *ops;
-        _cleanup_free_ uint32_t *ids = NULL;
-        _cleanup_free_ struct skbt_link **links = NULL;
-        _cleanup_free_ char(*why)[SKBT_WHY_MAX] = NULL;
+        const struct skbt_backend_ops *ops = n ? skbt_backend_ops(l->probes[ids[0]].backend) : NULL;
+        _cleanup_free_ uint32_t *sub = NULL;
+        _cleanup_free_ uint32_t *pos = NULL;
+        _cleanup_free_ struct skbt_link **lk = NULL;
+        _cleanup_free_ char(*wh)[SKBT_WHY_MAX] = NULL;
+        uint32_t m = 0;
+
+        for (uint32_t i = 0; i < n; i++)
+                links[i] = NULL;
+        if (!ops)
+                return;
+        skbt_backend_load(l, ids, n, why);
+        sub = calloc(n, sizeof(*sub));
+        pos = calloc(n, sizeof(*pos));
+        lk = calloc(n, sizeof(*lk));
+        wh = calloc(n, sizeof(*wh));
+        if (!sub || !pos || !lk || !wh) {
+                for (uint32_t i = 0; i < n; i++)
+                        snprintf(why[i], SKBT_WHY_MAX, "out of memory");
+                return;
+        }
+        /* Those that loaded (or need no load of their own) are attached together. */
+        for (uint32_t i = 0; i < n; i++)
+                if (!why[i][0]) {
+                        pos[m] = i;
+                        sub[m++] = ids[i];
+                }
+        if (m == 0)
+                return;
+        ops->attach(l, sub, m, lk, wh);
+        for (uint32_t j = 0; j < m; j++) {
+                links[pos[j]] = lk[j];
+                if (!lk[j])
+                        snprintf(why[pos[j]], SKBT_WHY_MAX, "%s",
+                                 wh[j][0] ? wh[j] : "attach failed");
+        }
+}
+
+void skbt_backend_link_add(struct skbt_loader *l, struct skbt_link *k)
+{
+        k->prev = NULL;
+        k->next = l->links;
+        if (l->links)
+                l->links->prev = k;
+        l->links = k;
+}
+
+uint32_t skbt_backend_apply(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                            struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
+{
         uint32_t ok = 0;
 
-        if (n == 0)
-                return 0;
-        ops = skbt_backend_ops(l->probes[ids_in[0]].backend);
-        ids = malloc(n * sizeof(*ids));
-        links = calloc(n, sizeof(*links));
-        why = calloc(n, sizeof(*why));
-        if (!ops || !ids || !links || !why)
-                return 0;
-        memcpy(ids, ids_in, n * sizeof(*ids));
-        n = load_all(l, ops, ids, n, why);
-        if (n == 0)
-                return 0;
-        memset(why, 0, n * sizeof(*why));
-        ops->attach(l, ids, n, links, why);
         for (uint32_t i = 0; i < n; i++) {
                 struct skbt_probe *p = &l->probes[ids[i]];
                 struct skbt_link *k = links[i];
@@ -138,24 +180,31 @@ uint32_t skbt_backend_attach_now(struct skbt_loader *l, const uint32_t *ids_in, 
                         skbt_probe_fail(l, p, "%s", why[i][0] ? why[i] : "attach failed");
                         continue;
                 }
+                p->loaded = true;
                 p->link = k;
                 p->attached = true;
                 free(p->error);
                 p->error = NULL;
                 ok++;
                 /* A link shared by several probes goes into the list once, with its first. */
-                if (k->ids[0] != ids[i])
-                        continue;
-                k->prev = NULL;
-                k->next = l->links;
-                if (l->links)
-                        l->links->prev = k;
-                l->links = k;
+                if (k->ids[0] == ids[i])
+                        skbt_backend_link_add(l, k);
         }
         return ok;
 }
 
-void skbt_backend_detach_now(struct skbt_loader *l, struct skbt_link *k)
+uint32_t skbt_backend_attach_now(struct skbt_loader *l, const uint32_t *ids, uint32_t n)
+{
+        _cleanup_free_ struct skbt_link **links = calloc(n ? n : 1, sizeof(*links));
+        _cleanup_free_ char(*why)[SKBT_WHY_MAX] = calloc(n ? n : 1, sizeof(*why));
+
+        if (n == 0 || !links || !why)
+                return 0;
+        skbt_backend_run(l, ids, n, links, why);
+        return skbt_backend_apply(l, ids, n, links, why);
+}
+
+void skbt_backend_unlink(struct skbt_loader *l, struct skbt_link *k)
 {
         for (uint32_t i = 0; i < k->n; i++)
                 if (k->ids[i] < l->n_probes && l->probes[k->ids[i]].link == k)
@@ -166,6 +215,12 @@ void skbt_backend_detach_now(struct skbt_loader *l, struct skbt_link *k)
                 l->links = k->next;
         if (k->next)
                 k->next->prev = k->prev;
+        k->next = k->prev = NULL;
+}
+
+void skbt_backend_detach_now(struct skbt_loader *l, struct skbt_link *k)
+{
+        skbt_backend_unlink(l, k);
         skbt_link_free(k);
 }
 

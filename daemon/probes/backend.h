@@ -14,6 +14,7 @@ struct skbt_loader;
 
 /* Why a probe could not be loaded or attached: logged, listed, reported to sessions. */
 #define SKBT_WHY_MAX 160
+#define SKBT_LINK_FDS 4
 
 /*
  * One kernel attachment: the link (or links, a netfilter probe has an entry
@@ -25,11 +26,13 @@ struct skbt_loader;
  */
 struct skbt_link {
         struct skbt_link *next, *prev; /* the loader's list of live links */
-        struct bpf_link *bl[2];        /* libbpf links (kprobe, kprobe-multi): entry, return */
-        int fd[2];                     /* raw link fds (fentry/fexit, tracepoints) */
-        uint32_t n;                    /* probes attached through it */
-        uint32_t ids[];                /* their ids */
+        /* What holds it, closed in this order: the link, and the perf event a kprobe's link
+         * is made on; a netfilter probe's return has its own pair. */
+        int fd[SKBT_LINK_FDS];
+        uint32_t n;     /* probes attached through it */
+        uint32_t ids[]; /* their ids */
 };
+enum { SKBT_LINK_ENTRY, SKBT_LINK_ENTRY_PERF, SKBT_LINK_RETURN, SKBT_LINK_RETURN_PERF };
 
 /* A link for probes ids[0..n), holding nothing yet; NULL when out of memory. */
 struct skbt_link *skbt_link_new(const uint32_t *ids, uint32_t n);
@@ -93,13 +96,28 @@ extern const struct skbt_backend_ops skbt_backend_kprobe;
 extern const struct skbt_backend_ops skbt_backend_tracepoint;
 
 /*
- * Load (where needed) and attach probes ids[0..n), all served by one backend,
- * and record the outcome in each probe: its link, or its error.  Returns how
- * many attached.  The synchronous path; the attach worker runs the same
- * steps in its thread.
+ * Load (where needed) the programs of probes ids[0..n), all served by one
+ * backend: why[i] says why ids[i] failed, "" if it did not.  Touches only
+ * those probes' programs: safe outside the event loop.  Returns how many
+ * failed.
  */
+uint32_t skbt_backend_load(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                           char (*why)[SKBT_WHY_MAX]);
+/* Load where needed and attach probes ids[0..n) of one backend: links[i] or why[i].  Safe
+ * outside the event loop, like skbt_backend_load(). */
+void skbt_backend_run(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                      struct skbt_link **links, char (*why)[SKBT_WHY_MAX]);
+/* On the event loop: record what skbt_backend_run() did in each probe (its link, or its
+ * error) and keep the links.  Returns how many attached. */
+uint32_t skbt_backend_apply(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
+                            struct skbt_link **links, char (*why)[SKBT_WHY_MAX]);
+/* Both at once, on the caller's thread.  Returns how many attached. */
 uint32_t skbt_backend_attach_now(struct skbt_loader *l, const uint32_t *ids, uint32_t n);
-/* Detach link k (every probe it carries) and free it. */
+/* Keep k in the loader's list of links. */
+void skbt_backend_link_add(struct skbt_loader *l, struct skbt_link *k);
+/* Take link k out of its probes and the list (to hand it to the worker, which frees it). */
+void skbt_backend_unlink(struct skbt_loader *l, struct skbt_link *k);
+/* Detach link k (every probe it carries) and free it, here and now. */
 void skbt_backend_detach_now(struct skbt_loader *l, struct skbt_link *k);
 void skbt_backend_detach_all(struct skbt_loader *l);
 /* Parallel program loads (fentry, tracepoints) at most. */

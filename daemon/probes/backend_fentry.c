@@ -12,8 +12,10 @@
 #include "loader-internal.h"
 #include "skbtrace.skel.h"
 
-/* Trampolines pass up to twelve arguments. */
+/* Trampolines pass up to twelve arguments (six before Linux 6.5: the attach says so). */
 #define FENTRY_MAX_ARG 11
+/* The kernel's ENOTSUPP, which reaches user space as is (include/linux/errno.h). */
+#define ENOTSUPP_KERNEL 524
 
 static struct bpf_link *caps_attach(struct bpf_program *prog)
 {
@@ -49,17 +51,45 @@ static int load_copy(struct skbt_loader *l, const struct skbt_probe *p, struct b
         return r;
 }
 
+/*
+ * A netfilter evaluator: the entry builds the record, the return sends it with
+ * the verdict.  The return program reads no stamp: its instructions load as
+ * they are.
+ */
+static int load_nf(struct skbt_loader *l, struct skbt_probe *p, char *why)
+{
+        struct bpf_program *ret = l->skel->progs.skbt_nf_fexit;
+        int r;
+
+        r = load_copy(l, p, l->skel->progs.skbt_nf_fentry, p->stamp, "skbt_nf_fe", why);
+        if (r < 0)
+                return r;
+        p->prog_fd = r;
+        r = skbt_load_stamped(l, ret, BPF_PROG_TYPE_TRACING, "skbt_nf_fx", bpf_program__insns(ret),
+                              p->btf_id, p->btf_obj_fd);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "return load failed: %s", strerror(-r));
+                p->prog_fd = safe_close(p->prog_fd);
+                return r;
+        }
+        p->ret_prog_fd = r;
+        return 0;
+}
+
+/*
+ * Programs stay loaded after a detach: attaching again is only a link (the
+ * load, a verification of the whole body, is what takes time).
+ */
 static int load(struct skbt_loader *l, uint32_t id, char *why)
 {
         struct skbt_probe *p = &l->probes[id];
-        struct bpf_program *tmpl = p->is_return ? l->skel->progs.skbt_fexit
-                                                : l->skel->progs.skbt_fentry;
+        struct bpf_program *tmpl =
+            p->is_return ? l->skel->progs.skbt_fexit : l->skel->progs.skbt_fentry;
         char name[16];
         int r;
 
-        /* Netfilter probes load their two programs when they attach. */
         if (p->kind == SKBT_PROBE_NETFILTER)
-                return 0;
+                return load_nf(l, p, why);
         snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);
         r = load_copy(l, p, tmpl, p->stamp, name, why);
         if (r < 0)
@@ -68,7 +98,7 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
         return 0;
 }
 
-/* A link for prog_fd (which it then holds) into k->fd[slot]; closes prog_fd. */
+/* A link for prog_fd into k->fd[slot]. */
 static int link_prog(struct skbt_link *k, int slot, int prog_fd, enum bpf_attach_type type,
                      const char *what, char *why)
 {
@@ -76,61 +106,40 @@ static int link_prog(struct skbt_link *k, int slot, int prog_fd, enum bpf_attach
 
         if (r < 0) {
                 r = negative_errno();
-                snprintf(why, SKBT_WHY_MAX, "%s failed: %s", what, strerror(-r));
-        } else {
-                k->fd[slot] = r;
+                /* ENOTSUPP (kernel-internal, no libc message): the trampoline cannot take the
+                 * function's prototype. */
+                if (r == -ENOTSUPP_KERNEL)
+                        snprintf(why, SKBT_WHY_MAX,
+                                 "%s failed: the kernel's BPF trampoline cannot take this "
+                                 "function (more than 6 arguments before Linux 6.5, or "
+                                 "arguments passed by value)",
+                                 what);
+                else
+                        snprintf(why, SKBT_WHY_MAX, "%s failed: %s", what, strerror(-r));
+                return r;
         }
-        safe_close(prog_fd);
-        return r < 0 ? r : 0;
+        k->fd[slot] = r;
+        return 0;
 }
 
-/* A netfilter evaluator: the entry builds the record, the return sends it with the verdict. */
-static struct skbt_link *attach_nf(struct skbt_loader *l, uint32_t id, char *why)
-{
-        struct skbt_probe *p = &l->probes[id];
-        struct skbt_link *k = skbt_link_new(&id, 1);
-        int fd;
-
-        if (!k) {
-                snprintf(why, SKBT_WHY_MAX, "out of memory");
-                return NULL;
-        }
-        fd = load_copy(l, p, l->skel->progs.skbt_nf_fentry, p->stamp, "skbt_nf_fe", why);
-        if (fd < 0 || link_prog(k, 0, fd, BPF_TRACE_FENTRY, "attach", why) < 0)
-                return skbt_link_free(k);
-        /* The return program reads no stamp: its instructions load as they are. */
-        fd = skbt_load_stamped(l, l->skel->progs.skbt_nf_fexit, BPF_PROG_TYPE_TRACING,
-                               "skbt_nf_fx", bpf_program__insns(l->skel->progs.skbt_nf_fexit),
-                               p->btf_id, p->btf_obj_fd);
-        if (fd < 0) {
-                snprintf(why, SKBT_WHY_MAX, "return load failed: %s", strerror(-fd));
-                return skbt_link_free(k);
-        }
-        if (link_prog(k, 1, fd, BPF_TRACE_FEXIT, "return attach", why) < 0)
-                return skbt_link_free(k);
-        return k;
-}
-
-static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
-                   struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
+static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struct skbt_link **links,
+                   char (*why)[SKBT_WHY_MAX])
 {
         for (uint32_t i = 0; i < n; i++) {
                 struct skbt_probe *p = &l->probes[ids[i]];
                 struct skbt_link *k;
 
-                if (p->kind == SKBT_PROBE_NETFILTER) {
-                        links[i] = attach_nf(l, ids[i], why[i]);
-                        continue;
-                }
                 k = skbt_link_new(&ids[i], 1);
                 if (!k) {
                         snprintf(why[i], SKBT_WHY_MAX, "out of memory");
                         continue;
                 }
-                /* The link holds the program: one descriptor per function is enough. */
-                if (link_prog(k, 0, TAKE_FD(p->prog_fd),
+                if (link_prog(k, SKBT_LINK_ENTRY, p->prog_fd,
                               p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
-                              why[i]) < 0)
+                              why[i]) < 0 ||
+                    (p->kind == SKBT_PROBE_NETFILTER &&
+                     link_prog(k, SKBT_LINK_RETURN, p->ret_prog_fd, BPF_TRACE_FEXIT,
+                               "return attach", why[i]) < 0))
                         k = skbt_link_free(k);
                 links[i] = k;
         }

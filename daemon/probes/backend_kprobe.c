@@ -3,8 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/perf_event.h>
 
 #include "backend.h"
 #include "loader-internal.h"
@@ -12,6 +16,7 @@
 
 /* kprobes see the six x86-64 register arguments. */
 #define KPROBE_MAX_ARG 5
+#define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
 
 static struct bpf_program *entry_prog(struct skbtrace *skel, bool multi, int pos)
 {
@@ -25,9 +30,9 @@ static struct bpf_program *entry_prog(struct skbtrace *skel, bool multi, int pos
         return multi ? m[pos] : k[pos];
 }
 
-/* The program for probe p: its entry position's, the return one, or the netfilter one. */
-static struct bpf_program *probe_prog(struct skbtrace *skel, bool multi,
-                                      const struct skbt_probe *p, bool nf_return)
+/* The template for probe p: its entry position's, the return one, or a netfilter one. */
+static struct bpf_program *probe_prog(struct skbtrace *skel, bool multi, const struct skbt_probe *p,
+                                      bool nf_return)
 {
         if (p->kind == SKBT_PROBE_NETFILTER) {
                 if (multi)
@@ -44,6 +49,24 @@ static struct bpf_program *probe_prog(struct skbtrace *skel, bool multi,
 static const char *target(const struct skbt_probe *p)
 {
         return p->target ? p->target : p->name;
+}
+
+/*
+ * The entry templates serve every function of their position: a probe needs
+ * no program of its own, only its template's copy (loaded once, the first
+ * time a probe of that position is loaded: the attach worker's, or a
+ * background preload's).
+ */
+static int load_common(struct skbt_loader *l, bool multi, uint32_t id, char *why)
+{
+        const struct skbt_probe *p = &l->probes[id];
+        int r;
+
+        r = skbt_template_fd(l, probe_prog(l->skel, multi, p, false), BPF_PROG_TYPE_KPROBE, why);
+        if (r >= 0 && p->kind == SKBT_PROBE_NETFILTER)
+                r = skbt_template_fd(l, probe_prog(l->skel, multi, p, true), BPF_PROG_TYPE_KPROBE,
+                                     why);
+        return r < 0 ? r : 0;
 }
 
 /* ---- kprobe-multi: one link per skb position, cookies carry the ids ---- */
@@ -63,13 +86,21 @@ static bool wants_program_multi(const char *n, bool nf)
         return strncmp(n, "skbt_kmulti_", 12) == 0;
 }
 
-static struct bpf_link *multi_link(struct bpf_program *prog, const char **syms,
-                                   const __u64 *cookies, uint32_t n, bool retprobe)
+static int load_multi(struct skbt_loader *l, uint32_t id, char *why)
 {
-        LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cookies = cookies, .cnt = n,
-                    .retprobe = retprobe);
+        return load_common(l, true, id, why);
+}
 
-        return bpf_program__attach_kprobe_multi_opts(prog, NULL, &opts);
+/* A kprobe-multi link of prog_fd on syms (with cookies): its fd, or negative errno. */
+static int multi_link(int prog_fd, const char **syms, const __u64 *cookies, uint32_t n,
+                      bool retprobe)
+{
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .kprobe_multi.syms = syms,
+                    .kprobe_multi.cookies = cookies, .kprobe_multi.cnt = n,
+                    .kprobe_multi.flags = retprobe ? BPF_F_KPROBE_MULTI_RETURN : 0);
+        int r = bpf_link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, &opts);
+
+        return r < 0 ? negative_errno() : r;
 }
 
 /*
@@ -78,14 +109,13 @@ static struct bpf_link *multi_link(struct bpf_program *prog, const char **syms,
  * it in halves until the bad ones are isolated: one bad function never costs
  * the others.
  */
-static void multi_attach_set(struct skbt_loader *l, struct bpf_program *prog, const uint32_t *ids,
-                             uint32_t n, bool retprobe, struct skbt_link **links,
-                             char (*why)[SKBT_WHY_MAX])
+static void multi_attach_set(struct skbt_loader *l, int prog_fd, const uint32_t *ids, uint32_t n,
+                             bool retprobe, struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
 {
         _cleanup_free_ const char **syms = NULL;
         _cleanup_free_ __u64 *cookies = NULL;
         struct skbt_link *k;
-        int err;
+        int r;
 
         if (n == 0)
                 return;
@@ -101,24 +131,24 @@ static void multi_attach_set(struct skbt_loader *l, struct bpf_program *prog, co
                 syms[i] = target(&l->probes[ids[i]]);
                 cookies[i] = l->probes[ids[i]].stamp;
         }
-        k->bl[0] = multi_link(prog, syms, cookies, n, retprobe);
-        if (k->bl[0]) {
+        r = multi_link(prog_fd, syms, cookies, n, retprobe);
+        if (r >= 0) {
+                k->fd[SKBT_LINK_ENTRY] = r;
                 for (uint32_t i = 0; i < n; i++)
                         links[i] = k;
                 return;
         }
-        err = negative_errno();
         skbt_link_free(k);
         if (n == 1) {
-                snprintf(why[0], SKBT_WHY_MAX, "attach failed: %s", strerror(-err));
+                snprintf(why[0], SKBT_WHY_MAX, "attach failed: %s", strerror(-r));
                 return;
         }
-        multi_attach_set(l, prog, ids, n / 2, retprobe, links, why);
-        multi_attach_set(l, prog, ids + n / 2, n - n / 2, retprobe, links + n / 2, why + n / 2);
+        multi_attach_set(l, prog_fd, ids, n / 2, retprobe, links, why);
+        multi_attach_set(l, prog_fd, ids + n / 2, n - n / 2, retprobe, links + n / 2, why + n / 2);
 }
 
 /* A netfilter evaluator: entry and return, one function each. */
-static struct skbt_link *nf_attach(struct skbt_loader *l, bool multi, uint32_t id, char *why)
+static struct skbt_link *nf_attach_multi(struct skbt_loader *l, uint32_t id, char *why)
 {
         struct skbt_probe *p = &l->probes[id];
         struct skbt_link *k = skbt_link_new(&id, 1);
@@ -130,21 +160,17 @@ static struct skbt_link *nf_attach(struct skbt_loader *l, bool multi, uint32_t i
                 return NULL;
         }
         for (int ret = 0; ret <= 1; ret++) {
-                struct bpf_program *prog = probe_prog(l->skel, multi, p, ret);
+                int fd = skbt_template_fd(l, probe_prog(l->skel, true, p, ret),
+                                          BPF_PROG_TYPE_KPROBE, why);
+                int r = fd < 0 ? fd : multi_link(fd, syms, cookie, 1, ret);
 
-                if (multi) {
-                        k->bl[ret] = multi_link(prog, syms, cookie, 1, ret);
-                } else {
-                        LIBBPF_OPTS(bpf_kprobe_opts, kopts, .bpf_cookie = p->stamp,
-                                    .retprobe = ret);
-
-                        k->bl[ret] = bpf_program__attach_kprobe_opts(prog, syms[0], &kopts);
-                }
-                if (!k->bl[ret]) {
-                        snprintf(why, SKBT_WHY_MAX, "%sattach failed: %s", ret ? "return " : "",
-                                 strerror(-negative_errno()));
+                if (r < 0) {
+                        if (fd >= 0)
+                                snprintf(why, SKBT_WHY_MAX, "%sattach failed: %s",
+                                         ret ? "return " : "", strerror(-r));
                         return skbt_link_free(k);
                 }
+                k->fd[ret ? SKBT_LINK_RETURN : SKBT_LINK_ENTRY] = r;
         }
         return k;
 }
@@ -165,11 +191,13 @@ static void attach_multi(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
         }
         for (uint32_t i = 0; i < n; i++)
                 if (l->probes[ids[i]].kind == SKBT_PROBE_NETFILTER)
-                        links[i] = nf_attach(l, true, ids[i], why[i]);
+                        links[i] = nf_attach_multi(l, ids[i], why[i]);
         /* One program per skb position, one for every return. */
         for (int g = 0; g <= KPROBE_MAX_ARG + 1; g++) {
                 struct bpf_program *prog = NULL;
+                char err[SKBT_WHY_MAX] = "";
                 uint32_t m = 0;
+                int fd;
 
                 for (uint32_t i = 0; i < n; i++) {
                         const struct skbt_probe *p = &l->probes[ids[i]];
@@ -186,10 +214,12 @@ static void attach_multi(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
                         continue;
                 memset(lk, 0, m * sizeof(*lk));
                 memset(wh, 0, m * sizeof(*wh));
-                multi_attach_set(l, prog, set, m, g == KPROBE_MAX_ARG + 1, lk, wh);
+                fd = skbt_template_fd(l, prog, BPF_PROG_TYPE_KPROBE, err);
+                if (fd >= 0)
+                        multi_attach_set(l, fd, set, m, g == KPROBE_MAX_ARG + 1, lk, wh);
                 for (uint32_t j = 0; j < m; j++) {
                         links[pos[j]] = lk[j];
-                        memcpy(why[pos[j]], wh[j], SKBT_WHY_MAX);
+                        memcpy(why[pos[j]], fd < 0 ? err : wh[j], SKBT_WHY_MAX);
                 }
         }
 }
@@ -202,10 +232,11 @@ const struct skbt_backend_ops skbt_backend_kprobe_multi = {
     .caps = "caps_kprobe_multi",
     .caps_attach = caps_attach_multi,
     .wants_program = wants_program_multi,
+    .load = load_multi,
     .attach = attach_multi,
 };
 
-/* ---- kprobe / kretprobe: one link per function ---- */
+/* ---- kprobe / kretprobe: one link per function, on a perf event ---- */
 
 static struct bpf_link *caps_attach_kprobe(struct bpf_program *prog)
 {
@@ -219,32 +250,106 @@ static bool wants_program_kprobe(const char *n, bool nf)
         return strcmp(n, "skbt_kretprobe") == 0 || strncmp(n, "skbt_kprobe_", 12) == 0;
 }
 
+static int load_kprobe(struct skbt_loader *l, uint32_t id, char *why)
+{
+        return load_common(l, false, id, why);
+}
+
+/* A number from a sysfs file of the kprobe PMU ("6", or "config:0" for a format bit). */
+static int pmu_read(const char *file, const char *prefix, int *ret)
+{
+        char path[128], buf[64];
+        FILE *f;
+        int ok;
+
+        snprintf(path, sizeof(path), "%s/%s", KPROBE_PMU, file);
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        ok = fgets(buf, sizeof(buf), f) && strncmp(buf, prefix, strlen(prefix)) == 0 &&
+             sscanf(buf + strlen(prefix), "%d", ret) == 1;
+        fclose(f);
+        return ok ? 0 : -EINVAL;
+}
+
+/*
+ * A kprobe (or kretprobe) perf event on func, through the kprobe PMU, as
+ * libbpf does for programs it loaded itself: the event goes with its fd.
+ */
+static int kprobe_event(const char *func, bool retprobe)
+{
+        struct perf_event_attr attr = {.size = sizeof(attr)};
+        int type, bit = 0, r;
+
+        r = pmu_read("type", "", &type);
+        if (r < 0)
+                return r;
+        if (retprobe) {
+                r = pmu_read("format/retprobe", "config:", &bit);
+                if (r < 0)
+                        return r;
+                attr.config |= 1ULL << bit;
+        }
+        attr.type = (uint32_t)type;
+        attr.config1 = (uint64_t)(uintptr_t)func; /* kprobe_func */
+        attr.config2 = 0;                         /* offset */
+        r = (int)syscall(__NR_perf_event_open, &attr, -1 /* pid */, 0 /* cpu */, -1 /* group */,
+                         PERF_FLAG_FD_CLOEXEC);
+        return r < 0 ? negative_errno() : r;
+}
+
+/* Attach prog_fd to func as a kprobe or kretprobe with cookie, into k's slot pair. */
+static int kprobe_link(struct skbt_link *k, int slot, int prog_fd, const char *func, bool ret,
+                       uint64_t cookie, char *why)
+{
+        LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = cookie);
+        int r;
+
+        r = kprobe_event(func, ret);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "%sattach failed: %s", ret ? "return " : "",
+                         strerror(-r));
+                return r;
+        }
+        k->fd[slot + 1] = r;
+        r = bpf_link_create(prog_fd, k->fd[slot + 1], BPF_PERF_EVENT, &opts);
+        if (r < 0) {
+                r = negative_errno();
+                snprintf(why, SKBT_WHY_MAX, "%sattach failed: %s", ret ? "return " : "",
+                         strerror(-r));
+                return r;
+        }
+        k->fd[slot] = r;
+        return 0;
+}
+
 static void attach_kprobe(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
                           struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
 {
         for (uint32_t i = 0; i < n; i++) {
                 struct skbt_probe *p = &l->probes[ids[i]];
-                LIBBPF_OPTS(bpf_kprobe_opts, kopts, .bpf_cookie = p->stamp,
-                            .retprobe = p->is_return);
-                struct skbt_link *k;
+                bool nf = p->kind == SKBT_PROBE_NETFILTER;
+                struct skbt_link *k = skbt_link_new(&ids[i], 1);
+                int fd, r = -ENOMEM;
 
-                if (p->kind == SKBT_PROBE_NETFILTER) {
-                        links[i] = nf_attach(l, false, ids[i], why[i]);
-                        continue;
-                }
-                k = skbt_link_new(&ids[i], 1);
                 if (!k) {
                         snprintf(why[i], SKBT_WHY_MAX, "out of memory");
                         continue;
                 }
-                k->bl[0] = bpf_program__attach_kprobe_opts(probe_prog(l->skel, false, p, false),
-                                                           target(p), &kopts);
-                if (!k->bl[0]) {
-                        snprintf(why[i], SKBT_WHY_MAX, "attach failed: %s",
-                                 strerror(-negative_errno()));
-                        k = skbt_link_free(k);
+                fd = skbt_template_fd(l, probe_prog(l->skel, false, p, false), BPF_PROG_TYPE_KPROBE,
+                                      why[i]);
+                if (fd >= 0)
+                        r = kprobe_link(k, p->is_return ? SKBT_LINK_RETURN : SKBT_LINK_ENTRY, fd,
+                                        target(p), p->is_return, p->stamp, why[i]);
+                /* A netfilter evaluator's return: the verdict. */
+                if (r >= 0 && nf) {
+                        fd = skbt_template_fd(l, probe_prog(l->skel, false, p, true),
+                                              BPF_PROG_TYPE_KPROBE, why[i]);
+                        r = fd < 0 ? fd
+                                   : kprobe_link(k, SKBT_LINK_RETURN, fd, target(p), true, p->stamp,
+                                                 why[i]);
                 }
-                links[i] = k;
+                links[i] = r < 0 ? skbt_link_free(k) : k;
         }
 }
 
@@ -256,5 +361,6 @@ const struct skbt_backend_ops skbt_backend_kprobe = {
     .caps = "caps_kprobe",
     .caps_attach = caps_attach_kprobe,
     .wants_program = wants_program_kprobe,
+    .load = load_kprobe,
     .attach = attach_kprobe,
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* backend_tracepoint.c - tracepoints: a stamped program per tracepoint, kept loaded; links come and go */
+/* backend_tracepoint.c - tracepoints: a stamped program per tracepoint, kept loaded; links come and
+ * go */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #include "loader-internal.h"
 #include "log.h"
 #include "skbtrace.skel.h"
-#include "tp_links.h"
 
 /* The tracepoint entry points take the skb as one of their first five arguments. */
 #define TP_MAX_ARG 4
@@ -90,7 +90,6 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
         char prog_name[16];
         int r = -ENOENT;
 
-        snprintf(why, SKBT_WHY_MAX, "load failed: no template loaded for that argument position");
         snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
         for (int flavour = 1; flavour >= 0; flavour--) {
                 bool btf = flavour;
@@ -123,11 +122,14 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
                         log_debug_errno(r, "tracepoint %s: tp_btf load failed (%m), trying raw_tp",
                                         p->name);
         }
+        if (r == -ENOENT)
+                snprintf(why, SKBT_WHY_MAX,
+                         "load failed: no template loaded for that argument position");
         return r;
 }
 
-static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
-                   struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
+static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struct skbt_link **links,
+                   char (*why)[SKBT_WHY_MAX])
 {
         for (uint32_t i = 0; i < n; i++) {
                 struct skbt_probe *p = &l->probes[ids[i]];
@@ -147,7 +149,7 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
                         snprintf(why[i], SKBT_WHY_MAX, "attach failed: %s", strerror(-r));
                         k = skbt_link_free(k);
                 } else {
-                        k->fd[0] = r;
+                        k->fd[SKBT_LINK_ENTRY] = r;
                 }
                 links[i] = k;
         }
@@ -203,53 +205,4 @@ void skbt_tracepoints_add(struct skbt_loader *l, const struct skbt_symdb *db,
         for (size_t i = 0; i < db->n_syms; i++)
                 if (db->syms[i].kind == SKBT_SYM_TRACEPOINT)
                         add_tracepoint(l, &db->syms[i], opts);
-}
-
-/* ---- idle detach (tp_links.h) ---- */
-
-uint32_t skbt_tp_links_open(struct skbt_loader *l)
-{
-        _cleanup_free_ uint32_t *ids = calloc(l->n_probes ? l->n_probes : 1, sizeof(*ids));
-        uint32_t n = 0, ok;
-
-        if (!ids)
-                return skbt_tp_links_loaded(l);
-        for (uint32_t i = 0; i < l->n_probes; i++)
-                if (skbt_tp_relinkable(&l->probes[i]) && !l->probes[i].link)
-                        ids[n++] = i;
-        ok = skbt_backend_attach_now(l, ids, n);
-        for (uint32_t i = 0; i < n; i++) {
-                struct skbt_probe *p = &l->probes[ids[i]];
-
-                if (!p->link)
-                        log_warning("cannot re-attach tracepoint %s (%s); it is left out until "
-                                    "the next session starts, ignoring",
-                                    p->name, p->error ? p->error : "?");
-        }
-        return n - ok;
-}
-
-void skbt_tp_links_close(struct skbt_loader *l)
-{
-        for (uint32_t i = 0; i < l->n_probes; i++)
-                if (skbt_tp_relinkable(&l->probes[i]) && l->probes[i].link)
-                        skbt_backend_detach_now(l, l->probes[i].link);
-}
-
-uint32_t skbt_tp_links_loaded(const struct skbt_loader *l)
-{
-        uint32_t n = 0;
-
-        for (uint32_t i = 0; i < l->n_probes; i++)
-                n += skbt_tp_relinkable(&l->probes[i]);
-        return n;
-}
-
-uint32_t skbt_tp_links_linked(const struct skbt_loader *l)
-{
-        uint32_t n = 0;
-
-        for (uint32_t i = 0; i < l->n_probes; i++)
-                n += skbt_tp_relinkable(&l->probes[i]) && l->probes[i].link;
-        return n;
 }

@@ -12,7 +12,6 @@
 #include "caps.skel.h"
 #include "log.h"
 
-
 static const char *const backend_names[_SKBT_BACKEND_MAX] = {
     [SKBT_BACKEND_FENTRY] = "fentry",
     [SKBT_BACKEND_KPROBE_MULTI] = "kprobe-multi",

@@ -20,6 +20,14 @@ void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fm
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
                       int attach_btf_obj_fd);
+/*
+ * The program to attach for template tmpl: the object's own when it is
+ * complete, else (a template whose body the verifier dropped, bpf/skbtrace.bpf.c)
+ * a copy stamped with 0, loaded at the first call and kept.  Thread-safe.
+ * The fd, or a negative errno with why set.
+ */
+int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                     char *why);
 /* Record a function that the backend in use cannot attach, with why. */
 void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
                           const struct skbt_ksyms *ksyms, const char *why);
@@ -45,4 +53,3 @@ void skbt_tracepoints_add(struct skbt_loader *l, const struct skbt_symdb *db,
 
 /* attach_nf.c: register the netfilter evaluators as probes of the function backend in use. */
 void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts);
-void skbt_nf_log(const struct skbt_loader *l);

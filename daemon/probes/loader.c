@@ -19,7 +19,6 @@
 #include "log.h"
 #include "skbtrace.skel.h"
 #include "symdb.h"
-#include "tp_links.h"
 
 static uint64_t now_ns(void)
 {
@@ -70,8 +69,10 @@ int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_
             .backend = SKBT_BACKEND_TRACEPOINT,
             .drop = drop,
             .prog_fd = -1,
+            .ret_prog_fd = -1,
             .ret_id = SKBT_NO_PROBE,
             .entry_id = SKBT_NO_PROBE,
+            .attached = true, /* usable until a load or attach says otherwise */
             .life = (uint16_t)skbt_probe_life(name, kind),
         };
         p->name = strdup(name);
@@ -371,13 +372,55 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
         return r;
 }
 
+int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                     char *why)
+{
+        _cleanup_free_ void *insns = NULL;
+        int r;
+
+        pthread_mutex_lock(&l->tmpl_lock);
+        for (uint32_t i = 0; i < l->n_tmpl_copies; i++)
+                if (l->tmpl_copies[i].tmpl == tmpl) {
+                        r = l->tmpl_copies[i].fd;
+                        goto out;
+                }
+        r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl), 0, &insns);
+        if (r == -ENOENT) {
+                /* No stamp: the object's program is complete. */
+                r = bpf_program__fd(tmpl);
+                if (r < 0)
+                        snprintf(why, SKBT_WHY_MAX, "template %s not loaded",
+                                 bpf_program__name(tmpl));
+                goto out;
+        }
+        if (r < 0 || l->n_tmpl_copies >= SKBT_TMPL_COPIES_MAX) {
+                r = r < 0 ? r : -E2BIG;
+                snprintf(why, SKBT_WHY_MAX, "copying template %s: %s", bpf_program__name(tmpl),
+                         strerror(-r));
+                goto out;
+        }
+        r = skbt_load_stamped(l, tmpl, type, bpf_program__name(tmpl), insns, 0, 0);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
+                goto out;
+        }
+        l->tmpl_copies[l->n_tmpl_copies++] = (struct skbt_tmpl_copy){.tmpl = tmpl, .fd = r};
+out:
+        pthread_mutex_unlock(&l->tmpl_lock);
+        return r;
+}
+
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 {
         if (!l)
                 return NULL;
+        for (uint32_t i = 0; i < l->n_tmpl_copies; i++)
+                safe_close(l->tmpl_copies[i].fd);
+        pthread_mutex_destroy(&l->tmpl_lock);
         skbt_backend_detach_all(l);
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 safe_close(l->probes[i].prog_fd);
+                safe_close(l->probes[i].ret_prog_fd);
                 free(l->probes[i].name);
                 free(l->probes[i].target);
                 free(l->probes[i].error);
@@ -409,6 +452,7 @@ void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
                 return;
         p = &l->probes[id];
         p->backend = _SKBT_BACKEND_MAX; /* none */
+        p->attached = false;
         if (ksyms && skbt_ksyms_addresses_visible(ksyms) && !skbt_ksyms_lookup(ksyms, s->name))
                 snprintf(buf, sizeof(buf),
                          "not in /proc/kallsyms (inlined or renamed by the "
@@ -610,7 +654,7 @@ void skbt_loader_recount(struct skbt_loader *l)
                         l->n_nf++;
                         nf_linked += p->link != NULL;
                 } else if (p->kind == SKBT_PROBE_TRACEPOINT) {
-                        l->n_tp_btf += p->tp_btf;
+                        l->n_tp_btf += p->loaded && p->tp_btf;
                 } else if (p->is_return) {
                         l->n_returns++;
                 } else {
@@ -620,32 +664,6 @@ void skbt_loader_recount(struct skbt_loader *l)
         /* The drop probes look up the netfilter frame only while an evaluator is attached. */
         if (l->nf_conf)
                 __atomic_store_n(&l->nf_conf->attached, nf_linked, __ATOMIC_RELEASE);
-}
-
-/*
- * Attach every usable probe of one kind (for functions: entries or returns).
- * A return whose entry did not attach is left out: it would report to nobody.
- */
-static void attach_kind(struct skbt_loader *l, enum skbt_probe_kind kind, bool returns)
-{
-        _cleanup_free_ uint32_t *ids = calloc(l->n_probes ? l->n_probes : 1, sizeof(*ids));
-        uint32_t n = 0;
-
-        if (!ids)
-                return;
-        for (uint32_t i = 0; i < l->n_probes; i++) {
-                struct skbt_probe *p = &l->probes[i];
-
-                if (p->kind != kind || p->is_return != returns || p->backend >= _SKBT_BACKEND_MAX ||
-                    p->error || p->link)
-                        continue;
-                if (returns && !l->probes[p->entry_id].link) {
-                        skbt_probe_fail(l, p, "its function's entry is not attached");
-                        continue;
-                }
-                ids[n++] = i;
-        }
-        skbt_backend_attach_now(l, ids, n);
 }
 
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
@@ -659,6 +677,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
+        pthread_mutex_init(&l->tmpl_lock, NULL);
         l->backend = backend;
         l->threads = opts->threads > 0 ? opts->threads : 1;
         l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);
@@ -697,30 +716,26 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         if (r < 0)
                 log_debug_errno(r, "cannot index the object's subprograms (%m), ignoring");
 
+        /* Only registered here: probes are loaded and attached when sessions need them
+         * (core/idle_detach.h), in the attach worker. */
         skbt_tracepoints_add(l, db, opts);
-        attach_kind(l, SKBT_PROBE_TRACEPOINT, false);
-        l->tp_ns = now_ns() - start;
         r = skbt_functions_add(l, db, ksyms, opts);
         if (r < 0)
                 return r;
         skbt_nf_add(l, opts);
-        attach_kind(l, SKBT_PROBE_FUNCTION, false);
-        attach_kind(l, SKBT_PROBE_FUNCTION, true);
-        attach_kind(l, SKBT_PROBE_NETFILTER, false);
         skbt_loader_recount(l);
-        skbt_nf_log(l);
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
                 return log_error_errno(-ENOENT,
                                        "no probe could be attached (%u tried); see the "
                                        "messages above",
                                        l->n_probes);
-        log_info("backend %s: %u probes attached (%u functions, %u returns; tracepoints: "
-                 "%u tp_btf, %u raw_tp), %u skipped, in %.1f s; %u skb functions not "
-                 "attachable with this backend",
+        log_info("backend %s: %u probes usable (%u functions, %u returns, %u netfilter "
+                 "evaluators, %u tracepoints), %u skipped, in %.1f s; %u skb functions not "
+                 "attachable with this backend; each is attached while a session needs it",
                  skbt_backend_to_string(backend), l->n_attached, l->n_functions, l->n_returns,
-                 l->n_tp_btf, l->n_attached - l->n_functions - l->n_returns - l->n_nf - l->n_tp_btf,
-                 l->n_skipped, (double)l->load_ns / 1e9, l->n_unsupported);
+                 l->n_nf, l->n_attached - l->n_functions - l->n_returns - l->n_nf, l->n_skipped,
+                 (double)l->load_ns / 1e9, l->n_unsupported);
         *ret = TAKE_PTR(l);
         return 0;
 }

@@ -2,6 +2,7 @@
 /* loader.h - load the BPF programs once and attach them to every skb probe */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,8 @@ struct skbt_symdb;
 struct skbtrace;
 
 #define SKBT_NO_PROBE UINT32_MAX
+/* Templates a loader copies at most (bpf/skbtrace.bpf.c has 14 kprobe ones). */
+#define SKBT_TMPL_COPIES_MAX 32
 
 struct skbt_loader_opts;
 
@@ -50,8 +53,11 @@ struct skbt_probe {
         int btf_obj_fd;
         char *target;
         /* Loaded and attached by its backend (backend.h); a probe is never loaded or
-         * attached by two threads at once. */
+         * attached by two threads at once.  prog_fd (and tp_btf) belong to whoever loads:
+         * the event loop reads them only once loaded says the load is done. */
         int prog_fd;            /* its own program (fentry, tracepoints), -1: none */
+        int ret_prog_fd;        /* netfilter probes on fentry: the return program */
+        bool loaded;            /* its program loaded (or it needs none of its own) */
         struct skbt_link *link; /* the link attaching it, NULL: not attached */
 };
 
@@ -66,11 +72,11 @@ struct skbt_loader {
         struct skbt_probe *probes; /* index = probe id */
         uint32_t n_probes;
         uint32_t n_attached;
-        uint32_t n_skipped;     /* tried and failed to load or attach */
-        uint32_t n_unsupported; /* discovered, but no backend in use can attach them */
-        uint32_t n_functions;   /* function entries attached */
-        uint32_t n_returns;     /* function returns attached */
-        bool returns;           /* return probes (function_graph) were asked for */
+        uint32_t n_skipped;      /* tried and failed to load or attach */
+        uint32_t n_unsupported;  /* discovered, but no backend in use can attach them */
+        uint32_t n_functions;    /* function entries attached */
+        uint32_t n_returns;      /* function returns attached */
+        bool returns;            /* return probes (function_graph) were asked for */
         struct skbt_link *links; /* every link held now */
         /* Kernel BTF objects of modules whose functions fentry attaches to. */
         char **mod_names;
@@ -107,6 +113,14 @@ struct skbt_loader {
         } loads;
         uint64_t load_ns; /* time to load and attach everything */
         uint64_t tp_ns;   /* of which tracepoints */
+        /* Copies of the templates that serve many probes through attach cookies (kprobe,
+         * kprobe-multi), loaded when first needed: skbt_template_fd(). */
+        struct skbt_tmpl_copy {
+                const struct bpf_program *tmpl;
+                int fd;
+        } tmpl_copies[SKBT_TMPL_COPIES_MAX];
+        uint32_t n_tmpl_copies;
+        pthread_mutex_t tmpl_lock;
         /* The object's functions, to give BPF-to-BPF call targets their BTF (loader.c). */
         struct skbt_subprog {
                 uint32_t btf_id;

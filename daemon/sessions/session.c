@@ -10,7 +10,9 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "demand.h"
 #include "graph.h"
+#include "json_util.h"
 #include "log.h"
 #include "live.h"
 #include "skbtraced.h"
@@ -29,9 +31,9 @@ void skbt_notify_status(struct skbtraced *d)
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
                 if (d->slots[i])
                         events += d->slots[i]->events;
-        sd_notifyf(0, "STATUS=%u sessions, %" PRIu64 " events; backend %s, %u probes attached",
-                   d->n_sessions, events, skbt_backend_to_string(d->backend),
-                   d->loader->n_attached);
+        sd_notifyf(0, "STATUS=%u sessions, %" PRIu64 " events; backend %s, %u probes usable, %s",
+                   d->n_sessions, events, skbt_backend_to_string(d->backend), d->loader->n_attached,
+                   skbt_idle_is_idle(d) ? "nothing attached" : "attached on demand");
 }
 
 static int session_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
@@ -43,10 +45,11 @@ static int session_on_timer(sd_event_source *es, uint64_t usec, void *userdata)
 }
 
 /*
- * Make the session live in BPF: its probes' bits first, then the filter and
- * flags, and its bit in the active mask last (live.h).
+ * Make the session live in BPF: its filter and flags, and its bit in the
+ * active mask last (live.h).  Its probes deliver to it as they attach
+ * (probes/demand.c sets their bits).
  */
-static void session_activate(struct skbtraced *d, struct skbt_session *s, const uint8_t *sel)
+static void session_activate(struct skbtraced *d, struct skbt_session *s)
 {
         struct skbt_live_session ls = {
             .filter = s->filter,
@@ -61,10 +64,101 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s, const 
             .stack = s->fmt.stack,
         };
 
-        for (uint32_t i = 0; i < d->loader->n_probes; i++)
-                if (sel[i])
-                        skbt_live_probe_add(d->loader, i, 1ULL << s->slot);
         skbt_live_session_enable(d->loader, s->slot, &ls);
+        s->live = true;
+}
+
+/*
+ * What the session needs attached besides what it hears: a session that
+ * follows packets (--track, aggregate output) needs the probes where packets
+ * are freed, copied or re-buffered, and the copy functions' returns, whether
+ * it selected them or not (bpf/skbt_track.bpf.h).
+ */
+static uint8_t *session_need(struct skbtraced *d, const struct skbt_session *s, const uint8_t *sel)
+{
+        const struct skbt_loader *l = d->loader;
+        uint8_t *need = calloc(l->n_probes ? l->n_probes : 1, 1);
+
+        if (!need)
+                return NULL;
+        for (uint32_t i = 0; i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                need[i] |= sel[i];
+                if (!s->ident || p->is_return || !p->life)
+                        continue;
+                need[i] = 1;
+                if ((p->life & SKBT_STAMP_CLONE) && p->ret_id != SKBT_NO_PROBE)
+                        need[p->ret_id] = 1;
+        }
+        return need;
+}
+
+/* How long since the session started, in ms. */
+static uint64_t session_ms(const struct skbt_session *s, uint64_t ns)
+{
+        return ns > s->start_ns ? (ns - s->start_ns) / 1000000 : 0;
+}
+
+static void session_flush(struct skbt_session *s);
+
+/*
+ * Tell the client how far attaching got ("progress", docs/protocol.md): at
+ * most every SKBT_PROGRESS_NS, and always once everything is settled.
+ */
+static void session_progress(struct skbt_session *s, const struct skbt_coverage *cov)
+{
+        bool settled = skbt_coverage_settled(cov);
+        uint64_t now = skbt_now_ns();
+        _cleanup_json_ json_object *params = NULL;
+        json_object *p;
+
+        if (!s->out.ops || (!settled && now - s->progress_ns < SKBT_PROGRESS_NS))
+                return;
+        if (settled && s->progress_final)
+                return;
+        s->progress_ns = now;
+        s->progress_final = settled;
+        /* Events rendered so far go out first: the record says what is live after them. */
+        session_flush(s);
+        p = json_object_new_object();
+        params = json_object_new_object();
+        if (!p || !params || json_object_object_add(params, "progress", p) < 0) {
+                json_object_put(p);
+                return;
+        }
+        json_object_object_add(p, "attached", json_object_new_int64(cov->live));
+        json_object_object_add(p, "failed", json_object_new_int64(cov->failed));
+        json_object_object_add(p, "total", json_object_new_int64(cov->total));
+        json_object_object_add(p, "elapsed_ms", json_object_new_uint64(session_ms(s, now)));
+        json_object_object_add(p, "complete", json_object_new_boolean(settled));
+        s->out.ops->record(s->out.userdata, params);
+}
+
+void skbt_sessions_coverage(struct skbtraced *d, uint64_t slots)
+{
+        while (slots) {
+                uint32_t slot = (uint32_t)__builtin_ctzll(slots);
+                struct skbt_session *s = d->slots[slot];
+                const struct skbt_coverage *cov = skbt_idle_coverage(d, slot);
+
+                slots &= slots - 1;
+                if (!s || !cov || s->end_reason)
+                        continue;
+                if (skbt_coverage_settled(cov) && !s->live) {
+                        /* --wait-attached: the whole selection is in place, events flow now. */
+                        session_activate(d, s);
+                        if (s->duration_usec &&
+                            skbt_session_set_duration(s, s->duration_usec, "duration") < 0) {
+                                skbt_session_end(s, "duration");
+                                continue;
+                        }
+                        log_info("session %" PRIu64 ": every probe settled after %" PRIu64
+                                 " ms (%u attached, %u failed): live",
+                                 s->id, session_ms(s, cov->full_ns), cov->live, cov->failed);
+                }
+                session_progress(s, cov);
+        }
 }
 
 /* Evictions from the tracking map so far (0 if it cannot be read). */
@@ -97,6 +191,8 @@ static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const str
 int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uint8_t *probe_sel,
                        const struct skbt_session_output *out, struct skbt_session **ret)
 {
+        const struct skbt_coverage *cov;
+        _cleanup_free_ uint8_t *need = NULL;
         struct skbt_session *s;
         uint32_t slot;
         int r;
@@ -150,16 +246,29 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
                         return r;
                 }
         }
-        /* The links first: once the session's bit is set below, every event it may hear
-         * must reach a program.  Nothing can fail after this (no link left held for a
-         * session that did not start). */
-        skbt_idle_session_starting(d);
+        need = session_need(d, s, probe_sel);
+        if (!need) {
+                skbt_fields_release(&d->fields, d->loader->field_table, &s->fields);
+                skbt_agg_free(s->agg);
+                skbt_graph_free(s->graph);
+                free(s);
+                return -ENOMEM;
+        }
+        /* Nothing can fail after this.  What is attached delivers from now on; the rest
+         * joins as the worker attaches it (skbt_sessions_coverage()), unless the client
+         * asked to wait for all of it. */
         d->slots[slot] = s;
         d->n_sessions++;
-        session_activate(d, s, probe_sel);
-        log_info("session %" PRIu64 " started: uid %u pid %d, slot %u, tracer %s, %u probes, %s",
+        cov = skbt_idle_session_start(d, slot, need, probe_sel);
+        s->attach_total = cov->total;
+        s->attach_live = cov->live;
+        s->attach_failed = cov->failed;
+        if (!s->wait_attached || skbt_coverage_settled(cov))
+                session_activate(d, s);
+        log_info("session %" PRIu64 " started: uid %u pid %d, slot %u, tracer %s, %u probes "
+                 "(%u of %u needed attached, %u failed), %s",
                  s->id, s->uid, s->pid, slot, skbt_tracer_to_string(s->tracer), s->n_probes,
-                 s->filter_desc);
+                 cov->live, cov->total, cov->failed, s->filter_desc);
         skbt_notify_status(d);
         *ret = s;
         return 0;
@@ -168,6 +277,12 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason)
 {
         s->timer_reason = reason;
+        /* --wait-attached: the client's duration counts from when events start (the
+         * daemon's max_duration from the start, whatever happens). */
+        if (!s->live && strcmp(reason, "duration") == 0) {
+                s->duration_usec = usec;
+                return 0;
+        }
         return sd_event_add_time_relative(s->d->event, &s->timer, CLOCK_MONOTONIC, usec, 1000,
                                           session_on_timer, s);
 }
@@ -216,6 +331,27 @@ static void session_read_lost(struct skbt_session *s)
                 s->lost_ringbuf = v;
 }
 
+/*
+ * The summary's "coverage": how much of what the session needed got
+ * attached, and when all of it was settled ("full_ms", absent when it never
+ * was while the session ran: "failed" probes count as settled).
+ */
+static json_object *coverage_json(struct skbt_session *s)
+{
+        const struct skbt_coverage *cov = skbt_idle_coverage(s->d, s->slot);
+        json_object *o = json_object_new_object();
+
+        if (!cov || !cov->active)
+                return o;
+        json_object_object_add(o, "total", json_object_new_int64(cov->total));
+        json_object_object_add(o, "attached", json_object_new_int64(cov->live));
+        json_object_object_add(o, "failed", json_object_new_int64(cov->failed));
+        if (cov->full_ns)
+                json_object_object_add(o, "full_ms",
+                                       json_object_new_uint64(session_ms(s, cov->full_ns)));
+        return o;
+}
+
 json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason)
 {
         struct skbtraced *d = s->d;
@@ -223,6 +359,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         json_object *sum;
 
         skbt_live_session_disable(d->loader, s->slot, s->ident);
+        s->live = false;
         session_read_lost(s);
         /* Packets still open are printed, marked as such: never dropped. */
         if (s->agg)
@@ -238,6 +375,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         json_object_object_add(sum, "duration_ns",
                                json_object_new_uint64(skbt_now_ns() - s->start_ns));
         json_object_object_add(sum, "reason", json_object_new_string(reason));
+        json_object_object_add(sum, "coverage", coverage_json(s));
         /* The tracking map is shared and bounded: packets it had to forget while
          * this session ran may have left it early (docs/output.md). */
         if (s->ident) {
@@ -258,7 +396,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         d->lost_rate_total += s->lost_rate;
         d->slots[s->slot] = NULL;
         d->n_sessions--;
-        skbt_idle_session_ended(d);
+        skbt_idle_session_end(d, s->slot);
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
         skbt_graph_free(s->graph);

@@ -55,6 +55,10 @@ TX_TRACEPOINTS = ("net:net_dev_queue", "net:net_dev_start_xmit", "net:net_dev_xm
 SUMMARY_RE = re.compile(
     r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
 STARTED_RE = re.compile(r"Tracing (\d+) probes")
+# Probes still attaching when a session started (attach on demand), and the line that says
+# every one is settled (docs/protocol.md "progress").
+ATTACHING_RE = re.compile(r"^attaching \d+ probes: \d+ of \d+ attached already", re.M)
+SETTLED_RE = re.compile(r"^(all \d+ probes attached|\d+ probes settled) after", re.M)
 PACKET_ID_RE = re.compile(r"^0x[0-9a-f]+$")
 
 
@@ -674,7 +678,6 @@ class Session:
         self.probes = None
 
     def start(self, timeout=20):
-        before = self.d.active_sessions()
         cmd = [self.d.ctl, "--socket", self.d.sock, "trace"] + self.args + ["-o", self.output]
         log(f"session: {' '.join(cmd[3:])}")
         self.t_start = time.monotonic()
@@ -685,19 +688,19 @@ class Session:
         self.out.start()
         self.err.start()
 
-        # Live when the client says "Tracing N probes" or the daemon counts one more session.
+        # Live when the client says "Tracing N probes" and, if probes were still attaching,
+        # that all of them are (so traffic sent next is seen everywhere it goes).
         def live():
-            m = STARTED_RE.search(self.err.text())
+            err = self.err.text()
+            m = STARTED_RE.search(err)
             if m:
                 self.probes = int(m.group(1))
-                return True
+                if not ATTACHING_RE.search(err) or SETTLED_RE.search(err):
+                    return True
             if self.proc.poll() is not None:
                 # A --count/--duration session may already be over; that is for wait() to judge.
                 return "exited"
-            try:
-                return self.d.active_sessions() > before
-            except TestFailure:
-                return False
+            return False
 
         try:
             wait_for(live, timeout, f"session '{' '.join(self.args)}' to start", interval=0.05)

@@ -12,8 +12,13 @@ def test_tracepoint_flavour(t):
     """Tracepoint programs are tp_btf (plain loads of the skb's fields) where the
     kernel allows; SKBTRACED_NO_TP_BTF=1 (meson test *_raw_tp) forces raw_tp, the
     fallback, so that both flavours run this file's checks."""
-    probes = t.d.status()["probes"]
     raw = os.environ.get("SKBTRACED_NO_TP_BTF") == "1"
+    # The tracepoint programs load in the background after start-up (attach on demand).
+    if not raw:
+        skbt.wait_for(lambda: t.d.status()["probes"]["tracepoints_tp_btf"] ==
+                      t.d.status()["probes"]["tracepoints"], 60,
+                      "the tracepoint programs to load in the background")
+    probes = t.d.status()["probes"]
     want = 0 if raw else probes["tracepoints"]
     check(probes["tracepoints"] > 0, f"no tracepoint attached: {probes}")
     check(probes["tracepoints_tp_btf"] == want,

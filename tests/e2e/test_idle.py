@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""test_idle.py - idle detach: tracepoint links only while sessions run (plus the linger)."""
+"""test_idle.py - attach on demand: probes linked only while sessions need them (plus the
+linger and keep_attached), nothing on the packet path when idle."""
 
+import json
 import os
 import signal
+import socket
 import time
 
 import skbt
@@ -38,58 +41,130 @@ def _links(d):
     return len(mine)
 
 
+def _att(d):
+    return d.status()["attach"]
+
+
 def _tp(d):
     return d.status()["tracepoints"]
 
 
-def _wait_detached(d, timeout=10):
-    skbt.wait_for(lambda: _tp(d)["idle_detached"], timeout, "the idle detach")
+def _wait_idle(d, timeout=10):
+    skbt.wait_for(lambda: _att(d)["idle"], timeout, "the idle detach")
     n = _links(d)
-    check(n == 0, f"status says detached but the daemon holds {n} raw_tracepoint links")
+    check(n == 0, f"status says idle but the daemon holds {n} raw_tracepoint links")
 
 
-def _icmp_session(t, d):
-    """A session after a detach still gets its events (re-attached before it went live)."""
-    with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4) as s:
+def _run_counts(pids):
+    """{prog_id: run_cnt} of the given programs (kernel.bpf_stats_enabled must be 1)."""
+    r = skbt.run(["bpftool", "prog", "show", "-j"], timeout=30)
+    return {p["id"]: p.get("run_cnt", 0) for p in json.loads(r.stdout) if p["id"] in pids}
+
+
+def _icmp_session(t, d, *extra):
+    """A session gets its events once its probes are attached (the harness waits for the
+    client's "all N probes attached" line when some had to be)."""
+    with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4, *extra) as s:
         st = _tp(d)
-        check(not st["idle_detached"] and st["linked"] == st["loaded"] > 0,
-              f"a session runs but the tracepoints are not all linked: {st}")
+        check(st["linked"] == st["usable"] > 0,
+              f"a session selecting every tracepoint runs but not all are linked: {st}")
         n = _links(d)
-        check(n == st["loaded"], f"a session runs: the daemon holds {n} raw_tracepoint links, "
-              f"want {st['loaded']}")
+        check(n == st["usable"], f"a session runs: the daemon holds {n} raw_tracepoint links, "
+              f"want {st['usable']}")
         t.topo.ping(t.topo.a, t.topo.b4, count=2)
         s.wait_event(lambda ev: skbt.involves(ev, t.topo.b4), what="an ICMP event")
     r = s.result
     check(any(skbt.involves(ev, t.topo.b4) for ev in r.events),
-          f"no ICMP event in a session started after the idle detach\n{r.describe()}\n"
+          f"no ICMP event in a session started with nothing attached\n{r.describe()}\n"
           f"{d.log_text(40)}")
-    return st
+    return r
+
+
+def _trace_records(d, parameters, timeout=15):
+    """The parameters of every reply of one Trace call, up to its summary."""
+    req = json.dumps({"method": "io.skbtraced.Trace", "more": True, "parameters": parameters})
+    out, buf = [], b""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(d.sock)
+        s.sendall(req.encode() + b"\0")
+        while not any("summary" in p for p in out):
+            check(time.monotonic() < deadline, f"no summary within {timeout} s: {out}")
+            chunk = s.recv(65536)
+            check(chunk, f"the daemon closed the connection before the summary: {out}")
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                check("error" not in msg, f"Trace failed: {msg}")
+                out.append(msg.get("parameters") or {})
+    return out
+
+
+def test_idle_runs_nothing(t):
+    """A daemon starts with nothing attached, loads its programs in the background, and its
+    programs run not once while packets flow and no session needs them."""
+    d = t.new_daemon(["--idle-detach-after", "0.3"]).start()
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    try:
+        st = _att(d)
+        check(st["idle"] and st["linked"] == 0 and st["keep_attached"] == "none",
+              f"a new daemon must have nothing attached: {st}")
+        check(_links(d) == 0, "a new daemon holds tracepoint links")
+        # The tracepoint programs load in the background, without a session.
+        usable = _tp(d)["usable"]
+        skbt.wait_for(lambda: len(_bpf_fds(d.proc.pid)[1]) >= usable, 60,
+                      f"the {usable} tracepoint programs to load in the background")
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
+        _, progs = _bpf_fds(d.proc.pid)
+        before = _run_counts(progs)
+        t.topo.ping(t.topo.a, t.topo.b4, count=5, interval=0.05)
+        after = _run_counts(progs)
+        ran = {i: after[i] - before.get(i, 0) for i in after if after[i] != before.get(i, 0)}
+        check(not ran, f"programs of an idle daemon ran on the packet path: {ran}")
+        # And once a session needed them and the linger ran out, again none.
+        _icmp_session(t, d)
+        _wait_idle(d)
+        before = _run_counts(progs)
+        t.topo.ping(t.topo.a, t.topo.b4, count=5, interval=0.05)
+        after = _run_counts(progs)
+        ran = {i: after[i] - before.get(i, 0) for i in after if after[i] != before.get(i, 0)}
+        check(not ran, f"programs ran after the linger: {ran}")
+        d.stop()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+        if d.running():
+            d.kill()
 
 
 def test_links_only_while_sessions(t):
     d = t.new_daemon(["--idle-detach-after", "0.3"]).start()
     try:
-        # A daemon starts idle: its start-up links go after the linger.
-        _wait_detached(d)
-        st = _tp(d)
-        check(st["idle_detach_after_s"] == 0.3 and st["linked"] == 0 and st["detaches"] == 1,
-              f"status after the first detach: {st}")
+        _wait_idle(d)
+        t0 = time.monotonic()
+        _icmp_session(t, d)
+        skbt.log(f"session with its probes attached first: {time.monotonic() - t0:.2f} s")
+        st = _att(d)
+        check(st["attached_total"] >= _tp(d)["usable"], f"attach counters: {st}")
+        _wait_idle(d)
+        st = _att(d)
+        check(st["detached_total"] >= _tp(d)["usable"] and st["linked"] == 0,
+              f"after the linger every probe must be detached: {st}")
         _, progs = _bpf_fds(d.proc.pid)
-        check(len(progs) >= st["loaded"], f"the programs must stay loaded while detached: "
-              f"{len(progs)} program fds, {st['loaded']} tracepoints")
-        # 'list' still offers the probes: attached means loaded and ready.
+        check(len(progs) >= _tp(d)["usable"], f"the programs must stay loaded while detached: "
+              f"{len(progs)} program fds, {_tp(d)['usable']} tracepoints")
+        # 'list' still offers the probes: attached means usable.
         tps = [p for p in d.list_probes() if p["kind"] == "tracepoint"]
         check(tps and all(p["attached"] and not p["linked"] for p in tps if "error" not in p),
               f"while detached, list must say attached (usable) and not linked: {tps[:3]}")
-        t0 = time.monotonic()
-        st = _icmp_session(t, d)
-        skbt.log(f"session after detach live in {time.monotonic() - t0:.2f} s, re-attach took "
-                 f"{_tp(d)['last_attach_us']} us")
-        check(_tp(d)["attaches"] == 1, f"one re-attach expected: {_tp(d)}")
-        _wait_detached(d)
-        check(_tp(d)["detaches"] == 2, f"two detaches expected: {_tp(d)}")
-        check("re-attached" in open(d.log_path).read(),
-              "the daemon does not log the re-attach (debug level, with its duration)")
+        # Attached again for the next session, from the loaded programs.
+        _icmp_session(t, d)
+        log = open(d.log_path).read()
+        check("attached" in log and "probes in" in log,
+              "the daemon does not log its attaches (debug level, with their duration)")
         d.stop()
     finally:
         if d.running():
@@ -99,20 +174,21 @@ def test_links_only_while_sessions(t):
 def test_session_within_linger_no_detach(t):
     d = t.new_daemon(["--idle-detach-after", "3"]).start()
     try:
-        with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4):
-            pass
-        before = _tp(d)
-        check(not before["idle_detached"], f"detached before the linger ran out: {before}")
+        _icmp_session(t, d)
+        before = _att(d)
+        check(not before["idle"] and before["linked"] > 0,
+              f"detached before the linger ran out: {before}")
         # Sessions that end and start within the linger keep the links: no detach, no attach.
         for _ in range(3):
-            check(_links(d) == before["loaded"], "links dropped between sessions")
+            check(_links(d) == _tp(d)["usable"], "links dropped between sessions")
             _icmp_session(t, d)
-        after = _tp(d)
-        check(after["detaches"] == before["detaches"] and after["attaches"] == before["attaches"],
+        after = _att(d)
+        check(after["detached_total"] == before["detached_total"] and
+              after["attached_total"] == before["attached_total"],
               f"sessions within the linger detached or re-attached: before {before}, "
               f"after {after}")
         # And once it runs out, they go.
-        _wait_detached(d, timeout=15)
+        _wait_idle(d, timeout=15)
         d.stop()
     finally:
         if d.running():
@@ -122,28 +198,87 @@ def test_session_within_linger_no_detach(t):
 def test_linger_zero(t):
     d = t.new_daemon(["--idle-detach-after", "0"]).start()
     try:
-        _wait_detached(d)
         for i in range(2):
             _icmp_session(t, d)
-            _wait_detached(d)
-        st = _tp(d)
-        check(st["attaches"] == 2 and st["detaches"] == 3, f"linger 0: {st}")
+            _wait_idle(d)
+        st = _att(d)
+        check(st["detached_links"] >= 2 * _tp(d)["usable"], f"linger 0: {st}")
         d.stop()
     finally:
         if d.running():
             d.kill()
 
 
-def test_never_keeps_links(t):
+def test_overlapping_sessions(t):
+    """Two sessions share what both need; what one alone needed goes when it ends, the
+    other's stays."""
+    d = t.new_daemon(["--idle-detach-after", "0.2"]).start()
+    try:
+        with t.trace_on(d, "-p", "icmp", "-r", "^net:"):
+            with t.trace_on(d, "-p", "icmp", "-r", "^(net|skb):") as b:
+                linked = {p["name"] for p in d.list_probes() if p["linked"]}
+                check(any(n.startswith("skb:") for n in linked) and
+                      any(n.startswith("net:") for n in linked) and
+                      all(n.startswith(("net:", "skb:")) for n in linked),
+                      f"two sessions: linked {sorted(linked)}")
+                n_both = _att(d)["attached_total"]
+            # The second ended: its skb: probes go after the linger, net: stays.
+            skbt.wait_for(lambda: not any(p["linked"] for p in d.list_probes()
+                                          if p["name"].startswith("skb:")), 10,
+                          "the skb: probes only the ended session needed to go")
+            linked = {p["name"] for p in d.list_probes() if p["linked"]}
+            check(linked and all(n.startswith("net:") for n in linked),
+                  f"the first session's probes must stay: {sorted(linked)}")
+            check(_att(d)["attached_total"] == n_both,
+                  "the probes both sessions needed were attached twice")
+            t.topo.ping(t.topo.a, t.topo.b4, count=1)
+        _wait_idle(d)
+        check(b.result.rc == 0, f"second session: {b.result.describe()}")
+        d.stop()
+    finally:
+        if d.running():
+            d.kill()
+
+
+def test_never_keeps_what_was_attached(t):
     d = t.new_daemon(["--idle-detach-after", "never"]).start()
     try:
+        st = _att(d)
+        check(st["idle_detach_after_s"] == -1 and st["linked"] == 0,
+              f"idle_detach_after never: nothing is attached before a session needs it: {st}")
+        _icmp_session(t, d)
         time.sleep(1)
-        st = _tp(d)
-        check(st["idle_detach_after_s"] == -1 and not st["idle_detached"] and st["detaches"] == 0
-              and st["linked"] == st["loaded"] > 0, f"idle_detach_after never: {st}")
-        check(_links(d) == st["loaded"], "idle_detach_after never: links dropped")
+        st = _att(d)
+        check(not st["idle"] and st["detached_total"] == 0 and st["linked"] == _tp(d)["usable"],
+              f"idle_detach_after never: what a session attached must stay: {st}")
+        check(_links(d) == _tp(d)["usable"], "idle_detach_after never: links dropped")
         out = d.ctl_run(["status"]).stdout
-        check("also while idle" in out, f"ipftctl status does not say the links stay:\n{out}")
+        check("never detached" in out, f"ipftctl status does not say probes stay:\n{out}")
+        d.stop()
+    finally:
+        if d.running():
+            d.kill()
+
+
+def test_keep_attached(t):
+    """keep_attached: those probes are attached without a session, and stay when sessions end;
+    the others come and go."""
+    d = t.new_daemon(["--idle-detach-after", "0.2", "--keep-attached", "^net:"]).start()
+    try:
+        kept = [p["name"] for p in d.list_probes() if p["name"].startswith("net:")]
+        check(kept, "no net: tracepoint on this kernel")
+        skbt.wait_for(lambda: _att(d)["linked"] == len(kept), 30,
+                      f"the {len(kept)} kept probes to be attached without a session")
+        st = _att(d)
+        check(st["kept"] == len(kept) and st["keep_attached"] == "^net:" and not st["idle"],
+              f"keep_attached ^net: {st}")
+        linked = {p["name"] for p in d.list_probes() if p["linked"]}
+        check(linked == set(kept), f"linked {sorted(linked)}, kept {sorted(kept)}")
+        _icmp_session(t, d)
+        skbt.wait_for(lambda: _att(d)["linked"] == len(kept), 10,
+                      "the probes only the session needed to go")
+        linked = {p["name"] for p in d.list_probes() if p["linked"]}
+        check(linked == set(kept), f"after the session: linked {sorted(linked)}")
         d.stop()
     finally:
         if d.running():
@@ -153,25 +288,59 @@ def test_never_keeps_links(t):
 def test_reload(t):
     conf = os.path.join(t.workdir, "idle.conf")
     with open(conf, "w") as f:
-        f.write("idle_detach_after = never\n")
+        f.write("idle_detach_after = 0.2\nkeep_attached = all\n")
     d = t.new_daemon(["--config", conf]).start()
     try:
-        check(_tp(d)["idle_detach_after_s"] == -1, f"from the file: {_tp(d)}")
-        with open(conf, "w") as f:
-            f.write("idle_detach_after = 0.2\n")
-        d.proc.send_signal(signal.SIGHUP)
-        _wait_detached(d)
+        usable = _tp(d)["usable"]
+        skbt.wait_for(lambda: _tp(d)["linked"] == usable, 30,
+                      "keep_attached = all to attach every tracepoint")
         out = d.ctl_run(["status"]).stdout
-        check("detached while idle" in out, f"ipftctl status does not say detached:\n{out}")
-        # Back to never: the links come back at once, without a session.
+        check("kept attached" in out, f"ipftctl status does not say probes are kept:\n{out}")
         with open(conf, "w") as f:
-            f.write("idle_detach_after = never\n")
+            f.write("idle_detach_after = 0.2\nkeep_attached = none\n")
         d.proc.send_signal(signal.SIGHUP)
-        skbt.wait_for(lambda: not _tp(d)["idle_detached"], 5, "the re-attach on reload")
-        st = _tp(d)
-        check(st["linked"] == st["loaded"] and _links(d) == st["loaded"],
-              f"after reload to never: {st}")
+        _wait_idle(d)
+        out = d.ctl_run(["status"]).stdout
+        check("nothing attached" in out, f"ipftctl status does not say idle:\n{out}")
+        # Back to all: attached at once, without a session.
+        with open(conf, "w") as f:
+            f.write("idle_detach_after = 0.2\nkeep_attached = all\n")
+        d.proc.send_signal(signal.SIGHUP)
+        skbt.wait_for(lambda: _tp(d)["linked"] == usable, 10, "the re-attach on reload")
+        check(_links(d) == usable, f"after reload to all: {_att(d)}")
         _icmp_session(t, d)
+        d.stop()
+    finally:
+        if d.running():
+            d.kill()
+
+
+def test_wait_attached(t):
+    """--wait-attached: the client says events wait for every probe, and they come after."""
+    d = t.new_daemon(["--idle-detach-after", "0"]).start()
+    try:
+        _wait_idle(d)
+        with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4, "--wait-attached") as s:
+            err = s.err.text()
+            check("events start when all are" in err and "probes attached after" in err,
+                  f"--wait-attached: stderr {err!r}")
+            t.topo.ping(t.topo.a, t.topo.b4, count=2)
+            s.wait_event(lambda ev: skbt.involves(ev, t.topo.b4), what="an ICMP event")
+        check("coverage: all" in s.result.stderr, f"summary: {s.result.stderr!r}")
+        # The protocol's records: started.attach, then progress until complete.
+        _wait_idle(d)
+        params = _trace_records(d, {"filter": {"proto": "icmp"}, "duration": 1})
+        started = [p["started"] for p in params if "started" in p]
+        progress = [p["progress"] for p in params if "progress" in p]
+        summary = [p["summary"] for p in params if "summary" in p]
+        check(started and started[0]["attach"]["total"] > 0 and
+              started[0]["attach"]["attached"] < started[0]["attach"]["total"],
+              f"started.attach after an idle detach: {started}")
+        check(progress and progress[-1]["complete"] and
+              progress[-1]["attached"] + progress[-1]["failed"] == progress[-1]["total"],
+              f"progress records: {progress}")
+        check(summary and summary[0]["coverage"]["total"] == progress[-1]["total"] and
+              "full_ms" in summary[0]["coverage"], f"summary coverage: {summary}")
         d.stop()
     finally:
         if d.running():

@@ -39,8 +39,11 @@ def _wait_gone(progs, links, timeout, what, daemon):
 
 def _start(t):
     before = skbt.our_prog_ids()
-    # Links are checked while idle: keep them (by default they go 10 s after start).
-    d = t.new_daemon(["--idle-detach-after", "never"]).start()
+    # Probes are attached on demand: keep every one attached from the start, so that links
+    # exist to be checked (and kept while idle).
+    d = t.new_daemon(["--idle-detach-after", "never", "--keep-attached", "all"]).start()
+    skbt.wait_for(lambda: d.status()["attach"]["pending"] == 0 and
+                  d.status()["attach"]["linked"] > 0, 60, "the kept probes to be attached")
     progs, links = _ours_now(before)
     check(progs, "the running daemon has no BPF program named skbt_* "
           f"(bpftool prog list shows {sorted(set(skbt.bpf_progs().values()))[:30]})\n"

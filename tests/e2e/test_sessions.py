@@ -71,7 +71,10 @@ def spawn_ctl(d, args, stdout, **kw):
 
 
 def wait_started(p, what, timeout=20):
+    """The session's id, once it is live with every probe it needs attached."""
     m = p.err.wait_line(r"Tracing \d+ probes \(session (\d+)\)", timeout, what, proc=p)
+    if skbt.ATTACHING_RE.search(p.err.text()):
+        p.err.wait_line(skbt.SETTLED_RE.pattern, timeout, f"{what}: its probes to attach", proc=p)
     return int(m.group(1))
 
 

@@ -36,6 +36,7 @@ static void test_defaults(void)
         CHECK_INTEQ(c.max_connections_per_user, 32);
         CHECK_INTEQ(c.idle_detach_usec, 10 * 1000000LL);
         CHECK_INTEQ(c.idle_timeout_usec, 30 * 1000000ULL);
+        CHECK_STREQ(c.keep_attached, "none");
 }
 
 static void test_full_file(void)
@@ -186,6 +187,8 @@ static void test_errors(void)
                                                                "twice"},
             {"max_sessions = 5\nmax_sessions = 6\n", "test.conf:2: 'max_sessions' is set "
                                                      "twice"},
+            {"keep_attached = (ip_rcv\n", "invalid keep_attached '(ip_rcv'"},
+            {"keep_attached = a\\1\n", "invalid keep_attached"},
         };
         struct skbt_config c;
         char err[512];
@@ -270,6 +273,31 @@ static void test_idle_detach(void)
         CHECK_INTEQ(c.set, SKBT_CFG_IDLE_TIMEOUT);
 }
 
+/* keep_attached: none, all, or a pattern that compiles; the command line wins on merge. */
+static void test_keep_attached(void)
+{
+        struct skbt_config c, cli;
+        char err[512] = "", long_re[400];
+
+        skbt_config_defaults(&c);
+        CHECK_INTEQ(parse("keep_attached = all\n", &c, err, sizeof(err)), 0);
+        CHECK_STREQ(c.keep_attached, "all");
+        CHECK_INTEQ(c.set, SKBT_CFG_KEEP_ATTACHED);
+        skbt_config_defaults(&c);
+        CHECK_INTEQ(parse("keep_attached = ^(net|skb):\n", &c, err, sizeof(err)), 0);
+        CHECK_STREQ(c.keep_attached, "^(net|skb):");
+        skbt_config_defaults(&cli);
+        cli.set = 0;
+        CHECK_INTEQ(skbt_config_set(&cli, "keep_attached", "none", err, sizeof(err)), 0);
+        skbt_config_merge(&c, &cli);
+        CHECK_STREQ(c.keep_attached, "none");
+        /* Longer than the setting holds: refused, not cut. */
+        memset(long_re, 'x', sizeof(long_re) - 1);
+        long_re[sizeof(long_re) - 1] = '\0';
+        CHECK_INTEQ(skbt_config_set(&cli, "keep_attached", long_re, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "longer than") != NULL);
+}
+
 static void test_load(void)
 {
         char path[] = "/tmp/skbt-test-config-XXXXXX";
@@ -345,6 +373,7 @@ int main(void)
         test_errors();
         test_merge();
         test_idle_detach();
+        test_keep_attached();
         test_load();
         test_access_rule();
         test_access_check_self();

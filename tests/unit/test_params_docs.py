@@ -274,7 +274,9 @@ def spelled(row, line):
     if s and l:
         return f'\\-{s} ", " \\-\\-{l}' in line
     if l:
-        return re.search(rf'\\-\\-{re.escape(l)}(\s|"|$)', line) is not None
+        # A hyphen inside the name is escaped in roff too (\-\-wait\-attached).
+        name = re.escape(l).replace(r"\-", r"\\?-")
+        return re.search(rf'\\-\\-{name}(\s|"|$)', line) is not None
     return line.strip() == f".B \\-{s}"
 
 

@@ -8,7 +8,10 @@
 #   check TEXT CMD…  run CMD; on failure fail "TEXT"
 #   ns NAME CMD…     run CMD inside network namespace NAME (iproute2 `ip netns exec`)
 #   run NAME SECONDS ARGS…  a trace session ($T ARGS --duration SECONDS) in the background,
-#                    output in $OUT/NAME and $OUT/NAME.err
+#                    output in $OUT/NAME and $OUT/NAME.err; returns once it is live
+#   wait_live ERR PID  until the session writing stderr to ERR says it traces and, if probes
+#                    had to be attached first (attach on demand), that all of them are; or
+#                    until PID is gone (a --count session may be over: judged by its output)
 #   bg CMD…          background traffic
 #   waitjobs         wait for what run and bg started (plain `wait` would wait for the daemon)
 # $IP is iproute2's ip (set by /init); always call it as "$IP", never as plain `ip`.
@@ -39,6 +42,20 @@ ns() {
         "$IP" netns exec "$_ns" "$@"
 }
 
+wait_live() {
+        _w=0
+        while kill -0 "$2" 2>/dev/null; do
+                if grep -q "^Tracing" "$1" 2>/dev/null; then
+                        grep -q "^attaching .* attached already" "$1" || return 0
+                        grep -qE "^(all [0-9]+ probes attached|[0-9]+ probes settled) after" "$1" &&
+                                return 0
+                fi
+                _w=$((_w + 1))
+                [ $_w -lt 3000 ] || fail "session not live after 600 s: $(head -c 300 "$1")"
+                sleep 0.1
+        done
+}
+
 JOBS=
 run() {
         _n=$1
@@ -46,6 +63,7 @@ run() {
         shift 2
         $T "$@" --duration "$_s" >"$OUT/$_n" 2>"$OUT/$_n.err" &
         JOBS="$JOBS $!"
+        wait_live "$OUT/$_n.err" $!
 }
 
 bg() {

@@ -20,7 +20,9 @@ OUT=/run/out
 mkdir -p $OUT
 BE=$(sed -n 's/.*skbt\.backend=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$BE" ] || fail "no skbt.backend= on the kernel command line"
-T="ipftctl --socket $SOCK trace"
+# --wait-attached: each session hears everything it selected from its first event on (probes
+# are attached on demand), and its --duration counts from then.
+T="ipftctl --socket $SOCK trace --wait-attached"
 
 # The functions of a ping's and a UDP drop's path under both kernels' names, the copy and
 # free functions tracking uses, and the tracepoints.
@@ -59,7 +61,7 @@ check "ping vip" ns cl ping -c 1 -W 2 10.1.0.100
 NETNS_B=$(stat -L -c %i /run/netns/b)
 
 step "$BE: daemon on the subset"
-skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --groups /usr/share/skbtraced/groups.conf \
+skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --idle-detach-after never --groups /usr/share/skbtraced/groups.conf \
         >$OUT/daemon.log 2>&1 &
 DPID=$!
 i=0

@@ -20,7 +20,9 @@ OUT=/run/out
 mkdir -p $OUT
 BACKENDS=$(sed -n 's/.*skbt\.backends=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
 [ -n "$BACKENDS" ] || fail "no skbt.backends= on the kernel command line"
-T="ipftctl --socket $SOCK trace"
+# --wait-attached: each session hears everything it selected from its first event on (probes
+# are attached on demand), and its --duration counts from then.
+T="ipftctl --socket $SOCK trace --wait-attached"
 export XTABLES_LIBDIR=/usr/lib/xtables
 SUBSET='^(ip_rcv|ip_local_deliver|icmp_rcv|ip_output|ipt_do_table|nft_do_chain|kfree_skb_reason|sk_skb_reason_drop|nf:.*|skb:.*|net:.*)$'
 
@@ -51,7 +53,7 @@ ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1 && fail "ip6tables did not drop"
 
 for BE in $BACKENDS; do
         step "$BE: daemon"
-        skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" >$OUT/daemon-$BE.log 2>&1 &
+        skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --idle-detach-after never >$OUT/daemon-$BE.log 2>&1 &
         DPID=$!
         i=0
         while ! ipftctl --socket $SOCK status >/dev/null 2>&1; do

@@ -12,7 +12,8 @@
 # nothing of concurrent traffic to another address; the drop tracer reports a UDP packet to a
 # closed port with reason NO_SOCKET; a pcap filter expression selects like --addr does;
 # custom fields (-F) match the events and -o pcapng writes packets;
-# function_graph pairs returns with entries and nests.
+# function_graph pairs returns with entries and nests.  The full-coverage run attaches every
+# skb function for a session, then their returns for a function_graph session.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -20,6 +21,9 @@ set -u
 SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
+# Probes are attached on demand: --wait-attached makes each session hear everything it
+# selected from its first event on, and run (lib.sh) returns once it is live.
+T="command ipftctl --socket $SOCK trace --wait-attached"
 
 arg() {
         sed -n "s/.*skbt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
@@ -120,14 +124,11 @@ for be in $BACKENDS; do
         [ "$nf" -ge 8 ] || fail "$be: only $nf functions of the subset attached"
 
         step "$be: ICMP path, address filter excludes concurrent traffic"
-        (sleep 1; ns a ping -c 3 -i 0.3 -W 1 10.0.0.3 >/dev/null) &
-        t1=$!
-        (sleep 1; ns a ping -c 2 -i 0.4 -W 1 10.0.0.2 >/dev/null) &
-        t2=$!
-        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 4 \
-                >$OUT/icmp-$be.json 2>$OUT/icmp-$be.err
-        wait $t1 $t2
-        cat $OUT/icmp-$be.err
+        run icmp-$be.json 4 -p icmp --addr 10.0.0.2 -o json
+        bg ns a ping -c 3 -i 0.3 -W 1 10.0.0.3 >/dev/null
+        bg ns a ping -c 2 -i 0.4 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        cat $OUT/icmp-$be.json.err
         n=$(wc -l <$OUT/icmp-$be.json)
         [ "$n" -gt 0 ] || fail "$be: no ICMP events"
         jq -e -s 'all(.[]; .tuple.saddr == "10.0.0.2" or .tuple.daddr == "10.0.0.2")' \
@@ -148,14 +149,11 @@ for be in $BACKENDS; do
 
         step "$be: pcap filter expression"
         # The same interpreter on every backend: an L3 probe (ip_rcv) and a device one.
-        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.3 >/dev/null) &
-        t1=$!
-        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null) &
-        t2=$!
-        command ipftctl --socket $SOCK trace -o json --duration 3 'icmp and host 10.0.0.3' \
-                >$OUT/pcap-$be.json 2>$OUT/pcap-$be.err
-        wait $t1 $t2
-        cat $OUT/pcap-$be.err
+        run pcap-$be.json 3 -o json 'icmp and host 10.0.0.3'
+        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.3 >/dev/null
+        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        cat $OUT/pcap-$be.json.err
         n=$(wc -l <$OUT/pcap-$be.json)
         [ "$n" -gt 0 ] || fail "$be: no events for 'icmp and host 10.0.0.3'"
         jq -e -s 'all(.[]; .tuple.saddr == "10.0.0.3" or .tuple.daddr == "10.0.0.3")' \
@@ -165,21 +163,17 @@ for be in $BACKENDS; do
 
         step "$be: custom fields and packet bytes"
         # BTF offset chains and header snapshots on function probes too.
-        (sleep 1; ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null) &
-        t1=$!
-        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 3 \
-                -F 'len,gso_segs,skb->dev->mtu,protocol' >$OUT/fields-$be.json 2>/dev/null
-        wait $t1
+        run fields-$be.json 3 -p icmp --addr 10.0.0.2 -o json -F 'len,gso_segs,skb->dev->mtu,protocol'
+        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        waitjobs
         head -2 $OUT/fields-$be.json
         [ "$(wc -l <$OUT/fields-$be.json)" -gt 0 ] || fail "$be: no events with -F"
         jq -e -s 'all(.[]; .fields.len == .len and .fields.protocol == 2048) and
                   any(.[]; .function == "ip_rcv" and .fields["skb->dev->mtu"] == 1500)' \
                 $OUT/fields-$be.json >/dev/null || fail "$be: custom fields do not match the events"
-        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
-        t1=$!
-        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o pcapng --duration 3 \
-                >$OUT/trace-$be.pcapng 2>/dev/null
-        wait $t1
+        run trace-$be.pcapng 3 -p icmp --addr 10.0.0.2 -o pcapng
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
         # A section header block, then packets: well over the headers' size.
         [ "$(od -An -tx4 -N4 $OUT/trace-$be.pcapng | tr -d ' ')" = 0a0d0d0a ] ||
                 fail "$be: -o pcapng does not start with a section header block"
@@ -187,26 +181,22 @@ for be in $BACKENDS; do
 
         step "$be: drop with reason"
         # busybox nc has no UDP; its nslookup sends a UDP query to port 53, closed here.
-        (sleep 1; ns a timeout 3 nslookup example.invalid 10.0.0.2 >/dev/null 2>&1) &
-        t1=$!
-        command ipftctl --socket $SOCK trace -t drop -p udp --dport 53 -o json -c 1 --duration 6 \
-                >$OUT/drop-$be.json 2>/dev/null
-        wait $t1
+        run drop-$be.json 6 -t drop -p udp --dport 53 -o json -c 1
+        bg ns a timeout 3 nslookup example.invalid 10.0.0.2 >/dev/null 2>&1
+        waitjobs
         cat $OUT/drop-$be.json
         jq -e -s 'any(.[]; .drop_reason == "NO_SOCKET")' $OUT/drop-$be.json >/dev/null ||
                 fail "$be: no NO_SOCKET drop for a UDP packet to a closed port"
 
         step "$be: function_graph"
-        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
-        t1=$!
-        command ipftctl --socket $SOCK trace -t function_graph -p icmp --addr 10.0.0.2 -o json \
-                --duration 4 >$OUT/graph-$be.json 2>/dev/null
-        wait $t1
-        command ipftctl --socket $SOCK trace -t function_graph -p icmp --addr 10.0.0.2 \
-                --duration 3 >$OUT/graph-$be.txt 2>/dev/null &
-        t1=$!
-        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null)
-        wait $t1
+        # The return probes attach now (only function_graph needs them).
+        run graph-$be.json 4 -t function_graph -p icmp --addr 10.0.0.2 -o json
+        cat $OUT/graph-$be.json.err
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        run graph-$be.txt 3 -t function_graph -p icmp --addr 10.0.0.2
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
         head -20 $OUT/graph-$be.txt
         ent=$(jq -s '[.[] | select(.is_return == false)] | length' $OUT/graph-$be.json)
         ret=$(jq -s '[.[] | select(.is_return == true)] | length' $OUT/graph-$be.json)
@@ -232,17 +222,22 @@ done
 
 if [ -n "$FULL" ] && [ "$FULL" != none ]; then
         step "$FULL: full coverage"
-        start_daemon "$FULL" --no-return-probes
+        # Return probes are attached only for function_graph sessions: no start-up cost.
+        start_daemon "$FULL"
+        n=$(command ipftctl --socket $SOCK list -o json | jq -s '[.[] | select(.kind == "function" and .attached)] | length')
+        echo "$FULL: $n functions usable"
+        [ "$n" -ge 300 ] || fail "$FULL: only $n functions usable in the full run"
+        # Every function is attached for this session first (--wait-attached).
+        run full-icmp.json 4 -p icmp --addr 10.0.0.2 -o json
+        cat $OUT/full-icmp.json.err
         command ipftctl --socket $SOCK status -o json >$OUT/full.json
         jq -c .probes $OUT/full.json
-        n=$(command ipftctl --socket $SOCK list -o json | jq -s '[.[] | select(.kind == "function" and .attached)] | length')
-        echo "$FULL: $n functions attached"
-        [ "$n" -ge 300 ] || fail "$FULL: only $n functions attached in the full run"
-        (sleep 1; ns a ping -c 1 -W 1 10.0.0.2 >/dev/null) &
-        t1=$!
-        command ipftctl --socket $SOCK trace -p icmp --addr 10.0.0.2 -o json --duration 4 \
-                >$OUT/full-icmp.json 2>/dev/null
-        wait $t1
+        jq -c .attach $OUT/full.json
+        l=$(jq .attach.linked_functions $OUT/full.json)
+        echo "$FULL: $l functions linked"
+        [ "$l" -ge 300 ] || fail "$FULL: only $l functions linked in the full run"
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
         echo "$FULL: $(wc -l <$OUT/full-icmp.json) events for one ping"
         jq -e -s 'any(.[]; .function == "icmp_rcv")' $OUT/full-icmp.json >/dev/null ||
                 fail "$FULL: icmp_rcv not seen with every function attached"
@@ -252,6 +247,20 @@ if [ -n "$FULL" ] && [ "$FULL" != none ]; then
                 $OUT/full.json >/dev/null || fail "$FULL: not every tracepoint is tp_btf: $(jq -c .probes $OUT/full.json)"
         jq -e -s 'any(.[]; .function == "net:netif_receive_skb" and .ifname != "")' \
                 $OUT/full-icmp.json >/dev/null || fail "$FULL: no net:netif_receive_skb event with its device"
+        step "$FULL: function_graph on every skb function"
+        run full-graph.json 4 -t function_graph -p icmp --addr 10.0.0.2 -o json
+        cat $OUT/full-graph.json.err
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        r=$(command ipftctl --socket $SOCK status -o json | jq .attach.linked_returns)
+        ent=$(jq -s '[.[] | select(.is_return == false)] | length' $OUT/full-graph.json)
+        ret=$(jq -s '[.[] | select(.is_return == true)] | length' $OUT/full-graph.json)
+        echo "$FULL: $r return probes linked; $ent entries, $ret returns for one ping"
+        [ "$r" -ge 300 ] || fail "$FULL: only $r return probes linked for function_graph"
+        [ "$ent" -gt 0 ] && [ "$ret" -gt 0 ] ||
+                fail "$FULL: function_graph on every function saw $ent entries, $ret returns"
+        jq -e -s 'any(.[]; .function == "icmp_rcv" and .is_return)' $OUT/full-graph.json \
+                >/dev/null || fail "$FULL: no return of icmp_rcv with every function attached"
         # Links go with the process: no need to wait for a slow detach here.
         kill -KILL $DPID
 fi

@@ -174,7 +174,14 @@ type traceReply struct {
 		Session int64 `json:"session"`
 		Probes  int64 `json:"probes"`
 	} `json:"started"`
-	Output  *string `json:"output"`
+	Output *string `json:"output"`
+	// Attach progress while the session's probes attach (attach on demand).
+	Progress *struct {
+		Attached int64 `json:"attached"`
+		Failed   int64 `json:"failed"`
+		Total    int64 `json:"total"`
+		Complete bool  `json:"complete"`
+	} `json:"progress"`
 	Summary *struct {
 		Session int64  `json:"session"`
 		Events  int64  `json:"events"`
@@ -182,7 +189,8 @@ type traceReply struct {
 	} `json:"summary"`
 }
 
-// A Trace streams: started, batches of JSON lines, a summary that ends the stream.
+// A Trace streams: started, batches of JSON lines (and progress records while its probes
+// attach), a summary that ends the stream.
 func checkTrace(ctx context.Context, c *varlink.Connection, count int) error {
 	params := map[string]interface{}{
 		"filter": map[string]interface{}{"proto": "icmp"},
@@ -217,6 +225,13 @@ func checkTrace(ctx context.Context, c *varlink.Connection, count int) error {
 			}
 			if flags&varlink.Continues == 0 {
 				return fmt.Errorf("a batch without continues")
+			}
+		case r.Progress != nil:
+			p := r.Progress
+			if flags&varlink.Continues == 0 || p.Attached+p.Failed > p.Total ||
+				(p.Complete && p.Attached+p.Failed != p.Total) {
+				return fmt.Errorf("progress record %+v (continues %v)", *p,
+					flags&varlink.Continues != 0)
 			}
 		case r.Summary != nil:
 			if flags&varlink.Continues != 0 {

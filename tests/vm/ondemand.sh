@@ -1,0 +1,213 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# ondemand.sh — VM-tier guest script: attach on demand on each function backend of this kernel.
+#
+# Runs inside the guest as /test.sh (busybox sh) with skbtraced, ipftctl, jq and bpftool in the
+# image.  Kernel command line (run-vm.sh --append):
+#   skbt.backends=kprobe-multi,fentry,kprobe   backends to exercise on a probe subset
+#   skbt.kill=kprobe                           backend for the SIGKILL-during-attach check
+# For each backend, on a subset of functions: an idle daemon has nothing attached and its
+# programs run not once while packets flow (kernel.bpf_stats_enabled run counts); a session
+# attaches what it needs and gets events from functions; two overlapping sessions share probes
+# and what only the one that ended needed goes after the linger; then the daemon is idle again
+# (no link, zero runs); keep_attached holds its probes with no session.  Then a daemon killed
+# with SIGKILL while it attaches hundreds of functions leaves no BPF program, link or kprobe.
+set -u
+# shellcheck shell=sh disable=SC1091
+. /usr/lib/skbt-vm/lib.sh
+
+SOCK=/run/skbt.sock
+OUT=/run/out
+mkdir -p $OUT
+T="ipftctl --socket $SOCK trace"
+arg() {
+        sed -n "s/.*skbt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
+}
+BACKENDS=$(arg backends | tr , ' ')
+KILL=$(arg kill)
+SUBSET='^(ip_rcv|ip_rcv_core|ip_local_deliver|ip_local_deliver_finish|icmp_rcv|icmp_echo|__dev_queue_xmit|ip_output|ip_finish_output2|__netif_receive_skb_core|net:netif_receive_skb|skb:kfree_skb)$'
+LINGER=1
+
+step "topology"
+for n in a b; do check "netns $n" "$IP" netns add $n; done
+check "veth" "$IP" link add va netns a type veth peer name vb netns b
+check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
+check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
+for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
+check "va up" ns a "$IP" link set va up
+check "vb up" ns b "$IP" link set vb up
+check "warm-up ping" ns a ping -c 1 -W 2 10.0.0.2
+check "bpf_stats" sysctl -w kernel.bpf_stats_enabled=1
+
+start_daemon() {
+        skbtraced --socket $SOCK "$@" >$OUT/daemon.log 2>&1 &
+        DPID=$!
+        _i=0
+        while ! ipftctl --socket $SOCK status >/dev/null 2>&1; do
+                kill -0 $DPID 2>/dev/null || { tail -30 $OUT/daemon.log; fail "daemon exited"; }
+                _i=$((_i + 1))
+                [ $_i -lt 1500 ] || fail "daemon not ready after 300 s"
+                sleep 0.2
+        done
+}
+
+stop_daemon() {
+        kill -TERM $DPID
+        wait $DPID || fail "daemon exit status $? after SIGTERM"
+}
+
+st() {
+        ipftctl --socket $SOCK status -o json | jq -c "$1"
+}
+
+# The daemon's programs, by id (bpftool sees them system-wide).
+skbt_progs() {
+        bpftool prog show -j | jq -r '.[] | select(.name | startswith("skbt_")) | .id' | sort -n
+}
+
+# Total run count of the daemon's programs.
+runs() {
+        bpftool prog show -j | jq '[.[] | select(.name | startswith("skbt_")) | .run_cnt // 0] | add // 0'
+}
+
+# Links to the daemon's programs.
+skbt_links() {
+        _ids=$(skbt_progs | tr '\n' ',' | sed 's/,$//')
+        bpftool link show -j | jq --argjson p "[${_ids}]" '[.[] | select(.prog_id as $i | $p | index($i))] | length'
+}
+
+# Ping a few times; the daemon's programs must not run once.
+check_zero_runs() {
+        _r0=$(runs)
+        ns a ping -c 5 -i 0.05 -W 1 10.0.0.2 >/dev/null || fail "$1: ping failed"
+        _r1=$(runs)
+        echo "$1: programs ran $((_r1 - _r0)) times over 5 pings"
+        [ "$_r1" -eq "$_r0" ] || fail "$1: the daemon's programs ran $((_r1 - _r0)) times while idle"
+        _l=$(skbt_links)
+        [ "$_l" -eq 0 ] || fail "$1: $_l links to the daemon's programs while idle"
+}
+
+linked() {
+        ipftctl --socket $SOCK list -o json 2>/dev/null | jq -r 'select(.linked) | .name' | sort |
+                tr '\n' ' '
+}
+
+# Until nothing is attached (the linger after the last session ran out).
+wait_idle() {
+        _i=0
+        while [ "$(st .attach.idle)" != true ]; do
+                _i=$((_i + 1))
+                [ $_i -lt 100 ] || fail "$1: not idle 10 s after the last session: $(st .attach)"
+                sleep 0.1
+        done
+}
+
+for be in $BACKENDS; do
+        step "$be: an idle daemon attaches nothing, runs nothing"
+        start_daemon --backend "$be" --probes "$SUBSET" --idle-detach-after $LINGER
+        st .attach
+        [ "$(st '.attach.idle and .attach.linked == 0')" = true ] || fail "$be: a new daemon has probes attached"
+        check_zero_runs "$be: idle from the start"
+
+        step "$be: a session attaches what it needs, events come from functions"
+        # Live at once: no --wait-attached; the harness waits for the "all attached" line (the
+        # first session of a kind loads programs, which takes seconds under TCG).
+        $T -p icmp --addr 10.0.0.2 -o json --duration 600 >$OUT/s1 2>$OUT/s1.err &
+        S1=$!
+        wait_live $OUT/s1.err $S1
+        cat $OUT/s1.err
+        grep -q "^attaching" $OUT/s1.err || fail "$be: the session did not report attaching"
+        ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        i=0
+        until jq -e -s 'any(.[]; .function == "icmp_rcv")' $OUT/s1 >/dev/null 2>&1; do
+                i=$((i + 1))
+                [ $i -lt 100 ] || break
+                sleep 0.1
+        done
+        kill -INT $S1
+        wait $S1
+        cat $OUT/s1.err
+        jq -e -s 'any(.[]; .function == "ip_rcv") and any(.[]; .function == "icmp_rcv")' $OUT/s1 \
+                >/dev/null || fail "$be: no events from ip_rcv and icmp_rcv"
+        grep -q "^all [0-9]* probes attached after" $OUT/s1.err || fail "$be: no progress to full coverage"
+        grep -q "^coverage: all" $OUT/s1.err || fail "$be: the summary does not say when coverage was full"
+
+        step "$be: overlapping sessions share probes; what one alone needed goes after the linger"
+        # From idle, so that each session's probes come in a link of their own (a kprobe-multi
+        # link goes only when none of its functions is needed).
+        wait_idle "$be"
+        $T --wait-attached -p icmp -r '^(ip_rcv|net:netif_receive_skb)$' -o json --duration 60 \
+                >$OUT/a 2>$OUT/a.err &
+        A=$!
+        wait_live $OUT/a.err $A
+        run b 3 --wait-attached -r '^(ip_rcv|icmp_rcv)$' -p icmp -o json
+        echo "linked with both: $(linked)"
+        bg ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        jq -e -s 'any(.[]; .function == "icmp_rcv")' $OUT/b >/dev/null || fail "$be: session b saw no icmp_rcv"
+        i=0
+        while linked | grep -q icmp_rcv; do
+                i=$((i + 1))
+                [ $i -lt 100 ] || fail "$be: icmp_rcv still attached 10 s after the session needing it ended"
+                sleep 0.1
+        done
+        echo "linked after b's linger: $(linked)"
+        linked | grep -q "ip_rcv " || fail "$be: ip_rcv, still needed by session a, was detached"
+        ns a ping -c 1 -W 1 10.0.0.2 >/dev/null
+        sleep 0.5
+        kill -INT $A
+        wait $A
+        jq -e -s 'any(.[]; .function == "ip_rcv") and all(.[]; .function != "icmp_rcv")' $OUT/a \
+                >/dev/null || fail "$be: session a's events are wrong"
+
+        step "$be: after the linger, idle again"
+        wait_idle "$be"
+        st .attach
+        check_zero_runs "$be: after the linger"
+        stop_daemon
+
+        step "$be: keep_attached holds its probes with no session"
+        start_daemon --backend "$be" --probes "$SUBSET" --idle-detach-after 0 --keep-attached '^(ip_rcv|icmp_rcv)$'
+        i=0
+        while [ "$(linked)" != "icmp_rcv ip_rcv " ]; do
+                i=$((i + 1))
+                [ $i -lt 300 ] || fail "$be: keep_attached: linked '$(linked)'"
+                sleep 0.2
+        done
+        st .attach
+        [ "$(st '.attach.kept')" = 2 ] || fail "$be: keep_attached: kept $(st .attach.kept)"
+        stop_daemon
+done
+
+if [ -n "$KILL" ]; then
+        step "$KILL: SIGKILL while attaching leaves no BPF object behind"
+        kprobes_before=$(wc -l </sys/kernel/debug/kprobes/list)
+        start_daemon --backend "$KILL"
+        $T -p icmp -r '^(ip|tcp|udp|dev|netif|napi|skb|__)' -o json --duration 600 >$OUT/k 2>$OUT/k.err &
+        K=$!
+        i=0
+        until grep -q "^attaching" $OUT/k.err; do
+                i=$((i + 1))
+                [ $i -lt 300 ] || fail "$KILL: the session never started attaching"
+                sleep 0.1
+        done
+        sleep 2
+        grep -qE "probes (attached|settled) after" $OUT/k.err &&
+                fail "$KILL: the attach was over before the kill: nothing was tested"
+        echo "$KILL: killing the daemon while it attaches: $(st .attach)"
+        kill -KILL $DPID
+        wait $DPID
+        wait $K
+        i=0
+        while [ -n "$(skbt_progs)" ] || [ "$(wc -l </sys/kernel/debug/kprobes/list)" -gt "$kprobes_before" ]; do
+                i=$((i + 1))
+                if [ $i -ge 100 ]; then
+                        bpftool prog show | grep skbt_ | head
+                        fail "$KILL: BPF programs or kprobes left 10 s after SIGKILL"
+                fi
+                sleep 0.1
+        done
+        [ "$(bpftool link show -j | jq length)" -eq 0 ] || { bpftool link show; fail "$KILL: BPF links left after SIGKILL"; }
+        echo "$KILL: nothing left after SIGKILL"
+fi
+echo "attach on demand passed on $(uname -r)"
