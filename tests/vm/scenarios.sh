@@ -7,6 +7,8 @@
 #   skbt.backends=kprobe-multi,fentry,kprobe   backends to exercise on a probe subset
 #   skbt.unusable=kprobe-multi                  backends the capability probe must call unusable
 #   skbt.full=kprobe-multi                      backend for the one full-coverage run (or "none")
+#   skbt.fullgraph=1                            that run also traces function_graph on every skb
+#                                               function (its returns too: minutes of TCG on kprobe)
 # For each backend: the daemon starts and reports it; an ICMP session with an address filter
 # sees the echo request on its path in order (ip_rcv -> ip_local_deliver -> icmp_rcv) and
 # nothing of concurrent traffic to another address; the drop tracer reports a UDP packet to a
@@ -31,6 +33,7 @@ arg() {
 BACKENDS=$(arg backends | tr , ' ')
 UNUSABLE=$(arg unusable | tr , ' ')
 FULL=$(arg full)
+FULLGRAPH=$(arg fullgraph)
 # The path of an ICMP echo and a UDP drop, under each kernel's names.
 SUBSET='^(veth_xmit|ip_rcv|ip_rcv_core|ip_rcv_finish|ip_local_deliver|ip_local_deliver_finish|ip_protocol_deliver_rcu|icmp_rcv|icmp_echo|__dev_queue_xmit|dev_hard_start_xmit|ip_output|ip_finish_output2|__netif_receive_skb_core|__netif_receive_skb_one_core|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|skb:kfree_skb|net:netif_receive_skb)$'
 
@@ -247,6 +250,10 @@ if [ -n "$FULL" ] && [ "$FULL" != none ]; then
                 $OUT/full.json >/dev/null || fail "$FULL: not every tracepoint is tp_btf: $(jq -c .probes $OUT/full.json)"
         jq -e -s 'any(.[]; .function == "net:netif_receive_skb" and .ifname != "")' \
                 $OUT/full-icmp.json >/dev/null || fail "$FULL: no net:netif_receive_skb event with its device"
+        # Links go with the process: no need to wait for a slow detach here.
+        [ "$FULLGRAPH" = 1 ] || kill -KILL $DPID
+fi
+if [ -n "$FULL" ] && [ "$FULL" != none ] && [ "$FULLGRAPH" = 1 ]; then
         step "$FULL: function_graph on every skb function"
         run full-graph.json 4 -t function_graph -p icmp --addr 10.0.0.2 -o json
         cat $OUT/full-graph.json.err
