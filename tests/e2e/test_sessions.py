@@ -481,7 +481,13 @@ def test_sessions_list_and_stop(t):
 def test_limits(t):
     """max_sessions, max_duration and rate_limit: a clear error, or a clear end."""
     topo = t.topo
-    d = t.new_daemon(["--max-sessions", "3", "--max-duration", "2", "--rate-limit", "20"]).start()
+    # Every probe attached up front: the sessions' short durations run from their start, and
+    # a session waiting for probes to attach would see less of the flood than it lasts.
+    d = t.new_daemon(["--max-sessions", "3", "--max-duration", "2", "--rate-limit", "20",
+                      "--keep-attached", "all"]).start()
+    usable = d.status()["tracepoints"]["usable"]
+    skbt.wait_for(lambda: d.status()["tracepoints"]["linked"] == usable, 30,
+                  "keep_attached = all to attach every tracepoint")
     st = d.status()
     check(st["limits"]["max_sessions"] == 3 and st["limits"]["max_duration"] == 2
           and st["limits"]["rate_limit"] == 20, f"status limits: {st['limits']}")
