@@ -69,14 +69,17 @@ for BE in $BACKENDS; do
                 fail "$BE: the netfilter probes are not attached"
 
         step "$BE: verdicts of accepted and dropped pings"
+        # Each session's duration runs from when it is live; the later ones wait for their
+        # probes (function_graph's returns), and the pings come after all: 8 s leaves room
+        # for those waits on a busy host.
         for x in 2 3 4; do
-                run v$x 4 -p icmp -d 10.0.0.$x -o json
+                run v$x 8 -p icmp -d 10.0.0.$x -o json
         done
-        run text 4 -p icmp -d 10.0.0.4 -o text
-        run drops 4 -t drop -p icmp -o json
-        run cross 4 -p icmp -d 10.0.0.4 -o crossings
-        run graph 4 -t function_graph -p icmp -d 10.0.0.4 -o text
-        run v6 4 -6 -d fd00::3 -o json
+        run text 8 -p icmp -d 10.0.0.4 -o text
+        run drops 8 -t drop -p icmp -o json
+        run cross 8 -p icmp -d 10.0.0.4 -o crossings
+        run graph 8 -t function_graph -p icmp -d 10.0.0.4 -o text
+        run v6 8 -6 -d fd00::3 -o json
         sleep 1
         for x in 2 3 4; do
                 ns a ping -c 1 -W 1 10.0.0.$x >/dev/null 2>&1
@@ -106,8 +109,11 @@ for BE in $BACKENDS; do
         jq -e -s 'any(.[]; .netfilter.engine == "iptables" and .netfilter.verdict == "ACCEPT") and
                 any(.[]; .drop_reason and .netfilter.engine == "nftables") and
                 any(.[]; .netfilter == {engine: "nftables", family: "ip", table: "t", chain: "in",
-                 hook: "INPUT", verdict: "DROP"})' $OUT/v4 >/dev/null ||
+                 hook: "INPUT", verdict: "DROP"})' $OUT/v4 >/dev/null || {
+                cat $OUT/v4.err
+                tail -n 30 $OUT/daemon-$BE.log
                 fail "$BE: the nftables drop is not reported as t/in DROP"
+        }
         grep 'nf=' $OUT/text
         grep -q ' nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP' $OUT/text ||
                 fail "$BE: text output lacks the nftables verdict"
