@@ -419,19 +419,24 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
 
 int method_trace(struct vl_call *call, void *args)
 {
-        const struct skbt_trace_request *req = args;
+        struct skbt_trace_request *req = args;
         _cleanup_(tmpl_done) struct skbt_session t = {};
         _cleanup_free_ uint8_t *sel = NULL;
+        char err[SKBT_ERR_MAX];
+        const char *bad = NULL;
         int r;
 
+        /* The dispatcher decoded the members; the rules that combine them (a mark without
+         * mark_mask compares every bit, ...) are the client's too (common/trace_params.c). */
+        if (skbt_trace_request_finish(req, &bad, err, sizeof(err)) < 0)
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, bad, "%s", err);
         if (call->client->session)
                 return vl_error(call, VL_ERR_SESSION_ACTIVE, NULL,
                                 "this connection already has a trace session; open another "
                                 "connection for a second one");
         if ((r = build_filter(call, req, &t)) < 0 ||
             (r = resolve_fields(call, req, &t.fields)) < 0 ||
-            (r = resolve_conntrack(call, req)) < 0 ||
-            (r = build_output(call, req, &t)) < 0 ||
+            (r = resolve_conntrack(call, req)) < 0 || (r = build_output(call, req, &t)) < 0 ||
             (r = trace_select_probes(call, req, &t, &sel)) < 0)
                 return r;
         call->client->raw_output = req->raw_output;
