@@ -15,6 +15,7 @@
 #include "skbt_record.h"
 #include "skbt_prefilter.h"
 #include "skbt_probe_id.bpf.h"
+#include "skbt_verdict.bpf.h"
 
 /*
  * Shared with user space through the mmapped .bss: the daemon writes a
@@ -136,6 +137,15 @@ struct skbt_scratch {
         __u32 hdr_orig; /* bytes of the packet from where hdr starts to its end (pcapng) */
         __u32 pad_orig;
         struct skbt_ct_rec ct; /* conntrack entry (--ct), read here, then copied to the record */
+        /* The verdict cache (skbt_verdict.bpf.h) and this hit's verdict. */
+        __u64 vseq;    /* verdicts begun on this CPU: changed under one = a nested run */
+        __u64 vhits;   /* verdicts found in the cache, on this CPU */
+        __u64 vmisses; /* verdicts decided */
+        __u64 vmarks;  /* verdicts the mark alone decided (skbt_mark_rules_out()) */
+        __u64 verdict; /* the live sessions whose filter matches the packet */
+        __u64 vactive; /* the live sessions it was decided for */
+        struct skbt_vkey vk;
+        struct skbt_vent vcache[SKBT_VCACHE_SLOTS];
 };
 
 struct {
@@ -255,12 +265,13 @@ static __always_inline void skbt_load_skb(struct sk_buff *skb, struct skbt_scrat
 }
 
 /*
- * Copy the packet headers into scratch and parse them.  Prefer the network
- * header when the stack has set it, else the MAC header (e.g. at RX before
- * the network header is reset), else skb->data.  Only the linear area is
- * read (headers live there); the copy stops at skb->tail.
+ * Copy the packet headers into scratch (the parser and the pcap filters
+ * read only this copy).  Prefer the network header when the stack has set
+ * it, else the MAC header (e.g. at RX before the network header is reset),
+ * else skb->data.  Only the linear area is read (headers live there); the
+ * copy stops at skb->tail.
  */
-static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_proto)
+static __always_inline void skbt_read_hdr(struct skbt_scratch *s, __u16 eth_proto)
 {
         unsigned char *head = s->si.head;
         unsigned char *data = s->si.data;
@@ -300,7 +311,6 @@ static __always_inline void skbt_parse_skb(struct skbt_scratch *s, __u16 eth_pro
         s->hdr_l2 = l2;
         /* The packet ends at data + len, wherever the copy started. */
         s->hdr_orig = (__u32)(data - head) + s->si.len - start;
-        skbt_parse(s->hdr, avail, l2, eth_proto, &s->t);
 }
 
 /*
@@ -634,27 +644,215 @@ static __always_inline void skbt_event_dev_btf(struct skbt_event *e, struct sk_b
 }
 
 /*
+ * Which live sessions' filters match the packet whose skb fields are in s
+ * (s->verdict), for every live session, not only those that selected this
+ * probe.  Decided here (parse, prefilter, filters); while a live session has
+ * a pcap filter, through the verdict cache (skbt_verdict.bpf.h): found there
+ * when nothing the filters read changed since it was decided on this CPU,
+ * else decided and stored.  Without pcap filters parsing again is cheaper
+ * than the cache's key compare (docs/performance.md, probe cost), so the
+ * cache is used only where it saves something: the pcap programs run once
+ * per packet instead of at each of its probes.
+ */
+static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff *skb, __u64 active,
+                                         __u16 eth_proto, const bool btf)
+{
+        __u64 seq = *(volatile __u64 *)&s->vseq + 1, addr = *(volatile __u64 *)&s->skb_addr;
+        bool cached = active & *(volatile __u64 *)&state.need_cbpf;
+        struct skbt_vent *e = NULL;
+        __u32 i, slot;
+
+        *(volatile __u64 *)&s->vseq = seq;
+        asm volatile("" ::: "memory");
+        s->m.mark = s->si.mark;
+        s->m.pid = 0;
+        s->m.ifindex = 0;
+        s->m.netns = 0;
+        /* The device and the process are part of the cache's key while a live filter looks
+         * at them (a packet crosses devices and tasks); without the cache, only for the
+         * candidates the prefilter leaves. */
+        if (cached && (active & *(volatile __u64 *)&state.need_dev)) {
+                if (btf)
+                        skbt_load_dev(skb, s);
+                else
+                        skbt_read_dev(s);
+        }
+        if (cached && (active & *(volatile __u64 *)&state.need_pid))
+                s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        skbt_read_hdr(s, eth_proto);
+        if (cached) {
+                s->vk.skb = addr;
+                /* Read after state.active (the caller's): a session's bit is set after the
+                 * bump. */
+                s->vk.gen = *(volatile __u64 *)&state.gen;
+                /* The filters are read after gen: the daemon writes a slot's filter before
+                 * it bumps gen, so an entry under the new gen holds the new filter's verdict. */
+                asm volatile("" ::: "memory");
+                s->vk.mark = s->si.mark;
+                s->vk.pid = s->m.pid;
+                s->vk.ifindex = s->m.ifindex;
+                s->vk.netns = s->m.netns;
+                s->vk.protocol = s->si.protocol;
+                s->vk.hdr_len = (__u16)s->hdr_len;
+                s->vk.hdr_l2 = (__u16)s->hdr_l2;
+                s->vk.pad = 0;
+                slot = skbt_vslot(addr);
+                e = &s->vcache[slot & (SKBT_VCACHE_SLOTS - 1)];
+                if (skbt_vent_match(e, &s->vk, s->hdr, active)) {
+                        __u64 m = e->matched & active;
+
+                        if (m)
+                                __builtin_memcpy(&s->t, &e->t, sizeof(s->t));
+                        asm volatile("" ::: "memory");
+                        /* Unless a probe ran in between on this CPU (an interrupt's
+                         * packet): it may have rewritten the entry while it was compared. */
+                        if (*(volatile __u64 *)&s->vseq == seq) {
+                                s->vhits += 1;
+                                *(volatile __u64 *)&s->verdict = m;
+                                return;
+                        }
+                }
+                s->vmisses += 1;
+        }
+        __builtin_memset(&s->t, 0, sizeof(s->t));
+        if (s->hdr_len)
+                skbt_parse(s->hdr, s->hdr_len, s->hdr_l2, eth_proto, &s->t);
+
+        /*
+         * Only the sessions the prefilter leaves run their filter, lowest bit
+         * first, so the loop runs once per candidate, not once per slot.
+         * volatile: clang must not keep these in registers (see struct skbt_scratch).
+         */
+        *(volatile __u64 *)&s->matched = 0;
+        *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, active);
+        if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)) {
+                if (btf)
+                        skbt_load_dev(skb, s);
+                else
+                        skbt_read_dev(s);
+        }
+        if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_pid))
+                s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                __u64 cand = *(volatile __u64 *)&s->candidates;
+
+                if (!cand)
+                        break;
+                slot = skbt_lowest_bit(cand);
+                *(volatile __u64 *)&s->candidates = cand & (cand - 1);
+                if (slot < SKBT_MAX_SESSIONS &&
+                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m) &&
+                    skbt_cbpf_match(s, slot, eth_proto))
+                        *(volatile __u64 *)&s->matched |= 1ULL << slot;
+        }
+        if (e) {
+                skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
+                /* Valid only if nothing ran in between: a nested run may have written the
+                 * same slot half-way through ours. */
+                *(volatile __u64 *)&e->k.skb = *(volatile __u64 *)&s->vseq == seq ? addr : 0;
+        }
+        *(volatile __u64 *)&s->verdict = *(volatile __u64 *)&s->matched;
+}
+
+/*
+ * Every live session filters on the mark, the skb's mark fails each of them,
+ * and none follows packets (a followed packet's events need its headers
+ * whatever its filter says): no session wants the packet, decided without
+ * copying its headers or the cache.  A session like ipftrace2's (whose only
+ * filter is the mark) costs the skb's fields and a compare per hit.
+ */
+static __always_inline bool skbt_mark_rules_out(struct skbt_scratch *s, __u64 active)
+{
+        __u64 left;
+        __u32 i, slot;
+
+        if ((active & ~*(volatile __u64 *)&state.need_mark) ||
+            (active & *(volatile __u64 *)&state.ident))
+                return false;
+        /* volatile: the lowest-bit loop of skbt_verdict(), on the same scratch word. */
+        *(volatile __u64 *)&s->candidates = active;
+        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                left = *(volatile __u64 *)&s->candidates;
+                if (!left)
+                        break;
+                slot = skbt_lowest_bit(left);
+                *(volatile __u64 *)&s->candidates = left & (left - 1);
+                if (slot >= SKBT_MAX_SESSIONS ||
+                    (s->si.mark & state.filters[slot].mark_mask) == state.filters[slot].mark)
+                        return false;
+        }
+        return !*(volatile __u64 *)&s->candidates;
+}
+
+/*
+ * The packet's side of a hit, the same at every probe: the skb's fields in
+ * scratch and the filters' verdict for the live sessions in active.  NULL
+ * when the skb cannot be read.
+ */
+static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u64 active,
+                                                       const bool btf)
+{
+        struct skbt_scratch *s;
+        __u32 zero = 0;
+
+        if (!skb)
+                return NULL;
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (!s)
+                return NULL;
+        /* Through map memory: a BTF-typed pointer cannot be stored as a number (see there). */
+        *(volatile __u64 *)&s->skb_addr = (__u64)skb;
+        if (btf)
+                skbt_load_skb(skb, s);
+        else if (skbt_copy_skb(skb, s) < 0)
+                return NULL;
+        *(volatile __u64 *)&s->vactive = active;
+        if (skbt_mark_rules_out(s, active)) {
+                s->vmarks += 1;
+                s->hdr_len = 0;
+                *(volatile __u64 *)&s->verdict = 0;
+                return s;
+        }
+        skbt_verdict(s, skb, active, bpf_ntohs(s->si.protocol), btf);
+        return s;
+}
+
+/*
+ * No live session wants the packet, and none follows packets (--track and
+ * aggregate output look at every probe of a tracked packet, and at frees
+ * and clones): the hit needs nothing else, not even which probe it is.
+ */
+static __always_inline bool skbt_unwanted(struct skbt_scratch *s)
+{
+        return !*(volatile __u64 *)&s->verdict &&
+               !(*(volatile __u64 *)&s->vactive & *(volatile __u64 *)&state.ident);
+}
+
+/*
  * Returns the mask of sessions the event went to (0 if none).  stamp: the
  * probe id in the low 32 bits, SKBT_STAMP_* above (skbt_probe_id.bpf.h).
  */
 /*
  * btf: skb is BTF-typed (tp_btf), its fields are read with plain loads; a
  * compile-time constant, so each entry point gets one flavour of the body.
+ * judged: the scratch of an skbt_judge() the entry point made already (the
+ * kprobes judge before they read their attach cookie), else NULL.
  */
 static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb, __u64 stamp,
-                                                 const struct skbt_hit *hit, const bool btf)
+                                                 const struct skbt_hit *hit, const bool btf,
+                                                 struct skbt_scratch *judged)
 {
-        __u64 mask = *(volatile __u64 *)&state.active, ident, now, want, addr;
+        __u64 active, mask, ident, now, want, addr;
         __u32 probe_id = (__u32)stamp, sflags = (__u32)(stamp >> 32);
-        struct skbt_scratch *s;
+        struct skbt_scratch *s = judged;
         struct skbt_event *e;
         struct net_device *dev;
         __u16 eth_proto;
-        __u32 i, zero = 0;
         __u8 ev_flags;
         bool want_stack, want_fields, want_snap, want_ct;
 
-        if (!mask)
+        active = s ? *(volatile __u64 *)&s->vactive : *(volatile __u64 *)&state.active;
+        if (!active)
                 return 0;
         if (probe_id >= SKBT_MAX_PROBES)
                 return 0;
@@ -662,8 +860,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
          * (e.g. a 32-bit truncation of a cookie); bound the index the verifier
          * sees too. */
         asm volatile("%[v] &= 0x1fff" : [v] "+r"(probe_id));
-        ident = mask & *(volatile __u64 *)&state.ident;
-        mask &= probe_sessions[probe_id];
+        ident = active & *(volatile __u64 *)&state.ident;
+        mask = active & probe_sessions[probe_id];
         if (!skb)
                 return 0;
         if (!mask) {
@@ -672,23 +870,13 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                         skbt_track_unselected(skb, sflags, probe_id);
                 return 0;
         }
-
-        s = bpf_map_lookup_elem(&scratch, &zero);
-        if (!s)
-                return 0;
-        __builtin_memset(&s->t, 0, sizeof(s->t));
-        *(volatile __u64 *)&s->skb_addr = (__u64)skb;
+        if (!s) {
+                s = skbt_judge(skb, active, btf);
+                if (!s)
+                        return 0;
+        }
         addr = *(volatile __u64 *)&s->skb_addr;
-        if (btf)
-                skbt_load_skb(skb, s);
-        else if (skbt_copy_skb(skb, s) < 0)
-                return 0;
         eth_proto = bpf_ntohs(s->si.protocol);
-        s->m.mark = s->si.mark;
-        s->m.pid = 0;
-        s->m.ifindex = 0;
-        s->m.netns = 0;
-        skbt_parse_skb(s, eth_proto);
         /*
          * The clock is read only when a time is needed (tracking, an event):
          * in a VM a clock read costs about as much as the rest of a
@@ -701,46 +889,16 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
          * A tracked packet goes to the sessions following it (--track) without
          * their filter: its headers may no longer say what matched.
          */
-        *(volatile __u64 *)&s->matched = 0;
         *(volatile __u64 *)&s->track_id = 0;
         *(volatile __u64 *)&s->track_sessions = 0;
         if (ident) {
                 now = bpf_ktime_get_ns();
                 skbt_track_lookup(s, addr, now, sflags);
         }
-        *(volatile __u64 *)&s->matched =
-            *(volatile __u64 *)&s->track_sessions & mask & *(volatile __u64 *)&state.track;
-
-        /*
-         * Only the sessions the prefilter leaves run their filter, lowest bit
-         * first, so the loop runs once per candidate, not once per slot.
-         * volatile: clang must not keep these in registers (see struct skbt_scratch).
-         */
-        *(volatile __u64 *)&s->candidates =
-            skbt_prefilter(&s->t, mask & ~*(volatile __u64 *)&s->matched);
-        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev) {
-                if (btf)
-                        skbt_load_dev(skb, s);
-                else
-                        skbt_read_dev(s);
-        }
-        /* Likewise the pid: a filter or an event needs it, a ruled-out packet does not. */
-        if (*(volatile __u64 *)&s->candidates | *(volatile __u64 *)&s->matched)
-                s->m.pid = bpf_get_current_pid_tgid() >> 32;
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                __u64 cand = *(volatile __u64 *)&s->candidates;
-                __u32 slot;
-
-                if (!cand)
-                        break;
-                slot = skbt_lowest_bit(cand);
-                *(volatile __u64 *)&s->candidates = cand & (cand - 1);
-                if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m) &&
-                    skbt_cbpf_match(s, slot, eth_proto))
-                        *(volatile __u64 *)&s->matched |= 1ULL << slot;
-        }
-        mask = *(volatile __u64 *)&s->matched;
+        mask &= *(volatile __u64 *)&s->verdict |
+                (*(volatile __u64 *)&s->track_sessions & *(volatile __u64 *)&state.track);
+        /* In map memory for skbt_count_lost() (see there). */
+        *(volatile __u64 *)&s->matched = mask;
         want = mask & ident;
         if (want)
                 skbt_track_update(s, addr, want, now, sflags);
@@ -763,6 +921,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         }
         if (!mask)
                 return 0;
+        /* The process for the event (the filters read it only when one looks at it). */
+        s->m.pid = bpf_get_current_pid_tgid() >> 32;
         if (!now)
                 now = bpf_ktime_get_ns();
 
@@ -902,14 +1062,21 @@ lost:
 static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 stamp,
                                          const struct skbt_hit *hit)
 {
-        return skbt_handle_flavour(ctx, skb, stamp, hit, false);
+        return skbt_handle_flavour(ctx, skb, stamp, hit, false, NULL);
+}
+
+/* The same, after the entry point's own skbt_judge(skb, ..., false) gave s. */
+static __always_inline __u64 skbt_handle_judged(void *ctx, struct sk_buff *skb, __u64 stamp,
+                                                const struct skbt_hit *hit, struct skbt_scratch *s)
+{
+        return skbt_handle_flavour(ctx, skb, stamp, hit, false, s);
 }
 
 /* An skb the verifier knows the type of: a tp_btf argument. */
 static __always_inline __u64 skbt_handle_btf(void *ctx, struct sk_buff *skb, __u64 stamp,
                                              const struct skbt_hit *hit)
 {
-        return skbt_handle_flavour(ctx, skb, stamp, hit, true);
+        return skbt_handle_flavour(ctx, skb, stamp, hit, true, NULL);
 }
 
 /* A record for the sessions in mask found the ring buffer full (outside skbt_handle()). */

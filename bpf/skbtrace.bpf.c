@@ -142,7 +142,9 @@ int skbt_fexit(__u64 *ctx)
  * kprobe and kprobe-multi: one program per register position (x86-64 passes
  * the first six arguments in di, si, dx, cx, r8, r9), attached to many
  * functions; the attach cookie carries the probe id (low 32 bits) and
- * SKBT_STAMP_* (high 32 bits).
+ * SKBT_STAMP_* (high 32 bits).  The packet is judged before the cookie is
+ * read: on kprobe-multi that is a binary search over the link's functions,
+ * and most hits of a running session are packets no session wants.
  */
 /*
  * Where a drop function was called from, as skb:kfree_skb reports it
@@ -176,9 +178,13 @@ static __always_inline bool skbt_kprobe_template(void)
         {                                                                                          \
                 struct sk_buff *skb = (struct sk_buff *)ctx->reg;                                  \
                 struct skbt_hit hit = {};                                                          \
+                struct skbt_scratch *s;                                                            \
                 __u64 cookie, mask;                                                                \
                                                                                                    \
                 if (skbt_kprobe_template() || skbt_idle())                                         \
+                        return 0;                                                                  \
+                s = skbt_judge(skb, *(volatile __u64 *)&state.active, false);                      \
+                if (!s || skbt_unwanted(s))                                                        \
                         return 0;                                                                  \
                 cookie = bpf_get_attach_cookie(ctx);                                               \
                 if ((cookie >> 32) & SKBT_STAMP_DROP) {                                            \
@@ -187,7 +193,7 @@ static __always_inline bool skbt_kprobe_template(void)
                         hit.location = skbt_kprobe_caller(ctx);                                    \
                         skbt_nf_drop_inside(skb);                                                  \
                 }                                                                                  \
-                mask = skbt_handle(ctx, skb, cookie, &hit);                                        \
+                mask = skbt_handle_judged(ctx, skb, cookie, &hit, s);                              \
                 if (mask)                                                                          \
                         skbt_graph_push(skb, (__u32)cookie, mask);                                 \
                 return 0;                                                                          \

@@ -218,6 +218,12 @@ struct skbt_state {
         __u64 need_dev; /* sessions whose filter looks at the device (netns, ifindex) */
         __u64 track_idle_ns; /* a tracked packet unseen for this long is taken as gone */
         __u64 n_cpus;        /* possible CPUs: track ids are handed out per CPU */
+        __u64 need_pid;      /* sessions whose filter looks at the process (--pid) */
+        /* Bumped by the daemon before a session goes live (after its filter is in place):
+         * verdicts cached before (bpf/skbt_verdict.bpf.h) do not answer for its slot. */
+        __u64 gen;
+        __u64 need_mark; /* sessions whose filter tests the mark (--mark) */
+        __u64 need_cbpf; /* sessions with a pcap filter: verdicts are cached while one runs */
 };
 
 /*

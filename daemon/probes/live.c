@@ -35,6 +35,14 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
                 SET(st->stack, bit);
         if (ls->filter.flags & (SKBT_F_NETNS | SKBT_F_IFINDEX))
                 SET(st->need_dev, bit);
+        if (ls->filter.flags & SKBT_F_PID)
+                SET(st->need_pid, bit);
+        if (ls->filter.flags & SKBT_F_MARK)
+                SET(st->need_mark, bit);
+        if (ls->cbpf.len)
+                SET(st->need_cbpf, bit);
+        /* The slot's filter changed: verdicts BPF cached for it are stale (skbt_verdict.bpf.h). */
+        __atomic_fetch_add(&st->gen, 1, __ATOMIC_RELEASE);
         SET(st->active, bit);
 }
 
@@ -53,6 +61,9 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
         CLEAR(st->track, bit);
         CLEAR(st->stack, bit);
         CLEAR(st->need_dev, bit);
+        CLEAR(st->need_pid, bit);
+        CLEAR(st->need_mark, bit);
+        CLEAR(st->need_cbpf, bit);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         CLEAR(l->probe_sessions[i], bit);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* skbt_verdict.bpf.h - the session filters' verdict on a packet, cached per CPU across its probes
+ */
+#pragma once
+
+/* Also compiled for the host (tests/unit/test_verdict_host.c), like the parser. */
+#include "skbt_parse.bpf.h"
+
+/*
+ * A packet passes tens of probes (function backends: ~60-120 per packet),
+ * and a running session usually wants none of them.  Parsing the headers and
+ * running the prefilter and the filters again at each of them was most of a
+ * non-matching hit.  So the verdict (which live sessions' filters match) is
+ * decided once and remembered per CPU, keyed by exactly what the filters
+ * read:
+ *
+ * - the header bytes the parser and the pcap filters see (the copy in
+ *   scratch: hdr_len bytes, from the Ethernet header or the network
+ *   header), and skb->protocol, which the parser checks them against;
+ * - skb->mark; the device's index and namespace (only while a live session
+ *   filters on them) and the current process (likewise, --pid);
+ * - the sessions: state.gen, which the daemon bumps before a session goes
+ *   live (its slot may have held another filter), and the set of live
+ *   sessions the verdict covers (a session that went live since is not in
+ *   it, so the entry does not answer for it).
+ *
+ * So the cache is a memo of a pure function, and a hit costs the header
+ * copy and a compare instead of the parse and the filters: a NAT rewrite
+ * (the addresses or ports in the copy change), an encapsulation or
+ * decapsulation (the header the copy starts at, and so its bytes, change),
+ * a new mark all miss and decide again, and nothing is inferred from which
+ * probe fired or how skb->data moved.  A parser that learns to read deeper
+ * (tunnels: the inner headers) stays covered as long as it reads only the
+ * copy, whose every byte is compared: widen SKBT_HDR_MAX and the key
+ * follows.  Anything else a filter comes to read must join struct
+ * skbt_vkey.
+ *
+ * Entries are found by skb address (SKBT_VCACHE_SLOTS, direct-mapped):
+ * packets interleave on a CPU (a sender's next skb before the previous one's
+ * receive), so one entry would thrash.  The address is the slot's tag only:
+ * the verdict does not depend on it.
+ */
+#define SKBT_VCACHE_SLOTS 16
+
+/* What the filters read besides the header bytes; compared as five words. */
+struct skbt_vkey {
+        __u64 skb; /* the slot's tag; 0: empty */
+        __u64 gen;
+        __u32 mark;
+        __u32 pid;     /* 0 unless a live session filters on it */
+        __u32 ifindex; /* these two: 0 unless a live session filters on them */
+        __u32 netns;
+        __u16 protocol;
+        __u16 hdr_len;
+        __u16 hdr_l2;
+        __u16 pad;
+};
+_Static_assert(sizeof(struct skbt_vkey) == 40, "skbt_vkey: five words");
+
+struct skbt_vent {
+        struct skbt_vkey k;
+        __u64 evaluated;     /* the live sessions whose filters were run */
+        __u64 matched;       /* ... and matched */
+        struct skbt_tuple t; /* the parse, for the events of matching hits */
+        __u8 hdr[SKBT_HDR_MAX] __attribute__((aligned(8)));
+};
+
+SKBT_INLINE __u32 skbt_vslot(__u64 skb)
+{
+        /* sk_buffs are 256-byte slab objects (fclones 512): skip the offset bits. */
+        return (__u32)((skb >> 8) ^ (skb >> 12)) & (SKBT_VCACHE_SLOTS - 1);
+}
+
+/*
+ * The entry holds the verdict for this key and these header bytes, for at
+ * least every session in active.  Branch-free over the key; the header
+ * words up to hdr_len, the last one masked to the bytes that were copied.
+ */
+SKBT_INLINE bool skbt_vent_match(const struct skbt_vent *e, const struct skbt_vkey *k,
+                                 const __u8 *hdr, __u64 active)
+{
+        const __u64 *a = (const __u64 *)k, *b = (const __u64 *)&e->k;
+        const __u64 *ha = (const __u64 *)hdr, *hb = (const __u64 *)e->hdr;
+        __u32 n = k->hdr_len, i;
+        __u64 diff;
+
+        diff = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]);
+        if (diff || (e->evaluated & active) != active)
+                return false;
+        for (i = 0; i < SKBT_HDR_MAX / 8; i++) {
+                __u32 left;
+                __u64 d;
+
+                if (i * 8 >= n)
+                        break;
+                d = ha[i] ^ hb[i];
+                left = n - i * 8;
+                if (left < 8)
+                        d &= (1ULL << (left * 8)) - 1;
+                if (d)
+                        return false;
+        }
+        return true;
+}
+
+/*
+ * Fill an entry; the caller validates it (k.skb) afterwards if nothing ran
+ * on this CPU meanwhile.  Invalid while it is being written: a probe that
+ * interrupts this (an interrupt's packet) finds no half-written entry.
+ */
+SKBT_INLINE void skbt_vent_store(struct skbt_vent *e, const struct skbt_vkey *k, const __u8 *hdr,
+                                 const struct skbt_tuple *t, __u64 evaluated, __u64 matched)
+{
+        *(volatile __u64 *)&e->k.skb = 0;
+        asm volatile("" ::: "memory");
+        __builtin_memcpy((void *)&e->k + 8, (const void *)k + 8, sizeof(*k) - 8);
+        e->evaluated = evaluated;
+        e->matched = matched;
+        __builtin_memcpy(&e->t, t, sizeof(*t));
+        __builtin_memcpy(e->hdr, hdr, SKBT_HDR_MAX);
+        asm volatile("" ::: "memory");
+}
