@@ -516,6 +516,32 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
         *(volatile __u64 *)&s->track_sessions = nt.sessions;
 }
 
+/*
+ * The quota of packets a session may start tracking (skbt_track.bpf.h): of
+ * want, the ident sessions that matched a new packet, those that may track it.
+ */
+static __always_inline __u64 skbt_track_charge(__u64 want, __u64 now)
+{
+        __u64 left = want & *(volatile __u64 *)&state.track_limited;
+        __u64 interval = *(volatile __u64 *)&state.track_interval_ns;
+        __u64 burst = *(volatile __u64 *)&state.track_burst_ns;
+
+        for (__u32 i = 0; i < SKBT_MAX_SESSIONS && left; i++) {
+                __u32 slot = skbt_lowest_bit(left) & (SKBT_MAX_SESSIONS - 1);
+                struct skbt_track_quota *q = &track_quota[slot];
+                __u64 tat = q->tat;
+
+                left &= left - 1;
+                if (tat >= now + burst) {
+                        want &= ~(1ULL << slot);
+                        __sync_fetch_and_add(&q->refused, 1);
+                        continue;
+                }
+                q->tat = (tat > now ? tat : now) + interval;
+        }
+        return want;
+}
+
 /* Sessions wanting track ids matched the packet: start tracking it, or add them. */
 static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key, __u64 want,
                                               __u64 now, __u32 sflags)
@@ -542,6 +568,11 @@ static __always_inline void skbt_track_update(struct skbt_scratch *s, __u64 key,
         /* A packet being freed starts no journey. */
         if (sflags & SKBT_STAMP_FREE)
                 return;
+        if (want & *(volatile __u64 *)&state.track_limited) {
+                want = skbt_track_charge(want, now);
+                if (!want)
+                        return;
+        }
         /* Unique without atomics (which need Linux 5.12): CPU c hands out
          * c+1, c+1+ncpu, c+1+2*ncpu, ... */
         ncpu = *(volatile __u64 *)&state.n_cpus;

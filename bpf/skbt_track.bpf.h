@@ -48,6 +48,18 @@ struct {
 } track_head SEC(".maps");
 
 /*
+ * The maps are shared by every session: without a bound, one member's
+ * session matching a flood of long-lived packets would evict everyone's.
+ * Sessions in state.track_limited (the daemon sets non-root ones) pay one
+ * token per packet they start tracking, at state.track_interval_ns per token
+ * with state.track_burst_ns saved up at most; past it the packet is not
+ * tracked for that session, which counts it (refused).  Only the start of a
+ * journey pays: hits of tracked packets and sessions without ident, nothing.
+ * Racing CPUs may each pass one token: the bound is loose by the CPU count.
+ */
+struct skbt_track_quota track_quota[SKBT_MAX_SESSIONS] SEC(".bss"); /* skbt_track_charge() */
+
+/*
  * Copy functions' entries push their tracked argument here; the return pops
  * it and links the returned skb to it.  Per task, a few deep: a copy
  * function may call another (skb_realloc_headroom -> pskb_copy).

@@ -258,11 +258,11 @@ static void status_print(json_object *p, bool verbose)
                 status_line("tracking:",
                             "%" PRIu64 " packets followed now (map of %" PRIu64 "); %" PRIu64
                             " started, %" PRIu64 " clones, %" PRIu64 " freed, %" PRIu64
-                            " stale, %" PRIu64 " evicted",
+                            " stale, %" PRIu64 " evicted, %" PRIu64 " refused (track_quota)",
                             member_u64_or(v2, "entries", 0), member_u64_or(v2, "max", 0),
                             member_u64_or(v2, "created", 0), member_u64_or(v2, "clones", 0),
                             member_u64_or(v2, "freed", 0), member_u64_or(v2, "stale", 0),
-                            member_u64_or(v2, "evicted", 0));
+                            member_u64_or(v2, "evicted", 0), member_u64_or(v2, "refused", 0));
         if ((v2 = member(p, "netfilter", json_type_object)))
                 status_line("netfilter:",
                             "%" PRIu64 " table/chain evaluators report verdicts%s; %" PRIu64

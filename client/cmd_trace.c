@@ -246,6 +246,12 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
                             "were forgotten while this session ran, so some may not have been "
                             "followed to their end",
                             v);
+        /* Past the daemon's track_quota (non-root): matched, shown, but not followed. */
+        if (member_u64(summary, "track_refused", &v) && v)
+                log_warning("warning: %" PRIu64 " packets were not tracked for this session: "
+                            "it started tracking more than the daemon's track_quota allows "
+                            "(see skbtraced(8) SECURITY); their events have no track id",
+                            v);
 }
 
 /* Limits the daemon put on this session, so that a cut-off trace is no surprise. */

@@ -222,8 +222,11 @@ struct skbt_state {
         /* Bumped by the daemon before a session goes live (after its filter is in place):
          * verdicts cached before (bpf/skbt_verdict.bpf.h) do not answer for its slot. */
         __u64 gen;
-        __u64 need_mark; /* sessions whose filter tests the mark (--mark) */
-        __u64 need_cbpf; /* sessions with a pcap filter: verdicts are cached while one runs */
+        __u64 need_mark;     /* sessions whose filter tests the mark (--mark) */
+        __u64 need_cbpf;     /* sessions with a pcap filter: verdicts are cached while one runs */
+        __u64 track_limited; /* sessions whose new tracked packets cost a token (non-root) */
+        __u64 track_interval_ns; /* ...one token per this many ns (the quota's rate) */
+        __u64 track_burst_ns;    /* ...and at most this much time's worth saved up */
 };
 
 /*
@@ -237,6 +240,17 @@ struct skbt_state {
 #define SKBT_TRACK_ENTRIES 16384
 /* An entry unseen this long is stale: its packet was freed where no probe saw it. */
 #define SKBT_TRACK_IDLE_NS 1000000000ULL
+
+/*
+ * Per-session quota of packets it starts tracking (bpf/skbt_track.bpf.h), as
+ * a GCRA: a packet is allowed while tat < now + burst, and moves tat (the
+ * theoretical arrival time) on by one interval.  Reset by the daemon before
+ * the session's bit is set in state.track_limited.
+ */
+struct skbt_track_quota {
+        __u64 tat;
+        __u64 refused; /* packets this session matched but was not given tracking for */
+};
 
 struct skbt_track {
         __u64 track_id;

@@ -81,6 +81,9 @@ static void help(void)
             "                                  no request for this long (default 30s)\n"
             "      --max-queued MB             output waiting for all clients together before\n"
             "                                  the sessions holding most drop (default 128)\n"
+            "      --track-quota N             packets a non-root session may start tracking\n"
+            "                                  per second (--track); the rest are counted\n"
+            "                                  (default 256, 0: unlimited)\n"
             "\n"
             "  -v, --verbose           debug logging (repeat for libbpf details)\n"
             "  -h, --help              show this help\n"
@@ -110,6 +113,7 @@ enum {
         ARG_IDLE_TIMEOUT,
         ARG_MAX_QUEUED,
         ARG_KEEP_ATTACHED,
+        ARG_TRACK_QUOTA,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -132,6 +136,7 @@ static const struct {
     {ARG_IDLE_TIMEOUT, "idle-timeout", "idle_timeout"},
     {ARG_MAX_QUEUED, "max-queued", "max_queued"},
     {ARG_KEEP_ATTACHED, "keep-attached", "keep_attached"},
+    {ARG_TRACK_QUOTA, "track-quota", "track_quota"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -156,6 +161,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT},
             {"max-queued", required_argument, NULL, ARG_MAX_QUEUED},
             {"keep-attached", required_argument, NULL, ARG_KEEP_ATTACHED},
+            {"track-quota", required_argument, NULL, ARG_TRACK_QUOTA},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

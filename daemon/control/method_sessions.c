@@ -71,6 +71,9 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "lost_queue", json_object_new_uint64(s->lost_queue));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(s->lost_rate));
         json_object_object_add(o, "rate_limit", json_object_new_int64(s->rate_limit));
+        if (s->ident)
+                json_object_object_add(o, "track_refused",
+                                       json_object_new_uint64(skbt_session_track_refused(s)));
         json_object_object_add(o, "queued_bytes", json_object_new_uint64(skbt_session_queued(s)));
         return o;
 }

@@ -99,6 +99,17 @@ static json_object *netfilter_to_json(struct skbtraced *d)
         return n;
 }
 
+/* Packets not tracked for sessions over their track_quota, ended sessions' included. */
+static uint64_t track_refused(const struct skbtraced *d)
+{
+        uint64_t n = d->track_refused_total;
+
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (d->slots[i])
+                        n += skbt_session_track_refused(d->slots[i]);
+        return n;
+}
+
 /*
  * The packet-tracking maps: entries now, and how entries left.  LRU
  * evictions are not reported by the kernel; "evicted" is what was created
@@ -121,6 +132,7 @@ static json_object *tracking_to_json(struct skbtraced *d)
         json_object_object_add(t, "swept", json_object_new_uint64(st.swept));
         json_object_object_add(t, "evicted", json_object_new_uint64(st.evicted));
         json_object_object_add(t, "failed", json_object_new_uint64(st.failed));
+        json_object_object_add(t, "refused", json_object_new_uint64(track_refused(d)));
         return t;
 }
 
@@ -230,6 +242,7 @@ static json_object *limits_json(const struct skbt_config *cfg)
         json_object_object_add(limits, "idle_timeout",
                                json_object_new_double((double)cfg->idle_timeout_usec / 1e6));
         json_object_object_add(limits, "max_queued", json_object_new_uint64(cfg->max_queued_bytes));
+        json_object_object_add(limits, "track_quota", json_object_new_int64(cfg->track_quota));
         return limits;
 }
 

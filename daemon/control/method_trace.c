@@ -390,6 +390,8 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
         t->pid = c->cred.pid;
         /* Like kptr_restrict: kernel addresses only for root (output/kaddr.h). */
         t->hide_kaddr = !c->admin;
+        /* The tracking maps are shared: a member's sessions may fill them only so fast. */
+        t->track_limited = !c->admin && c->d->opt.cfg.track_quota;
         t->rate_limit = c->d->opt.cfg.rate_limit;
         if (!c->admin && (r = check_field_quota(call, &t->fields)) < 0)
                 return r;

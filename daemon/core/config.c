@@ -36,6 +36,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .idle_detach_usec = SKBT_IDLE_DETACH_DEFAULT_USEC,
             .idle_timeout_usec = SKBT_IDLE_TIMEOUT_DEFAULT_USEC,
             .max_queued_bytes = (size_t)128 << 20,
+            .track_quota = SKBT_TRACK_QUOTA_DEFAULT,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
         snprintf(c->keep_attached, sizeof(c->keep_attached), "none");
@@ -282,6 +283,12 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                         return r;
                 c->max_queued_bytes = (size_t)v << 20;
                 c->set |= SKBT_CFG_MAX_QUEUED;
+        } else if (strcmp(key, "track_quota") == 0) {
+                r = parse_range(key, value, 0, 1000 * 1000, "(packets per second, 0: unlimited)",
+                                &c->track_quota, err, errlen);
+                if (r < 0)
+                        return r;
+                c->set |= SKBT_CFG_TRACK_QUOTA;
         } else if (strcmp(key, "idle_timeout") == 0) {
                 r = skbt_parse_duration_sec(value, &c->idle_timeout_usec);
                 if (r < 0 || c->idle_timeout_usec == 0)
@@ -301,7 +308,8 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                                  "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                                  "queue_size, max_sessions, max_sessions_per_user, max_duration, "
                                  "rate_limit, max_connections, max_connections_per_user, "
-                                 "idle_detach_after, idle_timeout, max_queued or keep_attached",
+                                 "idle_detach_after, idle_timeout, max_queued, keep_attached "
+                                 "or track_quota",
                                  key);
         }
         return 0;
@@ -453,5 +461,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 dst->max_queued_bytes = src->max_queued_bytes;
         if (src->set & SKBT_CFG_KEEP_ATTACHED)
                 memcpy(dst->keep_attached, src->keep_attached, sizeof(dst->keep_attached));
+        if (src->set & SKBT_CFG_TRACK_QUOTA)
+                dst->track_quota = src->track_quota;
         dst->set |= src->set;
 }

@@ -30,6 +30,7 @@ enum {
         SKBT_CFG_IDLE_TIMEOUT = 1 << 11,
         SKBT_CFG_MAX_QUEUED = 1 << 12,
         SKBT_CFG_KEEP_ATTACHED = 1 << 13,
+        SKBT_CFG_TRACK_QUOTA = 1 << 14,
 };
 
 /* keep_attached: "none", "all" or a regular expression over probe names (skbt_regex.h). */
@@ -70,7 +71,12 @@ struct skbt_config {
         /* Probes attached even while no session needs them: "none" (the default), "all", or a
          * regular expression over probe names.  docs/skbtraced.8. */
         char keep_attached[SKBT_KEEP_ATTACHED_MAX];
+        /* Packets a non-root session may start tracking per second (the tracking maps are
+         * shared: docs/skbtraced.8 SECURITY); 0: unlimited. */
+        uint32_t track_quota;
 };
+
+#define SKBT_TRACK_QUOTA_DEFAULT 256
 
 #define SKBT_IDLE_TIMEOUT_DEFAULT_USEC (30 * 1000000ULL)
 /* Connections only root may open: headroom over what the others may hold together, so that

@@ -84,7 +84,8 @@ struct skbt_session {
         uint32_t rate_limit;                   /* events per second, 0: none (fixed at start) */
         uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
         uid_t uid;                             /* owner: the peer that started it */
-        bool hide_kaddr; /* not root: no kernel addresses in its events (output/kaddr.h) */
+        bool hide_kaddr;    /* not root: no kernel addresses in its events (output/kaddr.h) */
+        bool track_limited; /* not root: packets it starts tracking are limited (track_quota) */
         pid_t pid;
         uint64_t start_realtime_usec;      /* for people: when it started */
         char *regex;                       /* probe selection as given, NULL: all */
@@ -223,6 +224,7 @@ struct skbtraced {
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
         uint64_t lost_rate_total;
+        uint64_t track_refused_total; /* ended sessions' (skbt_session_track_refused()) */
         bool shutting_down;
 
         /* Custom fields: the shared table (names resolve through kernel/kernel_btf.h). */
@@ -250,6 +252,8 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
 void skbt_session_detach_output(struct skbt_session *s);
 /* Output waiting for the session's client: rendered, and queued on its connection. */
 size_t skbt_session_queued(const struct skbt_session *s);
+/* Packets its track_quota kept from being tracked for it (0: root, or no track ids). */
+uint64_t skbt_session_track_refused(const struct skbt_session *s);
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason);
 void skbt_session_end(struct skbt_session *s, const char *reason);
 /* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop

@@ -27,6 +27,14 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
                 __atomic_store_n(&l->ct_conf->len, ls->ct_len, __ATOMIC_RELEASE);
                 SET(*l->ct_sessions, bit);
         }
+        if (ls->ident && ls->track_quota) {
+                /* A second's worth may be saved up; the slot's previous owner's is gone. */
+                l->track_quota[slot] = (struct skbt_track_quota){};
+                __atomic_store_n(&st->track_interval_ns, 1000000000ULL / ls->track_quota,
+                                 __ATOMIC_RELAXED);
+                __atomic_store_n(&st->track_burst_ns, 1000000000ULL, __ATOMIC_RELAXED);
+                SET(st->track_limited, bit);
+        }
         if (ls->ident)
                 SET(st->ident, bit);
         if (ls->track)
@@ -59,6 +67,7 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
         CLEAR(*l->ct_sessions, bit);
         CLEAR(st->ident, bit);
         CLEAR(st->track, bit);
+        CLEAR(st->track_limited, bit);
         CLEAR(st->stack, bit);
         CLEAR(st->need_dev, bit);
         CLEAR(st->need_pid, bit);
@@ -69,6 +78,11 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
                         CLEAR(l->probe_sessions[i], bit);
         if (ident)
                 skbt_loader_track_sweep(l, bit);
+}
+
+uint64_t skbt_live_track_refused(const struct skbt_loader *l, uint32_t slot)
+{
+        return __atomic_load_n(&l->track_quota[slot].refused, __ATOMIC_RELAXED);
 }
 
 void skbt_live_probe_add(struct skbt_loader *l, uint32_t id, uint64_t mask)

@@ -22,6 +22,7 @@ struct skbt_live_session {
         bool ident;                 /* records carry track ids */
         bool track;                 /* follow matched packets whatever their headers */
         bool stack;                 /* records carry the kernel stack */
+        uint32_t track_quota; /* ident: packets it may start tracking per second, 0: no limit */
 };
 
 /*
@@ -38,6 +39,9 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
  * session in this slot does not inherit the packets it followed.
  */
 void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident);
+
+/* Packets the slot's session was refused tracking for, over its track_quota. */
+uint64_t skbt_live_track_refused(const struct skbt_loader *l, uint32_t slot);
 
 /* Deliver probe id's hits to the sessions in mask (atomically, the programs read it). */
 void skbt_live_probe_add(struct skbt_loader *l, uint32_t id, uint64_t mask);

@@ -703,6 +703,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->ct_sessions = (uint64_t *)&l->skel->bss->ct_sessions;
         l->ct_conf = &l->skel->bss->ct_conf;
         l->nf_conf = &l->skel->bss->nf_conf;
+        l->track_quota = l->skel->bss->track_quota;
         l->ringbuf_fd = bpf_map__fd(l->skel->maps.events);
         l->lost_fd = bpf_map__fd(l->skel->maps.lost);
         l->stats_fd = bpf_map__fd(l->skel->maps.stats);

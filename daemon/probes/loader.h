@@ -94,6 +94,7 @@ struct skbt_loader {
         uint64_t *ct_sessions;                /* sessions whose records carry conntrack (--ct) */
         struct skbt_ct_conf *ct_conf;         /* how much of a conntrack entry to copy */
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
+        struct skbt_track_quota *track_quota; /* per session slot: packets it may start tracking */
         uint32_t n_nf;                        /* netfilter probes attached */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */
         bool nf_loaded;                       /* netfilter verdict templates loaded (attach_nf.c) */

@@ -62,6 +62,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s)
             .ident = s->ident,
             .track = s->track,
             .stack = s->fmt.stack,
+            /* The tracking maps are shared: how fast a member's session may fill them. */
+            .track_quota = s->track_limited ? d->opt.cfg.track_quota : 0,
         };
 
         skbt_live_session_enable(d->loader, s->slot, &ls);
@@ -159,6 +161,13 @@ void skbt_sessions_coverage(struct skbtraced *d, uint64_t slots)
                 }
                 session_progress(s, cov);
         }
+}
+
+uint64_t skbt_session_track_refused(const struct skbt_session *s)
+{
+        if (!s->ident || !s->track_limited)
+                return 0;
+        return skbt_live_track_refused(s->d->loader, s->slot);
 }
 
 /* Evictions from the tracking map so far (0 if it cannot be read). */
@@ -381,6 +390,10 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         if (s->ident) {
                 uint64_t ev = track_evicted(d);
 
+                /* Not tracked for this session: over its track_quota (docs/skbtraced.8). */
+                json_object_object_add(sum, "track_refused",
+                                       json_object_new_uint64(skbt_session_track_refused(s)));
+
                 json_object_object_add(sum, "track_evicted",
                                        json_object_new_uint64(ev > s->track_evicted_start
                                                                   ? ev - s->track_evicted_start
@@ -394,6 +407,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         d->lost_queue_total += s->lost_queue;
         d->lost_ringbuf_total += s->lost_ringbuf;
         d->lost_rate_total += s->lost_rate;
+        d->track_refused_total += skbt_session_track_refused(s);
         d->slots[s->slot] = NULL;
         d->n_sessions--;
         skbt_idle_session_end(d, s->slot);

@@ -536,6 +536,141 @@ def test_field_quota(t):
     alive("the custom-field quota")
 
 
+# The member: a --track session on a port (at one probe, so that its events do not fill the
+# ring buffer that root's share), then a flood to it (from its own socket) of more
+# datagrams than the tracking map holds; it then ends the session and prints its summary.
+_TRACK_FLOOD_SCRIPT = r"""
+port, n, ready = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(60)
+s.connect(SOCK)
+s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True, "parameters": {
+    "filter": {"proto": "udp", "dport": port}, "track": True, "output": "json",
+    "regex": "^net:netif_receive_skb$"}}).encode() + b"\0")
+buf = b""
+while b"\0" not in buf:
+    buf += s.recv(65536)
+started = json.loads(buf.split(b"\0")[0])
+while not __import__("os").path.exists(ready):
+    time.sleep(0.01)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
+for i in range(n):
+    u.sendto(b"flood", ("127.0.0.1", port))
+elapsed = time.monotonic() - t0
+open(ready + ".done", "w").close()
+s.shutdown(socket.SHUT_WR)
+summary = None
+while summary is None:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    buf += d
+    while b"\0" in buf:
+        msg, buf = buf.split(b"\0", 1)
+        m = json.loads(msg)
+        if "summary" in m.get("parameters", {}):
+            summary = m["parameters"]["summary"]
+print(json.dumps({"started": started, "summary": summary, "elapsed": elapsed}))
+"""
+
+TRACK_FLOOD = 24000  # more than the tracking map's 16384 entries
+
+
+def test_track_quota(t):
+    """A member's --track session on a flood cannot push root's tracked packet out of the map.
+
+    The flood's datagrams stay queued on a socket that does not read, so each would hold a
+    tracking entry: 24,000 of them outgrow the 16,384-entry map, which without a quota would
+    evict root's packet (queued the same way, before the flood).  With the default
+    track_quota (256/s) the member starts tracking at most two seconds' worth per second, the
+    map evicts nothing, root's packet is still in it with its track id, and the member's
+    summary counts the packets it was refused.
+    """
+    d = daemon(t)
+    check(d.proc is not None, "the member daemon runs")
+    base = 20000 + os.getpid() % 20000
+    root_port, flood_port = base, base + 1
+    sinks = []
+    for port in (root_port, flood_port):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.setsockopt(socket.SOL_SOCKET, 33, 256 << 20)  # SO_RCVBUFFORCE: hold the flood
+        u.bind(("127.0.0.1", port))
+        sinks.append(u)
+    ready = os.path.join(tempfile.mkdtemp(prefix="skbt-hostile-"), "go")
+    os.chmod(os.path.dirname(ready), 0o1777)  # the member says there when it has flooded
+    skbt._cleanups.append(lambda: shutil.rmtree(os.path.dirname(ready), ignore_errors=True))
+    result = {}
+    th = threading.Thread(target=lambda: result.update(
+        member(_TRACK_FLOOD_SCRIPT, flood_port, TRACK_FLOOD, ready)), daemon=True)
+    try:
+        with t.trace_on(d, "--track", "-p", "udp", "--dport", str(root_port)) as root:
+            th.start()
+            skbt.wait_for(lambda: len(d_sessions(d)) == 2, 20, "the member's session to start")
+            before = d.status()["tracking"]
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            tx.sendto(b"root", ("127.0.0.1", root_port))
+            root.wait_event(lambda ev: True, 5, "root's datagram")
+            check(root.events_so_far(), "root's session saw no event of its datagram")
+            first = root.events_so_far()[0]
+            open(ready, "w").close()
+            th.join(120)
+            check(result, "the member's flood script did not finish")
+            after = d.status()["tracking"]
+            # Root's datagram is still queued, unread: is it still in the tracking map?
+            entry = track_entry(d, int(first["packet_id"], 16))
+    finally:
+        for u in sinks:
+            u.close()
+    summary, elapsed = result["summary"], result["elapsed"]
+    check(summary is not None, f"the member got no summary: {result}")
+    refused = summary.get("track_refused", 0)
+    skbt.log(f"track quota: member flood of {TRACK_FLOOD} in {elapsed:.2f} s, refused "
+             f"{refused}; map created {after['created'] - before['created']}, evicted "
+             f"{after['evicted'] - before['evicted']}; root's packet: track id "
+             f"{first['track_id']}, map entry {entry}")
+    # Two seconds' worth in the first second (the burst), one second's after; 2 CPUs may
+    # each pass a token at once.
+    allowed = 256 * (2 + elapsed) + 64
+    check(refused >= TRACK_FLOOD - allowed,
+          f"the member's session was refused {refused} of {TRACK_FLOOD} new tracked packets "
+          f"in {elapsed:.2f} s; its quota allows about {allowed:.0f}")
+    check(after["evicted"] == before["evicted"],
+          f"the tracking map evicted {after['evicted'] - before['evicted']} entries during "
+          f"the member's flood")
+    check(entry is not None and entry.get("track_id") == first["track_id"],
+          f"root's packet (skb {first['packet_id']}, track id {first['track_id']}) is no "
+          f"longer in the tracking map after the member's flood: {entry}")
+    check(d.status()["tracking"]["refused"] >= refused, "Status does not count the refusals")
+    alive("the tracking quota")
+
+
+def track_entry(d, skb):
+    """The value of skb's entry in the daemon's "track" map (bpftool), None if absent."""
+    ids = set()
+    fddir = f"/proc/{d.proc.pid}/fdinfo"
+    for fd in os.listdir(fddir):
+        try:
+            with open(os.path.join(fddir, fd)) as f:
+                ids.update(int(l.split()[1]) for l in f if l.startswith("map_id:"))
+        except OSError:
+            pass
+    maps = [m for m in (json.loads(skbt.run(["bpftool", "-j", "map", "show", "id", str(i)],
+                                            check_rc=False).stdout or "{}") for i in ids)
+            if m.get("name") == "track"]
+    key = [f"0x{b:02x}" for b in skb.to_bytes(8, sys.byteorder)]
+    r = skbt.run(["bpftool", "-j", "map", "lookup", "id", str(maps[0]["id"]), "key"] + key,
+                 check_rc=False)
+    if r.returncode != 0:
+        return None
+    out = json.loads(r.stdout)
+    return out.get("formatted", {}).get("value") or {"raw": out.get("value")}
+
+
+def d_sessions(d):
+    return skbt.varlink_call(d.sock, "io.skbtraced.Sessions")["sessions"]
+
+
 def test_zz_figures(t):
     """Last: the figures for the note, and the member's view of the daemon afterwards."""
     daemon(t)
