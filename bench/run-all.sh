@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # run-all.sh - build and run every skbtraced benchmark, write docs/performance.md
 #
-#   bench/run-all.sh                     all benchmarks (about 13 minutes, 8 of them the VM section), docs/performance.md
+#   bench/run-all.sh                     all benchmarks (about 13 minutes plus the VM comparison with
+#                                        ipftrace2, about an hour), docs/performance.md
 #   bench/run-all.sh --smoke             seconds-long runs that check the benchmarks work
 #   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory
-#                                        vmstart)
+#                                        vmstart vmcompare)
 #
 # Needs root (BPF, network namespaces), 2 CPUs, bpftool, and for the comparisons bpftrace and
 # iperf3 (scripts/install-deps.sh installs them).  Exits 77 (skipped) when not root.
-# Environment: BUILDDIR (default build/ in the source tree).
+# Environment: BUILDDIR (default build/ in the source tree), IPFTRACE2_TARBALL (vmcompare: the
+# ipftrace2 source archive to build it from, bench/README.md).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,8 +30,9 @@ Build (unless --no-build) and run the benchmarks in one process, so that every
 comparison is measured side by side, and write the report.
   --smoke          short runs that only check the benchmarks work (numbers mean nothing);
                    the report goes to \$BUILDDIR/bench/performance-smoke.md unless --out
-  --only LIST      comma-separated sections: start,throughput,probecost,idle,memory,vmstart
-                   (default all; with --smoke all but vmstart, which boots a VM)
+  --only LIST      comma-separated sections: start,throughput,probecost,idle,memory,vmstart,
+                   vmcompare
+                   (default all; with --smoke all but the VM sections vmstart, vmcompare)
   --out FILE       Markdown report (default docs/performance.md)
   --json FILE      also write the raw results as JSON
   --no-build       use the binaries already in \$BUILDDIR

@@ -409,10 +409,16 @@ class Daemon:
         """The state of the tracepoint links (Status 'tracepoints'), or {} from an older daemon."""
         return self.status().get("tracepoints", {})
 
-    def wait_detached(self, timeout=30):
-        """Until the linger after the last session ran out and the links are closed."""
-        wait_for(lambda: self.tracepoints().get("idle_detached"), timeout,
-                 "the daemon to detach its idle tracepoint links", interval=0.05)
+    def wait_detached(self, timeout=60):
+        """Until the linger after the last session ran out and the links are closed, and the
+        programs the daemon loads in the background after start-up are loaded ('loaded'
+        reaches 'usable'): idle cases must not measure the loading's CPU (the daemon shares
+        a CPU with the traffic)."""
+        def idle():
+            tp = self.tracepoints()
+            return tp.get("idle_detached") and tp.get("loaded", 0) >= tp.get("usable", 0)
+        wait_for(idle, timeout, "the daemon to detach its idle tracepoint links and finish "
+                 "loading its programs", interval=0.05)
 
     def stats_map(self):
         """(records emitted, records not reserved: ring buffer full), summed over CPUs."""
@@ -882,6 +888,48 @@ class Bench:
         res["load"] = os.getloadavg()[0]
         self.results["vmstart"] = res
 
+    # -- 7. side by side with ipftrace2 on every function backend, in the VM --
+
+    def bench_vmcompare(self):
+        """bench/vm-compare.sh: one VM-tier boot per backend and kernel, skbtraced and
+        ipftrace2 measured side by side in it (packet path cost, ready, first event, stop)."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm-compare.sh")
+        env = dict(os.environ, BUILDDIR=os.path.abspath(self.args.builddir))
+        res = {"kernels": [], "tarball": os.path.basename(env.get("IPFTRACE2_TARBALL", ""))}
+        for kernel in ("6.12", "6.1"):
+            out = os.path.join(self.tmp, f"vmcompare-{kernel}.json")
+            cmd = [script, "--kernel", kernel, "--json", out]
+            if self.smoke:
+                cmd += ["--backends", "kprobe" if kernel == "6.1" else "kprobe-multi",
+                        "--rounds", "1", "--iperf", "1", "--pings", "20", "--firstruns", "1",
+                        "--regex", "^(ip_rcv|icmp_rcv|ip_output|__dev_queue_xmit)$",
+                        "--timeout", "900"]
+            log(f"vmcompare: {shlex.join(cmd)} (qemu TCG, minutes per backend)")
+            t0 = time.monotonic()
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               env=env, timeout=4 * 3600)
+            if r.returncode == EXIT_SKIP:
+                res["kernels"].append({"kernel": kernel,
+                                       "skipped": r.stdout.strip() or r.stderr.strip()})
+                continue
+            k = {"kernel": kernel}
+            if os.path.exists(out):
+                with open(out) as f:
+                    k = json.load(f)
+            if r.returncode != 0:
+                if self.smoke:
+                    raise BenchError(f"vm-compare.sh failed ({r.returncode}):\n{r.stdout}\n"
+                                     f"{r.stderr}")
+                log(f"vmcompare: vm-compare.sh failed ({r.returncode}):\n{r.stderr[-3000:]}")
+                tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:]
+                k["failed"] = (f"`bench/vm-compare.sh --kernel {kernel}` failed (exit status "
+                               f"{r.returncode}): " + " / ".join(tail))
+            k["cmd"] = "bench/vm-compare.sh " + shlex.join(cmd[1:3] + cmd[5:])
+            k["seconds"] = time.monotonic() - t0
+            k["load"] = os.getloadavg()[0]
+            res["kernels"].append(k)
+        self.results["vmcompare"] = res
+
     # -- 5. memory --
 
     def bench_memory(self):
@@ -1239,8 +1287,127 @@ def report(bench, args, elapsed):
                 for d in v["daemon"]:
                     w(f"| {d['backend']} | {d['probes']} | {float(d['ready_s']):.1f} s | "
                       f"{float(d['stop_s']):.1f} s |")
+    if "vmcompare" in R:
+        report_vmcompare(R["vmcompare"], w)
     w("")
     return "\n".join(L)
+
+
+VMCMP_CASES = (
+    ("none", "no tracer"),
+    ("skbt_idle", "skbtraced idle, after its linger"),
+    ("skbt_nomatch", "skbtraced, 1 session matching nothing (`ipftctl trace -m 0xdead`)"),
+    ("ipft_nomatch", "ipftrace2 running, matching nothing (`ipft -m 0xdead`)"),
+    ("skbt_match", "skbtraced, 1 session matching the traffic (`ipftctl trace -m 1`)"),
+    ("ipft_match", "ipftrace2 matching the traffic (`ipft -m 1`)"),
+    ("base_idle", "other skbtraced build (--base), idle"),
+    ("base_nomatch", "other skbtraced build (--base), 1 session matching nothing"),
+    ("base_match", "other skbtraced build (--base), 1 session matching the traffic"),
+)
+VMCMP_TIMES = (
+    ("ready", "ready (daemon: Status answers; ipftrace2: `Trace ready!`)"),
+    ("first_cold", "a session's first event, nothing else running (after the linger)"),
+    ("first_warm", "a session's first event, another session running"),
+    ("coverage", "a session's full coverage (every function it needs attached), started on "
+                 "an idle daemon; ipftrace2: = ready"),
+    ("session_end", "a session's end (SIGINT to `ipftctl` exit)"),
+    ("stop", "stop (SIGTERM to the daemon's exit; SIGINT to ipftrace2's)"),
+)
+
+
+def _num(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def report_vmcompare(v, w):
+    w("")
+    w("## 7. Side by side with ipftrace2 on function probes (VM)")
+    w("")
+    w("Each backend in its own boot of the VM tier's kernels (tests/vm/run-vm.sh: qemu TCG, one "
+      "vCPU; TCG makes every time about 10× longer than hardware and varies between boots, so "
+      "compare rows of one table only). In the guest (bench/vm-compare-guest.sh): two "
+      "namespaces joined by veth, nftables setting mark 1 on every packet entering or leaving "
+      "either (ipftrace2 filters on marks only, and needs one), and per round, interleaved: "
+      "no tracer; skbtraced idle once its linger (`--idle-detach-after 1`) ran out; with one "
+      "session whose mark matches nothing; with one matching the traffic; ipftrace2 with the "
+      "mark matching nothing; with the traffic's mark. Each case: `iperf3 -c` over the veth "
+      "(BPF statistics off) and `ping -i 0.01` RTT, then the BPF programs' runs and run time "
+      "over the same number of pings with `kernel.bpf_stats_enabled=1`, per ICMP packet "
+      "(request or reply). Both tools attach every function they find (their own default "
+      "sets) except on fentry, where both are given the same regex (one program per function "
+      "takes minutes to load under TCG). ipftrace2 is built from its upstream source by "
+      "bench/build-ipftrace2.sh"
+      + (f" (`{v['tarball']}`)" if v.get("tarball") else "") + ".")
+    for k in v["kernels"]:
+        w("")
+        if "skipped" in k:
+            w(f"{k['kernel']}: not measured: {k['skipped']}")
+            continue
+        if k.get("failed"):
+            w(f"{k['kernel']}: {k['failed']}")
+        if k.get("ipft_skipped"):
+            w(f"{k['kernel']}: ipftrace2 rows not measured: {k['ipft_skipped']}")
+        for be, b in k.get("backends", {}).items():
+            w("")
+            infos = b.get("info", [])
+            fs = [i.get("probes", "") for i in infos if i.get("tool") == "skbtraced"]
+            nf = next((p.split("=", 1)[1] for p in (fs[0].split(",") if fs else [])
+                       if p.startswith("functions=")), "?")
+            nr = next((p.split("=", 1)[1] for p in (fs[0].split(",") if fs else [])
+                       if p.startswith("returns=")), "0")
+            ni = sorted({i.get("functions") for i in infos if i.get("tool") == "ipft"})
+            boot = b.get("boot", {})
+            w(f"### {k.get('kernel')}, {be}: skbtraced {nf} functions + {nr} returns "
+              f"attached at start-up, ipftrace2 {', '.join(x for x in ni if x) or '-'} "
+              f"functions")
+            w("")
+            w(f"Command: `{k['cmd']}` (this backend's boot: {boot.get('seconds', '?')} s"
+              + ("" if boot.get("rc") in (None, "0") else f", exit status {boot.get('rc')}")
+              + ").")
+            w("")
+            w("| case | rounds | iperf3 over veth (median) | vs no tracer | ping RTT (median) | "
+              "BPF runs per ICMP packet | ns per run |")
+            w("|---|---|---|---|---|---|---|")
+            cases = {}
+            for c in b.get("cases", []):
+                cases.setdefault(c.get("case"), []).append(c)
+            none = [_num(c["mbps"]) for c in cases.get("none", []) if _num(c.get("mbps"))]
+            none_m = statistics.median(none) if none else None
+            for key, label in VMCMP_CASES:
+                cs = cases.get(key)
+                if not cs:
+                    continue
+                mb = [_num(c.get("mbps")) for c in cs if _num(c.get("mbps")) is not None]
+                rtt = [_num(c.get("rtt_ms")) for c in cs if _num(c.get("rtt_ms")) is not None]
+                runs = sum(int(c.get("runs", 0)) for c in cs)
+                pk = sum(int(c.get("pkts", 0)) for c in cs)
+                tns = sum(int(c.get("runs", 0)) * int(c.get("run_ns", 0)) for c in cs)
+                m = statistics.median(mb) if mb else None
+                vs = (f"{(m / none_m - 1) * 100:+.1f}%" if m is not None and none_m and
+                      key != "none" else "")
+                thr = f"{m:.0f} Mbit/s ({', '.join(f'{x:.0f}' for x in mb)})" if m else "-"
+                lat = f"{statistics.median(rtt):.3f} ms" if rtt else "-"
+                per = f"{runs / pk:.1f}" if pk else "-"
+                ns = f"{tns / runs:.0f}" if runs else "-"
+                w(f"| {label} | {len(cs)} | {thr} | {vs} | {lat} | {per} | {ns} |")
+            times = {}
+            for t in b.get("times", []):
+                s_ = _num(t.get("s"))
+                if s_ is not None:
+                    times.setdefault((t.get("tool"), t.get("what")), []).append(s_)
+            w("")
+            w("| time | skbtraced (p50, runs) | ipftrace2 (p50, runs) |")
+            w("|---|---|---|")
+            for what, label in VMCMP_TIMES:
+                cells = []
+                for tool in ("skbtraced", "ipft"):
+                    ts = times.get((tool, what))
+                    cells.append(f"{pct(ts, 50):.3f} s ({len(ts)})" if ts else "-")
+                if any(c != "-" for c in cells):
+                    w(f"| {label} | {cells[0]} | {cells[1]} |")
 
 
 def _comm(pid):
@@ -1266,8 +1433,8 @@ def kept_tail(path):
     return "\n" + old[i:] if i >= 0 else ""
 
 
-SECTIONS = ("start", "throughput", "probecost", "idle", "memory", "vmstart")
-# --smoke without --only: vmstart boots a VM (minutes), so only when asked for.
+SECTIONS = ("start", "throughput", "probecost", "idle", "memory", "vmstart", "vmcompare")
+# --smoke without --only: vmstart and vmcompare boot VMs (minutes), so only when asked for.
 SMOKE_SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
 
 

@@ -91,6 +91,7 @@ test_pkgs=(
         passwd            # useradd/groupadd: test users for the access-control tests
         groff man-db      # man page lint
         bpftrace iperf3   # benchmarks
+        liblua5.3-dev xxd gcc-multilib   # bench/build-ipftrace2.sh: the peer the VM benchmark runs
         debhelper dpkg-dev lintian   # the package suite: dpkg-buildpackage, lintian
         golang-go golang-github-varlink-go-dev   # e2e varlink_go: the varlink Go library as client
 )

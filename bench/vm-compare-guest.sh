@@ -1,0 +1,273 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# vm-compare-guest.sh — guest half of bench/vm-compare.sh: what skbtraced and ipftrace2 cost the
+# packet path, side by side on one function backend, inside one VM-tier guest (tests/vm).
+#
+# Runs as /test.sh (busybox sh) with skbtraced, ipftctl, firstline, iperf3, bpftool, jq and
+# (unless it could not be built) ipft in the image.  Kernel command line (run-vm.sh --append):
+#   skbt.cmp.backend=kprobe-multi|fentry|kprobe   the one backend of this boot
+#   skbt.cmp.regex=all|ERE          functions for both tools (all: each tool's own default set)
+#   skbt.cmp.rounds=N               rounds of the throughput cases, interleaved
+#   skbt.cmp.iperf=S                seconds per iperf3 run
+#   skbt.cmp.pings=N                pings per RTT and per BPF-runs measurement
+#   skbt.cmp.firstruns=N            timed session starts per case
+#   skbt.cmp.ipft=0|1               ipftrace2 is in the image (0: its rows say why not)
+#   skbt.cmp.linger=S               the daemon's idle_detach_after
+#   skbt.cmp.base=0|1               also run /usr/bin/skbtraced-base (another build, for A/B
+#                                   comparisons of changes): its rows are named base_*
+# Prints, read back by the host from the console:
+#   SKBT-CMP case=C round=R mbps=X rtt_ms=Y pkts=P runs=N run_ns=T [probes=F]
+#     throughput (iperf3 over veth, BPF statistics off), ping RTT (stats off), then BPF
+#     program runs and their run time during PINGS pings (stats on; P ICMP packets)
+#   SKBT-CMP time tool=T what=W round=R s=SECONDS
+#     ready (daemon: Status answers; ipft: "Trace ready!"), first_cold / first_warm (a session's
+#     first event, functions detached or held), coverage (a session started on an idle daemon:
+#     all its functions attached, from ipftctl's progress), session_end, stop
+#   SKBT-CMP skip tool=T reason=...
+# Traffic flows between two namespaces the script creates; the VM is discarded afterwards.
+set -u
+# shellcheck shell=sh disable=SC1091
+. /usr/lib/skbt-vm/lib.sh
+
+SOCK=/run/skbt.sock
+OUT=/run/out
+mkdir -p $OUT
+
+arg() {
+        sed -n "s/.*skbt\.cmp\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
+}
+BACKEND=$(arg backend)
+REGEX=$(arg regex)
+ROUNDS=$(arg rounds)
+IPERF_S=$(arg iperf)
+PINGS=$(arg pings)
+FIRSTRUNS=$(arg firstruns)
+HAVE_IPFT=$(arg ipft)
+LINGER=$(arg linger)
+BASE=$(arg base)
+for v in "$BACKEND" "$REGEX" "$ROUNDS" "$IPERF_S" "$PINGS" "$FIRSTRUNS" "$HAVE_IPFT" "$LINGER"; do
+        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger} are required"
+done
+case $BACKEND in
+kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
+fentry) IPFT_BACKEND=ftrace ;;
+*) fail "unknown backend $BACKEND" ;;
+esac
+SKBT_SEL=
+IPFT_SEL=
+if [ "$REGEX" != all ]; then
+        SKBT_SEL="--probes $REGEX"
+        IPFT_SEL="-r $REGEX"
+fi
+# ipftrace2 filters on the packet mark only (and needs a non-zero one), so the traffic is
+# marked: nftables sets mark 1 on every packet leaving or entering either namespace (the mark
+# does not survive the veth into the other namespace).  Every case has these rules, so every
+# case sees the same path.  Both tools match with mark 1 and match nothing with 0xdead.
+MATCH=1
+NOMATCH=0xdead
+
+uptime_s() {
+        cut -d' ' -f1 /proc/uptime
+}
+elapsed() {
+        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
+}
+
+step "topology"
+for n in a b; do check "netns $n" "$IP" netns add $n; done
+check "veth" "$IP" link add va netns a type veth peer name vb netns b
+check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
+check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
+for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
+check "va up" ns a "$IP" link set va up
+check "vb up" ns b "$IP" link set vb up
+check "warm-up ping" ns a ping -c 1 -W 5 10.0.0.2 >/dev/null
+for n in a b; do
+        printf '%s\n' "table ip bench {" \
+                "  chain pre { type filter hook prerouting priority -300; meta mark set $MATCH; }" \
+                "  chain out { type filter hook output priority -300; meta mark set $MATCH; }" \
+                "}" >$OUT/mark.nft
+        check "nft mark rules in $n" ns $n nft -f $OUT/mark.nft
+done
+check "iperf3 server" ns b iperf3 -s -D -I $OUT/iperf3.pid
+i=0
+until ns a iperf3 -c 10.0.0.2 -t 1 >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt 20 ] || fail "iperf3 server not answering"
+        sleep 0.5
+done
+
+# Summed run time and run count of every BPF program (only the tracer's run in the guest).
+bpf_runs() {
+        bpftool prog show 2>/dev/null | awk '{ for (i = 1; i < NF; i++) {
+                if ($i == "run_time_ns") t += $(i + 1); if ($i == "run_cnt") n += $(i + 1) } }
+                END { printf "%d %d\n", t, n }'
+}
+
+# One throughput case: iperf3 and ping with BPF statistics off (they cost every run two clock
+# reads), then the runs during PINGS more pings with statistics on.
+measure() {
+        _case=$1
+        _round=$2
+        _extra=${3:-}
+        _mbps=$(ns a iperf3 -c 10.0.0.2 -t "$IPERF_S" -J 2>/dev/null |
+                jq '.end.sum_received.bits_per_second / 1e6 | floor') || _mbps=-
+        [ -n "$_mbps" ] || _mbps=-
+        _rtt=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
+                sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p')
+        [ -n "$_rtt" ] || _rtt=-
+        echo 1 >/proc/sys/kernel/bpf_stats_enabled
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(bpf_runs)
+        _t0=$1 _n0=$2
+        _rx=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
+                sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(bpf_runs)
+        echo 0 >/proc/sys/kernel/bpf_stats_enabled
+        _runs=$(($2 - _n0))
+        _ns=0
+        [ "$_runs" -gt 0 ] && _ns=$((($1 - _t0) / _runs))
+        echo "SKBT-CMP case=$_case round=$_round mbps=$_mbps rtt_ms=$_rtt pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns$_extra"
+}
+
+# Background pings for the session-start cases: a first event within 20 ms of going live.
+ns a ping -q -i 0.02 -w 3000 10.0.0.2 >/dev/null 2>&1 &
+PINGER=$!
+
+skbt_status() {
+        ipftctl --socket $SOCK status -o json 2>/dev/null
+}
+# Idle after the linger: no session for LINGER s, the daemon says its links are closed and
+# the programs it loads in the background after start-up are loaded (their CPU is not idle).
+wait_idle() {
+        i=0
+        while ! skbt_status | jq -e '.tracepoints | .idle_detached == true and
+                        (.loaded // 0) >= (.usable // 0)' >/dev/null; do
+                i=$((i + 1))
+                [ $i -lt 6000 ] || fail "daemon not idle (links closed, programs loaded) after 600 s"
+                sleep 0.1
+        done
+}
+first_event() {
+        firstline --timeout 300 -- ipftctl --socket $SOCK trace -c 1 -p icmp -o json |
+                sed -n 's/^first_s=\([0-9.]*\) .*/\1/p'
+}
+
+skbtraced_round() {
+        _r=$1
+        _bin=$2
+        _tool=$3
+        _pfx=$4
+        step "round $_r: $_bin, $BACKEND"
+        _t0=$(uptime_s)
+        # shellcheck disable=SC2086 # SKBT_SEL is words
+        "$_bin" --socket $SOCK --backend "$BACKEND" --idle-detach-after "$LINGER" $SKBT_SEL \
+                >"$OUT/daemon-$_r.log" 2>&1 &
+        _dpid=$!
+        i=0
+        until skbt_status >"$OUT/status.json"; do
+                kill -0 $_dpid 2>/dev/null || { tail -n 20 "$OUT/daemon-$_r.log"; fail "daemon exited"; }
+                i=$((i + 1))
+                [ $i -lt 12000 ] || fail "daemon not ready after 600 s"
+                sleep 0.05
+        done
+        echo "SKBT-CMP time tool=$_tool what=ready round=$_r s=$(elapsed "$_t0" "$(uptime_s)")"
+        _probes=$(jq -r '[.probes | to_entries[] | select(.value | type == "number") |
+                "\(.key)=\(.value)"] | join(",")' "$OUT/status.json")
+        echo "SKBT-CMP info tool=$_tool round=$_r probes=$_probes"
+
+        wait_idle
+        measure "${_pfx}_idle" "$_r"
+        _k=1
+        while [ $_k -le "$FIRSTRUNS" ]; do
+                wait_idle
+                echo "SKBT-CMP time tool=$_tool what=first_cold round=$_r s=$(first_event)"
+                _k=$((_k + 1))
+        done
+
+        # One session whose filter matches nothing (a mark no packet carries), started once
+        # the daemon is idle again: with attach on demand its functions attach now, and its
+        # progress says when all were (full coverage).
+        wait_idle
+        rm -f "$OUT/nomatch-$_r"
+        firstline --ready "$OUT/nomatch-$_r" --timeout 3000 -- ipftctl --socket $SOCK trace \
+                -m $NOMATCH -o json >/dev/null 2>"$OUT/nomatch-$_r.err" &
+        _spid=$!
+        sleep 1
+        measure "${_pfx}_nomatch" "$_r"
+        _k=1
+        while [ $_k -le "$FIRSTRUNS" ]; do
+                echo "SKBT-CMP time tool=$_tool what=first_warm round=$_r s=$(first_event)"
+                _k=$((_k + 1))
+        done
+        kill -INT $_spid
+        wait $_spid
+        _end=$(sed -n 's/.* stop_s=\([0-9.]*\).*/\1/p' "$OUT/nomatch-$_r")
+        _cov=$(sed -n 's/.* probes \(attached\|settled\) after \([0-9.]*\) s.*/\2/p' \
+                "$OUT/nomatch-$_r.err" | tail -n 1)
+        echo "SKBT-CMP time tool=$_tool what=coverage round=$_r s=${_cov:--}"
+        echo "SKBT-CMP time tool=$_tool what=session_end round=$_r s=${_end:--}"
+
+        # One session matching every packet of the traffic; its events go to /dev/null.
+        ipftctl --socket $SOCK trace -m $MATCH -o json >/dev/null 2>"$OUT/match-$_r.err" &
+        _spid=$!
+        sleep 1
+        measure "${_pfx}_match" "$_r"
+        kill -INT $_spid
+        wait $_spid
+        tail -n 1 "$OUT/match-$_r.err"
+
+        _t0=$(uptime_s)
+        kill -TERM $_dpid
+        wait $_dpid || fail "daemon exit status $? after SIGTERM"
+        echo "SKBT-CMP time tool=$_tool what=stop round=$_r s=$(elapsed "$_t0" "$(uptime_s)")"
+}
+
+ipft_case() {
+        _r=$1
+        _case=$2
+        _mark=$3
+        step "round $_r: ipftrace2 -b $IPFT_BACKEND -m $_mark"
+        rm -f $OUT/ipft.ready
+        # shellcheck disable=SC2086 # IPFT_SEL is words
+        firstline --stderr --match "Trace ready" --ready $OUT/ipft.ready --timeout 3000 -- \
+                ipft -b "$IPFT_BACKEND" -m "$_mark" -o json $IPFT_SEL >/dev/null \
+                2>"$OUT/ipft-$_case-$_r.err" &
+        _fpid=$!
+        i=0
+        until [ -s $OUT/ipft.ready ]; do
+                kill -0 $_fpid 2>/dev/null || {
+                        tail -n 5 "$OUT/ipft-$_case-$_r.err"
+                        fail "ipft exited before it was ready"
+                }
+                i=$((i + 1))
+                [ $i -lt 12000 ] || fail "ipft not ready after 600 s"
+                sleep 0.05
+        done
+        echo "SKBT-CMP time tool=ipft what=ready round=$_r case=$_case s=$(sed -n 's/first_s=//p' $OUT/ipft.ready)"
+        # Its progress line, rewritten in place with \r: the last one counts.
+        _n=$(tr '\r' '\n' <"$OUT/ipft-$_case-$_r.err" | sed -n 's/.*succeeded \([0-9]*\).*/\1/p' | tail -n 1)
+        echo "SKBT-CMP info tool=ipft round=$_r case=$_case functions=${_n:--}"
+        measure "$_case" "$_r"
+        kill -INT $_fpid
+        wait $_fpid
+        echo "SKBT-CMP time tool=ipft what=stop round=$_r case=$_case s=$(sed -n 's/.* stop_s=\([0-9.]*\).*/\1/p' $OUT/ipft.ready)"
+}
+
+r=1
+while [ $r -le "$ROUNDS" ]; do
+        step "round $r: no tracer"
+        measure none $r
+        skbtraced_round $r skbtraced skbtraced skbt
+        [ "$BASE" != 1 ] || skbtraced_round $r skbtraced-base skbtraced-base base
+        if [ "$HAVE_IPFT" = 1 ]; then
+                ipft_case $r ipft_nomatch $NOMATCH
+                ipft_case $r ipft_match $MATCH
+        elif [ $r -eq 1 ]; then
+                echo "SKBT-CMP skip tool=ipft reason=not-built-on-the-host"
+        fi
+        r=$((r + 1))
+done
+kill $PINGER 2>/dev/null
+echo "SKBT-CMP done"
