@@ -26,9 +26,15 @@ const struct vl_interface vl_interfaces[] = {
 };
 const size_t vl_n_interfaces = ARRAY_SIZE(vl_interfaces);
 
+/* The same rules ipftctl applies before it sends (common/trace_params.c). */
+static int trace_check(void *args, const char **bad, char *err, size_t errlen)
+{
+        return skbt_trace_request_finish(args, bad, err, errlen);
+}
+
 const struct vl_method vl_methods[] = {
     {"io.skbtraced.Trace", method_trace, VL_NEEDS_MORE, &skbt_trace_params,
-     sizeof(struct skbt_trace_request)},
+     sizeof(struct skbt_trace_request), trace_check},
     {"io.skbtraced.List", method_list, 0, &vl_list_params, sizeof(struct vl_list_args)},
     {"io.skbtraced.Status", method_status, 0, &vl_no_params, 0},
     {"io.skbtraced.Sessions", method_sessions, 0, &vl_no_params, 0},
@@ -169,8 +175,7 @@ int vl_error(struct vl_call *call, enum vl_error e, const char *arg, const char 
         return (unsigned)e < _VL_ERR_MAX ? -vl_errors[e].errnum : -EIO;
 }
 
-/* Send the error the handler decided on, or one for the errno it returned. */
-static void call_send_error(struct vl_call *call, int r)
+void vl_call_fail(struct vl_call *call, int r)
 {
         if (!call->failed) {
                 if (r == -ENOMEM)
@@ -294,6 +299,12 @@ static int call_method(struct vl_call *call, const struct vl_method *m, json_obj
         if (!args)
                 return -ENOMEM;
         r = skbt_params_from_json(m->params, params, args, bad, sizeof(bad), err, sizeof(err));
+        if (r >= 0 && m->check) {
+                const char *which = NULL;
+
+                r = m->check(args, &which, err, sizeof(err));
+                snprintf(bad, sizeof(bad), "%s", which ? which : "parameters");
+        }
         if (r == -EINVAL)
                 return vl_error(call, VL_ERR_INVALID_PARAMETER, bad, "%s", err);
         if (r < 0)
@@ -362,7 +373,7 @@ static void client_dispatch(struct skbt_client *c, const char *msg, size_t len)
         else
                 r = call_method(&call, m, params);
         if (r < 0)
-                call_send_error(&call, r);
+                vl_call_fail(&call, r);
 }
 
 void client_process(struct skbt_client *c)

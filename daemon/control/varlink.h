@@ -63,6 +63,9 @@ struct vl_method {
         unsigned flags;
         const struct skbt_param_table *params;
         size_t args_size;
+        /* The rules that combine parameters, after each was decoded (NULL: none):
+         * 0, or -EINVAL with the message in err and the parameter at fault in *bad. */
+        int (*check)(void *args, const char **bad, char *err, size_t errlen);
 };
 
 extern const struct vl_method vl_methods[];
@@ -96,6 +99,12 @@ struct skbt_regex;
 int vl_regex_new(struct vl_call *call, const char *pattern, struct skbt_regex **ret);
 /* Match a probe name: 1, 0, or (InvalidParameter decided) a negative errno. */
 int vl_regex_match(struct vl_call *call, struct skbt_regex *re, const char *name);
+
+/*
+ * A handler returned r < 0: send the error it decided on (vl_error()), or the one
+ * for r (-ENOMEM: OutOfMemory; anything else: InternalError).  Nothing for a oneway call.
+ */
+void vl_call_fail(struct vl_call *call, int r);
 
 /* The name of an error ("org.varlink.service.InvalidParameter"), and its member besides
  * "message" that names what it is about ("parameter"; NULL for none). */

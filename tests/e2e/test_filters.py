@@ -75,18 +75,23 @@ def test_mark(t):
              "add rule ip skbt_e2e o udp dport 7777 meta mark set 0x10\n")
     topo.ns_run(topo.a, ["nft", "-f", "-"], input=rules)
     try:
-        r = traced(t, "-m", "0x10/0xff")
+        # With a mask, and without one (the full mask, which the request leaves out and
+        # the daemon must fill in).
+        runs = [("-m 0x10/0xff", traced(t, "-m", "0x10/0xff"), 0xff),
+                ("-m 0x10", traced(t, "-m", "0x10"), 0xffffffff)]
     finally:
         topo.ns_run(topo.a, ["nft", "delete", "table", "ip", "skbt_e2e"], check_rc=False)
-    for ev in r.events:
-        check(ev["mark"] & 0xff == 0x10, f"-m 0x10/0xff let through mark {ev['mark']:#x}: {ev}")
-        tp = skbt.tuple_of(ev)
-        # Only A's IPv4 UDP to 7777 is marked; the mark is scrubbed when the
-        # packet crosses into B.
-        check(skbt.proto_of(ev) == "udp" and tp.get("dport") == 7777 and tp.get("l3") == "ipv4",
-              f"marked event that is not IPv4 UDP to port 7777: {ev}")
-    check(any(ev["ifname"] == topo.veth_a for ev in r.events),
-          f"no marked event on {topo.veth_a}\n{r.describe()}")
+    for what, r, mask in runs:
+        for ev in r.events:
+            check(ev["mark"] & mask == 0x10, f"{what} let through mark {ev['mark']:#x}: {ev}")
+            tp = skbt.tuple_of(ev)
+            # Only A's IPv4 UDP to 7777 is marked; the mark is scrubbed when the
+            # packet crosses into B.
+            check(skbt.proto_of(ev) == "udp" and tp.get("dport") == 7777 and
+                  tp.get("l3") == "ipv4", f"{what}: marked event that is not IPv4 UDP to port "
+                  f"7777: {ev}")
+        check(any(ev["ifname"] == topo.veth_a for ev in r.events),
+              f"{what}: no marked event on {topo.veth_a}\n{r.describe()}")
 
 
 def test_ipv6_only(t):
