@@ -352,12 +352,122 @@ void skbt_daemon_load_groups(struct skbtraced *d)
         log_info("%u probe groups read from %s", gs->n, gs->path);
 }
 
+/*
+ * The event loop and its signals.  The signals are blocked first (sd-event
+ * reads them from a signalfd); a handler that cannot be added must fail the
+ * start: a daemon with SIGTERM blocked and unhandled could not be stopped.
+ */
+static int setup_event_loop(struct skbtraced *d)
+{
+        static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
+        sigset_t ss;
+        int r;
+
+        r = sd_event_new(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "cannot create event loop: %m");
+        sigemptyset(&ss);
+        for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
+                sigaddset(&ss, signals[i]);
+        if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+                return log_error_errno(negative_errno(), "cannot block signals: %m");
+        signal(SIGPIPE, SIG_IGN);
+        for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
+                r = sd_event_add_signal(d->event, NULL, signals[i],
+                                        signals[i] == SIGHUP ? on_sighup : on_signal, d);
+                if (r < 0)
+                        return log_error_errno(r, "cannot handle signal %s: %m",
+                                               strsignal(signals[i]));
+        }
+        /* Pings systemd's watchdog when the unit sets WatchdogSec=; no-op otherwise. */
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+                log_warning_errno(r, "cannot arm the systemd watchdog (%m), ignoring");
+        return 0;
+}
+
+/* The probes: --probes, then the loader (programs loaded, probes attached). */
+static int load_probes(struct skbtraced *d)
+{
+        struct skbt_loader_opts lo = {
+            .backend = d->backend,
+            .ringbuf_bytes = d->opt.ringbuf_bytes,
+            .returns = !d->opt.no_returns,
+            .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
+        };
+        char buf[512];
+        int r;
+
+        if (d->opt.probes) {
+                r = skbt_regex_new(d->opt.probes, &d->probe_re, buf, sizeof(buf));
+                if (r < 0)
+                        return log_error_errno(r, "--probes: %s", buf);
+        }
+        lo.probe_regex = d->probe_re;
+        return skbt_loader_new(&d->symdb, d->ksyms, &lo, &d->loader);
+}
+
+/* The names the renderers look up: probes, drop reasons, symbols, namespaces. */
+static int setup_names(struct skbtraced *d)
+{
+        d->probe_names =
+            calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*d->probe_names));
+        if (!d->probe_names)
+                return log_error_errno(-ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < d->loader->n_probes; i++)
+                d->probe_names[i] = d->loader->probes[i].name;
+        d->names = (struct skbt_names){
+            .probes = d->probe_names,
+            .n_probes = d->loader->n_probes,
+            .drop_reasons = (const char *const *)d->drop_reasons,
+            .n_drop_reasons = d->n_drop_reasons,
+            .symbolize = symbolize_cb,
+            .symbolize_data = d->ksyms,
+        };
+        netns_names_setup(d);
+        if (d->netns_names) {
+                d->names.netns_name = netns_name_cb;
+                d->names.netns_name_data = d->netns_names;
+        }
+        return 0;
+}
+
+/* The ring buffer, its event source, and the timers that poll it and the losses. */
+static int setup_ring_buffer(struct skbtraced *d)
+{
+        int r;
+
+        d->rb = ring_buffer__new(d->loader->ringbuf_fd, skbt_ringbuf_event, d, NULL);
+        if (!d->rb)
+                return log_error_errno(negative_errno(), "cannot map the ring buffer: %m");
+        r = sd_event_add_io(d->event, &d->rb_io, ring_buffer__epoll_fd(d->rb), EPOLLIN, on_ringbuf,
+                            d);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the ring buffer: %m");
+        /*
+         * Same priority as client I/O, timers and signals: sd-event always
+         * dispatches the highest-priority pending source, so a ring buffer that
+         * never runs dry under a flood would starve disconnects, stop requests
+         * and SIGTERM.  Equal priorities are served in turn.
+         */
+        sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC, 1000,
+                                       on_rb_poll, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the ring buffer poll timer: %m");
+        sd_event_source_set_enabled(d->rb_poll, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC, LOSS_POLL_USEC,
+                                       10000, on_loss_timer, d);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the loss timer: %m");
+        return 0;
+}
+
 int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
 {
         struct skbtraced *d;
         struct utsname un;
         uint64_t t0 = skbt_now_ns();
-        sigset_t ss;
         int r;
 
         d = calloc(1, sizeof(*d));
@@ -378,115 +488,24 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 log_error_errno(r, "cannot draw a random key to hide kernel addresses: %m");
                 goto fail;
         }
-        r = sd_event_new(&d->event);
-        if (r < 0) {
-                log_error_errno(r, "cannot create event loop: %m");
+        r = setup_event_loop(d);
+        if (r < 0)
                 goto fail;
-        }
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGHUP);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
-        sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
-        sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
-        /* Pings systemd's watchdog when the unit sets WatchdogSec=; no-op otherwise. */
-        sd_event_set_watchdog(d->event, true);
-
         skbt_caps_probe(&d->caps);
         r = choose_backend(d);
         if (r < 0)
                 goto fail;
         log_info("backend %s chosen: %s", skbt_backend_to_string(d->backend), d->backend_reason);
-
-        r = discover(d);
-        if (r < 0)
+        if ((r = discover(d)) < 0 || (r = load_probes(d)) < 0 || (r = setup_names(d)) < 0)
                 goto fail;
-        if (opt->probes) {
-                char buf[512];
-
-                r = skbt_regex_new(opt->probes, &d->probe_re, buf, sizeof(buf));
-                if (r < 0) {
-                        r = log_error_errno(r, "--probes: %s", buf);
-                        goto fail;
-                }
-        }
-        {
-                struct skbt_loader_opts lo = {
-                    .backend = d->backend,
-                    .ringbuf_bytes = opt->ringbuf_bytes,
-                    .returns = !opt->no_returns,
-                    .probe_regex = d->probe_re,
-                    .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
-                };
-
-                r = skbt_loader_new(&d->symdb, d->ksyms, &lo, &d->loader);
-        }
-        if (r < 0)
-                goto fail;
-
-        d->probe_names =
-            calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*d->probe_names));
-        if (!d->probe_names) {
-                r = log_error_errno(-ENOMEM, "out of memory");
-                goto fail;
-        }
-        for (uint32_t i = 0; i < d->loader->n_probes; i++)
-                d->probe_names[i] = d->loader->probes[i].name;
-        d->names = (struct skbt_names){
-            .probes = d->probe_names,
-            .n_probes = d->loader->n_probes,
-            .drop_reasons = (const char *const *)d->drop_reasons,
-            .n_drop_reasons = d->n_drop_reasons,
-            .symbolize = symbolize_cb,
-            .symbolize_data = d->ksyms,
-        };
-        netns_names_setup(d);
-        if (d->netns_names) {
-                d->names.netns_name = netns_name_cb;
-                d->names.netns_name_data = d->netns_names;
-        }
         skbt_daemon_load_groups(d);
-
-        d->rb = ring_buffer__new(d->loader->ringbuf_fd, skbt_ringbuf_event, d, NULL);
-        if (!d->rb) {
-                r = log_error_errno(negative_errno(), "cannot map the ring buffer: %m");
+        r = setup_ring_buffer(d);
+        if (r < 0)
                 goto fail;
-        }
-        r = sd_event_add_io(d->event, &d->rb_io, ring_buffer__epoll_fd(d->rb), EPOLLIN, on_ringbuf,
-                            d);
-        if (r < 0) {
-                log_error_errno(r, "cannot watch the ring buffer: %m");
-                goto fail;
-        }
-        /*
-         * Same priority as client I/O, timers and signals: sd-event always
-         * dispatches the highest-priority pending source, so a ring buffer that
-         * never runs dry under a flood would starve disconnects, stop requests
-         * and SIGTERM.  Equal priorities are served in turn.
-         */
-        sd_event_source_set_priority(d->rb_io, SD_EVENT_PRIORITY_NORMAL);
-        r = sd_event_add_time_relative(d->event, &d->rb_poll, CLOCK_MONOTONIC, RB_POLL_USEC, 1000,
-                                       on_rb_poll, d);
-        if (r < 0) {
-                log_error_errno(r, "cannot arm the ring buffer poll timer: %m");
-                goto fail;
-        }
-        sd_event_source_set_enabled(d->rb_poll, SD_EVENT_OFF);
-        r = sd_event_add_time_relative(d->event, &d->loss_timer, CLOCK_MONOTONIC, LOSS_POLL_USEC,
-                                       10000, on_loss_timer, d);
-        if (r < 0) {
-                log_error_errno(r, "cannot arm the loss timer: %m");
-                goto fail;
-        }
-
         /* Started idle: the tracepoint links go after the linger unless a session comes. */
         r = skbt_idle_init(d);
         if (r < 0)
                 goto fail;
-
         r = skbt_control_listen(d);
         if (r < 0)
                 goto fail;

@@ -197,12 +197,49 @@ static void session_agg_hook(struct strbuf *out, enum skbt_output fmt, const str
         skbt_format_tails(out, fmt, &t, ev, size);
 }
 
+/* A session that did not start: what session_new() allocated (the strings stay tmpl's). */
+static struct skbt_session *session_unwind(struct skbt_session *s)
+{
+        if (!s)
+                return NULL;
+        skbt_graph_free(s->graph);
+        skbt_agg_free(s->agg);
+        free(s);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_session *, session_unwind);
+
+static int session_new(struct skbtraced *d, const struct skbt_session *tmpl,
+                       const struct skbt_session_output *out, uint32_t slot,
+                       struct skbt_session **ret)
+{
+        _cleanup_(session_unwindp) struct skbt_session *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return -ENOMEM;
+        *s = *tmpl;
+        s->d = d;
+        s->out = *out;
+        s->slot = slot;
+        s->pending = (struct strbuf)STRBUF_INIT;
+        s->timer = NULL;
+        s->graph = NULL;
+        s->agg = NULL;
+        if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH && skbt_graph_new(&s->graph) < 0)
+                return -ENOMEM;
+        if (skbt_output_is_aggregate(s->render) &&
+            skbt_agg_new(s->render, &s->fmt, s->egress_probe, session_agg_hook, s, &s->agg) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
 int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uint8_t *probe_sel,
                        const struct skbt_session_output *out, struct skbt_session **ret)
 {
         const struct skbt_coverage *cov;
         _cleanup_free_ uint8_t *need = NULL;
-        struct skbt_session *s;
+        _cleanup_(session_unwindp) struct skbt_session *s = NULL;
         uint32_t slot;
         int r;
 
@@ -211,58 +248,31 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
                         break;
         if (slot == SKBT_MAX_SESSIONS)
                 return -EBUSY;
-
-        s = calloc(1, sizeof(*s));
-        if (!s)
+        r = session_new(d, tmpl, out, slot, &s);
+        if (r < 0)
+                return r;
+        need = session_need(d, s, probe_sel);
+        if (!need)
                 return -ENOMEM;
-        *s = *tmpl;
-        s->d = d;
-        s->out = *out;
-        s->slot = slot;
-        s->id = ++d->next_session_id;
-        s->pending = (struct strbuf)STRBUF_INIT;
-
+        /* Entries in the shared field table before the session can produce records. */
+        if (s->fields.n) {
+                r = skbt_fields_acquire(&d->fields, d->loader->field_table, &s->fields);
+                if (r < 0)
+                        return r;
+        }
         r = skbt_loader_reset_lost(d->loader, slot);
         if (r < 0) {
-                free(s);
+                if (s->fields.n)
+                        skbt_fields_release(&d->fields, d->loader->field_table, &s->fields);
                 return log_error_errno(r, "cannot reset loss counter of slot %u: %m", slot);
         }
-        s->timer = NULL;
-        s->graph = NULL;
-        s->agg = NULL;
-        if (s->tracer == SKBT_TRACER_FUNCTION_GRAPH && skbt_graph_new(&s->graph) < 0) {
-                free(s);
-                return -ENOMEM;
-        }
-        if (skbt_output_is_aggregate(s->render) &&
-            skbt_agg_new(s->render, &s->fmt, s->egress_probe, session_agg_hook, s, &s->agg) < 0) {
-                skbt_graph_free(s->graph);
-                free(s);
-                return -ENOMEM;
-        }
+        s->id = ++d->next_session_id;
         if (s->ident)
                 s->track_evicted_start = track_evicted(d);
         s->start_ns = skbt_now_ns();
         s->start_realtime_usec = skbt_realtime_usec();
         s->rate_last_ts = s->start_ns;
         s->rate_credit_ns = NSEC_PER_SEC; /* a full second of burst to begin with */
-        /* Entries in the shared field table before the session can produce records. */
-        if (s->fields.n) {
-                r = skbt_fields_acquire(&d->fields, d->loader->field_table, &s->fields);
-                if (r < 0) {
-                        skbt_graph_free(s->graph);
-                        free(s);
-                        return r;
-                }
-        }
-        need = session_need(d, s, probe_sel);
-        if (!need) {
-                skbt_fields_release(&d->fields, d->loader->field_table, &s->fields);
-                skbt_agg_free(s->agg);
-                skbt_graph_free(s->graph);
-                free(s);
-                return -ENOMEM;
-        }
         /* Nothing can fail after this.  What is attached delivers from now on; the rest
          * joins as the worker attaches it (skbt_sessions_coverage()), unless the client
          * asked to wait for all of it. */
@@ -279,7 +289,7 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
                  s->id, s->uid, s->pid, slot, skbt_tracer_to_string(s->tracer), s->n_probes,
                  cov->live, cov->total, cov->failed, s->filter_desc);
         skbt_notify_status(d);
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
