@@ -7,7 +7,9 @@ golang-github-varlink-go-dev (GOPROXY=off, a go.mod replace to the package's
 source) and runs it against the daemon: introspection parsed by the library's
 IDL parser, every method, every error path, oneway calls, pipelined calls and
 a streamed Trace (ICMP between the test namespaces meanwhile); then as a user
-outside the access group through a socket opened to everyone: PermissionDenied.
+outside the access group through a socket opened to everyone: PermissionDenied (the
+daemon closes a refused connection at once, so the library may also find it closed when it
+writes; the refusal itself is then read on a connection that only reads).
 """
 
 import os
