@@ -167,7 +167,13 @@ static void list_print_table(json_object **rows, size_t n)
         }
 }
 
-int cmd_list(const struct ctl *ctl, int argc, char **argv)
+struct list_opts {
+        const char *regex, *kind, *output;
+        bool groups, verbose;
+};
+
+/* 0, -1 for --help (printed), or the exit status of a usage error. */
+static int list_parse(int argc, char **argv, struct list_opts *o)
 {
         static const struct option longopts[] = {
             {"regex", required_argument, NULL, 'r'},
@@ -178,46 +184,43 @@ int cmd_list(const struct ctl *ctl, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        _cleanup_json_ json_object *params = NULL, *reply = NULL;
-        _cleanup_free_ json_object **rows = NULL;
-        const char *regex = NULL, *kind = NULL, *output = "text";
+        static const char *const kinds[] = {"function", "tracepoint", "netfilter"};
         char err[SKBT_ERR_MAX + 128];
-        json_object *rparams, *probes;
-        size_t n = 0, attached = 0, total;
-        bool groups = false, verbose = false;
-        int c, r;
+        int c;
 
+        *o = (struct list_opts){.output = "text"};
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":r:k:o:gvh", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'g':
-                        groups = true;
+                        o->groups = true;
                         break;
                 case 'v':
-                        verbose = true;
+                        o->verbose = true;
                         break;
                 case 'r':
                         if (args_check_regex(optarg, err, sizeof(err)) < 0)
                                 return usage_error("list", err);
-                        regex = optarg;
+                        o->regex = optarg;
                         break;
                 case 'k':
-                        if (strcmp(optarg, "function") != 0 && strcmp(optarg, "tracepoint") != 0 &&
-                            strcmp(optarg, "netfilter") != 0)
+                        for (size_t i = 0; i < ARRAY_SIZE(kinds) && !o->kind; i++)
+                                if (strcmp(optarg, kinds[i]) == 0)
+                                        o->kind = kinds[i];
+                        if (!o->kind)
                                 return usage_errorf("list",
                                                     "invalid kind '%.64s': expected function, "
                                                     "tracepoint or netfilter",
                                                     optarg);
-                        kind = optarg;
                         break;
                 case 'o':
-                        if (args_parse_output(optarg, &output, err, sizeof(err)) < 0)
+                        if (args_parse_output(optarg, &o->output, err, sizeof(err)) < 0)
                                 return usage_error("list", err);
                         break;
                 case 'h':
                         list_usage(stdout);
-                        return EXIT_OK;
+                        return -1;
                 default:
                         args_getopt_error(c, argv, longopts, err, sizeof(err));
                         return usage_error("list", err);
@@ -225,54 +228,67 @@ int cmd_list(const struct ctl *ctl, int argc, char **argv)
         }
         if (optind < argc)
                 return usage_errorf("list", "unexpected argument '%.64s'", argv[optind]);
-        if (groups && (regex || kind))
+        if (o->groups && (o->regex || o->kind))
                 return usage_error("list", "--groups lists the whole tree: it does not combine "
                                            "with --regex or --kind");
+        return 0;
+}
 
-        params = json_object_new_object();
-        if (groups) {
-                json_object *arr;
+/* One JSON object per line, as -o json prints arrays. */
+static void print_json_lines(json_object **rows, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                printf("%s\n", json_object_to_json_string_ext(rows[i], JSON_C_TO_STRING_PLAIN));
+}
 
-                if (!params ||
-                    json_object_object_add(params, "groups", json_object_new_boolean(1)) < 0) {
-                        log_error("out of memory");
-                        return EXIT_ERROR;
-                }
-                r = call_once(ctl, "io.skbtraced.List", params, &reply, &rparams);
-                if (r < 0)
-                        return EXIT_ERROR;
-                arr = member(rparams, "groups", json_type_array);
-                if (!arr) {
-                        log_error("malformed reply from skbtraced: no groups array");
-                        return EXIT_ERROR;
-                }
-                if (strcmp(output, "json") == 0) {
-                        for (size_t i = 0; i < json_object_array_length(arr); i++)
-                                printf("%s\n", json_object_to_json_string_ext(
-                                                   json_object_array_get_idx(arr, i),
-                                                   JSON_C_TO_STRING_PLAIN));
-                } else {
-                        list_print_groups(arr, verbose);
-                }
-                fflush(stdout);
-                fprintf(stderr, "%zu groups from %s\n", json_object_array_length(arr),
-                        member_str(rparams, "file") ? member_str(rparams, "file") : "?");
-                return EXIT_OK;
-        }
-        if (!params ||
-            (regex && json_object_object_add(params, "regex", json_object_new_string(regex)) < 0)) {
+static int list_groups(const struct ctl *ctl, const struct list_opts *o)
+{
+        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL;
+        json_object *rparams, *arr;
+        size_t n;
+
+        if (!params || json_object_object_add(params, "groups", json_object_new_boolean(1)) < 0) {
                 log_error("out of memory");
                 return EXIT_ERROR;
         }
-        r = call_once(ctl, "io.skbtraced.List", params, &reply, &rparams);
-        if (r < 0)
+        if (call_once(ctl, "io.skbtraced.List", params, &reply, &rparams) < 0)
+                return EXIT_ERROR;
+        arr = member(rparams, "groups", json_type_array);
+        if (!arr) {
+                log_error("malformed reply from skbtraced: no groups array");
+                return EXIT_ERROR;
+        }
+        n = json_object_array_length(arr);
+        if (strcmp(o->output, "json") == 0)
+                for (size_t i = 0; i < n; i++)
+                        print_json_lines((json_object *[]){json_object_array_get_idx(arr, i)}, 1);
+        else
+                list_print_groups(arr, o->verbose);
+        fflush(stdout);
+        fprintf(stderr, "%zu groups from %s\n", n,
+                member_str(rparams, "file") ? member_str(rparams, "file") : "?");
+        return EXIT_OK;
+}
+
+static int list_probes(const struct ctl *ctl, const struct list_opts *o)
+{
+        _cleanup_json_ json_object *params = json_object_new_object(), *reply = NULL;
+        _cleanup_free_ json_object **rows = NULL;
+        json_object *rparams, *probes;
+        size_t n = 0, attached = 0, total;
+
+        if (!params || (o->regex && json_object_object_add(params, "regex",
+                                                           json_object_new_string(o->regex)) < 0)) {
+                log_error("out of memory");
+                return EXIT_ERROR;
+        }
+        if (call_once(ctl, "io.skbtraced.List", params, &reply, &rparams) < 0)
                 return EXIT_ERROR;
         probes = member(rparams, "probes", json_type_array);
         if (!probes) {
                 log_error("malformed reply from skbtraced: no probes array");
                 return EXIT_ERROR;
         }
-
         /* --kind is applied here: the List method has no such parameter. */
         total = json_object_array_length(probes);
         rows = calloc(MAX(total, (size_t)1), sizeof(*rows));
@@ -284,24 +300,29 @@ int cmd_list(const struct ctl *ctl, int argc, char **argv)
                 json_object *p = json_object_array_get_idx(probes, i);
                 const char *k = member_str(p, "kind");
 
-                if (!json_object_is_type(p, json_type_object))
-                        continue;
-                if (kind && (!k || strcmp(k, kind) != 0))
+                if (!json_object_is_type(p, json_type_object) ||
+                    (o->kind && (!k || strcmp(k, o->kind) != 0)))
                         continue;
                 rows[n++] = p;
                 if (json_object_get_boolean(member(p, "attached", json_type_boolean)))
                         attached++;
         }
-
-        if (strcmp(output, "json") == 0) {
-                for (size_t i = 0; i < n; i++)
-                        printf("%s\n",
-                               json_object_to_json_string_ext(rows[i], JSON_C_TO_STRING_PLAIN));
-        } else {
+        if (strcmp(o->output, "json") == 0)
+                print_json_lines(rows, n);
+        else
                 list_print_table(rows, n);
-        }
         /* Flush first so the count follows the table when both go to a terminal. */
         fflush(stdout);
         fprintf(stderr, "%zu probes (%zu attached)\n", n, attached);
         return EXIT_OK;
+}
+
+int cmd_list(const struct ctl *ctl, int argc, char **argv)
+{
+        struct list_opts o;
+        int r = list_parse(argc, argv, &o);
+
+        if (r != 0)
+                return r < 0 ? EXIT_OK : r;
+        return o.groups ? list_groups(ctl, &o) : list_probes(ctl, &o);
 }

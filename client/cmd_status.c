@@ -140,21 +140,12 @@ static void status_print_limits(json_object *limits)
         status_line("limits:", "duration %s, queue %s and rate %s per session", dbuf, qbuf, rbuf);
 }
 
-static void status_print(json_object *p, bool verbose)
+static void status_print_backend(json_object *p)
 {
         const char *version = member_str(p, "version"), *kernel = member_str(p, "kernel");
         const char *backend = member_str(p, "backend"), *reason = member_str(p, "backend_reason");
         json_object *backends = member(p, "backends", json_type_array);
-        json_object *probes = member(p, "probes", json_type_object);
-        json_object *sessions = member(p, "sessions", json_type_object);
-        json_object *skipped = member(p, "skipped", json_type_array);
-        json_object *conns = member(p, "connections", json_type_object);
-        json_object *limits = member(p, "limits", json_type_object);
-        json_object *mem = member(p, "memory", json_type_object);
-        json_object *v2;
-        const char *str;
         uint64_t v;
-        char buf[64];
 
         if (member_u64(p, "protocol", &v))
                 status_line("version:", "%s (protocol %" PRIu64 ")", version ? version : "?", v);
@@ -165,19 +156,24 @@ static void status_print(json_object *p, bool verbose)
                 status_line("backend:", "%s (%s)", backend ? backend : "?", reason);
         else
                 status_line("backend:", "%s", backend ? backend : "?");
-        if (backends) {
-                printf("backends:\n");
-                for (size_t i = 0; i < json_object_array_length(backends); i++) {
-                        json_object *b = json_object_array_get_idx(backends, i);
-                        const char *name = member_str(b, "name"), *why = member_str(b, "reason");
-                        bool usable =
-                            json_object_get_boolean(member(b, "usable", json_type_boolean));
+        if (!backends)
+                return;
+        printf("backends:\n");
+        for (size_t i = 0; i < json_object_array_length(backends); i++) {
+                json_object *b = json_object_array_get_idx(backends, i);
+                const char *name = member_str(b, "name"), *why = member_str(b, "reason");
+                bool usable = json_object_get_boolean(member(b, "usable", json_type_boolean));
 
-                        printf("  %-13s %s%s%s\n", name ? name : "?",
-                               usable ? "usable" : "not usable", why && *why ? ": " : "",
-                               why && *why ? why : "");
-                }
+                printf("  %-13s %s%s%s\n", name ? name : "?", usable ? "usable" : "not usable",
+                       why && *why ? ": " : "", why && *why ? why : "");
         }
+}
+
+static void status_print_probes(json_object *p)
+{
+        json_object *probes = member(p, "probes", json_type_object);
+        uint64_t v;
+
         if (probes) {
                 status_line(
                     "probes:",
@@ -192,27 +188,30 @@ static void status_print(json_object *p, bool verbose)
                             member_u64_or(probes, "discovered", 0),
                             member_u64_or(probes, "unsupported", 0));
         }
-        if (member_u64(p, "startup_ms", &v)) {
-                uint64_t load = member_u64_or(p, "load_ms", 0);
+        if (member_u64(p, "startup_ms", &v))
+                status_line(
+                    "startup time:", "%" PRIu64 " ms (loading and attaching: %" PRIu64 " ms)", v,
+                    member_u64_or(p, "load_ms", 0));
+}
 
-                status_line("startup time:",
-                            "%" PRIu64 " ms (loading and attaching: %" PRIu64 " ms)", v, load);
-        }
-        if ((v2 = member(p, "attach", json_type_object)))
-                status_attach(v2);
+/* Sessions, connections and their limits, then what went through and what was lost. */
+static void status_print_counts(json_object *p)
+{
+        json_object *sessions = member(p, "sessions", json_type_object);
+        json_object *conns = member(p, "connections", json_type_object);
+        json_object *limits = member(p, "limits", json_type_object);
+        char buf[64];
+        uint64_t v;
+
         if (member_u64(p, "uptime_ns", &v)) {
                 format_duration(v, buf, sizeof(buf));
                 status_line("uptime:", "%s", buf);
         }
-        if (sessions && member(sessions, "max_per_user", json_type_int))
+        if (sessions)
                 status_line(
                     "sessions:", "%" PRIu64 " active, %" PRIu64 " max (%" PRIu64 " per user)",
                     member_u64_or(sessions, "active", 0), member_u64_or(sessions, "max", 0),
                     member_u64_or(sessions, "max_per_user", 0));
-        else if (sessions)
-                status_line("sessions:", "%" PRIu64 " active, %" PRIu64 " max",
-                            member_u64_or(sessions, "active", 0),
-                            member_u64_or(sessions, "max", 0));
         if (conns)
                 status_line(
                     "connections:", "%" PRIu64 " open, %" PRIu64 " max (%" PRIu64 " per user)",
@@ -222,72 +221,102 @@ static void status_print(json_object *p, bool verbose)
                 status_print_limits(limits);
         if (member_u64(p, "events", &v))
                 status_line("events:", "%" PRIu64, v);
-        if (member(p, "lost_rate", json_type_int))
-                status_line("lost:",
-                            "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
-                            " over rate limits",
-                            member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0),
-                            member_u64_or(p, "lost_rate", 0));
-        else
-                status_line("lost:", "%" PRIu64 " ring buffer, %" PRIu64 " client queues",
-                            member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0));
-        if (mem) {
-                char rss[32], maps[32], queued[32];
+        status_line("lost:",
+                    "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
+                    " over rate limits",
+                    member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0),
+                    member_u64_or(p, "lost_rate", 0));
+}
 
-                format_bytes(member_u64_or(mem, "rss_bytes", 0), rss, sizeof(rss));
-                format_bytes(member_u64_or(mem, "bpf_map_bytes", 0), maps, sizeof(maps));
-                format_bytes(member_u64_or(mem, "queued_bytes", 0), queued, sizeof(queued));
-                status_line("memory:",
-                            "%s resident, %s in %" PRIu64 " BPF maps, %s queued for "
-                            "clients",
-                            rss, maps, member_u64_or(mem, "bpf_maps", 0), queued);
-        }
-        if ((str = member_str(p, "group"))) {
-                json_object *ok = member(p, "group_exists", json_type_boolean);
+static void status_print_memory(json_object *p)
+{
+        json_object *mem = member(p, "memory", json_type_object);
+        char rss[32], maps[32], queued[32];
 
-                if (ok && !json_object_get_boolean(ok))
-                        status_line("access:", "root only (group %s does not exist)", str);
-                else
-                        status_line("access:", "root and members of group %s", str);
-        }
+        if (!mem)
+                return;
+        format_bytes(member_u64_or(mem, "rss_bytes", 0), rss, sizeof(rss));
+        format_bytes(member_u64_or(mem, "bpf_map_bytes", 0), maps, sizeof(maps));
+        format_bytes(member_u64_or(mem, "queued_bytes", 0), queued, sizeof(queued));
+        status_line("memory:", "%s resident, %s in %" PRIu64 " BPF maps, %s queued for clients",
+                    rss, maps, member_u64_or(mem, "bpf_maps", 0), queued);
+}
+
+static void status_print_access(json_object *p)
+{
+        const char *group = member_str(p, "group");
+        json_object *ok = member(p, "group_exists", json_type_boolean);
+
+        if (group && ok && !json_object_get_boolean(ok))
+                status_line("access:", "root only (group %s does not exist)", group);
+        else if (group)
+                status_line("access:", "root and members of group %s", group);
         if (member(p, "config", json_type_string))
                 status_line("config file:", "%s", member_str(p, "config"));
-        else if (member(p, "group", json_type_string))
+        else if (group)
                 status_line("config file:", "none (built-in defaults)");
-        if ((v2 = member(p, "tracking", json_type_object)) && member(v2, "max", json_type_int))
+}
+
+/* Packet tracking, netfilter verdicts, probe groups. */
+static void status_print_extras(json_object *p)
+{
+        json_object *v;
+
+        if ((v = member(p, "tracking", json_type_object)) && member(v, "max", json_type_int))
                 status_line("tracking:",
                             "%" PRIu64 " packets followed now (map of %" PRIu64 "); %" PRIu64
                             " started, %" PRIu64 " clones, %" PRIu64 " freed, %" PRIu64
                             " stale, %" PRIu64 " evicted, %" PRIu64 " refused (track_quota)",
-                            member_u64_or(v2, "entries", 0), member_u64_or(v2, "max", 0),
-                            member_u64_or(v2, "created", 0), member_u64_or(v2, "clones", 0),
-                            member_u64_or(v2, "freed", 0), member_u64_or(v2, "stale", 0),
-                            member_u64_or(v2, "evicted", 0), member_u64_or(v2, "refused", 0));
-        if ((v2 = member(p, "netfilter", json_type_object)))
+                            member_u64_or(v, "entries", 0), member_u64_or(v, "max", 0),
+                            member_u64_or(v, "created", 0), member_u64_or(v, "clones", 0),
+                            member_u64_or(v, "freed", 0), member_u64_or(v, "stale", 0),
+                            member_u64_or(v, "evicted", 0), member_u64_or(v, "refused", 0));
+        if ((v = member(p, "netfilter", json_type_object)))
                 status_line("netfilter:",
                             "%" PRIu64 " table/chain evaluators report verdicts%s; %" PRIu64
                             " evaluations nested too deep to report",
-                            member_u64_or(v2, "probes", 0),
-                            member_u64_or(v2, "probes", 0) ? "" : " (see 'ipftctl list')",
-                            member_u64_or(v2, "too_deep", 0));
-        if ((v2 = member(p, "groups", json_type_object))) {
-                if (member_str(v2, "error"))
-                        status_line("probe groups:", "none: %s", member_str(v2, "error"));
-                else
-                        status_line("probe groups:", "%" PRIu64 " from %s",
-                                    member_u64_or(v2, "groups", 0),
-                                    member_str(v2, "file") ? member_str(v2, "file") : "?");
-        }
+                            member_u64_or(v, "probes", 0),
+                            member_u64_or(v, "probes", 0) ? "" : " (see 'ipftctl list')",
+                            member_u64_or(v, "too_deep", 0));
+        if (!(v = member(p, "groups", json_type_object)))
+                return;
+        if (member_str(v, "error"))
+                status_line("probe groups:", "none: %s", member_str(v, "error"));
+        else
+                status_line("probe groups:", "%" PRIu64 " from %s", member_u64_or(v, "groups", 0),
+                            member_str(v, "file") ? member_str(v, "file") : "?");
+}
 
-        if (verbose && skipped) {
-                printf("skipped probes:\n");
-                for (size_t i = 0; i < json_object_array_length(skipped); i++) {
-                        json_object *s = json_object_array_get_idx(skipped, i);
-                        const char *name = member_str(s, "name"), *err = member_str(s, "error");
+static void status_print_skipped(json_object *p)
+{
+        json_object *skipped = member(p, "skipped", json_type_array);
 
-                        printf("  %s: %s\n", name ? name : "?", err ? err : "unknown error");
-                }
+        if (!skipped)
+                return;
+        printf("skipped probes:\n");
+        for (size_t i = 0; i < json_object_array_length(skipped); i++) {
+                json_object *s = json_object_array_get_idx(skipped, i);
+                const char *name = member_str(s, "name"), *err = member_str(s, "error");
+
+                printf("  %s: %s\n", name ? name : "?", err ? err : "unknown error");
         }
+}
+
+/* The Status reply for people, a line per subject. */
+static void status_print(json_object *p, bool verbose)
+{
+        json_object *attach = member(p, "attach", json_type_object);
+
+        status_print_backend(p);
+        status_print_probes(p);
+        if (attach)
+                status_attach(attach);
+        status_print_counts(p);
+        status_print_memory(p);
+        status_print_access(p);
+        status_print_extras(p);
+        if (verbose)
+                status_print_skipped(p);
 }
 
 int cmd_status(const struct ctl *ctl, int argc, char **argv)

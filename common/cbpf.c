@@ -13,6 +13,80 @@
 /* Linux's ancillary loads start here (SKF_AD_OFF); a dead handle never emits them. */
 #define SKF_AD_OFF_ ((uint32_t)-0x1000)
 
+#define LEN_UNAVAILABLE "the packet length (len, greater, less) is not available to filters here"
+
+static const char *check_ld(const struct skbt_cbpf_insn *in)
+{
+        uint16_t code = in->code, mode = BPF_MODE(code), size = BPF_SIZE(code);
+
+        if (mode == BPF_LEN)
+                return LEN_UNAVAILABLE;
+        if (mode != BPF_IMM && mode != BPF_ABS && mode != BPF_IND && mode != BPF_MEM)
+                return "unsupported load";
+        if ((mode == BPF_ABS || mode == BPF_IND) && size != BPF_W && size != BPF_H && size != BPF_B)
+                return "unsupported load size";
+        if (mode == BPF_ABS && in->k >= SKF_AD_OFF_)
+                return "Linux ancillary data (e.g. the skb's vlan tag) is not available";
+        if (mode == BPF_MEM && in->k >= SKBT_CBPF_MEMWORDS)
+                return "scratch memory index out of range";
+        return NULL;
+}
+
+static const char *check_ldx(const struct skbt_cbpf_insn *in)
+{
+        uint16_t code = in->code;
+
+        if (BPF_MODE(code) == BPF_LEN)
+                return LEN_UNAVAILABLE;
+        if (code != (BPF_LDX | BPF_W | BPF_IMM) && code != (BPF_LDX | BPF_W | BPF_MEM) &&
+            code != (BPF_LDX | BPF_B | BPF_MSH))
+                return "unsupported load into X";
+        if (BPF_MODE(code) == BPF_MEM && in->k >= SKBT_CBPF_MEMWORDS)
+                return "scratch memory index out of range";
+        return NULL;
+}
+
+static const char *check_alu(const struct skbt_cbpf_insn *in)
+{
+        switch (BPF_OP(in->code)) {
+        case BPF_ADD:
+        case BPF_SUB:
+        case BPF_MUL:
+        case BPF_OR:
+        case BPF_AND:
+        case BPF_LSH:
+        case BPF_RSH:
+        case BPF_NEG:
+        case BPF_XOR:
+                return NULL;
+        case BPF_DIV:
+        case BPF_MOD:
+                if (BPF_SRC(in->code) == BPF_K && in->k == 0)
+                        return "division by zero";
+                return NULL;
+        }
+        return "unsupported arithmetic";
+}
+
+/* Classic BPF jumps only forward; they must land inside the program. */
+static const char *check_jmp(const struct skbt_cbpf_insn *in, uint32_t pc, uint32_t n)
+{
+        switch (BPF_OP(in->code)) {
+        case BPF_JA:
+                if ((uint64_t)pc + 1 + in->k >= n)
+                        return "jump out of the program";
+                return NULL;
+        case BPF_JEQ:
+        case BPF_JGT:
+        case BPF_JGE:
+        case BPF_JSET:
+                if (pc + 1 + (uint32_t)in->jt >= n || pc + 1 + (uint32_t)in->jf >= n)
+                        return "jump out of the program";
+                return NULL;
+        }
+        return "unsupported jump";
+}
+
 /* Why the interpreter cannot run insn, or NULL when it can. */
 static const char *check_insn(const struct skbt_cbpf_insn *in, uint32_t pc, uint32_t n)
 {
@@ -20,69 +94,18 @@ static const char *check_insn(const struct skbt_cbpf_insn *in, uint32_t pc, uint
 
         switch (BPF_CLASS(code)) {
         case BPF_LD:
-                if (BPF_MODE(code) == BPF_LEN)
-                        return "the packet length (len, greater, less) is not available to "
-                               "filters here";
-                if (BPF_MODE(code) != BPF_IMM && BPF_MODE(code) != BPF_ABS &&
-                    BPF_MODE(code) != BPF_IND && BPF_MODE(code) != BPF_MEM)
-                        return "unsupported load";
-                if ((BPF_MODE(code) == BPF_ABS || BPF_MODE(code) == BPF_IND) &&
-                    BPF_SIZE(code) != BPF_W && BPF_SIZE(code) != BPF_H && BPF_SIZE(code) != BPF_B)
-                        return "unsupported load size";
-                if (BPF_MODE(code) == BPF_ABS && in->k >= SKF_AD_OFF_)
-                        return "Linux ancillary data (e.g. the skb's vlan tag) is not available";
-                if (BPF_MODE(code) == BPF_MEM && in->k >= SKBT_CBPF_MEMWORDS)
-                        return "scratch memory index out of range";
-                return NULL;
+                return check_ld(in);
         case BPF_LDX:
-                if (BPF_MODE(code) == BPF_LEN)
-                        return "the packet length (len, greater, less) is not available to "
-                               "filters here";
-                if (code != (BPF_LDX | BPF_W | BPF_IMM) && code != (BPF_LDX | BPF_W | BPF_MEM) &&
-                    code != (BPF_LDX | BPF_B | BPF_MSH))
-                        return "unsupported load into X";
-                if (BPF_MODE(code) == BPF_MEM && in->k >= SKBT_CBPF_MEMWORDS)
-                        return "scratch memory index out of range";
-                return NULL;
+                return check_ldx(in);
         case BPF_ST:
         case BPF_STX:
                 if (in->k >= SKBT_CBPF_MEMWORDS)
                         return "scratch memory index out of range";
                 return NULL;
         case BPF_ALU:
-                switch (BPF_OP(code)) {
-                case BPF_ADD:
-                case BPF_SUB:
-                case BPF_MUL:
-                case BPF_OR:
-                case BPF_AND:
-                case BPF_LSH:
-                case BPF_RSH:
-                case BPF_NEG:
-                case BPF_XOR:
-                        return NULL;
-                case BPF_DIV:
-                case BPF_MOD:
-                        if (BPF_SRC(code) == BPF_K && in->k == 0)
-                                return "division by zero";
-                        return NULL;
-                }
-                return "unsupported arithmetic";
+                return check_alu(in);
         case BPF_JMP:
-                switch (BPF_OP(code)) {
-                case BPF_JA:
-                        if ((uint64_t)pc + 1 + in->k >= n)
-                                return "jump out of the program";
-                        return NULL;
-                case BPF_JEQ:
-                case BPF_JGT:
-                case BPF_JGE:
-                case BPF_JSET:
-                        if (pc + 1 + (uint32_t)in->jt >= n || pc + 1 + (uint32_t)in->jf >= n)
-                                return "jump out of the program";
-                        return NULL;
-                }
-                return "unsupported jump";
+                return check_jmp(in, pc, n);
         case BPF_RET:
                 if (BPF_RVAL(code) != BPF_K && BPF_RVAL(code) != BPF_A)
                         return "unsupported return";

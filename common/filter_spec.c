@@ -364,37 +364,37 @@ int skbt_parse_ifname(const char *s, char ret[static 16], char *err, size_t errl
         return 0;
 }
 
-int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
-{
-        static const struct {
-                uint32_t flag;
-                const char *name;
-                size_t off;
-        } addrs[] = {
-            {SKBT_F_SADDR, "saddr", offsetof(struct skbt_filter, saddr)},
-            {SKBT_F_DADDR, "daddr", offsetof(struct skbt_filter, daddr)},
-            {SKBT_F_ADDR, "addr", offsetof(struct skbt_filter, addr)},
-        };
-        const struct skbt_prefix *first = NULL;
-        const char *first_name = NULL;
-        char a[PREFIX_STR_MAX], b[PREFIX_STR_MAX];
-        uint8_t family = 0;
+static const struct {
+        uint32_t flag;
+        const char *name;
+        size_t off;
+} filter_addrs[] = {
+    {SKBT_F_SADDR, "saddr", offsetof(struct skbt_filter, saddr)},
+    {SKBT_F_DADDR, "daddr", offsetof(struct skbt_filter, daddr)},
+    {SKBT_F_ADDR, "addr", offsetof(struct skbt_filter, addr)},
+};
 
-        /* Structural checks: the daemon copies this struct into BPF memory as is. */
+static const struct skbt_prefix *filter_addr(const struct skbt_filter *f, size_t i)
+{
+        return (const void *)((const char *)f + filter_addrs[i].off);
+}
+
+/* Structural checks: the daemon copies this struct into BPF memory as is. */
+static int check_structure(const struct skbt_filter *f, char *err, size_t errlen)
+{
         if (f->flags & ~(uint32_t)SKBT_F_ALL)
                 return skbt_fail(err, errlen, "unknown filter flags 0x%" PRIx32,
                                  f->flags & ~(uint32_t)SKBT_F_ALL);
         if ((f->flags & SKBT_F_L3) && f->l3 != SKBT_L3_IPV4 && f->l3 != SKBT_L3_IPV6)
                 return skbt_fail(err, errlen, "invalid l3 %u: expected ipv4 or ipv6", f->l3);
-        for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
-                const struct skbt_prefix *p = (const void *)((const char *)f + addrs[i].off);
+        for (size_t i = 0; i < ARRAY_SIZE(filter_addrs); i++) {
+                const struct skbt_prefix *p = filter_addr(f, i);
 
-                if ((f->flags & addrs[i].flag) && !prefix_valid(p))
+                if ((f->flags & filter_addrs[i].flag) && !prefix_valid(p))
                         return skbt_fail(err, errlen,
                                          "invalid %s: family %u, prefix length %u or host bits set",
-                                         addrs[i].name, p->l3, p->plen);
+                                         filter_addrs[i].name, p->l3, p->plen);
         }
-
         if ((f->flags & SKBT_F_PID) && (f->pid == 0 || f->pid > PID_MAX))
                 return skbt_fail(err, errlen, "invalid pid %" PRIu32 ": expected 1 to %d", f->pid,
                                  PID_MAX);
@@ -406,7 +406,11 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
         if (f->ifname[sizeof(f->ifname) - 1] != '\0' ||
             (f->ifname[0] && !skbt_ifname_valid(f->ifname)))
                 return skbt_fail(err, errlen, "invalid ifname");
+        return 0;
+}
 
+static int check_mark(const struct skbt_filter *f, char *err, size_t errlen)
+{
         /* The API has no "mask given" flag, so a lone mask can only be refused here. */
         if (!(f->flags & SKBT_F_MARK) && f->mark_mask)
                 return skbt_fail(err, errlen, "mark_mask requires mark");
@@ -415,12 +419,21 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                                  "mark 0x%" PRIx32 " has bits outside mask 0x%" PRIx32
                                  ", so it could never match: expected mark & mask == mark",
                                  f->mark, f->mark_mask);
+        return 0;
+}
 
-        /* A packet has one address family: every address and -4/-6 must agree. */
-        for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
-                const struct skbt_prefix *p = (const void *)((const char *)f + addrs[i].off);
+/* The address family every address and -4/-6 agree on (0: none given); *first: the
+ * first address given (index into filter_addrs, -1: none), for messages. */
+static int check_family(const struct skbt_filter *f, uint8_t *family, int *first, char *err,
+                        size_t errlen)
+{
+        char a[PREFIX_STR_MAX], b[PREFIX_STR_MAX];
 
-                if (!(f->flags & addrs[i].flag))
+        *first = -1;
+        for (size_t i = 0; i < ARRAY_SIZE(filter_addrs); i++) {
+                const struct skbt_prefix *p = filter_addr(f, i), *q;
+
+                if (!(f->flags & filter_addrs[i].flag))
                         continue;
                 if ((f->flags & SKBT_F_L3) && p->l3 != f->l3) {
                         skbt_format_prefix(p, a, sizeof(a));
@@ -428,67 +441,68 @@ int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
                                          l3_family(p->l3), f->l3 == SKBT_L3_IPV4 ? '4' : '6',
                                          l3_name(f->l3));
                 }
-                if (first && p->l3 != first->l3) {
-                        skbt_format_prefix(first, a, sizeof(a));
+                if (*first < 0) {
+                        *first = (int)i;
+                        continue;
+                }
+                q = filter_addr(f, (size_t)*first);
+                if (p->l3 != q->l3) {
+                        skbt_format_prefix(q, a, sizeof(a));
                         skbt_format_prefix(p, b, sizeof(b));
                         return skbt_fail(
                             err, errlen,
                             "%s %s is %s but %s %s is %s: a packet has one address family",
-                            first_name, a, l3_family(first->l3), addrs[i].name, b,
+                            filter_addrs[*first].name, a, l3_family(q->l3), filter_addrs[i].name, b,
                             l3_family(p->l3));
                 }
-                if (!first) {
-                        first = p;
-                        first_name = addrs[i].name;
-                }
         }
-        if (f->flags & SKBT_F_L3)
-                family = f->l3;
-        else if (first)
-                family = first->l3;
-
-        if (f->flags & SKBT_F_PROTO) {
-                if (f->proto == IPPROTO_ICMP && family == SKBT_L3_IPV6) {
-                        if (f->flags & SKBT_F_L3)
-                                return skbt_fail(
-                                    err, errlen,
-                                    "proto icmp is IPv4 only but -6/l3 ipv6 was given: "
-                                    "use icmp6");
-                        skbt_format_prefix(first, a, sizeof(a));
-                        return skbt_fail(err, errlen,
-                                         "proto icmp is IPv4 only but %s %s is IPv6: use icmp6",
-                                         first_name, a);
-                }
-                if (f->proto == IPPROTO_ICMPV6 && family == SKBT_L3_IPV4) {
-                        if (f->flags & SKBT_F_L3)
-                                return skbt_fail(
-                                    err, errlen,
-                                    "proto icmp6 is IPv6 only but -4/l3 ipv4 was given: "
-                                    "use icmp");
-                        skbt_format_prefix(first, a, sizeof(a));
-                        return skbt_fail(err, errlen,
-                                         "proto icmp6 is IPv6 only but %s %s is IPv4: use icmp",
-                                         first_name, a);
-                }
-                /* the same set the BPF parser reads ports for (bpf/skbt_parse.bpf.h) */
-                if ((f->flags & (SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)) &&
-                    f->proto != IPPROTO_TCP && f->proto != IPPROTO_UDP &&
-                    f->proto != IPPROTO_SCTP && f->proto != IPPROTO_UDPLITE) {
-                        const char *n = proto_wire_name(f->proto);
-
-                        if (n)
-                                return skbt_fail(err, errlen,
-                                                 "ports only apply to tcp, udp, sctp and udplite "
-                                                 "(136), not proto %s",
-                                                 n);
-                        return skbt_fail(
-                            err, errlen,
-                            "ports only apply to tcp, udp, sctp and udplite (136), not "
-                            "proto %u",
-                            f->proto);
-                }
-        }
+        *family = f->flags & SKBT_F_L3 ? f->l3
+                  : *first >= 0        ? filter_addr(f, (size_t)*first)->l3
+                                       : 0;
         return 0;
+}
+
+/* icmp and icmp6 each have one family; ports need a protocol that has them. */
+static int check_proto(const struct skbt_filter *f, uint8_t family, int first, char *err,
+                       size_t errlen)
+{
+        bool v4only = f->proto == IPPROTO_ICMP, v6only = f->proto == IPPROTO_ICMPV6;
+        const char *n = proto_wire_name(f->proto);
+        char a[PREFIX_STR_MAX], q[8];
+
+        if (!(f->flags & SKBT_F_PROTO))
+                return 0;
+        if ((v4only && family == SKBT_L3_IPV6) || (v6only && family == SKBT_L3_IPV4)) {
+                if (f->flags & SKBT_F_L3)
+                        return skbt_fail(err, errlen,
+                                         "proto %s is %s only but -%c/l3 %s was given: "
+                                         "use %s",
+                                         n, v4only ? "IPv4" : "IPv6", v4only ? '6' : '4',
+                                         v4only ? "ipv6" : "ipv4", v4only ? "icmp6" : "icmp");
+                skbt_format_prefix(filter_addr(f, (size_t)first), a, sizeof(a));
+                return skbt_fail(err, errlen, "proto %s is %s only but %s %s is %s: use %s", n,
+                                 v4only ? "IPv4" : "IPv6", filter_addrs[first].name, a,
+                                 v4only ? "IPv6" : "IPv4", v4only ? "icmp6" : "icmp");
+        }
+        /* the same set the BPF parser reads ports for (bpf/skbt_parse.bpf.h) */
+        if ((f->flags & (SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT)) && f->proto != IPPROTO_TCP &&
+            f->proto != IPPROTO_UDP && f->proto != IPPROTO_SCTP && f->proto != IPPROTO_UDPLITE)
+                return skbt_fail(err, errlen,
+                                 "ports only apply to tcp, udp, sctp and udplite (136), not "
+                                 "proto %s",
+                                 skbt_proto_wire_name(f->proto, q, sizeof(q)));
+        return 0;
+}
+
+int skbt_filter_validate(const struct skbt_filter *f, char *err, size_t errlen)
+{
+        uint8_t family = 0;
+        int first, r;
+
+        if ((r = check_structure(f, err, errlen)) < 0 || (r = check_mark(f, err, errlen)) < 0 ||
+            (r = check_family(f, &family, &first, err, errlen)) < 0)
+                return r;
+        return check_proto(f, family, first, err, errlen);
 }
 
 /* Append to a fixed buffer; output past the end is dropped, buf stays terminated. */

@@ -94,6 +94,7 @@ test_pkgs=(
         liblua5.3-dev xxd gcc-multilib   # bench/build-ipftrace2.sh: the peer the VM benchmark runs
         debhelper dpkg-dev lintian   # the package suite: dpkg-buildpackage, lintian
         golang-go golang-github-varlink-go-dev   # e2e varlink_go: the varlink Go library as client
+        pmccabe           # unit complexity: function size limits (scripts/check-complexity.sh)
 )
 vm_pkgs=(qemu-system-x86 busybox-static cpio xz-utils zstd
         kmod              # depmod for unpacked kernels

@@ -182,6 +182,44 @@ static int parse_range(const char *key, const char *value, uint32_t min, uint32_
         return 0;
 }
 
+static int set_backend(struct skbt_config *c, const char *value, char *err, size_t errlen)
+{
+        bool found = strcmp(value, "auto") == 0;
+
+        if (found)
+                c->backend = SKBT_BACKEND_AUTO;
+        for (int b = 0; !found && b < _SKBT_BACKEND_MAX; b++)
+                if (strcmp(value, backend_names[b]) == 0) {
+                        c->backend = (enum skbt_backend)b;
+                        found = true;
+                }
+        if (!found)
+                return skbt_fail(err, errlen,
+                                 "unknown backend '%.64s': expected auto, fentry, kprobe-multi, "
+                                 "kprobe or tracepoint",
+                                 value);
+        c->set |= SKBT_CFG_BACKEND;
+        return 0;
+}
+
+static int set_ringbuf_size(struct skbt_config *c, const char *value, char *err, size_t errlen)
+{
+        uint32_t v;
+        int r;
+
+        r = parse_range("ringbuf_size", value, 1, 1024, "(MiB)", &v, err, errlen);
+        if (r < 0)
+                return r;
+        if (v & (v - 1))
+                return skbt_fail(err, errlen,
+                                 "invalid ringbuf_size '%.64s': expected a power of 2 from 1 to "
+                                 "1024 (MiB)",
+                                 value);
+        c->ringbuf_bytes = v << 20;
+        c->set |= SKBT_CFG_RINGBUF;
+        return 0;
+}
+
 int skbt_config_set(struct skbt_config *c, const char *key, const char *value, char *err,
                     size_t errlen)
 {
@@ -197,33 +235,9 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                 snprintf(c->group, sizeof(c->group), "%s", value);
                 c->set |= SKBT_CFG_GROUP;
         } else if (strcmp(key, "backend") == 0) {
-                bool found = strcmp(value, "auto") == 0;
-
-                if (found)
-                        c->backend = SKBT_BACKEND_AUTO;
-                for (int b = 0; !found && b < _SKBT_BACKEND_MAX; b++)
-                        if (strcmp(value, backend_names[b]) == 0) {
-                                c->backend = (enum skbt_backend)b;
-                                found = true;
-                        }
-                if (!found)
-                        return skbt_fail(err, errlen,
-                                         "unknown backend '%.64s': expected auto, fentry, "
-                                         "kprobe-multi, kprobe or tracepoint",
-                                         value);
-                c->set |= SKBT_CFG_BACKEND;
+                return set_backend(c, value, err, errlen);
         } else if (strcmp(key, "ringbuf_size") == 0) {
-                r = parse_range(key, value, 1, 1024, "(MiB)", &v, err, errlen);
-                if (r < 0)
-                        return r;
-                if (v & (v - 1))
-                        return skbt_fail(
-                            err, errlen,
-                            "invalid ringbuf_size '%.64s': expected a power of 2 from 1 "
-                            "to 1024 (MiB)",
-                            value);
-                c->ringbuf_bytes = v << 20;
-                c->set |= SKBT_CFG_RINGBUF;
+                return set_ringbuf_size(c, value, err, errlen);
         } else if (strcmp(key, "queue_size") == 0) {
                 r = parse_range(key, value, 64, 1024 * 1024, "(KiB)", &v, err, errlen);
                 if (r < 0)

@@ -106,18 +106,92 @@ static bool is_text_type(char c)
  * at least "X t " before its name, so the write position never overtakes
  * what is still to be read.
  */
+/* One line of /proc/kallsyms: "ADDR T name [module]". */
+struct kallsyms_line {
+        uint64_t addr;
+        char type;
+        const char *name, *mod; /* mod NULL: vmlinux */
+        size_t name_len, mod_len;
+};
+
+static int parse_line(const char *p, const char *eol, struct kallsyms_line *l)
+{
+        int digits = 0, v;
+
+        *l = (struct kallsyms_line){};
+        for (; p < eol && (v = skbt_hex_digit(*p)) >= 0; p++, digits++)
+                l->addr = l->addr << 4 | (uint64_t)v;
+        if (digits == 0 || digits > 16 || eol - p < 4 || p[0] != ' ' || p[2] != ' ')
+                return -EBADMSG;
+        l->type = p[1];
+        l->name = p + 3;
+        for (p = l->name; p < eol && *p != ' ' && *p != '\t'; p++)
+                ;
+        l->name_len = (size_t)(p - l->name);
+        if (l->name_len == 0)
+                return -EBADMSG;
+        while (p < eol && (*p == ' ' || *p == '\t'))
+                p++;
+        if (p < eol) {
+                const char *close = eol - 1;
+
+                if (*p != '[' || *close != ']' || close == p + 1)
+                        return -EBADMSG;
+                l->mod = p + 1;
+                l->mod_len = (size_t)(close - l->mod);
+        }
+        return 0;
+}
+
+/* Where parse() writes the string pool, and the module whose name it holds last. */
+struct pool {
+        char *buf;
+        size_t w, cap;
+        uint32_t prev_module;
+};
+
+static int add_sym(struct skbt_ksyms *k, struct pool *pl, const struct kallsyms_line *l)
+{
+        if (k->n == pl->cap) {
+                size_t ncap = pl->cap ? pl->cap * 2 : 16384;
+                struct ksym *s = reallocarray(k->syms, ncap, sizeof(*s));
+
+                if (!s)
+                        return -ENOMEM;
+                k->syms = s;
+                pl->cap = ncap;
+        }
+        k->syms[k->n] = (struct ksym){.addr = l->addr, .name = pl->w, .module = NO_MODULE};
+        memmove(pl->buf + pl->w, l->name, l->name_len);
+        pl->w += l->name_len;
+        pl->buf[pl->w++] = '\0';
+        if (l->mod) {
+                /* A module's symbols are contiguous: share one copy of its name. */
+                if (pl->prev_module == NO_MODULE ||
+                    strlen(pl->buf + pl->prev_module) != l->mod_len ||
+                    memcmp(pl->buf + pl->prev_module, l->mod, l->mod_len) != 0) {
+                        memmove(pl->buf + pl->w, l->mod, l->mod_len);
+                        pl->prev_module = (uint32_t)pl->w;
+                        pl->w += l->mod_len;
+                        pl->buf[pl->w++] = '\0';
+                }
+                k->syms[k->n].module = pl->prev_module;
+        }
+        if (l->addr)
+                k->visible = true;
+        k->n++;
+        return 0;
+}
+
 static int parse(struct skbt_ksyms *k, char *buf, size_t size, size_t *ret_pool_size)
 {
-        size_t cap = 0, w = 0;
-        uint32_t prev_module = NO_MODULE;
+        struct pool pl = {.buf = buf, .prev_module = NO_MODULE};
         const char *p = buf, *end = buf + size;
 
         while (p < end) {
-                const char *eol = memchr(p, '\n', end - p), *name, *mod = NULL;
-                size_t name_len, mod_len = 0;
-                uint64_t addr = 0;
-                int digits = 0, v;
-                char type;
+                const char *eol = memchr(p, '\n', (size_t)(end - p));
+                struct kallsyms_line l;
+                int r;
 
                 if (!eol)
                         eol = end;
@@ -125,60 +199,14 @@ static int parse(struct skbt_ksyms *k, char *buf, size_t size, size_t *ret_pool_
                         p = eol + 1;
                         continue;
                 }
-                for (; p < eol && (v = skbt_hex_digit(*p)) >= 0; p++, digits++)
-                        addr = addr << 4 | v;
-                if (digits == 0 || digits > 16 || eol - p < 4 || p[0] != ' ' || p[2] != ' ')
-                        return -EBADMSG;
-                type = p[1];
-                name = p + 3;
-                for (p = name; p < eol && *p != ' ' && *p != '\t'; p++)
-                        ;
-                name_len = p - name;
-                if (name_len == 0)
-                        return -EBADMSG;
-                while (p < eol && (*p == ' ' || *p == '\t'))
-                        p++;
-                if (p < eol) {
-                        const char *close = eol - 1;
-
-                        if (*p != '[' || *close != ']' || close == p + 1)
-                                return -EBADMSG;
-                        mod = p + 1;
-                        mod_len = close - mod;
-                }
+                r = parse_line(p, eol, &l);
+                if (r < 0)
+                        return r;
                 p = eol + 1;
-
-                if (!is_text_type(type))
-                        continue;
-                if (k->n == cap) {
-                        size_t ncap = cap ? cap * 2 : 16384;
-                        struct ksym *s = reallocarray(k->syms, ncap, sizeof(*s));
-
-                        if (!s)
-                                return -ENOMEM;
-                        k->syms = s;
-                        cap = ncap;
-                }
-                k->syms[k->n] = (struct ksym){.addr = addr, .name = w, .module = NO_MODULE};
-                memmove(buf + w, name, name_len);
-                w += name_len;
-                buf[w++] = '\0';
-                if (mod) {
-                        /* A module's symbols are contiguous: share one copy of its name. */
-                        if (prev_module == NO_MODULE || strlen(buf + prev_module) != mod_len ||
-                            memcmp(buf + prev_module, mod, mod_len) != 0) {
-                                memmove(buf + w, mod, mod_len);
-                                prev_module = w;
-                                w += mod_len;
-                                buf[w++] = '\0';
-                        }
-                        k->syms[k->n].module = prev_module;
-                }
-                if (addr)
-                        k->visible = true;
-                k->n++;
+                if (is_text_type(l.type) && (r = add_sym(k, &pl, &l)) < 0)
+                        return r;
         }
-        *ret_pool_size = w;
+        *ret_pool_size = pl.w;
         return 0;
 }
 

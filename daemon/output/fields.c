@@ -253,143 +253,172 @@ static bool valid_name(const char *s)
         return true;
 }
 
-static int resolve_path(const struct btf *btf, const char *shown, const char *path,
-                        struct skbt_field_spec *ret, char *err, size_t errlen)
-{
-        char comp[SKBT_FIELD_NAME_MAX];
-        const char *p = path;
-        uint32_t id, hop_bits = 0, n_hops = 0, bitfield = 0;
-        int sid;
-        bool be = false;
-        struct skbt_field f = {0};
+/* A path being resolved, member by member (skb->dev->mtu, shinfo->gso_size). */
+struct path_walk {
+        const struct btf *btf;
+        const char *shown;              /* the name as asked, for messages */
+        const char *p;                  /* what is left of the path */
+        char comp[SKBT_FIELD_NAME_MAX]; /* the member at hand */
+        uint32_t id;                    /* the struct it is a member of */
+        uint32_t hop_bits, n_hops, bitfield;
+        bool be;
+        struct skbt_field f;
+};
 
-        if (strncmp(p, "skb->", 5) == 0) {
-                sid = btf__find_by_name_kind(btf, "sk_buff", BTF_KIND_STRUCT);
-                f.base = SKBT_FIELD_BASE_SKB;
-                p += 5;
-        } else if (strncmp(p, "shinfo->", 8) == 0) {
-                sid = btf__find_by_name_kind(btf, "skb_shared_info", BTF_KIND_STRUCT);
-                f.base = SKBT_FIELD_BASE_SHINFO;
-                p += 8;
+static int walk_base(struct path_walk *w, char *err, size_t errlen)
+{
+        int sid;
+
+        if (strncmp(w->p, "skb->", 5) == 0) {
+                sid = btf__find_by_name_kind(w->btf, "sk_buff", BTF_KIND_STRUCT);
+                w->f.base = SKBT_FIELD_BASE_SKB;
+                w->p += 5;
+        } else if (strncmp(w->p, "shinfo->", 8) == 0) {
+                sid = btf__find_by_name_kind(w->btf, "skb_shared_info", BTF_KIND_STRUCT);
+                w->f.base = SKBT_FIELD_BASE_SHINFO;
+                w->p += 8;
         } else {
                 return skbt_fail(err, errlen,
                                  "field '%s': a path starts with skb-> or shinfo-> (e.g. "
                                  "skb->dev->mtu, shinfo->gso_size)",
-                                 shown);
+                                 w->shown);
         }
         if (sid < 0)
                 return skbt_fail(err, errlen, "field '%s': the kernel's BTF has no such struct",
-                                 shown);
-        id = (uint32_t)sid;
-        for (;;) {
-                size_t n = strcspn(p, "-.");
-                const struct btf_type *mt;
-                uint32_t bit_off, mtype, bf;
-                char sep;
+                                 w->shown);
+        w->id = (uint32_t)sid;
+        return 0;
+}
 
-                if (n == 0 || n >= sizeof(comp))
-                        return skbt_fail(err, errlen, "field '%s': empty or too long member name",
-                                         shown);
-                memcpy(comp, p, n);
-                comp[n] = '\0';
-                p += n;
-                if (!find_member(btf, id, comp, &bit_off, &mtype, &bf, 0)) {
-                        struct suggest sg = {.buf = ""};
-                        const struct btf_type *st = btf__type_by_id(btf, id);
+/* The next member of the struct at hand: its offset is added, its type returned. */
+static int walk_member(struct path_walk *w, uint32_t *ret_type, const struct btf_type **ret,
+                       char *err, size_t errlen)
+{
+        size_t n = strcspn(w->p, "-.");
+        uint32_t bit_off, mtype, bf;
 
-                        suggest_members(&sg, btf, id, comp, 0);
-                        return skbt_fail(err, errlen,
-                                         "field '%s': struct %s has no member '%s'%s%s", shown,
-                                         st ? btf__name_by_offset(btf, st->name_off) : "?", comp,
-                                         sg.n ? "; close matches: " : "", sg.buf);
-                }
-                hop_bits += bit_off;
-                bitfield = bf;
-                be = false;
-                mtype = skip_mods(btf, mtype, &be);
-                mt = btf__type_by_id(btf, mtype);
-                if (!mt)
-                        return skbt_fail(err, errlen, "field '%s': broken BTF", shown);
-                if (*p == '\0') {
-                        /* The value. */
-                        uint32_t size, start = hop_bits / 8, shift = 0;
+        if (n == 0 || n >= sizeof(w->comp))
+                return skbt_fail(err, errlen, "field '%s': empty or too long member name",
+                                 w->shown);
+        memcpy(w->comp, w->p, n);
+        w->comp[n] = '\0';
+        w->p += n;
+        if (!find_member(w->btf, w->id, w->comp, &bit_off, &mtype, &bf, 0)) {
+                struct suggest sg = {.buf = ""};
+                const struct btf_type *st = btf__type_by_id(w->btf, w->id);
 
-                        if (btf_is_ptr(mt)) {
-                                size = 8;
-                                ret->is_ptr = true;
-                        } else if (btf_is_int(mt)) {
-                                size = mt->size;
-                                ret->is_signed = btf_int_encoding(mt) & BTF_INT_SIGNED;
-                        } else if (btf_is_enum(mt)) {
-                                size = mt->size;
-                        } else {
-                                return skbt_fail(err, errlen,
-                                                 "field '%s': '%s' is not a number or pointer (a "
-                                                 "struct or array); name one of its members",
-                                                 shown, comp);
-                        }
-                        if (bitfield) {
-                                shift = hop_bits % 8;
-                                size = (shift + bitfield + 7) / 8;
-                                size = size <= 1 ? 1 : size <= 2 ? 2 : size <= 4 ? 4 : 8;
-                        } else if (hop_bits % 8) {
-                                return skbt_fail(err, errlen, "field '%s': not byte aligned",
-                                                 shown);
-                        }
-                        if (size != 1 && size != 2 && size != 4 && size != 8)
-                                return skbt_fail(err, errlen,
-                                                 "field '%s': %u-byte values are not "
-                                                 "supported",
-                                                 shown, size);
-                        if (n_hops >= SKBT_FIELD_HOPS)
-                                return skbt_fail(err, errlen,
-                                                 "field '%s': more than %d pointers to follow",
-                                                 shown, SKBT_FIELD_HOPS - 1);
-                        f.off[n_hops++] = start;
-                        f.n_hops = (uint8_t)n_hops;
-                        f.size = (uint8_t)size;
-                        f.bit_shift = (uint8_t)shift;
-                        f.bit_size = (uint8_t)bitfield;
-                        ret->f = f;
-                        ret->big_endian = be && !bitfield && size > 1;
-                        return 0;
-                }
-                if (bitfield)
-                        return skbt_fail(err, errlen, "field '%s': '%s' is a bitfield", shown,
-                                         comp);
-                sep = *p;
-                if (sep == '.') {
-                        if (!btf_is_struct(mt) && !btf_is_union(mt))
-                                return skbt_fail(err, errlen,
-                                                 "field '%s': '%s' is not a struct: use -> for "
-                                                 "pointers",
-                                                 shown, comp);
-                        id = mtype;
-                        p += 1;
-                        continue;
-                }
-                if (strncmp(p, "->", 2) != 0)
-                        return skbt_fail(err, errlen, "field '%s': expected -> or . after '%s'",
-                                         shown, comp);
-                p += 2;
-                if (!btf_is_ptr(mt))
-                        return skbt_fail(err, errlen,
-                                         "field '%s': '%s' is not a pointer: use . for embedded "
-                                         "structs",
-                                         shown, comp);
-                id = skip_mods(btf, mt->type, NULL);
-                mt = btf__type_by_id(btf, id);
-                if (!mt || (!btf_is_struct(mt) && !btf_is_union(mt)))
-                        return skbt_fail(err, errlen, "field '%s': '%s' does not point to a struct",
-                                         shown, comp);
-                if (hop_bits % 8)
-                        return skbt_fail(err, errlen, "field '%s': not byte aligned", shown);
-                if (n_hops >= SKBT_FIELD_HOPS - 1)
-                        return skbt_fail(err, errlen, "field '%s': more than %d pointers to follow",
-                                         shown, SKBT_FIELD_HOPS - 1);
-                f.off[n_hops++] = hop_bits / 8;
-                hop_bits = 0;
+                suggest_members(&sg, w->btf, w->id, w->comp, 0);
+                return skbt_fail(err, errlen, "field '%s': struct %s has no member '%s'%s%s",
+                                 w->shown, st ? btf__name_by_offset(w->btf, st->name_off) : "?",
+                                 w->comp, sg.n ? "; close matches: " : "", sg.buf);
         }
+        w->hop_bits += bit_off;
+        w->bitfield = bf;
+        w->be = false;
+        *ret_type = skip_mods(w->btf, mtype, &w->be);
+        *ret = btf__type_by_id(w->btf, *ret_type);
+        if (!*ret)
+                return skbt_fail(err, errlen, "field '%s': broken BTF", w->shown);
+        return 0;
+}
+
+/* The last member: the value, read in 1, 2, 4 or 8 bytes. */
+static int walk_value(struct path_walk *w, const struct btf_type *mt, struct skbt_field_spec *ret,
+                      char *err, size_t errlen)
+{
+        uint32_t size, start = w->hop_bits / 8, shift = 0;
+
+        if (btf_is_ptr(mt)) {
+                size = 8;
+                ret->is_ptr = true;
+        } else if (btf_is_int(mt) || btf_is_enum(mt)) {
+                size = mt->size;
+                ret->is_signed = btf_is_int(mt) && (btf_int_encoding(mt) & BTF_INT_SIGNED);
+        } else {
+                return skbt_fail(err, errlen,
+                                 "field '%s': '%s' is not a number or pointer (a struct or "
+                                 "array); name one of its members",
+                                 w->shown, w->comp);
+        }
+        if (w->bitfield) {
+                shift = w->hop_bits % 8;
+                size = (shift + w->bitfield + 7) / 8;
+                size = size <= 1 ? 1 : size <= 2 ? 2 : size <= 4 ? 4 : 8;
+        } else if (w->hop_bits % 8) {
+                return skbt_fail(err, errlen, "field '%s': not byte aligned", w->shown);
+        }
+        if (size != 1 && size != 2 && size != 4 && size != 8)
+                return skbt_fail(err, errlen, "field '%s': %u-byte values are not supported",
+                                 w->shown, size);
+        if (w->n_hops >= SKBT_FIELD_HOPS)
+                return skbt_fail(err, errlen, "field '%s': more than %d pointers to follow",
+                                 w->shown, SKBT_FIELD_HOPS - 1);
+        w->f.off[w->n_hops++] = start;
+        w->f.n_hops = (uint8_t)w->n_hops;
+        w->f.size = (uint8_t)size;
+        w->f.bit_shift = (uint8_t)shift;
+        w->f.bit_size = (uint8_t)w->bitfield;
+        ret->f = w->f;
+        ret->big_endian = w->be && !w->bitfield && size > 1;
+        return 0;
+}
+
+/* Into the member: "." into an embedded struct, "->" through a pointer (a hop). */
+static int walk_into(struct path_walk *w, uint32_t mtype, const struct btf_type *mt, char *err,
+                     size_t errlen)
+{
+        if (w->bitfield)
+                return skbt_fail(err, errlen, "field '%s': '%s' is a bitfield", w->shown, w->comp);
+        if (*w->p == '.') {
+                if (!btf_is_struct(mt) && !btf_is_union(mt))
+                        return skbt_fail(err, errlen,
+                                         "field '%s': '%s' is not a struct: use -> for pointers",
+                                         w->shown, w->comp);
+                w->id = mtype;
+                w->p += 1;
+                return 0;
+        }
+        if (strncmp(w->p, "->", 2) != 0)
+                return skbt_fail(err, errlen, "field '%s': expected -> or . after '%s'", w->shown,
+                                 w->comp);
+        w->p += 2;
+        if (!btf_is_ptr(mt))
+                return skbt_fail(err, errlen,
+                                 "field '%s': '%s' is not a pointer: use . for embedded structs",
+                                 w->shown, w->comp);
+        w->id = skip_mods(w->btf, mt->type, NULL);
+        mt = btf__type_by_id(w->btf, w->id);
+        if (!mt || (!btf_is_struct(mt) && !btf_is_union(mt)))
+                return skbt_fail(err, errlen, "field '%s': '%s' does not point to a struct",
+                                 w->shown, w->comp);
+        if (w->hop_bits % 8)
+                return skbt_fail(err, errlen, "field '%s': not byte aligned", w->shown);
+        if (w->n_hops >= SKBT_FIELD_HOPS - 1)
+                return skbt_fail(err, errlen, "field '%s': more than %d pointers to follow",
+                                 w->shown, SKBT_FIELD_HOPS - 1);
+        w->f.off[w->n_hops++] = w->hop_bits / 8;
+        w->hop_bits = 0;
+        return 0;
+}
+
+static int resolve_path(const struct btf *btf, const char *shown, const char *path,
+                        struct skbt_field_spec *ret, char *err, size_t errlen)
+{
+        struct path_walk w = {.btf = btf, .shown = shown, .p = path};
+        const struct btf_type *mt = NULL;
+        uint32_t mtype = 0;
+        int r;
+
+        r = walk_base(&w, err, errlen);
+        while (r >= 0) {
+                r = walk_member(&w, &mtype, &mt, err, errlen);
+                if (r < 0)
+                        break;
+                if (*w.p == '\0')
+                        return walk_value(&w, mt, ret, err, errlen);
+                r = walk_into(&w, mtype, mt, err, errlen);
+        }
+        return r;
 }
 
 int skbt_field_resolve(const struct btf *btf, const char *name, struct skbt_field_spec *ret,

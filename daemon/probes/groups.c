@@ -124,13 +124,119 @@ static int add_probes(struct skbt_group *g, char *list, char *err, size_t errlen
         return 0;
 }
 
+/* Where skbt_groups_parse() is: the groups so far, the one being read, the line. */
+struct groups_parser {
+        struct skbt_groups *gs;
+        struct skbt_group *cur;
+        const char *path;
+        unsigned line;
+        char *err;
+        size_t errlen;
+};
+
+/* "[NAME]": a new group. */
+static int parse_section(struct groups_parser *ps, char *s)
+{
+        struct skbt_groups *gs = ps->gs;
+        char *close = strchr(s, ']');
+        struct skbt_group *ng;
+
+        if (!close || close[1] != '\0')
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "expected [NAME] on a line of its own");
+        *close = '\0';
+        if (!valid_name(s + 1, strlen(s + 1)))
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "invalid group name '%.40s': a-z, 0-9 and '-', at most %d characters",
+                            s + 1, SKBT_GROUP_NAME_MAX);
+        if (skbt_groups_find(gs, s + 1) >= 0)
+                return fail(ps->err, ps->errlen, ps->path, ps->line, "group %s defined twice",
+                            s + 1);
+        if (gs->n >= SKBT_GROUPS_MAX) {
+                fail(ps->err, ps->errlen, ps->path, ps->line, "more than %d groups",
+                     SKBT_GROUPS_MAX);
+                return -E2BIG;
+        }
+        ng = reallocarray(gs->g, gs->n + 1, sizeof(*ng));
+        if (!ng)
+                return -ENOMEM;
+        gs->g = ng;
+        ps->cur = &gs->g[gs->n++];
+        *ps->cur = (struct skbt_group){.parent = -1};
+        strcpy(ps->cur->name, s + 1);
+        ps->cur->description = strdup("");
+        return ps->cur->description ? 0 : -ENOMEM;
+}
+
+static int set_parent(struct groups_parser *ps, const char *val)
+{
+        struct skbt_group *cur = ps->cur;
+        int idx = skbt_groups_find(ps->gs, val);
+
+        if (cur->parent >= 0)
+                return fail(ps->err, ps->errlen, ps->path, ps->line, "group %s has two parents",
+                            cur->name);
+        if (idx < 0 || &ps->gs->g[idx] == cur)
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "parent '%.40s' is not a group defined above", val);
+        cur->parent = idx;
+        cur->depth = ps->gs->g[idx].depth + 1;
+        return 0;
+}
+
+static int set_regex(struct groups_parser *ps, const char *val)
+{
+        struct skbt_group *cur = ps->cur;
+        char msg[512];
+        int r;
+
+        if (cur->regex)
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "group %s has two regexes: combine them with '|'", cur->name);
+        r = skbt_regex_new(val, &cur->re, msg, sizeof(msg));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(ps->err, ps->errlen, ps->path, ps->line, "%s", msg);
+        cur->regex = strdup(val);
+        return cur->regex ? 0 : -ENOMEM;
+}
+
+/* "KEY = VALUE" of the group being read. */
+static int parse_setting(struct groups_parser *ps, char *s)
+{
+        char *eq = strchr(s, '='), *key, *val;
+
+        if (!eq)
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "expected KEY = VALUE or [NAME]");
+        *eq = '\0';
+        key = strip(s);
+        val = strip(eq + 1);
+        if (!ps->cur)
+                return fail(ps->err, ps->errlen, ps->path, ps->line,
+                            "'%.32s' before the first [NAME]", key);
+        if (strcmp(key, "parent") == 0)
+                return set_parent(ps, val);
+        if (strcmp(key, "description") == 0) {
+                free(ps->cur->description);
+                ps->cur->description = strdup(val);
+                return ps->cur->description ? 0 : -ENOMEM;
+        }
+        if (strcmp(key, "probes") == 0)
+                return add_probes(ps->cur, val, ps->err, ps->errlen, ps->path, ps->line);
+        if (strcmp(key, "regex") == 0)
+                return set_regex(ps, val);
+        return fail(ps->err, ps->errlen, ps->path, ps->line,
+                    "unknown key '%.32s': expected parent, description, probes or regex", key);
+}
+
 int skbt_groups_parse(const char *text, const char *path, struct skbt_groups **ret, char *err,
                       size_t errlen)
 {
         _cleanup_(skbt_groups_freep) struct skbt_groups *gs = NULL;
-        struct skbt_group *cur = NULL;
+        struct groups_parser ps = {.path = path, .err = err, .errlen = errlen};
         const char *p = text;
-        unsigned line = 0;
         int r;
 
         gs = calloc(1, sizeof(*gs));
@@ -139,109 +245,27 @@ int skbt_groups_parse(const char *text, const char *path, struct skbt_groups **r
         gs->path = strdup(path);
         if (!gs->path)
                 return -ENOMEM;
-
+        ps.gs = gs;
         while (*p) {
                 const char *nl = strchr(p, '\n');
                 size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                char buf[SKBT_GROUPS_LINE_MAX + 1], *s, *eq, *key, *val;
+                char buf[SKBT_GROUPS_LINE_MAX + 1], *s;
 
-                line++;
+                ps.line++;
                 if (len > SKBT_GROUPS_LINE_MAX)
-                        return fail(err, errlen, path, line, "line longer than %d bytes",
+                        return fail(err, errlen, path, ps.line, "line longer than %d bytes",
                                     SKBT_GROUPS_LINE_MAX);
                 memcpy(buf, p, len);
                 buf[len] = '\0';
                 p = nl ? nl + 1 : p + len;
                 if (memchr(buf, '\0', len))
-                        return fail(err, errlen, path, line, "NUL byte in the line");
+                        return fail(err, errlen, path, ps.line, "NUL byte in the line");
                 s = strip(buf);
                 if (!*s || *s == '#')
                         continue;
-
-                if (*s == '[') {
-                        char *close = strchr(s, ']');
-                        struct skbt_group *ng;
-
-                        if (!close || close[1] != '\0')
-                                return fail(err, errlen, path, line,
-                                            "expected [NAME] on a line of its own");
-                        *close = '\0';
-                        if (!valid_name(s + 1, strlen(s + 1)))
-                                return fail(err, errlen, path, line,
-                                            "invalid group name '%.40s': a-z, 0-9 and '-', at "
-                                            "most %d characters",
-                                            s + 1, SKBT_GROUP_NAME_MAX);
-                        if (skbt_groups_find(gs, s + 1) >= 0)
-                                return fail(err, errlen, path, line, "group %s defined twice",
-                                            s + 1);
-                        if (gs->n >= SKBT_GROUPS_MAX) {
-                                fail(err, errlen, path, line, "more than %d groups",
-                                     SKBT_GROUPS_MAX);
-                                return -E2BIG;
-                        }
-                        ng = reallocarray(gs->g, gs->n + 1, sizeof(*ng));
-                        if (!ng)
-                                return -ENOMEM;
-                        gs->g = ng;
-                        cur = &gs->g[gs->n++];
-                        *cur = (struct skbt_group){.parent = -1};
-                        strcpy(cur->name, s + 1);
-                        cur->description = strdup("");
-                        if (!cur->description)
-                                return -ENOMEM;
-                        continue;
-                }
-
-                eq = strchr(s, '=');
-                if (!eq)
-                        return fail(err, errlen, path, line, "expected KEY = VALUE or [NAME]");
-                *eq = '\0';
-                key = strip(s);
-                val = strip(eq + 1);
-                if (!cur)
-                        return fail(err, errlen, path, line, "'%.32s' before the first [NAME]",
-                                    key);
-                if (strcmp(key, "parent") == 0) {
-                        int idx = skbt_groups_find(gs, val);
-
-                        if (cur->parent >= 0)
-                                return fail(err, errlen, path, line, "group %s has two parents",
-                                            cur->name);
-                        if (idx < 0 || &gs->g[idx] == cur)
-                                return fail(err, errlen, path, line,
-                                            "parent '%.40s' is not a group defined above", val);
-                        cur->parent = idx;
-                        cur->depth = gs->g[idx].depth + 1;
-                } else if (strcmp(key, "description") == 0) {
-                        free(cur->description);
-                        cur->description = strdup(val);
-                        if (!cur->description)
-                                return -ENOMEM;
-                } else if (strcmp(key, "probes") == 0) {
-                        r = add_probes(cur, val, err, errlen, path, line);
-                        if (r < 0)
-                                return r;
-                } else if (strcmp(key, "regex") == 0) {
-                        char msg[512];
-
-                        if (cur->regex)
-                                return fail(err, errlen, path, line,
-                                            "group %s has two regexes: combine them with '|'",
-                                            cur->name);
-                        r = skbt_regex_new(val, &cur->re, msg, sizeof(msg));
-                        if (r == -ENOMEM)
-                                return r;
-                        if (r < 0)
-                                return fail(err, errlen, path, line, "%s", msg);
-                        cur->regex = strdup(val);
-                        if (!cur->regex)
-                                return -ENOMEM;
-                } else {
-                        return fail(err, errlen, path, line,
-                                    "unknown key '%.32s': expected parent, description, probes "
-                                    "or regex",
-                                    key);
-                }
+                r = *s == '[' ? parse_section(&ps, s) : parse_setting(&ps, s);
+                if (r < 0)
+                        return r;
         }
         *ret = TAKE_PTR(gs);
         return 0;

@@ -537,61 +537,108 @@ static bool session_over_queue(const struct skbtraced *d, const struct skbt_sess
         return budget && d->queued_total >= budget && d->n_sessions && q >= budget / d->n_sessions;
 }
 
+/* The record as the renderers may read it, or NULL to skip it. */
+static const struct skbt_event *event_checked(const void *data, size_t *size,
+                                              struct skbt_event *copy)
+{
+        const struct skbt_event *ev = data;
+
+        if (*size < sizeof(*ev))
+                return NULL;
+        /* Stack frames follow the record only if it is long enough for them. */
+        if (ev->stack_depth && (ev->stack_depth > SKBT_STACK_MAX ||
+                                *size < sizeof(*ev) + (size_t)ev->stack_depth * sizeof(uint64_t))) {
+                *copy = *ev;
+                copy->stack_depth = 0;
+                ev = copy;
+                *size = sizeof(*copy);
+        }
+        /* A verdict's record carries its struct skbt_nf and never a stack. */
+        if ((ev->flags & SKBT_EV_NF) &&
+            (*size < sizeof(*ev) + sizeof(struct skbt_nf) || ev->stack_depth))
+                return NULL;
+        return ev;
+}
+
+/* Whether s shows this event; what it drops by its rate limit or full queue is counted. */
+static bool session_admits(const struct skbtraced *d, struct skbt_session *s,
+                           const struct skbt_event *ev)
+{
+        /* A record from before this session started belongs to the slot's previous owner. */
+        if (s->end_reason || ev->ts < s->start_ns || !s->out.ops)
+                return false;
+        if (ev->flags & SKBT_EV_NF) {
+                if (skbt_nf_verdict_is_drop((uint32_t)ev->retval))
+                        nf_remember_drop(s, ev);
+                if (nf_hidden(s, ev->probe_id))
+                        return false;
+        }
+        if (s->rate_limit && !rate_allow(s, ev->ts)) {
+                s->lost_rate++;
+                return false;
+        }
+        if (session_over_queue(d, s)) {
+                s->lost_queue++;
+                return false;
+        }
+        return true;
+}
+
+/*
+ * One event as a line (or graph line) with its tails, into s->pending.  ev is
+ * the record as checked; sev and sdata what this session renders (the same, or
+ * the copy without kernel addresses).
+ */
+static void session_render(struct skbt_session *s, const struct skbtraced *d,
+                           const struct skbt_event *ev, const struct skbt_event *sev,
+                           const void *sdata, size_t size)
+{
+        /* Stack lines (text) follow the line the fields complete. */
+        struct skbt_format_opts o = s->fmt;
+        struct skbt_tails tails;
+
+        o.stack = s->fmt.stack && s->render == SKBT_OUTPUT_JSON;
+        if (ev->flags & SKBT_EV_DROP) {
+                const struct skbt_nf_drop *nd = nf_explain_drop(s, ev);
+
+                if (nd) {
+                        o.nf = &nd->nf;
+                        o.nf_verdict = nd->verdict;
+                }
+        }
+        /* function_graph lines take the same tails (fields, snapshot, stack) as plain
+         * events: only the line itself differs. */
+        if (s->graph)
+                skbt_graph_format(s->graph, &s->pending, s->render, &o, sev, &d->names);
+        else
+                skbt_format_event_opts(&s->pending, s->render, &o, sev, &d->names);
+        /* The optional tails of a big record (common/skbt_record.h). */
+        tails = session_tails(s, true);
+        skbt_format_tails(&s->pending, s->render, &tails, sdata, size);
+        if (s->fmt.stack && s->render != SKBT_OUTPUT_JSON)
+                skbt_format_stack_text(&s->pending, sev, &d->names);
+}
+
 /* ring_buffer callback: render the event for every session in its mask. */
 int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
         struct skbtraced *d = ctx;
-        const struct skbt_event *ev = data;
-        const struct skbt_event *masked = NULL;
         struct skbt_event copy;
+        const struct skbt_event *ev = event_checked(data, &size, &copy), *masked = NULL;
         uint64_t mask, now = 0;
 
-        if (size < sizeof(*ev))
-                return 0;
-        /* Stack frames follow the record only if it is long enough for them. */
-        if (ev->stack_depth && (ev->stack_depth > SKBT_STACK_MAX ||
-                                size < sizeof(*ev) + (size_t)ev->stack_depth * sizeof(uint64_t))) {
-                copy = *ev;
-                copy.stack_depth = 0;
-                ev = &copy;
-                size = sizeof(copy);
-        }
-        /* A verdict's record carries its struct skbt_nf and never a stack. */
-        if ((ev->flags & SKBT_EV_NF) &&
-            (size < sizeof(*ev) + sizeof(struct skbt_nf) || ev->stack_depth))
+        if (!ev)
                 return 0;
         d->records++;
         d->batch_records++;
-        mask = ev->sessions;
-        while (mask) {
-                uint32_t slot = (uint32_t)__builtin_ctzll(mask);
-                struct skbt_session *s = d->slots[slot];
-                const struct skbt_event *sev;
-                const void *sdata;
-                struct skbt_tails tails;
+        for (mask = ev->sessions; mask; mask &= mask - 1) {
+                struct skbt_session *s = d->slots[__builtin_ctzll(mask)];
+                const struct skbt_event *sev = ev;
+                const void *sdata = data;
 
-                mask &= mask - 1;
-                /* A record from before this session started belongs to the slot's
-                 * previous owner. */
-                if (!s || s->end_reason || ev->ts < s->start_ns || !s->out.ops)
+                if (!s || !session_admits(d, s, ev))
                         continue;
-                if (ev->flags & SKBT_EV_NF) {
-                        if (skbt_nf_verdict_is_drop((uint32_t)ev->retval))
-                                nf_remember_drop(s, ev);
-                        if (nf_hidden(s, ev->probe_id))
-                                continue;
-                }
-                if (s->rate_limit && !rate_allow(s, ev->ts)) {
-                        s->lost_rate++;
-                        continue;
-                }
-                if (session_over_queue(d, s)) {
-                        s->lost_queue++;
-                        continue;
-                }
                 /* Root's sessions render the record; others a copy without kernel addresses. */
-                sev = ev;
-                sdata = data;
                 if (s->hide_kaddr) {
                         if (!masked && !(masked = kaddr_masked(d, data, ev, size))) {
                                 s->lost_queue++; /* out of memory: counted, as for a full queue */
@@ -605,30 +652,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                                 now = skbt_now_ns();
                         skbt_agg_add(s->agg, &s->pending, sev, size, &d->names, now);
                 } else {
-                        /* Stack lines (text) follow the line the fields complete. */
-                        struct skbt_format_opts o = s->fmt;
-
-                        o.stack = s->fmt.stack && s->render == SKBT_OUTPUT_JSON;
-                        if (ev->flags & SKBT_EV_DROP) {
-                                const struct skbt_nf_drop *nd = nf_explain_drop(s, ev);
-
-                                if (nd) {
-                                        o.nf = &nd->nf;
-                                        o.nf_verdict = nd->verdict;
-                                }
-                        }
-                        /* function_graph lines take the same tails (fields, snapshot,
-                         * stack) as plain events: only the line itself differs. */
-                        if (s->graph)
-                                skbt_graph_format(s->graph, &s->pending, s->render, &o, sev,
-                                                  &d->names);
-                        else
-                                skbt_format_event_opts(&s->pending, s->render, &o, sev, &d->names);
-                        /* The optional tails of a big record (common/skbt_record.h). */
-                        tails = session_tails(s, true);
-                        skbt_format_tails(&s->pending, s->render, &tails, sdata, size);
-                        if (s->fmt.stack && s->render != SKBT_OUTPUT_JSON)
-                                skbt_format_stack_text(&s->pending, sev, &d->names);
+                        session_render(s, d, ev, sev, sdata, size);
                 }
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)
