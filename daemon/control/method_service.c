@@ -10,6 +10,16 @@
 #include "skbtraced.h"
 #include "varlink.h"
 
+/* The interface descriptions, embedded at build time from varlink/ (meson). */
+extern const char skbt_varlink_io_skbtraced[];
+extern const char skbt_varlink_org_varlink_service[];
+
+const struct vl_interface vl_interfaces[] = {
+    {"io.skbtraced", skbt_varlink_io_skbtraced},
+    {"org.varlink.service", skbt_varlink_org_varlink_service},
+};
+const size_t vl_n_interfaces = ARRAY_SIZE(vl_interfaces);
+
 int method_get_info(struct vl_call *call, void *args)
 {
         _cleanup_json_ json_object *o = json_object_new_object();

@@ -111,6 +111,8 @@ void vl_call_fail(struct vl_call *call, int r);
 const char *vl_error_name(enum vl_error e);
 const char *vl_error_key(enum vl_error e);
 
+/* An error message: {"error": NAME, "parameters": {"message": text, KEY: arg}}; NULL: no memory. */
+json_object *vl_error_message(enum vl_error e, const char *arg, const char *text);
 /* A message on a connection outside any call (a refusal, a protocol violation). */
 void vl_send_error(struct skbt_client *c, enum vl_error e, const char *arg, const char *fmt, ...)
     _printf_(4, 5);
@@ -121,11 +123,8 @@ void vl_send_reply(struct skbt_client *c, json_object *params, bool continues);
 void client_process(struct skbt_client *c);
 /* Protocol violation: one error, then close only this connection. */
 void client_fail(struct skbt_client *c, enum vl_error e, const char *message);
-/* A connection we do not serve (not allowed, over a limit): one error, then close. */
-void client_refuse(struct skbt_client *c, enum vl_error e, const char *limit, const char *fmt, ...)
-    _printf_(4, 5);
 
-/* server.c */
+/* connection.c */
 /* Replies not yet read reached the bound: hold back further requests. */
 bool client_backlogged(const struct skbt_client *c);
 /* From now on only let the peer read what is queued, then close. */
@@ -135,6 +134,8 @@ void client_queue(struct skbt_client *c, const char *data, size_t len);
 void client_write_now(struct skbt_client *c);
 /* Wake the connection's I/O handler to write (or read again). */
 void client_want_write(struct skbt_client *c);
+/* A complete request is waiting (read, not yet handled). */
+bool client_has_request(const struct skbt_client *c);
 
 /* One file per method. */
 int method_trace(struct vl_call *call, void *args);

@@ -1,16 +1,70 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* reload.c - SIGHUP: re-read the configuration and the probe groups, keep the sessions */
+/* reload.c - the probe groups at start, and SIGHUP: re-read the configuration and the groups */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "filter_spec.h"
+#include "groups.h"
 #include "log.h"
 #include "skbtraced.h"
 #include "util.h"
+
+/*
+ * Probe groups (data/groups.conf).  Without the file the daemon still
+ * traces; only -g and 'list --groups' say why they cannot work.  On reload
+ * a bad file keeps the groups in effect.
+ */
+void skbt_daemon_load_groups(struct skbtraced *d)
+{
+        struct skbt_groups *gs = NULL;
+        const char **names;
+        char err[sizeof(d->groups_error)];
+        int r;
+
+        r = skbt_groups_load(d->opt.groups_path, &gs, err, sizeof(err));
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        snprintf(err, sizeof(err), "out of memory reading %s", d->opt.groups_path);
+                if (d->groups)
+                        log_warning("cannot reload probe groups: %s; keeping the groups "
+                                    "read before, ignoring",
+                                    err);
+                else {
+                        log_warning("no probe groups: %s; 'ipftctl trace -g' will not work, "
+                                    "ignoring",
+                                    err);
+                        snprintf(d->groups_error, sizeof(d->groups_error), "%s", err);
+                }
+                return;
+        }
+        names = calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*names));
+        if (!names) {
+                skbt_groups_free(gs);
+                log_warning("out of memory loading probe groups, ignoring");
+                return;
+        }
+        for (uint32_t i = 0; i < d->loader->n_probes; i++) {
+                const struct skbt_probe *p = &d->loader->probes[i];
+
+                /* A return probe is in its entry's group. */
+                if (p->is_return && p->entry_id < d->loader->n_probes)
+                        p = &d->loader->probes[p->entry_id];
+                names[i] = skbt_groups_probe_group(gs, p->name);
+        }
+        /* Events are formatted synchronously: nothing holds the old names. */
+        free(d->probe_groups);
+        skbt_groups_free(d->groups);
+        d->probe_groups = names;
+        d->groups = gs;
+        d->groups_error[0] = '\0';
+        d->names.probe_groups = d->probe_groups;
+        log_info("%u probe groups read from %s", gs->n, gs->path);
+}
 
 void skbt_daemon_reload(struct skbtraced *d)
 {

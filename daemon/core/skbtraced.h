@@ -269,7 +269,7 @@ void skbt_sessions_coverage(struct skbtraced *d, uint64_t slots);
 struct json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason);
 void skbt_notify_status(struct skbtraced *d);
 
-/* groups, as loaded at start and on SIGHUP (manager.c); failures are logged. */
+/* groups, as loaded at start and on SIGHUP (reload.c); failures are logged. */
 void skbt_daemon_load_groups(struct skbtraced *d);
 
 /* control/ */
