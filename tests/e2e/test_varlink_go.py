@@ -12,14 +12,18 @@ daemon closes a refused connection at once, so the library may also find it clos
 writes; the refusal itself is then read on a connection that only reads).
 """
 
+import importlib.util
+import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 
 import skbt
 from skbt import check, fail
 
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Where Debian's golang-github-varlink-go-dev puts the library's source.
 VARLINK_GO = "/usr/share/gocode/src/github.com/varlink/go"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -92,6 +96,155 @@ def test_go_client_denied(t):
     finally:
         for p, mode in old:
             os.chmod(p, mode)
+
+
+# ---- every reply against the interface file ----
+
+def load_idls():
+    """The IDL parser of tests/unit/test_params_docs.py, on varlink/*.varlink."""
+    spec = importlib.util.spec_from_file_location(
+        "params_docs", os.path.join(SRC, "tests", "unit", "test_params_docs.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    idls = {}
+    for f in ("io.skbtraced.varlink", "org.varlink.service.varlink"):
+        with open(os.path.join(SRC, "varlink", f), encoding="utf-8") as fh:
+            idl = mod.Parser(fh.read()).parse()
+        idls[idl["name"]] = idl
+    return mod, idls
+
+
+def conforms(mod, idl, t, v, path, problems):
+    """Collect in problems where v does not have IDL type t."""
+    t = mod.resolve(idl, t)
+    kind = t[0]
+    if kind == "maybe":
+        if v is not None:
+            conforms(mod, idl, t[1], v, path, problems)
+        return
+    ok = {"bool": lambda: isinstance(v, bool),
+          "int": lambda: isinstance(v, int) and not isinstance(v, bool),
+          "float": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+          "string": lambda: isinstance(v, str),
+          "object": lambda: True,
+          "enum": lambda: v in t[1],
+          "array": lambda: isinstance(v, list),
+          "map": lambda: isinstance(v, dict),
+          "struct": lambda: isinstance(v, dict)}[kind]()
+    if not ok:
+        problems.append(f"{path}: {json.dumps(v)[:80]} is not {t if kind != 'struct' else 'an object'}")
+        return
+    if kind == "array":
+        for i, e in enumerate(v):
+            conforms(mod, idl, t[1], e, f"{path}[{i}]", problems)
+    elif kind == "map":
+        for k, e in v.items():
+            conforms(mod, idl, t[1], e, f"{path}.{k}", problems)
+    elif kind == "struct":
+        fields = dict(t[1])
+        for k in v:
+            if k not in fields:
+                problems.append(f"{path}.{k}: not declared")
+        for k, ft in fields.items():
+            if k in v:
+                conforms(mod, idl, ft, v[k], f"{path}.{k}", problems)
+            elif mod.resolve(idl, ft)[0] != "maybe":
+                problems.append(f"{path}.{k}: declared, missing")
+
+
+def check_reply(mod, idls, method, reply, problems):
+    """A reply (or error) of method against its declaration."""
+    iface, _, name = method.rpartition(".")
+    if "error" in reply:
+        e_iface, _, e_name = reply["error"].rpartition(".")
+        idl = idls.get(e_iface)
+        if not idl or e_name not in idl["errors"]:
+            problems.append(f"{method}: error {reply['error']} is not declared")
+            return
+        params = dict(reply.get("parameters") or {})
+        # The documented extension: every error says what to fix, standard ones too.
+        if e_iface == "org.varlink.service":
+            params.pop("message", None)
+        conforms(mod, idl, idl["errors"][e_name], params, reply["error"], problems)
+        return
+    conforms(mod, idls[iface], idls[iface]["methods"][name][1], reply.get("parameters"),
+             method, problems)
+
+
+def exchange(path, msg, count=1, timeout=10):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(path)
+        s.sendall(json.dumps(msg).encode() + b"\0")
+        msgs, _ = skbt._read_messages(s, count=count, timeout=timeout)
+        return msgs
+
+
+class Stream:
+    """The replies of a streamed call, as they come."""
+
+    def __init__(self, s):
+        self.s, self.buf = s, b""
+
+    def next(self, timeout=10):
+        self.s.settimeout(timeout)
+        while b"\0" not in self.buf:
+            chunk = self.s.recv(65536)
+            check(chunk, "the stream ended without a last reply")
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(raw)
+
+    def until_last(self):
+        out = [self.next()]
+        while out[-1].get("continues"):
+            out.append(self.next())
+        return out
+
+
+def test_replies_match_the_idl(t):
+    """What the daemon sends is what the interface file declares: no member more, none less."""
+    mod, idls = load_idls()
+    sock, topo, problems = t.d.sock, t.topo, []
+    calls = [
+        ("io.skbtraced.Status", None), ("io.skbtraced.List", None),
+        ("io.skbtraced.List", {"groups": True}), ("io.skbtraced.Sessions", None),
+        ("org.varlink.service.GetInfo", None),
+        ("org.varlink.service.GetInterfaceDescription", {"interface": "io.skbtraced"}),
+        ("io.skbtraced.Stop", {"session": 999999}), ("io.skbtraced.Nope", None),
+        ("com.example.Nope", None), ("io.skbtraced.Status", {"x": 1}),
+        ("io.skbtraced.Trace", None),
+    ]
+    for method, params in calls:
+        msg = {"method": method} if params is None else {"method": method, "parameters": params}
+        for r in exchange(sock, msg):
+            check_reply(mod, idls, method, r, problems)
+    # A streamed Trace (started, batches, summary), and Sessions and Stop while one runs.
+    ping = topo.ping_spawn(topo.a, topo.b4, count=200, interval=0.05)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(sock)
+            s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True, "parameters": {
+                "filter": {"proto": "icmp"}, "output": "json", "track": True,
+                "fields": ["len"], "count": 1000}}).encode() + b"\0")
+            st = Stream(s)
+            first = [st.next(), st.next()]  # started, and a first batch (the pings)
+            sid = first[0]["parameters"]["started"]["session"]
+            for r in exchange(sock, {"method": "io.skbtraced.Sessions"}):
+                check_reply(mod, idls, "io.skbtraced.Sessions", r, problems)
+            stopped = exchange(sock, {"method": "io.skbtraced.Stop",
+                                      "parameters": {"session": sid}})
+            for r in stopped:
+                check_reply(mod, idls, "io.skbtraced.Stop", r, problems)
+            rest = st.until_last()
+        for r in first + rest:
+            check_reply(mod, idls, "io.skbtraced.Trace", r, problems)
+        check(rest and "summary" in rest[-1].get("parameters", {}),
+              f"the stopped Trace ended without a summary: {rest[-1:]}")
+    finally:
+        ping.kill()
+        ping.wait(5)
+    check(not problems, "replies differ from varlink/io.skbtraced.varlink:\n  " +
+          "\n  ".join(problems[:40]))
 
 
 if __name__ == "__main__":
