@@ -985,6 +985,36 @@ static char *put_json_icmp(char *p, const struct skbt_tuple *t)
         return p;
 }
 
+/* Copies a JSON string at p through the buffer (which may move) and returns the new end. */
+static char *put_json_str(struct strbuf *out, char *p, const char *str, size_t n)
+{
+        CURSOR_SYNC(out, p);
+        strbuf_put_json_string(out, str, n);
+        return CURSOR_LOAD(out, p);
+}
+
+static char *put_json_drop(struct strbuf *out, char *p, const struct skbt_event *ev,
+                           const struct event_strings *s)
+{
+        PUT_LIT(p, ",\"drop_reason\":");
+        if (s->reason) {
+                p = put_json_str(out, p, s->reason, s->reason_len);
+        } else {
+                PUT_LIT(p, "\"reason#");
+                p = put_u64(p, ev->drop_reason);
+                *p++ = '"';
+        }
+        PUT_LIT(p, ",\"location\":");
+        if (s->location_len) {
+                p = put_json_str(out, p, s->location, s->location_len);
+        } else {
+                *p++ = '"';
+                p = put_hex(p, ev->location);
+                *p++ = '"';
+        }
+        return p;
+}
+
 void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                            const struct skbt_event *ev, const struct skbt_names *names)
 {
@@ -1009,9 +1039,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         p = put_u64(p, ev->cpu);
         PUT_LIT(p, ",\"function\":");
         if (s.probe) {
-                CURSOR_SYNC(out, p);
-                strbuf_put_json_string(out, s.probe, s.probe_len);
-                CURSOR_LOAD(out, p);
+                p = put_json_str(out, p, s.probe, s.probe_len);
         } else {
                 PUT_LIT(p, "\"probe#");
                 p = put_u64(p, ev->probe_id);
@@ -1029,9 +1057,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         PUT_LIT(p, "\",\"ifindex\":");
         p = put_u64(p, ev->ifindex);
         PUT_LIT(p, ",\"ifname\":");
-        CURSOR_SYNC(out, p);
-        strbuf_put_json_string(out, ev->ifname, s.ifname_len);
-        CURSOR_LOAD(out, p);
+        p = put_json_str(out, p, ev->ifname, s.ifname_len);
         PUT_LIT(p, ",\"netns\":");
         p = put_u64(p, ev->netns);
         PUT_LIT(p, ",\"pid\":");
@@ -1046,28 +1072,8 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 PUT_LIT(p, "null");
         }
 
-        if (ev->flags & SKBT_EV_DROP) {
-                PUT_LIT(p, ",\"drop_reason\":");
-                if (s.reason) {
-                        CURSOR_SYNC(out, p);
-                        strbuf_put_json_string(out, s.reason, s.reason_len);
-                        CURSOR_LOAD(out, p);
-                } else {
-                        PUT_LIT(p, "\"reason#");
-                        p = put_u64(p, ev->drop_reason);
-                        *p++ = '"';
-                }
-                PUT_LIT(p, ",\"location\":");
-                if (s.location_len) {
-                        CURSOR_SYNC(out, p);
-                        strbuf_put_json_string(out, s.location, s.location_len);
-                        CURSOR_LOAD(out, p);
-                } else {
-                        *p++ = '"';
-                        p = put_hex(p, ev->location);
-                        *p++ = '"';
-                }
-        }
+        if (ev->flags & SKBT_EV_DROP)
+                p = put_json_drop(out, p, ev, &s);
         if (ev->flags & SKBT_EV_RETURN) {
                 PUT_LIT(p, ",\"retval\":");
                 p = put_i64(p, ev->retval);
@@ -1075,14 +1081,10 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         PUT_LIT(p, ",\"track_id\":");
         p = put_u64(p, o->track ? ev->track_id : 0);
         PUT_LIT(p, ",\"comm\":");
-        CURSOR_SYNC(out, p);
-        strbuf_put_json_string(out, ev->comm, s.comm_len);
-        CURSOR_LOAD(out, p);
+        p = put_json_str(out, p, ev->comm, s.comm_len);
         PUT_LIT(p, ",\"group\":");
         if (s.group) {
-                CURSOR_SYNC(out, p);
-                strbuf_put_json_string(out, s.group, s.group_len);
-                CURSOR_LOAD(out, p);
+                p = put_json_str(out, p, s.group, s.group_len);
         } else {
                 PUT_LIT(p, "\"\"");
         }
@@ -1090,9 +1092,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 PUT_LIT(p, ",\"free\":true");
         if (s.netns_name_len) {
                 PUT_LIT(p, ",\"netns_name\":");
-                CURSOR_SYNC(out, p);
-                strbuf_put_json_string(out, s.netns_name, s.netns_name_len);
-                CURSOR_LOAD(out, p);
+                p = put_json_str(out, p, s.netns_name, s.netns_name_len);
         }
         /* Without an IP header the tuple is null; what the parser saw before it still
          * counts (the text flow shows it), and a recording must keep it. */
