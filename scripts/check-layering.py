@@ -64,7 +64,8 @@ def include_graph(top, files):
 
 
 def object_graph(builddir, top):
-    """object's source -> sources of the objects defining what it uses."""
+    """object's source -> sources of the objects defining what it uses; and for each
+    such edge, the symbols it uses (to say which calls close a cycle)."""
     defined, undefined = {}, {}
     libs = []
     for root, _, names in os.walk(builddir):
@@ -86,12 +87,16 @@ def object_graph(builddir, top):
                 undefined.setdefault(src, set()).add(sym)
             elif kind in "TDBRVW" and kind.isupper():
                 defined[sym] = src
-    graph = {}
+    graph, why = {}, {}
     for src, syms in undefined.items():
-        graph[src] = {defined[s] for s in syms if s in defined and defined[s] != src}
+        graph[src] = set()
+        for s in syms:
+            if s in defined and defined[s] != src:
+                graph[src].add(defined[s])
+                why.setdefault((src, defined[s]), []).append(s)
     for src in set(defined.values()):
         graph.setdefault(src, set())
-    return graph
+    return graph, why
 
 
 def source_of(member, libdir, top):
@@ -143,12 +148,14 @@ def cycles(graph):
     return out
 
 
-def report(kind, graph, comps):
+def report(kind, graph, comps, why=None):
     for comp in comps:
         print(f"{kind} cycle between {len(comp)} files:")
         for a in comp:
             for b in sorted(graph[a] & set(comp)):
-                print(f"  {a} -> {b}")
+                syms = sorted((why or {}).get((a, b), []))
+                more = f", +{len(syms) - 4}" if len(syms) > 4 else ""
+                print(f"  {a} -> {b}" + (f" ({', '.join(syms[:4])}{more})" if syms else ""))
 
 
 def main():
@@ -162,7 +169,7 @@ def main():
     top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     files = sources(top)
     inc = include_graph(top, files)
-    obj = object_graph(builddir, top)
+    obj, why = object_graph(builddir, top)
     if not obj:
         print(f"check-layering: no static libraries under {builddir}: build first",
               file=sys.stderr)
@@ -170,8 +177,8 @@ def main():
     inc_cycles, obj_cycles = cycles(inc), cycles(obj)
     report("include", inc, inc_cycles)
     new = [c for c in obj_cycles if tuple(c) not in known]
-    report("call", obj, new)
-    report("known call", obj, [c for c in obj_cycles if tuple(c) in known])
+    report("call", obj, new, why)
+    report("known call", obj, [c for c in obj_cycles if tuple(c) in known], why)
     gone = known - {tuple(c) for c in obj_cycles}
     for c in sorted(gone):
         print(f"known call cycle {','.join(c)} is gone: take it off the --known list")
