@@ -185,14 +185,23 @@ class Stream:
     def __init__(self, s):
         self.s, self.buf = s, b""
 
-    def next(self, timeout=10):
+    def _fill(self, enough, timeout):
         self.s.settimeout(timeout)
-        while b"\0" not in self.buf:
+        while not enough():
             chunk = self.s.recv(65536)
             check(chunk, "the stream ended without a last reply")
             self.buf += chunk
+
+    def next(self, timeout=10):
+        self._fill(lambda: b"\0" in self.buf, timeout)
         raw, self.buf = self.buf.split(b"\0", 1)
-        return json.loads(raw)
+        msg = json.loads(raw)
+        # raw_output: the batch's lines follow its NUL as output_bytes bytes of their own.
+        n = (msg.get("parameters") or {}).get("output_bytes")
+        if isinstance(n, int) and n > 0:
+            self._fill(lambda: len(self.buf) >= n, timeout)
+            self.buf = self.buf[n:]
+        return msg
 
     def until_last(self):
         out = [self.next()]
@@ -243,6 +252,69 @@ def test_replies_match_the_idl(t):
     finally:
         ping.kill()
         ping.wait(5)
+    check(not problems, "replies differ from varlink/io.skbtraced.varlink:\n  " +
+          "\n  ".join(problems[:40]))
+
+
+def trace_replies(sock, params, extra_calls=()):
+    """The replies of a Trace ended by its duration, and of calls made while it ran."""
+    side = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(sock)
+        s.sendall(json.dumps({"method": "io.skbtraced.Trace", "more": True,
+                              "parameters": params}).encode() + b"\0")
+        st = Stream(s)
+        replies = [st.next()]
+        for method, p in extra_calls if "error" not in replies[0] else ():
+            s.sendall(json.dumps({"method": method, "more": True, "parameters": p}).encode()
+                      + b"\0")
+            side.append(method)
+        if replies[0].get("continues"):
+            replies += st.until_last()
+    return replies, side
+
+
+def test_more_replies_match_the_idl(t):
+    """The other shapes a reply takes: each output format, recording, raw output, the tracers,
+    and the errors a connection gets for a bad message or a second session."""
+    mod, idls = load_idls()
+    sock, topo, problems = t.d.sock, t.topo, []
+    ping = topo.ping_spawn(topo.a, topo.b4, count=400, interval=0.02)
+    try:
+        variants = [
+            {"output": "aggregate"}, {"output": "aggregate-json", "detail": True},
+            {"output": "text", "detail": True, "stack": True},
+            {"record": True, "snapshot": True, "conntrack": True, "fields": ["len"]},
+            {"output": "json", "raw_output": True},
+            # Whatever this host can do: a stream, or an error the interface declares.
+            {"tracer": "function_graph"}, {"tracer": "drop"},
+        ]
+        kinds = set()
+        for v in variants:
+            params = dict(v, filter={"proto": "icmp"}, duration=1.0)
+            # A second Trace on a connection with a session: SessionActive, in the stream.
+            extra = [("io.skbtraced.Trace", {})] if v.get("output") == "text" else ()
+            replies, side = trace_replies(sock, params, extra)
+            for r in replies:
+                check_reply(mod, idls, "io.skbtraced.Trace", r, problems)
+                p = r.get("parameters") or {}
+                kinds |= {k for k in ("started", "output", "output_bytes", "summary") if k in p}
+                if "error" in r:
+                    kinds.add(r["error"])
+            if side:
+                check(any(r.get("error") == "io.skbtraced.SessionActive" for r in replies),
+                      f"a second Trace on the connection got no SessionActive: {replies[-3:]}")
+        check({"started", "output", "output_bytes", "summary"} <= kinds,
+              f"the variants did not produce every kind of reply: {sorted(kinds)}")
+    finally:
+        ping.kill()
+        ping.wait(5)
+    # A message that is no call, and one over 64 KiB: the connection closes after the error.
+    for data, want in ((b'{"nomethod": 1}\0', "io.skbtraced.MalformedRequest"),
+                       (b'{"method": "' + b"x" * 70000 + b'"}\0', "io.skbtraced.RequestTooLarge")):
+        msgs, _ = skbt.varlink_raw(sock, data)
+        check(msgs and msgs[0].get("error") == want, f"{data[:20]!r}...: {msgs}, want {want}")
+        check_reply(mod, idls, "io.skbtraced.Status", msgs[0], problems)
     check(not problems, "replies differ from varlink/io.skbtraced.varlink:\n  " +
           "\n  ".join(problems[:40]))
 
