@@ -18,13 +18,15 @@ static int kernel_btf_error;
 
 struct btf *skbt_kernel_btf(void)
 {
-        if (kernel_btf || kernel_btf_error)
-                return kernel_btf;
-        kernel_btf = btf__load_vmlinux_btf();
+        if (!kernel_btf && !kernel_btf_error) {
+                kernel_btf = btf__load_vmlinux_btf();
+                if (!kernel_btf)
+                        kernel_btf_error =
+                            log_warning_errno(negative_errno(), "cannot load kernel BTF "
+                                                                "(/sys/kernel/btf/vmlinux): %m");
+        }
         if (!kernel_btf)
-                kernel_btf_error =
-                    log_warning_errno(negative_errno(), "cannot load kernel BTF "
-                                                        "(/sys/kernel/btf/vmlinux): %m");
+                errno = -kernel_btf_error;
         return kernel_btf;
 }
 

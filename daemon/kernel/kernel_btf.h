@@ -12,7 +12,7 @@ struct btf;
  * skbt_kernel_btf_release().  A failure is logged once and remembered until
  * then too.
  *
- * Return: the BTF (owned here), or NULL.
+ * Return: the BTF (owned here), or NULL with errno set (the first failure's).
  */
 struct btf *skbt_kernel_btf(void);
 

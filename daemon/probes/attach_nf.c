@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "fields.h"
+#include "kernel_btf.h"
 #include "loader-internal.h"
 #include "log.h"
 #include "symdb.h"
@@ -150,19 +151,20 @@ static void scan_module(const struct btf *btf, const char *module, void *data)
         scan_btf(btf, module, n->found, n->o);
 }
 
-/* vmlinux, then the modules with BTF that can hold them (ip_tables, nf_tables, ...). */
+/*
+ * vmlinux, then the modules with BTF that can hold them (ip_tables, nf_tables, ...).
+ * The kernel's BTF is the daemon's shared copy (start-up parses it once, then lets it go).
+ */
 static int discover(struct nf_found *found, struct nf_offsets *o)
 {
         struct nf_scan n = {found, o};
-        struct btf *vmlinux;
+        const struct btf *vmlinux = skbt_kernel_btf();
 
-        vmlinux = btf__load_vmlinux_btf();
         if (!vmlinux)
                 return negative_errno();
         scan_btf(vmlinux, NULL, found, o);
         /* Only the netfilter modules define what we look for. */
         skbt_btf_foreach_module(vmlinux, "tables", scan_module, &n);
-        btf__free(vmlinux);
         return 0;
 }
 
