@@ -58,8 +58,8 @@ static int on_worker(sd_event_source *es, int fd, uint32_t revents, void *userda
         struct skbtraced *d = userdata;
         uint64_t changed = skbt_demand_dispatch(d->idle.demand, skbt_now_ns());
 
-        if (changed)
-                skbt_sessions_coverage(d, changed);
+        if (changed && d->idle.coverage_changed)
+                d->idle.coverage_changed(d, changed);
         /* Probes attached for nobody (their session ended meanwhile) start to linger. */
         expire(d);
         return 0;

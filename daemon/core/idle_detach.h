@@ -31,6 +31,10 @@ struct skbt_idle {
         sd_event_source *timer; /* the next linger to run out */
         struct skbt_regex *keep_re;
         bool keep_all;
+        /* Told which session slots' coverage changed when the worker attached something:
+         * the sessions' skbt_sessions_coverage(), set by the manager, so that attaching
+         * calls no session code (the layers call downwards only). */
+        void (*coverage_changed)(struct skbtraced *d, uint64_t slots);
 };
 
 /* After the loader registered the probes: start the worker and apply the config. */

@@ -450,6 +450,7 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         r = setup_ring_buffer(d);
         if (r < 0)
                 goto fail;
+        d->idle.coverage_changed = skbt_sessions_coverage;
         /* Started idle: the tracepoint links go after the linger unless a session comes. */
         r = skbt_idle_init(d);
         if (r < 0)
