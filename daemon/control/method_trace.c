@@ -424,14 +424,10 @@ int method_trace(struct vl_call *call, void *args)
         struct skbt_trace_request *req = args;
         _cleanup_(tmpl_done) struct skbt_session t = {};
         _cleanup_free_ uint8_t *sel = NULL;
-        char err[SKBT_ERR_MAX];
-        const char *bad = NULL;
         int r;
 
-        /* The dispatcher decoded the members; the rules that combine them (a mark without
-         * mark_mask compares every bit, ...) are the client's too (common/trace_params.c). */
-        if (skbt_trace_request_finish(req, &bad, err, sizeof(err)) < 0)
-                return vl_error(call, VL_ERR_INVALID_PARAMETER, bad, "%s", err);
+        /* The dispatcher decoded the members and ran the rules that combine them (the method
+         * row's check hook: skbt_trace_request_finish(), the client's rules too). */
         if (call->client->session)
                 return vl_error(call, VL_ERR_SESSION_ACTIVE, NULL,
                                 "this connection already has a trace session; open another "
