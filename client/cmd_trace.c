@@ -248,9 +248,10 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
                             v);
         /* Past the daemon's track_quota (non-root): matched, shown, but not followed. */
         if (member_u64(summary, "track_refused", &v) && v)
-                log_warning("warning: %" PRIu64 " packets were not tracked for this session: "
-                            "it started tracking more than the daemon's track_quota allows "
-                            "(see skbtraced(8) SECURITY); their events have no track id",
+                log_warning("warning: tracking was refused at %" PRIu64 " probe hits: this "
+                            "session started tracking more packets than the daemon's "
+                            "track_quota allows (see skbtraced(8) SECURITY); their events have "
+                            "no track id",
                             v);
 }
 
