@@ -8,7 +8,7 @@
  * Programs that are attached to one probe each (tracepoints, fentry, and
  * kprobes on kernels without cookies) are loaded once per probe from the
  * template's final instructions, with this ld_imm64 immediate rewritten to
- * the probe id by the daemon (daemon/probes/loader.c, skbt_stamp_probe_id()).
+ * the probe id by the daemon (daemon/probes/stamped.c, skbt_stamp_probe_id()).
  * The inline asm keeps clang from folding the constant away, so the marker
  * appears exactly once per template.  This works on every kernel, unlike
  * raw_tp attach cookies (6.10+) or fentry cookies (6.6+).

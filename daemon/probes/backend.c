@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* backend.c - the backends' table, kernel links, and loading and attaching a set of probes */
+/* backend.c - the backends' table, and loading and attaching a set of probes */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,29 +22,6 @@ static const struct skbt_backend_ops *const backends[_SKBT_BACKEND_MAX] = {
 const struct skbt_backend_ops *skbt_backend_ops(enum skbt_backend b)
 {
         return b >= 0 && b < _SKBT_BACKEND_MAX ? backends[b] : NULL;
-}
-
-struct skbt_link *skbt_link_new(const uint32_t *ids, uint32_t n)
-{
-        struct skbt_link *k = calloc(1, sizeof(*k) + (size_t)n * sizeof(k->ids[0]));
-
-        if (!k)
-                return NULL;
-        for (int i = 0; i < SKBT_LINK_FDS; i++)
-                k->fd[i] = -1;
-        k->n = n;
-        memcpy(k->ids, ids, (size_t)n * sizeof(k->ids[0]));
-        return k;
-}
-
-struct skbt_link *skbt_link_free(struct skbt_link *k)
-{
-        if (!k)
-                return NULL;
-        for (int i = 0; i < SKBT_LINK_FDS; i++)
-                safe_close(k->fd[i]);
-        free(k);
-        return NULL;
 }
 
 /* Program loads shared by threads: each takes the next probe (loads are independent). */

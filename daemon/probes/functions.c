@@ -10,33 +10,8 @@
 #include "backend.h"
 #include "loader-internal.h"
 #include "log.h"
-#include "skbt_regex.h"
 
 #define TRACEFS_FILTER_FUNCTIONS "/sys/kernel/tracing/available_filter_functions"
-
-bool skbt_function_is_drop(const struct skbt_sym *s)
-{
-        /* kfree_skb_reason(skb, reason) until 6.10, sk_skb_reason_drop(sk, skb, reason)
-         * from 6.11: in both the reason follows the skb. */
-        return strcmp(s->name, "kfree_skb_reason") == 0 ||
-               strcmp(s->name, "sk_skb_reason_drop") == 0;
-}
-
-bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name)
-{
-        char err[512];
-        int r;
-
-        if (!o->probe_regex)
-                return true;
-        r = skbt_regex_match(o->probe_regex, name);
-        if (r < 0) {
-                /* --probes is the operator's; a pattern over its limits skips the probe. */
-                skbt_regex_limit_message(o->probe_regex, r, name, err, sizeof(err));
-                log_warning("--probes: %s; not attaching %s", err, name);
-        }
-        return r == 1;
-}
 
 /* Names ftrace can hook, when tracefs lets us read them (sorted, for bsearch). */
 struct traceable {

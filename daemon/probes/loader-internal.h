@@ -13,10 +13,18 @@
 
 struct skbt_ksyms;
 
+/* probe_table.c */
 int skbt_probe_add(struct skbt_loader *l, const char *name, uint8_t kind, uint8_t skb_arg,
                    bool drop);
 void skbt_probe_fail(struct skbt_loader *l, struct skbt_probe *p, const char *fmt, ...)
     _printf_(3, 4);
+/* Record a function that the backend in use cannot attach, with why. */
+void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
+                          const struct skbt_ksyms *ksyms, const char *why);
+bool skbt_function_is_drop(const struct skbt_sym *s);
+bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
+
+/* stamped.c (skbt_stamp_probe_id() is in loader.h, for tests) */
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
                       int attach_btf_obj_fd);
@@ -28,13 +36,12 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
  */
 int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                      char *why);
-/* Record a function that the backend in use cannot attach, with why. */
-void skbt_record_function(struct skbt_loader *l, const struct skbt_sym *s,
-                          const struct skbt_ksyms *ksyms, const char *why);
+/* The object's subprograms, indexed once (read-only after, for loads from several threads);
+ * freed with the loader. */
+int skbt_subprogs_load(struct skbt_loader *l);
+void skbt_subprogs_free(struct skbt_loader *l);
 
 /* functions.c */
-bool skbt_function_is_drop(const struct skbt_sym *s);
-bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
 /* Register the function probes (entries and their returns) the backend can attach. */
 int skbt_functions_add(struct skbt_loader *l, const struct skbt_symdb *db,
                        const struct skbt_ksyms *ksyms, const struct skbt_loader_opts *opts);

@@ -122,7 +122,7 @@ struct skbt_loader {
         } tmpl_copies[SKBT_TMPL_COPIES_MAX];
         uint32_t n_tmpl_copies;
         pthread_mutex_t tmpl_lock;
-        /* The object's functions, to give BPF-to-BPF call targets their BTF (loader.c). */
+        /* The object's functions, to give BPF-to-BPF call targets their BTF (stamped.c). */
         struct skbt_subprog {
                 uint32_t btf_id;
                 uint32_t n;     /* instructions */
