@@ -11,7 +11,8 @@
 # every tier must run (docs: DESIGN "Testing tiers").  A requested suite with
 # no tests at all is reported, and is a failure with CI=true.
 #
-# Environment: BUILDDIR (default: build/ in the source tree), CI.
+# Environment: BUILDDIR (default: build/ in the source tree), CI, SKBT_VM_JOBS (VM guests
+# run at once, default 2; the host suites always run one test at a time).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +33,7 @@ a time and print a final "N passed, N failed[, N skipped]" line.
   -h, --help     show this help
 Default suites: unit bpf e2e, plus bench (smoke mode), package (the .debs) and vm when the
 build defines them.
+Host tests run one at a time, then the vm suite SKBT_VM_JOBS (default 2) guests at a time.
 With CI=true skipped tests count as failures.
 EOF
 }
@@ -114,27 +116,43 @@ fi
 
 missing=0
 run=()
+vm_run=()
 for s in "${suites[@]}"; do
-        if has_suite "$s"; then
-                run+=(--suite "$s")
-        else
+        if ! has_suite "$s"; then
                 log "suite '$s': no tests defined in this build (defined: ${defined[*]:-none})"
                 missing=$((missing + 1))
+        elif [ "$s" = vm ]; then
+                vm_run=(--suite vm)
+        else
+                run+=(--suite "$s")
         fi
 done
 
+# Host tests run one at a time: they share the kernel's BPF state and the machine's cores.
+# The VM tests come after them, in a meson run of their own, SKBT_VM_JOBS (default 2) guests
+# at a time: each guest is one TCG vCPU, so two of them use a two-core machine fully and
+# nothing else runs meanwhile.  Each meson run rewrites testlog.json: the results of both
+# are collected in run-tests.json and counted from there.
 testlog="$builddir/meson-logs/testlog.json"
-rm -f "$testlog"
+results="$builddir/meson-logs/run-tests.json"
+rm -f "$results"
 meson_rc=0
-if [ ${#run[@]} -gt 0 ]; then
-        log "meson test -C $builddir --print-errorlogs --num-processes 1 ${run[*]} ${extra[*]}"
-        meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes 1 \
-                "${run[@]}" ${extra[@]+"${extra[@]}"} || meson_rc=$?
-fi
+run_meson() { # run_meson JOBS ARGS...
+        local jobs=$1 rc=0
+        shift
+        rm -f "$testlog"
+        log "meson test -C $builddir --print-errorlogs --num-processes $jobs $* ${extra[*]}"
+        meson test -C "$builddir" --no-rebuild --print-errorlogs --num-processes "$jobs" \
+                "$@" ${extra[@]+"${extra[@]}"} || rc=$?
+        [ "$rc" -eq 0 ] || meson_rc=$rc
+        [ ! -f "$testlog" ] || cat "$testlog" >>"$results"
+}
+[ ${#run[@]} -eq 0 ] || run_meson 1 "${run[@]}"
+[ ${#vm_run[@]} -eq 0 ] || run_meson "${SKBT_VM_JOBS:-2}" "${vm_run[@]}"
 
 # Count results: OK/EXPECTEDFAIL pass; SKIP is a skip; anything else fails.
 read -r passed failed skipped < <(
-        python3 - "$testlog" <<'EOF'
+        python3 - "$results" <<'EOF'
 import json, sys
 passed = failed = skipped = 0
 skips = []
