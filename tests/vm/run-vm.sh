@@ -72,7 +72,11 @@ if [[ ! -e $CACHE/$kver/.complete ]]; then
         case $kver in
         6.1 | 6.12)
                 printf 'run-vm: kernel %s not in %s, fetching it\n' "$kver" "$CACHE" >&2
-                "$SCRIPT_DIR/fetch-kernels.sh" "$kver" >&2 || die "fetch-kernels.sh $kver failed"
+                # One fetch at a time: VM tests run side by side (run-tests.sh), and two
+                # guests of one kernel would otherwise both unpack it into the cache.
+                mkdir -p "$CACHE"
+                flock "$CACHE" "$SCRIPT_DIR/fetch-kernels.sh" "$kver" >&2 ||
+                        die "fetch-kernels.sh $kver failed"
                 ;;
         *) die "kernel $kver not in $CACHE (fetch-kernels.sh knows 6.1 and 6.12)" ;;
         esac
