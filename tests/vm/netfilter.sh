@@ -69,23 +69,25 @@ for BE in $BACKENDS; do
                 fail "$BE: the netfilter probes are not attached"
 
         step "$BE: verdicts of accepted and dropped pings"
-        # Each session's duration runs from when it is live, and the pings come after all
-        # are.  function_graph's session goes first: it waits longest (every function and its
-        # return; on 6.1's kprobe that can take longer than the other sessions last), and
-        # once it is live the others find their probes attached and are live at once.
-        run graph 30 -t function_graph -p icmp -d 10.0.0.4 -o text
+        # The sessions are live (every probe attached: --wait-attached) one after the other;
+        # function_graph's waits longest (every function and its return: on 6.1's kprobe,
+        # longer than a fixed duration of the sessions started before it would last).  So
+        # none ends by itself: the pings come once all are live, and Ctrl-C ends them all.
         for x in 2 3 4; do
-                run v$x 8 -p icmp -d 10.0.0.$x -o json
+                run v$x 900 -p icmp -d 10.0.0.$x -o json
         done
-        run text 8 -p icmp -d 10.0.0.4 -o text
-        run drops 8 -t drop -p icmp -o json
-        run cross 8 -p icmp -d 10.0.0.4 -o crossings
-        run v6 8 -6 -d fd00::3 -o json
+        run text 900 -p icmp -d 10.0.0.4 -o text
+        run drops 900 -t drop -p icmp -o json
+        run cross 900 -p icmp -d 10.0.0.4 -o crossings
+        run graph 900 -t function_graph -p icmp -d 10.0.0.4 -o text
+        run v6 900 -6 -d fd00::3 -o json
         sleep 1
         for x in 2 3 4; do
                 ns a ping -c 1 -W 1 10.0.0.$x >/dev/null 2>&1
         done
         ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1
+        sleep 3
+        kill -INT $JOBS
         waitjobs
         for x in 2 3 4; do
                 echo "10.0.0.$x:"
