@@ -242,8 +242,7 @@ static void test_tracer_regex_output(void)
             "-o", "yaml");
         BAD("-o none shows nothing: only with -w FILE", "-o", "none");
         BAD("--rotate-*, --compress: only with -w FILE", "--rotate-size", "1M");
-        BAD("--rotate-keep needs --rotate-size or --rotate-age", "-w", "f", "--rotate-keep",
-            "2");
+        BAD("--rotate-keep needs --rotate-size or --rotate-age", "-w", "f", "--rotate-keep", "2");
         BAD("invalid size '1X'", "-w", "f", "--rotate-size", "1X");
         BAD("invalid age '0'", "-w", "f", "--rotate-age", "0");
         BAD("invalid compression 'lz4'", "-w", "f", "--compress", "lz4");
