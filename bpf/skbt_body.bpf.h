@@ -786,20 +786,27 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
 }
 
 /*
- * Every live session filters on the mark, the skb's mark fails each of them,
- * and none follows packets (a followed packet's events need its headers
- * whatever its filter says): no session wants the packet, decided without
- * copying its headers or the cache.  A session like ipftrace2's (whose only
- * filter is the mark) costs the skb's fields and a compare per hit.
+ * Every live session filters on the mark and none follows packets (a
+ * followed packet's events need its headers whatever its filter says): the
+ * mark may decide alone.
  */
-static __always_inline bool skbt_mark_rules_out(struct skbt_scratch *s, __u64 active)
+static __always_inline bool skbt_mark_decides(__u64 active)
+{
+        return !(active & ~*(volatile __u64 *)&state.need_mark) &&
+               !(active & *(volatile __u64 *)&state.ident);
+}
+
+/*
+ * With skbt_mark_decides(): mark fails every live session's filter, so no
+ * session wants the packet, decided without copying its headers or the
+ * cache.  A session like ipftrace2's (whose only filter is the mark) costs
+ * the mark's read and a compare per hit.
+ */
+static __always_inline bool skbt_mark_rules_out(struct skbt_scratch *s, __u64 active, __u32 mark)
 {
         __u64 left;
         __u32 i, slot;
 
-        if ((active & ~*(volatile __u64 *)&state.need_mark) ||
-            (active & *(volatile __u64 *)&state.ident))
-                return false;
         /* volatile: the lowest-bit loop of skbt_verdict(), on the same scratch word. */
         *(volatile __u64 *)&s->candidates = active;
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
@@ -809,22 +816,33 @@ static __always_inline bool skbt_mark_rules_out(struct skbt_scratch *s, __u64 ac
                 slot = skbt_lowest_bit(left);
                 *(volatile __u64 *)&s->candidates = left & (left - 1);
                 if (slot >= SKBT_MAX_SESSIONS ||
-                    (s->si.mark & state.filters[slot].mark_mask) == state.filters[slot].mark)
+                    (mark & state.filters[slot].mark_mask) == state.filters[slot].mark)
                         return false;
         }
         return !*(volatile __u64 *)&s->candidates;
 }
 
+/* The verdict of skbt_mark_rules_out(): nobody wants the packet. */
+static __always_inline struct skbt_scratch *skbt_ruled_out(struct skbt_scratch *s)
+{
+        s->vmarks += 1;
+        s->hdr_len = 0;
+        *(volatile __u64 *)&s->verdict = 0;
+        return s;
+}
+
 /*
  * The packet's side of a hit, the same at every probe: the skb's fields in
  * scratch and the filters' verdict for the live sessions in active.  NULL
- * when the skb cannot be read.
+ * when the skb cannot be read.  When the mark rules the packet out, the
+ * skb's fields in scratch may be another packet's: nothing reads them then.
  */
 static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u64 active,
                                                        const bool btf)
 {
+        bool by_mark = skbt_mark_decides(active);
         struct skbt_scratch *s;
-        __u32 zero = 0;
+        __u32 zero = 0, mark;
 
         if (!skb)
                 return NULL;
@@ -833,17 +851,20 @@ static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u6
                 return NULL;
         /* Through map memory: a BTF-typed pointer cannot be stored as a number (see there). */
         *(volatile __u64 *)&s->skb_addr = (__u64)skb;
-        if (btf)
-                skbt_load_skb(skb, s);
-        else if (skbt_copy_skb(skb, s) < 0)
-                return NULL;
         *(volatile __u64 *)&s->vactive = active;
-        if (skbt_mark_rules_out(s, active)) {
-                s->vmarks += 1;
-                s->hdr_len = 0;
-                *(volatile __u64 *)&s->verdict = 0;
-                return s;
+        if (btf) {
+                skbt_load_skb(skb, s);
+        } else {
+                /* The copy of the whole sk_buff is one probe read of ~230 bytes: when the
+                 * mark may decide, a read of its 4 bytes comes first. */
+                if (by_mark && !bpf_core_read(&mark, sizeof(mark), &skb->mark) &&
+                    skbt_mark_rules_out(s, active, mark))
+                        return skbt_ruled_out(s);
+                if (skbt_copy_skb(skb, s) < 0)
+                        return NULL;
         }
+        if (btf && by_mark && skbt_mark_rules_out(s, active, s->si.mark))
+                return skbt_ruled_out(s);
         skbt_verdict(s, skb, active, bpf_ntohs(s->si.protocol), btf);
         return s;
 }
