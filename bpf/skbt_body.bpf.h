@@ -654,6 +654,30 @@ static __always_inline __u64 skbt_skb_nfct(struct skbt_scratch *s, struct sk_buf
         return SKB_COPY_FIELD(s, unsigned long, _nfct);
 }
 
+/*
+ * --dump-skb: the whole sk_buff as the kernel's BTF printer writes it, into
+ * the record.  Kernels without bpf_snprintf_btf() (before 5.10) leave the
+ * call out at load time (the enum value is a CO-RE constant) and say so
+ * with -ENOSYS.
+ */
+static __always_inline void skbt_dump_skb(struct sk_buff *skb, struct skbt_dump *d)
+{
+        long n = -38; /* -ENOSYS */
+
+        if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_snprintf_btf)) {
+                struct btf_ptr p = {
+                    .ptr = skb,
+                    .type_id = bpf_core_type_id_kernel(struct sk_buff),
+                };
+
+                n = bpf_snprintf_btf(d->text, sizeof(d->text), &p, sizeof(p), BTF_F_COMPACT);
+        }
+        d->want = (__s32)n;
+        d->len = n < 0 ? 0 : n >= SKBT_DUMP_MAX ? SKBT_DUMP_MAX - 1 : (__u32)n;
+        if (n < 0)
+                d->text[0] = 0;
+}
+
 /* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
 #define SKBT_EVENT_BIG SKBT_REC_BIG
 
@@ -901,7 +925,7 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         struct net_device *dev;
         __u16 eth_proto;
         __u8 ev_flags;
-        bool want_stack, want_fields, want_snap, want_ct;
+        bool want_stack, want_fields, want_snap, want_ct, want_dump;
 
         active = s ? *(volatile __u64 *)&s->vactive : *(volatile __u64 *)&state.active;
         if (!active)
@@ -998,7 +1022,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         want_fields = mask & *(volatile __u64 *)&field_sessions;
         want_snap = mask & *(volatile __u64 *)&snap_sessions;
         want_ct = mask & *(volatile __u64 *)&ct_sessions;
-        if (want_stack || want_fields || want_snap || want_ct) {
+        want_dump = mask & *(volatile __u64 *)&dump_sessions;
+        if (want_stack || want_fields || want_snap || want_ct || want_dump) {
                 long n = 0;
 
                 if (want_stack) {
@@ -1017,9 +1042,14 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                 }
                 if (want_ct)
                         skbt_ct_read(skbt_skb_nfct(s, skb, btf), &s->ct);
-                e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
+                if (want_dump)
+                        e = bpf_ringbuf_reserve(&events, SKBT_REC_DUMP, 0);
+                else
+                        e = bpf_ringbuf_reserve(&events, SKBT_EVENT_BIG, 0);
                 if (!e)
                         goto lost;
+                if (want_dump)
+                        skbt_dump_skb(skb, (struct skbt_dump *)((void *)e + SKBT_REC_DUMP_OFF));
                 if (want_stack)
                         __builtin_memcpy(e + 1, s->stack, sizeof(s->stack));
                 if (want_fields) {

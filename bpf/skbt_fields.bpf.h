@@ -10,6 +10,8 @@ struct skbt_field_table field_table SEC(".bss");
 __u64 field_sessions SEC(".bss");
 /* Sessions that want packet bytes (pcapng output): their records carry a snapshot. */
 __u64 snap_sessions SEC(".bss");
+/* Sessions that want the whole sk_buff printed (--dump-skb): their records carry it. */
+__u64 dump_sessions SEC(".bss");
 
 /* One field; 0 when a pointer on the way is NULL or a read faults. */
 static __always_inline __u64 skbt_field_read(const struct skbt_field *f, __u64 skb, __u64 shinfo)

@@ -457,6 +457,16 @@ static const struct skbt_param trace_rows[] = {
                 "--duration then counts from the first event)",
     },
     {
+        .name = "dump_skb",
+        .type = SKBT_PARAM_BOOL,
+        .id = SKBT_TP_DUMP_SKB,
+        .offset = REQ(dump_skb),
+        .cli_long = "dump-skb",
+        .section = SKBT_TP_SECTION_SESSION,
+        .help = "the whole sk_buff of each event, as the kernel\n"
+                "prints it (pointers hashed; at most 3 KiB)",
+    },
+    {
         .name = "count",
         .type = SKBT_PARAM_UINT,
         .id = SKBT_TP_COUNT,

@@ -98,6 +98,57 @@ void skbt_snap_format(struct strbuf *out, enum skbt_output fmt, const struct skb
         strbuf_puts(out, "\"}}\n");
 }
 
+void skbt_dump_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_dump *d)
+{
+        static const char hex[] = "0123456789abcdef";
+        bool json = fmt == SKBT_OUTPUT_JSON || fmt == SKBT_OUTPUT_AGGREGATE_JSON;
+        uint32_t len = MIN(d->len, (uint32_t)SKBT_DUMP_MAX - 1);
+        bool cut = d->want >= 0 && (uint64_t)d->want > len;
+        char *p;
+
+        /* The text may stop early at a NUL the kernel wrote. */
+        len = (uint32_t)strnlen(d->text, len);
+        if (out->len < 2 || out->data[out->len - 1] != '\n' ||
+            (json && out->data[out->len - 2] != '}'))
+                return;
+        if (json) {
+                out->len -= 2;
+                strbuf_puts(out, ",\"skb_dump\":");
+                strbuf_put_json_string(out, d->text, len);
+                if (d->want < 0) {
+                        strbuf_puts(out, ",\"skb_dump_error\":");
+                        strbuf_put_i64(out, d->want);
+                } else if (cut) {
+                        strbuf_puts(out, ",\"skb_dump_size\":");
+                        strbuf_put_u64(out, (uint64_t)d->want);
+                }
+                strbuf_puts(out, "}\n");
+                return;
+        }
+        strbuf_puts(out, "    skb ");
+        if (!strbuf_reserve(out, 4 * (size_t)len))
+                return;
+        p = out->data + out->len;
+        for (uint32_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)d->text[i];
+
+                if (c >= 0x20 && c < 0x7f && c != '\\') {
+                        *p++ = (char)c;
+                } else {
+                        *p++ = '\\';
+                        *p++ = 'x';
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 0xf];
+                }
+        }
+        out->len = (size_t)(p - out->data);
+        if (d->want < 0)
+                strbuf_printf(out, "(error %d)", d->want);
+        else if (cut)
+                strbuf_printf(out, " (cut: %u of %d bytes)", len, d->want);
+        strbuf_putc(out, '\n');
+}
+
 void skbt_format_tails(struct strbuf *out, enum skbt_output fmt, const struct skbt_tails *t,
                        const void *rec, size_t size)
 {
@@ -116,4 +167,6 @@ void skbt_format_tails(struct strbuf *out, enum skbt_output fmt, const struct sk
         if (t->snapshot && (ev->flags & SKBT_EV_SNAP))
                 skbt_snap_format(out, fmt, ev,
                                  (const struct skbt_snap *)(bytes + SKBT_REC_SNAP_OFF));
+        if (t->dump && size >= SKBT_REC_DUMP)
+                skbt_dump_format(out, fmt, (const struct skbt_dump *)(bytes + SKBT_REC_DUMP_OFF));
 }

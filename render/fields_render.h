@@ -37,6 +37,16 @@ void skbt_fields_format(struct strbuf *out, enum skbt_output fmt,
                         const struct skbt_session_fields *sf, const uint64_t *vals);
 
 /*
+ * Append a record's sk_buff dump (--dump-skb) to the event just rendered:
+ * JSON "skb_dump": "...", with "skb_dump_size": N when it was cut (N the
+ * bytes the whole dump needed) or "skb_dump_error": -errno; text a line of
+ * its own after the event's, "    skb (struct sk_buff){...}", with " (cut:
+ * N of M bytes)" when cut.  Bytes other than printable ASCII are escaped in
+ * text as \xHH.
+ */
+void skbt_dump_format(struct strbuf *out, enum skbt_output fmt, const struct skbt_dump *d);
+
+/*
  * Append the packet bytes of a record to the JSON line just rendered:
  * "packet": {"linktype": 1 (Ethernet) or 101 (raw IP), "orig_len": N,
  * "data": "hex"}, for pcapng output.  Text lines are left as they are.
@@ -49,12 +59,14 @@ struct skbt_tails {
         const struct skbt_session_fields *fields; /* -F: NULL or none */
         const struct skbt_ct_layout *ct;          /* --ct: NULL for none */
         bool snapshot;                            /* JSON: the packet bytes (pcapng) */
+        bool dump;                                /* --dump-skb: the sk_buff, printed */
 };
 
 /*
  * The tails of a record (common/skbt_record.h) the session wants, after the
  * line just rendered from it, in one order for every output (lines, aggregate
- * blocks, the daemon's and ipftctl show's): fields, conntrack, packet bytes.
+ * blocks, the daemon's and ipftctl show's): fields, conntrack, packet bytes,
+ * the sk_buff dump.
  * rec: the record (struct skbt_event first), size its length.
  */
 void skbt_format_tails(struct strbuf *out, enum skbt_output fmt, const struct skbt_tails *t,

@@ -265,6 +265,14 @@ static int build_output(struct vl_call *call, const struct skbt_trace_request *r
         t->fmt.stack = req->stack;
         t->ct = req->conntrack;
         t->wait_attached = req->wait_attached;
+        t->dump_skb = req->dump_skb;
+        /* The kernel hashes pointers in a dump, but integers that hold addresses
+         * (_skb_refdst, _nfct) print as they are: kernel addresses go only to root
+         * (DESIGN.md, conventions 11), as pointer fields do. */
+        if (t->dump_skb && !call->client->admin)
+                return vl_error(call, VL_ERR_INVALID_PARAMETER, "dump_skb",
+                                "dump_skb is for root only: a dump holds kernel addresses in "
+                                "integer members (_skb_refdst, _nfct) that no hashing hides");
         /* Aggregate blocks group events by track id: they need them. */
         t->ident = t->track || skbt_output_is_aggregate(t->output);
         t->fmt.track = t->ident;

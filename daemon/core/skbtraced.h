@@ -99,6 +99,7 @@ struct skbt_session {
         struct skbt_session_fields fields; /* -F: custom fields, resolved (n 0: none) */
         bool snapshot; /* events carry the packet's first bytes (pcapng output) */
         bool ct;       /* events carry the skb's conntrack entry (--ct) */
+        bool dump_skb; /* events carry the whole sk_buff printed (--dump-skb) */
         /* Packet journeys (docs/output.md "Tracking"). */
         bool track;                  /* follow matched packets whatever their headers become */
         bool ident;                  /* events carry track ids: track, or aggregate output */

@@ -287,6 +287,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;
         l->snap_sessions = (uint64_t *)&l->skel->bss->snap_sessions;
         l->ct_sessions = (uint64_t *)&l->skel->bss->ct_sessions;
+        l->dump_sessions = (uint64_t *)&l->skel->bss->dump_sessions;
         l->ct_conf = &l->skel->bss->ct_conf;
         l->nf_conf = &l->skel->bss->nf_conf;
         l->track_quota = l->skel->bss->track_quota;

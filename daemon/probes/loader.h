@@ -92,6 +92,7 @@ struct skbt_loader {
         uint64_t *field_sessions;             /* sessions whose records carry them */
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
         uint64_t *ct_sessions;                /* sessions whose records carry conntrack (--ct) */
+        uint64_t *dump_sessions;              /* sessions whose records carry an skb dump */
         struct skbt_ct_conf *ct_conf;         /* how much of a conntrack entry to copy */
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         struct skbt_track_quota *track_quota; /* per session slot: packets it may start tracking */

@@ -62,6 +62,7 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s)
             .ident = s->ident,
             .track = s->track,
             .stack = s->fmt.stack,
+            .dump_skb = s->dump_skb,
             /* The tracking maps are shared: how fast a member's session may fill them. */
             .track_quota = s->track_limited ? d->opt.cfg.track_quota : 0,
         };
@@ -185,6 +186,7 @@ static struct skbt_tails session_tails(const struct skbt_session *s, bool snapsh
             .fields = &s->fields,
             .ct = s->ct ? &s->d->ct_layout : NULL,
             .snapshot = snapshot && s->snapshot,
+            .dump = s->dump_skb,
         };
 }
 

@@ -319,6 +319,23 @@ def test_per_user_session_limit(t):
             s.interrupt()
 
 
+def test_members_get_no_skb_dump(t):
+    """--dump-skb is root's: a dump holds kernel addresses in integer members; --ct is anyone's."""
+    d = daemon(t)
+    r = ctl(d, M1, ["trace", "-p", "icmp", "--dump-skb", "-c", "1"])
+    check(r.returncode != 0 and "dump_skb" in r.stderr and "root only" in r.stderr,
+          f"{M1}'s --dump-skb: {r.returncode} {r.stderr!r}")
+    replies, _ = raw_as(d, M1, {"method": "io.skbtraced.Trace", "more": True,
+                                "parameters": {"dump_skb": True}})
+    check(replies and replies[0].get("error") == "org.varlink.service.InvalidParameter"
+          and replies[0]["parameters"].get("parameter") == "dump_skb",
+          f"raw Trace with dump_skb as a member: {replies}")
+    p = trace_as(d, M1, ["-p", "icmp", "--ct"])
+    finish(p)
+    s = t.trace_on(d, "-p", "icmp", "--dump-skb").start()
+    s.interrupt()
+
+
 def test_per_user_connection_limit(t):
     d = daemon(t)
     r = skbt.run([USER_PYTHON, "-c", _CONNS, d.sock, str(PER_USER_CONNECTIONS)], timeout=30,

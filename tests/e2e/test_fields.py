@@ -110,5 +110,40 @@ def test_field_errors(t):
               f"{r.stderr!r}")
 
 
+def test_dump_skb(t):
+    """--dump-skb: the whole sk_buff of each event as the kernel prints it, bounded, with
+    pointers hashed; other sessions' records do not grow."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4, "--dump-skb") as s, \
+            t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4) as plain:
+        topo.ping_ab(count=1)
+        s.wait_event(lambda ev: ev["function"] == "net:netif_receive_skb", timeout=10,
+                     what="the request at RX")
+        plain.wait_event(lambda ev: ev["function"] == "net:netif_receive_skb", timeout=10,
+                         what="the request at RX (plain session)")
+    evs = s.result.events
+    check(evs and all("skb_dump" in ev for ev in evs), f"an event without skb_dump: {evs[:2]}")
+    check(not any("skb_dump" in ev for ev in plain.result.events), "a plain session got dumps")
+    rx = [ev for ev in evs if ev["function"] == "net:netif_receive_skb"][0]
+    d = rx["skb_dump"]
+    skbt.log(f"skb_dump: {len(d)} bytes, skb_dump_size {rx.get('skb_dump_size')}: {d[:300]}")
+    check(d.startswith("(struct sk_buff){"), f"not an sk_buff dump: {d[:80]!r}")
+    # The length it printed is the one the event has.
+    check(f".len = (unsigned int){rx['len']}" in d, f"len {rx['len']} not in the dump: {d[:400]}")
+    check(len(d) <= 3071, f"dump longer than the bound: {len(d)}")
+    check("skb_dump_error" not in rx, f"dump failed: {rx.get('skb_dump_error')}")
+    # Pointers are the kernel's hashed %p values, never the skb's own address.
+    check(rx["packet_id"][2:] not in d, "the skb's address appears in the dump")
+    # Text: a line of its own after the event's line.
+    with t.trace("-p", "icmp", "-s", topo.a4, "-d", topo.b4, "--dump-skb", "-c", "2",
+                 output="text") as s:
+        topo.ping_ab(count=1)
+        s.wait(timeout=10)
+    lines = s.result.stdout.splitlines()
+    check(len(lines) == 4 and lines[1].startswith("    skb (struct sk_buff){")
+          and lines[3].startswith("    skb (struct sk_buff){") and " ICMP " in lines[0],
+          f"text dump lines:\n{s.result.stdout[:600]}")
+
+
 if __name__ == "__main__":
     skbt.main(globals())
