@@ -15,40 +15,16 @@ from skbt import check
 
 SCRIPT = os.path.join(skbt.TOP, "client", "bash-completion", "ipftctl")
 
-# The completion as bash runs it: COMP_WORDS split at blanks and at ':' and '='
-# (COMP_WORDBREAKS), the cursor at the end of the line.
-DRIVER = r'''
-source "$0" || exit 3
-COMP_LINE=$LINE
-COMP_POINT=${#COMP_LINE}
-COMP_WORDS=()
-w= line=$COMP_LINE
-while [[ -n $line ]]; do
-        c=${line:0:1}
-        line=${line:1}
-        if [[ $c == " " ]]; then
-                [[ -n $w ]] && COMP_WORDS+=("$w")
-                w=
-        elif [[ $c == [:=] ]]; then
-                [[ -n $w ]] && COMP_WORDS+=("$w")
-                COMP_WORDS+=("$c")
-                w=
-        else
-                w+=$c
-        fi
-done
-COMP_WORDS+=("$w")
-COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_ipftctl
-printf '%s\n' "${COMPREPLY[@]}"
-'''
+# The completion as bash runs it, the unit test's driver (COMP_WORDS split at blanks and
+# at ':' and '=', the cursor at the end of the line).
+DRIVER = os.path.join(skbt.TOP, "tests", "unit", "complete_line.sh")
 
 
 def complete(line):
     """The replies for LINE (after 'ipftctl '), as a set."""
     full = f"{skbt.ipftctl_path()} {line}"
-    r = subprocess.run(["bash", "--norc", "--noprofile", "-c", DRIVER, SCRIPT],
-                       env=dict(os.environ, LINE=full), capture_output=True, text=True,
+    r = subprocess.run(["bash", "--norc", "--noprofile", DRIVER, SCRIPT],
+                       env=dict(os.environ, COMPLETE_LINE=full), capture_output=True, text=True,
                        timeout=30)
     check(r.returncode == 0 and not r.stderr, f"completion of {line!r}: status {r.returncode}, "
           f"stderr {r.stderr!r}")

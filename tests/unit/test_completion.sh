@@ -5,44 +5,20 @@
 #   tests/unit/test_completion.sh IPFTCTL COMPLETION_SCRIPT
 #
 # No daemon (tests/e2e/test_completion.py does names from one): each case runs
-# the completion function in a fresh bash as bash would (COMP_LINE, COMP_POINT,
-# COMP_WORDS split at COMP_WORDBREAKS) and compares COMPREPLY.  The options are
+# the completion function in a fresh bash as bash would (complete_line.sh, which
+# the e2e test shares) and compares COMPREPLY.  The options are
 # checked against the client's help, read here independently of the script.
 set -uo pipefail
 
 ipftctl=$(readlink -f "$1")
 script=$2
+driver=$(dirname "$0")/complete_line.sh
 fails=0
 fail() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
 
 # complete LINE: the replies for the completion of LINE (cursor at its end), one per line.
 complete_line() {
-        IPFTCTL_LINE="$ipftctl $1" bash --norc --noprofile -c '
-                source "$0" || exit 3
-                COMP_LINE=$IPFTCTL_LINE
-                COMP_POINT=${#COMP_LINE}
-                # bash splits at COMP_WORDBREAKS (which hold ":" and "="), a break
-                # character run being a word of its own.
-                COMP_WORDS=()
-                w= line=$COMP_LINE
-                while [[ -n $line ]]; do
-                        c=${line:0:1}
-                        line=${line:1}
-                        if [[ $c == " " ]]; then
-                                [[ -n $w ]] && COMP_WORDS+=("$w")
-                                w=
-                        elif [[ $c == [:=] ]]; then
-                                [[ -n $w ]] && COMP_WORDS+=("$w")
-                                COMP_WORDS+=("$c")
-                                w=
-                        else
-                                w+=$c
-                        fi
-                done
-                COMP_WORDS+=("$w")
-                COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-                _ipftctl
-                printf "%s\n" "${COMPREPLY[@]}"' "$script" | sort
+        COMPLETE_LINE="$ipftctl $1" bash --norc --noprofile "$driver" "$script" | sort
 }
 
 # expect LINE WORD...: the replies are exactly WORD...
