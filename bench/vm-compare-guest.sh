@@ -19,6 +19,10 @@
 #   SKBT-CMP case=C round=R mbps=X rtt_ms=Y pkts=P runs=N run_ns=T [probes=F]
 #     throughput (iperf3 over veth, BPF statistics off), ping RTT (stats off), then BPF
 #     program runs and their run time during PINGS pings (stats on; P ICMP packets)
+#   SKBT-CMP info progs case=C round=R split=TYPE/NAME:RUNS_PER_PKT:NS_PER_RUN,...
+#     the same runs per program (copies of one program summed), the costliest first
+#   SKBT-CMP info funcs common=N only_skbt=N only_ipft=N shared_addr=N extra=N only_skbt_some=...
+#     the functions each attaches, compared (skbtraced's: attached for its session)
 #   SKBT-CMP time tool=T what=W round=R s=SECONDS
 #     ready (daemon: Status answers; ipft: "Trace ready!"), first_cold / first_warm (a session's
 #     first event, functions detached or held), coverage (a session started on an idle daemon:
@@ -104,6 +108,20 @@ bpf_runs() {
                 END { printf "%d %d\n", t, n }'
 }
 
+# Run time and count per program name and type (the tracer's programs, one line each).
+prog_runs() {
+        bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.type)/\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' |
+                awk '{ t[$1] += $2; n[$1] += $3 } END { for (k in t) print k, t[k], n[k] }' | sort
+}
+# Where a case's runs went: per program, runs per ICMP packet and ns per run, the costliest
+# first (from two prog_runs snapshots).
+prog_split() {
+        awk -v pkts="$3" 'NR == FNR { t[$1] = $2; n[$1] = $3; next }
+                $3 > n[$1] { dt = $2 - t[$1]; dn = $3 - n[$1]
+                        printf "%d %s:%.1f:%d\n", dt, $1, pkts ? dn / pkts : 0, dt / dn }' "$1" "$2" |
+                sort -rn | head -n 12 | awk '{ printf "%s%s", (NR > 1 ? "," : ""), $2 }'
+}
+
 # One throughput case: iperf3 and ping with BPF statistics off (they cost every run two clock
 # reads), then the runs during PINGS more pings with statistics on.
 measure() {
@@ -120,15 +138,19 @@ measure() {
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
         _t0=$1 _n0=$2
+        prog_runs >$OUT/progs0
         _rx=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
                 sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
+        prog_runs >$OUT/progs1
         echo 0 >/proc/sys/kernel/bpf_stats_enabled
         _runs=$(($2 - _n0))
         _ns=0
         [ "$_runs" -gt 0 ] && _ns=$((($1 - _t0) / _runs))
         echo "SKBT-CMP case=$_case round=$_round mbps=$_mbps rtt_ms=$_rtt pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns$_extra"
+        [ "$_runs" -eq 0 ] ||
+                echo "SKBT-CMP info progs case=$_case round=$_round split=$(prog_split $OUT/progs0 $OUT/progs1 $((2 * ${_rx:-0})))"
 }
 
 # Background pings for the session-start cases: a first event within 20 ms of going live.
@@ -196,6 +218,8 @@ skbtraced_round() {
         _spid=$!
         sleep 1
         measure "${_pfx}_nomatch" "$_r"
+        ipftctl --socket $SOCK list -o json 2>/dev/null |
+                jq -r 'select(.kind == "function" and .attached) | .name' | sort -u >"$OUT/funcs-$_pfx"
         _k=1
         while [ $_k -le "$FIRSTRUNS" ]; do
                 echo "SKBT-CMP time tool=$_tool what=first_warm round=$_r s=$(first_event)"
@@ -255,6 +279,25 @@ ipft_case() {
         echo "SKBT-CMP time tool=ipft what=stop round=$_r case=$_case s=$(sed -n 's/.* stop_s=\([0-9.]*\).*/\1/p' $OUT/ipft.ready)"
 }
 
+# The functions each tool attaches, compared (runs per packet differ with them): how many
+# only one has, some of those, and attached names sharing one address (aliases: one
+# function probed twice).
+compare_funcs() {
+        [ "$HAVE_IPFT" = 1 ] && [ -s "$OUT/funcs-skbt" ] || return 0
+        # shellcheck disable=SC2086 # IPFT_SEL is words
+        ipft -b "$IPFT_BACKEND" -l $IPFT_SEL 2>/dev/null | awk 'NF >= 3 { print $1 }' | sort -u >"$OUT/funcs-ipft"
+        awk 'NR == FNR { a[$1] = 1; next } { if ($1 in a) c++; else o++ } END {
+                printf "common=%d only_skbt=%d ", c, o }' "$OUT/funcs-ipft" "$OUT/funcs-skbt"
+        awk 'NR == FNR { a[$1] = 1; next } !($1 in a) { o++ } END { printf "only_ipft=%d ", o }' \
+                "$OUT/funcs-skbt" "$OUT/funcs-ipft"
+        awk 'NR == FNR { a[$1] = 1; next } ($3 in a) && !seen[$3]++ { n[$1]++ } END {
+                for (k in n) if (n[k] > 1) { d++; e += n[k] - 1 } printf "shared_addr=%d extra=%d ", d, e }' \
+                "$OUT/funcs-skbt" /proc/kallsyms
+        awk 'NR == FNR { a[$1] = 1; next } !($1 in a) { printf "%s%s", (k++ ? "," : "only_skbt_some="), $1 }
+                k >= 40 { exit }' "$OUT/funcs-ipft" "$OUT/funcs-skbt"
+        echo
+}
+
 r=1
 while [ $r -le "$ROUNDS" ]; do
         step "round $r: no tracer"
@@ -269,5 +312,6 @@ while [ $r -le "$ROUNDS" ]; do
         fi
         r=$((r + 1))
 done
+echo "SKBT-CMP info funcs $(compare_funcs)"
 kill $PINGER 2>/dev/null
 echo "SKBT-CMP done"
