@@ -141,7 +141,7 @@ struct skbt_scratch {
         __u64 vseq;    /* verdicts begun on this CPU: changed under one = a nested run */
         __u64 vhits;   /* verdicts found in the cache, on this CPU */
         __u64 vmisses; /* verdicts decided */
-        __u64 vmarks;  /* verdicts the mark alone decided (skbt_mark_rules_out()) */
+        __u64 vmarks;  /* hits the mark alone ruled out (skbt_mark_gate()) */
         __u64 verdict; /* the live sessions whose filter matches the packet */
         __u64 vactive; /* the live sessions it was decided for */
         struct skbt_vkey vk;
@@ -822,51 +822,62 @@ static __always_inline bool skbt_mark_decides(__u64 active)
 
 /*
  * With skbt_mark_decides(): mark fails every live session's filter, so no
- * session wants the packet, decided without copying its headers or the
- * cache.  A session like ipftrace2's (whose only filter is the mark) costs
- * the mark's read and a compare per hit.
+ * session wants the packet.  In registers, on no scratch: it runs on every
+ * hit of a session like ipftrace2's (whose only filter is the mark).
  */
-static __always_inline bool skbt_mark_rules_out(struct skbt_scratch *s, __u64 active, __u32 mark)
+static __always_inline bool skbt_mark_fails_all(__u64 active, __u32 mark)
 {
-        __u64 left;
+        __u64 left = active;
         __u32 i, slot;
 
-        /* volatile: the lowest-bit loop of skbt_verdict(), on the same scratch word. */
-        *(volatile __u64 *)&s->candidates = active;
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                left = *(volatile __u64 *)&s->candidates;
-                if (!left)
-                        break;
-                slot = skbt_lowest_bit(left);
-                *(volatile __u64 *)&s->candidates = left & (left - 1);
-                if (slot >= SKBT_MAX_SESSIONS ||
-                    (mark & state.filters[slot].mark_mask) == state.filters[slot].mark)
+        for (i = 0; i < SKBT_MAX_SESSIONS && left; i++) {
+                slot = skbt_lowest_bit(left) & (SKBT_MAX_SESSIONS - 1);
+                left &= left - 1;
+                if ((mark & state.filters[slot].mark_mask) == state.filters[slot].mark)
                         return false;
         }
-        return !*(volatile __u64 *)&s->candidates;
+        return !left;
 }
 
-/* The verdict of skbt_mark_rules_out(): nobody wants the packet. */
-static __always_inline struct skbt_scratch *skbt_ruled_out(struct skbt_scratch *s)
+/*
+ * The first look at a hit while sessions are live: when the mark alone
+ * decides and no session wants it, the hit returns before anything else it
+ * would do (scratch, the sk_buff's copy or loads, the probe's sessions, the
+ * attach cookie): the skb's mark costs one plain load on a BTF-typed skb,
+ * else a probe read of its 4 bytes, and then a compare per live session.
+ * Measured in the VM (docs/performance.md): each instruction of this path
+ * counts on every hit of every function.  Counted per CPU (scratch vmarks)
+ * so that the tests see it decide.
+ */
+static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, const bool btf)
 {
-        s->vmarks += 1;
-        s->hdr_len = 0;
-        *(volatile __u64 *)&s->verdict = 0;
-        return s;
+        struct skbt_scratch *s;
+        __u32 zero = 0, mark;
+
+        if (!skb || !skbt_mark_decides(active))
+                return false;
+        if (btf)
+                mark = skb->mark;
+        else if (bpf_core_read(&mark, sizeof(mark), &skb->mark))
+                return false;
+        if (!skbt_mark_fails_all(active, mark))
+                return false;
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (s)
+                s->vmarks += 1;
+        return true;
 }
 
 /*
  * The packet's side of a hit, the same at every probe: the skb's fields in
  * scratch and the filters' verdict for the live sessions in active.  NULL
- * when the skb cannot be read.  When the mark rules the packet out, the
- * skb's fields in scratch may be another packet's: nothing reads them then.
+ * when the skb cannot be read.  Callers ask skbt_mark_gate() first.
  */
 static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u64 active,
                                                        const bool btf)
 {
-        bool by_mark = skbt_mark_decides(active);
         struct skbt_scratch *s;
-        __u32 zero = 0, mark;
+        __u32 zero = 0;
 
         if (!skb)
                 return NULL;
@@ -876,19 +887,10 @@ static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u6
         /* Through map memory: a BTF-typed pointer cannot be stored as a number (see there). */
         *(volatile __u64 *)&s->skb_addr = (__u64)skb;
         *(volatile __u64 *)&s->vactive = active;
-        if (btf) {
+        if (btf)
                 skbt_load_skb(skb, s);
-        } else {
-                /* The copy of the whole sk_buff is one probe read of ~230 bytes: when the
-                 * mark may decide, a read of its 4 bytes comes first. */
-                if (by_mark && !bpf_core_read(&mark, sizeof(mark), &skb->mark) &&
-                    skbt_mark_rules_out(s, active, mark))
-                        return skbt_ruled_out(s);
-                if (skbt_copy_skb(skb, s) < 0)
-                        return NULL;
-        }
-        if (btf && by_mark && skbt_mark_rules_out(s, active, s->si.mark))
-                return skbt_ruled_out(s);
+        else if (skbt_copy_skb(skb, s) < 0)
+                return NULL;
         skbt_verdict(s, skb, active, bpf_ntohs(s->si.protocol), btf);
         return s;
 }
@@ -947,6 +949,8 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                 return 0;
         }
         if (!s) {
+                if (skbt_mark_gate(skb, active, btf))
+                        return 0;
                 s = skbt_judge(skb, active, btf);
                 if (!s)
                         return 0;

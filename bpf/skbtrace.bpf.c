@@ -179,11 +179,15 @@ static __always_inline bool skbt_kprobe_template(void)
                 struct sk_buff *skb = (struct sk_buff *)ctx->reg;                                  \
                 struct skbt_hit hit = {};                                                          \
                 struct skbt_scratch *s;                                                            \
-                __u64 cookie, mask;                                                                \
+                __u64 cookie, mask, active;                                                        \
                                                                                                    \
-                if (skbt_kprobe_template() || skbt_idle())                                         \
+                if (skbt_kprobe_template())                                                        \
                         return 0;                                                                  \
-                s = skbt_judge(skb, *(volatile __u64 *)&state.active, false);                      \
+                /* skbt_idle(), with the value kept for what follows. */                           \
+                active = *(volatile __u64 *)&state.active;                                         \
+                if (!active || skbt_mark_gate(skb, active, false))                                 \
+                        return 0;                                                                  \
+                s = skbt_judge(skb, active, false);                                                \
                 if (!s || skbt_unwanted(s))                                                        \
                         return 0;                                                                  \
                 cookie = bpf_get_attach_cookie(ctx);                                               \
