@@ -1,18 +1,24 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # vm-probeset-guest.sh — guest half of bench/vm-probeset.sh: what a trace of every skb function
-# shows on a few packet paths, event by event, so the host can compare it with what a smaller
-# probe set would have shown of the same packets.
+# shows on a few packet paths, event by event, so the host can compare it with what smaller
+# probe sets would have shown of the same packets; and what each set costs a session that
+# matches nothing.
 #
-# Runs as /test.sh (busybox sh) with skbtraced, ipftctl, jq, nft, iperf3 and groups.conf in the
-# image.  Kernel command line: skbt.ps.backend=kprobe-multi|fentry|kprobe.
+# Runs as /test.sh (busybox sh) with skbtraced, ipftctl, jq, nft, iperf3, bpftool and (when it
+# could be built) ipft in the image.  Kernel command line:
+#   skbt.ps.backend=kprobe-multi|fentry|kprobe   the one backend of this boot
+#   skbt.ps.sets=NAME=SEL;...     the probe sets to cost, each a session's probe selection
+#                                 ("--probes all", "-g a,b", "-r RE"), spaces as '+'
+#   skbt.ps.rounds=N  skbt.ps.iperf=S  skbt.ps.pings=N  skbt.ps.ipft=0|1
 # Prints, for the host:
-#   SKBT-PS group NAME PROBE...            the probe groups as this kernel has them
-#   SKBT-PS ev SCENARIO [track,skb,function,ifname,netns,proto,detail,drop_reason]
-#   SKBT-PS pkts SCENARIO N                packets the scenario sent (for hits per packet)
+#   SKBT-PS group NAME PARENT PROBE...      the probe groups as this kernel has them
+#   SKBT-PS ev SCENARIO track,skb,function,ifname,netns,proto,saddr,daddr,detail,drop,verdict
+#   SKBT-PS cost case=C round=R mbps=X pkts=P runs=N run_ns=T
 # Scenarios: ping over veth, ping through a router that DNATs, a ping dropped by nftables,
-# a UDP datagram to a closed port, a short TCP transfer.  Sessions use --track, so the events
-# of one packet's journey (through NAT, into clones) share a track id.
+# a UDP datagram to a closed port, a short TCP transfer, a ping through an IPIP tunnel.
+# Sessions use --track, so the events of one packet's journey (through NAT, into clones,
+# through the tunnel) share a track id.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -20,10 +26,25 @@ set -u
 SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
-BACKEND=$(sed -n 's/.*skbt\.ps\.backend=\([^ ]*\).*/\1/p' /proc/cmdline)
-[ -n "$BACKEND" ] || fail "skbt.ps.backend is required"
+arg() {
+        sed -n "s/.*skbt\.ps\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
+}
+BACKEND=$(arg backend)
+SETS=$(arg sets)
+ROUNDS=$(arg rounds)
+IPERF_S=$(arg iperf)
+PINGS=$(arg pings)
+HAVE_IPFT=$(arg ipft)
+for v in "$BACKEND" "$SETS" "$ROUNDS" "$IPERF_S" "$PINGS" "$HAVE_IPFT"; do
+        [ -n "$v" ] || fail "skbt.ps.{backend,sets,rounds,iperf,pings,ipft} are required"
+done
+case $BACKEND in
+kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
+fentry) IPFT_BACKEND=ftrace ;;
+*) fail "unknown backend $BACKEND" ;;
+esac
 
-step "topology: a -- b over veth; c -- r (DNAT 10.1.0.100 -> 10.2.0.2) -- s"
+step "topology: a -- b over veth (IPIP tunnel a <-> b inside it); c -- r (DNAT) -- s"
 for n in a b c r s; do check "netns $n" "$IP" netns add $n; done
 check "veth ab" "$IP" link add va netns a type veth peer name vb netns b
 check "veth cr" "$IP" link add vc netns c type veth peer name vr netns r
@@ -53,24 +74,43 @@ printf '%s\n' "table ip filter {" \
         "}" >$OUT/drop.nft
 check "drop rule" ns b nft -f $OUT/drop.nft
 check "addr b2" ns b "$IP" addr add 10.0.0.3/24 dev vb
+TUNNEL=0
+if ns a "$IP" link add tun0 type ipip local 10.0.0.1 remote 10.0.0.2 2>/dev/null &&
+        ns b "$IP" link add tun0 type ipip local 10.0.0.2 remote 10.0.0.1; then
+        check "addr tun a" ns a "$IP" addr add 10.9.0.1/24 dev tun0
+        check "addr tun b" ns b "$IP" addr add 10.9.0.2/24 dev tun0
+        check "tun a up" ns a "$IP" link set tun0 up
+        check "tun b up" ns b "$IP" link set tun0 up
+        TUNNEL=1
+else
+        echo "SKBT-PS skip scenario=ipip reason=no-ipip-module"
+fi
 check "warm-up ab" ns a ping -c 1 -W 5 10.0.0.2
 check "warm-up crs" ns c ping -c 1 -W 5 10.1.0.100
+[ $TUNNEL = 0 ] || check "warm-up ipip" ns a ping -c 1 -W 5 10.9.0.2
 check "iperf3 server" ns b iperf3 -s -D
 
 step "$BACKEND: skbtraced, every skb function"
-skbtraced --socket $SOCK --backend "$BACKEND" --no-return-probes >$OUT/daemon.log 2>&1 &
+skbtraced --socket $SOCK --backend "$BACKEND" --no-return-probes --idle-detach-after 1 \
+        --groups /usr/share/skbtraced/groups.conf \
+        >$OUT/daemon.log 2>&1 &
+DPID=$!
 i=0
 until ipftctl --socket $SOCK status >/dev/null 2>&1; do
+        kill -0 $DPID 2>/dev/null || { tail -n 20 $OUT/daemon.log; fail "daemon exited"; }
         i=$((i + 1))
         [ $i -lt 3000 ] || fail "daemon not ready after 600 s"
         sleep 0.2
 done
 ipftctl --socket $SOCK status -o json | jq -c '.probes'
 ipftctl --socket $SOCK list --groups -o json >$OUT/groups.json || fail "list --groups"
-jq -r '.groups[] | "SKBT-PS group \(.name) \([.probes[]? | if type == "object" then .name else . end] | join(" "))"' \
-        $OUT/groups.json
+jq -r '"SKBT-PS group \(.name) \(.parent // "-") \([.probes[]? |
+        select(.attached) | .name] | join(" "))"' $OUT/groups.json
+ipftctl --socket $SOCK list -o json >$OUT/probes.json || fail "list"
+jq -rs '"SKBT-PS probes " + ([.[] | select(.attached)] | group_by(.kind) |
+        map("\(.[0].kind)=\(length)") | join(" "))' $OUT/probes.json
 
-# scenario NAME FILTER... -- COMMAND...: trace while COMMAND runs, print the events compactly.
+# scenario NAME FILTER... -- COMMAND...: trace every probe while COMMAND runs, print the events.
 scenario() {
         _name=$1
         shift
@@ -78,31 +118,117 @@ scenario() {
         while [ "$1" != "--" ]; do _f="$_f $1"; shift; done
         shift
         # shellcheck disable=SC2086 # filter words
-        ipftctl --socket $SOCK trace --track -o json $_f >"$OUT/$_name.json" 2>"$OUT/$_name.err" &
+        ipftctl --socket $SOCK trace --probes all --track -o json $_f >"$OUT/$_name.json" \
+                2>"$OUT/$_name.err" &
         _p=$!
-        sleep 1
+        wait_live "$OUT/$_name.err" $_p
         "$@" >/dev/null 2>&1
         sleep 1
         kill -INT $_p
         wait $_p
         tail -n 1 "$OUT/$_name.err"
         jq -r --arg s "$_name" '"SKBT-PS ev \($s) " + ([.track_id, .packet_id, .function,
-                .ifname, .netns, (.tuple.proto // ""), ((.icmp.type // .tuple.tcp_flags //
-                "") | tostring), (.drop_reason // "")] | map(tostring) | join(","))' \
+                .ifname, .netns, (.tuple.proto // ""), (.tuple.saddr // ""),
+                (.tuple.daddr // ""), ((.icmp.type // .tuple.tcp_flags // "") | tostring),
+                (.drop_reason // ""), (.netfilter.verdict // "")] | map(tostring) | join(","))' \
                 "$OUT/$_name.json"
 }
 
 step "scenarios"
-scenario ping -p icmp -d 10.0.0.2 -- ns a ping -c 3 -i 0.2 10.0.0.2
-echo "SKBT-PS pkts ping 6"
+scenario ping -p icmp --addr 10.0.0.2 -- ns a ping -c 3 -i 0.2 10.0.0.2
 scenario dnat -p icmp --addr 10.1.0.100 -- ns c ping -c 3 -i 0.2 10.1.0.100
-echo "SKBT-PS pkts dnat 6"
-scenario nftdrop -p icmp -d 10.0.0.3 -- ns a ping -c 3 -i 0.2 -W 1 10.0.0.3
-echo "SKBT-PS pkts nftdrop 3"
-scenario udpclosed -p udp --dport 9 -- ns a sh -c 'echo x | nc -u -w 1 10.0.0.2 9'
-echo "SKBT-PS pkts udpclosed 1"
-scenario tcp -p tcp --port 5201 -- ns a iperf3 -c 10.0.0.2 -n 256K -l 64K
-n=$(jq -s 'map(select(.function == "net:net_dev_queue")) | length' $OUT/tcp.json)
-echo "SKBT-PS pkts tcp ${n:-0}"
-kill -TERM %1 2>/dev/null
+scenario nftdrop -p icmp --addr 10.0.0.3 -- ns a ping -c 3 -i 0.2 -W 1 10.0.0.3
+# busybox nc has no UDP; its nslookup sends a UDP query to port 53, closed here.
+scenario udpclosed -p udp --dport 53 -- ns a timeout 3 nslookup example.invalid 10.0.0.2
+scenario tcp -p tcp --port 5201 -- ns a iperf3 -c 10.0.0.2 -n 64K -l 16K
+[ $TUNNEL = 0 ] || scenario ipip --addr 10.9.0.2 -- ns a ping -c 3 -i 0.2 10.9.0.2
+
+# Summed run time and run count of every BPF program (only the tracer's run in the guest).
+bpf_runs() {
+        bpftool prog show 2>/dev/null | awk '{ for (i = 1; i < NF; i++) {
+                if ($i == "run_time_ns") t += $(i + 1); if ($i == "run_cnt") n += $(i + 1) } }
+                END { printf "%d %d\n", t, n }'
+}
+# iperf3 over the a-b veth with BPF statistics off, then BPF runs during PINGS pings.
+measure() {
+        _mbps=$(ns a iperf3 -c 10.0.0.2 -t "$IPERF_S" -J 2>/dev/null |
+                jq '.end.sum_received.bits_per_second / 1e6 | floor') || _mbps=-
+        echo 1 >/proc/sys/kernel/bpf_stats_enabled
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(bpf_runs)
+        _t0=$1 _n0=$2
+        _rx=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
+                sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+        # shellcheck disable=SC2046 # two numbers
+        set -- $(bpf_runs)
+        echo 0 >/proc/sys/kernel/bpf_stats_enabled
+        _runs=$(($2 - _n0))
+        _ns=0
+        [ "$_runs" -gt 0 ] && _ns=$((($1 - _t0) / _runs))
+        echo "SKBT-PS cost case=$_case round=$_round mbps=${_mbps:--} pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns"
+}
+# Idle: the last session's probes detached after the linger, the programs loaded.
+wait_idle() {
+        i=0
+        while ! ipftctl --socket $SOCK status -o json 2>/dev/null | jq -e '.tracepoints |
+                        .idle_detached == true and (.loaded // 0) >= (.usable // 0)' >/dev/null; do
+                i=$((i + 1))
+                [ $i -lt 6000 ] || fail "daemon not idle after 600 s"
+                sleep 0.1
+        done
+}
+# cost_set NAME SELECTION ROUND: one session matching nothing (a mark no packet carries).
+cost_set() {
+        wait_idle
+        # shellcheck disable=SC2086 # selection words
+        ipftctl --socket $SOCK trace -m 0xdead -o json $2 >/dev/null 2>"$OUT/cost-$1.err" &
+        _cp=$!
+        wait_live "$OUT/cost-$1.err" $_cp
+        _case=$1 _round=$3
+        measure
+        echo "SKBT-PS costinfo case=$1 $(grep -E '^(all [0-9]+ probes attached|[0-9]+ probes settled|Tracing)' "$OUT/cost-$1.err" | tr '\n' ' ')"
+        kill -INT $_cp
+        wait $_cp
+}
+ipft_cost() {
+        rm -f $OUT/ipft.err
+        ipft -b "$IPFT_BACKEND" -m 0xdead -o json >/dev/null 2>$OUT/ipft.err &
+        _ip=$!
+        i=0
+        until tr '\r' '\n' <$OUT/ipft.err | grep -q "Trace ready"; do
+                kill -0 $_ip 2>/dev/null || { tail -n 5 $OUT/ipft.err; fail "ipft exited"; }
+                i=$((i + 1))
+                [ $i -lt 6000 ] || fail "ipft not ready after 600 s"
+                sleep 0.1
+        done
+        _case=ipft _round=$1
+        measure
+        kill -INT $_ip
+        wait $_ip
+}
+
+step "cost of each probe set, one session matching nothing"
+# The cases in a different order each round (rotated), so that a drift of the host's load
+# over a round does not always favour the same case.
+CASES="none=- $(echo "$SETS" | tr ';' ' ')"
+[ "$HAVE_IPFT" != 1 ] || CASES="$CASES ipft=-"
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+        for s in $CASES; do
+                case $s in
+                none=-)
+                        wait_idle
+                        _case=none _round=$r
+                        measure ;;
+                ipft=-)
+                        wait_idle
+                        ipft_cost "$r" ;;
+                *) cost_set "${s%%=*}" "$(echo "${s#*=}" | tr '+' ' ')" "$r" ;;
+                esac
+        done
+        CASES="${CASES#* } ${CASES%% *}"
+        r=$((r + 1))
+done
+kill -TERM $DPID 2>/dev/null
+wait $DPID
 echo "SKBT-PS done"

@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# vm-probeset.sh — what a smaller probe set would show of the same packets: a trace of every skb
-# function on a few packet paths in one VM-tier guest, compared with the subset of its events
-# that the probe groups (data/groups.conf: functions and tracepoints) would have given.
+# vm-probeset.sh — which probes a session should get by default: what smaller probe sets show
+# of the same packets as every skb function does, and what each costs a session that matches
+# nothing, in one VM-tier guest (tests/vm, qemu TCG).
 #
 #   bench/vm-probeset.sh [--kernel 6.12|6.1] [--backend kprobe-multi|fentry|kprobe]
+#                        [--sets NAME=SEL;...] [--rounds N] [--iperf S] [--pings N]
 #                        [--timeout S] [--log FILE]
 #
-# Guest: bench/vm-probeset-guest.sh (ping over veth, ping through a DNAT router, a ping dropped
-# by nftables, UDP to a closed port, a short TCP transfer; sessions with --track).  Prints, per
-# scenario: probe hits per packet with every function and with the groups' probes, and what the
-# smaller set loses of each packet's journey: the (namespace, device) places it was seen at,
-# the drops and where they were reported, the functions seen first and last.
-# Needs root, qemu, the cached kernels, jq, nft, iperf3 and a build (BUILDDIR).
+# Guest: bench/vm-probeset-guest.sh.  Paths: a ping over veth, a ping through a router that
+# DNATs, a ping dropped by nftables, UDP to a closed port (dropped NO_SOCKET), a short TCP
+# transfer and a ping through an IPIP tunnel, traced on every skb function with --track; the
+# host takes the events of each smaller set from that trace (a probe's hits do not depend on
+# which other probes are attached) and compares, journey by journey, what an operator reads
+# from them: the (namespace, device) places the packet was seen at, and the stages of its
+# path (received, IP input, routed, forwarded, delivered locally, L4, socket, netfilter, NAT,
+# IP output, queued, transmitted, tunnel, dropped with its reason, netfilter verdicts).
+# Cost: per set and round, one session matching nothing (-m 0xdead) while iperf3 runs over
+# veth (BPF statistics off), then BPF runs per ICMP packet over --pings pings; the same with
+# no tracer and with ipftrace2 -m 0xdead (built as bench/vm-compare.sh builds it, from
+# IPFTRACE2_TARBALL; its rows are skipped with the reason when it cannot be built).
+# --sets: each set is a session's probe selection: "--probes+all", "--probes+groups", "-g+G1,G2"
+# (groups of data/groups.conf), "-r+RE" ('+' stands for a space: the kernel command line
+# carries them).  The scenarios are traced with --probes all.
+# Needs root, qemu, the cached kernels, jq, nft, iperf3, bpftool and a build (BUILDDIR).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,17 +31,26 @@ top=$(cd "$here/.." && pwd)
 builddir=${BUILDDIR:-$top/build}
 kernel=6.12
 backend=kprobe-multi
+sets='all=--probes+all;groups=--probes+groups'
+sets+=';path=-g+link-in,link-out,sched,ip,netfilter,drop;tracepoints=-r+:'
+rounds=2
+iperf_s=5
+pings=200
 timeout_s=1800
 log=
 
 die() { printf 'vm-probeset: %s\n' "$*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
         case "$1" in
-        --kernel | --backend | --timeout | --log)
+        --kernel | --backend | --sets | --rounds | --iperf | --pings | --timeout | --log)
                 [ $# -ge 2 ] || die "$1 needs a value"
                 case "$1" in
                 --kernel) kernel=$2 ;;
                 --backend) backend=$2 ;;
+                --sets) sets=$2 ;;
+                --rounds) rounds=$2 ;;
+                --iperf) iperf_s=$2 ;;
+                --pings) pings=$2 ;;
                 --timeout) timeout_s=$2 ;;
                 --log) log=$2 ;;
                 esac
@@ -39,90 +59,39 @@ while [ $# -gt 0 ]; do
         *) die "unknown argument '$1'" ;;
         esac
 done
+for n in "$rounds" "$iperf_s" "$pings" "$timeout_s"; do
+        [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings and --timeout want positive numbers"
+done
+[[ $sets != *' '* ]] || die "--sets: write spaces as '+'"
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: vm-probeset: needs root"; exit 77; }
-for t in jq nft iperf3; do
+for t in jq nft iperf3 bpftool; do
         command -v "$t" >/dev/null || { echo "SKIP: vm-probeset: $t not installed"; exit 77; }
+done
+for f in daemon/skbtraced client/ipftctl; do
+        [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first (meson compile -C $builddir)"
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vmps.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 [ -n "$log" ] || log=$work/console.log
 
+extra=("$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$(command -v jq)"
+        "$(command -v nft)" "$(command -v iperf3)" "$(command -v bpftool):/usr/sbin/bpftool"
+        "$top/data/groups.conf:/usr/share/skbtraced/groups.conf")
+have_ipft=0
+if [ -z "${IPFTRACE2_TARBALL:-}" ]; then
+        echo "vm-probeset: ipftrace2 rows skipped: IPFTRACE2_TARBALL not set" >&2
+elif ipft=$("$here/build-ipftrace2.sh" "$IPFTRACE2_TARBALL" "$work/ipft" 2>"$work/ipft.err"); then
+        extra+=("$ipft")
+        have_ipft=1
+else
+        echo "vm-probeset: ipftrace2 rows skipped: $ipft $(tail -n 1 "$work/ipft.err")" >&2
+fi
+append="skbt.ps.backend=$backend skbt.ps.sets=$sets skbt.ps.rounds=$rounds"
+append+=" skbt.ps.iperf=$iperf_s skbt.ps.pings=$pings skbt.ps.ipft=$have_ipft"
 "$top/tests/vm/run-vm.sh" "$kernel" "$here/vm-probeset-guest.sh" --timeout "$timeout_s" --quiet \
-        --log "$log" --append "skbt.ps.backend=$backend" \
-        --module nf_tables --module nft_chain_nat --module nft_nat \
-        --extra "$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$(command -v jq)" \
-        "$(command -v nft)" "$(command -v iperf3)" \
-        "$top/data/groups.conf:/usr/share/skbtraced/groups.conf" >"$work/run-vm.out" 2>&1 ||
+        --log "$log" --append "$append" \
+        --module nf_tables --module nft_chain_nat --module nft_nat --module ipip \
+        --extra "${extra[@]}" >"$work/run-vm.out" 2>&1 ||
         { tail -n 40 "$work/run-vm.out" >&2; exit 1; }
-grep -a '^SKBT-PS' "$log" | tr -d '\r' | python3 -c '
-import sys
-from collections import OrderedDict, defaultdict
-
-groups, events, pkts = {}, defaultdict(list), {}
-for line in sys.stdin:
-    w = line.split(" ", 3)
-    if len(w) < 3:
-        continue
-    if w[1] == "group":
-        groups[w[2]] = set(w[3].split()) if len(w) > 3 else set()
-    elif w[1] == "ev":
-        f = w[3].strip().split(",")
-        events[w[2]].append(dict(zip(("track", "skb", "fn", "dev", "netns", "proto", "detail",
-                                      "drop"), f)))
-    elif w[1] == "pkts":
-        pkts[w[2]] = int(w[3])
-small = set().union(*groups.values()) if groups else set()
-print(f"probe groups: {len(groups)}, {len(small)} probes named")
-print()
-print("| scenario | packets | every function: hits, per packet, functions | groups: hits, "
-      "per packet, functions | places lost | drops lost | journeys whose first / last probe "
-      "differs |")
-print("|---|---|---|---|---|---|---|")
-for scen, evs in events.items():
-    n = max(pkts.get(scen, 1), 1)
-    sub = [e for e in evs if e["fn"] in small]
-    def places(es):
-        out = defaultdict(list)
-        for e in es:
-            if e["dev"]:
-                key = (e["netns"], e["dev"])
-                if key not in out[e["track"]]:
-                    out[e["track"]].append(key)
-        return out
-    pa, ps = places(evs), places(sub)
-    lost = sum(len(set(v) - set(ps.get(t, []))) for t, v in pa.items())
-    total = sum(len(v) for v in pa.values())
-    da = {(e["track"], e["drop"]) for e in evs if e["drop"]}
-    ds = {(e["track"], e["drop"]) for e in sub if e["drop"]}
-    ends = 0
-    by_a, by_s = defaultdict(list), defaultdict(list)
-    for e in evs:
-        by_a[e["track"]].append(e["fn"])
-    for e in sub:
-        by_s[e["track"]].append(e["fn"])
-    for t, fa in by_a.items():
-        fs = by_s.get(t)
-        if not fs or fs[0] != fa[0] or fs[-1] != fa[-1]:
-            ends += 1
-    fa_n, fs_n = len({e["fn"] for e in evs}), len({e["fn"] for e in sub})
-    print(f"| {scen} | {n} | {len(evs)}, {len(evs) / n:.1f}, {fa_n} | "
-          f"{len(sub)}, {len(sub) / n:.1f}, {fs_n} | {lost} of {total} | "
-          f"{len(da - ds)} of {len(da)} | {ends} of {len(by_a)} |")
-print()
-print("Functions with the most hits that no group names (all scenarios):")
-cnt = defaultdict(int)
-for evs in events.values():
-    for e in evs:
-        if e["fn"] not in small:
-            cnt[e["fn"]] += 1
-for fn, c in sorted(cnt.items(), key=lambda x: -x[1])[:40]:
-    print(f"  {c:6d} {fn}")
-for scen, evs in events.items():
-    print()
-    print(f"{scen}: first journey, every function / groups only:")
-    t0 = next((e["track"] for e in evs if e["track"] != "0"), None)
-    print("  " + " ".join(e["fn"] + ("@" + e["dev"] if e["dev"] else "") for e in evs
-                          if e["track"] == t0))
-    print("  " + " ".join(e["fn"] + ("@" + e["dev"] if e["dev"] else "") for e in evs
-                          if e["track"] == t0 and e["fn"] in small))
-'
+grep -a '^SKBT-PS' "$log" | tr -d '\r' | python3 "$here/probeset-report.py" "$sets"
+grep -aq '^SKBT-PS done' "$log" || die "the guest did not finish (console: $log)"
