@@ -13,6 +13,10 @@ static const char *const tracer_names[] = {
     [SKBT_TRACER_DROP] = "drop",
     [SKBT_TRACER_FUNCTION_GRAPH] = "function_graph",
 };
+static const char *const probe_set_names[] = {
+    [SKBT_PROBES_GROUPS] = "groups",
+    [SKBT_PROBES_ALL] = "all",
+};
 static const char *const output_names[] = {
     [SKBT_OUTPUT_TEXT] = "text",
     [SKBT_OUTPUT_JSON] = "json",
@@ -24,6 +28,21 @@ static const char *const l3_names[] = {[SKBT_L3_IPV4] = "ipv4", [SKBT_L3_IPV6] =
 const char *skbt_tracer_to_string(enum skbt_tracer t)
 {
         return (unsigned)t < ARRAY_SIZE(tracer_names) ? tracer_names[t] : "function";
+}
+
+const char *skbt_probe_set_to_string(enum skbt_probe_set s)
+{
+        return (unsigned)s < ARRAY_SIZE(probe_set_names) ? probe_set_names[s] : NULL;
+}
+
+int skbt_probe_set_from_string(const char *s, enum skbt_probe_set *ret)
+{
+        for (unsigned i = 0; s && i < ARRAY_SIZE(probe_set_names); i++)
+                if (strcmp(s, probe_set_names[i]) == 0) {
+                        *ret = (enum skbt_probe_set)i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 const char *skbt_output_to_string(enum skbt_output o)
@@ -392,6 +411,23 @@ static const struct skbt_param trace_rows[] = {
         .section = SKBT_TP_SECTION_SESSION,
         .help = "only the probes of these groups (see 'ipftctl\n"
                 "list --groups'); may be repeated",
+    },
+    {
+        .name = "probes",
+        .type = SKBT_PARAM_ENUM,
+        .id = SKBT_TP_PROBES,
+        .offset = REQ(probes),
+        .values = probe_set_names,
+        .max = ARRAY_SIZE(probe_set_names),
+        .what = "probe set",
+        .cli_long = "probes",
+        .cli_arg = "SET",
+        .section = SKBT_TP_SECTION_SESSION,
+        .help = "the probes -r, -g and -t choose from: groups (the\n"
+                "probes the groups file names, and the drop probes)\n"
+                "or all (every skb function and tracepoint); default:\n"
+                "the daemon's default_probes (all unless set) without\n"
+                "-r or -g, else all",
     },
     {
         .name = "output",

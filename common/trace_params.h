@@ -39,6 +39,13 @@ enum skbt_tracer {
         SKBT_TRACER_FUNCTION_GRAPH = 2,
 };
 
+/* Trace "probes": the set a session's regex, groups and tracer choose from; the daemon's
+ * default_probes when not given.  docs/performance.md "Which probes by default". */
+enum skbt_probe_set {
+        SKBT_PROBES_GROUPS = 0, /* the probes the groups file names, and the drop probes */
+        SKBT_PROBES_ALL = 1,    /* every skb function and tracepoint */
+};
+
 enum skbt_output {
         SKBT_OUTPUT_TEXT = 0,
         SKBT_OUTPUT_JSON = 1,
@@ -53,6 +60,8 @@ static inline bool skbt_output_is_aggregate(enum skbt_output o)
 
 /* Names on the wire. */
 const char *skbt_tracer_to_string(enum skbt_tracer t);
+const char *skbt_probe_set_to_string(enum skbt_probe_set s);
+int skbt_probe_set_from_string(const char *s, enum skbt_probe_set *ret);
 const char *skbt_output_to_string(enum skbt_output o);
 int skbt_output_from_string(const char *s, enum skbt_output *ret);
 
@@ -76,6 +85,7 @@ enum skbt_trace_param {
         SKBT_TP_TRACER,
         SKBT_TP_REGEX,
         SKBT_TP_GROUPS,
+        SKBT_TP_PROBES,
         SKBT_TP_OUTPUT,
         SKBT_TP_TRACK,
         SKBT_TP_EGRESS,
@@ -110,6 +120,7 @@ struct skbt_trace_request {
         struct skbt_filter filter;
         uint8_t tracer; /* enum skbt_tracer */
         uint8_t output; /* enum skbt_output */
+        uint8_t probes; /* enum skbt_probe_set, when given */
         bool track, detail, stack, snapshot, raw_output;
         bool conntrack;     /* --ct: events carry the packet's conntrack entry */
         bool record;        /* the client records the events: JSON whatever output says */

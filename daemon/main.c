@@ -67,6 +67,9 @@ static void help(void)
             "      --keep-attached WHAT  probes attached even with no session: none (default),\n"
             "                          all, or a regex over probe names; costs every packet\n"
             "                          that passes them (skbtraced(8))\n"
+            "      --default-probes SET  probes of a session that chooses none: all (default,\n"
+            "                          every skb function and tracepoint) or groups (those\n"
+            "                          the groups file names, and the drop probes)\n"
             "\n"
             "Limits (also in the config file):\n"
             "      --max-sessions N            sessions at once, 1-64 (default 64)\n"
@@ -114,6 +117,7 @@ enum {
         ARG_MAX_QUEUED,
         ARG_KEEP_ATTACHED,
         ARG_TRACK_QUOTA,
+        ARG_DEFAULT_PROBES,
 };
 
 /* Options that are config settings: the same parser and checks as the file. */
@@ -137,6 +141,7 @@ static const struct {
     {ARG_MAX_QUEUED, "max-queued", "max_queued"},
     {ARG_KEEP_ATTACHED, "keep-attached", "keep_attached"},
     {ARG_TRACK_QUOTA, "track-quota", "track_quota"},
+    {ARG_DEFAULT_PROBES, "default-probes", "default_probes"},
 };
 
 static int parse_args(int argc, char **argv, struct skbt_options *o)
@@ -162,6 +167,7 @@ static int parse_args(int argc, char **argv, struct skbt_options *o)
             {"max-queued", required_argument, NULL, ARG_MAX_QUEUED},
             {"keep-attached", required_argument, NULL, ARG_KEEP_ATTACHED},
             {"track-quota", required_argument, NULL, ARG_TRACK_QUOTA},
+            {"default-probes", required_argument, NULL, ARG_DEFAULT_PROBES},
             {"verbose", no_argument, NULL, 'v'},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},

@@ -16,6 +16,9 @@ struct group_sel {
         const struct skbt_groups *gs;
         int idx[SKBT_GROUPS_MAX];
         uint32_t n;
+        /* The set -r, -g and -t choose from (SKBT_PROBES_GROUPS: per probe id, its group's
+         * name or NULL for none; drop probes are in it whatever the file says). */
+        const char *const *in_groups;
 };
 
 static bool group_selected(const struct group_sel *g, const char *name)
@@ -38,6 +41,8 @@ static int probe_selected(struct vl_call *call, const struct skbt_loader *l,
                           const struct skbt_probe *p, enum skbt_tracer tracer,
                           struct skbt_regex *re, const struct group_sel *g)
 {
+        uint32_t id;
+
         if (!p->attached)
                 return 0;
         if (p->is_return) {
@@ -50,6 +55,9 @@ static int probe_selected(struct vl_call *call, const struct skbt_loader *l,
         if (tracer == SKBT_TRACER_DROP && !p->drop)
                 return 0;
         if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind == SKBT_PROBE_TRACEPOINT)
+                return 0;
+        id = (uint32_t)(p - l->probes);
+        if (g->in_groups && !g->in_groups[id] && !p->drop)
                 return 0;
         if (!group_selected(g, p->name))
                 return 0;
@@ -119,7 +127,40 @@ static void add_implied(const struct skbt_loader *l, struct skbt_session *tmpl, 
         }
 }
 
-static int no_probes(struct vl_call *call, const struct skbt_trace_request *req)
+/*
+ * The set the session's regex, groups and tracer choose from: what it asked
+ * for; else all when it chose probes itself (-r, -g, the drop tracer), the
+ * daemon's default_probes otherwise.  A default of groups falls back to all
+ * without a groups file (the daemon warned at start-up); asking for groups
+ * then is an error.
+ */
+static int probe_set(struct vl_call *call, const struct skbt_trace_request *req,
+                     struct group_sel *g)
+{
+        struct skbtraced *d = call->client->d;
+        enum skbt_probe_set set = d->opt.cfg.default_probes;
+
+        if (skbt_trace_given(req, SKBT_TP_PROBES))
+                set = req->probes;
+        else if (req->n_groups || skbt_trace_given(req, SKBT_TP_REGEX) ||
+                 req->tracer == SKBT_TRACER_DROP)
+                set = SKBT_PROBES_ALL;
+        g->in_groups = NULL;
+        if (set != SKBT_PROBES_GROUPS)
+                return 0;
+        if (!d->groups || !d->probe_groups) {
+                if (skbt_trace_given(req, SKBT_TP_PROBES))
+                        return vl_error(call, VL_ERR_NOT_SUPPORTED, "probes",
+                                        "no probe groups: %s (probes all needs none)",
+                                        d->groups_error);
+                return 0;
+        }
+        g->in_groups = d->probe_groups;
+        return 0;
+}
+
+static int no_probes(struct vl_call *call, const struct skbt_trace_request *req,
+                     const struct group_sel *g)
 {
         bool re = skbt_trace_given(req, SKBT_TP_REGEX);
 
@@ -133,6 +174,14 @@ static int no_probes(struct vl_call *call, const struct skbt_trace_request *req)
                                 "the groups%s select no attached probe here; see 'ipftctl list "
                                 "--groups'",
                                 re ? " and the regex" : "");
+        if (!re && g->in_groups)
+                return vl_error(call, VL_ERR_NO_MATCHING_PROBES,
+                                skbt_trace_given(req, SKBT_TP_PROBES) ? "probes" : NULL,
+                                "no probe of the groups file is attached here; see 'ipftctl "
+                                "list --groups' (probes all: every probe)");
+        if (!re)
+                return vl_error(call, VL_ERR_NO_MATCHING_PROBES, NULL,
+                                "no probe is attached here; see 'ipftctl list'");
         return vl_error(call, VL_ERR_NO_MATCHING_PROBES, "regex",
                         "the regex matches no attached probe; see 'ipftctl list'");
 }
@@ -151,6 +200,9 @@ int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *r
         r = resolve_groups(call, req, g, tmpl);
         if (r < 0)
                 return r;
+        r = probe_set(call, req, g);
+        if (r < 0)
+                return r;
         if (skbt_trace_given(req, SKBT_TP_REGEX) && (r = vl_regex_new(call, req->regex, &re)) < 0)
                 return r;
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -163,7 +215,7 @@ int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *r
                 }
         }
         if (tmpl->n_probes == 0)
-                return no_probes(call, req);
+                return no_probes(call, req, g);
         add_implied(l, tmpl, sel);
         *ret_sel = TAKE_PTR(sel);
         return 0;

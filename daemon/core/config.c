@@ -37,6 +37,7 @@ void skbt_config_defaults(struct skbt_config *c)
             .idle_timeout_usec = SKBT_IDLE_TIMEOUT_DEFAULT_USEC,
             .max_queued_bytes = (size_t)128 << 20,
             .track_quota = SKBT_TRACK_QUOTA_DEFAULT,
+            .default_probes = SKBT_DEFAULT_PROBES,
         };
         snprintf(c->group, sizeof(c->group), "%s", SKBT_DEFAULT_GROUP);
         snprintf(c->keep_attached, sizeof(c->keep_attached), "none");
@@ -126,6 +127,22 @@ static int parse_keep_attached(const char *value, struct skbt_config *c, char *e
                 skbt_regex_free(re);
         }
         snprintf(c->keep_attached, sizeof(c->keep_attached), "%s", value);
+        c->set |= SKBT_CFG_KEEP_ATTACHED;
+        return 0;
+}
+
+/* "groups" or "all": the probes of a session that chooses none (trace_params.h). */
+static int parse_default_probes(const char *value, struct skbt_config *c, char *err, size_t errlen)
+{
+        enum skbt_probe_set ps;
+
+        if (skbt_probe_set_from_string(value, &ps) < 0)
+                return skbt_fail(err, errlen,
+                                 "invalid default_probes '%.64s': expected groups (the probes "
+                                 "the groups file names, and the drop probes) or all",
+                                 value);
+        c->default_probes = (uint8_t)ps;
+        c->set |= SKBT_CFG_DEFAULT_PROBES;
         return 0;
 }
 
@@ -313,17 +330,16 @@ int skbt_config_set(struct skbt_config *c, const char *key, const char *value, c
                             value);
                 c->set |= SKBT_CFG_IDLE_TIMEOUT;
         } else if (strcmp(key, "keep_attached") == 0) {
-                r = parse_keep_attached(value, c, err, errlen);
-                if (r < 0)
-                        return r;
-                c->set |= SKBT_CFG_KEEP_ATTACHED;
+                return parse_keep_attached(value, c, err, errlen);
+        } else if (strcmp(key, "default_probes") == 0) {
+                return parse_default_probes(value, c, err, errlen);
         } else {
                 return skbt_fail(err, errlen,
                                  "unknown setting '%.64s': expected group, backend, ringbuf_size, "
                                  "queue_size, max_sessions, max_sessions_per_user, max_duration, "
                                  "rate_limit, max_connections, max_connections_per_user, "
-                                 "idle_detach_after, idle_timeout, max_queued, keep_attached "
-                                 "or track_quota",
+                                 "idle_detach_after, idle_timeout, max_queued, keep_attached, "
+                                 "track_quota or default_probes",
                                  key);
         }
         return 0;
@@ -477,5 +493,7 @@ void skbt_config_merge(struct skbt_config *dst, const struct skbt_config *src)
                 memcpy(dst->keep_attached, src->keep_attached, sizeof(dst->keep_attached));
         if (src->set & SKBT_CFG_TRACK_QUOTA)
                 dst->track_quota = src->track_quota;
+        if (src->set & SKBT_CFG_DEFAULT_PROBES)
+                dst->default_probes = src->default_probes;
         dst->set |= src->set;
 }

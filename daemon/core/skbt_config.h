@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "caps.h"
+#include "trace_params.h"
 
 #define SKBT_DEFAULT_CONFIG "/etc/skbtraced/skbtraced.conf"
 /* Group names are at most 32 bytes on Linux (useradd); leave room. */
@@ -31,6 +32,7 @@ enum {
         SKBT_CFG_MAX_QUEUED = 1 << 12,
         SKBT_CFG_KEEP_ATTACHED = 1 << 13,
         SKBT_CFG_TRACK_QUOTA = 1 << 14,
+        SKBT_CFG_DEFAULT_PROBES = 1 << 15,
 };
 
 /* keep_attached: "none", "all" or a regular expression over probe names (skbt_regex.h). */
@@ -74,7 +76,14 @@ struct skbt_config {
         /* Packets a non-root session may start tracking per second (the tracking maps are
          * shared: docs/skbtraced.8 SECURITY); 0: unlimited. */
         uint32_t track_quota;
+        /* The probes of a session that chooses none (no regex, groups or probes): enum
+         * skbt_probe_set; docs/performance.md "Which probes by default". */
+        uint8_t default_probes;
 };
+
+/* Every probe: the groups' probes show the same path at half the runs per packet, but did
+ * not cost less than half of ipftrace2 (issue 18's target); docs/performance.md. */
+#define SKBT_DEFAULT_PROBES SKBT_PROBES_ALL
 
 #define SKBT_TRACK_QUOTA_DEFAULT 256
 

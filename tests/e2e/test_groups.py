@@ -81,6 +81,56 @@ def test_unknown_group(t):
     check(r.returncode == 1 and "select no attached probe" in r.stderr, f"{r.returncode} {r.stderr!r}")
 
 
+def test_default_probes(t):
+    """--probes groups: the groups file's and the drop probes; --probes all (and the built-in
+    default_probes) every probe; with default_probes groups, a session that chooses no probes
+    gets the groups' set, and -r and -g still choose from every probe unless --probes groups
+    narrows them too.  On daemons whose groups file names one probe, so that what a set holds
+    does not depend on this kernel's tracepoints."""
+    conf = os.path.join(t.workdir, "one-group.conf")
+    with open(conf, "w") as f:
+        f.write("[link-in]\ndescription = one probe\nprobes = net:netif_receive_skb\n")
+    topo = t.topo
+    d = t.new_daemon(["--groups", conf]).start()
+    probes = [p for p in d.list_probes() if p["attached"]]
+    every = {p["name"] for p in probes}
+    grouped = {p["name"] for p in probes if p.get("group") or p.get("drop")}
+    check("net:netif_receive_skb" in grouped and "net:net_dev_queue" in every - grouped,
+          f"probes in the one group and drop probes: {sorted(grouped)}")
+    with t.trace_on(d, "-p", "icmp") as s:
+        pass
+    check(s.probes == len(every), f"built-in default: {s.probes} probes, want all {len(every)}")
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4, "--probes", "groups") as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        s.wait_event(lambda ev: ev["function"] == "net:netif_receive_skb", timeout=5,
+                     what="an RX event")
+    fns = {ev["function"] for ev in s.result.events}
+    check(s.probes == len(grouped) and fns <= grouped,
+          f"--probes groups: {s.probes} probes, want {len(grouped)}; events from "
+          f"{fns - grouped}")
+    r = d.ctl_run(["trace", "--probes", "some", "-c", "1"], check_rc=False)
+    check(r.returncode == 2 and "groups" in r.stderr and "all" in r.stderr,
+          f"--probes some: {r.returncode} {r.stderr!r}")
+    d.stop()
+
+    d = t.new_daemon(["--groups", conf, "--default-probes", "groups"]).start()
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4) as s:
+        pass
+    check(s.probes == len(grouped), f"default_probes groups: {s.probes}, want {len(grouped)}")
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4, "--probes", "all") as s:
+        topo.ping(topo.a, topo.b4, count=1)
+        s.wait_event(lambda ev: ev["function"] == "net:net_dev_queue", timeout=5, what="TX")
+    check(s.probes == len(every), f"--probes all: {s.probes} probes, want {len(every)}")
+    with t.trace_on(d, "-p", "icmp", "-r", "^net:net_dev_queue$") as s:
+        pass
+    check(s.probes == 1, f"-r chooses from every probe: {s.probes} probes, want 1")
+    r = d.ctl_run(["trace", "--probes", "groups", "-r", "^net:net_dev_queue$", "-c", "1"],
+                  check_rc=False)
+    check(r.returncode == 1 and "matches no attached probe" in r.stderr,
+          f"--probes groups -r outside the groups: {r.returncode} {r.stderr!r}")
+    d.stop()
+
+
 def test_detail_text(t):
     """--detail: device:index, netns (with its ip netns name), pid, comm and group on each line."""
     topo = t.topo

@@ -62,9 +62,10 @@ def _run_counts(pids):
 
 
 def _icmp_session(t, d, *extra):
-    """A session gets its events once its probes are attached (the harness waits for the
-    client's "all N probes attached" line when some had to be)."""
-    with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4, *extra) as s:
+    """A session on every probe (--probes all: the default set leaves out tracepoints no group
+    names) gets its events once its probes are attached (the harness waits for the client's
+    "all N probes attached" line when some had to be)."""
+    with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4, "--probes", "all", *extra) as s:
         st = _tp(d)
         check(st["linked"] == st["usable"] > 0,
               f"a session selecting every tracepoint runs but not all are linked: {st}")

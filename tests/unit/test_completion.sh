@@ -59,7 +59,8 @@ expect "tr" trace
 expect "s" status sessions show stop
 expect "help st" status stop
 expect "--so" --socket
-expect "--socket /nonexistent trace --pro" --proto
+expect "--socket /nonexistent trace --prot" --proto
+expect "trace --pro" --probes --proto
 
 # Options: every long and short option each command's help shows, nothing else.
 for cmd in $commands; do

@@ -298,6 +298,27 @@ static void test_keep_attached(void)
         CHECK(strstr(err, "longer than") != NULL);
 }
 
+/* default_probes: all (built in) or groups; anything else names both. */
+static void test_default_probes(void)
+{
+        struct skbt_config c, cli;
+        char err[512] = "";
+
+        skbt_config_defaults(&c);
+        CHECK_INTEQ(c.default_probes, SKBT_PROBES_ALL);
+        CHECK_INTEQ(parse("default_probes = groups\n", &c, err, sizeof(err)), 0);
+        CHECK_INTEQ(c.default_probes, SKBT_PROBES_GROUPS);
+        CHECK_INTEQ(c.set, SKBT_CFG_DEFAULT_PROBES);
+        skbt_config_defaults(&cli);
+        cli.set = 0;
+        CHECK_INTEQ(skbt_config_set(&cli, "default_probes", "all", err, sizeof(err)), 0);
+        skbt_config_merge(&c, &cli);
+        CHECK_INTEQ(c.default_probes, SKBT_PROBES_ALL);
+        CHECK_INTEQ(skbt_config_set(&cli, "default_probes", "some", err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "invalid default_probes 'some'") && strstr(err, "groups") &&
+              strstr(err, " or all"));
+}
+
 static void test_load(void)
 {
         char path[] = "/tmp/skbt-test-config-XXXXXX";
@@ -374,6 +395,7 @@ int main(void)
         test_merge();
         test_idle_detach();
         test_keep_attached();
+        test_default_probes();
         test_load();
         test_access_rule();
         test_access_check_self();
