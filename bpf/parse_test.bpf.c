@@ -19,6 +19,7 @@ __u32 test_mark SEC(".bss");
 __u32 test_l3_offset SEC(".bss"); /* 0: parse from L2; else: bytes to skip, parse as L3 */
 __u16 test_eth_proto SEC(".bss");
 struct skbt_tuple result SEC(".bss");
+struct skbt_tunnel result_tun SEC(".bss");
 __u32 result_match SEC(".bss");
 __u32 result_len SEC(".bss");
 /* A pcap filter run by the tracing path's interpreter over the same copy. */
@@ -26,7 +27,8 @@ struct skbt_cbpf_prog test_cbpf SEC(".bss");
 __u32 result_cbpf SEC(".bss");
 
 struct test_scratch {
-        __u8 hdr[SKBT_HDR_MAX * 2]; /* as in skbt_body.bpf.h: room for the masked size */
+        __u8 hdr[SKBT_HDR_BUF]; /* as in skbt_body.bpf.h: room for a tunnel's second copy */
+        struct skbt_tunnel tun;
 };
 
 struct {
@@ -61,10 +63,23 @@ int parse_test(struct __sk_buff *skb)
                                 avail = 0;
                 }
         }
-        skbt_parse(s->hdr, avail, off == 0, test_eth_proto, &t);
-        result = t;
+        skbt_parse_outer(s->hdr, avail, off == 0, test_eth_proto, &t, &s->tun);
         result_len = avail;
-        result_match = skbt_filter_match(&test_filter, &t, test_mark);
+        /* As the tracing path does: the next bytes for a tunnel's inner packet. */
+        if (s->tun.type != SKBT_TUN_NONE && avail == SKBT_HDR_MAX &&
+            skb->len > off + SKBT_HDR_MAX) {
+                __u32 more = skb->len - off - SKBT_HDR_MAX;
+
+                if (more > SKBT_HDR_MAX)
+                        more = SKBT_HDR_MAX;
+                asm volatile("%[v] += -1; %[v] &= 0x7f; %[v] += 1" : [v] "+r"(more));
+                if (bpf_skb_load_bytes(skb, off + SKBT_HDR_MAX, s->hdr + SKBT_HDR_MAX, more) == 0)
+                        result_len = SKBT_HDR_MAX + more;
+        }
+        skbt_parse_inner(s->hdr, result_len, &s->tun);
+        result = t;
+        result_tun = s->tun;
+        result_match = skbt_filter_match_layer(&test_filter, &t, &s->tun, test_mark);
         result_cbpf = skbt_cbpf_run(&test_cbpf, (const struct skbt_cbpf_buf *)s->hdr,
                                     SKBT_CBPF_INFO(avail, off == 0, test_eth_proto));
         return 0;

@@ -146,6 +146,11 @@ struct skbt_scratch {
         __u64 vactive; /* the live sessions it was decided for */
         struct skbt_vkey vk;
         struct skbt_vent vcache[SKBT_VCACHE_SLOTS];
+        struct skbt_tunnel tun; /* the tunnel around the packet (type NONE: none) */
+        __u32 hdr_all;          /* bytes in hdr with a tunnel's second copy (else hdr_len) */
+        __u32 inner_done;       /* tun.inner is parsed (from hdr_all bytes) */
+        __u32 hdr_start;        /* where the copy in hdr starts, from skb->head */
+        __u32 hdr_tail;         /* ... and where the linear data ends */
 };
 
 struct {
@@ -282,8 +287,11 @@ static __always_inline void skbt_read_hdr(struct skbt_scratch *s, __u16 eth_prot
         int l2 = 0;
 
         s->hdr_len = 0;
+        s->hdr_all = 0;
         s->hdr_l2 = 0;
         s->hdr_orig = 0;
+        s->inner_done = 0;
+        s->tun.type = SKBT_TUN_NONE;
         if (!head)
                 return;
         if (nh != 0 && nh != SKBT_HDR_UNSET && (mh == SKBT_HDR_UNSET || nh >= mh)) {
@@ -308,9 +316,60 @@ static __always_inline void skbt_read_hdr(struct skbt_scratch *s, __u16 eth_prot
         if (bpf_probe_read_kernel(s->hdr, avail, head + start) < 0)
                 return;
         s->hdr_len = avail;
+        s->hdr_all = avail;
         s->hdr_l2 = l2;
+        s->hdr_start = start;
+        s->hdr_tail = tail;
         /* The packet ends at data + len, wherever the copy started. */
         s->hdr_orig = (__u32)(data - head) + s->si.len - start;
+}
+
+/*
+ * A tunnel (tun, found in the first copy) whose inner headers may lie past
+ * it: copy the next bytes too, behind the first copy.  Only then: a
+ * tunnelled packet pays a second probe read when its inner packet is
+ * needed (a --layer filter, an event), every other packet nothing.  Returns
+ * the bytes in hdr now (hdr_all).
+ */
+static __always_inline __u32 skbt_read_more(struct skbt_scratch *s, const struct skbt_tunnel *tun)
+{
+        unsigned char *head = s->si.head;
+        __u32 start = s->hdr_start, tail = s->hdr_tail, more;
+
+        s->hdr_all = s->hdr_len;
+        if (tun->type == SKBT_TUN_NONE || s->hdr_len != SKBT_HDR_MAX ||
+            (__u32)tun->inner_off + 80 <= SKBT_HDR_MAX || tail - start <= SKBT_HDR_MAX || !head)
+                return s->hdr_all;
+        more = tail - start - SKBT_HDR_MAX;
+        if (more > SKBT_HDR_MAX)
+                more = SKBT_HDR_MAX;
+        asm volatile("%[v] &= 0xff" : [v] "+r"(more));
+        if (more && more <= SKBT_HDR_MAX &&
+            bpf_probe_read_kernel(s->hdr + SKBT_HDR_MAX, more, head + start + SKBT_HDR_MAX) == 0)
+                s->hdr_all = SKBT_HDR_MAX + more;
+        return s->hdr_all;
+}
+
+/* The inner packet of a tunnel, parsed once per hit.  Global: verified once. */
+__noinline int skbt_parse_inner_g(const struct skbt_cbpf_buf *buf, __u32 len,
+                                  struct skbt_tunnel *tun)
+{
+        if (!buf || !tun)
+                return 0;
+        if (len > SKBT_HDR_BUF)
+                len = SKBT_HDR_BUF;
+        skbt_parse_inner(buf->b, len, tun);
+        return 0;
+}
+
+/* The tunnel's inner packet in s->tun.inner, for a --layer filter or an event. */
+static __always_inline void skbt_inner(struct skbt_scratch *s)
+{
+        if (s->tun.type == SKBT_TUN_NONE || s->inner_done)
+                return;
+        skbt_parse_inner_g((const struct skbt_cbpf_buf *)s->hdr, skbt_read_more(s, &s->tun),
+                           &s->tun);
+        s->inner_done = 1;
 }
 
 /*
@@ -362,11 +421,12 @@ static __always_inline __u32 skbt_lowest_bit(__u64 v)
  * which the loader passes along with every stamped copy.
  */
 __noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_tuple *t,
-                                const struct skbt_meta *m)
+                                const struct skbt_meta *m, const struct skbt_tunnel *tun)
 {
-        if (!f || !t || !m)
+        if (!f || !t || !m || !tun)
                 return 0;
-        return skbt_meta_match(f, m->pid, m->ifindex, m->netns) && skbt_filter_match(f, t, m->mark);
+        return skbt_meta_match(f, m->pid, m->ifindex, m->netns) &&
+               skbt_filter_match_layer(f, t, tun, m->mark);
 }
 
 /*
@@ -376,11 +436,26 @@ __noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_t
  */
 static __always_inline int skbt_cbpf_match(struct skbt_scratch *s, __u32 slot, __u16 eth_proto)
 {
+        const struct skbt_filter *f;
+        __u32 layer, base, len;
+
         asm volatile("%[v] &= 0x3f" : [v] "+r"(slot));
         if (!*(volatile __u32 *)&cbpf_progs[slot].len)
                 return 1;
+        f = &state.filters[slot];
+        layer = (f->flags & SKBT_F_LAYER) ? f->layer : SKBT_LAYER_OUTER;
+        if (layer != SKBT_LAYER_INNER || s->tun.type == SKBT_TUN_NONE) {
+                if (skbt_cbpf_run(&cbpf_progs[slot], (const struct skbt_cbpf_buf *)s->hdr,
+                                  SKBT_CBPF_INFO(s->hdr_len, s->hdr_l2, eth_proto)))
+                        return 1;
+                if (layer == SKBT_LAYER_OUTER || s->tun.type == SKBT_TUN_NONE)
+                        return 0;
+        }
+        /* The tunnel's inner frame (--layer inner or either). */
+        base = s->tun.inner_off;
+        len = s->hdr_all > base ? s->hdr_all - base : 0;
         return skbt_cbpf_run(&cbpf_progs[slot], (const struct skbt_cbpf_buf *)s->hdr,
-                             SKBT_CBPF_INFO(s->hdr_len, s->hdr_l2, eth_proto));
+                             SKBT_CBPF_INFO_AT(len, s->tun.flags & SKBT_TUN_F_L2, 0, base));
 }
 
 /* Event details that only some entry points know. */
@@ -678,6 +753,35 @@ static __always_inline void skbt_dump_skb(struct sk_buff *skb, struct skbt_dump 
                 d->text[0] = 0;
 }
 
+/*
+ * A VLAN tag the device offloads is not in the packet data but in
+ * skb->vlan_all (its tci in the high half): show it when the data had none.
+ * Since 6.0 the field is non-zero exactly when a tag is present; kernels
+ * with the older vlan_present bit are left as they were.  For the event
+ * only: no filter reads it, so it stays out of the verdict cache.
+ */
+/* Linux before 6.0, which removed skb->vlan_present (presence became vlan_all != 0). */
+struct sk_buff___vlan_present {
+        __u8 vlan_present : 1;
+} __attribute__((preserve_access_index));
+
+static __always_inline void skbt_accel_vlan(struct skbt_scratch *s, struct sk_buff *skb,
+                                            const bool btf)
+{
+        __u32 va;
+
+        if (s->t.flags & SKBT_TUPLE_VLAN)
+                return;
+        if (!bpf_core_field_exists(struct sk_buff, vlan_all) ||
+            bpf_core_field_exists(struct sk_buff___vlan_present, vlan_present))
+                return;
+        va = btf ? skb->vlan_all : SKB_COPY_FIELD(s, __u32, vlan_all);
+        if (!va)
+                return;
+        s->t.vlan_id = (__u16)((va >> 16) & 0x0fff);
+        s->t.flags |= SKBT_TUPLE_VLAN;
+}
+
 /* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
 #define SKBT_EVENT_BIG SKBT_REC_BIG
 
@@ -696,6 +800,31 @@ static __always_inline void skbt_event_dev_btf(struct skbt_event *e, struct sk_b
         e->netns = dev->nd_net.net->ns.inum;
         bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name);
         e->flags |= SKBT_EV_HAS_DEV;
+}
+
+/*
+ * A cached verdict that read a tunnel's inner packet (a --layer filter)
+ * holds for this hit only if the inner headers are the same: when they lay
+ * past the first copy (compared already), read the second copy again and
+ * compare it too (skbt_verdict.bpf.h).
+ */
+static __always_inline bool skbt_vent_inner(struct skbt_scratch *s, const struct skbt_vent *e)
+{
+        __u32 more;
+
+        if (!e->inner || !e->more)
+                return true;
+        more = skbt_read_more(s, &e->tun) - s->hdr_len;
+        return skbt_vent_match_more(e, s->hdr + SKBT_HDR_MAX, more);
+}
+
+/* A hit's parse from the entry that answered it: the tuple and the tunnel. */
+static __always_inline void skbt_vent_load(struct skbt_scratch *s, const struct skbt_vent *e)
+{
+        __builtin_memcpy(&s->t, &e->t, sizeof(s->t));
+        __builtin_memcpy(&s->tun, &e->tun, sizeof(s->tun));
+        /* The inner packet the verdict read, else parsed (and copied) for the event. */
+        s->inner_done = e->inner;
 }
 
 /*
@@ -753,11 +882,12 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 s->vk.pad = 0;
                 slot = skbt_vslot(addr);
                 e = &s->vcache[slot & (SKBT_VCACHE_SLOTS - 1)];
-                if (skbt_vent_match(e, &s->vk, s->hdr, active)) {
+                if (skbt_vent_match(e, &s->vk, s->hdr, active) && skbt_vent_inner(s, e)) {
                         __u64 m = e->matched & active;
 
-                        if (m)
-                                __builtin_memcpy(&s->t, &e->t, sizeof(s->t));
+                        /* The parse, for this hit's event (a matching or a followed packet's). */
+                        if (m || (active & *(volatile __u64 *)&state.ident))
+                                skbt_vent_load(s, e);
                         asm volatile("" ::: "memory");
                         /* Unless a probe ran in between on this CPU (an interrupt's
                          * packet): it may have rewritten the entry while it was compared. */
@@ -770,8 +900,10 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 s->vmisses += 1;
         }
         __builtin_memset(&s->t, 0, sizeof(s->t));
+        s->tun.type = SKBT_TUN_NONE;
+        s->inner_done = 0;
         if (s->hdr_len)
-                skbt_parse(s->hdr, s->hdr_len, s->hdr_l2, eth_proto, &s->t);
+                skbt_parse_outer(s->hdr, s->hdr_len, s->hdr_l2, eth_proto, &s->t, &s->tun);
 
         /*
          * Only the sessions the prefilter leaves run their filter, lowest bit
@@ -788,6 +920,9 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         }
         if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_pid))
                 s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        /* A tunnel's inner packet, for the filters that look at it (--layer). */
+        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_inner)
+                skbt_inner(s);
         for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 __u64 cand = *(volatile __u64 *)&s->candidates;
 
@@ -796,12 +931,14 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 slot = skbt_lowest_bit(cand);
                 *(volatile __u64 *)&s->candidates = cand & (cand - 1);
                 if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m) &&
+                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m, &s->tun) &&
                     skbt_cbpf_match(s, slot, eth_proto))
                         *(volatile __u64 *)&s->matched |= 1ULL << slot;
         }
         if (e) {
                 skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
+                skbt_vent_store_tun(e, &s->tun, s->inner_done, s->hdr + SKBT_HDR_MAX,
+                                    s->hdr_all - s->hdr_len);
                 /* Valid only if nothing ran in between: a nested run may have written the
                  * same slot half-way through ours. */
                 *(volatile __u64 *)&e->k.skb = *(volatile __u64 *)&s->vseq == seq ? addr : 0;
@@ -1016,6 +1153,10 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
          * exactly once: 6.1 does not know a checked ring-buffer pointer is not
          * NULL, and a second check would give it a path where the record leaks.
          */
+        /* A tunnel: the event shows its inner packet, parsed now if no filter needed it
+         * (before the record is reserved: it is best held across no call). */
+        skbt_inner(s);
+        skbt_accel_vlan(s, skb, btf);
         ev_flags = 0;
         if (hit->defer) {
                 e = hit->defer;
@@ -1100,6 +1241,11 @@ fill:
         __builtin_memset(e->pad, 0, sizeof(e->pad));
         __builtin_memset(e->pad2, 0, sizeof(e->pad2));
         __builtin_memcpy(&e->tuple, &s->t, sizeof(e->tuple));
+        if (s->tun.type != SKBT_TUN_NONE) {
+                __builtin_memcpy(&e->tun, &s->tun, sizeof(e->tun));
+        } else {
+                e->tun.type = SKBT_TUN_NONE;
+        }
         e->track_id = *(volatile __u64 *)&s->track_id;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
 

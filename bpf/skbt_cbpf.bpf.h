@@ -34,10 +34,18 @@ struct skbt_cbpf_vm {
 /* skbt_cbpf_run()'s info argument: what the copy in the buffer is. */
 #define SKBT_CBPF_INFO(len, l2, eth_proto)                                                         \
         (((__u32)(len)&0xff) | ((l2) ? 0x100u : 0) | ((__u32)(eth_proto) << 16))
+/*
+ * The same for a frame that starts base bytes into the buffer: a tunnel's
+ * inner packet (--layer).  Headers are whole 2-byte words, so is base: it
+ * is kept halved, in bits 9-15.
+ */
+#define SKBT_CBPF_INFO_AT(len, l2, eth_proto, base)                                                \
+        (SKBT_CBPF_INFO(len, l2, eth_proto) | ((((__u32)(base) >> 1) & 0x7f) << 9))
+#define SKBT_CBPF_BASE(info) ((((info) >> 9) & 0x7f) << 1)
 
 /* The header copy as a sized type, so a global function can take it as an argument. */
 struct skbt_cbpf_buf {
-        __u8 b[SKBT_HDR_MAX * 2];
+        __u8 b[SKBT_HDR_BUF];
 };
 
 /* Classic BPF opcodes (linux/filter.h, linux/bpf_common.h). */
@@ -107,8 +115,9 @@ SKBT_INLINE __u32 skbt_cbpf_byte(const struct skbt_cbpf_buf *buf, __u32 info, __
                 }
                 p -= 14;
         }
+        p += SKBT_CBPF_BASE(info);
 #ifndef SKBT_PARSE_HOST
-        /* p < 128 here; the verifier needs to see the bound on this copy of it. */
+        /* p < 256 here; the verifier needs to see the bound on this copy of it. */
         asm volatile("%[v] &= 0xff" : [v] "+r"(p));
 #endif
         return buf->b[p & 0xff];
@@ -306,7 +315,7 @@ SKBT_INLINE __u32 skbt_cbpf_info_fixup(const struct skbt_cbpf_buf *buf, __u32 in
 
         if ((info & 0x100) || (info >> 16) || !(info & 0xff))
                 return info;
-        v = buf->b[0] >> 4;
+        v = buf->b[SKBT_CBPF_BASE(info) & 0xff] >> 4;
         if (v == 4)
                 return info | (0x0800u << 16);
         if (v == 6)

@@ -63,6 +63,23 @@ SKBT_INLINE int skbt_filter_match(const struct skbt_filter *f, const struct skbt
 }
 
 /*
+ * The same on the packet a session looks at (--layer): the outer one, the
+ * inner one of a tunnel (a packet without a tunnel is its own inner packet),
+ * or either.
+ */
+SKBT_INLINE int skbt_filter_match_layer(const struct skbt_filter *f, const struct skbt_tuple *t,
+                                        const struct skbt_tunnel *tun, __u32 mark)
+{
+        __u32 layer = (f->flags & SKBT_F_LAYER) ? f->layer : SKBT_LAYER_OUTER;
+
+        if (layer == SKBT_LAYER_OUTER || tun->type == SKBT_TUN_NONE)
+                return skbt_filter_match(f, t, mark);
+        if (layer == SKBT_LAYER_EITHER && skbt_filter_match(f, t, mark))
+                return 1;
+        return skbt_filter_match(f, &tun->inner, mark);
+}
+
+/*
  * The members about where the packet is and who handles it: the process
  * context of the probe hit, the device and its network namespace.  A packet
  * without a device matches no --ifname filter.

@@ -22,12 +22,20 @@
 #define SKBT_INLINE static __always_inline
 #endif
 
+/* Bytes copied from the packet for every hit. */
 #define SKBT_HDR_MAX 128
+/*
+ * Bytes the parser may read: a tunnelled packet whose inner headers lie past
+ * the first SKBT_HDR_MAX gets a second copy of the next SKBT_HDR_MAX bytes
+ * (only then), into a buffer this big.
+ */
+#define SKBT_HDR_BUF (2 * SKBT_HDR_MAX)
 
 #define SKBT_ETH_P_IP 0x0800
 #define SKBT_ETH_P_IPV6 0x86dd
 #define SKBT_ETH_P_8021Q 0x8100
 #define SKBT_ETH_P_8021AD 0x88a8
+#define SKBT_ETH_P_TEB 0x6558 /* transparent Ethernet bridging: Ethernet in GRE, Geneve */
 
 #define SKBT_IPPROTO_ICMP 1
 #define SKBT_IPPROTO_TCP 6
@@ -35,20 +43,126 @@
 #define SKBT_IPPROTO_ICMPV6 58
 #define SKBT_IPPROTO_SCTP 132
 #define SKBT_IPPROTO_UDPLITE 136
+#define SKBT_IPPROTO_IPIP 4
+#define SKBT_IPPROTO_IPV6 41
+#define SKBT_IPPROTO_GRE 47
+
+#define SKBT_PORT_VXLAN 4789
+#define SKBT_PORT_VXLAN_LINUX 8472 /* the Linux vxlan driver's default before IANA's */
+#define SKBT_PORT_GENEVE 6081
 
 /* Pointer to n readable bytes at off, or NULL when they were not copied. */
 SKBT_INLINE const __u8 *skbt_hdr(const __u8 *buf, __u32 len, __u32 off, __u32 n)
 {
-        if (off > SKBT_HDR_MAX - n)
+        /*
+         * The offset is made opaque, in 64 bits (no zero extension into
+         * another register), so that the bound is tested on the register the
+         * pointer is computed from: otherwise clang may test another
+         * expression of it (off + 22 in a VLAN tag's loop) and add a copy
+         * made earlier, whose bounds the verifier did not learn...
+         */
+        __u64 o = off;
+
+        asm volatile("" : "+r"(o));
+        if (o > SKBT_HDR_BUF - n)
                 return 0;
-        if (off + n > len)
+        if (o + n > len)
                 return 0;
-        return buf + off;
+        /* ... and the pointer computed after the tests (clang hoists it otherwise). */
+        asm volatile("" : "+r"(o));
+        return buf + o;
 }
 
 SKBT_INLINE __u16 skbt_be16(const __u8 *p)
 {
         return (__u16)(((__u16)p[0] << 8) | p[1]);
+}
+
+SKBT_INLINE __u32 skbt_be24(const __u8 *p)
+{
+        return ((__u32)p[0] << 16) | ((__u32)p[1] << 8) | p[2];
+}
+
+/*
+ * Tunnels: found where the outer packet's headers say so; only noted here
+ * (type, id, where the inner packet starts and how), the inner packet is
+ * parsed by skbt_parse_inner() once its bytes are in the buffer.  Only the
+ * first level: the inner packet's own tunnels are not looked at.
+ */
+SKBT_INLINE void skbt_tunnel_at(struct skbt_tunnel *tun, __u8 type, __u8 flags, __u32 off, __u32 id)
+{
+        if (!tun)
+                return;
+        tun->type = type;
+        tun->flags = flags;
+        tun->inner_off = (__u16)off;
+        tun->id = id;
+}
+
+/* UDP at off (header read): VXLAN or Geneve by destination port. */
+SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 len, __u32 off, __u16 dport,
+                                 struct skbt_tunnel *tun)
+{
+        const __u8 *p;
+
+        if (!tun)
+                return;
+        if (dport == SKBT_PORT_VXLAN || dport == SKBT_PORT_VXLAN_LINUX) {
+                /* flags (I bit: a VNI), 3 reserved, VNI (24 bits), 1 reserved */
+                p = skbt_hdr(buf, len, off + 8, 8);
+                if (p && (p[0] & 0x08))
+                        skbt_tunnel_at(tun, SKBT_TUN_VXLAN, SKBT_TUN_F_ID | SKBT_TUN_F_L2, off + 16,
+                                       skbt_be24(p + 4));
+        } else if (dport == SKBT_PORT_GENEVE) {
+                /* version (2 bits) and options length (6, in 4-byte words), flags,
+                 * protocol type, VNI (24 bits), reserved, options */
+                __u16 ptype;
+
+                p = skbt_hdr(buf, len, off + 8, 8);
+                if (!p || (p[0] >> 6) != 0)
+                        return;
+                ptype = skbt_be16(p + 2);
+                skbt_tunnel_at(tun, SKBT_TUN_GENEVE,
+                               SKBT_TUN_F_ID | (ptype == SKBT_ETH_P_TEB ? SKBT_TUN_F_L2 : 0),
+                               off + 16 + (__u32)(p[0] & 0x3f) * 4, skbt_be24(p + 4));
+        }
+}
+
+/* GRE (version 0) at off: what it carries, and its key. */
+SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 len, __u32 off, struct skbt_tunnel *tun)
+{
+        const __u8 *p = skbt_hdr(buf, len, off, 4);
+        __u32 hlen = 4, key = 0;
+        __u16 proto;
+        __u8 flags = 0;
+
+        /*
+         * Without the barrier clang tests !p as the bounds skbt_hdr() tested
+         * (it knows they are the same) in a branch of its own, and the
+         * verifier, which keeps no relation between two registers, then
+         * walks a path where p is NULL into p[1].
+         */
+        asm volatile("" : "+r"(p));
+        if (!p || !tun || (p[1] & 0x07) != 0)
+                return;
+        proto = skbt_be16(p + 2);
+        if (p[0] & 0x80) /* checksum (and reserved) */
+                hlen += 4;
+        if (p[0] & 0x20) { /* key */
+                const __u8 *k = skbt_hdr(buf, len, off + hlen, 4);
+
+                if (k) {
+                        key = ((__u32)skbt_be16(k) << 16) | skbt_be16(k + 2);
+                        flags |= SKBT_TUN_F_ID;
+                }
+                hlen += 4;
+        }
+        if (p[0] & 0x10) /* sequence number */
+                hlen += 4;
+        if (proto == SKBT_ETH_P_TEB)
+                skbt_tunnel_at(tun, SKBT_TUN_GRETAP, flags | SKBT_TUN_F_L2, off + hlen, key);
+        else if (proto == SKBT_ETH_P_IP || proto == SKBT_ETH_P_IPV6)
+                skbt_tunnel_at(tun, SKBT_TUN_GRE, flags, off + hlen, key);
 }
 
 SKBT_INLINE void skbt_copy_addr(__u8 *dst, const __u8 *src, __u32 n)
@@ -59,8 +173,9 @@ SKBT_INLINE void skbt_copy_addr(__u8 *dst, const __u8 *src, __u32 n)
                 dst[i] = src[i];
 }
 
-/* Transport header at off: ports, TCP flags, ICMP type/code/id/seq. */
-SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t)
+/* Transport header at off: ports, TCP flags, ICMP type/code/id/seq; tunnels (tun not NULL). */
+SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
+                               struct skbt_tunnel *tun)
 {
         const __u8 *p;
 
@@ -83,6 +198,15 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skb
                 t->sport = skbt_be16(p);
                 t->dport = skbt_be16(p + 2);
                 t->flags |= SKBT_TUPLE_L4;
+                if (t->l4proto == SKBT_IPPROTO_UDP)
+                        skbt_tunnel_udp(buf, len, off, t->dport, tun);
+                return;
+        case SKBT_IPPROTO_IPIP:
+        case SKBT_IPPROTO_IPV6:
+                skbt_tunnel_at(tun, SKBT_TUN_IPIP, 0, off, 0);
+                return;
+        case SKBT_IPPROTO_GRE:
+                skbt_tunnel_gre(buf, len, off, tun);
                 return;
         case SKBT_IPPROTO_ICMP:
         case SKBT_IPPROTO_ICMPV6:
@@ -102,7 +226,8 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skb
         t->flags |= SKBT_TUPLE_TRUNCATED;
 }
 
-SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t)
+SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
+                                 struct skbt_tunnel *tun)
 {
         const __u8 *p = skbt_hdr(buf, len, off, 20);
         __u32 ihl;
@@ -126,12 +251,13 @@ SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 len, __u32 off, struct s
                 t->flags |= SKBT_TUPLE_FRAGMENT;
                 return;
         }
-        skbt_parse_l4(buf, len, off + ihl, t);
+        skbt_parse_l4(buf, len, off + ihl, t, tun);
 }
 
 #define SKBT_IPV6_MAX_EXT 6
 
-SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t)
+SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
+                                 struct skbt_tunnel *tun)
 {
         const __u8 *p = skbt_hdr(buf, len, off, 40);
         __u8 next;
@@ -178,32 +304,32 @@ SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct s
                 next = e[0];
         }
         t->l4proto = next;
-        skbt_parse_l4(buf, len, off, t);
+        skbt_parse_l4(buf, len, off, t, tun);
 }
 
 /*
- * Parse len bytes at buf.  With l2 set, buf starts at an Ethernet header
- * (up to two VLAN tags); otherwise at the network header, whose version
- * nibble decides IPv4 or IPv6.  eth_proto (host order, 0 if unknown) is
- * skb->protocol: at an L3 start it must agree with the version nibble, so a
- * stale header offset is not mistaken for a packet.
+ * Parse the packet starting at off in buf (len bytes valid).  With l2, it
+ * starts at an Ethernet header (up to two VLAN tags); otherwise at the
+ * network header, whose version nibble decides IPv4 or IPv6.  eth_proto
+ * (host order, 0 if unknown) is skb->protocol: at an L3 start it must agree
+ * with the version nibble, so a stale header offset is not mistaken for a
+ * packet.  tun: where to note a tunnel (NULL: do not look for one).
  */
-SKBT_INLINE void skbt_parse(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
-                            struct skbt_tuple *t)
+SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __u16 eth_proto,
+                               struct skbt_tuple *t, struct skbt_tunnel *tun, __u16 *ret_proto)
 {
-        __u32 off = 0;
         __u16 proto = eth_proto;
         const __u8 *p;
         int i;
 
         if (l2) {
-                p = skbt_hdr(buf, len, 0, 14);
+                p = skbt_hdr(buf, len, off, 14);
                 if (!p) {
                         t->flags |= SKBT_TUPLE_TRUNCATED;
                         return;
                 }
                 proto = skbt_be16(p + 12);
-                off = 14;
+                off += 14;
                 t->flags |= SKBT_TUPLE_L2;
                 for (i = 0; i < 2; i++) {
                         if (proto != SKBT_ETH_P_8021Q && proto != SKBT_ETH_P_8021AD)
@@ -218,20 +344,63 @@ SKBT_INLINE void skbt_parse(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
                         proto = skbt_be16(p + 2);
                         off += 4;
                 }
+                if (ret_proto)
+                        *ret_proto = proto;
                 if (proto == SKBT_ETH_P_IP)
-                        skbt_parse_ipv4(buf, len, off, t);
+                        skbt_parse_ipv4(buf, len, off, t, tun);
                 else if (proto == SKBT_ETH_P_IPV6)
-                        skbt_parse_ipv6(buf, len, off, t);
+                        skbt_parse_ipv6(buf, len, off, t, tun);
                 return;
         }
 
-        p = skbt_hdr(buf, len, 0, 1);
+        p = skbt_hdr(buf, len, off, 1);
         if (!p) {
                 t->flags |= SKBT_TUPLE_TRUNCATED;
                 return;
         }
-        if ((p[0] >> 4) == 4 && (proto == 0 || proto == SKBT_ETH_P_IP))
-                skbt_parse_ipv4(buf, len, 0, t);
-        else if ((p[0] >> 4) == 6 && (proto == 0 || proto == SKBT_ETH_P_IPV6))
-                skbt_parse_ipv6(buf, len, 0, t);
+        if ((p[0] >> 4) == 4 && (proto == 0 || proto == SKBT_ETH_P_IP)) {
+                if (ret_proto)
+                        *ret_proto = SKBT_ETH_P_IP;
+                skbt_parse_ipv4(buf, len, off, t, tun);
+        } else if ((p[0] >> 4) == 6 && (proto == 0 || proto == SKBT_ETH_P_IPV6)) {
+                if (ret_proto)
+                        *ret_proto = SKBT_ETH_P_IPV6;
+                skbt_parse_ipv6(buf, len, off, t, tun);
+        }
+}
+
+/* The packet at the start of buf, without looking for tunnels. */
+SKBT_INLINE void skbt_parse(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
+                            struct skbt_tuple *t)
+{
+        skbt_parse_at(buf, len, 0, l2, eth_proto, t, 0, 0);
+}
+
+/* The packet at the start of buf and the tunnel around it, if any (tun zeroed first). */
+SKBT_INLINE void skbt_parse_outer(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
+                                  struct skbt_tuple *t, struct skbt_tunnel *tun)
+{
+        tun->type = SKBT_TUN_NONE;
+        tun->flags = 0;
+        tun->inner_off = 0;
+        tun->id = 0;
+        skbt_parse_at(buf, len, 0, l2, eth_proto, t, tun, 0);
+}
+
+/*
+ * The inner packet of a tunnel skbt_parse_outer() found, from the bytes now
+ * in buf (len of them: the caller may have copied more since), into
+ * tun->inner (zeroed first).  Its own tunnels are not looked for.
+ */
+SKBT_INLINE void skbt_parse_inner(const __u8 *buf, __u32 len, struct skbt_tunnel *tun)
+{
+        struct skbt_tuple *t = &tun->inner;
+
+        __builtin_memset(t, 0, sizeof(*t));
+        tun->inner_proto = 0;
+        __builtin_memset(tun->pad, 0, sizeof(tun->pad));
+        if (tun->type == SKBT_TUN_NONE)
+                return;
+        skbt_parse_at(buf, len, tun->inner_off, tun->flags & SKBT_TUN_F_L2, 0, t, 0,
+                      &tun->inner_proto);
 }

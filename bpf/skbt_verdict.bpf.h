@@ -29,11 +29,17 @@
  * (the addresses or ports in the copy change), an encapsulation or
  * decapsulation (the header the copy starts at, and so its bytes, change),
  * a new mark all miss and decide again, and nothing is inferred from which
- * probe fired or how skb->data moved.  A parser that learns to read deeper
- * (tunnels: the inner headers) stays covered as long as it reads only the
- * copy, whose every byte is compared: widen SKBT_HDR_MAX and the key
- * follows.  Anything else a filter comes to read must join struct
- * skbt_vkey.
+ * probe fired or how skb->data moved.  Anything else a filter comes to read
+ * must join struct skbt_vkey.
+ *
+ * Tunnels: the outer parse notes a tunnel from the first copy (so it is a
+ * function of the compared bytes).  The inner packet is parsed only when a
+ * --layer inner|either filter looks at it, from the first copy and, when
+ * its headers lie past it, a second copy of the next bytes.  An entry whose
+ * verdict read the inner packet (inner) keeps that second copy (more
+ * bytes of hdr2), and a hit reads it again and compares it too: an entry
+ * answers for the inner headers it was decided on.  The layer a session
+ * looks at is part of its filter, so of state.gen.
  *
  * Entries are found by skb address (SKBT_VCACHE_SLOTS, direct-mapped):
  * packets interleave on a CPU (a sender's next skb before the previous one's
@@ -63,6 +69,10 @@ struct skbt_vent {
         __u64 matched;       /* ... and matched */
         struct skbt_tuple t; /* the parse, for the events of matching hits */
         __u8 hdr[SKBT_HDR_MAX] __attribute__((aligned(8)));
+        struct skbt_tunnel tun; /* the tunnel the parse found; tun.inner valid with inner */
+        __u32 inner;            /* the verdict read the inner packet (a --layer filter) */
+        __u32 more;             /* ... and these bytes of a second copy, in hdr2 */
+        __u8 hdr2[SKBT_HDR_MAX] __attribute__((aligned(8)));
 };
 
 SKBT_INLINE __u32 skbt_vslot(__u64 skb)
@@ -104,6 +114,33 @@ SKBT_INLINE bool skbt_vent_match(const struct skbt_vent *e, const struct skbt_vk
 }
 
 /*
+ * The second copy of a hit (more bytes in hdr2) against the entry's: the
+ * same length, the same bytes.  Only for entries whose verdict read it.
+ */
+SKBT_INLINE bool skbt_vent_match_more(const struct skbt_vent *e, const __u8 *hdr2, __u32 more)
+{
+        const __u64 *ha = (const __u64 *)hdr2, *hb = (const __u64 *)e->hdr2;
+        __u32 i;
+
+        if (more != e->more)
+                return false;
+        for (i = 0; i < SKBT_HDR_MAX / 8; i++) {
+                __u32 left;
+                __u64 d;
+
+                if (i * 8 >= more)
+                        break;
+                d = ha[i] ^ hb[i];
+                left = more - i * 8;
+                if (left < 8)
+                        d &= (1ULL << (left * 8)) - 1;
+                if (d)
+                        return false;
+        }
+        return true;
+}
+
+/*
  * Fill an entry; the caller validates it (k.skb) afterwards if nothing ran
  * on this CPU meanwhile.  Invalid while it is being written: a probe that
  * interrupts this (an interrupt's packet) finds no half-written entry.
@@ -118,5 +155,21 @@ SKBT_INLINE void skbt_vent_store(struct skbt_vent *e, const struct skbt_vkey *k,
         e->matched = matched;
         __builtin_memcpy(&e->t, t, sizeof(*t));
         __builtin_memcpy(e->hdr, hdr, SKBT_HDR_MAX);
+        asm volatile("" ::: "memory");
+}
+
+/*
+ * The tunnel part of an entry, between skbt_vent_store() and its
+ * validation: the tunnel the parse found and, if the verdict read the inner
+ * packet (inner), its tuple and the more bytes of the second copy hdr2.
+ */
+SKBT_INLINE void skbt_vent_store_tun(struct skbt_vent *e, const struct skbt_tunnel *tun,
+                                     __u32 inner, const __u8 *hdr2, __u32 more)
+{
+        __builtin_memcpy(&e->tun, tun, sizeof(*tun));
+        e->inner = inner;
+        e->more = inner ? more : 0;
+        if (e->more)
+                __builtin_memcpy(e->hdr2, hdr2, SKBT_HDR_MAX);
         asm volatile("" ::: "memory");
 }

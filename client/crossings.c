@@ -136,6 +136,30 @@ static void put_verdict(struct strbuf *out, json_object *nf)
                       jstr(nf, "verdict") ?: "?");
 }
 
+/* " vxlan 42 {request 10.0.0.1 -> 10.0.0.2}": a tunnel and its inner packet. */
+static void put_tunnel(struct strbuf *out, json_object *ev)
+{
+        json_object *tun, *inner, *icmp = NULL, *v;
+
+        if (!json_object_object_get_ex(ev, "tunnel", &tun) ||
+            !json_object_is_type(tun, json_type_object))
+                return;
+        strbuf_printf(out, " %s", jstr(tun, "type") ?: "?");
+        if (json_object_object_get_ex(tun, "vni", &v) || json_object_object_get_ex(tun, "key", &v))
+                strbuf_printf(out, " %" PRId64, json_object_get_int64(v));
+        if (!json_object_object_get_ex(tun, "inner", &inner) ||
+            !json_object_is_type(inner, json_type_object))
+                return;
+        json_object_object_get_ex(tun, "inner_icmp", &icmp);
+        strbuf_puts(out, " {");
+        put_what(out, inner, icmp);
+        strbuf_putc(out, ' ');
+        put_endpoint(out, inner, "saddr", "sport");
+        strbuf_puts(out, " -> ");
+        put_endpoint(out, inner, "daddr", "dport");
+        strbuf_putc(out, '}');
+}
+
 /* Add the verdict to the packet's line if it is still in out, else give it a line. */
 static void add_verdict(struct crossings *x, struct crossings_slot *s, json_object *ev,
                         json_object *nf, struct strbuf *out)
@@ -207,6 +231,7 @@ int crossings_event(struct crossings *x, const char *line, size_t len, struct st
                         put_endpoint(out, tuple, "saddr", "sport");
                         strbuf_puts(out, " -> ");
                         put_endpoint(out, tuple, "daddr", "dport");
+                        put_tunnel(out, ev);
                 } else {
                         strbuf_printf(out, "protocol %s", jstr(ev, "protocol") ?: "?");
                 }

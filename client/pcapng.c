@@ -150,6 +150,21 @@ int pcapng_event_block(struct strbuf *out, const char *line, size_t len, int64_t
         if (json_object_object_get_ex(ev, "track_id", &v) && n < sizeof(comment))
                 n += (size_t)snprintf(comment + n, sizeof(comment) - n, " track_id=%s",
                                       json_object_get_string(v));
+        /* The tunnel (the frame holds its inner packet already): "tunnel=vxlan vni=42". */
+        if (json_object_object_get_ex(ev, "tunnel", &v) &&
+            json_object_is_type(v, json_type_object) && n < sizeof(comment)) {
+                json_object *t, *idv = NULL;
+                const char *idname = json_object_object_get_ex(v, "vni", &idv)   ? "vni"
+                                     : json_object_object_get_ex(v, "key", &idv) ? "key"
+                                                                                 : NULL;
+
+                n += (size_t)snprintf(
+                    comment + n, sizeof(comment) - n, " tunnel=%s",
+                    json_object_object_get_ex(v, "type", &t) ? json_object_get_string(t) : "?");
+                if (idname && n < sizeof(comment))
+                        n += (size_t)snprintf(comment + n, sizeof(comment) - n, " %s=%s", idname,
+                                              json_object_get_string(idv));
+        }
         if (n >= sizeof(comment))
                 n = sizeof(comment) - 1;
 

@@ -14,7 +14,8 @@
 
 #define SKBT_F_ALL                                                                                 \
         (SKBT_F_MARK | SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR |      \
-         SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT | SKBT_F_PID | SKBT_F_NETNS | SKBT_F_IFINDEX)
+         SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT | SKBT_F_PID | SKBT_F_NETNS | SKBT_F_IFINDEX |  \
+         SKBT_F_LAYER)
 
 /* Linux's PID_MAX_LIMIT (include/linux/threads.h, 64-bit). */
 #define PID_MAX 4194304
@@ -591,6 +592,11 @@ void skbt_filter_describe(const struct skbt_filter *f, char *buf, size_t len)
         }
         if (f->flags & SKBT_F_NETNS) {
                 append(buf, len, &pos, "%snetns %" PRIu32, sep, f->netns);
+                sep = " and ";
+        }
+        if ((f->flags & SKBT_F_LAYER) && f->layer != SKBT_LAYER_OUTER) {
+                append(buf, len, &pos, "%slayer %s", sep,
+                       f->layer == SKBT_LAYER_INNER ? "inner" : "either");
                 sep = " and ";
         }
         if (pos == 0)

@@ -14,7 +14,7 @@
 #endif
 
 /* Bump when any structure below changes layout. */
-#define SKBT_ABI_VERSION 4
+#define SKBT_ABI_VERSION 5
 
 /* Sessions are bits in a 64-bit mask. */
 #define SKBT_MAX_SESSIONS 64
@@ -79,6 +79,37 @@ struct skbt_tuple {
 };
 _Static_assert(sizeof(struct skbt_tuple) == 48, "skbt_tuple layout");
 
+/* struct skbt_tunnel.type: the encapsulation around the inner packet */
+enum skbt_tunnel_type {
+        SKBT_TUN_NONE = 0,
+        SKBT_TUN_VXLAN = 1,  /* UDP 4789 (or Linux's old default 8472), VNI, inner Ethernet */
+        SKBT_TUN_GENEVE = 2, /* UDP 6081, VNI, inner Ethernet (or IP by protocol type) */
+        SKBT_TUN_GRE = 3,    /* IP protocol 47 carrying IP (key if present) */
+        SKBT_TUN_GRETAP = 4, /* GRE carrying Ethernet (0x6558) */
+        SKBT_TUN_IPIP = 5,   /* IP in IP: 4in4 (ipip), 6in4 (sit), 4in6, 6in6 (ip6tnl) */
+};
+
+/* struct skbt_tunnel.flags */
+enum skbt_tunnel_flags {
+        SKBT_TUN_F_ID = 1 << 0, /* id is valid: the VNI, or a GRE key */
+        SKBT_TUN_F_L2 = 1 << 1, /* the inner packet starts with an Ethernet header */
+};
+
+/*
+ * A tunnel found around the packet's headers, and the inner packet's tuple.
+ * The event's tuple is the outer packet's.  Parsed once, one level deep.
+ */
+struct skbt_tunnel {
+        __u8 type;         /* enum skbt_tunnel_type; SKBT_TUN_NONE: no tunnel */
+        __u8 flags;        /* enum skbt_tunnel_flags */
+        __u16 inner_off;   /* where the inner packet starts in the header copy */
+        __u32 id;          /* VNI (24 bits) or GRE key, with SKBT_TUN_F_ID */
+        __u16 inner_proto; /* the inner packet's ethertype (host order), 0 if unknown */
+        __u8 pad[6];
+        struct skbt_tuple inner;
+};
+_Static_assert(sizeof(struct skbt_tunnel) == 64, "skbt_tunnel layout");
+
 /* struct skbt_filter.flags: which members are set */
 enum skbt_filter_flags {
         SKBT_F_MARK = 1 << 0,
@@ -94,6 +125,14 @@ enum skbt_filter_flags {
         SKBT_F_PID = 1 << 9,      /* process context (tgid) of the probe hit */
         SKBT_F_NETNS = 1 << 10,   /* network namespace of the device (or socket) */
         SKBT_F_IFINDEX = 1 << 11, /* device index; always with SKBT_F_NETNS */
+        SKBT_F_LAYER = 1 << 12,   /* layer: which packet of a tunnelled one (enum skbt_layer) */
+};
+
+/* struct skbt_filter.layer: which packet of a tunnelled one the header members look at. */
+enum skbt_layer {
+        SKBT_LAYER_OUTER = 0,  /* the outermost headers, as for every packet (default) */
+        SKBT_LAYER_INNER = 1,  /* the tunnel's inner packet; a packet without one: itself */
+        SKBT_LAYER_EITHER = 2, /* the outer or the inner packet */
 };
 
 /*
@@ -147,7 +186,8 @@ struct skbt_filter {
         __u32 pid;     /* with SKBT_F_PID */
         __u32 netns;   /* inode, with SKBT_F_NETNS */
         __u32 ifindex; /* with SKBT_F_IFINDEX, in netns */
-        __u32 pad;
+        __u8 layer;    /* enum skbt_layer, with SKBT_F_LAYER */
+        __u8 pad[3];
         char ifname[16]; /* the name ifindex was resolved from (for people; unused in BPF) */
 };
 _Static_assert(sizeof(struct skbt_filter) == 160, "skbt_filter layout");
@@ -201,8 +241,11 @@ struct skbt_event {
         char comm[16];    /* current task's name */
         __u8 stack_depth; /* __u64 return addresses following the record, innermost first */
         __u8 pad2[7];
+        /* The tunnel around the packet and its inner packet (tun.type 0: none); only
+         * tun.type is written for packets without one. */
+        struct skbt_tunnel tun;
 };
-_Static_assert(sizeof(struct skbt_event) == 176, "skbt_event layout");
+_Static_assert(sizeof(struct skbt_event) == 240, "skbt_event layout");
 
 /*
  * Global state shared with user space through the programs' .bss (mmapped
@@ -227,6 +270,7 @@ struct skbt_state {
         __u64 track_limited; /* sessions whose new tracked packets cost a token (non-root) */
         __u64 track_interval_ns; /* ...one token per this many ns (the quota's rate) */
         __u64 track_burst_ns;    /* ...and at most this much time's worth saved up */
+        __u64 need_inner; /* sessions whose filter looks at a tunnel's inner packet (--layer) */
 };
 
 /*

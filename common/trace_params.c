@@ -24,6 +24,11 @@ static const char *const output_names[] = {
     [SKBT_OUTPUT_AGGREGATE_JSON] = "aggregate-json",
 };
 static const char *const l3_names[] = {[SKBT_L3_IPV4] = "ipv4", [SKBT_L3_IPV6] = "ipv6"};
+static const char *const layer_names[] = {
+    [SKBT_LAYER_OUTER] = "outer",
+    [SKBT_LAYER_INNER] = "inner",
+    [SKBT_LAYER_EITHER] = "either",
+};
 
 const char *skbt_tracer_to_string(enum skbt_tracer t)
 {
@@ -316,6 +321,22 @@ static const struct skbt_param filter_rows[] = {
         .min = 1,
         .max = INT32_MAX,
         .flags = SKBT_PARAM_ONCE,
+    },
+    {
+        .name = "layer",
+        .type = SKBT_PARAM_ENUM,
+        .id = SKBT_TP_LAYER,
+        .flag = SKBT_F_LAYER,
+        .offset = REQ(filter.layer),
+        .values = layer_names,
+        .max = ARRAY_SIZE(layer_names),
+        .flags = SKBT_PARAM_ONCE,
+        .cli_long = "layer",
+        .cli_arg = "LAYER",
+        .help = "which packet of a tunnelled one (VXLAN, Geneve,\n"
+                "GRE, IPIP) the address, port and protocol options\n"
+                "and the pcap expression look at: outer (default),\n"
+                "inner (a packet without a tunnel: itself), either",
     },
 };
 

@@ -82,6 +82,7 @@ enum skbt_trace_param {
         SKBT_TP_NETNS,
         SKBT_TP_IFNAME,
         SKBT_TP_IFINDEX,
+        SKBT_TP_LAYER,
         SKBT_TP_TRACER,
         SKBT_TP_REGEX,
         SKBT_TP_GROUPS,

@@ -592,7 +592,7 @@ static int tuple_proto(struct dctx *c, struct skbt_tuple *t)
         return json_scan_fail(&c->js, "unknown protocol name");
 }
 
-static int tcp_flags(struct dctx *c, struct skbt_tuple *t)
+static int tcp_flags(struct dctx *c, struct skbt_tuple *t, bool *seen)
 {
         static const char letters[] = "FSRP.UEW"; /* bit i: letters[i] */
         char buf[16];
@@ -601,7 +601,7 @@ static int tcp_flags(struct dctx *c, struct skbt_tuple *t)
 
         if (r < 0)
                 return r;
-        c->tcp_flags = true;
+        *seen = true;
         t->tcp_flags = 0;
         if (strcmp(buf, "none") == 0)
                 return 0;
@@ -627,7 +627,7 @@ static int flag_member(struct dctx *c, uint8_t *flags, uint8_t bit)
 
 /* The address text waits for l3: members may come in any order. */
 static int tuple_member(struct dctx *c, struct skbt_tuple *t, const char *key, char *saddr,
-                        char *daddr)
+                        char *daddr, bool *tcpf)
 {
         size_t n;
 
@@ -653,7 +653,7 @@ static int tuple_member(struct dctx *c, struct skbt_tuple *t, const char *key, c
         if (strcmp(key, "dport") == 0)
                 return get_u16(c, &t->dport);
         if (strcmp(key, "tcp_flags") == 0)
-                return tcp_flags(c, t);
+                return tcp_flags(c, t, tcpf);
         if (strcmp(key, "vlan") == 0) {
                 t->flags |= SKBT_TUPLE_VLAN;
                 return get_u16(c, &t->vlan_id);
@@ -665,9 +665,15 @@ static int tuple_member(struct dctx *c, struct skbt_tuple *t, const char *key, c
         return json_scan_skip(&c->js);
 }
 
-static int m_tuple(struct dctx *c)
+static bool proto_l4_decoded(uint8_t proto)
 {
-        struct skbt_tuple *t = &c->ev->tuple;
+        return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_ ||
+               proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_;
+}
+
+/* A tuple object into t: 1, or 0 for null; tcpf: it had tcp_flags. */
+static int get_tuple(struct dctx *c, struct skbt_tuple *t, bool *tcpf)
+{
         char key[32], saddr[INET6_ADDRSTRLEN] = "", daddr[INET6_ADDRSTRLEN] = "";
         unsigned i = 0;
         const char *at, *end;
@@ -678,7 +684,7 @@ static int m_tuple(struct dctx *c)
         at = c->js.p;
         r = json_scan_object(&c->js);
         while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0)
-                r = tuple_member(c, t, key, saddr, daddr);
+                r = tuple_member(c, t, key, saddr, daddr, tcpf);
         if (r < 0)
                 return r;
         end = c->js.p;
@@ -690,14 +696,20 @@ static int m_tuple(struct dctx *c)
                 return json_scan_fail(&c->js, "tuple addresses are not %s addresses",
                                       t->l3 == SKBT_L3_IPV4 ? "IPv4" : "IPv6");
         t->flags |= SKBT_TUPLE_L3;
-        c->tuple = true;
         c->js.p = end;
-        return 0;
+        return 1;
 }
 
-static int m_icmp(struct dctx *c)
+static int m_tuple(struct dctx *c)
 {
-        struct skbt_tuple *t = &c->ev->tuple;
+        int r = get_tuple(c, &c->ev->tuple, &c->tcp_flags);
+
+        c->tuple = r > 0;
+        return r < 0 ? r : 0;
+}
+
+static int get_icmp(struct dctx *c, struct skbt_tuple *t)
+{
         char key[16];
         unsigned i = 0;
         int r = json_scan_object(&c->js);
@@ -714,8 +726,127 @@ static int m_icmp(struct dctx *c)
                 else
                         r = json_scan_skip(&c->js);
         }
-        c->icmp = true;
         return r < 0 ? r : 0;
+}
+
+static int m_icmp(struct dctx *c)
+{
+        c->icmp = true;
+        return get_icmp(c, &c->ev->tuple);
+}
+
+/*
+ * Whether the transport header was read (SKBT_TUPLE_L4) shows in JSON only
+ * through what it adds: TCP flags, the icmp object, or for UDP and SCTP the
+ * absence of a reason not to have it (the parser reads the L4 header of
+ * every first fragment it has the bytes for, bpf/skbt_parse.bpf.h).
+ */
+static void settle_l4(struct skbt_tuple *t, bool tcpf, bool icmp)
+{
+        if (!proto_l4_decoded(t->l4proto) ||
+            (t->flags & (SKBT_TUPLE_TRUNCATED | SKBT_TUPLE_FRAGMENT)))
+                return;
+        if (t->l4proto == IPPROTO_TCP_                                     ? tcpf
+            : t->l4proto == IPPROTO_ICMP_ || t->l4proto == IPPROTO_ICMPV6_ ? icmp
+                                                                           : true)
+                t->flags |= SKBT_TUPLE_L4;
+}
+
+/* The tunnel's kinds as the renderer names them (ip-link(8)'s device kinds). */
+static const struct {
+        const char *name;
+        uint8_t type;
+        uint8_t flags;
+} tunnel_kinds[] = {
+    {"vxlan", SKBT_TUN_VXLAN, SKBT_TUN_F_L2},
+    {"geneve", SKBT_TUN_GENEVE, 0},
+    {"gre", SKBT_TUN_GRE, 0},
+    {"ip6gre", SKBT_TUN_GRE, 0},
+    {"gretap", SKBT_TUN_GRETAP, SKBT_TUN_F_L2},
+    {"ip6gretap", SKBT_TUN_GRETAP, SKBT_TUN_F_L2},
+    {"ipip", SKBT_TUN_IPIP, 0},
+    {"sit", SKBT_TUN_IPIP, 0},
+    {"ip6tnl", SKBT_TUN_IPIP, 0},
+};
+
+static int tunnel_type(struct dctx *c, struct skbt_tunnel *tun)
+{
+        char buf[16];
+        size_t n;
+        int r = json_scan_string(&c->js, buf, sizeof(buf), &n);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ARRAY_SIZE(tunnel_kinds); i++)
+                if (strcmp(buf, tunnel_kinds[i].name) == 0) {
+                        tun->type = tunnel_kinds[i].type;
+                        tun->flags |= tunnel_kinds[i].flags;
+                        return 0;
+                }
+        return json_scan_fail(&c->js, "unknown tunnel type");
+}
+
+static int tunnel_member(struct dctx *c, const char *key, bool *tcpf, bool *icmp, bool *inner)
+{
+        struct skbt_tunnel *tun = &c->ev->tun;
+        uint64_t v;
+        int r;
+
+        if (strcmp(key, "type") == 0)
+                return tunnel_type(c, tun);
+        if (strcmp(key, "vni") == 0 || strcmp(key, "key") == 0) {
+                tun->flags |= SKBT_TUN_F_ID;
+                return json_scan_u32(&c->js, &tun->id);
+        }
+        if (strcmp(key, "inner_protocol") == 0) {
+                r = get_hex_u64(c, "inner_protocol", &v);
+                if (r == 0 && v > 0xffff)
+                        return json_scan_fail(&c->js, "inner_protocol out of range");
+                tun->inner_proto = (uint16_t)v;
+                return r;
+        }
+        if (strcmp(key, "inner") == 0) {
+                r = get_tuple(c, &tun->inner, tcpf);
+                *inner = r > 0;
+                return r < 0 ? r : 0;
+        }
+        if (strcmp(key, "inner_icmp") == 0) {
+                *icmp = true;
+                return get_icmp(c, &tun->inner);
+        }
+        if (strcmp(key, "vlan") == 0) {
+                tun->inner.flags |= SKBT_TUPLE_VLAN;
+                return get_u16(c, &tun->inner.vlan_id);
+        }
+        if (strcmp(key, "truncated") == 0)
+                return flag_member(c, &tun->inner.flags, SKBT_TUPLE_TRUNCATED);
+        return json_scan_skip(&c->js);
+}
+
+/* The tunnel around the packet and its inner packet (docs/output.md). */
+static int m_tunnel(struct dctx *c)
+{
+        const char *at = (json_scan_peek(&c->js), c->js.p);
+        bool tcpf = false, icmp = false, inner = false;
+        char key[32];
+        unsigned i = 0;
+        int r = json_scan_object(&c->js);
+
+        while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0)
+                r = tunnel_member(c, key, &tcpf, &icmp, &inner);
+        if (r < 0)
+                return r;
+        if (c->ev->tun.type == SKBT_TUN_NONE) {
+                c->js.p = at;
+                return json_scan_fail(&c->js, "tunnel without a type");
+        }
+        if (icmp && !inner) {
+                c->js.p = at;
+                return json_scan_fail(&c->js, "inner_icmp member without an inner tuple");
+        }
+        if (inner)
+                settle_l4(&c->ev->tun.inner, tcpf, icmp);
+        return 0;
 }
 
 static int m_drop_reason(struct dctx *c)
@@ -1308,6 +1439,7 @@ static const struct {
     {"netns_name", m_netns_name},
     {"vlan", m_vlan},
     {"truncated", m_truncated},
+    {"tunnel", m_tunnel},
     {"netfilter", m_netfilter},
     {"stack", m_stack},
     {"fields", m_fields},
@@ -1338,34 +1470,14 @@ static int member(struct dctx *c, const char *key, unsigned *next)
         return members[i].fn(c);
 }
 
-static bool proto_l4_decoded(uint8_t proto)
-{
-        return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_ ||
-               proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_;
-}
-
-/*
- * Whether the transport header was read (SKBT_TUPLE_L4) shows in JSON only
- * through what it adds: TCP flags, the icmp object, or for UDP and SCTP the
- * absence of a reason not to have it (the parser reads the L4 header of
- * every first fragment it has the bytes for, bpf/skbt_parse.bpf.h).
- */
 static int settle_tuple(struct dctx *c)
 {
-        struct skbt_tuple *t = &c->ev->tuple;
-
         if (!c->tuple) {
                 if (c->icmp)
                         return json_scan_fail(&c->js, "icmp member without a tuple");
                 return 0;
         }
-        if (!proto_l4_decoded(t->l4proto) ||
-            (t->flags & (SKBT_TUPLE_TRUNCATED | SKBT_TUPLE_FRAGMENT)))
-                return 0;
-        if (t->l4proto == IPPROTO_TCP_                                     ? c->tcp_flags
-            : t->l4proto == IPPROTO_ICMP_ || t->l4proto == IPPROTO_ICMPV6_ ? c->icmp
-                                                                           : true)
-                t->flags |= SKBT_TUPLE_L4;
+        settle_l4(&c->ev->tuple, c->tcp_flags, c->icmp);
         return 0;
 }
 

@@ -22,8 +22,8 @@
  *   + drop and retval suffixes < 450 besides the names;
  *   JSON object: keys and numbers < 700 besides the names.
  */
-#define FLOW_MAX 256
-#define LINE_FIXED_MAX 1024
+#define FLOW_MAX 600 /* a tunnel's: outer (< 200) + " ip6gretap key=4294967295 {" + inner */
+#define LINE_FIXED_MAX 1400
 /* Symbolized locations longer than this are cut; kallsyms names are shorter. */
 #define LOCATION_MAX 256
 /* A namespace's name is a file name (NAME_MAX). */
@@ -403,18 +403,17 @@ static char *put_endpoint(char *p, const struct skbt_tuple *t, const uint8_t *a,
         return put_u64(p, port);
 }
 
-/* Writes at most FLOW_MAX bytes. */
-static char *put_flow(char *p, const struct skbt_event *ev)
+/* One packet's flow summary; writes less than 200 bytes. */
+static char *put_flow_tuple(char *p, const struct skbt_tuple *t, uint16_t protocol)
 {
-        const struct skbt_tuple *t = &ev->tuple;
         const struct proto_name *pn;
         bool l4 = t->flags & SKBT_TUPLE_L4;
         bool ports;
 
         if (!tuple_has_l3(t)) {
                 PUT_LIT(p, "proto ");
-                p = put_hex16(p, ev->protocol);
-                if (ev->protocol == 0x0800 || ev->protocol == 0x86dd)
+                p = put_hex16(p, protocol);
+                if (protocol == 0x0800 || protocol == 0x86dd)
                         PUT_LIT(p, " (no ip header)");
                 goto suffixes;
         }
@@ -470,6 +469,59 @@ suffixes:
                 PUT_LIT(p, " vlan=");
                 p = put_u64(p, t->vlan_id);
         }
+        return p;
+}
+
+/* "vxlan", "sit", ...: the tunnel's kind, named as ip-link(8) names its devices. */
+static const char *tunnel_name(const struct skbt_event *ev)
+{
+        bool v6 = ev->tuple.l3 == SKBT_L3_IPV6;
+
+        switch (ev->tun.type) {
+        case SKBT_TUN_VXLAN:
+                return "vxlan";
+        case SKBT_TUN_GENEVE:
+                return "geneve";
+        case SKBT_TUN_GRE:
+                return v6 ? "ip6gre" : "gre";
+        case SKBT_TUN_GRETAP:
+                return v6 ? "ip6gretap" : "gretap";
+        case SKBT_TUN_IPIP:
+                if (v6)
+                        return "ip6tnl";
+                return ev->tun.inner.l3 == SKBT_L3_IPV6 ? "sit" : "ipip";
+        }
+        return NULL;
+}
+
+/* The tunnel's id: VXLAN's and Geneve's VNI, GRE's key; NULL for none. */
+static const char *tunnel_id_name(const struct skbt_event *ev)
+{
+        if (!(ev->tun.flags & SKBT_TUN_F_ID))
+                return NULL;
+        return ev->tun.type == SKBT_TUN_VXLAN || ev->tun.type == SKBT_TUN_GENEVE ? "vni" : "key";
+}
+
+/* Writes at most FLOW_MAX bytes: the outer flow, then " vxlan vni=42 {INNER FLOW}". */
+static char *put_flow(char *p, const struct skbt_event *ev)
+{
+        const char *name = tunnel_name(ev), *id;
+
+        p = put_flow_tuple(p, &ev->tuple, ev->protocol);
+        if (!name)
+                return p;
+        *p++ = ' ';
+        p = put_mem(p, name, strlen(name));
+        id = tunnel_id_name(ev);
+        if (id) {
+                *p++ = ' ';
+                p = put_mem(p, id, 3);
+                *p++ = '=';
+                p = put_u64(p, ev->tun.id);
+        }
+        PUT_LIT(p, " {");
+        p = put_flow_tuple(p, &ev->tun.inner, ev->tun.inner_proto);
+        *p++ = '}';
         return p;
 }
 
@@ -968,9 +1020,10 @@ static char *put_json_tuple(char *p, const struct skbt_tuple *t)
         return p;
 }
 
-static char *put_json_icmp(char *p, const struct skbt_tuple *t)
+/* '{"type":8,"code":0,"id":7,"seq":3}' */
+static char *put_json_icmp_object(char *p, const struct skbt_tuple *t)
 {
-        PUT_LIT(p, ",\"icmp\":{\"type\":");
+        PUT_LIT(p, "{\"type\":");
         p = put_u8(p, t->icmp_type);
         PUT_LIT(p, ",\"code\":");
         p = put_u8(p, t->icmp_code);
@@ -980,6 +1033,53 @@ static char *put_json_icmp(char *p, const struct skbt_tuple *t)
                 p = put_u64(p, t->icmp_id);
                 PUT_LIT(p, ",\"seq\":");
                 p = put_u64(p, t->icmp_seq);
+        }
+        *p++ = '}';
+        return p;
+}
+
+static char *put_json_icmp(char *p, const struct skbt_tuple *t)
+{
+        PUT_LIT(p, ",\"icmp\":");
+        return put_json_icmp_object(p, t);
+}
+
+/*
+ * ',"tunnel":{"type":"vxlan","vni":42,"inner_protocol":"0x0800","inner":{...},
+ *  "inner_icmp":{...}}': the inner tuple as "tuple" is, null without an IP header
+ *  (then "vlan" and "truncated" say what the parser saw, as for the outer packet).
+ */
+static char *put_json_tunnel(char *p, const struct skbt_event *ev)
+{
+        const struct skbt_tuple *t = &ev->tun.inner;
+        const char *name = tunnel_name(ev), *id = tunnel_id_name(ev);
+
+        PUT_LIT(p, ",\"tunnel\":{\"type\":\"");
+        p = put_mem(p, name, strlen(name));
+        *p++ = '"';
+        if (id) {
+                PUT_LIT(p, ",\"");
+                p = put_mem(p, id, 3);
+                PUT_LIT(p, "\":");
+                p = put_u64(p, ev->tun.id);
+        }
+        PUT_LIT(p, ",\"inner_protocol\":\"");
+        p = put_hex16(p, ev->tun.inner_proto);
+        PUT_LIT(p, "\",\"inner\":");
+        if (tuple_has_l3(t)) {
+                p = put_json_tuple(p, t);
+                if ((t->flags & SKBT_TUPLE_L4) && proto_is_icmp(t->l4proto)) {
+                        PUT_LIT(p, ",\"inner_icmp\":");
+                        p = put_json_icmp_object(p, t);
+                }
+        } else {
+                PUT_LIT(p, "null");
+                if (t->flags & SKBT_TUPLE_VLAN) {
+                        PUT_LIT(p, ",\"vlan\":");
+                        p = put_u64(p, t->vlan_id);
+                }
+                if (t->flags & SKBT_TUPLE_TRUNCATED)
+                        PUT_LIT(p, ",\"truncated\":true");
         }
         *p++ = '}';
         return p;
@@ -1104,6 +1204,8 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 if (t->flags & SKBT_TUPLE_TRUNCATED)
                         PUT_LIT(p, ",\"truncated\":true");
         }
+        if (tunnel_name(ev))
+                p = put_json_tunnel(p, ev);
         CURSOR_SYNC(out, p);
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
         nf = event_nf(o, ev, &verdict);

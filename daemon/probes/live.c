@@ -51,6 +51,8 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
                 SET(st->need_mark, bit);
         if (ls->cbpf.len)
                 SET(st->need_cbpf, bit);
+        if ((ls->filter.flags & SKBT_F_LAYER) && ls->filter.layer != SKBT_LAYER_OUTER)
+                SET(st->need_inner, bit);
         /* The slot's filter changed: verdicts BPF cached for it are stale (skbt_verdict.bpf.h). */
         __atomic_fetch_add(&st->gen, 1, __ATOMIC_RELEASE);
         SET(st->active, bit);
@@ -76,6 +78,7 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
         CLEAR(st->need_pid, bit);
         CLEAR(st->need_mark, bit);
         CLEAR(st->need_cbpf, bit);
+        CLEAR(st->need_inner, bit);
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probe_sessions[i] & bit)
                         CLEAR(l->probe_sessions[i], bit);

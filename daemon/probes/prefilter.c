@@ -43,6 +43,11 @@ void skbt_prefilter_build(struct skbt_prefilter *pf, const struct skbt_filter *f
 
                 if (!(mask & bit))
                         continue;
+                /* A filter on a tunnel's inner packet (--layer) cannot be told from the outer
+                 * tuple the tables see: such sessions pass and their filter decides. */
+                if ((fl & SKBT_F_LAYER) && f->layer != SKBT_LAYER_OUTER)
+                        fl &= ~(uint32_t)(SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR |
+                                          SKBT_F_ADDR | SKBT_F_SPORT | SKBT_F_DPORT | SKBT_F_PORT);
                 /* Mirrors skbt_filter_match() (bpf/skbt_filter.bpf.h). */
                 if (fl & (SKBT_F_L3 | SKBT_F_PROTO | SKBT_F_SADDR | SKBT_F_DADDR | SKBT_F_ADDR) ||
                     ports)

@@ -24,7 +24,7 @@ static struct filter_case fcases[64];
 static int run_bpf(struct parse_test *skel, const struct pkt_case *c, const struct skbt_filter *f,
                    uint32_t mark, struct skbt_tuple *t, uint32_t *match)
 {
-        uint8_t pkt[256];
+        uint8_t pkt[14 + sizeof(c->data)];
         uint32_t len = 0;
         LIBBPF_OPTS(bpf_test_run_opts, opts);
         int r;
@@ -117,6 +117,7 @@ static void test_parser(void)
                         continue; /* the kernel refuses test packets shorter than Ethernet */
                 CHECK(run_bpf(skel, &cases[i], &none, 0, &t, &match) == 0);
                 CHECK(pkt_case_check(&cases[i], &t) == 0);
+                CHECK(pkt_inner_check(&cases[i], &skel->bss->result_tun) == 0);
                 CHECK(match == 1);
                 ran++;
         }

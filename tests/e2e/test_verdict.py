@@ -81,6 +81,8 @@ def vxlan_tunnel(topo):
     UDP 4789 between a4 and b4.  Encapsulation and decapsulation keep the skb (the same
     packet_id), its headers change: the case a cache keyed on anything but the headers
     would get wrong."""
+    if getattr(topo, "vxlan_verdict", None):
+        return topo.vxlan_verdict
     inner = {}
     for ns, dev, local, remote, addr in ((topo.a, "vxa", topo.a4, topo.b4, 1),
                                          (topo.b, "vxb", topo.b4, topo.a4, 2)):
@@ -94,7 +96,8 @@ def vxlan_tunnel(topo):
     skbt.wait_for(lambda: run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "1", "-W",
                                "1", inner["vxb"]], check_rc=False).returncode == 0,
                   15, f"ping {inner['vxb']} through the VXLAN tunnel")
-    return inner["vxa"], inner["vxb"]
+    topo.vxlan_verdict = (inner["vxa"], inner["vxb"])
+    return topo.vxlan_verdict
 
 
 def test_encap_decided_again(t):
@@ -143,6 +146,50 @@ def test_encap_decided_again(t):
           f"it was reused\n{i.describe(40)}")
     check(all(skbt.tuple_of(ev)["daddr"] == inner_b for ev in i.events),
           f"the inner session reports packets to other addresses\n{i.describe(20)}")
+
+
+def test_layer_decided_again(t):
+    """--layer: a pcap filter on the outer frame, then the same expression on the inner one
+    (the slot's new filter differs only in its layer): the cached verdicts of the first must
+    not answer for the second, which sees the encapsulated requests too, with their tunnel
+    and inner packet in events answered from the cache; and an inner filter on the
+    underlay's port matches no encapsulated packet."""
+    topo = t.topo
+    _, inner_b = vxlan_tunnel(topo)
+    expr = f"icmp and dst host {inner_b}"
+    with t.trace(expr) as outer:
+        run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "2", "-i", "0.3", "-W",
+             "2", inner_b], timeout=20)
+        outer.wait_event(lambda ev: ev.get("ifname") == "vxb", timeout=5, what="vxb")
+    check(not any(ev.get("tunnel") for ev in outer.result.events),
+          f"a pcap filter on the outer frame matched encapsulated packets\n"
+          f"{outer.result.describe(20)}")
+    h0, m0 = verdict_counts(t.d)
+    with t.trace("--layer", "inner", expr) as inner, \
+            t.trace("--layer", "inner", "udp and dst port 4789") as under:
+        run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "3", "-i", "0.3", "-W",
+             "2", inner_b], timeout=20)
+        inner.wait_event(lambda ev: ev.get("ifname") == "vxb"
+                         and ev["function"] in skbt.RX_TRACEPOINTS, timeout=5,
+                         what="a request arriving on vxb after decapsulation")
+    h1, m1 = verdict_counts(t.d)
+    i, u = inner.result, under.result
+    log(f"verdict cache during the test: {h1 - h0} hits, {m1 - m0} misses")
+    check(h1 > h0, f"the verdict cache was never hit ({h0} -> {h1} hits): this test would "
+          "not notice a stale verdict")
+    enc = [ev for ev in i.events if ev.get("tunnel")]
+    check({ev["ifname"] for ev in enc} >= {topo.veth_a, topo.veth_b},
+          f"the inner session did not see the encapsulated requests on both veths: a verdict "
+          f"of the outer filter was reused\n{i.describe(40)}")
+    check(all(ev["tunnel"]["type"] == "vxlan" and ev["tunnel"]["vni"] == 42
+              and (ev["tunnel"]["inner"] or {}).get("daddr") == inner_b
+              and ev["tuple"]["daddr"] == topo.b4 for ev in enc),
+          f"encapsulated events without their tunnel or inner packet: {enc[:3]}")
+    check(all(skbt.tuple_of(ev)["daddr"] == inner_b for ev in i.events if not ev.get("tunnel")),
+          f"the inner session reports other packets\n{i.describe(20)}")
+    check(not any(ev.get("tunnel") for ev in u.events),
+          f"an inner filter on UDP 4789 matched an encapsulated packet (its inner packet is "
+          f"ICMP)\n{u.describe(20)}")
 
 
 def test_mark_decided_again(t):

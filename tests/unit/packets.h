@@ -14,9 +14,19 @@
  * table drives the host-compiled parser (tests/unit/test_parse_host.c) and
  * the BPF parser through BPF_PROG_TEST_RUN (tests/bpf/test_bpf_parse.c).
  */
+/* What a case expects of the inner packet of a tunnel. */
+struct pkt_inner {
+        uint8_t type, flags; /* struct skbt_tunnel's; type 0: no tunnel expected */
+        uint32_t id;
+        uint8_t tflags, l3, l4proto; /* the inner tuple's */
+        const char *saddr, *daddr;
+        uint16_t sport, dport;
+        uint8_t icmp_type;
+};
+
 struct pkt_case {
         const char *name;
-        uint8_t data[160];
+        uint8_t data[256];
         uint32_t len;
         int l2;
         uint16_t eth_proto; /* skb->protocol hint for L3 starts */
@@ -30,6 +40,7 @@ struct pkt_case {
         uint16_t icmp_id, icmp_seq;
         uint8_t tcp_flags;
         uint16_t vlan_id;
+        struct pkt_inner in;
 };
 
 struct pkt_builder {
@@ -118,6 +129,31 @@ static inline void pb_tcp(struct pkt_builder *b, uint16_t sp, uint16_t dp, uint8
         pb_u8(b, 0x50);
         pb_u8(b, flags);
         pb_put(b, "\xff\xff\0\0\0\0", 6);
+}
+
+static inline void pb_u32(struct pkt_builder *b, uint32_t v)
+{
+        uint32_t n = htonl(v);
+
+        pb_put(b, &n, 4);
+}
+
+/* VXLAN header: I flag, VNI. */
+static inline void pb_vxlan(struct pkt_builder *b, uint32_t vni)
+{
+        pb_u32(b, 0x08000000);
+        pb_u32(b, vni << 8);
+}
+
+/* Geneve header with opt_words 4-byte option words (zeros), protocol type, VNI. */
+static inline void pb_geneve(struct pkt_builder *b, uint8_t opt_words, uint16_t ptype, uint32_t vni)
+{
+        pb_u8(b, opt_words & 0x3f);
+        pb_u8(b, 0);
+        pb_u16(b, ptype);
+        pb_u32(b, vni << 8);
+        for (int i = 0; i < opt_words; i++)
+                pb_u32(b, 0);
 }
 
 static inline void pb_icmp(struct pkt_builder *b, uint8_t type, uint16_t id, uint16_t seq)
@@ -275,12 +311,185 @@ static inline int build_cases(struct pkt_case *cs)
         END();
         c->flags = 0;
 
+        /* GRE carrying IPv4, but nothing of the inner packet copied. */
         BEGIN("l3 ipv4 gre (no l4 decode)", 0, 0x0800);
         pb_ipv4(&b, 47, "10.0.0.1", "10.0.0.2", 5, 0);
         pb_put(&b, "\0\0\x08\0", 4);
         END();
         c->flags = SKBT_TUPLE_L3;
         c->l3 = 4, c->l4proto = 47, c->saddr = "10.0.0.1", c->daddr = "10.0.0.2";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_GRE, .tflags = SKBT_TUPLE_TRUNCATED};
+
+        /* Tunnels: the outer tuple as before, the inner packet in the tunnel. */
+        BEGIN("eth ipv4 vxlan icmp", 1, 0x0800);
+        pb_eth(&b, 0x0800);
+        pb_ipv4(&b, 17, "192.0.2.1", "192.0.2.2", 5, 0);
+        pb_ports(&b, 54321, 4789);
+        pb_put(&b, "\0\x40\0\0", 4); /* length, checksum */
+        pb_vxlan(&b, 42);
+        pb_eth(&b, 0x0800);
+        pb_ipv4(&b, 1, "10.0.0.1", "10.0.0.2", 5, 0);
+        pb_icmp(&b, 8, 5, 1);
+        END();
+        c->flags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4;
+        c->l3 = 4, c->l4proto = 17, c->saddr = "192.0.2.1", c->daddr = "192.0.2.2";
+        c->sport = 54321, c->dport = 4789;
+        c->in = (struct pkt_inner){.type = SKBT_TUN_VXLAN,
+                                   .flags = SKBT_TUN_F_ID | SKBT_TUN_F_L2,
+                                   .id = 42,
+                                   .tflags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 1,
+                                   .saddr = "10.0.0.1",
+                                   .daddr = "10.0.0.2",
+                                   .icmp_type = 8};
+
+        BEGIN("l3 ipv4 vxlan 8472 tcp", 0, 0x0800);
+        pb_ipv4(&b, 17, "192.0.2.1", "192.0.2.2", 5, 0);
+        pb_ports(&b, 40000, 8472);
+        pb_put(&b, "\0\x40\0\0", 4);
+        pb_vxlan(&b, 0xabcdef);
+        pb_eth(&b, 0x0800);
+        pb_ipv4(&b, 6, "10.0.0.1", "10.0.0.2", 5, 0);
+        pb_tcp(&b, 1234, 80, 0x02);
+        END();
+        c->flags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4;
+        c->l3 = 4, c->l4proto = 17, c->saddr = "192.0.2.1", c->daddr = "192.0.2.2";
+        c->sport = 40000, c->dport = 8472;
+        c->in = (struct pkt_inner){.type = SKBT_TUN_VXLAN,
+                                   .flags = SKBT_TUN_F_ID | SKBT_TUN_F_L2,
+                                   .id = 0xabcdef,
+                                   .tflags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 6,
+                                   .saddr = "10.0.0.1",
+                                   .daddr = "10.0.0.2",
+                                   .sport = 1234,
+                                   .dport = 80};
+
+        /* No I flag: not VXLAN, whatever the port. */
+        BEGIN("l3 ipv4 udp 4789 without vni", 0, 0x0800);
+        pb_ipv4(&b, 17, "192.0.2.1", "192.0.2.2", 5, 0);
+        pb_ports(&b, 40000, 4789);
+        pb_put(&b, "\0\x40\0\0", 4);
+        pb_u32(&b, 0);
+        pb_u32(&b, 0);
+        END();
+        c->flags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4;
+        c->l3 = 4, c->l4proto = 17, c->saddr = "192.0.2.1", c->daddr = "192.0.2.2";
+        c->sport = 40000, c->dport = 4789;
+
+        /* IPv6 outside, options in Geneve: the inner headers lie past the first copy. */
+        BEGIN("eth ipv6 geneve options ipv6 udp", 1, 0x86dd);
+        pb_eth(&b, 0x86dd);
+        pb_ipv6(&b, 17, "2001:db8::1", "2001:db8::2");
+        pb_ports(&b, 33333, 6081);
+        pb_put(&b, "\0\x40\0\0", 4);
+        pb_geneve(&b, 2, 0x6558, 7);
+        pb_eth(&b, 0x86dd);
+        pb_ipv6(&b, 17, "fd00::1", "fd00::2");
+        pb_ports(&b, 5000, 53);
+        END();
+        c->flags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4;
+        c->l3 = 6, c->l4proto = 17, c->saddr = "2001:db8::1", c->daddr = "2001:db8::2";
+        c->sport = 33333, c->dport = 6081;
+        c->in = (struct pkt_inner){.type = SKBT_TUN_GENEVE,
+                                   .flags = SKBT_TUN_F_ID | SKBT_TUN_F_L2,
+                                   .id = 7,
+                                   .tflags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 6,
+                                   .l4proto = 17,
+                                   .saddr = "fd00::1",
+                                   .daddr = "fd00::2",
+                                   .sport = 5000,
+                                   .dport = 53};
+
+        BEGIN("l3 ipv4 gre key ipv4 tcp", 0, 0x0800);
+        pb_ipv4(&b, 47, "198.51.100.1", "198.51.100.2", 5, 0);
+        pb_put(&b, "\xa0\0\x08\0", 4); /* checksum and key present */
+        pb_u32(&b, 0);                 /* checksum, reserved */
+        pb_u32(&b, 1001);              /* key */
+        pb_ipv4(&b, 6, "10.9.0.1", "10.9.0.2", 5, 0);
+        pb_tcp(&b, 2000, 22, 0x10);
+        END();
+        c->flags = SKBT_TUPLE_L3;
+        c->l3 = 4, c->l4proto = 47, c->saddr = "198.51.100.1", c->daddr = "198.51.100.2";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_GRE,
+                                   .flags = SKBT_TUN_F_ID,
+                                   .id = 1001,
+                                   .tflags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 6,
+                                   .saddr = "10.9.0.1",
+                                   .daddr = "10.9.0.2",
+                                   .sport = 2000,
+                                   .dport = 22};
+
+        BEGIN("eth ipv4 gretap udp", 1, 0x0800);
+        pb_eth(&b, 0x0800);
+        pb_ipv4(&b, 47, "198.51.100.1", "198.51.100.2", 5, 0);
+        pb_put(&b, "\0\0\x65\x58", 4);
+        pb_eth(&b, 0x0800);
+        pb_ipv4(&b, 17, "10.9.0.1", "10.9.0.2", 5, 0);
+        pb_ports(&b, 7, 9);
+        END();
+        c->flags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3;
+        c->l3 = 4, c->l4proto = 47, c->saddr = "198.51.100.1", c->daddr = "198.51.100.2";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_GRETAP,
+                                   .flags = SKBT_TUN_F_L2,
+                                   .tflags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 17,
+                                   .saddr = "10.9.0.1",
+                                   .daddr = "10.9.0.2",
+                                   .sport = 7,
+                                   .dport = 9};
+
+        BEGIN("l3 ipip icmp", 0, 0x0800);
+        pb_ipv4(&b, 4, "198.51.100.1", "198.51.100.2", 5, 0);
+        pb_ipv4(&b, 1, "10.8.0.1", "10.8.0.2", 5, 0);
+        pb_icmp(&b, 0, 3, 4);
+        END();
+        c->flags = SKBT_TUPLE_L3;
+        c->l3 = 4, c->l4proto = 4, c->saddr = "198.51.100.1", c->daddr = "198.51.100.2";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_IPIP,
+                                   .tflags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 1,
+                                   .saddr = "10.8.0.1",
+                                   .daddr = "10.8.0.2"};
+
+        BEGIN("l3 sit ipv6 tcp", 0, 0x0800);
+        pb_ipv4(&b, 41, "198.51.100.1", "198.51.100.2", 5, 0);
+        pb_ipv6(&b, 6, "2001:db8:1::1", "2001:db8:2::2");
+        pb_tcp(&b, 443, 55555, 0x18);
+        END();
+        c->flags = SKBT_TUPLE_L3;
+        c->l3 = 4, c->l4proto = 41, c->saddr = "198.51.100.1", c->daddr = "198.51.100.2";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_IPIP,
+                                   .tflags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 6,
+                                   .l4proto = 6,
+                                   .saddr = "2001:db8:1::1",
+                                   .daddr = "2001:db8:2::2",
+                                   .sport = 443,
+                                   .dport = 55555};
+
+        BEGIN("l3 ip6tnl ipv4 udp", 0, 0x86dd);
+        pb_ipv6(&b, 4, "2001:db8::a", "2001:db8::b");
+        pb_ipv4(&b, 17, "10.7.0.1", "10.7.0.2", 5, 0);
+        pb_ports(&b, 68, 67);
+        END();
+        c->flags = SKBT_TUPLE_L3;
+        c->l3 = 6, c->l4proto = 4, c->saddr = "2001:db8::a", c->daddr = "2001:db8::b";
+        c->in = (struct pkt_inner){.type = SKBT_TUN_IPIP,
+                                   .tflags = SKBT_TUPLE_L3 | SKBT_TUPLE_L4,
+                                   .l3 = 4,
+                                   .l4proto = 17,
+                                   .saddr = "10.7.0.1",
+                                   .daddr = "10.7.0.2",
+                                   .sport = 68,
+                                   .dport = 67};
 
         BEGIN("l3 ipv6 sctp", 0, 0);
         pb_ipv6(&b, 132, "fd00::1", "fd00::2");
@@ -331,6 +540,49 @@ static inline int pkt_case_check(const struct pkt_case *c, const struct skbt_tup
         DIFF(icmp_seq, c->icmp_seq);
         DIFF(tcp_flags, c->tcp_flags);
         DIFF(vlan_id, c->vlan_id);
+#undef DIFF
+        return bad;
+}
+
+/* The same for a tunnel and its inner packet. */
+static inline int pkt_inner_check(const struct pkt_case *c, const struct skbt_tunnel *tun)
+{
+        const struct pkt_inner *e = &c->in;
+        const struct skbt_tuple *t = &tun->inner;
+        uint8_t a[16] = {0};
+        int bad = 0;
+        int fam = e->l3 == 6 ? AF_INET6 : AF_INET;
+        uint32_t alen = e->l3 == 6 ? 16 : 4;
+
+#define DIFF(what, got, exp)                                                                       \
+        if ((long)(got) != (long)(exp)) {                                                          \
+                fprintf(stderr, "case '%s': %s = %ld, expected %ld\n", c->name, what, (long)(got), \
+                        (long)(exp));                                                              \
+                bad++;                                                                             \
+        }
+        DIFF("tunnel type", tun->type, e->type);
+        if (!e->type)
+                return bad;
+        DIFF("tunnel flags", tun->flags, e->flags);
+        DIFF("tunnel id", tun->id, e->id);
+        DIFF("inner flags", t->flags, e->tflags);
+        DIFF("inner l3", t->l3, e->l3);
+        if (e->tflags & SKBT_TUPLE_L3) {
+                DIFF("inner l4proto", t->l4proto, e->l4proto);
+                inet_pton(fam, e->saddr, a);
+                if (memcmp(a, t->saddr, alen)) {
+                        fprintf(stderr, "case '%s': inner saddr differs\n", c->name);
+                        bad++;
+                }
+                inet_pton(fam, e->daddr, a);
+                if (memcmp(a, t->daddr, alen)) {
+                        fprintf(stderr, "case '%s': inner daddr differs\n", c->name);
+                        bad++;
+                }
+        }
+        DIFF("inner sport", t->sport, e->sport);
+        DIFF("inner dport", t->dport, e->dport);
+        DIFF("inner icmp type", t->icmp_type, e->icmp_type);
 #undef DIFF
         return bad;
 }
@@ -413,6 +665,30 @@ static inline int build_filter_cases(struct filter_case *fc)
         FC("l3 ipv4 later fragment", "dport on later fragment", 0, 0, .flags = SKBT_F_DPORT,
            .dport = 0);
         FC("l3 ipv6 sctp", "sctp sport", 0, 1, .flags = SKBT_F_SPORT, .sport = 3868);
+        /* Tunnels: the outer packet unless the filter says (--layer). */
+        FC("eth ipv4 vxlan icmp", "outer: inner daddr", 0, 0, .flags = SKBT_F_DADDR,
+           .daddr = pfx("10.0.0.2", 32));
+        FC("eth ipv4 vxlan icmp", "inner: inner daddr", 0, 1, .flags = SKBT_F_DADDR | SKBT_F_LAYER,
+           .layer = SKBT_LAYER_INNER, .daddr = pfx("10.0.0.2", 32));
+        FC("eth ipv4 vxlan icmp", "inner: outer daddr", 0, 0, .flags = SKBT_F_DADDR | SKBT_F_LAYER,
+           .layer = SKBT_LAYER_INNER, .daddr = pfx("192.0.2.2", 32));
+        FC("eth ipv4 vxlan icmp", "either: outer daddr", 0, 1, .flags = SKBT_F_DADDR | SKBT_F_LAYER,
+           .layer = SKBT_LAYER_EITHER, .daddr = pfx("192.0.2.2", 32));
+        FC("eth ipv4 vxlan icmp", "either: inner proto", 0, 1, .flags = SKBT_F_PROTO | SKBT_F_LAYER,
+           .layer = SKBT_LAYER_EITHER, .proto = 1);
+        FC("eth ipv4 vxlan icmp", "either: neither", 0, 0, .flags = SKBT_F_PROTO | SKBT_F_LAYER,
+           .layer = SKBT_LAYER_EITHER, .proto = 6);
+        FC("eth ipv4 vxlan icmp", "inner: proto udp (the outer's)", 0, 0,
+           .flags = SKBT_F_PROTO | SKBT_F_LAYER, .layer = SKBT_LAYER_INNER, .proto = 17);
+        FC("l3 ipv4 gre key ipv4 tcp", "inner: dport 22", 0, 1,
+           .flags = SKBT_F_DPORT | SKBT_F_LAYER, .layer = SKBT_LAYER_INNER, .dport = 22);
+        FC("eth ipv6 geneve options ipv6 udp", "inner: ipv6 daddr past the first copy", 0, 1,
+           .flags = SKBT_F_DADDR | SKBT_F_LAYER, .layer = SKBT_LAYER_INNER,
+           .daddr = pfx("fd00::2", 128));
+        /* A packet without a tunnel is its own inner packet. */
+        FC("eth ipv4 icmp echo", "inner on a plain packet", 0, 1,
+           .flags = SKBT_F_DADDR | SKBT_F_LAYER, .layer = SKBT_LAYER_INNER,
+           .daddr = pfx("10.0.0.2", 32));
 #undef FC
         return n;
 }

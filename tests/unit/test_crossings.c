@@ -80,6 +80,19 @@ int main(void)
         strbuf_putc(&out, '\0');
         CHECK_STREQ(out.data, "[       300] eth1             t.in:ACCEPT  (nf:nft_do_chain)\n");
 
+        /* A tunnel: the outer packet, then the tunnel and its inner packet. */
+        strbuf_reset(&out);
+        feed(EV("net:net_dev_queue", "0xc1", 500, 7, "veth0",
+                ",\"tuple\":{\"l3\":\"ipv4\",\"proto\":\"udp\",\"saddr\":\"192.0.2.1\","
+                "\"daddr\":\"192.0.2.2\",\"sport\":40000,\"dport\":4789},\"tunnel\":{\"type\":"
+                "\"vxlan\",\"vni\":42,\"inner\":{\"l3\":\"ipv4\",\"proto\":\"icmp\",\"saddr\":"
+                "\"10.0.0.1\",\"daddr\":\"10.0.0.2\",\"sport\":0,\"dport\":0},\"inner_icmp\":"
+                "{\"type\":8,\"code\":0}}"),
+             &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data, "[       500] veth0            UDP 192.0.2.1:40000 -> 192.0.2.2:4789 "
+                              "vxlan 42 {request 10.0.0.1 -> 10.0.0.2}  (net:net_dev_queue)\n");
+
         /* Named namespaces (ip netns) show the name before the inode; no escapes pass. */
         strbuf_reset(&out);
         feed(EV("net:netif_rx", "0xb1", 400, 6, "vc", ",\"netns_name\":\"blue\"" ICMP_REQ), &out);

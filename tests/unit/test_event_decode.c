@@ -136,10 +136,9 @@ static void rnd_name(char *dst, size_t size)
                 dst[i] = palette[below(sizeof(palette) - 1)];
 }
 
-static void rnd_tuple(struct skbt_event *ev)
+static void rnd_tuple(struct skbt_tuple *t)
 {
         static const uint8_t protos[] = {1, 6, 17, 58, 132, 136, 47, 0, 255};
-        struct skbt_tuple *t = &ev->tuple;
 
         memset(t, 0, sizeof(*t));
         if (chance(25)) {
@@ -192,6 +191,26 @@ static void rnd_tuple(struct skbt_event *ev)
         t->icmp_code = (uint8_t)(chance(60) ? 0 : rnd());
         t->icmp_id = (uint16_t)rnd();
         t->icmp_seq = (uint16_t)rnd();
+}
+
+/* A tunnel as the parser notes it; the renderers show all but inner_off and the L2 flag. */
+static void rnd_tunnel(struct skbt_tunnel *tun)
+{
+        static const uint16_t inner_protos[] = {0x0800, 0x86dd, 0x0806, 0};
+
+        memset(tun, 0, sizeof(*tun));
+        tun->type = (uint8_t)(SKBT_TUN_VXLAN + below(SKBT_TUN_IPIP));
+        if (tun->type == SKBT_TUN_VXLAN || tun->type == SKBT_TUN_GRETAP)
+                tun->flags |= SKBT_TUN_F_L2;
+        if (tun->type != SKBT_TUN_IPIP && chance(70)) {
+                tun->flags |= SKBT_TUN_F_ID;
+                tun->id = tun->type == SKBT_TUN_GRE || tun->type == SKBT_TUN_GRETAP
+                              ? (uint32_t)rnd()
+                              : below(1u << 24);
+        }
+        tun->inner_off = (uint16_t)(16 + below(100));
+        tun->inner_proto = inner_protos[below(ARRAY_SIZE(inner_protos))];
+        rnd_tuple(&tun->inner);
 }
 
 struct session {
@@ -319,7 +338,9 @@ static void rnd_record(const struct session *s, struct live *l)
         ev->protocol = ethertypes[below(ARRAY_SIZE(ethertypes))];
         rnd_name(ev->ifname, sizeof(ev->ifname));
         rnd_name(ev->comm, sizeof(ev->comm));
-        rnd_tuple(ev);
+        rnd_tuple(&ev->tuple);
+        if (chance(25))
+                rnd_tunnel(&ev->tun);
         ev->track_id = chance(20) ? 0 : rnd();
         if (chance(30)) {
                 ev->flags |= SKBT_EV_RETURN;

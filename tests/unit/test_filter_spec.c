@@ -643,9 +643,10 @@ static void test_from_json(void)
         check_json_fail("\"tcp\"", "filter", "invalid filter: expected an object, got a string");
 
         /* unknown members: a typo must not silently widen a trace */
-        check_json_fail("{\"foo\":1}", "filter.foo",
-                        "unknown parameter 'filter.foo': expected mark, mark_mask, l3, proto, "
-                        "saddr, daddr, addr, sport, dport, port, pid, netns, ifname or ifindex");
+        check_json_fail(
+            "{\"foo\":1}", "filter.foo",
+            "unknown parameter 'filter.foo': expected mark, mark_mask, l3, proto, "
+            "saddr, daddr, addr, sport, dport, port, pid, netns, ifname, ifindex or layer");
         check_json_fail("{\"proto\":\"tcp\",\"Sport\":80}", "filter.Sport",
                         "unknown parameter 'filter.Sport'");
         /* The member name is the client's: quoted, printable only, in both places. */

@@ -1161,6 +1161,79 @@ static void test_netfilter(void)
         json_object_put(obj);
 }
 
+/* Tunnels: the outer flow, the tunnel and its id, the inner flow in braces; JSON "tunnel". */
+static void test_tunnel(void)
+{
+        _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+        struct skbt_event ev = base_event();
+        json_object *obj, *tun, *inner;
+
+        ev.protocol = 0x0800;
+        ev.tuple.l3 = SKBT_L3_IPV4;
+        ev.tuple.l4proto = 17;
+        ev.tuple.flags = SKBT_TUPLE_L2 | SKBT_TUPLE_L3 | SKBT_TUPLE_L4;
+        set_ip4(ev.tuple.saddr, 192, 0, 2, 1);
+        set_ip4(ev.tuple.daddr, 192, 0, 2, 2);
+        ev.tuple.sport = 54321;
+        ev.tuple.dport = 4789;
+        ev.tun.type = SKBT_TUN_VXLAN;
+        ev.tun.flags = SKBT_TUN_F_ID | SKBT_TUN_F_L2;
+        ev.tun.id = 42;
+        ev.tun.inner_proto = 0x0800;
+        ev.tun.inner = icmp_echo_event().tuple;
+        CHECK_STREQ(flow(&sb, &ev), "UDP 192.0.2.1:54321 -> 192.0.2.2:4789 vxlan vni=42 "
+                                    "{ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=7 seq=3}");
+        CHECK(strstr(text(&sb, &ev, &names), " veth1 UDP 192.0.2.1:54321 -> 192.0.2.2:4789 vxlan "
+                                             "vni=42 {ICMP 10.0.0.1 -> 10.0.0.2 echo-request id=7 "
+                                             "seq=3}"));
+        obj = json(&sb, &ev, &names);
+        tun = member(obj, "tunnel", json_type_object);
+        CHECK_STREQ(member_str(tun, "type"), "vxlan");
+        CHECK_INTEQ(member_int(tun, "vni"), 42);
+        CHECK_STREQ(member_str(tun, "inner_protocol"), "0x0800");
+        inner = member(tun, "inner", json_type_object);
+        CHECK_STREQ(member_str(inner, "daddr"), "10.0.0.2");
+        CHECK_STREQ(member_str(inner, "proto"), "icmp");
+        CHECK_INTEQ(member_int(member(tun, "inner_icmp", json_type_object), "id"), 7);
+        /* The outer tuple stays the event's. */
+        CHECK_INTEQ(member_int(member(obj, "tuple", json_type_object), "dport"), 4789);
+        json_object_put(obj);
+
+        /* GRE with a key, over IPv6; an inner packet without IP (ARP in GRETAP). */
+        ev.tuple.l3 = SKBT_L3_IPV6;
+        ev.tuple.l4proto = 47;
+        ev.tuple.flags = SKBT_TUPLE_L3;
+        set_ip6(ev.tuple.saddr, "2001:db8::1");
+        set_ip6(ev.tuple.daddr, "2001:db8::2");
+        ev.protocol = 0x86dd;
+        ev.tun.type = SKBT_TUN_GRETAP;
+        ev.tun.id = 7;
+        ev.tun.inner_proto = 0x0806;
+        memset(&ev.tun.inner, 0, sizeof(ev.tun.inner));
+        ev.tun.inner.flags = SKBT_TUPLE_L2;
+        CHECK_STREQ(flow(&sb, &ev), "proto 47 2001:db8::1 -> 2001:db8::2 ip6gretap key=7 "
+                                    "{proto 0x0806}");
+        obj = json(&sb, &ev, &names);
+        tun = member(obj, "tunnel", json_type_object);
+        CHECK_INTEQ(member_int(tun, "key"), 7);
+        CHECK(json_object_object_get_ex(tun, "inner", &inner) && inner == NULL);
+        json_object_put(obj);
+        /* IP in IP: named by the families, no id. */
+        ev.tun.type = SKBT_TUN_IPIP;
+        ev.tun.flags = 0;
+        ev.tuple.l3 = SKBT_L3_IPV4;
+        ev.tun.inner.l3 = SKBT_L3_IPV6;
+        CHECK(strstr(flow(&sb, &ev), " sit {"));
+        ev.tun.inner.l3 = SKBT_L3_IPV4;
+        CHECK(strstr(flow(&sb, &ev), " ipip {"));
+        /* No tunnel: nothing more. */
+        ev.tun.type = SKBT_TUN_NONE;
+        CHECK(!strchr(flow(&sb, &ev), '{'));
+        obj = json(&sb, &ev, &names);
+        CHECK(!has_member(obj, "tunnel"));
+        json_object_put(obj);
+}
+
 static const char *fake_netns_name(void *data, uint32_t inode)
 {
         (void)data;
@@ -1218,6 +1291,7 @@ int main(void)
 {
         test_output_names();
         test_netns_name();
+        test_tunnel();
         test_icmp_echo();
         test_icmp_types();
         test_tcp6();

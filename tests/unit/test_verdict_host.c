@@ -93,6 +93,32 @@ int main(void)
                         CHECK(skbt_vent_match(&e, &k2, h2, 0x1));
                 }
         }
+        /* A verdict that read a tunnel's inner packet past the first copy (--layer inner):
+         * the second copy must be the same length and the same bytes, and only the bytes
+         * that were copied count. */
+        {
+                struct skbt_tunnel tun = {.type = SKBT_TUN_VXLAN, .inner_off = 100};
+                __u8 m2[SKBT_HDR_MAX] __attribute__((aligned(8)));
+
+                skbt_vent_store(&e, &k, hdr, &t, 0x3, 0x1);
+                skbt_vent_store_tun(&e, &tun, 1, hdr, 60);
+                e.k.skb = k.skb;
+                CHECK(e.inner == 1 && e.more == 60 && e.tun.type == SKBT_TUN_VXLAN);
+                CHECK(skbt_vent_match_more(&e, hdr, 60));
+                CHECK(!skbt_vent_match_more(&e, hdr, 59));
+                CHECK(!skbt_vent_match_more(&e, hdr, 61));
+                for (unsigned i = 0; i < SKBT_HDR_MAX; i++) {
+                        memcpy(m2, hdr, sizeof(m2));
+                        m2[i] ^= 0x40;
+                        if (skbt_vent_match_more(&e, m2, 60) != (i >= 60)) {
+                                fprintf(stderr, "second copy byte %u changed: wrong answer\n", i);
+                                CHECK(0);
+                        }
+                }
+                /* A verdict that did not read the inner packet keeps no second copy. */
+                skbt_vent_store_tun(&e, &tun, 0, hdr, 60);
+                CHECK(e.inner == 0 && e.more == 0);
+        }
         /* An empty slot (all zero, as the map starts) answers nothing. */
         memset(&e, 0, sizeof(e));
         memset(h2, 0, sizeof(h2));
@@ -105,6 +131,6 @@ int main(void)
                 slots[skbt_vslot(0xffff888103a40000ULL + 256ULL * i)] = true;
         for (unsigned i = 0; i < SKBT_VCACHE_SLOTS; i++)
                 CHECK(slots[i]);
-        printf("verdict cache: key, header bytes, coverage and slots checked\n");
+        printf("verdict cache: key, header bytes, second copy, coverage and slots checked\n");
         return TEST_DONE();
 }
