@@ -148,6 +148,19 @@ static void progress_close(struct trace_session *s)
         }
 }
 
+/* The first probe that could not be attached and why ("failure"), for a line ending "...". */
+static void print_failure(json_object *o)
+{
+        json_object *f = member(o, "failure", json_type_object);
+        const char *probe = json_object_get_string(member(f, "probe", json_type_string));
+        const char *why = json_object_get_string(member(f, "why", json_type_string));
+        bool ret = json_object_get_boolean(member(f, "is_return", json_type_boolean));
+
+        if (probe && why)
+                fprintf(stderr, "; %s%s: %s", probe, ret ? " (return)" : "", why);
+        fputs(" (every probe and its reason: 'ipftctl list')\n", stderr);
+}
+
 /*
  * "progress": how much of what the session needs is attached.  The final
  * line says when all of it was: scripts and the test harness wait for it
@@ -180,11 +193,13 @@ static void trace_print_progress(struct trace_session *s, json_object *p)
         if (failed == 0)
                 fprintf(stderr, "all %" PRIu64 " probes attached after %.2f s\n", total,
                         (double)ms / 1e3);
-        else
+        else {
                 fprintf(stderr,
                         "%" PRIu64 " probes settled after %.2f s: %" PRIu64 " attached, %" PRIu64
-                        " could not be (see 'ipftctl list')\n",
+                        " could not be",
                         total, (double)ms / 1e3, done, failed);
+                print_failure(p);
+        }
 }
 
 /* When everything the session needed was attached, if that had to wait. */
@@ -196,12 +211,13 @@ static void trace_print_coverage(struct trace_session *s, json_object *cov)
         if (!cov || total == 0)
                 return;
         if (member_u64(cov, "full_ms", &ms)) {
-                if (failed)
+                if (failed) {
                         fprintf(stderr,
                                 "coverage: %" PRIu64 " of %" PRIu64 " probes, settled after %.2f "
-                                "s; %" PRIu64 " could not be attached (see 'ipftctl list')\n",
+                                "s; %" PRIu64 " could not be attached",
                                 done, total, (double)ms / 1e3, failed);
-                else if (s->attach_pending)
+                        print_failure(cov);
+                } else if (s->attach_pending)
                         fprintf(stderr, "coverage: all %" PRIu64 " probes from %.2f s on\n", total,
                                 (double)ms / 1e3);
                 return;

@@ -44,11 +44,8 @@ static int load_copy(struct skbt_loader *l, const struct skbt_probe *p, struct b
                 snprintf(why, SKBT_WHY_MAX, "stamping failed: %s", strerror(-r));
                 return r;
         }
-        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, p->btf_id,
-                              p->btf_obj_fd);
-        if (r < 0)
-                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
-        return r;
+        return skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, p->btf_id,
+                                 p->btf_obj_fd, why);
 }
 
 /*
@@ -66,9 +63,8 @@ static int load_nf(struct skbt_loader *l, struct skbt_probe *p, char *why)
                 return r;
         p->prog_fd = r;
         r = skbt_load_stamped(l, ret, BPF_PROG_TYPE_TRACING, "skbt_nf_fx", bpf_program__insns(ret),
-                              p->btf_id, p->btf_obj_fd);
+                              p->btf_id, p->btf_obj_fd, why);
         if (r < 0) {
-                snprintf(why, SKBT_WHY_MAX, "return load failed: %s", strerror(-r));
                 p->prog_fd = safe_close(p->prog_fd);
                 return r;
         }

@@ -111,13 +111,12 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
                 }
                 r = skbt_load_stamped(l, tmpl,
                                       btf ? BPF_PROG_TYPE_TRACING : BPF_PROG_TYPE_RAW_TRACEPOINT,
-                                      prog_name, insns, btf ? p->btf_id : 0, 0);
+                                      prog_name, insns, btf ? p->btf_id : 0, 0, why);
                 if (r >= 0) {
                         p->prog_fd = r;
                         p->tp_btf = btf;
                         return 0;
                 }
-                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
                 if (btf)
                         log_debug_errno(r, "tracepoint %s: tp_btf load failed (%m), trying raw_tp",
                                         p->name);

@@ -3,6 +3,7 @@
  * linger */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ struct skbt_demand {
         int64_t linger_usec;  /* < 0: never detach */
         struct skbt_coverage cov[SKBT_MAX_SESSIONS];
         struct skbt_demand_stats stats;
+        char last_why[160]; /* the attach failure logged last (log_failures()) */
 };
 
 int skbt_demand_new(struct skbt_loader *l, struct skbt_attacher *a, struct skbt_demand **ret)
@@ -122,7 +124,8 @@ const struct skbt_coverage *skbt_demand_session_start(struct skbt_demand *dm, ui
         _cleanup_free_ uint8_t *mark = calloc(l->n_probes ? l->n_probes : 1, 1);
         uint64_t bit = 1ULL << slot;
 
-        *cov = (struct skbt_coverage){.active = true, .start_ns = now_ns};
+        *cov = (struct skbt_coverage){
+            .active = true, .start_ns = now_ns, .first_failed = SKBT_NO_PROBE};
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
@@ -139,6 +142,8 @@ const struct skbt_coverage *skbt_demand_session_start(struct skbt_demand *dm, ui
                                 skbt_live_probe_add(l, i, bit);
                 } else if (!usable(p)) {
                         cov->failed++;
+                        if (cov->first_failed == SKBT_NO_PROBE)
+                                cov->first_failed = i;
                 } else if (mark) {
                         mark[i] = 1;
                 }
@@ -174,20 +179,45 @@ const struct skbt_coverage *skbt_demand_coverage(const struct skbt_demand *dm, u
         return slot < SKBT_MAX_SESSIONS ? &dm->cov[slot] : NULL;
 }
 
-/* Every slot in mask: one more probe live, or failed. */
-static void account(struct skbt_demand *dm, uint64_t mask, bool live)
+/* Every slot in mask: probe id is live now, or failed. */
+static void account(struct skbt_demand *dm, uint64_t mask, uint32_t id, bool live)
 {
         while (mask) {
                 uint32_t slot = (uint32_t)__builtin_ctzll(mask);
+                struct skbt_coverage *cov = &dm->cov[slot];
 
                 mask &= mask - 1;
-                if (!dm->cov[slot].active)
+                if (!cov->active)
                         continue;
-                if (live)
-                        dm->cov[slot].live++;
-                else
-                        dm->cov[slot].failed++;
+                if (live) {
+                        cov->live++;
+                        continue;
+                }
+                cov->failed++;
+                if (cov->first_failed == SKBT_NO_PROBE)
+                        cov->first_failed = id;
         }
+}
+
+/*
+ * Probes of an attach job that could not be attached: said in the log at
+ * warning level (the reason is the operator's to act on), once per new reason,
+ * not once per probe: a backend may refuse hundreds for the same one.
+ */
+static void log_failures(struct skbt_demand *dm, const struct skbt_job_done *d, uint32_t ok)
+{
+        const struct skbt_probe *first = NULL;
+
+        for (uint32_t k = 0; k < d->n && !first; k++)
+                if (!dm->l->probes[d->ids[k]].link)
+                        first = &dm->l->probes[d->ids[k]];
+        if (!first || !first->error || strcmp(first->error, dm->last_why) == 0)
+                return;
+        snprintf(dm->last_why, sizeof(dm->last_why), "%s", first->error);
+        log_warning("%u of %u probes could not be attached, %s%s among them: %s (every probe and "
+                    "its reason: ipftctl list)",
+                    d->n - ok, d->n, first->name, first->is_return ? " (return)" : "",
+                    first->error);
 }
 
 static uint64_t dispatch_attach(struct skbt_demand *dm, struct skbt_job_done *d, uint64_t now_ns)
@@ -201,6 +231,8 @@ static uint64_t dispatch_attach(struct skbt_demand *dm, struct skbt_job_done *d,
         dm->stats.last_attach_ns = d->ns;
         log_debug("attached %u of %u probes in %.2f ms (the worker's time, loads included)", ok,
                   d->n, (double)d->ns / 1e6);
+        if (ok < d->n)
+                log_failures(dm, d, ok);
         for (uint32_t k = 0; k < d->n; k++) {
                 uint32_t i = d->ids[k];
 
@@ -209,7 +241,7 @@ static uint64_t dispatch_attach(struct skbt_demand *dm, struct skbt_job_done *d,
                         dm->n_queued--;
                 }
                 changed |= dm->need[i];
-                account(dm, dm->need[i], l->probes[i].link != NULL);
+                account(dm, dm->need[i], i, l->probes[i].link != NULL);
                 if (!l->probes[i].link)
                         continue;
                 dm->stats.attached++;

@@ -33,6 +33,9 @@ struct skbt_coverage {
         uint64_t start_ns; /* when it asked */
         uint64_t full_ns;  /* when the last one was settled (attached or failed), 0: not yet */
         bool reported;     /* full_ns has been told to the session */
+        /* The first of them that could not be attached (its error says why), UINT32_MAX: none.
+         * Sessions show it, so that an operator sees why without the daemon's log. */
+        uint32_t first_failed;
 };
 
 static inline bool skbt_coverage_settled(const struct skbt_coverage *c)

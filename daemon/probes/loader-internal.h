@@ -25,9 +25,14 @@ bool skbt_function_is_drop(const struct skbt_sym *s);
 bool skbt_probe_wanted(const struct skbt_loader_opts *o, const char *name);
 
 /* stamped.c (skbt_stamp_probe_id() is in loader.h, for tests) */
+/* Why a load failed with errno e, from the verifier's log at BPF_LOG_STATS, into why
+ * (SKBT_WHY_MAX bytes). */
+void skbt_load_why(char *why, int e, const char *log);
+/* The program's fd, or a negative errno with why (SKBT_WHY_MAX bytes; may be NULL) saying
+ * what the verifier refused. */
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
-                      int attach_btf_obj_fd);
+                      int attach_btf_obj_fd, char *why);
 /*
  * The program to attach for template tmpl: the object's own when it is
  * complete, else (a template whose body the verifier dropped, bpf/skbtrace.bpf.c)

@@ -29,8 +29,10 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 {
         if (!l)
                 return NULL;
-        for (uint32_t i = 0; i < l->n_tmpl_copies; i++)
+        for (uint32_t i = 0; i < l->n_tmpl_copies; i++) {
                 safe_close(l->tmpl_copies[i].fd);
+                free(l->tmpl_copies[i].why);
+        }
         pthread_mutex_destroy(&l->tmpl_lock);
         skbt_backend_detach_all(l);
         for (uint32_t i = 0; i < l->n_probes; i++) {

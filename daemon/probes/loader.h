@@ -119,7 +119,8 @@ struct skbt_loader {
          * kprobe-multi), loaded when first needed: skbt_template_fd(). */
         struct skbt_tmpl_copy {
                 const struct bpf_program *tmpl;
-                int fd;
+                int fd;    /* negative errno: the kernel refused it */
+                char *why; /* then why */
         } tmpl_copies[SKBT_TMPL_COPIES_MAX];
         uint32_t n_tmpl_copies;
         pthread_mutex_t tmpl_lock;

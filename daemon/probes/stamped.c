@@ -13,6 +13,7 @@
 #include <libelf.h>
 #include <linux/bpf.h>
 
+#include "backend.h"
 #include "loader-internal.h"
 #include "loader.h"
 #include "log.h"
@@ -275,59 +276,135 @@ static void count_load(struct skbt_loader *l, int fd, const char *name, uint64_t
                   info.verified_insns);
 }
 
+/*
+ * Why the verifier refused a program, in words an operator can act on, from
+ * its log at BPF_LOG_STATS (the error line, then the statistics): "program too
+ * complex for this kernel's verifier (1000001 instructions processed, limit
+ * 1000000)" rather than E2BIG's "Argument list too long".
+ */
+void skbt_load_why(char *why, int e, const char *log)
+{
+        const char *processed = strstr(log, "processed ");
+        char last[112] = "";
+        const char *p = log;
+        unsigned long long n = 0;
+
+        /* The last line that is not a statistic: the verifier's own reason. */
+        while (*p) {
+                size_t len = strcspn(p, "\n");
+
+                if (len && strncmp(p, "processed ", 10) != 0 &&
+                    strncmp(p, "verification time", 17) != 0 && strncmp(p, "stack depth", 11) != 0)
+                        snprintf(last, sizeof(last), "%.*s", (int)len, p);
+                p += len;
+                if (*p)
+                        p++;
+        }
+        if (processed)
+                n = strtoull(processed + 10, NULL, 10);
+        if (e == E2BIG && n)
+                snprintf(why, SKBT_WHY_MAX,
+                         "load failed: program too complex for this kernel's verifier (%llu "
+                         "instructions processed, its limit is 1000000)",
+                         n);
+        else if (last[0])
+                snprintf(why, SKBT_WHY_MAX, "load failed: the verifier refused it (%s): %s",
+                         strerror(e), last);
+        else
+                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(e));
+}
+
+/* The whole verifier log of a failed load, for SKBTRACED_VERIFIER_LOG=1|PATH (debugging): one
+ * more verification, at log level 1. */
+static void debug_log(const char *name, enum bpf_prog_type type, const void *insns, size_t n,
+                      struct bpf_prog_load_opts *opts)
+{
+        const char *env = getenv("SKBTRACED_VERIFIER_LOG");
+        size_t size = 64u << 20;
+        _cleanup_free_ char *log = NULL;
+        int fd;
+
+        if (!env || strcmp(env, "stats") == 0)
+                return;
+        log = calloc(1, size);
+        if (!log)
+                return;
+        opts->log_buf = log;
+        opts->log_size = (uint32_t)size;
+        opts->log_level = 1;
+        fd = bpf_prog_load(type, name, "GPL", insns, n, opts);
+        if (fd >= 0) {
+                close(fd);
+                return;
+        }
+        log_debug("verifier on %s: ...%s", name,
+                  log + (strlen(log) > 1900 ? strlen(log) - 1900 : 0));
+        /* SKBTRACED_VERIFIER_LOG=/path: the whole log of the first failure there. */
+        if (env[0] == '/') {
+                FILE *f = fopen(env, "wx");
+
+                if (f) {
+                        fputs(log, f);
+                        fclose(f);
+                }
+        }
+}
+
+/*
+ * Load a stamped copy of a template, with the BTF the verifier needs for the
+ * global filter function (checked once on its own, which keeps verification of
+ * the body small).  One verification, with the verifier's statistics asked
+ * for (BPF_LOG_STATS prints no instruction, only the error and the counts):
+ * a refused program is not verified again to learn why, which on a program
+ * that hits the 1,000,000-instruction limit cost as long again (33-55 s each
+ * under TCG on 6.1).
+ */
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
-                      int attach_btf_obj_fd)
+                      int attach_btf_obj_fd, char *why)
 {
         _cleanup_free_ struct bpf_func_info *fi = NULL;
+        size_t n = bpf_program__insn_cnt(tmpl), size = 16384;
+        _cleanup_free_ char *log = calloc(1, size);
         uint32_t cnt = 0;
         uint64_t t0;
-        int r;
+        int r, e;
 
         r = build_func_info(l, tmpl, &fi, &cnt);
-        if (r < 0)
+        if (r < 0) {
+                if (why)
+                        snprintf(why, SKBT_WHY_MAX, "load failed: no BTF for %s's functions: %s",
+                                 name, strerror(-r));
                 return r;
+        }
         LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_btf_fd = bpf_object__btf_fd(l->skel->obj),
                     .func_info = fi, .func_info_cnt = cnt,
                     .func_info_rec_size = sizeof(struct bpf_func_info),
                     .expected_attach_type = bpf_program__expected_attach_type(tmpl),
-                    .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd);
+                    .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd,
+                    .log_buf = log, .log_size = log ? (uint32_t)size : 0, .log_level = log ? 4 : 0);
         t0 = now_ns();
-        r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
-        if (r >= 0)
-                count_load(l, r, name, now_ns() - t0);
-        if (r < 0) {
-                /* Load again for the verifier's statistics, so the reason is visible;
-                 * SKBTRACED_VERIFIER_LOG=1 asks for the full log's tail (debugging). */
-                bool full = getenv("SKBTRACED_VERIFIER_LOG") != NULL;
-                size_t size = full ? (64u << 20) : 4096;
-                _cleanup_free_ char *log = calloc(1, size);
-                int e = errno;
-
-                if (!log)
-                        return -e;
-                opts.log_buf = log;
-                opts.log_size = (uint32_t)size;
-                opts.log_level = full ? 1 : 4;
-                r = bpf_prog_load(type, name, "GPL", insns, bpf_program__insn_cnt(tmpl), &opts);
-                if (r >= 0)
-                        return r; /* a transient failure */
-                log_debug("verifier on %s: ...%s", name,
-                          log + (strlen(log) > (full ? 1900 : 300)
-                                     ? strlen(log) - (full ? 1900 : 300)
-                                     : 0));
-                /* SKBTRACED_VERIFIER_LOG=/path: the whole log of the first failure there. */
-                if (full && getenv("SKBTRACED_VERIFIER_LOG")[0] == '/') {
-                        FILE *f = fopen(getenv("SKBTRACED_VERIFIER_LOG"), "wx");
-
-                        if (f) {
-                                fputs(log, f);
-                                fclose(f);
-                        }
-                }
-                return -e;
+        r = bpf_prog_load(type, name, "GPL", insns, n, &opts);
+        e = r < 0 ? errno : 0;
+        if (r < 0 && e == ENOSPC && log) {
+                /* The log filled up (it fails the load): once more without one. */
+                opts.log_buf = NULL;
+                opts.log_size = 0;
+                opts.log_level = 0;
+                log[0] = '\0';
+                r = bpf_prog_load(type, name, "GPL", insns, n, &opts);
+                e = r < 0 ? errno : 0;
         }
-        return r;
+        if (r >= 0) {
+                count_load(l, r, name, now_ns() - t0);
+                return r;
+        }
+        if (why)
+                skbt_load_why(why, e, log ? log : "");
+        log_debug("verifier refused %s after %.1f ms: %s", name, (double)(now_ns() - t0) / 1e6,
+                  log ? log : "");
+        debug_log(name, type, insns, n, &opts);
+        return -e;
 }
 
 int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
@@ -339,7 +416,13 @@ int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_p
         pthread_mutex_lock(&l->tmpl_lock);
         for (uint32_t i = 0; i < l->n_tmpl_copies; i++)
                 if (l->tmpl_copies[i].tmpl == tmpl) {
+                        /* A refusal is remembered: the verifier would refuse it again, and
+                         * each try of a program at its limit takes long (stamped.c). */
                         r = l->tmpl_copies[i].fd;
+                        if (r < 0)
+                                snprintf(why, SKBT_WHY_MAX, "%s",
+                                         l->tmpl_copies[i].why ? l->tmpl_copies[i].why
+                                                               : "load failed");
                         goto out;
                 }
         r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl), 0, &insns);
@@ -357,12 +440,17 @@ int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_p
                          strerror(-r));
                 goto out;
         }
-        r = skbt_load_stamped(l, tmpl, type, bpf_program__name(tmpl), insns, 0, 0);
+        r = skbt_load_stamped(l, tmpl, type, bpf_program__name(tmpl), insns, 0, 0, why);
         if (r < 0) {
-                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
-                goto out;
+                /* Said once, where it is decided; every probe it serves lists the reason. */
+                log_warning("cannot load %s, the program behind some probes of this backend: %s",
+                            bpf_program__name(tmpl), why);
+                if (r == -ENOMEM || r == -EAGAIN || r == -EINTR)
+                        goto out; /* may work next time */
+                l->tmpl_copies[l->n_tmpl_copies].why = strdup(why);
         }
-        l->tmpl_copies[l->n_tmpl_copies++] = (struct skbt_tmpl_copy){.tmpl = tmpl, .fd = r};
+        l->tmpl_copies[l->n_tmpl_copies].tmpl = tmpl;
+        l->tmpl_copies[l->n_tmpl_copies++].fd = r;
 out:
         pthread_mutex_unlock(&l->tmpl_lock);
         return r;

@@ -106,6 +106,30 @@ static uint64_t session_ms(const struct skbt_session *s, uint64_t ns)
 static void session_flush(struct skbt_session *s);
 
 /*
+ * "failure": the first probe the session needed that could not be attached,
+ * and why (the probe's error, as List gives it), so the client can say it
+ * without a look at the daemon's log.  Nothing when none failed.
+ */
+static void coverage_failure(struct skbt_session *s, const struct skbt_coverage *cov,
+                             json_object *o)
+{
+        const struct skbt_loader *l = s->d->loader;
+        const struct skbt_probe *p;
+        json_object *f;
+
+        if (!cov->failed || cov->first_failed >= l->n_probes)
+                return;
+        p = &l->probes[cov->first_failed];
+        f = json_object_new_object();
+        if (!f)
+                return;
+        json_object_object_add(f, "probe", json_object_new_string(p->name));
+        json_object_object_add(f, "is_return", json_object_new_boolean(p->is_return));
+        json_object_object_add(f, "why", json_object_new_string(p->error ? p->error : "unknown"));
+        json_object_object_add(o, "failure", f);
+}
+
+/*
  * Tell the client how far attaching got ("progress", docs/protocol.md): at
  * most every SKBT_PROGRESS_NS, and always once everything is settled.
  */
@@ -135,6 +159,7 @@ static void session_progress(struct skbt_session *s, const struct skbt_coverage 
         json_object_object_add(p, "total", json_object_new_int64(cov->total));
         json_object_object_add(p, "elapsed_ms", json_object_new_uint64(session_ms(s, now)));
         json_object_object_add(p, "complete", json_object_new_boolean(settled));
+        coverage_failure(s, cov, p);
         s->out.ops->record(s->out.userdata, params);
 }
 
@@ -370,6 +395,7 @@ static json_object *coverage_json(struct skbt_session *s)
         if (cov->full_ns)
                 json_object_object_add(o, "full_ms",
                                        json_object_new_uint64(session_ms(s, cov->full_ns)));
+        coverage_failure(s, cov, o);
         return o;
 }
 

@@ -180,7 +180,8 @@ static void test_templates(void)
                         continue;
                 /* With the BTF func_info the daemon passes: the global functions
                  * (filter, pcap interpreter) are verified once, not per call. */
-                fd = skbt_load_stamped(&l, prog, bpf_program__type(prog), "skbt_test", insns, 0, 0);
+                fd = skbt_load_stamped(&l, prog, bpf_program__type(prog), "skbt_test", insns, 0, 0,
+                                       NULL);
                 if (fd < 0)
                         errno = -fd;
                 if (fd < 0)
