@@ -231,8 +231,13 @@ SKBT_KRETPROBE("kretprobe", skbt_kretprobe)
 
 /*
  * Netfilter verdicts (skbt_nf.bpf.h): one entry and one return template per
- * attach type, on the table and chain evaluation functions.  The stamp or
- * cookie carries the engine and the argument positions.
+ * attach type, on the table and chain evaluation functions.  Every entry,
+ * kprobes' too, is loaded once per evaluator with the engine and the argument
+ * positions stamped in (never read from an attach cookie): constants let the
+ * verifier follow one engine and one register per argument.  A kprobe copy
+ * that read them from the cookie went through 1,000,001 instructions on Linux
+ * 6.1's verifier and was refused (E2BIG); stamped, it verifies like the fentry
+ * copy.  The returns read no stamp: the object's own programs serve them all.
  */
 SEC("fentry/netif_receive_skb")
 int skbt_nf_fentry(__u64 *ctx)
@@ -256,9 +261,11 @@ int skbt_nf_fexit(__u64 *ctx)
 SEC("kprobe.multi")
 int skbt_nf_kmulti(struct pt_regs *ctx)
 {
-        if (skbt_kprobe_template() || skbt_idle())
+        __u64 stamp = skbt_stamp();
+
+        if ((__u32)stamp == SKBT_PROBE_ID_MARKER || skbt_idle())
                 return 0;
-        return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
+        return skbt_nf_kprobe_enter(ctx, stamp);
 }
 
 SEC("kretprobe.multi")
@@ -272,9 +279,11 @@ int skbt_nf_kmulti_ret(struct pt_regs *ctx)
 SEC("kprobe")
 int skbt_nf_kprobe(struct pt_regs *ctx)
 {
-        if (skbt_kprobe_template() || skbt_idle())
+        __u64 stamp = skbt_stamp();
+
+        if ((__u32)stamp == SKBT_PROBE_ID_MARKER || skbt_idle())
                 return 0;
-        return skbt_nf_kprobe_enter(ctx, bpf_get_attach_cookie(ctx));
+        return skbt_nf_kprobe_enter(ctx, stamp);
 }
 
 SEC("kretprobe")

@@ -85,7 +85,8 @@ static void apply_keep(struct skbtraced *d)
  * attaching is only a link; sessions that come meanwhile get theirs first (the
  * worker loads what they need before any background load).  What loads: the
  * template copies the kprobe backends share per skb position (one probe of
- * each position loads its position's), then every tracepoint's.  fentry
+ * each position loads its position's) and each netfilter evaluator's entry,
+ * then every tracepoint's.  fentry
  * programs (one per function, some 60 KiB of kernel memory each) load when a
  * session first needs their function.
  */
@@ -102,8 +103,10 @@ static void preload(struct skbtraced *d)
         for (uint32_t i = 0; shared && i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
+                /* A netfilter evaluator's entry is its own copy (backend_kprobe.c). */
                 if (p->kind == SKBT_PROBE_TRACEPOINT || !p->attached ||
-                    p->backend >= _SKBT_BACKEND_MAX || seen[p->kind][p->is_return][p->skb_arg])
+                    p->backend >= _SKBT_BACKEND_MAX ||
+                    (p->kind != SKBT_PROBE_NETFILTER && seen[p->kind][p->is_return][p->skb_arg]))
                         continue;
                 seen[p->kind][p->is_return][p->skb_arg] = true;
                 ids[n++] = i;

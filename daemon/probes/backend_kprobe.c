@@ -52,20 +52,52 @@ static const char *target(const struct skbt_probe *p)
 }
 
 /*
+ * A netfilter evaluator's entry: a copy of its template with the probe's stamp
+ * (id, engine, argument positions) in the program, as fentry does, not in the
+ * attach cookie: with them unknown, Linux 6.1's verifier gave up on the
+ * template after 1,000,001 instructions (bpf/skbtrace.bpf.c).  One load per
+ * evaluator (a handful), kept in p->prog_fd.
+ */
+static int load_nf_entry(struct skbt_loader *l, bool multi, struct skbt_probe *p, char *why)
+{
+        _cleanup_free_ void *insns = NULL;
+        struct bpf_program *tmpl = probe_prog(l->skel, multi, p, false);
+        int r;
+
+        r = skbt_stamp_probe_id(bpf_program__insns(tmpl), bpf_program__insn_cnt(tmpl), p->stamp,
+                                &insns);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "stamping %s failed: %s", bpf_program__name(tmpl),
+                         strerror(-r));
+                return r;
+        }
+        r = skbt_load_stamped(l, tmpl, BPF_PROG_TYPE_KPROBE, multi ? "skbt_nf_km" : "skbt_nf_kp",
+                              insns, 0, 0, why);
+        if (r < 0)
+                return r;
+        p->prog_fd = r;
+        return 0;
+}
+
+/*
  * The entry templates serve every function of their position: a probe needs
  * no program of its own, only its template's copy (loaded once, the first
  * time a probe of that position is loaded: the attach worker's, or a
- * background preload's).
+ * background preload's).  Netfilter evaluators load their own entry.
  */
 static int load_common(struct skbt_loader *l, bool multi, uint32_t id, char *why)
 {
-        const struct skbt_probe *p = &l->probes[id];
+        struct skbt_probe *p = &l->probes[id];
         int r;
 
-        r = skbt_template_fd(l, probe_prog(l->skel, multi, p, false), BPF_PROG_TYPE_KPROBE, why);
-        if (r >= 0 && p->kind == SKBT_PROBE_NETFILTER)
+        if (p->kind != SKBT_PROBE_NETFILTER)
+                r = skbt_template_fd(l, probe_prog(l->skel, multi, p, false), BPF_PROG_TYPE_KPROBE,
+                                     why);
+        else
                 r = skbt_template_fd(l, probe_prog(l->skel, multi, p, true), BPF_PROG_TYPE_KPROBE,
                                      why);
+        if (r >= 0 && p->kind == SKBT_PROBE_NETFILTER && p->prog_fd < 0)
+                r = load_nf_entry(l, multi, p, why);
         return r < 0 ? r : 0;
 }
 
@@ -160,14 +192,18 @@ static struct skbt_link *nf_attach_multi(struct skbt_loader *l, uint32_t id, cha
                 return NULL;
         }
         for (int ret = 0; ret <= 1; ret++) {
-                int fd = skbt_template_fd(l, probe_prog(l->skel, true, p, ret),
-                                          BPF_PROG_TYPE_KPROBE, why);
-                int r = fd < 0 ? fd : multi_link(fd, syms, cookie, 1, ret);
+                /* The entry is the evaluator's own stamped copy (load_nf_entry()). */
+                int fd = ret ? skbt_template_fd(l, probe_prog(l->skel, true, p, true),
+                                                BPF_PROG_TYPE_KPROBE, why)
+                             : p->prog_fd;
+                int r = fd < 0 ? -EBADF : multi_link(fd, syms, cookie, 1, ret);
 
                 if (r < 0) {
                         if (fd >= 0)
                                 snprintf(why, SKBT_WHY_MAX, "%sattach failed: %s",
                                          ret ? "return " : "", strerror(-r));
+                        else if (!why[0])
+                                snprintf(why, SKBT_WHY_MAX, "not loaded");
                         return skbt_link_free(k);
                 }
                 k->fd[ret ? SKBT_LINK_RETURN : SKBT_LINK_ENTRY] = r;
@@ -336,8 +372,12 @@ static void attach_kprobe(struct skbt_loader *l, const uint32_t *ids, uint32_t n
                         snprintf(why[i], SKBT_WHY_MAX, "out of memory");
                         continue;
                 }
-                fd = skbt_template_fd(l, probe_prog(l->skel, false, p, false), BPF_PROG_TYPE_KPROBE,
-                                      why[i]);
+                /* A netfilter evaluator's entry is its own stamped copy (load_nf_entry()). */
+                fd = nf ? p->prog_fd
+                        : skbt_template_fd(l, probe_prog(l->skel, false, p, false),
+                                           BPF_PROG_TYPE_KPROBE, why[i]);
+                if (nf && fd < 0)
+                        snprintf(why[i], SKBT_WHY_MAX, "not loaded");
                 if (fd >= 0)
                         r = kprobe_link(k, p->is_return ? SKBT_LINK_RETURN : SKBT_LINK_ENTRY, fd,
                                         target(p), p->is_return, p->stamp, why[i]);

@@ -2,11 +2,14 @@
 /* test_bpf_parse.c - programs load here; parser + filter through BPF_PROG_TEST_RUN */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "backend.h"
 #include "caps.h"
 #include "loader-internal.h"
 #include "loader.h"
@@ -198,6 +201,125 @@ static void test_templates(void)
         skbtrace__destroy(skel);
 }
 
+/*
+ * Instructions the verifier may go through for one program the kprobe
+ * backends load, on this kernel.  Older verifiers need more for the same
+ * program, and how much more depends on the program: the netfilter entry that
+ * read its engine and argument positions from the attach cookie verified here
+ * (6.18) in 335,198 and went over 6.1's limit of 1,000,000
+ * (tests/vm/netfilter.sh on 6.1's kprobe found it); stamped per evaluator it
+ * needs about 169,000 here and 192,076 on 6.1, the kprobe entry copy about
+ * 108,000 here and 138,349 on 6.1.  So a program that needs more than this
+ * here is too close to that limit there.
+ */
+#define KPROBE_INSN_BUDGET 250000
+
+static uint32_t verified_insns(int fd)
+{
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof(info);
+
+        return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.verified_insns;
+}
+
+/* A netfilter evaluator's stamp, as attach_nf.c makes it: engine, then argument positions. */
+static uint64_t nf_test_stamp(uint32_t engine, int a, int b, int c)
+{
+        uint32_t hi = engine | (uint32_t)a << 4 | (uint32_t)b << 8 | (uint32_t)c << 12;
+
+        return 7 | (uint64_t)hi << 32;
+}
+
+/*
+ * Every program the kprobe and kprobe-multi backends load, as they load it
+ * (daemon/probes/backend_kprobe.c): the entry and return templates' copies
+ * stamped with 0 (probes come in the attach cookie), and the netfilter entries
+ * stamped per evaluator, for iptables' (priv, skb, state) and nftables'
+ * (pktinfo, chain) prototypes.  Each loads, within KPROBE_INSN_BUDGET.
+ */
+static void test_kprobe_templates(void)
+{
+        struct skbtrace *skel = skbtrace__open();
+        struct skbt_loader l = {0};
+        struct bpf_program *prog;
+        int n = 0;
+
+        CHECK(skel != NULL);
+        if (!skel)
+                return;
+        bpf_object__for_each_program (prog, skel->obj) {
+                const char *name = bpf_program__name(prog);
+
+                bpf_program__set_autoload(prog, strncmp(name, "skbt_kprobe_", 12) == 0 ||
+                                                    strncmp(name, "skbt_kmulti_", 12) == 0 ||
+                                                    strcmp(name, "skbt_kretprobe") == 0 ||
+                                                    strncmp(name, "skbt_nf_k", 9) == 0);
+        }
+        if (skbtrace__load(skel) < 0) {
+                fprintf(stderr, "the kprobe templates do not load on this kernel: %s\n",
+                        strerror(errno));
+                CHECK(0);
+                skbtrace__destroy(skel);
+                return;
+        }
+        l.skel = skel;
+        bpf_object__for_each_program (prog, skel->obj) {
+                const char *name = bpf_program__name(prog);
+                bool nf =
+                    strcmp(name, "skbt_nf_kprobe") == 0 || strcmp(name, "skbt_nf_kmulti") == 0;
+                uint64_t stamps[2] = {0, 0};
+                int n_stamps = 1;
+
+                if (!bpf_program__autoload(prog))
+                        continue;
+                if (nf) {
+                        stamps[0] = nf_test_stamp(SKBT_NF_XTABLES, 1, 2, 0);
+                        stamps[1] = nf_test_stamp(SKBT_NF_NFTABLES, 0, 1, 0);
+                        n_stamps = 2;
+                }
+                for (int k = 0; k < n_stamps; k++) {
+                        char why[SKBT_WHY_MAX] = "";
+                        void *insns = NULL;
+                        uint32_t v;
+                        int fd;
+
+                        /* The return templates read no stamp: the object's program serves. */
+                        if (skbt_stamp_probe_id(bpf_program__insns(prog),
+                                                bpf_program__insn_cnt(prog), stamps[k],
+                                                &insns) < 0) {
+                                v = verified_insns(bpf_program__fd(prog));
+                                printf("%-20s %7u instructions verified (the object's own)\n", name,
+                                       v);
+                                CHECK(bpf_program__fd(prog) >= 0 && v <= KPROBE_INSN_BUDGET);
+                                n++;
+                                break;
+                        }
+                        fd = skbt_load_stamped(&l, prog, BPF_PROG_TYPE_KPROBE, "skbt_test", insns,
+                                               0, 0, why);
+                        free(insns);
+                        if (fd < 0) {
+                                fprintf(stderr, "%s (stamp %#llx) failed to load: %s\n", name,
+                                        (unsigned long long)stamps[k], why);
+                                CHECK(0);
+                                continue;
+                        }
+                        v = verified_insns(fd);
+                        printf("%-20s %7u instructions verified (stamp %#llx)\n", name, v,
+                               (unsigned long long)stamps[k]);
+                        if (v > KPROBE_INSN_BUDGET)
+                                fprintf(stderr, "%s needs %u instructions, over the budget of %u\n",
+                                        name, v, KPROBE_INSN_BUDGET);
+                        CHECK(v <= KPROBE_INSN_BUDGET);
+                        close(fd);
+                        n++;
+                }
+        }
+        printf("%d kprobe programs loaded (budget: %u instructions each)\n", n, KPROBE_INSN_BUDGET);
+        CHECK(n >= 16);
+        skbt_subprogs_free(&l);
+        skbtrace__destroy(skel);
+}
+
 /* The capability probe runs and tracepoints, which every target kernel has, work. */
 static void test_caps(void)
 {
@@ -219,6 +341,7 @@ int main(void)
                 return 77;
         }
         test_templates();
+        test_kprobe_templates();
         test_parser();
         test_caps();
         return TEST_DONE();

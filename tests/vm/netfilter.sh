@@ -89,6 +89,17 @@ for BE in $BACKENDS; do
         sleep 3
         kill -INT $JOBS
         waitjobs
+        # Every evaluator attached; if not, the reason the daemon gives (List's error).
+        ipftctl --socket $SOCK list -o json | jq -c 'select(.kind == "netfilter")'
+        ipftctl --socket $SOCK list -o json | jq -e -s '
+                [.[] | select(.name == "nf:ipt_do_table" or .name == "nf:ip6t_do_table" or
+                 .name == "nf:nft_do_chain")] | length == 3 and all(.[]; .linked and (.error | not))' \
+                >/dev/null || {
+                cat $OUT/v2.err
+                fail "$BE: a netfilter evaluator could not be attached: $(ipftctl --socket $SOCK \
+                        list -o json | jq -r 'select(.kind == "netfilter" and .error) |
+                        "\(.name): \(.error)"' | head -n 1)"
+        }
         for x in 2 3 4; do
                 echo "10.0.0.$x:"
                 # (piped: jq writes nothing to this console directly)
