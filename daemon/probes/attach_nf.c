@@ -168,12 +168,12 @@ static int discover(struct nf_found *found, struct nf_offsets *o)
         return 0;
 }
 
-static uint64_t nf_stamp(uint32_t id, uint8_t engine, const struct nf_found *f)
+uint64_t skbt_nf_stamp(uint32_t id, uint8_t engine, const uint8_t pos[NF_ARGS])
 {
         uint32_t hi = engine;
 
         for (int i = 0; i < NF_ARGS; i++)
-                hi |= (uint32_t)(f->pos[i] & 0xf) << (4 * (i + 1));
+                hi |= (uint32_t)(pos[i] & 0xf) << (4 * (i + 1));
         return (uint64_t)id | ((uint64_t)hi << 32);
 }
 
@@ -269,7 +269,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 p = &l->probes[id];
                 p->backend = l->backend;
                 p->btf_id = f->btf_id;
-                p->stamp = nf_stamp((uint32_t)id, tg->engine, f);
+                p->stamp = skbt_nf_stamp((uint32_t)id, tg->engine, f->pos);
                 p->target = strdup(tg->func);
                 if (!p->target)
                         skbt_probe_fail(l, p, "out of memory");

@@ -65,3 +65,6 @@ void skbt_tracepoints_add(struct skbt_loader *l, const struct skbt_symdb *db,
 
 /* attach_nf.c: register the netfilter evaluators as probes of the function backend in use. */
 void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts);
+/* The stamp of an evaluator's program: probe id, then engine and the argument positions
+ * (xtables: skb, state, table; nftables: pktinfo, chain) that its entry reads. */
+uint64_t skbt_nf_stamp(uint32_t id, uint8_t engine, const uint8_t pos[3]);

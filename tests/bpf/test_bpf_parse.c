@@ -222,14 +222,6 @@ static uint32_t verified_insns(int fd)
         return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.verified_insns;
 }
 
-/* A netfilter evaluator's stamp, as attach_nf.c makes it: engine, then argument positions. */
-static uint64_t nf_test_stamp(uint32_t engine, int a, int b, int c)
-{
-        uint32_t hi = engine | (uint32_t)a << 4 | (uint32_t)b << 8 | (uint32_t)c << 12;
-
-        return 7 | (uint64_t)hi << 32;
-}
-
 /*
  * Every program the kprobe and kprobe-multi backends load, as they load it
  * (daemon/probes/backend_kprobe.c): the entry and return templates' copies
@@ -273,8 +265,8 @@ static void test_kprobe_templates(void)
                 if (!bpf_program__autoload(prog))
                         continue;
                 if (nf) {
-                        stamps[0] = nf_test_stamp(SKBT_NF_XTABLES, 1, 2, 0);
-                        stamps[1] = nf_test_stamp(SKBT_NF_NFTABLES, 0, 1, 0);
+                        stamps[0] = skbt_nf_stamp(7, SKBT_NF_XTABLES, (uint8_t[]){1, 2, 0});
+                        stamps[1] = skbt_nf_stamp(7, SKBT_NF_NFTABLES, (uint8_t[]){0, 1, 0});
                         n_stamps = 2;
                 }
                 for (int k = 0; k < n_stamps; k++) {
