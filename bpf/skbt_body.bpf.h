@@ -828,6 +828,164 @@ static __always_inline void skbt_vent_load(struct skbt_scratch *s, const struct 
 }
 
 /*
+ * How an entry point reads its arguments, for the socket argument stamped
+ * next to the probe id (SKBT_STAMP_SK()): a compile-time constant per entry
+ * point, so each gets only its own way.
+ */
+enum skbt_args {
+        SKBT_ARGS_NONE,   /* no socket argument (netfilter verdicts) */
+        SKBT_ARGS_RAW_TP, /* a u64 array: raw_tp and tp_btf contexts */
+        SKBT_ARGS_FENTRY, /* bpf_get_func_arg() */
+        SKBT_ARGS_KPROBE, /* registers; the position is in the attach cookie */
+};
+
+/*
+ * Argument pos (0-5) of a kprobe from the registers x86-64 passes them in:
+ * di, si, dx, cx, r8, r9.  Read through a helper: clang turns a switch over
+ * ctx members into a variable offset into ctx, which the verifier refuses.
+ */
+static __always_inline __u64 skbt_regs_arg(struct pt_regs *ctx, __u32 pos)
+{
+        __u64 v = 0;
+        __u32 off;
+
+        /* Not a table in .rodata: clang may put a small one in a mergeable section whose
+         * BTF offsets the kernel refuses. */
+        switch (pos) {
+        case 0:
+                off = offsetof(struct pt_regs, di);
+                break;
+        case 1:
+                off = offsetof(struct pt_regs, si);
+                break;
+        case 2:
+                off = offsetof(struct pt_regs, dx);
+                break;
+        case 3:
+                off = offsetof(struct pt_regs, cx);
+                break;
+        case 4:
+                off = offsetof(struct pt_regs, r8);
+                break;
+        case 5:
+                off = offsetof(struct pt_regs, r9);
+                break;
+        default:
+                return 0;
+        }
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off);
+        return v;
+}
+
+/*
+ * The probe's own struct sock * argument (tcp:tcp_retransmit_skb's sk, a
+ * function's first socket parameter), NULL if it has none.  stamp: the
+ * entry point's stamp; kprobes read their attach cookie here instead, which
+ * on kprobe-multi is a search, so only the hits that need it pay for it.
+ */
+static __always_inline struct sock *skbt_sk_arg(void *ctx, __u64 stamp, const int args)
+{
+        __u32 pos;
+        __u64 v = 0;
+
+        if (args == SKBT_ARGS_NONE)
+                return NULL;
+        if (args == SKBT_ARGS_KPROBE)
+                stamp = bpf_get_attach_cookie(ctx);
+        pos = ((__u32)(stamp >> 32) >> SKBT_STAMP_SK_SHIFT) & SKBT_STAMP_SK_MASK;
+        if (!pos)
+                return NULL;
+        pos -= 1;
+        if (args == SKBT_ARGS_FENTRY)
+                bpf_get_func_arg(ctx, pos, &v);
+        else if (args == SKBT_ARGS_KPROBE)
+                v = skbt_regs_arg(ctx, pos);
+        else /* a probe read: tp_btf's verifier would type a plain load by the prototype */
+                bpf_probe_read_kernel(&v, sizeof(v), (__u64 *)ctx + (pos & SKBT_STAMP_SK_MASK));
+        return (struct sock *)v;
+}
+
+/* An IPv6 socket address that is an IPv4-mapped one (::ffff:a.b.c.d): the packets are IPv4. */
+static __always_inline bool skbt_v4mapped(const __u8 *a)
+{
+        const __u32 *w = (const __u32 *)a;
+
+        return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * A TCP skb whose headers are not built yet (the write and retransmit
+ * queues: tcp:tcp_retransmit_skb, tcp_transmit_skb() and the TCP functions
+ * before it) has no tuple in its bytes: take its socket's addresses and
+ * ports (the sender's: local -> remote) and the flags TCP keeps in the skb's
+ * control block, which is TCP's until __tcp_transmit_skb() builds the TCP
+ * header (and clears the block for IP): from there to the IP header the
+ * flags are read from that header.  The socket is the skb's owner (skb->sk)
+ * when it has one, which for a SYN-ACK is the request, not the listener the
+ * functions are passed; else the probe's socket argument (write-queue skbs
+ * have no owner).
+ */
+static __always_inline void skbt_sock_tuple(struct skbt_scratch *s, struct sk_buff *skb, void *ctx,
+                                            __u64 stamp, const int args, const bool btf)
+{
+        struct sock *sk = s->si.sk;
+        struct skbt_tuple *t = &s->t;
+        __u32 th, proto, type;
+        __u16 family;
+        __u8 state, flags = 0;
+
+        if (!sk)
+                sk = skbt_sk_arg(ctx, stamp, args);
+        if (!sk)
+                return;
+        state = BPF_CORE_READ(sk, __sk_common.skc_state);
+        /* A listener has no remote end; request and time-wait sockets are TCP's and
+         * smaller than a struct sock (no sk_protocol to read). */
+        if (state == TCP_LISTEN)
+                return;
+        if (state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV) {
+                proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+                type = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_type);
+                if (proto != SKBT_IPPROTO_TCP || type != 1 /* SOCK_STREAM */)
+                        return;
+        }
+        family = BPF_CORE_READ(sk, __sk_common.skc_family);
+        if (family == 10 /* AF_INET6 */) {
+                bpf_probe_read_kernel(t->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+                bpf_probe_read_kernel(t->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+                t->l3 = SKBT_L3_IPV6;
+                if (skbt_v4mapped(t->daddr))
+                        family = 2;
+        }
+        if (family == 2 /* AF_INET */) {
+                __builtin_memset(t->saddr, 0, sizeof(t->saddr));
+                __builtin_memset(t->daddr, 0, sizeof(t->daddr));
+                bpf_probe_read_kernel(t->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+                bpf_probe_read_kernel(t->daddr, 4, &sk->__sk_common.skc_daddr);
+                t->l3 = SKBT_L3_IPV4;
+        } else if (family != 10) {
+                return;
+        }
+        t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+        t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        th = btf ? skb->transport_header : SKB_COPY_FIELD(s, __u16, transport_header);
+        if (th != SKBT_HDR_UNSET && (__u64)(s->si.data - s->si.head) == th && !s->hdr_l2 &&
+            s->hdr_len >= 20) {
+                /* The header is built and skb->data points at it: the copy starts there. */
+                flags = s->hdr[13];
+        } else {
+                /* tcp_flags is u8 or u16 by kernel: its low byte has the header's flags. */
+                bpf_probe_read_kernel(&flags, 1,
+                                      (void *)s->skb_addr +
+                                          bpf_core_field_offset(struct sk_buff, cb) +
+                                          bpf_core_field_offset(struct tcp_skb_cb, tcp_flags));
+        }
+        t->tcp_flags = flags;
+        t->l4proto = SKBT_IPPROTO_TCP;
+        t->flags |= SKBT_TUPLE_L3 | SKBT_TUPLE_L4 | SKBT_TUPLE_SOCK;
+}
+
+/*
  * Which live sessions' filters match the packet whose skb fields are in s
  * (s->verdict), for every live session, not only those that selected this
  * probe.  Decided here (parse, prefilter, filters); while a live session has
@@ -839,7 +997,8 @@ static __always_inline void skbt_vent_load(struct skbt_scratch *s, const struct 
  * per packet instead of at each of its probes.
  */
 static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff *skb, __u64 active,
-                                         __u16 eth_proto, const bool btf)
+                                         __u16 eth_proto, const bool btf, void *ctx, __u64 stamp,
+                                         const int args)
 {
         __u64 seq = *(volatile __u64 *)&s->vseq + 1, addr = *(volatile __u64 *)&s->skb_addr;
         bool cached = active & *(volatile __u64 *)&state.need_cbpf;
@@ -904,6 +1063,19 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         s->inner_done = 0;
         if (s->hdr_len)
                 skbt_parse_outer(s->hdr, s->hdr_len, s->hdr_l2, eth_proto, &s->t, &s->tun);
+        /*
+         * No IP header: a TCP skb before its headers may take its socket's tuple, looked at
+         * only while a live session may match TCP (a session filtering on another protocol
+         * pays this test).  Its verdict is not cached: the same skb has a socket argument at
+         * one probe and none at the next.  Not at netfilter's hooks (SKBT_ARGS_NONE): their
+         * packets have IP headers, and the evaluators' entry programs stay smaller for the
+         * verifier (tests/bpf's kprobe budget).
+         */
+        if (args != SKBT_ARGS_NONE && !(s->t.flags & SKBT_TUPLE_L3) &&
+            (active & prefilter.proto[SKBT_IPPROTO_TCP])) {
+                skbt_sock_tuple(s, skb, ctx, stamp, args, btf);
+                e = NULL;
+        }
 
         /*
          * Only the sessions the prefilter leaves run their filter, lowest bit
@@ -1011,7 +1183,8 @@ static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, co
  * when the skb cannot be read.  Callers ask skbt_mark_gate() first.
  */
 static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u64 active,
-                                                       const bool btf)
+                                                       const bool btf, void *ctx, __u64 stamp,
+                                                       const int args)
 {
         struct skbt_scratch *s;
         __u32 zero = 0;
@@ -1028,7 +1201,7 @@ static __always_inline struct skbt_scratch *skbt_judge(struct sk_buff *skb, __u6
                 skbt_load_skb(skb, s);
         else if (skbt_copy_skb(skb, s) < 0)
                 return NULL;
-        skbt_verdict(s, skb, active, bpf_ntohs(s->si.protocol), btf);
+        skbt_verdict(s, skb, active, bpf_ntohs(s->si.protocol), btf, ctx, stamp, args);
         return s;
 }
 
@@ -1051,11 +1224,12 @@ static __always_inline bool skbt_unwanted(struct skbt_scratch *s)
  * btf: skb is BTF-typed (tp_btf), its fields are read with plain loads; a
  * compile-time constant, so each entry point gets one flavour of the body.
  * judged: the scratch of an skbt_judge() the entry point made already (the
- * kprobes judge before they read their attach cookie), else NULL.
+ * kprobes judge before they read their attach cookie), else NULL.  args:
+ * how the entry point reads its socket argument (enum skbt_args).
  */
 static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb, __u64 stamp,
                                                  const struct skbt_hit *hit, const bool btf,
-                                                 struct skbt_scratch *judged)
+                                                 struct skbt_scratch *judged, const int args)
 {
         __u64 active, mask, ident, now, want, addr;
         __u32 probe_id = (__u32)stamp, sflags = (__u32)(stamp >> 32);
@@ -1088,7 +1262,7 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         if (!s) {
                 if (skbt_mark_gate(skb, active, btf))
                         return 0;
-                s = skbt_judge(skb, active, btf);
+                s = skbt_judge(skb, active, btf, ctx, stamp, args);
                 if (!s)
                         return 0;
         }
@@ -1290,25 +1464,28 @@ lost:
         return mask;
 }
 
-/* An skb from a probe read or a register (raw_tp, kprobes, fentry's bpf_get_func_arg()). */
+/*
+ * An skb from a probe read or a register (raw_tp, fentry's bpf_get_func_arg(),
+ * netfilter verdicts); args: how the entry point reads its socket argument.
+ */
 static __always_inline __u64 skbt_handle(void *ctx, struct sk_buff *skb, __u64 stamp,
-                                         const struct skbt_hit *hit)
+                                         const struct skbt_hit *hit, const int args)
 {
-        return skbt_handle_flavour(ctx, skb, stamp, hit, false, NULL);
+        return skbt_handle_flavour(ctx, skb, stamp, hit, false, NULL, args);
 }
 
-/* The same, after the entry point's own skbt_judge(skb, ..., false) gave s. */
+/* The same, after the entry point's own skbt_judge(skb, ..., false, ...) gave s. */
 static __always_inline __u64 skbt_handle_judged(void *ctx, struct sk_buff *skb, __u64 stamp,
                                                 const struct skbt_hit *hit, struct skbt_scratch *s)
 {
-        return skbt_handle_flavour(ctx, skb, stamp, hit, false, s);
+        return skbt_handle_flavour(ctx, skb, stamp, hit, false, s, SKBT_ARGS_NONE);
 }
 
 /* An skb the verifier knows the type of: a tp_btf argument. */
 static __always_inline __u64 skbt_handle_btf(void *ctx, struct sk_buff *skb, __u64 stamp,
                                              const struct skbt_hit *hit)
 {
-        return skbt_handle_flavour(ctx, skb, stamp, hit, true, NULL);
+        return skbt_handle_flavour(ctx, skb, stamp, hit, true, NULL, SKBT_ARGS_RAW_TP);
 }
 
 /* A record for the sessions in mask found the ring buffer full (outside skbt_handle()). */

@@ -124,7 +124,7 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
                 struct skbt_hit hit = {.defer = &f->ev};
 
                 /* The stamp's high half means something else here: pass the id alone. */
-                mask = skbt_handle(ctx, (struct sk_buff *)skb, (__u32)stamp, &hit);
+                mask = skbt_handle(ctx, (struct sk_buff *)skb, (__u32)stamp, &hit, SKBT_ARGS_NONE);
         }
         if (!mask)
                 return 0;
@@ -225,51 +225,13 @@ static __always_inline void skbt_nf_drop_inside(struct sk_buff *skb)
         skbt_nf_send(fr, d, SKBT_NF_VERDICT_DROP);
 }
 
-/*
- * Argument pos (0-5) of a kprobe: x86-64 passes them in di, si, dx, cx, r8,
- * r9.  Read through a helper: clang turns a switch over ctx members into a
- * variable offset into ctx, which the verifier refuses.
- */
-static __always_inline __u64 skbt_nf_reg(struct pt_regs *ctx, __u32 pos)
-{
-        __u64 v = 0;
-        __u32 off;
-
-        /* Not a table in .rodata: clang may put a small one in a mergeable section whose
-         * BTF offsets the kernel refuses. */
-        switch (pos) {
-        case 0:
-                off = offsetof(struct pt_regs, di);
-                break;
-        case 1:
-                off = offsetof(struct pt_regs, si);
-                break;
-        case 2:
-                off = offsetof(struct pt_regs, dx);
-                break;
-        case 3:
-                off = offsetof(struct pt_regs, cx);
-                break;
-        case 4:
-                off = offsetof(struct pt_regs, r8);
-                break;
-        case 5:
-                off = offsetof(struct pt_regs, r9);
-                break;
-        default:
-                return 0;
-        }
-        bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off);
-        return v;
-}
-
 static __always_inline int skbt_nf_kprobe_enter(struct pt_regs *ctx, __u64 cookie)
 {
         __u32 hi = (__u32)(cookie >> 32);
 
-        return skbt_nf_enter(ctx, cookie, skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
-                             skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
-                             skbt_nf_reg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
+        return skbt_nf_enter(ctx, cookie, skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
+                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
+                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
 }
 
 static __always_inline __u64 skbt_nf_func_arg(__u64 *ctx, __u32 pos)

@@ -19,7 +19,8 @@ char LICENSE[] SEC("license") = "GPL";
                                                                                                    \
                 if (skbt_idle())                                                                   \
                         return 0;                                                                  \
-                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit);     \
+                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit,      \
+                                   SKBT_ARGS_RAW_TP);                                              \
         }
 
 SKBT_TP_ENTRY(0)
@@ -41,7 +42,8 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
         if (skbt_idle())
                 return 0;
         skbt_nf_drop_inside((struct sk_buff *)ctx->args[0]);
-        return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit);
+        return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit,
+                           SKBT_ARGS_RAW_TP);
 }
 
 /*
@@ -121,7 +123,7 @@ int skbt_fentry(__u64 *ctx)
         if (skbt_idle())
                 return 0;
         skbt_fentry_hit(ctx, stamp, &skb, &hit);
-        mask = skbt_handle(ctx, skb, stamp, &hit);
+        mask = skbt_handle(ctx, skb, stamp, &hit, SKBT_ARGS_FENTRY);
         if (mask)
                 skbt_graph_push(skb, (__u32)stamp, mask);
         return 0;
@@ -187,7 +189,7 @@ static __always_inline bool skbt_kprobe_template(void)
                 active = *(volatile __u64 *)&state.active;                                         \
                 if (!active || skbt_mark_gate(skb, active, false))                                 \
                         return 0;                                                                  \
-                s = skbt_judge(skb, active, false);                                                \
+                s = skbt_judge(skb, active, false, ctx, 0, SKBT_ARGS_KPROBE);                      \
                 if (!s || skbt_unwanted(s))                                                        \
                         return 0;                                                                  \
                 cookie = bpf_get_attach_cookie(ctx);                                               \

@@ -37,6 +37,14 @@
 #define SKBT_STAMP_REHEAD (1U << 11) /* may give the skb a new data buffer (skb->head) */
 #define SKBT_STAMP_LIVE (1U << 12)   /* never on an skb's free path: the skb here is alive */
 #define SKBT_STAMP_ENTRY_SHIFT 16    /* return probes: the entry probe's id */
+/*
+ * Entry probes: 1 + the 0-based position of the probe's struct sock * argument, 0: none (or
+ * past the sixth: kprobes reach six registers).  A TCP skb before its headers takes its
+ * tuple from that socket (bpf/skbt_body.bpf.h, skbt_sock_tuple()).
+ */
+#define SKBT_STAMP_SK_SHIFT 13
+#define SKBT_STAMP_SK_MASK 0x7U
+#define SKBT_STAMP_SK(arg1) ((arg1) <= 6 ? (unsigned)(arg1) << SKBT_STAMP_SK_SHIFT : 0U)
 
 /* struct skbt_tuple.l3 */
 enum skbt_l3 {
@@ -53,6 +61,9 @@ enum skbt_tuple_flags {
         SKBT_TUPLE_FRAGMENT = 1 << 3,  /* non-first fragment: no l4 header */
         SKBT_TUPLE_VLAN = 1 << 4,      /* vlan tag seen in the packet data */
         SKBT_TUPLE_L2 = 1 << 5,        /* parsed from an Ethernet header */
+        /* Not from headers: a TCP skb before its headers are built (the write and retransmit
+         * queues) takes the socket's addresses and ports and its TCP control block's flags. */
+        SKBT_TUPLE_SOCK = 1 << 6,
 };
 
 /*

@@ -662,6 +662,8 @@ static int tuple_member(struct dctx *c, struct skbt_tuple *t, const char *key, c
                 return flag_member(c, &t->flags, SKBT_TUPLE_TRUNCATED);
         if (strcmp(key, "fragment") == 0)
                 return flag_member(c, &t->flags, SKBT_TUPLE_FRAGMENT);
+        if (strcmp(key, "from_socket") == 0)
+                return flag_member(c, &t->flags, SKBT_TUPLE_SOCK);
         return json_scan_skip(&c->js);
 }
 

@@ -17,7 +17,7 @@
  *
  * Worst cases for the parts we generate ourselves:
  *   flow summary: "proto 255 " + 2 * "[<45 chars>]:65535" + " -> " + " [FSRP.UEW]"
- *   + " frag (truncated) vlan=65535" < 200;
+ *   + " frag (socket) (truncated) vlan=65535" < 210;
  *   text line: 20 + 10 + 18 + 16 ("probe#N") + 64 (escaped ifname) + flow
  *   + drop and retval suffixes < 450 besides the names;
  *   JSON object: keys and numbers < 700 besides the names.
@@ -461,6 +461,9 @@ static char *put_flow_tuple(char *p, const struct skbt_tuple *t, uint16_t protoc
         }
         if (t->flags & SKBT_TUPLE_FRAGMENT)
                 PUT_LIT(p, " frag");
+        /* Not read from headers: the socket's (a TCP skb before its headers exist). */
+        if (t->flags & SKBT_TUPLE_SOCK)
+                PUT_LIT(p, " (socket)");
 
 suffixes:
         if ((t->flags & SKBT_TUPLE_TRUNCATED) && !l4)
@@ -1016,6 +1019,8 @@ static char *put_json_tuple(char *p, const struct skbt_tuple *t)
                 PUT_LIT(p, ",\"truncated\":true");
         if (t->flags & SKBT_TUPLE_FRAGMENT)
                 PUT_LIT(p, ",\"fragment\":true");
+        if (t->flags & SKBT_TUPLE_SOCK)
+                PUT_LIT(p, ",\"from_socket\":true");
         *p++ = '}';
         return p;
 }

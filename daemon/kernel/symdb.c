@@ -49,7 +49,8 @@ static const struct btf_type *skip_mods(const struct btf *btf, uint32_t id, uint
         return t;
 }
 
-static bool is_skb_ptr(const struct btf *btf, uint32_t type_id)
+/* A pointer to struct NAME (const or not). */
+static bool is_struct_ptr(const struct btf *btf, uint32_t type_id, const char *struct_name)
 {
         const struct btf_type *t;
         const char *name;
@@ -60,11 +61,11 @@ static bool is_skb_ptr(const struct btf *btf, uint32_t type_id)
         t = skip_mods(btf, t->type, NULL);
         if (!t)
                 return false;
-        /* A forward declaration is as good as the struct: only the name identifies sk_buff. */
+        /* A forward declaration is as good as the struct: only the name identifies it. */
         if (!btf_is_struct(t) && !(btf_is_fwd(t) && !btf_kflag(t)))
                 return false;
         name = btf__name_by_offset(btf, t->name_off);
-        return name && strcmp(name, "sk_buff") == 0;
+        return name && strcmp(name, struct_name) == 0;
 }
 
 static bool is_void_ptr(const struct btf *btf, uint32_t type_id)
@@ -113,7 +114,7 @@ static int add_candidate(struct symvec *vec, const struct btf *btf, const struct
         const struct btf_param *params = btf_params(proto);
         unsigned int vlen = btf_vlen(proto);
         struct skbt_sym *s;
-        int skb_arg = -1;
+        int skb_arg = -1, sk_arg = -1;
 
         if (vlen < first)
                 return 0;
@@ -122,11 +123,12 @@ static int add_candidate(struct symvec *vec, const struct btf *btf, const struct
                 return 0;
         if (vlen - first > SYMDB_MAX_ARGS)
                 return 0;
-        for (unsigned int i = first; i < vlen; i++)
-                if (is_skb_ptr(btf, params[i].type)) {
+        for (unsigned int i = first; i < vlen && (skb_arg < 0 || sk_arg < 0); i++) {
+                if (skb_arg < 0 && is_struct_ptr(btf, params[i].type, "sk_buff"))
                         skb_arg = i - first;
-                        break;
-                }
+                else if (sk_arg < 0 && is_struct_ptr(btf, params[i].type, "sock"))
+                        sk_arg = i - first;
+        }
         if (skb_arg < 0)
                 return 0;
 
@@ -144,6 +146,7 @@ static int add_candidate(struct symvec *vec, const struct btf *btf, const struct
             .btf_id = btf_id,
             .kind = kind,
             .skb_arg = skb_arg,
+            .sk_arg1 = (uint8_t)(sk_arg + 1),
             .nr_args = vlen - first,
             .returns_value = proto->type != 0,
         };

@@ -22,6 +22,8 @@ struct skbt_sym {
         uint8_t kind;       /* enum skbt_sym_kind */
         uint8_t skb_arg;    /* 0-based position of the struct sk_buff * argument (tracepoints:
                                not counting the leading void *ctx of btf_trace_*) */
+        uint8_t sk_arg1;    /* 1 + the 0-based position of the first struct sock * argument,
+                               0: none */
         uint8_t nr_args;    /* number of arguments (tracepoints: without ctx) */
         bool returns_value; /* function returns non-void */
 };

@@ -188,7 +188,8 @@ static void add_tracepoint(struct skbt_loader *l, const struct skbt_sym *s,
         }
         p = &l->probes[id];
         p->backend = SKBT_BACKEND_TRACEPOINT;
-        p->stamp = (uint64_t)id | (uint64_t)p->life << 32;
+        p->sk_arg1 = s->sk_arg1;
+        p->stamp = (uint64_t)id | (uint64_t)(p->life | SKBT_STAMP_SK(p->sk_arg1)) << 32;
         p->btf_id = s->module ? 0 : s->btf_id;
         p->target = strdup(s->name);
         if (!p->target)

@@ -105,8 +105,9 @@ static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
 
 static uint64_t entry_stamp(uint32_t id, const struct skbt_probe *p)
 {
-        return (uint64_t)id |
-               ((uint64_t)(p->skb_arg | (p->drop ? SKBT_STAMP_DROP : 0) | p->life) << 32);
+        return (uint64_t)id | ((uint64_t)(p->skb_arg | (p->drop ? SKBT_STAMP_DROP : 0) | p->life |
+                                          SKBT_STAMP_SK(p->sk_arg1))
+                               << 32);
 }
 
 static uint64_t return_stamp(uint32_t ret_id, const struct skbt_probe *ret)
@@ -231,6 +232,7 @@ static int add_function(struct skbt_loader *l, const struct skbt_sym *s,
         p->backend = ops->id;
         p->btf_id = s->btf_id;
         p->btf_obj_fd = obj_fd;
+        p->sk_arg1 = s->sk_arg1;
         p->stamp = entry_stamp((uint32_t)id, p);
         if (wants_return(l, p)) {
                 rid = add_return(l, (uint32_t)id);

@@ -36,6 +36,7 @@ struct skbt_probe {
         char *name;        /* "skb:kfree_skb" for tracepoints, "ip_rcv" for functions */
         uint8_t kind;      /* enum skbt_probe_kind */
         uint8_t skb_arg;   /* 0-based position of the skb argument */
+        uint8_t sk_arg1;   /* 1 + 0-based position of a struct sock * argument, 0: none */
         uint8_t backend;   /* enum skbt_backend serving it; _SKBT_BACKEND_MAX: none can */
         bool drop;         /* reports drop reason and location */
         bool attached;     /* usable: loaded and attached, or ready to be (a tracepoint's link

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """test_filters.py - address, port, protocol, mark and family filters exclude concurrent traffic."""
 
+import sys
+
 import skbt
 from skbt import check
 
@@ -119,6 +121,53 @@ def test_two_sessions_at_once(t):
     for ev in s_icmp.result.events:
         check(skbt.proto_of(ev) == "icmp" and skbt.tuple_of(ev)["daddr"] == topo.b4,
               f"ICMP session got {ev}")
+
+
+_TCP_SEND = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+s.sendall(b"x" * 100)
+time.sleep(float(sys.argv[3]))
+s.close()
+"""
+
+
+def test_tcp_retransmit_from_socket(t):
+    """tcp:tcp_retransmit_skb sees the skb before its headers exist (a write-queue skb, with
+    no skb->sk): its tuple comes from the tracepoint's socket argument and its flags from
+    TCP's control block, so address, port and protocol filters match it, and others not."""
+    topo = t.topo
+    port = 9500
+    rtx = ("-r", "^tcp:tcp_retransmit_skb$")
+    # The handshake's last ACK and everything after it are dropped: the data is retransmitted.
+    topo.ns_run(topo.b, ["nft", "-f", "-"], input=(
+        "table ip skbt_rtx {\n chain in {\n  type filter hook input priority 0;\n"
+        f"  tcp dport {port} tcp flags syn accept\n  tcp dport {port} drop\n }}\n}}\n"))
+    srv = topo.tcp_server(topo.b, port)
+    try:
+        with t.trace("-p", "tcp", "-d", topo.b4, "--dport", str(port), *rtx) as s, \
+                t.trace("-p", "tcp", "--dport", str(port + 1), *rtx) as other_port, \
+                t.trace("-p", "udp", *rtx) as other_proto:
+            p = topo.ns_spawn(topo.a, [sys.executable, "-c", _TCP_SEND, topo.b4, str(port),
+                                       "4"])
+            s.wait_event(lambda ev: ev["function"] == "tcp:tcp_retransmit_skb", timeout=8,
+                         what="a retransmission of the data")
+            p.kill()
+    finally:
+        srv.kill()
+        topo.ns_run(topo.b, ["nft", "delete", "table", "ip", "skbt_rtx"], check_rc=False)
+    check(s.result.events, f"no retransmission matched -p tcp -d {topo.b4} --dport {port}\n"
+          f"{s.result.describe()}")
+    for ev in s.result.events:
+        tup = ev["tuple"]
+        check(ev["function"] == "tcp:tcp_retransmit_skb" and tup and
+              tup.get("from_socket") is True and tup["proto"] == "tcp" and
+              tup["saddr"] == topo.a4 and tup["daddr"] == topo.b4 and tup["dport"] == port and
+              tup["sport"] > 0 and "." in tup.get("tcp_flags", ""),
+              f"retransmitted skb's tuple: {ev}")
+    for other in (other_port, other_proto):
+        check(not other.result.events, f"session {' '.join(other.args)} matched the "
+              f"retransmissions:\n{other.result.describe()}")
 
 
 if __name__ == "__main__":

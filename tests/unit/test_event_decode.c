@@ -184,6 +184,9 @@ static void rnd_tuple(struct skbt_tuple *t)
         if (t->l4proto == 47 || t->l4proto == 0 || t->l4proto == 255)
                 return; /* not decoded by the parser: no L4 */
         t->flags |= SKBT_TUPLE_L4;
+        /* A TCP skb before its headers: the tuple is its socket's. */
+        if (t->l4proto == 6 && chance(20))
+                t->flags |= SKBT_TUPLE_SOCK;
         t->sport = (uint16_t)rnd();
         t->dport = (uint16_t)rnd();
         t->tcp_flags = (uint8_t)rnd();

@@ -1234,6 +1234,23 @@ static void test_tunnel(void)
         json_object_put(obj);
 }
 
+/* A TCP skb before its headers: the socket's tuple and the control block's flags. */
+static void test_socket_tuple(void)
+{
+        _cleanup_strbuf_ struct strbuf sb = STRBUF_INIT;
+        struct skbt_event ev = tcp6_event();
+        json_object *obj;
+
+        ev.protocol = 0;
+        ev.tuple.flags |= SKBT_TUPLE_SOCK;
+        ev.tuple.tcp_flags = TCP_PSH | TCP_ACK;
+        CHECK_STREQ(flow(&sb, &ev), "TCP [fd00::1]:40000 -> [fd00::2]:80 [P.] (socket)");
+        obj = json(&sb, &ev, &names);
+        CHECK(member_bool(member(obj, "tuple", json_type_object), "from_socket") == 1);
+        CHECK_STREQ(member_str(member(obj, "tuple", json_type_object), "tcp_flags"), "P.");
+        json_object_put(obj);
+}
+
 static const char *fake_netns_name(void *data, uint32_t inode)
 {
         (void)data;
@@ -1292,6 +1309,7 @@ int main(void)
         test_output_names();
         test_netns_name();
         test_tunnel();
+        test_socket_tuple();
         test_icmp_echo();
         test_icmp_types();
         test_tcp6();

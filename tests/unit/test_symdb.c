@@ -84,6 +84,12 @@ static void test_fake_kernel(const char *path)
         CHECK(!find_sym(&db, SKBT_SYM_TRACEPOINT, "sched_switch"));
         CHECK(!find_sym(&db, SKBT_SYM_TRACEPOINT, "bad_ctx"));
         CHECK_INTEQ(count_kind(&db, SKBT_SYM_TRACEPOINT), 3);
+        /* The first struct sock * argument, 1-based (0: none), before or after the skb. */
+        CHECK_INTEQ(find_sym(&db, SKBT_SYM_FUNCTION, "last_of_five")->sk_arg1, 4);
+        CHECK_INTEQ(find_sym(&db, SKBT_SYM_FUNCTION, "two_skbs")->sk_arg1, 1);
+        CHECK_INTEQ(find_sym(&db, SKBT_SYM_FUNCTION, "ip_rcv")->sk_arg1, 0);
+        CHECK_INTEQ(find_sym(&db, SKBT_SYM_TRACEPOINT, "kfree_skb")->sk_arg1, 4);
+        CHECK_INTEQ(find_sym(&db, SKBT_SYM_TRACEPOINT, "foo")->sk_arg1, 0);
 
         for (size_t i = 0; i < db.n_syms; i++) {
                 const struct btf_type *t = btf__type_by_id(btf, db.syms[i].btf_id);
