@@ -10,7 +10,8 @@
 # --ct shows the DNAT'ed entry's original and reply tuples (struct nf_conn from module BTF);
 # aggregate blocks are complete and in order, --egress cuts them; -g selects a group's
 # functions; --netns, -i and --pid leave out concurrent traffic; --stack shows a UDP drop's
-# callers.
+# callers; TCP retransmissions (a write-queue skb, no headers, no skb->sk) take the tuple of
+# the socket the function is passed.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -25,8 +26,8 @@ BE=$(sed -n 's/.*skbt\.backend=\([^ ]*\).*/\1/p' /proc/cmdline)
 T="ipftctl --socket $SOCK trace --wait-attached"
 
 # The functions of a ping's and a UDP drop's path under both kernels' names, the copy and
-# free functions tracking uses, and the tracepoints.
-SUBSET='^(ip_rcv|ip_rcv_finish|ip_local_deliver|ip_forward|ip_forward_finish|ip_output|ip_finish_output2|icmp_rcv|__dev_queue_xmit|dev_queue_xmit_nit|dev_hard_start_xmit|__netif_receive_skb_one_core|skb_clone|skb_copy|__pskb_copy_fclone|pskb_expand_head|__kfree_skb|kfree_skbmem|kfree_skb_partial|tpacket_rcv|packet_rcv|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|skb:.*|net:.*)$'
+# free functions tracking uses, TCP's retransmission, and the tracepoints.
+SUBSET='^(ip_rcv|ip_rcv_finish|ip_local_deliver|ip_forward|ip_forward_finish|ip_output|ip_finish_output2|icmp_rcv|__dev_queue_xmit|dev_queue_xmit_nit|dev_hard_start_xmit|__netif_receive_skb_one_core|skb_clone|skb_copy|__pskb_copy_fclone|pskb_expand_head|__kfree_skb|kfree_skbmem|kfree_skb_partial|tpacket_rcv|packet_rcv|udp_rcv|__udp4_lib_rcv|kfree_skb_reason|sk_skb_reason_drop|__tcp_retransmit_skb|tcp_retransmit_skb|skb:.*|net:.*)$'
 
 # tcpdump -Z root looks the user up.
 [ -f /etc/passwd ] || echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
@@ -193,6 +194,23 @@ jq -e -s 'length == 1 and .[0].drop_reason == "NO_SOCKET" and
         any(.[0].stack[]; test("^(__udp4_lib_rcv|udp_rcv|udp_queue_rcv)")) and
         any(.[0].stack[]; test("^ip_"))' $OUT/stack >/dev/null ||
         fail "$BE: the drop's stack lacks the UDP and IP callers"
+
+step "$BE: TCP retransmissions take their socket's tuple (the sk argument: no skb->sk)"
+printf 'table ip rtx {\n chain in {\n  type filter hook input priority 0;\n  tcp dport 9500 tcp flags syn accept\n  tcp dport 9500 drop\n }\n}\n' >$OUT/rtx.nft
+check "nft rtx" ns b nft -f $OUT/rtx.nft
+bg ns b timeout 8 nc -l -p 9500 >/dev/null 2>&1
+run rtx 5 -p tcp -d 10.0.0.2 --dport 9500 -o json
+run rtx-other 5 -p tcp --dport 9501 -o json
+bg sh -c ". /usr/lib/skbt-vm/lib.sh; echo data | ns a timeout 4 nc 10.0.0.2 9500" >/dev/null 2>&1
+waitjobs
+ns b nft delete table ip rtx
+jq -c '[.function, .tuple.saddr, .tuple.sport, .tuple.tcp_flags, .tuple.from_socket]' $OUT/rtx |
+        grep -i retrans | head -5
+jq -e -s 'any(.[]; (.function == "__tcp_retransmit_skb" or .function == "tcp_retransmit_skb")
+        and .tuple.from_socket == true and .tuple.saddr == "10.0.0.1" and .tuple.sport > 0
+        and (.tuple.tcp_flags | contains(".")))' $OUT/rtx >/dev/null ||
+        fail "$BE: no retransmission with the socket's tuple"
+jq -e -s 'length == 0' $OUT/rtx-other >/dev/null || fail "$BE: --dport 9501 matched port 9500"
 
 ipftctl --socket $SOCK status -o json | jq -c .tracking
 kill -TERM $DPID
