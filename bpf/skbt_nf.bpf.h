@@ -27,13 +27,19 @@ struct skbt_nf_rec {
 
 /* Evaluations nest when a hook sends a packet (a REJECT's reply through OUTPUT). */
 #define SKBT_NF_DEPTH 4
-/* An evaluation takes microseconds; a frame older than this lost its return. */
-#define SKBT_NF_STALE_NS (100 * 1000 * 1000ULL)
+/*
+ * An evaluation takes microseconds; a frame older than this many jiffies
+ * (100 ms at HZ=250, 25 ms at HZ=1000) lost its return.  Jiffies, not
+ * bpf_ktime_get_ns(): the entry runs at every evaluation, also of packets
+ * no session wants, and a clock read was most of its cost in the VM
+ * (docs/performance.md).
+ */
+#define SKBT_NF_STALE_JIFFIES 25
 
 struct skbt_nf_frames {
         __u32 depth;
-        __u32 overflow; /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
-        __u64 ts[SKBT_NF_DEPTH];
+        __u32 overflow;          /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
+        __u64 ts[SKBT_NF_DEPTH]; /* bpf_jiffies64() at each entry */
         struct skbt_nf_rec f[SKBT_NF_DEPTH];
 };
 
@@ -93,12 +99,12 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
                 if (!fr)
                         return 0;
         }
-        now = bpf_ktime_get_ns();
+        now = bpf_jiffies64();
         d = fr->depth;
         /* Returns missed (a session started between an entry and its return,
          * or a kretprobe instance limit): start over. */
         if (d > SKBT_NF_DEPTH ||
-            (d && (__s64)(now - fr->ts[(d - 1) & (SKBT_NF_DEPTH - 1)]) > (__s64)SKBT_NF_STALE_NS)) {
+            (d && (__s64)(now - fr->ts[(d - 1) & (SKBT_NF_DEPTH - 1)]) > SKBT_NF_STALE_JIFFIES)) {
                 d = 0;
                 fr->overflow = 0;
         }
@@ -113,13 +119,8 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         fr->ts[d] = now;
         fr->depth = d + 1;
 
-        if (engine == SKBT_NF_NFTABLES) {
-                skb = skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_skb);
-                st = skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state);
-        } else {
-                skb = a;
-                st = b;
-        }
+        skb = engine == SKBT_NF_NFTABLES ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_skb)
+                                         : a;
         {
                 struct skbt_hit hit = {.defer = &f->ev};
 
@@ -128,6 +129,9 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         }
         if (!mask)
                 return 0;
+        /* The hook state only for a record: most evaluations are of packets no session wants. */
+        st = engine == SKBT_NF_NFTABLES ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state)
+                                        : b;
         __builtin_memset(&f->nf, 0, sizeof(f->nf));
         f->nf.engine = (__u8)engine;
         f->nf.hook = skbt_nf_read_u8(st, *(volatile __u32 *)&nf_conf.state_hook);
