@@ -76,6 +76,25 @@ static void traceable_free(struct traceable *t)
         free(t->names);
 }
 
+/*
+ * A tracepoint's own machinery: the functions the kernel generates for each
+ * tracepoint (its iterator and stub, the BPF, ftrace and perf wrappers that
+ * run its probes) take the tracepoint's arguments, skb included.  The
+ * tracepoint is probed as itself, so as functions they would add a second
+ * run to every hit of it and show nothing new (measured in the VM:
+ * docs/performance.md, "Where a non-matching session's time goes").
+ */
+static bool tracepoint_machinery(const char *name)
+{
+        static const char *const prefixes[] = {"__bpf_trace_", "__traceiter_", "__probestub_",
+                                               "trace_event_raw_event_", "perf_trace_"};
+
+        for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+                if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+                        return true;
+        return false;
+}
+
 /* Whether the backend can attach the function at all; records why not. */
 static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
                       const struct skbt_ksyms *ksyms, const struct traceable *tr,
@@ -85,6 +104,12 @@ static bool candidate(struct skbt_loader *l, const struct skbt_sym *s,
 
         if (ksyms && skbt_ksyms_addresses_visible(ksyms) && !skbt_ksyms_lookup(ksyms, s->name)) {
                 skbt_record_function(l, s, ksyms, "");
+                return false;
+        }
+        if (tracepoint_machinery(s->name)) {
+                skbt_record_function(l, s, NULL,
+                                     "part of a tracepoint (the tracepoint is probed as "
+                                     "itself)");
                 return false;
         }
         if (!traceable_has(tr, s->name)) {
