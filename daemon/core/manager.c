@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/btf.h>
@@ -217,9 +218,19 @@ static int symbolize_cb(void *data, uint64_t addr, char *buf, size_t len)
         return data ? skbt_ksyms_symbolize(data, addr, buf, len) : -ENOENT;
 }
 
+/*
+ * Called for every event rendered: the coarse clock (the vDSO's last tick, a
+ * few ns) is precise enough for the table's once-a-second recheck; the exact
+ * one cost some 30 ns of the ~400 ns per event (docs/performance.md,
+ * "Regression check against f8ce747").
+ */
 static const char *netns_name_cb(void *data, uint32_t inode)
 {
-        return skbt_netns_names_lookup(data, inode, skbt_now_ns());
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return skbt_netns_names_lookup(data, inode,
+                                       (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 }
 
 /* Names of namespaces as ip netns makes them; only those on nsfs (bind mounts) count. */

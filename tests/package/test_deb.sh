@@ -95,6 +95,10 @@ grep -q "deb-systemd-invoke stop 'skbtraced.socket'" "$ctl/prerm" ||
 depends=$(dpkg-deb -f "$outdir/skbtraced_${version}_$arch.deb" Depends)
 grep -q 'systemd' <<<"$depends" || fail "skbtraced does not depend on systemd (systemd-sysusers): $depends"
 ok "maintainer scripts: sysusers, socket enabled and started, service left to socket activation"
+depends=$(dpkg-deb -f "$outdir/ipftctl_${version}_$arch.deb" Depends)
+# Opened with dlopen() when a pcap expression is compiled (common/pcap_filter.c): no shlibs entry.
+grep -q 'libpcap' <<<"$depends" && ok "ipftctl depends on libpcap: $depends" ||
+        fail "ipftctl does not depend on libpcap (it opens it with dlopen): $depends"
 
 if [ "$fails" -gt 0 ]; then
         echo "$fails check(s) failed"
