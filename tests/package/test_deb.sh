@@ -40,7 +40,8 @@ build_deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$top/debian/control" | sed 's
 build_deps_deps=$'\n'$(for p in $build_deps; do dpkg-query -W -f='${Depends}\n' "$p" 2>/dev/null; done |
         tr ',|' '\n\n' | sed 's/[[:space:]]*(.*//; s/^[[:space:]]*//; s/:any$//' | grep -v '^$' | sort -u)
 while read -r dep; do
-        [ "$dep" = threads ] && continue
+        # threads and dl: parts of the C library, no package of their own.
+        case $dep in threads | dl) continue ;; esac
         pc=$(pkg-config --path "$dep" 2>/dev/null) || { fail "pkg-config knows no $dep (meson found it)"; continue; }
         pkg=$(dpkg -S "$(readlink -f "$pc")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
                 { fail "no Debian package owns $pc ($dep)"; continue; }
