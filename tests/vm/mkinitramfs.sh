@@ -10,7 +10,8 @@
 #   --module NAME     load module NAME (and what modules.dep says it needs) at boot;
 #                     repeatable; default set: veth. Built-in modules are skipped.
 #   FILE[:DEST]       copy FILE into the image at DEST (default /usr/bin/<name>); ELF files get
-#                     every library `ldd` lists plus the dynamic loader
+#                     every library `ldd` lists plus the dynamic loader, and the libraries
+#                     whose names (SONAMEs) they carry, for dlopen()
 #
 # Always included: busybox (static) with all applet links, iproute2's `ip` as /usr/sbin/ip
 # (busybox's ip has no netns), /etc/iproute2, /init (guest-init.sh), the guest helper library
@@ -88,6 +89,24 @@ copy_libs() {
         done
 }
 
+# Libraries a binary opens with dlopen() are not in ldd's list (ipftctl opens libpcap when it
+# compiles an expression, common/pcap_filter.c): copy those whose names the file carries, as the
+# dynamic linker's cache knows them, with their own libraries.
+ld_cache=
+copy_dlopened() {
+        local bin=$1 name path
+        [[ -n $ld_cache ]] || ld_cache=$(PATH=$PATH:/sbin:/usr/sbin ldconfig -p) ||
+                die "ldconfig -p failed"
+        for name in $(grep -aoE 'lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)*' "$bin" | sort -u); do
+                path=$(awk -v n="$name" '$1 == n && $NF ~ /^\// { print $NF; exit }' <<<"$ld_cache")
+                [[ -n $path ]] || continue
+                [[ -e $root$path || -L $root$path ]] && continue
+                mkdir -p "$root$(dirname "$path")"
+                cp -L "$path" "$root$path"
+                copy_libs "$path"
+        done
+}
+
 # FILE[:DEST] -> into the image.
 add_file() {
         local spec=$1 src dest
@@ -103,6 +122,7 @@ add_file() {
         cp -L "$src" "$root$dest"
         if is_elf "$src"; then
                 copy_libs "$src"
+                copy_dlopened "$src"
         fi
 }
 
