@@ -79,18 +79,15 @@ static __always_inline void skbt_nf_read_str(char *dst, __u64 src)
 }
 
 /*
- * An evaluation starts.  a, b, c: the arguments at the stamped positions
- * (xtables: skb, hook state, table; nftables: pktinfo, chain).
+ * A new frame on this task's stack for an evaluation that starts (its record
+ * in (*ret)->f[*ret_d]); NULL when none can be had (too deep, no memory).
  */
-static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 b, __u64 c)
+static __always_inline struct skbt_nf_frames *skbt_nf_push(__u32 *ret_d)
 {
-        __u64 key, now, mask, st, skb;
-        __u32 engine = SKBT_NF_STAMP_ENGINE(stamp >> 32), d;
+        __u64 key, now;
         struct skbt_nf_frames *fr;
-        struct skbt_nf_rec *f;
+        __u32 d;
 
-        if (!*(volatile __u64 *)&state.active)
-                return 0;
         key = bpf_get_current_pid_tgid();
         fr = bpf_map_lookup_elem(&nf_stack, &key);
         if (!fr) {
@@ -111,14 +108,38 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         if (d >= SKBT_NF_DEPTH) {
                 fr->overflow++;
                 skbt_stat_inc(SKBT_STAT_NF_DEEP);
-                return 0;
+                return NULL;
         }
         asm volatile("%[v] &= 3" : [v] "+r"(d));
-        f = &fr->f[d];
-        f->ev.sessions = 0;
+        fr->f[d].ev.sessions = 0;
         fr->ts[d] = now;
         fr->depth = d + 1;
+        *ret_d = d;
+        return fr;
+}
 
+/*
+ * An evaluation starts.  a, b, c: the arguments at the stamped positions
+ * (xtables: skb, hook state, table; nftables: pktinfo, chain).  tc: a
+ * constant, true for a tc program's run (skbt_bpfprog.bpf.h), so that a
+ * netfilter evaluator's copy has none of the tc branches.
+ */
+static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 b, __u64 c,
+                                         const bool tc)
+{
+        __u64 mask, st, skb;
+        __u32 engine = SKBT_NF_STAMP_ENGINE(stamp >> 32), d;
+        struct skbt_nf_frames *fr;
+        struct skbt_nf_rec *f;
+
+        if (!*(volatile __u64 *)&state.active)
+                return 0;
+        fr = skbt_nf_push(&d);
+        if (!fr)
+                return 0;
+        f = &fr->f[d];
+
+        /* tc: a, the program's context (the kernel's struct sk_buff). */
         skb = engine == SKBT_NF_NFTABLES ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_skb)
                                          : a;
         {
@@ -130,10 +151,18 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         if (!mask)
                 return 0;
         /* The hook state only for a record: most evaluations are of packets no session wants. */
-        st = engine == SKBT_NF_NFTABLES ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state)
-                                        : b;
+        st = tc ? 0
+             : engine == SKBT_NF_NFTABLES
+                 ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state)
+                 : b;
         __builtin_memset(&f->nf, 0, sizeof(f->nf));
         f->nf.engine = (__u8)engine;
+        if (tc) {
+                /* Which side of the device the program runs on. */
+                f->nf.hook =
+                    BPF_CORE_READ_BITFIELD_PROBED((struct sk_buff *)skb, tc_at_ingress) ? 0 : 1;
+                return 0;
+        }
         f->nf.hook = skbt_nf_read_u8(st, *(volatile __u32 *)&nf_conf.state_hook);
         f->nf.pf = skbt_nf_read_u8(st, *(volatile __u32 *)&nf_conf.state_pf);
         if (engine == SKBT_NF_NFTABLES) {
@@ -235,7 +264,7 @@ static __always_inline int skbt_nf_kprobe_enter(struct pt_regs *ctx, __u64 cooki
 
         return skbt_nf_enter(ctx, cookie, skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
                              skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
-                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
+                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)), false);
 }
 
 static __always_inline __u64 skbt_nf_func_arg(__u64 *ctx, __u32 pos)
@@ -252,5 +281,5 @@ static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
 
         return skbt_nf_enter(ctx, stamp, skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
                              skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
-                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)));
+                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)), false);
 }

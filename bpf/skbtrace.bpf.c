@@ -2,6 +2,7 @@
 /* skbtrace.bpf.c - entry points stamped per skb argument position over one body */
 #include "skbt_body.bpf.h"
 #include "skbt_nf.bpf.h"
+#include "skbt_bpfprog.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -294,4 +295,28 @@ int skbt_nf_kretprobe(struct pt_regs *ctx)
         if (skbt_idle())
                 return 0;
         return skbt_nf_leave(ctx->ax);
+}
+
+/*
+ * tc and XDP programs themselves (skbt_bpfprog.bpf.h): entry and return,
+ * loaded per traced program with that program as the attach target (the
+ * section's function is a placeholder: the loader gives the target).
+ */
+SEC("fentry/netif_receive_skb")
+int skbt_prog_fentry(__u64 *ctx)
+{
+        if (skbt_idle())
+                return 0;
+        return skbt_bpfprog_enter(ctx, skbt_stamp());
+}
+
+SEC("fexit/netif_receive_skb")
+int skbt_prog_fexit(__u64 *ctx)
+{
+        __u64 ret = 0;
+
+        if (skbt_idle())
+                return 0;
+        bpf_get_func_ret(ctx, &ret);
+        return skbt_nf_leave(ret);
 }

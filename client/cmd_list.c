@@ -102,8 +102,9 @@ void list_usage(FILE *f)
               "  -r, --regex RE         only probes whose name matches the regular expression\n"
               "                         RE (PCRE2 syntax, no back-references; as 'ipftctl\n"
               "                         trace -r')\n"
-              "  -k, --kind KIND        only probes of this kind: function, tracepoint or\n"
-              "                         netfilter (verdicts of iptables and nftables)\n"
+              "  -k, --kind KIND        only probes of this kind: function, tracepoint,\n"
+              "                         netfilter (verdicts of iptables and nftables) or bpf\n"
+              "                         (tc and XDP programs)\n"
               "  -g, --groups           the probe groups ('ipftctl trace -g') as a tree, with\n"
               "                         their probes on this kernel (-v: also those it lacks)\n"
               "  -v, --verbose          with --groups: list names this kernel does not have\n"
@@ -184,7 +185,7 @@ static int list_parse(int argc, char **argv, struct list_opts *o)
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        static const char *const kinds[] = {"function", "tracepoint", "netfilter"};
+        static const char *const kinds[] = {"function", "tracepoint", "netfilter", "bpf"};
         char err[SKBT_ERR_MAX + 128];
         int c;
 
@@ -211,7 +212,7 @@ static int list_parse(int argc, char **argv, struct list_opts *o)
                         if (!o->kind)
                                 return usage_errorf("list",
                                                     "invalid kind '%.64s': expected function, "
-                                                    "tracepoint or netfilter",
+                                                    "tracepoint, netfilter or bpf",
                                                     optarg);
                         break;
                 case 'o':

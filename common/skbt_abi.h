@@ -208,6 +208,7 @@ enum skbt_probe_kind {
         SKBT_PROBE_FUNCTION = 0,
         SKBT_PROBE_TRACEPOINT = 1,
         SKBT_PROBE_NETFILTER = 2, /* a netfilter table/chain evaluation and its verdict */
+        SKBT_PROBE_BPF = 3,       /* a tc or XDP BPF program's run and its verdict */
 };
 
 /* struct skbt_event.flags */
@@ -330,6 +331,11 @@ struct skbt_track {
 enum skbt_nf_engine {
         SKBT_NF_XTABLES = 0, /* ip_tables, ip6_tables, arp_tables (chain: the hook's) */
         SKBT_NF_NFTABLES = 1,
+        /* 2: kept for bridge ebtables (legacy). */
+        /* Not netfilter: a tc or XDP BPF program, traced with fentry/fexit on it; the same
+         * record (the packet at entry, the verdict at return), hook 0 ingress, 1 egress. */
+        SKBT_NF_TC = 3,  /* retval: TC_ACT_* */
+        SKBT_NF_XDP = 4, /* retval: XDP_*; skb is the struct xdp_buff's address */
 };
 
 struct skbt_nf {

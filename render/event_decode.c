@@ -1170,6 +1170,41 @@ static int m_netfilter(struct dctx *c)
         return 0;
 }
 
+/* ',"bpf":{"type":"tc","direction":"ingress","verdict":"SHOT","retval":2}': the number is what
+ * counts (the name is rendered from it). */
+static int m_bpf(struct dctx *c)
+{
+        struct skbt_nf *nf = &c->nfv;
+        char key[16], type[8] = "", dir[16] = "";
+        unsigned i = 0;
+        int64_t retval = 0;
+        bool have_retval = false;
+        size_t n;
+        int r = json_scan_object(&c->js);
+
+        while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0) {
+                if (strcmp(key, "type") == 0)
+                        r = json_scan_string(&c->js, type, sizeof(type) - 1, &n);
+                else if (strcmp(key, "direction") == 0)
+                        r = json_scan_string(&c->js, dir, sizeof(dir) - 1, &n);
+                else if (strcmp(key, "retval") == 0) {
+                        r = json_scan_i64(&c->js, &retval);
+                        have_retval = true;
+                } else
+                        r = json_scan_skip(&c->js);
+        }
+        if (r < 0)
+                return r;
+        if ((strcmp(type, "tc") != 0 && strcmp(type, "xdp") != 0) || !have_retval)
+                return json_scan_fail(&c->js, "bpf: want type tc or xdp and a retval");
+        *nf = (struct skbt_nf){0};
+        nf->engine = strcmp(type, "xdp") == 0 ? SKBT_NF_XDP : SKBT_NF_TC;
+        nf->hook = strcmp(dir, "egress") == 0;
+        c->verdict = (uint32_t)retval;
+        c->nf = true;
+        return 0;
+}
+
 /* ---- conntrack ---- */
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -1443,6 +1478,7 @@ static const struct {
     {"truncated", m_truncated},
     {"tunnel", m_tunnel},
     {"netfilter", m_netfilter},
+    {"bpf", m_bpf},
     {"stack", m_stack},
     {"fields", m_fields},
     {"conntrack", m_conntrack},

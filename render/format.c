@@ -672,12 +672,62 @@ static void put_nf_text_string(struct strbuf *out, const char *s, size_t n)
         out->len = (size_t)(p - out->data);
 }
 
+/* TC_ACT_* (include/uapi/linux/pkt_cls.h) and XDP_* (include/uapi/linux/bpf.h): UAPI. */
+const char *skbt_bpf_verdict_name(uint8_t engine, uint32_t verdict)
+{
+        static const char *const tc[] = {"OK",     "RECLASSIFY", "SHOT",     "PIPE", "STOLEN",
+                                         "QUEUED", "REPEAT",     "REDIRECT", "TRAP"};
+        static const char *const xdp[] = {"ABORTED", "DROP", "PASS", "TX", "REDIRECT"};
+
+        if (engine == SKBT_NF_XDP)
+                return verdict < ARRAY_SIZE(xdp) ? xdp[verdict] : NULL;
+        if ((int32_t)verdict == -1)
+                return "UNSPEC";
+        return verdict < ARRAY_SIZE(tc) ? tc[verdict] : NULL;
+}
+
+/* ' bpf=tc dir=ingress verdict=SHOT': a tc or XDP program's run (the probe names it). */
+static void put_bpf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+{
+        const char *v = skbt_bpf_verdict_name(nf->engine, verdict);
+
+        strbuf_puts(out, nf->engine == SKBT_NF_XDP ? " bpf=xdp" : " bpf=tc dir=");
+        if (nf->engine != SKBT_NF_XDP)
+                strbuf_puts(out, nf->hook ? "egress" : "ingress");
+        strbuf_puts(out, " verdict=");
+        if (v)
+                strbuf_puts(out, v);
+        else
+                strbuf_printf(out, "%d", (int32_t)verdict);
+}
+
+/* ',"bpf":{"type":"tc","direction":"ingress","verdict":"SHOT","retval":2}' */
+static void put_bpf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+{
+        const char *v = skbt_bpf_verdict_name(nf->engine, verdict);
+
+        strbuf_puts(out, nf->engine == SKBT_NF_XDP ? ",\"bpf\":{\"type\":\"xdp\""
+                                                   : ",\"bpf\":{\"type\":\"tc\",\"direction\":");
+        if (nf->engine != SKBT_NF_XDP)
+                strbuf_puts(out, nf->hook ? "\"egress\"" : "\"ingress\"");
+        strbuf_puts(out, ",\"verdict\":");
+        if (v)
+                strbuf_printf(out, "\"%s\"", v);
+        else
+                strbuf_printf(out, "\"verdict#%d\"", (int32_t)verdict);
+        strbuf_printf(out, ",\"retval\":%d}", (int32_t)verdict);
+}
+
 /* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP' */
 void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
 {
         size_t chain_len;
         const char *chain = nf_chain(nf, &chain_len);
 
+        if (nf->engine == SKBT_NF_TC || nf->engine == SKBT_NF_XDP) {
+                put_bpf_text(out, nf, verdict);
+                return;
+        }
         strbuf_puts(out, " nf=");
         strbuf_puts(out, skbt_nf_engine_name(nf));
         strbuf_puts(out, " family=");
@@ -699,6 +749,10 @@ static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t v
         size_t chain_len;
         const char *chain = nf_chain(nf, &chain_len);
 
+        if (nf->engine == SKBT_NF_TC || nf->engine == SKBT_NF_XDP) {
+                put_bpf_json(out, nf, verdict);
+                return;
+        }
         strbuf_puts(out, ",\"netfilter\":{\"engine\":\"");
         strbuf_puts(out, skbt_nf_engine_name(nf));
         strbuf_puts(out, "\",\"family\":");

@@ -36,6 +36,18 @@ static inline bool skbt_nf_verdict_is_drop(uint32_t verdict)
         return (verdict & 0xff) == SKBT_NF_VERDICT_DROP ||
                ((verdict & 0xff) == SKBT_NF_VERDICT_STOLEN && (verdict >> 16));
 }
+/* "SHOT", "DROP": the name of a tc (TC_ACT_*) or XDP (XDP_*) program's verdict, NULL if none. */
+const char *skbt_bpf_verdict_name(uint8_t engine, uint32_t verdict);
+/* The same for any record's verdict: netfilter's, or a tc program's TC_ACT_SHOT (XDP drops
+ * free no skb: nothing to explain). */
+static inline bool skbt_record_verdict_is_drop(const struct skbt_nf *nf, uint32_t verdict)
+{
+        if (nf->engine == SKBT_NF_TC)
+                return verdict == 2; /* TC_ACT_SHOT */
+        if (nf->engine == SKBT_NF_XDP)
+                return false;
+        return skbt_nf_verdict_is_drop(verdict);
+}
 
 /* Parse "text", "json", "aggregate", "aggregate-json"; -EINVAL otherwise. */
 

@@ -101,6 +101,7 @@ static const char *kind_name(enum skbt_probe_kind k)
 {
         return k == SKBT_PROBE_TRACEPOINT  ? "tracepoint"
                : k == SKBT_PROBE_NETFILTER ? "netfilter"
+               : k == SKBT_PROBE_BPF       ? "bpf"
                                            : "function";
 }
 
@@ -126,6 +127,9 @@ static json_object *probe_json(const struct skbtraced *d, uint32_t i)
                 json_object_object_add(o, "group", json_object_new_string(d->probe_groups[i]));
         if (p->error)
                 json_object_object_add(o, "error", json_object_new_string(p->error));
+        /* A tc or XDP program: where it was seen attached. */
+        if (p->kind == SKBT_PROBE_BPF && p->target)
+                json_object_object_add(o, "target", json_object_new_string(p->target));
         return o;
 }
 
@@ -151,6 +155,7 @@ int method_list(struct vl_call *call, void *args)
                 return list_groups(call);
         if (have_re && (r = vl_regex_new(call, a->regex, &re)) < 0)
                 return r;
+        skbt_daemon_scan_bpf_progs(d);
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 /* A return probe is shown as its entry's "returns". */
                 if (l->probes[i].is_return)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* trace_probes.c - io.skbtraced.Trace: which probes a session listens on */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,10 @@ static int probe_selected(struct vl_call *call, const struct skbt_loader *l,
         if (tracer == SKBT_TRACER_DROP && !p->drop)
                 return 0;
         if (tracer == SKBT_TRACER_FUNCTION_GRAPH && p->kind == SKBT_PROBE_TRACEPOINT)
+                return 0;
+        /* A tc or XDP program is traced when asked for by name or group, never by default:
+         * tracing it costs each of its runs a trampoline. */
+        if (p->kind == SKBT_PROBE_BPF && !re && g->n == 0)
                 return 0;
         id = (uint32_t)(p - l->probes);
         if (g->in_groups && !g->in_groups[id] && !p->drop)
@@ -159,10 +164,25 @@ static int probe_set(struct vl_call *call, const struct skbt_trace_request *req,
         return 0;
 }
 
+/* The first probe the regex names that cannot be attached here, with why (NULL: none). */
+static const struct skbt_probe *unusable_match(struct vl_call *call, const struct skbt_loader *l,
+                                               struct skbt_regex *re)
+{
+        for (uint32_t i = 0; re && i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                if (!p->attached && p->error && !p->is_return &&
+                    vl_regex_match(call, re, p->name) == 1)
+                        return p;
+        }
+        return NULL;
+}
+
 static int no_probes(struct vl_call *call, const struct skbt_trace_request *req,
-                     const struct group_sel *g)
+                     const struct group_sel *g, struct skbt_regex *regex)
 {
         bool re = skbt_trace_given(req, SKBT_TP_REGEX);
+        const struct skbt_probe *p;
 
         if (req->tracer == SKBT_TRACER_DROP)
                 return vl_error(call, VL_ERR_NO_MATCHING_PROBES, NULL,
@@ -182,8 +202,57 @@ static int no_probes(struct vl_call *call, const struct skbt_trace_request *req,
         if (!re)
                 return vl_error(call, VL_ERR_NO_MATCHING_PROBES, NULL,
                                 "no probe is attached here; see 'ipftctl list'");
+        p = unusable_match(call, call->client->d->loader, regex);
+        if (p)
+                return vl_error(call, VL_ERR_NO_MATCHING_PROBES, "regex",
+                                "the regex matches no attached probe: %s cannot be attached "
+                                "here: %s; see 'ipftctl list'",
+                                p->name, p->error);
         return vl_error(call, VL_ERR_NO_MATCHING_PROBES, "regex",
                         "the regex matches no attached probe; see 'ipftctl list'");
+}
+
+/* The text names tc or xdp as a word ("^(tc|xdp):", "^tc:drop", not "^tcp_" or "do_xdp_generic").
+ */
+static bool names_tc_or_xdp(const char *text)
+{
+        static const char *const words[] = {"tc", "xdp"};
+
+        for (const char *p = text; p && *p; p++)
+                for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+                        size_t n = strlen(words[i]);
+
+                        if (strncmp(p, words[i], n) == 0 &&
+                            (p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+                            !(isalnum((unsigned char)p[n]) || p[n] == '_'))
+                                return true;
+                }
+        return false;
+}
+
+/*
+ * Whether the session may select a tc or XDP program, so the daemon looks for
+ * programs loaded since its last look (a walk over every BPF program and link
+ * on the host): its regex or one of its groups names or matches "tc:" or
+ * "xdp:".  Sessions that cannot select one do not pay that walk; a regex
+ * such as '.' selects the programs known from the last look, and finds new
+ * ones too.
+ */
+static bool may_select_bpfprogs(const struct skbt_trace_request *req, struct skbt_regex *re,
+                                const struct group_sel *g)
+{
+        if (re && (names_tc_or_xdp(req->regex) || skbt_regex_match(re, "tc:") == 1 ||
+                   skbt_regex_match(re, "xdp:") == 1))
+                return true;
+        for (uint32_t i = 0; i < g->n; i++) {
+                const struct skbt_group *grp = &g->gs->g[g->idx[i]];
+
+                if (names_tc_or_xdp(grp->regex) ||
+                    skbt_group_selects(g->gs, (uint32_t)g->idx[i], "tc:") ||
+                    skbt_group_selects(g->gs, (uint32_t)g->idx[i], "xdp:"))
+                        return true;
+        }
+        return false;
 }
 
 int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *req,
@@ -191,11 +260,11 @@ int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *r
 {
         const struct skbt_loader *l = call->client->d->loader;
         _cleanup_free_ struct group_sel *g = calloc(1, sizeof(*g));
-        _cleanup_free_ uint8_t *sel = calloc(l->n_probes ? l->n_probes : 1, 1);
+        _cleanup_free_ uint8_t *sel = NULL;
         _cleanup_(skbt_regex_freep) struct skbt_regex *re = NULL;
         int r;
 
-        if (!g || !sel)
+        if (!g)
                 return -ENOMEM;
         r = resolve_groups(call, req, g, tmpl);
         if (r < 0)
@@ -205,6 +274,11 @@ int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *r
                 return r;
         if (skbt_trace_given(req, SKBT_TP_REGEX) && (r = vl_regex_new(call, req->regex, &re)) < 0)
                 return r;
+        if (may_select_bpfprogs(req, re, g))
+                skbt_daemon_scan_bpf_progs(call->client->d);
+        sel = calloc(l->n_probes ? l->n_probes : 1, 1);
+        if (!sel)
+                return -ENOMEM;
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 r = probe_selected(call, l, &l->probes[i], tmpl->tracer, re, g);
                 if (r < 0)
@@ -215,7 +289,7 @@ int trace_select_probes(struct vl_call *call, const struct skbt_trace_request *r
                 }
         }
         if (tmpl->n_probes == 0)
-                return no_probes(call, req, g);
+                return no_probes(call, req, g, re);
         add_implied(l, tmpl, sel);
         *ret_sel = TAKE_PTR(sel);
         return 0;

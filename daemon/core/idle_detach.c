@@ -95,7 +95,7 @@ static void preload(struct skbtraced *d)
         struct skbt_loader *l = d->loader;
         _cleanup_free_ uint32_t *ids = calloc(l->n_probes ? l->n_probes : 1, sizeof(*ids));
         bool shared = !skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE);
-        bool seen[SKBT_PROBE_NETFILTER + 1][2][256] = {};
+        bool seen[SKBT_PROBE_BPF + 1][2][256] = {};
         uint32_t n = 0;
 
         if (!ids)
@@ -103,8 +103,10 @@ static void preload(struct skbtraced *d)
         for (uint32_t i = 0; shared && i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
-                /* A netfilter evaluator's entry is its own copy (backend_kprobe.c). */
-                if (p->kind == SKBT_PROBE_TRACEPOINT || !p->attached ||
+                /* A netfilter evaluator's entry is its own copy (backend_kprobe.c). A tc or XDP
+                 * program's tracer holds that program while loaded: it loads when attached
+                 * (attach_bpfprog.c). */
+                if (p->kind == SKBT_PROBE_TRACEPOINT || p->kind == SKBT_PROBE_BPF || !p->attached ||
                     p->backend >= _SKBT_BACKEND_MAX ||
                     (p->kind != SKBT_PROBE_NETFILTER && seen[p->kind][p->is_return][p->skb_arg]))
                         continue;

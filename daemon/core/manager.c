@@ -353,6 +353,8 @@ static int load_probes(struct skbtraced *d)
             .ringbuf_bytes = d->opt.ringbuf_bytes,
             .returns = !d->opt.no_returns,
             .threads = (int)MIN(MAX(sysconf(_SC_NPROCESSORS_ONLN), 1), 8),
+            .bpf_progs = d->caps.usable[SKBT_BACKEND_FENTRY],
+            .bpf_progs_why = d->caps.reason[SKBT_BACKEND_FENTRY],
         };
         char buf[512];
         int r;
@@ -369,8 +371,8 @@ static int load_probes(struct skbtraced *d)
 /* The names the renderers look up: probes, drop reasons, symbols, namespaces. */
 static int setup_names(struct skbtraced *d)
 {
-        d->probe_names =
-            calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*d->probe_names));
+        /* Room for the whole table: tc and XDP programs join it later (reload.c). */
+        d->probe_names = calloc(SKBT_MAX_PROBES, sizeof(*d->probe_names));
         if (!d->probe_names)
                 return log_error_errno(-ENOMEM, "out of memory");
         for (uint32_t i = 0; i < d->loader->n_probes; i++)

@@ -42,7 +42,8 @@ void skbt_daemon_load_groups(struct skbtraced *d)
                 }
                 return;
         }
-        names = calloc(d->loader->n_probes ? d->loader->n_probes : 1, sizeof(*names));
+        /* Room for the whole table: tc and XDP programs join it later. */
+        names = calloc(SKBT_MAX_PROBES, sizeof(*names));
         if (!names) {
                 skbt_groups_free(gs);
                 log_warning("out of memory loading probe groups, ignoring");

@@ -272,6 +272,9 @@ void skbt_notify_status(struct skbtraced *d);
 
 /* groups, as loaded at start and on SIGHUP (reload.c); failures are logged. */
 void skbt_daemon_load_groups(struct skbtraced *d);
+/* Look for tc and XDP programs loaded since the last look (the loader's probe table grows):
+ * before a request lists or selects probes. */
+void skbt_daemon_scan_bpf_progs(struct skbtraced *d);
 
 /* control/ */
 int skbt_control_listen(struct skbtraced *d);

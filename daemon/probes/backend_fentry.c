@@ -73,6 +73,46 @@ static int load_nf(struct skbt_loader *l, struct skbt_probe *p, char *why)
 }
 
 /*
+ * A tc or XDP program (attach_bpfprog.c): the entry and return programs with
+ * that program as their target, its main function as the attach BTF id.
+ * Loaded at each attach (closed once linked): see there why.
+ */
+static int load_bpfprog(struct skbt_loader *l, struct skbt_probe *p, char *why)
+{
+        struct bpf_program *ent = l->skel->progs.skbt_prog_fentry;
+        struct bpf_program *ret = l->skel->progs.skbt_prog_fexit;
+        _cleanup_free_ void *insns = NULL;
+        _cleanup_close_ int target = -1;
+        int r;
+
+        target = bpf_prog_get_fd_by_id(p->bpf_prog_id);
+        if (target < 0) {
+                r = negative_errno();
+                snprintf(why, SKBT_WHY_MAX, "%s",
+                         r == -ENOENT ? "the program was unloaded" : strerror(-r));
+                return r;
+        }
+        r = skbt_stamp_probe_id(bpf_program__insns(ent), bpf_program__insn_cnt(ent), p->stamp,
+                                &insns);
+        if (r < 0) {
+                snprintf(why, SKBT_WHY_MAX, "stamping failed: %s", strerror(-r));
+                return r;
+        }
+        r = skbt_load_stamped_on_prog(l, ent, "skbt_prog_fe", insns, p->btf_id, target, why);
+        if (r < 0)
+                return r;
+        p->prog_fd = r;
+        r = skbt_load_stamped_on_prog(l, ret, "skbt_prog_fx", bpf_program__insns(ret), p->btf_id,
+                                      target, why);
+        if (r < 0) {
+                p->prog_fd = safe_close(p->prog_fd);
+                return r;
+        }
+        p->ret_prog_fd = r;
+        return 0;
+}
+
+/*
  * Programs stay loaded after a detach: attaching again is only a link (the
  * load, a verification of the whole body, is what takes time).
  */
@@ -86,6 +126,8 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
 
         if (p->kind == SKBT_PROBE_NETFILTER)
                 return load_nf(l, p, why);
+        if (p->kind == SKBT_PROBE_BPF)
+                return load_bpfprog(l, p, why);
         snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);
         r = load_copy(l, p, tmpl, p->stamp, name, why);
         if (r < 0)
@@ -133,11 +175,16 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struc
                 if (link_prog(k, SKBT_LINK_ENTRY, p->prog_fd,
                               p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
                               why[i]) < 0 ||
-                    (p->kind == SKBT_PROBE_NETFILTER &&
+                    ((p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF) &&
                      link_prog(k, SKBT_LINK_RETURN, p->ret_prog_fd, BPF_TRACE_FEXIT,
                                "return attach", why[i]) < 0))
                         k = skbt_link_free(k);
                 links[i] = k;
+                /* The links hold them; the next attach loads afresh (attach_bpfprog.c). */
+                if (p->kind == SKBT_PROBE_BPF) {
+                        p->prog_fd = safe_close(p->prog_fd);
+                        p->ret_prog_fd = safe_close(p->ret_prog_fd);
+                }
         }
 }
 

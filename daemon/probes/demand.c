@@ -83,7 +83,7 @@ static int attach_rank(const struct skbt_probe *p)
                 return 0;
         if (p->kind == SKBT_PROBE_FUNCTION && !p->is_return)
                 return 1;
-        return p->kind == SKBT_PROBE_NETFILTER ? 2 : 3;
+        return p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF ? 2 : 3;
 }
 
 /* Send the probes marked in mark[] (and not yet queued) to the worker, in attach_rank order. */

@@ -33,6 +33,11 @@ void skbt_load_why(char *why, int e, const char *log);
 int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
                       const char *name, const void *insns, uint32_t attach_btf_id,
                       int attach_btf_obj_fd, char *why);
+/* The same, a tracing program whose target is the BPF program attach_prog_fd (fentry/fexit on
+ * a tc or XDP program; attach_btf_id: its function in that program's BTF). */
+int skbt_load_stamped_on_prog(struct skbt_loader *l, struct bpf_program *tmpl, const char *name,
+                              const void *insns, uint32_t attach_btf_id, int attach_prog_fd,
+                              char *why);
 /*
  * The program to attach for template tmpl: the object's own when it is
  * complete, else (a template whose body the verifier dropped, bpf/skbtrace.bpf.c)
@@ -68,3 +73,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts);
 /* The stamp of an evaluator's program: probe id, then engine and the argument positions
  * (xtables: skb, state, table; nftables: pktinfo, chain) that its entry reads. */
 uint64_t skbt_nf_stamp(uint32_t id, uint8_t engine, const uint8_t pos[3]);
+
+/* attach_bpfprog.c: register the tc and XDP programs loaded now (or, where fentry on BPF
+ * programs cannot work, say why). */
+void skbt_bpfprog_add(struct skbt_loader *l);

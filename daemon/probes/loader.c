@@ -53,7 +53,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_loader *, skbt_loader_free);
 
 /* Load only the templates the backends in use need: on a kernel where, say, fentry is
  * refused, loading its template would fail the whole object. */
-static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf, bool btf)
+static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf, bool btf,
+                         bool progs)
 {
         const struct skbt_backend_ops *fn = skbt_backend_ops(backend);
         const struct skbt_backend_ops *tp = &skbt_backend_tracepoint;
@@ -65,6 +66,9 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool 
 
                 if (strncmp(n, "skbt_tpbtf_", 11) == 0)
                         on = btf;
+                /* fentry on tc and XDP programs, whatever serves the kernel functions. */
+                if (strcmp(n, "skbt_prog_fentry") == 0 || strcmp(n, "skbt_prog_fexit") == 0)
+                        on = progs;
                 bpf_program__set_autoload(p, on);
         }
 }
@@ -146,7 +150,8 @@ static void count_templates(struct skbt_loader *l, uint64_t ns)
  * logged here.
  */
 static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
-                         const struct skbt_loader_opts *opts, bool nf, bool btf, bool *refused)
+                         const struct skbt_loader_opts *opts, bool nf, bool btf, bool progs,
+                         bool *refused)
 {
         uint64_t t0;
         int r;
@@ -159,7 +164,7 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
-        set_autoload(l->skel, l->backend, nf, btf);
+        set_autoload(l->skel, l->backend, nf, btf, progs);
         if (btf)
                 skbt_tp_set_targets(l->skel, db);
         t0 = now_ns();
@@ -170,11 +175,13 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
                 *refused = true;
                 return log_debug_errno(r,
                                        "cannot load BPF programs (verdict programs: %s, "
-                                       "tracepoint programs: %s): %m",
-                                       nf ? "yes" : "no", btf ? "tp_btf" : "raw_tp");
+                                       "tracepoint programs: %s, tc/XDP programs: %s): %m",
+                                       nf ? "yes" : "no", btf ? "tp_btf" : "raw_tp",
+                                       progs ? "yes" : "no");
         }
         l->tp_btf = btf;
         l->nf_loaded = nf;
+        l->bpfprog_loaded = progs;
         return 0;
 }
 
@@ -188,8 +195,12 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                      const struct skbt_loader_opts *opts)
 {
         static const struct {
-                bool nf, btf;
-        } tries[] = {{true, true}, {true, false}, {false, true}, {false, false}};
+                bool nf, btf, progs;
+        } tries[] = {{true, true, true},
+                     {true, true, false},
+                     {true, false, false},
+                     {false, true, false},
+                     {false, false, false}};
         const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
         /* The verdict programs exist only on the function backends. */
         const bool want_nf = skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS);
@@ -197,11 +208,12 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
         int r = -EINVAL;
 
         for (size_t i = 0; i < ARRAY_SIZE(tries) && refused; i++) {
-                if ((tries[i].nf && !want_nf) || (tries[i].btf && !want_btf))
+                if ((tries[i].nf && !want_nf) || (tries[i].btf && !want_btf) ||
+                    (tries[i].progs && !opts->bpf_progs))
                         continue;
                 skbtrace__destroy(l->skel);
                 l->skel = NULL;
-                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, &refused);
+                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, tries[i].progs, &refused);
                 if (r >= 0)
                         break;
         }
@@ -217,6 +229,13 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
         if (want_nf && !l->nf_loaded)
                 log_warning("the kernel refused the netfilter verdict programs; loaded the "
                             "others without them (no verdicts)");
+        if (opts->bpf_progs && !l->bpfprog_loaded)
+                log_warning("the kernel refused the tc/XDP program tracers; loaded the others "
+                            "without them");
+        l->bpfprog_why = l->bpfprog_loaded ? NULL
+                         : opts->bpf_progs ? "the kernel refused the programs that trace them "
+                                             "(see the daemon's log)"
+                                           : opts->bpf_progs_why;
         return 0;
 }
 
@@ -225,7 +244,7 @@ void skbt_loader_recount(struct skbt_loader *l)
         uint32_t nf_linked = 0;
 
         l->n_attached = l->n_skipped = l->n_unsupported = 0;
-        l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = 0;
+        l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = l->n_bpfprog = 0;
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
@@ -241,6 +260,8 @@ void skbt_loader_recount(struct skbt_loader *l)
                 if (p->kind == SKBT_PROBE_NETFILTER) {
                         l->n_nf++;
                         nf_linked += p->link != NULL;
+                } else if (p->kind == SKBT_PROBE_BPF) {
+                        l->n_bpfprog++;
                 } else if (p->kind == SKBT_PROBE_TRACEPOINT) {
                         l->n_tp_btf += p->loaded && p->tp_btf;
                 } else if (p->is_return) {
@@ -313,6 +334,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         if (r < 0)
                 return r;
         skbt_nf_add(l, opts);
+        skbt_bpfprog_add(l);
         skbt_loader_recount(l);
         l->load_ns = now_ns() - start;
         if (l->n_attached == 0)
@@ -321,11 +343,13 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                                        "messages above",
                                        l->n_probes);
         log_info("backend %s: %u probes usable (%u functions, %u returns, %u netfilter "
-                 "evaluators, %u tracepoints), %u skipped, in %.1f s; %u skb functions not "
-                 "attachable with this backend; each is attached while a session needs it",
+                 "evaluators, %u tc/XDP programs, %u tracepoints), %u skipped, in %.1f s; %u skb "
+                 "functions not attachable with this backend; each is attached while a session "
+                 "needs it",
                  skbt_backend_to_string(backend), l->n_attached, l->n_functions, l->n_returns,
-                 l->n_nf, l->n_attached - l->n_functions - l->n_returns - l->n_nf, l->n_skipped,
-                 (double)l->load_ns / 1e9, l->n_unsupported);
+                 l->n_nf, l->n_bpfprog,
+                 l->n_attached - l->n_functions - l->n_returns - l->n_nf - l->n_bpfprog,
+                 l->n_skipped, (double)l->load_ns / 1e9, l->n_unsupported);
         *ret = TAKE_PTR(l);
         return 0;
 }

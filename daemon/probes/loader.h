@@ -60,6 +60,7 @@ struct skbt_probe {
         int ret_prog_fd;        /* netfilter probes on fentry: the return program */
         bool loaded;            /* its program loaded (or it needs none of its own) */
         struct skbt_link *link; /* the link attaching it, NULL: not attached */
+        uint32_t bpf_prog_id;   /* SKBT_PROBE_BPF: the tc or XDP program traced */
 };
 
 /* Attached now: a link holds it to its function or tracepoint. */
@@ -98,9 +99,13 @@ struct skbt_loader {
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         struct skbt_track_quota *track_quota; /* per session slot: packets it may start tracking */
         uint32_t n_nf;                        /* netfilter probes attached */
+        uint32_t n_bpfprog;                   /* tc and XDP program probes usable */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */
         bool nf_loaded;                       /* netfilter verdict templates loaded (attach_nf.c) */
-        uint32_t n_tp_btf;                    /* tracepoints attached as tp_btf */
+        bool bpfprog_loaded;     /* tc/XDP program templates loaded (attach_bpfprog.c) */
+        const char *bpfprog_why; /* why not, for 'ipftctl list' */
+        bool bpfprog_full;       /* as many tc/XDP programs as it takes seen: warned */
+        uint32_t n_tp_btf;       /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;
@@ -148,6 +153,10 @@ struct skbt_loader_opts {
         bool returns;                   /* also attach return probes (function_graph) */
         struct skbt_regex *probe_regex; /* attach only probes whose name matches (NULL: all) */
         int threads;                    /* parallel program loads (fentry) */
+        /* fentry works here (the capability probe): tc and XDP programs can be traced; else
+         * why not. */
+        bool bpf_progs;
+        const char *bpf_progs_why;
 };
 
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
@@ -157,6 +166,15 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 
 /* Count the probes again (n_attached, n_functions, ...) after attaches or detaches. */
 void skbt_loader_recount(struct skbt_loader *l);
+
+/*
+ * Look for tc and XDP programs loaded since the last look (attach_bpfprog.c): each new one
+ * becomes a probe "tc:NAME" or "xdp:NAME", attached when a session selects it; a probe whose
+ * program was unloaded is marked unusable.  On the event loop; skbt_loader_recount() after.
+ * Returns how many probes were added (the new ones are the last in the table), or a negative
+ * errno.
+ */
+int skbt_loader_scan_bpf_progs(struct skbt_loader *l);
 
 /* Sum a per-CPU counter from the lost (per session slot) or stats map. */
 int skbt_loader_read_lost(const struct skbt_loader *l, uint32_t slot, uint64_t *ret);

@@ -359,9 +359,9 @@ static void debug_log(const char *name, enum bpf_prog_type type, const void *ins
  * that hits the 1,000,000-instruction limit cost as long again (33-55 s each
  * under TCG on 6.1).
  */
-int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
-                      const char *name, const void *insns, uint32_t attach_btf_id,
-                      int attach_btf_obj_fd, char *why)
+static int load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                        const char *name, const void *insns, uint32_t attach_btf_id,
+                        int attach_btf_obj_fd, int attach_prog_fd, char *why)
 {
         _cleanup_free_ struct bpf_func_info *fi = NULL;
         size_t n = bpf_program__insn_cnt(tmpl), size = 16384;
@@ -382,7 +382,8 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                     .func_info_rec_size = sizeof(struct bpf_func_info),
                     .expected_attach_type = bpf_program__expected_attach_type(tmpl),
                     .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd,
-                    .log_buf = log, .log_size = log ? (uint32_t)size : 0, .log_level = log ? 4 : 0);
+                    .attach_prog_fd = attach_prog_fd > 0 ? attach_prog_fd : 0, .log_buf = log,
+                    .log_size = log ? (uint32_t)size : 0, .log_level = log ? 4 : 0);
         t0 = now_ns();
         r = bpf_prog_load(type, name, "GPL", insns, n, &opts);
         e = r < 0 ? errno : 0;
@@ -405,6 +406,21 @@ int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_
                   log ? log : "");
         debug_log(name, type, insns, n, &opts);
         return -e;
+}
+
+int skbt_load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,
+                      const char *name, const void *insns, uint32_t attach_btf_id,
+                      int attach_btf_obj_fd, char *why)
+{
+        return load_stamped(l, tmpl, type, name, insns, attach_btf_id, attach_btf_obj_fd, 0, why);
+}
+
+int skbt_load_stamped_on_prog(struct skbt_loader *l, struct bpf_program *tmpl, const char *name,
+                              const void *insns, uint32_t attach_btf_id, int attach_prog_fd,
+                              char *why)
+{
+        return load_stamped(l, tmpl, BPF_PROG_TYPE_TRACING, name, insns, attach_btf_id, 0,
+                            attach_prog_fd, why);
 }
 
 int skbt_template_fd(struct skbt_loader *l, struct bpf_program *tmpl, enum bpf_prog_type type,

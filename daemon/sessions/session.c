@@ -596,7 +596,8 @@ static bool session_admits(const struct skbtraced *d, struct skbt_session *s,
         if (s->end_reason || ev->ts < s->start_ns || !s->out.ops)
                 return false;
         if (ev->flags & SKBT_EV_NF) {
-                if (skbt_nf_verdict_is_drop((uint32_t)ev->retval))
+                if (skbt_record_verdict_is_drop((const struct skbt_nf *)(ev + 1),
+                                                (uint32_t)ev->retval))
                         nf_remember_drop(s, ev);
                 if (nf_hidden(s, ev->probe_id))
                         return false;

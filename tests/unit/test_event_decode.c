@@ -288,6 +288,15 @@ static void rnd_nf(struct skbt_nf *nf, uint32_t *verdict)
         static const uint32_t verdicts[] = {0, 1, 2, 3, 4, 5, 2 | (5u << 16), 77};
 
         memset(nf, 0, sizeof(*nf));
+        if (chance(20)) {
+                /* A tc or XDP program's run: its type, direction (tc) and verdict. */
+                static const uint32_t bpf_verdicts[] = {0, 1, 2, 3, 4, 7, 8, 77, (uint32_t)-1};
+
+                nf->engine = chance(50) ? SKBT_NF_TC : SKBT_NF_XDP;
+                nf->hook = nf->engine == SKBT_NF_TC ? (uint8_t)below(2) : 0;
+                *verdict = bpf_verdicts[below(ARRAY_SIZE(bpf_verdicts))];
+                return;
+        }
         nf->engine = chance(50) ? SKBT_NF_NFTABLES : SKBT_NF_XTABLES;
         nf->pf = pfs[below(ARRAY_SIZE(pfs))];
         nf->hook = (uint8_t)below(8);
