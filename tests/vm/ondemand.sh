@@ -210,4 +210,89 @@ if [ -n "$KILL" ]; then
         [ "$(bpftool link show -j | jq length)" -eq 0 ] || { bpftool link show; fail "$KILL: BPF links left after SIGKILL"; }
         echo "$KILL: nothing left after SIGKILL"
 fi
+# tc and XDP programs (tests/e2e/tcxdp_drop.bpf.c: each drops IPv4 echo requests) traced with
+# fentry/fexit on the programs themselves, whatever backend serves the functions: a program
+# loaded after the daemon started is found when a session selecting it starts; the drop is
+# reported with the program's verdict on its device; another session's filter keeps it out;
+# once unneeded and removed, the program goes (nothing of ours holds it) and 'list' says so.
+OBJ=/usr/lib/skbt-vm/tcxdp_drop.bpf.o
+# A session on '^PROBE' that must see the pings dropped by the program PROBE (with VERDICT,
+# a jq test on .bpf) while a UDP-only session on the same program sees nothing.
+bpf_drop() {
+        _p=$1 _v=$2
+        $T -r "^$_p" -p icmp --addr 10.0.0.2 -o json --duration 600 >$OUT/bp 2>$OUT/bp.err &
+        _s1=$!
+        wait_live $OUT/bp.err $_s1
+        $T -r "^$_p" -p udp -o json --duration 600 >$OUT/bpu 2>$OUT/bpu.err &
+        _s2=$!
+        wait_live $OUT/bpu.err $_s2
+        ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null && fail "$_p: the ping went through"
+        sleep 0.5
+        kill -INT $_s1 $_s2
+        wait $_s1
+        wait $_s2
+        head -c 600 $OUT/bp
+        jq -e -s "length >= 2 and all(.[]; .function == \"$_p\" and .ifname == \"vb\" and
+                  .tuple.daddr == \"10.0.0.2\" and ($_v))" $OUT/bp >/dev/null ||
+                { cat $OUT/bp.err; fail "$_p: no drop events with the program's verdict"; }
+        [ ! -s $OUT/bpu ] || fail "$_p: the UDP session got events: $(head -c 300 $OUT/bpu)"
+}
+
+# Until nothing holds the program called $1 (the tracer's link went after the linger).
+bpf_gone() {
+        _i=0
+        while bpftool prog show name "$1" 2>/dev/null | grep -q .; do
+                _i=$((_i + 1))
+                [ $_i -lt 150 ] || fail "program $1 still loaded 15 s after its last session"
+                sleep 0.1
+        done
+}
+
+step "tc (cls_bpf) and XDP programs, traced with fentry on them"
+start_daemon --idle-detach-after $LINGER
+# The tc/XDP tracers and the netfilter evaluators (which share their entry) load with the rest.
+! grep -E "refused the (tc/XDP program tracers|netfilter verdict programs)" $OUT/daemon.log ||
+        fail "the kernel refused the tc/XDP tracers or the netfilter evaluators"
+ipftctl --socket $SOCK list -r '^(tc|xdp):'
+check "clsact" ns b tc qdisc add dev vb clsact
+check "cls_bpf" ns b tc filter add dev vb ingress bpf da obj $OBJ sec tc
+# A session that cannot select a tc or XDP program does not look for new ones (a walk over every
+# BPF program and link): the program above is found by the first session that may select it.
+# (A tracepoint: its program is loaded already, attaching it is a link.)
+$T -r '^net:netif_receive_skb$' -p icmp --duration 600 >/dev/null 2>$OUT/nb.err &
+_s=$!
+wait_live $OUT/nb.err $_s
+kill -INT $_s
+wait $_s
+! grep -q "new tc or XDP programs" $OUT/daemon.log ||
+        fail "a session on '^net:netif_receive_skb\$' looked for tc and XDP programs"
+bpf_drop tc:skbt_tc_drop '.bpf.type == "tc" and .bpf.direction == "ingress" and .bpf.verdict == "SHOT"'
+grep -q "1 new tc or XDP programs" $OUT/daemon.log || fail "the tc session did not find the program"
+ipftctl --socket $SOCK list -r '^tc:' -o json | jq -e 'select(.name == "tc:skbt_tc_drop") | .kind == "bpf"' >/dev/null ||
+        fail "list does not show tc:skbt_tc_drop"
+check "cls_bpf removal" ns b tc filter del dev vb ingress
+check "ping after cls_bpf" ns a ping -c 1 -W 2 10.0.0.2
+bpf_gone skbt_tc_drop
+ipftctl --socket $SOCK list -r '^tc:' -o json | tee $OUT/gone |
+        jq -e -s 'any(.[]; .name == "tc:skbt_tc_drop" and (.error // "" | test("unloaded")))' >/dev/null ||
+        fail "list does not say the tc program was unloaded: $(cat $OUT/gone)"
+if [ "$(uname -r | cut -d. -f1-2)" != 6.1 ]; then
+        step "tc (tcx link) program"
+        # A bpffs outside /sys: 'ip netns exec' mounts its own /sys, without /sys/fs/bpf.
+        check "bpffs" mkdir -p /run/bpffs
+        check "bpffs mount" mount -t bpf bpf /run/bpffs
+        check "tcx" ns b skbt-tcx-attach $OBJ skbt_tc_drop vb /run/bpffs/skbt_tcx
+        bpf_drop tc:skbt_tc_drop '.bpf.type == "tc" and .bpf.verdict == "SHOT"'
+        ipftctl --socket $SOCK list -r '^tc:' -o json | jq -e -s 'any(.[]; .attached and (.target // "" | startswith("tcx ingress")))' >/dev/null ||
+                fail "list does not say where the tcx program is"
+        rm /run/bpffs/skbt_tcx
+        check "ping after tcx" ns a ping -c 1 -W 2 10.0.0.2
+fi
+step "XDP (generic) program"
+check "xdpgeneric" ns b "$IP" link set dev vb xdpgeneric obj $OBJ sec xdp
+bpf_drop xdp:skbt_xdp_drop '.bpf.type == "xdp" and .bpf.verdict == "DROP"'
+check "xdp removal" ns b "$IP" link set dev vb xdpgeneric off
+check "ping after xdp" ns a ping -c 1 -W 2 10.0.0.2
+bpf_gone skbt_xdp_drop
+stop_daemon
 echo "attach on demand passed on $(uname -r)"
