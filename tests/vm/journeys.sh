@@ -8,6 +8,8 @@
 # Checks, with function probes (the tracepoint backend is the e2e tier's): --track follows a
 # ping through DNAT on a router namespace and links the clone tcpdump gets (skb_clone's return);
 # --ct shows the DNAT'ed entry's original and reply tuples (struct nf_conn from module BTF);
+# tunnels (GRE with a key, GRETAP, IPIP, SIT, Geneve, VXLAN) and VLANs (802.1Q, QinQ) between a
+# and b: events name the tunnel and its inner packet, --layer inner filters on it;
 # aggregate blocks are complete and in order, --egress cuts them; -g selects a group's
 # functions; --netns, -i and --pid leave out concurrent traffic; --stack shows a UDP drop's
 # callers; TCP retransmissions (a write-queue skb, no headers, no skb->sk) take the tuple of
@@ -107,6 +109,74 @@ jq -e -s 'any(.[]; .icmp.type == 8 and .conntrack.state == "new" and
         .conntrack.reply.saddr == "10.2.0.2" and .conntrack.reply.daddr == "10.1.0.1" and
         (.conntrack.status | index("DST_NAT") != null))' $OUT/dnat-ct >/dev/null ||
         fail "$BE: --ct did not show the DNAT'ed entry's two tuples"
+
+step "$BE: tunnels and VLANs between a and b"
+# name type options..., inner addresses 10.4.N.1 (a) and .2 (b) or fd04:N::1/2
+tunnel() {
+        _n=$1
+        _name=$2
+        shift 2
+        for _side in "a 10.0.0.1 10.0.0.2 1" "b 10.0.0.2 10.0.0.1 2"; do
+                set -- $_side "$@"
+                _ns=$1 _l=$2 _r=$3 _me=$4
+                shift 4
+                check "$_name in $_ns" ns $_ns "$IP" link add $_name "$@" local $_l remote $_r
+                if [ "$_name" = sit1 ]; then
+                        check "addr $_name" ns $_ns "$IP" addr add fd04:$_n::$_me/64 dev $_name nodad
+                else
+                        check "addr $_name" ns $_ns "$IP" addr add 10.4.$_n.$_me/24 dev $_name
+                fi
+                check "$_name up" ns $_ns "$IP" link set $_name up
+        done
+}
+tunnel 1 gre1 type gre key 77
+tunnel 2 gtap1 type gretap key 5
+tunnel 3 ipip1 type ipip
+tunnel 4 sit1 type sit
+for _side in "a 10.0.0.2 1" "b 10.0.0.1 2"; do
+        set -- $_side
+        check "geneve in $1" ns $1 "$IP" link add gnv1 type geneve id 9 remote $2
+        check "vxlan in $1" ns $1 "$IP" link add vx1 type vxlan id 42 remote $2 dstport 4789 dev v$1
+        check "vlan in $1" ns $1 "$IP" link add link v$1 name v$1.100 type vlan id 100
+        check "qinq s in $1" ns $1 "$IP" link add link v$1 name v$1.s type vlan proto 802.1ad id 200
+        check "qinq c in $1" ns $1 "$IP" link add link v$1.s name v$1.s.10 type vlan id 10
+        # The 802.1ad device first: its 802.1Q child cannot come up while it is down.
+        check "v$1.s up" ns $1 "$IP" link set v$1.s up
+        for d in gnv1:5 vx1:6 v$1.100:7 v$1.s.10:8; do
+                check "addr ${d%:*}" ns $1 "$IP" addr add 10.4.${d#*:}.$3/24 dev ${d%:*}
+                check "${d%:*} up" ns $1 "$IP" link set ${d%:*} up
+        done
+done
+run tun 6 --layer inner -p icmp -d 10.4.0.0/16 -o json
+run tun6 6 --layer inner -p icmp6 -d fd04:4::2 -o json
+run outer 6 -p icmp -d 10.4.0.0/16 -o json
+sleep 1
+for n in 1 2 3 5 6 7 8; do
+        ns a ping -c 1 -W 2 10.4.$n.2 >/dev/null 2>&1 || echo "ping 10.4.$n.2 failed"
+done
+ns a ping -6 -c 1 -W 2 fd04:4::2 >/dev/null 2>&1 || echo "ping fd04:4::2 failed"
+waitjobs
+jq -c 'select(.tunnel) | [.function, .ifname, .tunnel.type, (.tunnel.vni // .tunnel.key),
+        .tunnel.inner.daddr]' $OUT/tun $OUT/tun6 | sort -u | head -40
+for want in "gre 77 10.4.1.2" "gretap 5 10.4.2.2" "ipip null 10.4.3.2" "geneve 9 10.4.5.2" \
+        "vxlan 42 10.4.6.2" "sit null fd04:4::2"; do
+        set -- $want
+        jq -e -s --arg t "$1" --argjson id "$2" --arg d "$3" 'any(.[]; .tunnel.type == $t and
+                (.tunnel.vni // .tunnel.key) == $id and .tunnel.inner.daddr == $d and
+                (.ifname == "va" or .ifname == "vb"))' $OUT/tun $OUT/tun6 >/dev/null ||
+                fail "$BE: no $1 event (id $2) around the ping to $3"
+done
+# Inner filters also see the packets before and after the tunnel (the overlay devices).
+jq -e -s 'any(.[]; .ifname == "gre1" and .tuple.daddr == "10.4.1.2" and (.tunnel | not))' \
+        $OUT/tun >/dev/null || fail "$BE: --layer inner missed the packet on gre1"
+# The outer layer sees the plain packets only, never an encapsulated one.
+jq -e -s 'length > 0 and all(.[]; .tunnel | not)' $OUT/outer >/dev/null ||
+        fail "$BE: an outer filter matched an encapsulated packet"
+# VLANs: the offloaded tag on the veth, the inner tag of QinQ.
+jq -c 'select(.tuple.vlan) | [.function, .ifname, .tuple.daddr, .tuple.vlan]' $OUT/outer | sort -u
+jq -e -s 'any(.[]; .tuple.daddr == "10.4.7.2" and .tuple.vlan == 100) and
+        any(.[]; .tuple.daddr == "10.4.8.2" and .tuple.vlan == 10)' $OUT/outer >/dev/null ||
+        fail "$BE: VLAN ids missing from the VLAN pings' events"
 
 step "$BE: tcpdump's clone joins the reply's journey"
 "$IP" netns exec b tcpdump -Z root -n -i vb -w $OUT/cap.pcap 2>$OUT/tcpdump.err &
