@@ -760,20 +760,40 @@ static __always_inline void skbt_dump_skb(struct sk_buff *skb, struct skbt_dump 
  * with the older vlan_present bit are left as they were.  For the event
  * only: no filter reads it, so it stays out of the verdict cache.
  */
-/* Linux before 6.0, which removed skb->vlan_present (presence became vlan_all != 0). */
+/*
+ * The offloaded (hwaccel) VLAN tag is not in the packet's bytes: the skb
+ * carries it.  Linux 6.2 (354259fa73e2, "net: remove skb->vlan_present")
+ * made its presence vlan_all != 0, in a union with vlan_proto/vlan_tci;
+ * before that (6.1 and older), the vlan_present bit says whether vlan_tci
+ * holds a tag.
+ */
 struct sk_buff___vlan_present {
         __u8 vlan_present : 1;
+        __u16 vlan_tci;
 } __attribute__((preserve_access_index));
 
 static __always_inline void skbt_accel_vlan(struct skbt_scratch *s, struct sk_buff *skb,
                                             const bool btf)
 {
+        struct sk_buff___vlan_present *old;
         __u32 va;
 
         if (s->t.flags & SKBT_TUPLE_VLAN)
                 return;
-        if (!bpf_core_field_exists(struct sk_buff, vlan_all) ||
-            bpf_core_field_exists(struct sk_buff___vlan_present, vlan_present))
+        if (bpf_core_field_exists(struct sk_buff___vlan_present, vlan_present)) {
+                /* The copy holds the whole sk_buff (skbt_copy_skb()); a BTF-typed skb is
+                 * read through a probe read, which a bit-field needs. */
+                old = btf ? (struct sk_buff___vlan_present *)skb
+                          : (struct sk_buff___vlan_present *)s->skb;
+                if (btf ? !BPF_CORE_READ_BITFIELD_PROBED(old, vlan_present)
+                        : !BPF_CORE_READ_BITFIELD(old, vlan_present))
+                        return;
+                va = btf ? BPF_CORE_READ(old, vlan_tci) : old->vlan_tci;
+                s->t.vlan_id = (__u16)(va & 0x0fff);
+                s->t.flags |= SKBT_TUPLE_VLAN;
+                return;
+        }
+        if (!bpf_core_field_exists(struct sk_buff, vlan_all))
                 return;
         va = btf ? skb->vlan_all : SKB_COPY_FIELD(s, __u32, vlan_all);
         if (!va)
