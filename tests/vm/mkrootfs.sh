@@ -91,13 +91,17 @@ t0=$SECONDS
 log "mmdebstrap bookworm (minbase + ${PACKAGES[*]}) from ${sources[*]}"
 mask_hook='for u in '"${MASK[*]}"'; do ln -sf /dev/null "$1/etc/systemd/system/$u"; done'
 # Documentation and translations are of no use in a test guest and are a third of the size.
+# Descriptors 3-9 are closed for it: with them inherited (a caller's lock files, e.g. nested
+# `flock FILE CMD`), mmdebstrap hands apt a status descriptor above 9, which dash cannot
+# redirect ("Bad fd number") and the build fails.
 if ! mmdebstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --customize-hook='echo skbt-vm >"$1/etc/hostname"' \
         --customize-hook='echo "/dev/nvme0n1 / ext4 rw,errors=remount-ro 0 1" >"$1/etc/fstab"' \
         --customize-hook="$mask_hook" \
-        bookworm "$tmp" "${sources[@]}" >"$DEST/mmdebstrap.log" 2>&1; then
+        bookworm "$tmp" "${sources[@]}" >"$DEST/mmdebstrap.log" 2>&1 \
+        3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
         tail -n 30 "$DEST/mmdebstrap.log" >&2
         die "mmdebstrap failed (log: $DEST/mmdebstrap.log)"
 fi
