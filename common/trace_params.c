@@ -412,8 +412,10 @@ static const struct skbt_param trace_rows[] = {
         .cli_arg = "RE",
         .section = SKBT_TP_SECTION_SESSION,
         .help = "only probes whose name matches the regular\n"
-                "expression RE (PCRE2 syntax, no back-references;\n"
-                "see 'ipftctl list')",
+                "expression RE (PCRE2 syntax, no back-references):\n"
+                "functions, tracepoints (subsystem:name), tc and\n"
+                "XDP programs (tc:NAME, xdp:NAME, traced only when\n"
+                "selected); see 'ipftctl list'",
     },
     {
         .name = "groups",
