@@ -5,6 +5,7 @@ a pcap filter: the sessions here have one) decides again when what
 the filters read changes between two probes of one skb: a DNAT rewrite, a VXLAN encapsulation
 and decapsulation, a new mark; and sessions that all filter on the mark are decided by it alone."""
 
+import contextlib
 import json
 import os
 
@@ -40,25 +41,31 @@ def verdict_counts(daemon, which=("vhits", "vmisses")):
     skbt.fail(f"no BPF map 'scratch' among the daemon's fds (map ids {ids})")
 
 
+@contextlib.contextmanager
+def cache_hit(daemon):
+    """The block must hit the verdict cache at least once: a test whose probes all miss would
+    not notice a stale verdict."""
+    h0, m0 = verdict_counts(daemon)
+    yield
+    h1, m1 = verdict_counts(daemon)
+    log(f"verdict cache during the test: {h1 - h0} hits, {m1 - m0} misses")
+    check(h1 > h0, f"the verdict cache was never hit ({h0} -> {h1} hits, {m0} -> {m1} misses): "
+          "this test would not notice a stale verdict")
+
+
 def test_dnat_decided_again(t):
     """Two plain sessions (no --track), one on the virtual address, one on the address DNAT
     rewrites it to: the router's first probe of an echo request decides that only the first
     wants it; after the rewrite, the same skb at the router's output must reach the second."""
     rt = RouterTopology(t.topo.n).create()
-    h0, m0 = verdict_counts(t.d)
-    with t.trace(f"icmp and dst host {rt.vip}") as before, \
+    with cache_hit(t.d), t.trace(f"icmp and dst host {rt.vip}") as before, \
             t.trace(f"icmp and dst host {rt.sv_ip}") as after:
-        run(["ip", "netns", "exec", rt.cl, "ping", "-n", "-q", "-c", "3", "-i", "0.3", "-W", "2",
-             rt.vip], timeout=20)
+        t.topo.ping(rt.cl, rt.vip, count=3, interval=0.3)
         after.wait_event(lambda ev: ev["function"] == "skb:consume_skb"
                          and ev.get("icmp", {}).get("type") == 8, timeout=5,
                          what="the rewritten request's end at the server")
-    h1, m1 = verdict_counts(t.d)
     a, b = before.result, after.result
     check(a.rc in (0, 130) and b.rc in (0, 130), f"exit status {a.rc}, {b.rc}")
-    log(f"verdict cache during the test: {h1 - h0} hits, {m1 - m0} misses")
-    check(h1 > h0, f"the verdict cache was never hit ({h0} -> {h1} hits, {m0} -> {m1} misses): "
-          "this test would not notice a stale verdict")
 
     # At the router, the request arrives on rt0 for the virtual address...
     arrived = {ev["packet_id"]: ev for ev in requests(a.events)
@@ -107,20 +114,14 @@ def test_encap_decided_again(t):
     headers say so."""
     topo = t.topo
     _, inner_b = vxlan_tunnel(topo)
-    h0, m0 = verdict_counts(t.d)
-    with t.trace(f"icmp and dst host {inner_b}") as inner, \
+    with cache_hit(t.d), t.trace(f"icmp and dst host {inner_b}") as inner, \
             t.trace(f"udp and dst host {topo.b4} and dst port 4789") as outer:
-        run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "3", "-i", "0.3", "-W",
-             "2", inner_b], timeout=20)
+        topo.ping(topo.a, inner_b, count=3, interval=0.3)
         inner.wait_event(lambda ev: ev.get("ifname") == "vxb"
                          and ev["function"] in skbt.RX_TRACEPOINTS, timeout=5,
                          what="a request arriving on vxb after decapsulation")
-    h1, m1 = verdict_counts(t.d)
     i, o = inner.result, outer.result
     check(i.rc in (0, 130) and o.rc in (0, 130), f"exit status {i.rc}, {o.rc}")
-    log(f"verdict cache during the test: {h1 - h0} hits, {m1 - m0} misses")
-    check(h1 > h0, f"the verdict cache was never hit ({h0} -> {h1} hits): this test would "
-          "not notice a stale verdict")
 
     # A sends the request into the tunnel: inner headers on vxa...
     sent = {ev["packet_id"] for ev in requests(i.events)
@@ -158,25 +159,18 @@ def test_layer_decided_again(t):
     _, inner_b = vxlan_tunnel(topo)
     expr = f"icmp and dst host {inner_b}"
     with t.trace(expr) as outer:
-        run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "2", "-i", "0.3", "-W",
-             "2", inner_b], timeout=20)
+        topo.ping(topo.a, inner_b, count=2, interval=0.3)
         outer.wait_event(lambda ev: ev.get("ifname") == "vxb", timeout=5, what="vxb")
     check(not any(ev.get("tunnel") for ev in outer.result.events),
           f"a pcap filter on the outer frame matched encapsulated packets\n"
           f"{outer.result.describe(20)}")
-    h0, m0 = verdict_counts(t.d)
-    with t.trace("--layer", "inner", expr) as inner, \
+    with cache_hit(t.d), t.trace("--layer", "inner", expr) as inner, \
             t.trace("--layer", "inner", "udp and dst port 4789") as under:
-        run(["ip", "netns", "exec", topo.a, "ping", "-n", "-q", "-c", "3", "-i", "0.3", "-W",
-             "2", inner_b], timeout=20)
+        topo.ping(topo.a, inner_b, count=3, interval=0.3)
         inner.wait_event(lambda ev: ev.get("ifname") == "vxb"
                          and ev["function"] in skbt.RX_TRACEPOINTS, timeout=5,
                          what="a request arriving on vxb after decapsulation")
-    h1, m1 = verdict_counts(t.d)
     i, u = inner.result, under.result
-    log(f"verdict cache during the test: {h1 - h0} hits, {m1 - m0} misses")
-    check(h1 > h0, f"the verdict cache was never hit ({h0} -> {h1} hits): this test would "
-          "not notice a stale verdict")
     enc = [ev for ev in i.events if ev.get("tunnel")]
     check({ev["ifname"] for ev in enc} >= {topo.veth_a, topo.veth_b},
           f"the inner session did not see the encapsulated requests on both veths: a verdict "
