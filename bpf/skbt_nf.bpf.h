@@ -40,8 +40,16 @@ struct skbt_nf_frames {
         __u32 depth;
         __u32 overflow;          /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
         __u64 ts[SKBT_NF_DEPTH]; /* bpf_jiffies64() at each entry */
+        /* nftables' trace hook, last call in the evaluation (see skbt_nft_hook()): */
+        __u64 rule[SKBT_NF_DEPTH];       /* the rule (struct nft_rule_dp *), 0 for none */
+        __u64 rule_chain[SKBT_NF_DEPTH]; /* its chain, where the hook says (6.1) */
+        __u8 rule_type[SKBT_NF_DEPTH];   /* NFT_TRACETYPE_*, 0: the hook was not called */
+        __u32 pad;
         struct skbt_nf_rec f[SKBT_NF_DEPTH];
 };
+
+/* Sessions whose verdicts name the rule that decided (the nf_rules parameter). */
+__u64 nf_rule_sessions SEC(".bss");
 
 struct {
         __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -150,6 +158,8 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         }
         if (!mask)
                 return 0;
+        /* Only for a record: the hook looks at frames a session wants (skbt_nft_hook()). */
+        fr->rule_type[d] = 0;
         /* The hook state only for a record: most evaluations are of packets no session wants. */
         st = tc ? 0
              : engine == SKBT_NF_NFTABLES
@@ -173,7 +183,82 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
                 skbt_nf_read_str(f->nf.table,
                                  skbt_nf_read_u64(table, *(volatile __u32 *)&nf_conf.table_name));
         } else if (c) {
-                skbt_nf_read_str(f->nf.table, c + *(volatile __u32 *)&nf_conf.xt_name);
+                __u32 off = engine == SKBT_NF_EBTABLES ? *(volatile __u32 *)&nf_conf.ebt_name
+                                                       : *(volatile __u32 *)&nf_conf.xt_name;
+
+                skbt_nf_read_str(f->nf.table, c + off);
+        }
+        return 0;
+}
+
+/* include/uapi/linux/netfilter/nf_tables.h, enum nft_trace_types */
+#define SKBT_NFT_TRACETYPE_POLICY 1
+#define SKBT_NFT_TRACETYPE_RULE 3
+/* Rules walked at most to find a rule's chain and position: bounded work per verdict. */
+#define SKBT_NFT_RULES_MAX 256
+
+static __always_inline __u64 skbt_bits(__u64 v, __u8 shift, __u8 bits)
+{
+        v >>= shift & 63;
+        return bits >= 64 ? v : v & ((1ULL << (bits & 63)) - 1);
+}
+
+/* The rule after r in its blob (nft_rule_next()), 0 at the blob's end. */
+static __always_inline __u64 skbt_nft_next(__u64 r, __u64 hdr)
+{
+        if (skbt_bits(hdr, nf_conf.last_shift, 1))
+                return 0;
+        return r + nf_conf.rule_hdr + skbt_bits(hdr, nf_conf.dlen_shift, nf_conf.dlen_bits);
+}
+
+/*
+ * Which rule decided, into out: its handle, its chain (the hook names it on
+ * 6.1; later kernels keep it after the blob's last rule, struct
+ * nft_rule_dp_last) and its position in the chain's current blob.  Global:
+ * verified once; at most a few hundred probe reads, for records of sessions
+ * that asked only.
+ */
+__noinline int skbt_nft_rule_resolve(__u64 rule, __u64 chain, __u32 type, struct skbt_nf *out)
+{
+        __u64 r, hdr, blob;
+        __u32 i, g;
+
+        if (!out)
+                return 0;
+        out->rule_type = SKBT_NF_RULE_NONE;
+        if (type == SKBT_NFT_TRACETYPE_POLICY) {
+                out->rule_type = SKBT_NF_RULE_POLICY;
+                return 0;
+        }
+        if (type != SKBT_NFT_TRACETYPE_RULE || !rule)
+                return 0;
+        hdr = skbt_nf_read_u64(rule, 0);
+        out->rule_type = SKBT_NF_RULE_RULE;
+        out->rule_handle = skbt_bits(hdr, nf_conf.handle_shift, nf_conf.handle_bits);
+        if (!chain) {
+                r = rule;
+                for (i = 0; i < SKBT_NFT_RULES_MAX && r; i++) {
+                        hdr = skbt_nf_read_u64(r, 0);
+                        if (skbt_bits(hdr, nf_conf.last_shift, 1)) {
+                                chain = skbt_nf_read_u64(r, nf_conf.last_chain);
+                                break;
+                        }
+                        r = skbt_nft_next(r, hdr);
+                }
+        }
+        if (!chain)
+                return 0;
+        skbt_nf_read_str(out->rule_chain, skbt_nf_read_u64(chain, nf_conf.chain_name));
+        for (g = 0; g < 2; g++) {
+                blob = skbt_nf_read_u64(chain, nf_conf.chain_blob[g & 1]);
+                r = blob ? blob + nf_conf.blob_data : 0;
+                for (i = 0; i < SKBT_NFT_RULES_MAX && r; i++) {
+                        if (r == rule) {
+                                out->rule_pos = i + 1;
+                                return 0;
+                        }
+                        r = skbt_nft_next(r, skbt_nf_read_u64(r, 0));
+                }
         }
         return 0;
 }
@@ -190,6 +275,10 @@ static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u
         fr->f[d].ev.sessions = 0;
         if (!mask)
                 return;
+        fr->f[d].nf.rule_type = SKBT_NF_RULE_NONE;
+        if (fr->rule_type[d] && (mask & *(volatile __u64 *)&nf_rule_sessions))
+                skbt_nft_rule_resolve(fr->rule[d], fr->rule_chain[d], fr->rule_type[d],
+                                      &fr->f[d].nf);
         r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
         if (!r) {
                 skbt_record_lost(mask);
@@ -282,4 +371,53 @@ static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
         return skbt_nf_enter(ctx, stamp, skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
                              skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
                              skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)), false);
+}
+
+/*
+ * nftables' trace hook (__nft_trace_packet()): nft_do_chain() calls it for
+ * each rule that ends without a verdict, for the rule whose verdict ends a
+ * chain, and for the policy, but only while the static key nft_trace_enabled
+ * is on (daemon/kernel/nft_trace.c).  The last call before the evaluation
+ * returns names what decided.  Arguments by kernel: 6.1 (info, chain, type)
+ * with info->rule set; later (pkt, verdict, rule, info, type).
+ */
+static __always_inline int skbt_nft_hook(__u64 info, __u64 rule, __u64 chain, __u32 type)
+{
+        __u64 key = bpf_get_current_pid_tgid();
+        struct skbt_nf_frames *fr;
+        __u32 d;
+
+        if (!*(volatile __u64 *)&nf_rule_sessions)
+                return 0;
+        fr = bpf_map_lookup_elem(&nf_stack, &key);
+        if (!fr)
+                return 0;
+        d = fr->depth;
+        if (d == 0 || d > SKBT_NF_DEPTH)
+                return 0;
+        d -= 1;
+        asm volatile("%[v] &= 3" : [v] "+r"(d));
+        if (fr->f[d].nf.engine != SKBT_NF_NFTABLES || !fr->f[d].ev.sessions)
+                return 0;
+        if (!rule && type != SKBT_NFT_TRACETYPE_POLICY)
+                rule = skbt_nf_read_u64(info, *(volatile __u32 *)&nf_conf.info_rule);
+        fr->rule[d] = rule;
+        fr->rule_chain[d] = chain;
+        fr->rule_type[d] = (__u8)type;
+        return 0;
+}
+
+/* Argument i of the hook from a position in the stamp or cookie (0xf: none). */
+static __always_inline __u64 skbt_nft_hook_fentry_arg(__u64 *ctx, __u32 hi, __u32 i)
+{
+        __u32 pos = SKBT_NFT_HOOK_POS(hi, i);
+
+        return pos == SKBT_NFT_HOOK_NONE ? 0 : skbt_nf_func_arg(ctx, pos);
+}
+
+static __always_inline __u64 skbt_nft_hook_kprobe_arg(struct pt_regs *ctx, __u32 hi, __u32 i)
+{
+        __u32 pos = SKBT_NFT_HOOK_POS(hi, i);
+
+        return pos == SKBT_NFT_HOOK_NONE ? 0 : skbt_nf_reg(ctx, pos);
 }

@@ -320,3 +320,38 @@ int skbt_prog_fexit(__u64 *ctx)
         bpf_get_func_ret(ctx, &ret);
         return skbt_nf_leave(ret);
 }
+
+/*
+ * nftables' trace hook (skbt_nf.bpf.h skbt_nft_hook()): entry only; the
+ * stamp or cookie's high half holds the argument positions.
+ */
+SEC("fentry/netif_receive_skb")
+int skbt_nft_hook_fentry(__u64 *ctx)
+{
+        __u32 hi;
+
+        if (skbt_idle())
+                return 0;
+        hi = (__u32)(skbt_stamp() >> 32);
+        return skbt_nft_hook(
+            skbt_nft_hook_fentry_arg(ctx, hi, 0), skbt_nft_hook_fentry_arg(ctx, hi, 1),
+            skbt_nft_hook_fentry_arg(ctx, hi, 2), (__u32)skbt_nft_hook_fentry_arg(ctx, hi, 3));
+}
+
+#define SKBT_NFT_HOOK_KPROBE(sec, name)                                                            \
+        SEC(sec)                                                                                   \
+        int name(struct pt_regs *ctx)                                                              \
+        {                                                                                          \
+                __u32 hi;                                                                          \
+                                                                                                   \
+                if (skbt_idle())                                                                   \
+                        return 0;                                                                  \
+                hi = (__u32)(bpf_get_attach_cookie(ctx) >> 32);                                    \
+                return skbt_nft_hook(skbt_nft_hook_kprobe_arg(ctx, hi, 0),                         \
+                                     skbt_nft_hook_kprobe_arg(ctx, hi, 1),                         \
+                                     skbt_nft_hook_kprobe_arg(ctx, hi, 2),                         \
+                                     (__u32)skbt_nft_hook_kprobe_arg(ctx, hi, 3));                 \
+        }
+
+SKBT_NFT_HOOK_KPROBE("kprobe.multi", skbt_nft_hook_kmulti)
+SKBT_NFT_HOOK_KPROBE("kprobe", skbt_nft_hook_kprobe)

@@ -129,11 +129,23 @@ static void put_netns(struct strbuf *out, json_object *ev)
         strbuf_printf(out, ":%" PRId64 "]", netns);
 }
 
-/* " filter.INPUT:DROP": the verdict of one table or chain evaluation. */
+/*
+ * " filter.INPUT:DROP": the verdict of one table or chain evaluation; with
+ * the rule that decided (--nf-rules), "t.in:DROP(rule 4)" or "(policy)".
+ */
 static void put_verdict(struct strbuf *out, json_object *nf)
 {
+        json_object *rule, *v;
+
         strbuf_printf(out, " %s.%s:%s", jstr(nf, "table") ?: "?", jstr(nf, "chain") ?: "?",
                       jstr(nf, "verdict") ?: "?");
+        if (!json_object_object_get_ex(nf, "rule", &rule) ||
+            !json_object_is_type(rule, json_type_object))
+                return;
+        if (json_object_object_get_ex(rule, "policy", &v) && json_object_get_boolean(v))
+                strbuf_puts(out, "(policy)");
+        else if (json_object_object_get_ex(rule, "handle", &v))
+                strbuf_printf(out, "(rule %" PRId64 ")", json_object_get_int64(v));
 }
 
 /* " vxlan 42 {request 10.0.0.1 -> 10.0.0.2}": a tunnel and its inner packet. */

@@ -331,22 +331,32 @@ struct skbt_track {
 enum skbt_nf_engine {
         SKBT_NF_XTABLES = 0, /* ip_tables, ip6_tables, arp_tables (chain: the hook's) */
         SKBT_NF_NFTABLES = 1,
-        /* 2: kept for bridge ebtables (legacy). */
+        SKBT_NF_EBTABLES = 2, /* bridge ebtables (legacy), like x_tables (chain: the hook's) */
         /* Not netfilter: a tc or XDP BPF program, traced with fentry/fexit on it; the same
          * record (the packet at entry, the verdict at return), hook 0 ingress, 1 egress. */
         SKBT_NF_TC = 3,  /* retval: TC_ACT_* */
         SKBT_NF_XDP = 4, /* retval: XDP_*; skb is the struct xdp_buff's address */
 };
 
+/* struct skbt_nf.rule_type: what decided (sessions with nf_rules). */
+enum skbt_nf_rule_type {
+        SKBT_NF_RULE_NONE = 0,   /* not known: the session did not ask, or the kernel did not say */
+        SKBT_NF_RULE_RULE = 1,   /* a rule (rule_handle, rule_pos, rule_chain) */
+        SKBT_NF_RULE_POLICY = 2, /* the base chain's policy: no rule matched with a verdict */
+};
+
 struct skbt_nf {
         char table[SKBT_NF_NAME];
-        char chain[SKBT_NF_NAME]; /* nftables: the base chain; xtables: empty */
-        __u8 engine;              /* enum skbt_nf_engine */
-        __u8 pf;                  /* NFPROTO_* of the hook (nf_hook_state.pf) */
-        __u8 hook;                /* NF_INET_* / NF_ARP_* / NF_NETDEV_* */
-        __u8 pad[5];
+        char chain[SKBT_NF_NAME];      /* nftables: the base chain; xtables: empty */
+        __u8 engine;                   /* enum skbt_nf_engine */
+        __u8 pf;                       /* NFPROTO_* of the hook (nf_hook_state.pf) */
+        __u8 hook;                     /* NF_INET_* / NF_ARP_* / NF_NETDEV_* */
+        __u8 rule_type;                /* enum skbt_nf_rule_type */
+        __u32 rule_pos;                /* the rule's 1-based position in rule_chain; 0: unknown */
+        __u64 rule_handle;             /* nftables: the rule's handle (nft -a list ruleset) */
+        char rule_chain[SKBT_NF_NAME]; /* the chain holding the rule (a jump's target) */
 };
-_Static_assert(sizeof(struct skbt_nf) == 72, "skbt_nf layout");
+_Static_assert(sizeof(struct skbt_nf) == 112, "skbt_nf layout");
 
 /*
  * Where the daemon found what the programs read, from kernel and module
@@ -357,12 +367,26 @@ struct skbt_nf_conf {
         __u32 state_hook;  /* nf_hook_state.hook (u8) */
         __u32 state_pf;    /* nf_hook_state.pf (u8) */
         __u32 xt_name;     /* xt_table.name (char[]) */
+        __u32 ebt_name;    /* ebt_table.name (char[]) */
         __u32 pkt_skb;     /* nft_pktinfo.skb */
         __u32 pkt_state;   /* nft_pktinfo.state */
         __u32 chain_name;  /* nft_chain.name (char *) */
         __u32 chain_table; /* nft_chain.table */
         __u32 table_name;  /* nft_table.name (char *) */
         __u32 attached;    /* evaluators attached: 0 spares the drop probes a lookup */
+        /* The rule that decided (nftables' trace hook, skbt_nf.bpf.h): */
+        __u32 info_rule;     /* nft_traceinfo.rule, when the hook has no rule argument */
+        __u32 last_chain;    /* nft_rule_dp_last.chain: a blob's end names its chain */
+        __u32 chain_blob[2]; /* nft_chain.blob_gen_0, blob_gen_1 */
+        __u32 blob_data;     /* nft_rule_blob.data */
+        __u8 rule_hdr;       /* sizeof(struct nft_rule_dp): the header before the data */
+        __u8 dlen_shift;     /* bit fields of the header's u64: dlen ... */
+        __u8 dlen_bits;
+        __u8 handle_shift; /* ... handle ... */
+        __u8 handle_bits;
+        __u8 last_shift; /* ... and is_last (1 bit) */
+        __u8 rules;      /* the hook is attached: rules can be told */
+        __u8 pad;
 };
 
 /*
@@ -372,6 +396,13 @@ struct skbt_nf_conf {
  */
 #define SKBT_NF_STAMP_ENGINE(v) ((__u32)(v)&0xf)
 #define SKBT_NF_STAMP_POS(v, i) (((__u32)(v) >> (4 * ((i) + 1))) & 0xf)
+/*
+ * nftables' trace hook (__nft_trace_packet): 4 bits per argument position
+ * above the low 32 bits, in this order: traceinfo, rule, chain, type; 0xf
+ * where the kernel's version has no such argument.
+ */
+#define SKBT_NFT_HOOK_POS(v, i) (((__u32)(v) >> (4 * (i))) & 0xf)
+#define SKBT_NFT_HOOK_NONE 0xf
 
 /* Counters in the BPF "stats" map (per CPU), read by the daemon. */
 enum skbt_stat {

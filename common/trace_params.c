@@ -526,6 +526,16 @@ static const struct skbt_param trace_rows[] = {
                 "prints it (pointers hashed; at most 3 KiB)",
     },
     {
+        .name = "nf_rules",
+        .type = SKBT_PARAM_BOOL,
+        .id = SKBT_TP_NF_RULES,
+        .offset = REQ(nf_rules),
+        .cli_long = "nf-rules",
+        .section = SKBT_TP_SECTION_SESSION,
+        .help = "netfilter verdicts name the rule that decided\n"
+                "(nftables: handle, position and chain)",
+    },
+    {
         .name = "count",
         .type = SKBT_PARAM_UINT,
         .id = SKBT_TP_COUNT,

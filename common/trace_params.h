@@ -95,6 +95,7 @@ enum skbt_trace_param {
         SKBT_TP_CONNTRACK,
         SKBT_TP_WAIT_ATTACHED,
         SKBT_TP_DUMP_SKB,
+        SKBT_TP_NF_RULES,
         SKBT_TP_COUNT,
         SKBT_TP_DURATION,
         SKBT_TP_FIELDS,
@@ -127,6 +128,7 @@ struct skbt_trace_request {
         bool record;        /* the client records the events: JSON whatever output says */
         bool wait_attached; /* no event until every probe the session needs is attached */
         bool dump_skb;      /* --dump-skb: events carry the whole sk_buff, printed */
+        bool nf_rules;      /* --nf-rules: netfilter verdicts name the rule that decided */
         uint64_t count;     /* events, 0: no limit */
         double duration;    /* seconds, 0: no limit */
         char regex[SKBT_TRACE_REGEX_MAX + 1];

@@ -598,8 +598,13 @@ const char *skbt_nf_hook_name(uint8_t pf, uint8_t hook)
                                            "OUTPUT",     "POSTROUTING", "INGRESS"};
         static const char *const arp[] = {"INPUT", "OUTPUT", "FORWARD"};
         static const char *const netdev[] = {"INGRESS", "EGRESS"};
+        /* NF_BR_*: the bridge's own hooks, with BROUTING where inet has INGRESS. */
+        static const char *const bridge[] = {"PREROUTING", "INPUT",       "FORWARD",
+                                             "OUTPUT",     "POSTROUTING", "BROUTING"};
 
         switch (pf) {
+        case NFPROTO_BRIDGE_:
+                return hook < ARRAY_SIZE(bridge) ? bridge[hook] : NULL;
         case NFPROTO_ARP_:
                 return hook < ARRAY_SIZE(arp) ? arp[hook] : NULL;
         case NFPROTO_NETDEV_:
@@ -624,6 +629,8 @@ const char *skbt_nf_engine_name(const struct skbt_nf *nf)
 {
         if (nf->engine == SKBT_NF_NFTABLES)
                 return "nftables";
+        if (nf->engine == SKBT_NF_EBTABLES)
+                return "ebtables";
         switch (nf->pf) {
         case NFPROTO_IPV6_:
                 return "ip6tables";
@@ -719,7 +726,7 @@ static void put_bpf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t 
 }
 
 /* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP' */
-void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict, bool rules)
 {
         size_t chain_len;
         const char *chain = nf_chain(nf, &chain_len);
@@ -740,11 +747,28 @@ void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t 
         put_nf_name(out, false, skbt_nf_hook_name(nf->pf, nf->hook), "hook", nf->hook);
         strbuf_puts(out, " verdict=");
         put_nf_name(out, false, skbt_nf_verdict_name(verdict), "verdict", verdict & 0xff);
+        if (!rules || nf->rule_type == SKBT_NF_RULE_NONE)
+                return;
+        if (nf->rule_type == SKBT_NF_RULE_POLICY) {
+                strbuf_puts(out, " rule=policy");
+                return;
+        }
+        strbuf_puts(out, " rule_handle=");
+        strbuf_put_u64(out, nf->rule_handle);
+        if (nf->rule_pos) {
+                strbuf_puts(out, " rule_pos=");
+                strbuf_put_u64(out, nf->rule_pos);
+        }
+        if (nf->rule_chain[0]) {
+                strbuf_puts(out, " rule_chain=");
+                put_nf_text_string(out, nf->rule_chain,
+                                   strnlen(nf->rule_chain, sizeof(nf->rule_chain)));
+        }
 }
 
 /* ',"netfilter":{"engine":"nftables","family":"ip","table":"filter","chain":"input",
  *  "hook":"INPUT","verdict":"DROP"}' */
-static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict)
+static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict, bool rules)
 {
         size_t chain_len;
         const char *chain = nf_chain(nf, &chain_len);
@@ -765,6 +789,23 @@ static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t v
         put_nf_name(out, true, skbt_nf_hook_name(nf->pf, nf->hook), "hook", nf->hook);
         strbuf_puts(out, ",\"verdict\":");
         put_nf_name(out, true, skbt_nf_verdict_name(verdict), "verdict", verdict & 0xff);
+        /* The rule that decided: {"handle":4,"position":2,"chain":"input"}, {"policy":true}. */
+        if (rules && nf->rule_type == SKBT_NF_RULE_POLICY) {
+                strbuf_puts(out, ",\"rule\":{\"policy\":true}");
+        } else if (rules && nf->rule_type == SKBT_NF_RULE_RULE) {
+                strbuf_puts(out, ",\"rule\":{\"handle\":");
+                strbuf_put_u64(out, nf->rule_handle);
+                if (nf->rule_pos) {
+                        strbuf_puts(out, ",\"position\":");
+                        strbuf_put_u64(out, nf->rule_pos);
+                }
+                if (nf->rule_chain[0]) {
+                        strbuf_puts(out, ",\"chain\":");
+                        strbuf_put_json_string(out, nf->rule_chain,
+                                               strnlen(nf->rule_chain, sizeof(nf->rule_chain)));
+                }
+                strbuf_putc(out, '}');
+        }
         strbuf_puts(out, "}");
 }
 
@@ -1021,7 +1062,7 @@ void skbt_format_text_opts(struct strbuf *out, const struct skbt_format_opts *o,
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
         nf = event_nf(o, ev, &verdict);
         if (nf)
-                skbt_format_nf_text(out, nf, verdict);
+                skbt_format_nf_text(out, nf, verdict, o->nf_rules);
         strbuf_putc(out, '\n');
         if (o->stack)
                 skbt_format_stack_text(out, ev, names);
@@ -1269,7 +1310,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         assert(out->len - start <= LINE_FIXED_MAX + event_strings_max(&s));
         nf = event_nf(o, ev, &verdict);
         if (nf)
-                put_nf_json(out, nf, verdict);
+                put_nf_json(out, nf, verdict, o->nf_rules);
         if (o->stack)
                 put_stack_json(out, ev, names);
         strbuf_puts(out, "}\n");

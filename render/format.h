@@ -21,6 +21,8 @@ struct skbt_format_opts {
          * record carries, if SKBT_EV_NF (then a struct skbt_nf follows *ev, verdict in retval). */
         const struct skbt_nf *nf;
         uint32_t nf_verdict;
+        bool nf_rules; /* verdicts name the rule that decided (the record has it for any
+                          session that asked: each session shows only what it asked for) */
 };
 
 /* Names for netfilter numbers: "ip", "INPUT", "DROP", "nftables"; NULL when unknown. */
@@ -28,8 +30,10 @@ const char *skbt_nf_family_name(uint8_t pf);
 const char *skbt_nf_hook_name(uint8_t pf, uint8_t hook);
 const char *skbt_nf_verdict_name(uint32_t verdict);
 const char *skbt_nf_engine_name(const struct skbt_nf *nf);
-/* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP' */
-void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict);
+/* ' nf=nftables family=ip table=filter chain=input hook=INPUT verdict=DROP', with rules:
+ * ' rule_handle=4 rule_pos=2 rule_chain=input' or ' rule=policy' when the record says. */
+void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t verdict,
+                         bool rules);
 /* A verdict that explains a drop: NF_DROP, or NF_STOLEN with an errno (NF_DROP_REASON()). */
 static inline bool skbt_nf_verdict_is_drop(uint32_t verdict)
 {

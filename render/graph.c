@@ -106,7 +106,8 @@ void skbt_graph_format(struct skbt_graph *g, struct strbuf *out, enum skbt_outpu
         put_indent(out, depth);
         if (nf) {
                 strbuf_puts(out, "/*");
-                skbt_format_nf_text(out, (const struct skbt_nf *)(ev + 1), (uint32_t)ev->retval);
+                skbt_format_nf_text(out, (const struct skbt_nf *)(ev + 1), (uint32_t)ev->retval,
+                                    opts->nf_rules);
                 strbuf_puts(out, " */\n");
                 return;
         }

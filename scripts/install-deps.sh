@@ -85,6 +85,7 @@ build_pkgs=(
 test_pkgs=(
         iproute2 iputils-ping jq python3 socat netcat-openbsd
         nftables iptables tcpdump
+        ebtables          # vm netfilter: ebtables-legacy, for the bridge verdicts (ebt_do_table)
         ethtool           # e2e custom fields: TSO off on a veth so the stack segments GSO
         tshark            # e2e: reads ipftctl's pcapng output
         systemd           # systemd-analyze verify, systemd-sysusers for the units

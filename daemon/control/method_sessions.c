@@ -53,6 +53,7 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "stack", json_object_new_boolean(s->fmt.stack));
         json_object_object_add(o, "conntrack", json_object_new_boolean(s->ct));
         json_object_object_add(o, "dump_skb", json_object_new_boolean(s->dump_skb));
+        json_object_object_add(o, "nf_rules", json_object_new_boolean(s->nf_rules));
         if (s->egress_probe != SKBT_NO_PROBE && s->egress_probe < s->d->loader->n_probes) {
                 const char *egress = s->d->loader->probes[s->egress_probe].name;
 

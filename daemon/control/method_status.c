@@ -90,12 +90,25 @@ static uint64_t memory_bpf_map_bytes(uint32_t *ret_maps)
 /* Netfilter verdicts: evaluators attached, evaluations too deeply nested to report. */
 static json_object *netfilter_to_json(struct skbtraced *d)
 {
+        const struct skbt_loader *l = d->loader;
+        const struct skbt_probe *hook =
+            l->nft_hook_id < l->n_probes ? &l->probes[l->nft_hook_id] : NULL;
         json_object *n = json_object_new_object();
         uint64_t deep = 0;
+        bool rules;
 
         skbt_loader_read_stat(d->loader, SKBT_STAT_NF_DEEP, &deep);
         json_object_object_add(n, "probes", json_object_new_int64(d->loader->n_nf));
         json_object_object_add(n, "too_deep", json_object_new_int64((int64_t)deep));
+        /* The rule behind a verdict (nf_rules): can it be told, and is the hook on now. */
+        rules = hook && hook->attached;
+        json_object_object_add(n, "rules", json_object_new_boolean(rules));
+        if (!rules)
+                json_object_object_add(n, "rules_unavailable",
+                                       json_object_new_string(hook && hook->error
+                                                                  ? hook->error
+                                                                  : d->loader->nft_rule_why));
+        json_object_object_add(n, "trace_hook_on", json_object_new_boolean(d->nft_trace_fd >= 0));
         return n;
 }
 

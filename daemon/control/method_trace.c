@@ -244,6 +244,21 @@ static int check_tracer(struct vl_call *call, enum skbt_tracer tracer)
                             : "the daemon attached none (started with --no-return-probes?)");
 }
 
+/* --nf-rules needs nftables' trace hook registered and not failed (probes/attach_nft_rule.c). */
+static int check_nf_rules(struct vl_call *call)
+{
+        const struct skbt_loader *l = call->client->d->loader;
+        const struct skbt_probe *p =
+            l->nft_hook_id < l->n_probes ? &l->probes[l->nft_hook_id] : NULL;
+
+        if (p && p->attached)
+                return 0;
+        /* The message names the parameter: ipftctl shows only the message. */
+        return vl_error(call, VL_ERR_NOT_SUPPORTED, "nf_rules",
+                        "nf_rules: the rule behind a verdict cannot be told here: %s",
+                        p && p->error ? p->error : l->nft_rule_why);
+}
+
 /* What the session shows and how: tracer, output, journeys, limits of its own. */
 static int build_output(struct vl_call *call, const struct skbt_trace_request *req,
                         struct skbt_session *t)
@@ -266,6 +281,10 @@ static int build_output(struct vl_call *call, const struct skbt_trace_request *r
         t->ct = req->conntrack;
         t->wait_attached = req->wait_attached;
         t->dump_skb = req->dump_skb;
+        t->nf_rules = req->nf_rules;
+        t->fmt.nf_rules = req->nf_rules;
+        if (t->nf_rules && (r = check_nf_rules(call)) < 0)
+                return r;
         /* The kernel hashes pointers in a dump, but integers that hold addresses
          * (_skb_refdst, _nfct) print as they are: kernel addresses go only to root
          * (DESIGN.md, conventions 11), as pointer fields do. */
@@ -404,7 +423,17 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
         if (!c->admin && (r = check_field_quota(call, &t->fields)) < 0)
                 return r;
         trace_stream_output(c, &out);
+        /* nftables' trace hook on before the session sees verdicts (off again with the last). */
+        if (t->nf_rules) {
+                char err[SKBT_ERR_MAX];
+
+                r = skbt_nf_rules_hold(c->d, err, sizeof(err));
+                if (r < 0)
+                        return vl_error(call, VL_ERR_NOT_SUPPORTED, "nf_rules", "%s", err);
+        }
         r = skbt_session_start(c->d, t, sel, &out, &s);
+        if (r < 0)
+                skbt_nf_rules_idle(c->d);
         if (r == -ENOSPC)
                 return vl_error(call, VL_ERR_LIMIT_REACHED, "fields",
                                 "the live sessions use all %d entries of the daemon's table of "

@@ -44,7 +44,8 @@ static int probe_selected(struct vl_call *call, const struct skbt_loader *l,
 {
         uint32_t id;
 
-        if (!p->attached)
+        /* Helpers serve a feature (--nf-rules), not a selection: session_need() adds them. */
+        if (!p->attached || p->helper)
                 return 0;
         if (p->is_return) {
                 if (tracer != SKBT_TRACER_FUNCTION_GRAPH || p->entry_id >= l->n_probes)
@@ -124,7 +125,7 @@ static void add_implied(const struct skbt_loader *l, struct skbt_session *tmpl, 
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
-                if (sel[i] || !p->attached || p->kind != SKBT_PROBE_NETFILTER ||
+                if (sel[i] || !p->attached || !skbt_probe_is_nf_eval(p) ||
                     tmpl->n_nf_hidden >= ARRAY_SIZE(tmpl->nf_hidden))
                         continue;
                 sel[i] = 1;

@@ -105,8 +105,9 @@ static void preload(struct skbtraced *d)
 
                 /* A netfilter evaluator's entry is its own copy (backend_kprobe.c). A tc or XDP
                  * program's tracer holds that program while loaded: it loads when attached
-                 * (attach_bpfprog.c). */
+                 * (attach_bpfprog.c). Helpers load when a session asks for them. */
                 if (p->kind == SKBT_PROBE_TRACEPOINT || p->kind == SKBT_PROBE_BPF || !p->attached ||
+                    p->helper ||
                     p->backend >= _SKBT_BACKEND_MAX ||
                     (p->kind != SKBT_PROBE_NETFILTER && seen[p->kind][p->is_return][p->skb_arg]))
                         continue;

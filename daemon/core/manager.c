@@ -21,6 +21,7 @@
 #include "kernel_btf.h"
 #include "log.h"
 #include "netns_names.h"
+#include "nft_trace.h"
 #include "skbt_regex.h"
 #include "skbtraced.h"
 #include "util.h"
@@ -436,6 +437,7 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
                 return -ENOMEM;
         d->opt = *opt;
         d->listen_fd = -1;
+        d->nft_trace_fd = -1;
         d->start_mono_ns = t0;
         if (uname(&un) == 0)
                 snprintf(d->kernel, sizeof(d->kernel), "%s %s", un.release, un.machine);
@@ -531,6 +533,7 @@ struct skbtraced *skbtraced_free(struct skbtraced *d)
         skbt_groups_free(d->groups);
         skbt_ksyms_free(d->ksyms);
         skbt_netns_names_free(d->netns_names);
+        d->nft_trace_fd = skbt_nft_trace_release(d->nft_trace_fd);
         skbt_drop_reasons_free(d->drop_reasons, d->n_drop_reasons);
         skbt_symdb_done(&d->symdb);
         d->probe_re = skbt_regex_free(d->probe_re);

@@ -100,6 +100,7 @@ struct skbt_session {
         bool snapshot; /* events carry the packet's first bytes (pcapng output) */
         bool ct;       /* events carry the skb's conntrack entry (--ct) */
         bool dump_skb; /* events carry the whole sk_buff printed (--dump-skb) */
+        bool nf_rules; /* netfilter verdicts name the rule that decided (--nf-rules) */
         /* Packet journeys (docs/output.md "Tracking"). */
         bool track;                  /* follow matched packets whatever their headers become */
         bool ident;                  /* events carry track ids: track, or aggregate output */
@@ -233,6 +234,9 @@ struct skbtraced {
         /* Conntrack (--ct): struct nf_conn's layout, found at the first --ct session. */
         struct skbt_ct_layout ct_layout;
         bool ct_layout_ok;
+        /* nftables' trace hook switched on (nft_trace.c) while nf_rules sessions run. */
+        int nft_trace_fd;
+        uint32_t n_nf_rules;
 
         /* Access control: the group of opt.cfg.group, resolved at start and reload. */
         gid_t access_gid;
@@ -255,6 +259,10 @@ void skbt_session_detach_output(struct skbt_session *s);
 size_t skbt_session_queued(const struct skbt_session *s);
 /* Packets its track_quota kept from being tracked for it (0: root, or no track ids). */
 uint64_t skbt_session_track_refused(const struct skbt_session *s);
+/* nftables' trace hook: switched on for nf_rules sessions (kept while any runs), off when the
+ * last one ended (or a session that took it never started). */
+int skbt_nf_rules_hold(struct skbtraced *d, char *err, size_t errlen);
+void skbt_nf_rules_idle(struct skbtraced *d);
 int skbt_session_set_duration(struct skbt_session *s, uint64_t usec, const char *reason);
 void skbt_session_end(struct skbt_session *s, const char *reason);
 /* Records consumed per batch, and what skbt_ringbuf_event() returns then to stop

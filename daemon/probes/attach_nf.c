@@ -27,10 +27,9 @@ static const struct nf_target {
         const char *func;
         uint8_t engine; /* enum skbt_nf_engine */
 } nf_targets[] = {
-    {"ipt_do_table", SKBT_NF_XTABLES},
-    {"ip6t_do_table", SKBT_NF_XTABLES},
-    {"arpt_do_table", SKBT_NF_XTABLES},
-    {"nft_do_chain", SKBT_NF_NFTABLES},
+    {"ipt_do_table", SKBT_NF_XTABLES},  {"ip6t_do_table", SKBT_NF_XTABLES},
+    {"arpt_do_table", SKBT_NF_XTABLES}, {"nft_do_chain", SKBT_NF_NFTABLES},
+    {"ebt_do_table", SKBT_NF_EBTABLES},
 };
 
 #define NF_ARGS 3
@@ -91,11 +90,12 @@ static void scan_function(const struct btf *btf, const char *module, const struc
 
                 if (!s)
                         continue;
-                if (tg->engine == SKBT_NF_XTABLES)
-                        slot = strcmp(s, "sk_buff") == 0           ? 0
-                               : strcmp(s, "nf_hook_state") == 0   ? 1
-                               : strcmp(s, "xt_table") == 0 || !*s ? 2
-                                                                   : -1;
+                if (tg->engine != SKBT_NF_NFTABLES)
+                        slot = strcmp(s, "sk_buff") == 0         ? 0
+                               : strcmp(s, "nf_hook_state") == 0 ? 1
+                               : strcmp(s, "xt_table") == 0 || strcmp(s, "ebt_table") == 0 || !*s
+                                   ? 2
+                                   : -1;
                 else
                         slot = strcmp(s, "nft_pktinfo") == 0 ? 0 : !*s ? 1 : -1;
                 if (slot >= 0 && !have[slot]) {
@@ -103,7 +103,7 @@ static void scan_function(const struct btf *btf, const char *module, const struc
                         f->pos[slot] = (uint8_t)i;
                 }
         }
-        if (!have[0] || !have[1] || (tg->engine == SKBT_NF_XTABLES && !have[2]))
+        if (!have[0] || !have[1] || (tg->engine != SKBT_NF_NFTABLES && !have[2]))
                 snprintf(f->why, sizeof(f->why),
                          "unexpected prototype in BTF: its packet, hook state or table "
                          "argument was not found (in the first 6)");
@@ -111,7 +111,7 @@ static void scan_function(const struct btf *btf, const char *module, const struc
 
 struct nf_offsets {
         struct skbt_nf_conf c;
-        bool state, xt, nft;
+        bool state, xt, nft, ebt;
 };
 
 static void scan_offsets(const struct btf *btf, struct nf_offsets *o)
@@ -122,6 +122,8 @@ static void scan_offsets(const struct btf *btf, struct nf_offsets *o)
                     skbt_btf_member_offset(btf, "nf_hook_state", "pf", &o->c.state_pf) == 0;
         if (!o->xt)
                 o->xt = skbt_btf_member_offset(btf, "xt_table", "name", &o->c.xt_name) == 0;
+        if (!o->ebt)
+                o->ebt = skbt_btf_member_offset(btf, "ebt_table", "name", &o->c.ebt_name) == 0;
         if (!o->nft)
                 o->nft =
                     skbt_btf_member_offset(btf, "nft_pktinfo", "skb", &o->c.pkt_skb) == 0 &&
@@ -187,9 +189,13 @@ static bool nf_usable(struct skbt_loader *l, struct skbt_probe *p, const struct 
                 skbt_probe_fail(l, p, "%s", f->why);
                 return false;
         }
-        if (!o->state || (tg->engine == SKBT_NF_XTABLES ? !o->xt : !o->nft)) {
+        if (!o->state || (tg->engine == SKBT_NF_XTABLES    ? !o->xt
+                          : tg->engine == SKBT_NF_EBTABLES ? !o->ebt
+                                                           : !o->nft)) {
                 skbt_probe_fail(l, p, "kernel BTF lacks the %s structure members the verdict needs",
-                                tg->engine == SKBT_NF_XTABLES ? "x_tables" : "nf_tables");
+                                tg->engine == SKBT_NF_XTABLES    ? "x_tables"
+                                : tg->engine == SKBT_NF_EBTABLES ? "ebtables"
+                                                                 : "nf_tables");
                 return false;
         }
         /* fentry names the module's BTF object as the attach target's. */
@@ -237,6 +243,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
 {
         struct nf_found found[ARRAY_SIZE(nf_targets)] = {};
         struct nf_offsets o = {};
+        bool nft = false;
         int r;
 
         if (!skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS) || !l->nf_loaded) {
@@ -273,7 +280,14 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 p->target = strdup(tg->func);
                 if (!p->target)
                         skbt_probe_fail(l, p, "out of memory");
-                else
-                        nf_usable(l, p, tg, f, &o);
+                else if (nf_usable(l, p, tg, f, &o) && tg->engine == SKBT_NF_NFTABLES)
+                        nft = true;
         }
+        /* The rule behind an nftables verdict: only with the verdicts. */
+        if (nft)
+                skbt_nft_rule_add(l);
+        else
+                snprintf(l->nft_rule_why, sizeof(l->nft_rule_why),
+                         "nf:nft_do_chain is not usable here (nf_tables not loaded, or see "
+                         "'ipftctl list')");
 }

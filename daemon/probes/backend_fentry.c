@@ -28,7 +28,9 @@ static bool wants_program(const char *n, bool nf)
          * copies to the packets --track follows. */
         if (strcmp(n, "skbt_fentry") == 0 || strcmp(n, "skbt_fexit") == 0)
                 return true;
-        return nf && (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0);
+        /* With the verdicts: nftables' trace hook (attach_nft_rule.c). */
+        return nf && (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0 ||
+                      strcmp(n, "skbt_nft_hook_fentry") == 0);
 }
 
 /* Load a stamped copy of tmpl for p's function: the program fd, or negative errno. */
@@ -124,7 +126,9 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
         char name[16];
         int r;
 
-        if (p->kind == SKBT_PROBE_NETFILTER)
+        if (p->helper)
+                tmpl = l->skel->progs.skbt_nft_hook_fentry;
+        else if (p->kind == SKBT_PROBE_NETFILTER)
                 return load_nf(l, p, why);
         if (p->kind == SKBT_PROBE_BPF)
                 return load_bpfprog(l, p, why);
@@ -175,7 +179,7 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struc
                 if (link_prog(k, SKBT_LINK_ENTRY, p->prog_fd,
                               p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
                               why[i]) < 0 ||
-                    ((p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF) &&
+                    ((skbt_probe_is_nf_eval(p) || p->kind == SKBT_PROBE_BPF) &&
                      link_prog(k, SKBT_LINK_RETURN, p->ret_prog_fd, BPF_TRACE_FEXIT,
                                "return attach", why[i]) < 0))
                         k = skbt_link_free(k);

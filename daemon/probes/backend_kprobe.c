@@ -34,6 +34,9 @@ static struct bpf_program *entry_prog(struct skbtrace *skel, bool multi, int pos
 static struct bpf_program *probe_prog(struct skbtrace *skel, bool multi, const struct skbt_probe *p,
                                       bool nf_return)
 {
+        /* nftables' trace hook (attach_nft_rule.c): an entry only. */
+        if (p->helper)
+                return multi ? skel->progs.skbt_nft_hook_kmulti : skel->progs.skbt_nft_hook_kprobe;
         if (p->kind == SKBT_PROBE_NETFILTER) {
                 if (multi)
                         return nf_return ? skel->progs.skbt_nf_kmulti_ret
@@ -90,13 +93,14 @@ static int load_common(struct skbt_loader *l, bool multi, uint32_t id, char *why
         struct skbt_probe *p = &l->probes[id];
         int r;
 
-        if (p->kind != SKBT_PROBE_NETFILTER)
+        /* A helper (nftables' trace hook) is its template, entry only. */
+        if (p->kind != SKBT_PROBE_NETFILTER || p->helper)
                 r = skbt_template_fd(l, probe_prog(l->skel, multi, p, false), BPF_PROG_TYPE_KPROBE,
                                      why);
         else
                 r = skbt_template_fd(l, probe_prog(l->skel, multi, p, true), BPF_PROG_TYPE_KPROBE,
                                      why);
-        if (r >= 0 && p->kind == SKBT_PROBE_NETFILTER && p->prog_fd < 0)
+        if (r >= 0 && skbt_probe_is_nf_eval(p) && p->prog_fd < 0)
                 r = load_nf_entry(l, multi, p, why);
         return r < 0 ? r : 0;
 }
@@ -113,7 +117,7 @@ static struct bpf_link *caps_attach_multi(struct bpf_program *prog)
 
 static bool wants_program_multi(const char *n, bool nf)
 {
-        if (strncmp(n, "skbt_nf_kmulti", 14) == 0)
+        if (strncmp(n, "skbt_nf_kmulti", 14) == 0 || strcmp(n, "skbt_nft_hook_kmulti") == 0)
                 return nf;
         return strncmp(n, "skbt_kmulti_", 12) == 0;
 }
@@ -179,7 +183,7 @@ static void multi_attach_set(struct skbt_loader *l, int prog_fd, const uint32_t 
         multi_attach_set(l, prog_fd, ids + n / 2, n - n / 2, retprobe, links + n / 2, why + n / 2);
 }
 
-/* A netfilter evaluator: entry and return, one function each. */
+/* A netfilter evaluator: entry and return, one function each (a helper: the entry only). */
 static struct skbt_link *nf_attach_multi(struct skbt_loader *l, uint32_t id, char *why)
 {
         struct skbt_probe *p = &l->probes[id];
@@ -191,11 +195,12 @@ static struct skbt_link *nf_attach_multi(struct skbt_loader *l, uint32_t id, cha
                 snprintf(why, SKBT_WHY_MAX, "out of memory");
                 return NULL;
         }
-        for (int ret = 0; ret <= 1; ret++) {
-                /* The entry is the evaluator's own stamped copy (load_nf_entry()). */
-                int fd = ret ? skbt_template_fd(l, probe_prog(l->skel, true, p, true),
-                                                BPF_PROG_TYPE_KPROBE, why)
-                             : p->prog_fd;
+        for (int ret = 0; ret <= !p->helper; ret++) {
+                /* An evaluator's entry is its own stamped copy (load_nf_entry()); a helper's is
+                 * its template. */
+                int fd = ret || p->helper ? skbt_template_fd(l, probe_prog(l->skel, true, p, ret),
+                                                             BPF_PROG_TYPE_KPROBE, why)
+                                          : p->prog_fd;
                 int r = fd < 0 ? -EBADF : multi_link(fd, syms, cookie, 1, ret);
 
                 if (r < 0) {
@@ -281,7 +286,8 @@ static struct bpf_link *caps_attach_kprobe(struct bpf_program *prog)
 
 static bool wants_program_kprobe(const char *n, bool nf)
 {
-        if (strcmp(n, "skbt_nf_kprobe") == 0 || strcmp(n, "skbt_nf_kretprobe") == 0)
+        if (strcmp(n, "skbt_nf_kprobe") == 0 || strcmp(n, "skbt_nf_kretprobe") == 0 ||
+            strcmp(n, "skbt_nft_hook_kprobe") == 0)
                 return nf;
         return strcmp(n, "skbt_kretprobe") == 0 || strncmp(n, "skbt_kprobe_", 12) == 0;
 }
@@ -364,7 +370,7 @@ static void attach_kprobe(struct skbt_loader *l, const uint32_t *ids, uint32_t n
 {
         for (uint32_t i = 0; i < n; i++) {
                 struct skbt_probe *p = &l->probes[ids[i]];
-                bool nf = p->kind == SKBT_PROBE_NETFILTER;
+                bool nf = skbt_probe_is_nf_eval(p);
                 struct skbt_link *k = skbt_link_new(&ids[i], 1);
                 int fd, r = -ENOMEM;
 

@@ -29,6 +29,8 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
         }
         if (ls->dump_skb)
                 SET(*l->dump_sessions, bit);
+        if (ls->nf_rules)
+                SET(*l->nf_rule_sessions, bit);
         if (ls->ident && ls->track_quota) {
                 /* A second's worth may be saved up; the slot's previous owner's is gone. */
                 l->track_quota[slot] = (struct skbt_track_quota){};
@@ -70,6 +72,7 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
         CLEAR(*l->snap_sessions, bit);
         CLEAR(*l->ct_sessions, bit);
         CLEAR(*l->dump_sessions, bit);
+        CLEAR(*l->nf_rule_sessions, bit);
         CLEAR(st->ident, bit);
         CLEAR(st->track, bit);
         CLEAR(st->track_limited, bit);

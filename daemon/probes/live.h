@@ -23,6 +23,7 @@ struct skbt_live_session {
         bool track;                 /* follow matched packets whatever their headers */
         bool stack;                 /* records carry the kernel stack */
         bool dump_skb;              /* records carry the sk_buff printed (--dump-skb) */
+        bool nf_rules;              /* netfilter verdicts name their rule (--nf-rules) */
         uint32_t track_quota; /* ident: packets it may start tracking per second, 0: no limit */
 };
 

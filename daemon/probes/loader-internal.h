@@ -77,3 +77,6 @@ uint64_t skbt_nf_stamp(uint32_t id, uint8_t engine, const uint8_t pos[3]);
 /* attach_bpfprog.c: register the tc and XDP programs loaded now (or, where fentry on BPF
  * programs cannot work, say why). */
 void skbt_bpfprog_add(struct skbt_loader *l);
+/* attach_nft_rule.c: register nftables' trace hook, the rule behind a verdict, as a helper
+ * probe (l->nft_hook_id; else l->nft_rule_why says why not). */
+void skbt_nft_rule_add(struct skbt_loader *l);

@@ -257,6 +257,8 @@ void skbt_loader_recount(struct skbt_loader *l)
                         continue;
                 }
                 l->n_attached++;
+                if (p->helper)
+                        continue;
                 if (p->kind == SKBT_PROBE_NETFILTER) {
                         l->n_nf++;
                         nf_linked += p->link != NULL;
@@ -291,6 +293,10 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->threads = opts->threads > 0 ? opts->threads : 1;
         l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);
         l->ringbuf_fd = l->lost_fd = l->stats_fd = l->track_fd = l->track_head_fd = -1;
+        l->nft_hook_id = SKBT_NO_PROBE;
+        snprintf(l->nft_rule_why, sizeof(l->nft_rule_why),
+                 "no netfilter verdicts on this backend (they need a function backend: fentry, "
+                 "kprobe-multi or kprobe)");
         l->probes = calloc(SKBT_MAX_PROBES, sizeof(*l->probes));
         if (!l->probes)
                 return -ENOMEM;
@@ -311,6 +317,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->snap_sessions = (uint64_t *)&l->skel->bss->snap_sessions;
         l->ct_sessions = (uint64_t *)&l->skel->bss->ct_sessions;
         l->dump_sessions = (uint64_t *)&l->skel->bss->dump_sessions;
+        l->nf_rule_sessions = (uint64_t *)&l->skel->bss->nf_rule_sessions;
         l->ct_conf = &l->skel->bss->ct_conf;
         l->nf_conf = &l->skel->bss->nf_conf;
         l->track_quota = l->skel->bss->track_quota;

@@ -56,12 +56,21 @@ struct skbt_probe {
         /* Loaded and attached by its backend (backend.h); a probe is never loaded or
          * attached by two threads at once.  prog_fd (and tp_btf) belong to whoever loads:
          * the event loop reads them only once loaded says the load is done. */
-        int prog_fd;            /* its own program (fentry, tracepoints), -1: none */
-        int ret_prog_fd;        /* netfilter probes on fentry: the return program */
-        bool loaded;            /* its program loaded (or it needs none of its own) */
+        int prog_fd;     /* its own program (fentry, tracepoints), -1: none */
+        int ret_prog_fd; /* netfilter probes on fentry: the return program */
+        bool loaded;     /* its program loaded (or it needs none of its own) */
+        /* A helper: attached only while a session needs the feature it serves (nftables'
+         * trace hook for --nf-rules), never selected or heard by a session. */
+        bool helper;
         struct skbt_link *link; /* the link attaching it, NULL: not attached */
         uint32_t bpf_prog_id;   /* SKBT_PROBE_BPF: the tc or XDP program traced */
 };
+
+/* A netfilter evaluator (entry and return: the verdict), not a helper probe. */
+static inline bool skbt_probe_is_nf_eval(const struct skbt_probe *p)
+{
+        return p->kind == SKBT_PROBE_NETFILTER && !p->helper;
+}
 
 /* Attached now: a link holds it to its function or tracepoint. */
 static inline bool skbt_probe_linked(const struct skbt_probe *p)
@@ -95,6 +104,7 @@ struct skbt_loader {
         uint64_t *snap_sessions;              /* sessions whose records carry packet bytes */
         uint64_t *ct_sessions;                /* sessions whose records carry conntrack (--ct) */
         uint64_t *dump_sessions;              /* sessions whose records carry an skb dump */
+        uint64_t *nf_rule_sessions;           /* sessions whose verdicts name their rule */
         struct skbt_ct_conf *ct_conf;         /* how much of a conntrack entry to copy */
         struct skbt_nf_conf *nf_conf;         /* netfilter structure offsets (attach_nf.c) */
         struct skbt_track_quota *track_quota; /* per session slot: packets it may start tracking */
@@ -105,7 +115,11 @@ struct skbt_loader {
         bool bpfprog_loaded;     /* tc/XDP program templates loaded (attach_bpfprog.c) */
         const char *bpfprog_why; /* why not, for 'ipftctl list' */
         bool bpfprog_full;       /* as many tc/XDP programs as it takes seen: warned */
-        uint32_t n_tp_btf;       /* tracepoints attached as tp_btf */
+        /* nftables' trace hook (attach_nft_rule.c): a helper probe attached for --nf-rules
+         * sessions, SKBT_NO_PROBE when rules cannot be told, and nft_rule_why says why. */
+        uint32_t nft_hook_id;
+        char nft_rule_why[160];
+        uint32_t n_tp_btf; /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

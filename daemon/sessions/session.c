@@ -63,6 +63,7 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s)
             .track = s->track,
             .stack = s->fmt.stack,
             .dump_skb = s->dump_skb,
+            .nf_rules = s->nf_rules,
             /* The tracking maps are shared: how fast a member's session may fill them. */
             .track_quota = s->track_limited ? d->opt.cfg.track_quota : 0,
         };
@@ -75,7 +76,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s)
  * What the session needs attached besides what it hears: a session that
  * follows packets (--track, aggregate output) needs the probes where packets
  * are freed, copied or re-buffered, and the copy functions' returns, whether
- * it selected them or not (bpf/skbt_track.bpf.h).
+ * it selected them or not (bpf/skbt_track.bpf.h); --nf-rules needs nftables'
+ * trace hook (probes/attach_nft_rule.c).
  */
 static uint8_t *session_need(struct skbtraced *d, const struct skbt_session *s, const uint8_t *sel)
 {
@@ -88,6 +90,8 @@ static uint8_t *session_need(struct skbtraced *d, const struct skbt_session *s, 
                 const struct skbt_probe *p = &l->probes[i];
 
                 need[i] |= sel[i];
+                if (s->nf_rules && i == l->nft_hook_id)
+                        need[i] = 1;
                 if (!s->ident || p->is_return || !p->life)
                         continue;
                 need[i] = 1;
@@ -305,6 +309,7 @@ int skbt_session_start(struct skbtraced *d, struct skbt_session *tmpl, const uin
          * asked to wait for all of it. */
         d->slots[slot] = s;
         d->n_sessions++;
+        d->n_nf_rules += s->nf_rules;
         cov = skbt_idle_session_start(d, slot, need, probe_sel);
         s->attach_total = cov->total;
         s->attach_live = cov->live;
@@ -449,6 +454,10 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         d->slots[s->slot] = NULL;
         d->n_sessions--;
         skbt_idle_session_end(d, s->slot);
+        if (s->nf_rules) {
+                d->n_nf_rules--;
+                skbt_nf_rules_idle(d);
+        }
         sd_event_source_disable_unref(s->timer);
         strbuf_done(&s->pending);
         skbt_graph_free(s->graph);

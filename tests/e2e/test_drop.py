@@ -149,5 +149,17 @@ def test_netfilter_drop(t):
         topo.ns_run(topo.b, ["nft", "delete", "table", "ip", "skbt_e2e_drop"], check_rc=False)
 
 
+def test_nf_rules_needs_verdicts(t):
+    """--nf-rules: where no verdict is reported (tracepoints only), refused with the reason."""
+    status = t.d.status()
+    nf = status.get("netfilter", {})
+    if status.get("backend") == "tracepoint":
+        check(nf.get("rules") is False and "function" in nf.get("rules_unavailable", "")
+              and nf.get("trace_hook_on") is False, f"Status netfilter: {nf}")
+        r = t.d.ctl_run(["trace", "--nf-rules", "-c", "1"], check_rc=False)
+        check(r.returncode != 0 and "nf_rules" in r.stderr and "backend" in r.stderr,
+              f"--nf-rules on tracepoints: {r.returncode} {r.stderr!r}")
+
+
 if __name__ == "__main__":
     skbt.main(globals())

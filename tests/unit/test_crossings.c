@@ -79,6 +79,20 @@ int main(void)
         feed(EV("nf:nft_do_chain", "0xa2", 300, 5, "eth1", TCP_SYN NF("t", "in", "ACCEPT")), &out);
         strbuf_putc(&out, '\0');
         CHECK_STREQ(out.data, "[       300] eth1             t.in:ACCEPT  (nf:nft_do_chain)\n");
+        /* The rule that decided (--nf-rules). */
+        strbuf_reset(&out);
+        feed(EV("nf:nft_do_chain", "0xa2", 300, 5, "eth1",
+                TCP_SYN ",\"netfilter\":{\"table\":\"t\",\"chain\":\"in\",\"verdict\":\"DROP\","
+                        "\"rule\":{\"handle\":4,\"position\":2,\"chain\":\"in\"}}"),
+             &out);
+        feed(EV("nf:nft_do_chain", "0xa2", 300, 5, "eth1",
+                TCP_SYN ",\"netfilter\":{\"table\":\"t\",\"chain\":\"in\",\"verdict\":\"ACCEPT\","
+                        "\"rule\":{\"policy\":true}}"),
+             &out);
+        strbuf_putc(&out, '\0');
+        CHECK_STREQ(out.data,
+                    "[       300] eth1             t.in:DROP(rule 4)  (nf:nft_do_chain)\n"
+                    "[       300] eth1             t.in:ACCEPT(policy)  (nf:nft_do_chain)\n");
 
         /* A tunnel: the outer packet, then the tunnel and its inner packet. */
         strbuf_reset(&out);

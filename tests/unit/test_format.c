@@ -1112,11 +1112,66 @@ static void test_netfilter(void)
         strcpy(r.nf.table, "filter");
         CHECK(strstr(text(&sb, &r.ev, &names), " nf=arptables family=arp table=filter "
                                                "chain=OUTPUT hook=OUTPUT"));
+        /* ebtables: the bridge family's hooks (BROUTING where inet has INGRESS). */
+        r.nf.engine = SKBT_NF_EBTABLES;
+        r.nf.pf = 7;
+        r.nf.hook = 2;
+        r.ev.retval = 0;
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=ebtables family=bridge table=filter "
+                                               "chain=FORWARD hook=FORWARD verdict=DROP"));
+        r.nf.hook = 5;
+        strcpy(r.nf.table, "broute");
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=ebtables family=bridge table=broute "
+                                               "chain=BROUTING hook=BROUTING"));
+        /* nftables' bridge family names the hooks the same way. */
+        r.nf.engine = SKBT_NF_NFTABLES;
+        strcpy(r.nf.chain, "fwd");
+        r.nf.hook = 2;
+        CHECK(strstr(text(&sb, &r.ev, &names), " nf=nftables family=bridge table=broute "
+                                               "chain=fwd hook=FORWARD"));
+        r.nf.engine = SKBT_NF_XTABLES;
+        r.nf.chain[0] = 0;
+        strcpy(r.nf.table, "filter");
         /* NF_DROP_REASON(): NF_STOLEN with an errno is the hook's own drop. */
         CHECK_STREQ(skbt_nf_verdict_name(2 | (1 << 16)), "DROP");
         CHECK_STREQ(skbt_nf_verdict_name(2), "STOLEN");
         CHECK(skbt_nf_verdict_is_drop(2 | (1 << 16)) && skbt_nf_verdict_is_drop(0));
         CHECK(!skbt_nf_verdict_is_drop(2) && !skbt_nf_verdict_is_drop(1));
+        /* The rule that decided: only for sessions that asked (o.nf_rules). */
+        r.nf.engine = SKBT_NF_NFTABLES;
+        r.nf.pf = 2;
+        r.nf.hook = 1;
+        strcpy(r.nf.chain, "in");
+        r.nf.rule_type = SKBT_NF_RULE_RULE;
+        r.nf.rule_handle = 4;
+        r.nf.rule_pos = 2;
+        strcpy(r.nf.rule_chain, "sub chain");
+        r.ev.retval = 0;
+        CHECK(!strstr(text(&sb, &r.ev, &names), "rule"));
+        o = (struct skbt_format_opts){.nf_rules = true};
+        strbuf_reset(&sb);
+        skbt_format_text_opts(&sb, &o, &r.ev, &names);
+        CHECK(strstr(strbuf_cstr(&sb),
+                     " verdict=DROP rule_handle=4 rule_pos=2 rule_chain=sub\\x20chain\n"));
+        strbuf_reset(&sb);
+        skbt_format_json_opts(&sb, &o, &r.ev, &names);
+        CHECK(strstr(strbuf_cstr(&sb),
+                     ",\"verdict\":\"DROP\",\"rule\":{\"handle\":4,\"position\":2,"
+                     "\"chain\":\"sub chain\"}}"));
+        obj = json(&sb, &r.ev, &names);
+        CHECK(!has_member(member(obj, "netfilter", json_type_object), "rule"));
+        json_object_put(obj);
+        r.nf.rule_type = SKBT_NF_RULE_POLICY;
+        strbuf_reset(&sb);
+        skbt_format_text_opts(&sb, &o, &r.ev, &names);
+        CHECK(strstr(strbuf_cstr(&sb), " verdict=DROP rule=policy\n"));
+        strbuf_reset(&sb);
+        skbt_format_json_opts(&sb, &o, &r.ev, &names);
+        CHECK(strstr(strbuf_cstr(&sb), ",\"rule\":{\"policy\":true}}"));
+        r.nf.rule_type = SKBT_NF_RULE_NONE;
+        o = (struct skbt_format_opts){};
+        r.nf.engine = SKBT_NF_XTABLES;
+        r.nf.chain[0] = 0;
         /* Numbers without names. */
         r.nf.pf = 99;
         r.nf.hook = 9;

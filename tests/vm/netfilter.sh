@@ -11,6 +11,8 @@
 # and verdict (JSON "netfilter", text "nf=... verdict=..."); the drop tracer explains each
 # drop with the rule's table and chain; -o crossings adds the verdicts to the line; the same for
 # an ip6tables drop of fd00::3; function_graph shows the verdict inside the evaluation.
+# Bridge: e -- sw (br0) -- f; an ebtables (legacy) rule in sw's filter/FORWARD drops pings to
+# 10.3.0.3 and accepts those to 10.3.0.2: nf:ebt_do_table reports both.
 set -u
 # shellcheck shell=sh disable=SC1091
 . /usr/lib/skbt-vm/lib.sh
@@ -43,9 +45,33 @@ check "addr b6" ns b "$IP" addr add fd00::3/64 dev vb nodad
 check "iptables-legacy rule" ns b iptables-legacy -A INPUT -d 10.0.0.3 -j DROP
 # Neighbour solicitations go to the solicited-node group, not fd00::3: only the echo is dropped.
 check "ip6tables-legacy rule" ns b ip6tables-legacy -A INPUT -d fd00::3 -j DROP
-printf 'table ip t {\n chain in {\n  type filter hook input priority 10;\n  ip daddr 10.0.0.4 drop\n }\n}\n' \
+# The drop is in a regular chain the base chain jumps to, after a rule without a verdict:
+# --nf-rules must name rule 2 of chain sub, by its handle.
+printf 'table ip t {\n chain in {\n  type filter hook input priority 10;\n  ip daddr 10.0.0.4 jump sub\n }\n chain sub {\n  counter\n  ip daddr 10.0.0.4 drop\n }\n}\n' \
         >$OUT/drop.nft
 check "nft rule" ns b nft -f $OUT/drop.nft
+NFT_HANDLE=$(ns b nft -a list chain ip t sub | sed -n 's/.* drop # handle \([0-9]*\).*/\1/p')
+[ -n "$NFT_HANDLE" ] || fail "no handle for the nftables drop rule"
+for n in e f sw; do
+        check "netns $n" "$IP" netns add $n
+        check "lo $n" ns $n "$IP" link set lo up
+done
+check "bridge" ns sw "$IP" link add br0 type bridge
+check "veth e-sw" "$IP" link add ev0 netns e type veth peer name se netns sw
+check "veth f-sw" "$IP" link add fv0 netns f type veth peer name sf netns sw
+for p in se sf; do
+        check "$p in br0" ns sw "$IP" link set $p master br0
+        check "$p up" ns sw "$IP" link set $p up
+done
+check "br0 up" ns sw "$IP" link set br0 up
+check "addr e" ns e "$IP" addr add 10.3.0.1/24 dev ev0
+check "addr f" ns f "$IP" addr add 10.3.0.2/24 dev fv0
+check "addr f .3" ns f "$IP" addr add 10.3.0.3/24 dev fv0
+check "ev0 up" ns e "$IP" link set ev0 up
+check "fv0 up" ns f "$IP" link set fv0 up
+check "ebtables-legacy rule" ns sw ebtables-legacy -A FORWARD -p 0x0800 --ip-dst 10.3.0.3 -j DROP
+check "ping through the bridge" ns e ping -c 1 -W 2 10.3.0.2
+ns e ping -c 1 -W 1 10.3.0.3 >/dev/null 2>&1 && fail "ebtables did not drop"
 check "ping accepted" ns a ping -c 1 -W 2 10.0.0.2
 ns a ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && fail "iptables did not drop"
 ns a ping -c 1 -W 1 10.0.0.4 >/dev/null 2>&1 && fail "nftables did not drop"
@@ -65,7 +91,8 @@ for BE in $BACKENDS; do
         ipftctl --socket $SOCK list -o json | jq -c 'select(.kind == "netfilter")'
         ipftctl --socket $SOCK list -o json | jq -e -s '
                 any(.[]; .name == "nf:ipt_do_table" and .attached) and
-                any(.[]; .name == "nf:nft_do_chain" and .attached)' >/dev/null ||
+                any(.[]; .name == "nf:nft_do_chain" and .attached) and
+                any(.[]; .name == "nf:ebt_do_table" and .attached)' >/dev/null ||
                 fail "$BE: the netfilter probes are not attached"
 
         step "$BE: verdicts of accepted and dropped pings"
@@ -81,7 +108,13 @@ for BE in $BACKENDS; do
         run cross 900 -p icmp -d 10.0.0.4 -o crossings
         run graph 900 -t function_graph -p icmp -d 10.0.0.4 -o text
         run v6 900 -6 -d fd00::3 -o json
+        run rules 900 -p icmp -d 10.0.0.4 --nf-rules -o json
+        run rules2 900 -p icmp -d 10.0.0.2 --nf-rules -o text
+        run ebt 900 -p icmp --addr 10.3.0.3 -o json
+        run ebt2 900 -p icmp -d 10.3.0.2 -o text
         sleep 1
+        ns e ping -c 1 -W 1 10.3.0.3 >/dev/null 2>&1
+        ns e ping -c 1 -W 1 10.3.0.2 >/dev/null 2>&1
         for x in 2 3 4; do
                 ns a ping -c 1 -W 1 10.0.0.$x >/dev/null 2>&1
         done
@@ -141,6 +174,32 @@ for BE in $BACKENDS; do
         grep 'nf=' $OUT/graph
         grep -q '^.* \+/\* nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP \*/$' \
                 $OUT/graph || fail "$BE: function_graph output lacks the verdict"
+
+        step "$BE: --nf-rules names the nftables rule"
+        jq -c 'select(.netfilter.engine == "nftables") | [.function, .netfilter.verdict, .netfilter.rule]' \
+                $OUT/rules | cat
+        jq -e -s --argjson h "$NFT_HANDLE" 'any(.[]; .function == "nf:nft_do_chain" and
+                .netfilter.verdict == "DROP" and .netfilter.chain == "in" and
+                .netfilter.rule == {handle: $h, position: 2, chain: "sub"})' $OUT/rules >/dev/null ||
+                fail "$BE: --nf-rules did not name rule $NFT_HANDLE (2nd of chain sub)"
+        grep 'nf=nftables' $OUT/rules2 | head -2
+        grep -q ' nf=nftables family=ip table=t chain=in hook=INPUT verdict=ACCEPT rule=policy' \
+                $OUT/rules2 || fail "$BE: the accepted ping's verdict does not say policy"
+        ipftctl --socket $SOCK status -o json | jq -c .netfilter
+        ipftctl --socket $SOCK status -o json | jq -e '.netfilter.rules and
+                (.netfilter.trace_hook_on | not)' >/dev/null ||
+                fail "$BE: status: rules not available, or the trace hook still on"
+
+        step "$BE: ebtables verdicts on the bridge"
+        jq -c 'select(.netfilter) | [.function, .ifname, .drop_reason, .netfilter]' $OUT/ebt | cat
+        jq -e -s 'any(.[]; .function == "nf:ebt_do_table" and .netfilter ==
+                {engine: "ebtables", family: "bridge", table: "filter", chain: "FORWARD",
+                 hook: "FORWARD", verdict: "DROP"}) and
+                any(.[]; .drop_reason and .netfilter.engine == "ebtables")' $OUT/ebt >/dev/null ||
+                fail "$BE: the ebtables drop is not reported as filter/FORWARD DROP"
+        grep 'nf=ebtables' $OUT/ebt2 | head -3
+        grep -q ' nf=ebtables family=bridge table=filter chain=FORWARD hook=FORWARD verdict=ACCEPT' \
+                $OUT/ebt2 || fail "$BE: the bridged ping's ebtables ACCEPT is missing"
 
         step "$BE: the drop tracer explains both drops"
         jq -c '{function, drop_reason, location, daddr: .tuple.daddr, netfilter}' $OUT/drops | cat
