@@ -235,7 +235,8 @@ __noinline int skbt_nft_rule_resolve(__u64 rule, __u64 chain, __u32 type, struct
         hdr = skbt_nf_read_u64(rule, 0);
         out->rule_type = SKBT_NF_RULE_RULE;
         out->rule_handle = skbt_bits(hdr, nf_conf.handle_shift, nf_conf.handle_bits);
-        if (!chain) {
+        /* Kernels whose hook is not given the chain end each blob with it (6.3+). */
+        if (!chain && nf_conf.last_chain) {
                 r = rule;
                 for (i = 0; i < SKBT_NFT_RULES_MAX && r; i++) {
                         hdr = skbt_nf_read_u64(r, 0);

@@ -100,12 +100,15 @@ static void scan_conf(const struct btf *btf, struct hook_found *f)
             bitfield(btf, "nft_rule_dp", "is_last", &c->last_shift, &last_bits) || last_bits != 1 ||
             bitfield(btf, "nft_rule_dp", "dlen", &c->dlen_shift, &c->dlen_bits) ||
             bitfield(btf, "nft_rule_dp", "handle", &c->handle_shift, &c->handle_bits) ||
-            skbt_btf_member_path(btf, "nft_rule_dp_last", "chain", &c->last_chain, NULL) ||
             skbt_btf_member_path(btf, "nft_chain", "blob_gen_0", &c->chain_blob[0], NULL) ||
             skbt_btf_member_path(btf, "nft_chain", "blob_gen_1", &c->chain_blob[1], NULL) ||
             skbt_btf_member_path(btf, "nft_rule_blob", "data", &c->blob_data, NULL))
                 return;
         c->rule_hdr = (uint8_t)sz;
+        /* A blob's end names its chain since 6.3 (struct nft_rule_dp_last); 6.1 has no such
+         * trailer, but its hook is given the chain (hook_why() checks one of the two). */
+        if (skbt_btf_member_path(btf, "nft_rule_dp_last", "chain", &c->last_chain, NULL) < 0)
+                c->last_chain = 0;
         /* 6.1 passes the rule in the traceinfo. */
         if (skbt_btf_member_path(btf, "nft_traceinfo", "rule", &c->info_rule, NULL) < 0)
                 c->info_rule = 0;
@@ -158,7 +161,8 @@ static void hook_why(const struct hook_found *f, char *why, size_t len)
         else if (!f->conf)
                 snprintf(why, len, "kernel BTF lacks the nf_tables structures rules are read from");
         else if (f->pos[ARG_INFO] == SKBT_NFT_HOOK_NONE || f->pos[ARG_TYPE] == SKBT_NFT_HOOK_NONE ||
-                 (f->pos[ARG_RULE] == SKBT_NFT_HOOK_NONE && !f->c.info_rule))
+                 (f->pos[ARG_RULE] == SKBT_NFT_HOOK_NONE && !f->c.info_rule) ||
+                 (f->pos[ARG_CHAIN] == SKBT_NFT_HOOK_NONE && !f->c.last_chain))
                 snprintf(why, len, "unexpected prototype of %s in BTF", HOOK);
         else
                 why[0] = '\0';
