@@ -226,8 +226,10 @@ static uint32_t verified_insns(int fd)
  * Every program the kprobe and kprobe-multi backends load, as they load it
  * (daemon/probes/backend_kprobe.c): the entry and return templates' copies
  * stamped with 0 (probes come in the attach cookie), and the netfilter entries
- * stamped per evaluator, for iptables' (priv, skb, state) and nftables'
- * (pktinfo, chain) prototypes.  Each loads, within KPROBE_INSN_BUDGET.
+ * stamped per evaluator, for iptables' (priv, skb, state), nftables'
+ * (pktinfo, chain) and ebtables' (priv, skb, state) prototypes, and nftables'
+ * trace hook (--nf-rules, its positions in the cookie).  Each loads, within
+ * KPROBE_INSN_BUDGET.
  */
 static void test_kprobe_templates(void)
 {
@@ -245,7 +247,8 @@ static void test_kprobe_templates(void)
                 bpf_program__set_autoload(prog, strncmp(name, "skbt_kprobe_", 12) == 0 ||
                                                     strncmp(name, "skbt_kmulti_", 12) == 0 ||
                                                     strcmp(name, "skbt_kretprobe") == 0 ||
-                                                    strncmp(name, "skbt_nf_k", 9) == 0);
+                                                    strncmp(name, "skbt_nf_k", 9) == 0 ||
+                                                    strncmp(name, "skbt_nft_hook_k", 15) == 0);
         }
         if (skbtrace__load(skel) < 0) {
                 fprintf(stderr, "the kprobe templates do not load on this kernel: %s\n",
@@ -259,7 +262,7 @@ static void test_kprobe_templates(void)
                 const char *name = bpf_program__name(prog);
                 bool nf =
                     strcmp(name, "skbt_nf_kprobe") == 0 || strcmp(name, "skbt_nf_kmulti") == 0;
-                uint64_t stamps[2] = {0, 0};
+                uint64_t stamps[3] = {0, 0, 0};
                 int n_stamps = 1;
 
                 if (!bpf_program__autoload(prog))
@@ -267,7 +270,8 @@ static void test_kprobe_templates(void)
                 if (nf) {
                         stamps[0] = skbt_nf_stamp(7, SKBT_NF_XTABLES, (uint8_t[]){1, 2, 0});
                         stamps[1] = skbt_nf_stamp(7, SKBT_NF_NFTABLES, (uint8_t[]){0, 1, 0});
-                        n_stamps = 2;
+                        stamps[2] = skbt_nf_stamp(7, SKBT_NF_EBTABLES, (uint8_t[]){1, 2, 0});
+                        n_stamps = 3;
                 }
                 for (int k = 0; k < n_stamps; k++) {
                         char why[SKBT_WHY_MAX] = "";
@@ -275,7 +279,8 @@ static void test_kprobe_templates(void)
                         uint32_t v;
                         int fd;
 
-                        /* The return templates read no stamp: the object's program serves. */
+                        /* The return templates and nftables' trace hook (its positions in the
+                         * cookie) read no stamp: the object's program serves. */
                         if (skbt_stamp_probe_id(bpf_program__insns(prog),
                                                 bpf_program__insn_cnt(prog), stamps[k],
                                                 &insns) < 0) {
