@@ -77,6 +77,15 @@ ns a ping -c 1 -W 1 10.0.0.3 >/dev/null 2>&1 && fail "iptables did not drop"
 ns a ping -c 1 -W 1 10.0.0.4 >/dev/null 2>&1 && fail "nftables did not drop"
 ns a ping -6 -c 1 -W 1 fd00::3 >/dev/null 2>&1 && fail "ip6tables did not drop"
 
+# hook_state true|false: nftables' trace hook (--nf-rules) is on or off: the probe on
+# __nft_trace_packet linked or not, and the daemon's nftrace table (the static key) there or not.
+hook_state() {
+        ipftctl --socket $SOCK list -o json | jq -e -s --argjson on "$1" \
+                'any(.[]; .name == "nf:__nft_trace_packet" and .linked == $on)' >/dev/null &&
+                ipftctl --socket $SOCK status -o json |
+                jq -e --argjson on "$1" '.netfilter.trace_hook_on == $on' >/dev/null
+}
+
 for BE in $BACKENDS; do
         step "$BE: daemon"
         skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --idle-detach-after never >$OUT/daemon-$BE.log 2>&1 &
@@ -108,8 +117,13 @@ for BE in $BACKENDS; do
         run cross 900 -p icmp -d 10.0.0.4 -o crossings
         run graph 900 -t function_graph -p icmp -d 10.0.0.4 -o text
         run v6 900 -6 -d fd00::3 -o json
+        # Sessions without --nf-rules cost nftables nothing: the hook's probe is not attached
+        # and its static key is off (no table in the daemon's namespace); both change with
+        # the first --nf-rules session.
+        hook_state false || fail "$BE: nftables' trace hook is on with no --nf-rules session"
         run rules 900 -p icmp -d 10.0.0.4 --nf-rules -o json
         run rules2 900 -p icmp -d 10.0.0.2 --nf-rules -o text
+        hook_state true || fail "$BE: nftables' trace hook is not on for the --nf-rules sessions"
         run ebt 900 -p icmp --addr 10.3.0.3 -o json
         run ebt2 900 -p icmp -d 10.3.0.2 -o text
         sleep 1
@@ -126,7 +140,8 @@ for BE in $BACKENDS; do
         ipftctl --socket $SOCK list -o json | jq -c 'select(.kind == "netfilter")'
         ipftctl --socket $SOCK list -o json | jq -e -s '
                 [.[] | select(.name == "nf:ipt_do_table" or .name == "nf:ip6t_do_table" or
-                 .name == "nf:nft_do_chain")] | length == 3 and all(.[]; .linked and (.error | not))' \
+                 .name == "nf:nft_do_chain" or .name == "nf:ebt_do_table")] | length == 4 and
+                 all(.[]; .linked and (.error | not))' \
                 >/dev/null || {
                 cat $OUT/v2.err
                 fail "$BE: a netfilter evaluator could not be attached: $(ipftctl --socket $SOCK \
