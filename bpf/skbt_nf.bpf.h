@@ -420,5 +420,5 @@ static __always_inline __u64 skbt_nft_hook_kprobe_arg(struct pt_regs *ctx, __u32
 {
         __u32 pos = SKBT_NFT_HOOK_POS(hi, i);
 
-        return pos == SKBT_NFT_HOOK_NONE ? 0 : skbt_nf_reg(ctx, pos);
+        return pos == SKBT_NFT_HOOK_NONE ? 0 : skbt_regs_arg(ctx, pos);
 }
