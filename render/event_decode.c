@@ -1105,7 +1105,44 @@ static const char *nf_verdict(uint8_t pf, unsigned v)
 struct nf_text {
         char engine[16], family[16], hook[16], verdict[16];
         char table[SKBT_NF_NAME], chain[SKBT_NF_NAME];
+        struct skbt_nf rule; /* rule_type, rule_handle, rule_pos, rule_chain */
 };
+
+/* '"rule":{"handle":4,"position":2,"chain":"sub"}' or '{"policy":true}' (--nf-rules). */
+static int nf_rule(struct dctx *c, struct skbt_nf *rule)
+{
+        char key[16];
+        unsigned i = 0;
+        bool policy = false, handle = false;
+        size_t n;
+        int r = json_scan_object(&c->js);
+
+        while (r >= 0 && (r = json_scan_member(&c->js, &i, key, sizeof(key))) > 0) {
+                if (strcmp(key, "policy") == 0) {
+                        r = json_scan_bool(&c->js, &policy);
+                } else if (strcmp(key, "handle") == 0) {
+                        uint64_t v = 0;
+
+                        r = json_scan_u64(&c->js, &v);
+                        rule->rule_handle = v;
+                        handle = true;
+                } else if (strcmp(key, "position") == 0) {
+                        r = json_scan_u32(&c->js, &rule->rule_pos);
+                } else if (strcmp(key, "chain") == 0) {
+                        /* One byte short: the record's names are NUL-terminated. */
+                        r = json_scan_string(&c->js, rule->rule_chain, sizeof(rule->rule_chain) - 1,
+                                             &n);
+                } else {
+                        r = json_scan_skip(&c->js);
+                }
+        }
+        if (r < 0)
+                return r;
+        if (policy == handle)
+                return json_scan_fail(&c->js, "netfilter rule: want a handle or policy true");
+        rule->rule_type = policy ? SKBT_NF_RULE_POLICY : SKBT_NF_RULE_RULE;
+        return 0;
+}
 
 static int nf_member(struct dctx *c, const char *key, struct nf_text *t)
 {
@@ -1122,6 +1159,8 @@ static int nf_member(struct dctx *c, const char *key, struct nf_text *t)
         };
         size_t n;
 
+        if (strcmp(key, "rule") == 0)
+                return nf_rule(c, &t->rule);
         for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
                 if (strcmp(key, strs[i].name) == 0)
                         /* One byte short: the record's names are NUL-terminated. */
@@ -1147,8 +1186,10 @@ static int m_netfilter(struct dctx *c)
                 r = nf_member(c, key, &t);
         if (r < 0)
                 return r;
-        *nf = (struct skbt_nf){0};
-        nf->engine = strcmp(t.engine, "nftables") == 0 ? SKBT_NF_NFTABLES : SKBT_NF_XTABLES;
+        *nf = t.rule;
+        nf->engine = strcmp(t.engine, "nftables") == 0   ? SKBT_NF_NFTABLES
+                     : strcmp(t.engine, "ebtables") == 0 ? SKBT_NF_EBTABLES
+                                                         : SKBT_NF_XTABLES;
         r = nf_number(c, t.family, "pf", nf_family, 0, &v);
         if (r < 0)
                 return r;

@@ -234,6 +234,7 @@ static void rnd_session(struct session *s)
         s->opts.track = chance(50);
         s->opts.detail = chance(50);
         s->opts.stack = chance(30);
+        s->opts.nf_rules = chance(50);
         s->snapshot = chance(30);
         s->ct_on = chance(40);
         /* A 6.x nf_conn as BTF describes it; zone, mark and TCP state as configured. */
@@ -297,12 +298,23 @@ static void rnd_nf(struct skbt_nf *nf, uint32_t *verdict)
                 *verdict = bpf_verdicts[below(ARRAY_SIZE(bpf_verdicts))];
                 return;
         }
-        nf->engine = chance(50) ? SKBT_NF_NFTABLES : SKBT_NF_XTABLES;
-        nf->pf = pfs[below(ARRAY_SIZE(pfs))];
+        nf->engine = chance(40)   ? SKBT_NF_NFTABLES
+                     : chance(70) ? SKBT_NF_XTABLES
+                                  : SKBT_NF_EBTABLES;
+        nf->pf = nf->engine == SKBT_NF_EBTABLES ? 7 : pfs[below(ARRAY_SIZE(pfs))];
         nf->hook = (uint8_t)below(8);
         rnd_name(nf->table, sizeof(nf->table) - 1);
         if (nf->engine == SKBT_NF_NFTABLES || chance(30))
                 rnd_name(nf->chain, sizeof(nf->chain) - 1);
+        /* The rule that decided (--nf-rules): a rule, maybe without position or chain, or
+         * the policy; shown only by sessions that asked. */
+        nf->rule_type = (uint8_t)below(3);
+        if (nf->rule_type == SKBT_NF_RULE_RULE) {
+                nf->rule_handle = chance(10) ? UINT64_MAX : below(1000);
+                nf->rule_pos = chance(20) ? 0 : (uint32_t)below(300);
+                if (chance(70))
+                        rnd_name(nf->rule_chain, sizeof(nf->rule_chain) - 1);
+        }
         *verdict = verdicts[below(ARRAY_SIZE(verdicts))];
 }
 
