@@ -40,11 +40,7 @@ struct skbt_nf_frames {
         __u32 depth;
         __u32 overflow;          /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
         __u64 ts[SKBT_NF_DEPTH]; /* bpf_jiffies64() at each entry */
-        /* nftables' trace hook, last call in the evaluation (see skbt_nft_hook()): */
-        __u64 rule[SKBT_NF_DEPTH];       /* the rule (struct nft_rule_dp *), 0 for none */
-        __u64 rule_chain[SKBT_NF_DEPTH]; /* its chain, where the hook says (6.1) */
-        __u8 rule_type[SKBT_NF_DEPTH];   /* NFT_TRACETYPE_*, 0: the hook was not called */
-        __u32 pad;
+        /* f[].nf's rule fields: written by nftables' trace hook (skbt_nft_hook()). */
         struct skbt_nf_rec f[SKBT_NF_DEPTH];
 };
 
@@ -158,8 +154,6 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         }
         if (!mask)
                 return 0;
-        /* Only for a record: the hook looks at frames a session wants (skbt_nft_hook()). */
-        fr->rule_type[d] = 0;
         /* The hook state only for a record: most evaluations are of packets no session wants. */
         st = tc ? 0
              : engine == SKBT_NF_NFTABLES
@@ -215,8 +209,10 @@ static __always_inline __u64 skbt_nft_next(__u64 r, __u64 hdr)
  * Which rule decided, into out: its handle, its chain (the hook names it on
  * 6.1; later kernels keep it after the blob's last rule, struct
  * nft_rule_dp_last) and its position in the chain's current blob.  Global:
- * verified once; at most a few hundred probe reads, for records of sessions
- * that asked only.
+ * verified once, and only in nftables' trace hook (skbt_nft_hook()), so
+ * that no other program (the evaluators, the drop probes that send a
+ * verdict early) carries its walks; at most a few hundred probe reads per
+ * hook call, for frames of sessions that asked only.
  */
 __noinline int skbt_nft_rule_resolve(__u64 rule, __u64 chain, __u32 type, struct skbt_nf *out)
 {
@@ -225,7 +221,11 @@ __noinline int skbt_nft_rule_resolve(__u64 rule, __u64 chain, __u32 type, struct
 
         if (!out)
                 return 0;
+        /* An earlier call in this evaluation (a rule that did not end it) said otherwise. */
         out->rule_type = SKBT_NF_RULE_NONE;
+        out->rule_pos = 0;
+        out->rule_handle = 0;
+        out->rule_chain[0] = 0;
         if (type == SKBT_NFT_TRACETYPE_POLICY) {
                 out->rule_type = SKBT_NF_RULE_POLICY;
                 return 0;
@@ -276,10 +276,6 @@ static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u
         fr->f[d].ev.sessions = 0;
         if (!mask)
                 return;
-        fr->f[d].nf.rule_type = SKBT_NF_RULE_NONE;
-        if (fr->rule_type[d] && (mask & *(volatile __u64 *)&nf_rule_sessions))
-                skbt_nft_rule_resolve(fr->rule[d], fr->rule_chain[d], fr->rule_type[d],
-                                      &fr->f[d].nf);
         r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
         if (!r) {
                 skbt_record_lost(mask);
@@ -378,9 +374,11 @@ static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
  * nftables' trace hook (__nft_trace_packet()): nft_do_chain() calls it for
  * each rule that ends without a verdict, for the rule whose verdict ends a
  * chain, and for the policy, but only while the static key nft_trace_enabled
- * is on (daemon/kernel/nft_trace.c).  The last call before the evaluation
- * returns names what decided.  Arguments by kernel: 6.1 (info, chain, type)
- * with info->rule set; later (pkt, verdict, rule, info, type).
+ * is on (daemon/kernel/nft_trace.c).  Each call resolves its rule into the
+ * frame's record, over the one before: the last call before the evaluation
+ * returns (or drops the packet) names what decided.  Arguments by kernel:
+ * 6.1 (info, chain, type) with info->rule set; later (pkt, verdict, rule,
+ * info, type).
  */
 static __always_inline int skbt_nft_hook(__u64 info, __u64 rule, __u64 chain, __u32 type)
 {
@@ -398,13 +396,13 @@ static __always_inline int skbt_nft_hook(__u64 info, __u64 rule, __u64 chain, __
                 return 0;
         d -= 1;
         asm volatile("%[v] &= 3" : [v] "+r"(d));
-        if (fr->f[d].nf.engine != SKBT_NF_NFTABLES || !fr->f[d].ev.sessions)
+        /* Frames of evaluations some session that asked wants (their entry zeroed the rule). */
+        if (fr->f[d].nf.engine != SKBT_NF_NFTABLES ||
+            !(fr->f[d].ev.sessions & *(volatile __u64 *)&nf_rule_sessions))
                 return 0;
         if (!rule && type != SKBT_NFT_TRACETYPE_POLICY)
                 rule = skbt_nf_read_u64(info, *(volatile __u32 *)&nf_conf.info_rule);
-        fr->rule[d] = rule;
-        fr->rule_chain[d] = chain;
-        fr->rule_type[d] = (__u8)type;
+        skbt_nft_rule_resolve(rule, chain, type, &fr->f[d].nf);
         return 0;
 }
 
