@@ -107,8 +107,7 @@ static void preload(struct skbtraced *d)
                  * program's tracer holds that program while loaded: it loads when attached
                  * (attach_bpfprog.c). Helpers load when a session asks for them. */
                 if (p->kind == SKBT_PROBE_TRACEPOINT || p->kind == SKBT_PROBE_BPF || !p->attached ||
-                    p->helper ||
-                    p->backend >= _SKBT_BACKEND_MAX ||
+                    p->helper || p->backend >= _SKBT_BACKEND_MAX ||
                     (p->kind != SKBT_PROBE_NETFILTER && seen[p->kind][p->is_return][p->skb_arg]))
                         continue;
                 seen[p->kind][p->is_return][p->skb_arg] = true;
