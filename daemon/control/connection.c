@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -115,6 +116,40 @@ void client_write_now(struct skbt_client *c)
                 off += (size_t)n;
         }
         strbuf_consume(&c->out, off);
+        client_want_write(c);
+}
+
+/*
+ * Send head then body now, as far as the socket takes them, and queue the
+ * rest.  While nothing is queued before them they go straight from the
+ * caller's buffers: a batch of trace output (up to a thousand events, often
+ * several hundred KiB) is not copied into the queue only to be written from
+ * there, then moved to its front (docs/performance.md, issue 13).  A short
+ * write means the socket is full: the rest waits for EPOLLOUT.
+ */
+void client_send2(struct skbt_client *c, const char *head, size_t hlen, const char *body,
+                  size_t blen)
+{
+        struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, blen}};
+        size_t done = 0;
+        ssize_t n;
+
+        if (c->out.len) {
+                /* Behind what is queued: in order. */
+                strbuf_put(&c->out, head, hlen);
+                strbuf_put(&c->out, body, blen);
+                client_write_now(c);
+                return;
+        }
+        n = writev(c->fd, iov, blen ? 2 : 1);
+        /* Errors are left to the client's I/O handler, as in client_write_now(). */
+        if (n > 0)
+                done = (size_t)n;
+        if (done < hlen)
+                strbuf_put(&c->out, head + done, hlen - done);
+        done = done > hlen ? done - hlen : 0;
+        if (done < blen)
+                strbuf_put(&c->out, body + done, blen - done);
         client_want_write(c);
 }
 

@@ -39,12 +39,10 @@ static int stream_write(void *userdata, const char *data, size_t len,
         strbuf_put_u64(&msg, lost->rate);
         strbuf_puts(&msg, "}}");
         strbuf_putc(&msg, '\0');
-        if (c->raw_output && len)
-                strbuf_put(&msg, data, len);
         if (strbuf_failed(&msg))
                 return -ENOMEM;
-        client_queue(c, msg.data, msg.len);
-        client_write_now(c);
+        /* Raw lines follow the message from the session's buffer, not through msg. */
+        client_send2(c, msg.data, msg.len, c->raw_output ? data : NULL, c->raw_output ? len : 0);
         return 0;
 }
 

@@ -130,6 +130,9 @@ bool client_backlogged(const struct skbt_client *c);
 /* From now on only let the peer read what is queued, then close. */
 void client_start_draining(struct skbt_client *c);
 void client_queue(struct skbt_client *c, const char *data, size_t len);
+/* Write head then body (both copied only as far as the socket does not take them now). */
+void client_send2(struct skbt_client *c, const char *head, size_t hlen, const char *body,
+                  size_t blen);
 /* Write what is queued now, as far as the socket takes it, without freeing the client. */
 void client_write_now(struct skbt_client *c);
 /* Wake the connection's I/O handler to write (or read again). */

@@ -625,24 +625,21 @@ static bool session_admits(const struct skbtraced *d, struct skbt_session *s,
 /*
  * One event as a line (or graph line) with its tails, into s->pending.  ev is
  * the record as checked; sev and sdata what this session renders (the same, or
- * the copy without kernel addresses).
+ * the copy without kernel addresses); nd the netfilter verdict that explains
+ * this drop, if any.
  */
 static void session_render(struct skbt_session *s, const struct skbtraced *d,
                            const struct skbt_event *ev, const struct skbt_event *sev,
-                           const void *sdata, size_t size)
+                           const void *sdata, size_t size, const struct skbt_nf_drop *nd)
 {
         /* Stack lines (text) follow the line the fields complete. */
         struct skbt_format_opts o = s->fmt;
         struct skbt_tails tails;
 
         o.stack = s->fmt.stack && s->render == SKBT_OUTPUT_JSON;
-        if (ev->flags & SKBT_EV_DROP) {
-                const struct skbt_nf_drop *nd = nf_explain_drop(s, ev);
-
-                if (nd) {
-                        o.nf = &nd->nf;
-                        o.nf_verdict = nd->verdict;
-                }
+        if (nd) {
+                o.nf = &nd->nf;
+                o.nf_verdict = nd->verdict;
         }
         /* function_graph lines take the same tails (fields, snapshot, stack) as plain
          * events: only the line itself differs. */
@@ -657,12 +654,57 @@ static void session_render(struct skbt_session *s, const struct skbtraced *d,
                 skbt_format_stack_text(&s->pending, sev, &d->names);
 }
 
+/*
+ * What a session's line for a record depends on besides the record (and, for
+ * a drop, the verdict that explains it): sessions with equal keys render equal
+ * bytes.  With several sessions on the same traffic (8 clients of one flow in
+ * bench/), rendering dominates the daemon's cost per event, so the line is
+ * rendered once per record and copied to the others.  0: the session's lines
+ * depend on state of its own (function_graph depth, aggregate blocks) or on
+ * tails of its own (custom fields, conntrack, packet bytes, sk_buff dump):
+ * never shared.  A new option that changes how lines look goes here too.
+ */
+static uint32_t session_share_key(const struct skbt_session *s)
+{
+        if (s->graph || s->agg || s->fields.n || s->ct || s->snapshot || s->dump_skb || s->fmt.nf)
+                return 0;
+        return 1u | (uint32_t)s->fmt.track << 1 | (uint32_t)s->fmt.detail << 2 |
+               (uint32_t)s->fmt.stack << 3 | (uint32_t)s->fmt.omit_flow << 4 |
+               (uint32_t)s->hide_kaddr << 5 | (uint32_t)s->render << 8;
+}
+
+/* The line the last sharing session rendered from the current record. */
+struct shared_line {
+        uint32_t key; /* 0: none yet */
+        const struct strbuf *buf;
+        size_t off, len;
+};
+
+/* One event of a line-output session into s->pending: rendered, or copied from an equal one. */
+static void session_line(struct skbt_session *s, const struct skbtraced *d,
+                         const struct skbt_event *ev, const struct skbt_event *sev,
+                         const void *sdata, size_t size, struct shared_line *shared)
+{
+        const struct skbt_nf_drop *nd = ev->flags & SKBT_EV_DROP ? nf_explain_drop(s, ev) : NULL;
+        uint32_t key = nd ? 0 : session_share_key(s);
+        size_t off = s->pending.len;
+
+        if (key && key == shared->key) {
+                strbuf_put(&s->pending, shared->buf->data + shared->off, shared->len);
+                return;
+        }
+        session_render(s, d, ev, sev, sdata, size, nd);
+        if (key && !strbuf_failed(&s->pending))
+                *shared = (struct shared_line){key, &s->pending, off, s->pending.len - off};
+}
+
 /* ring_buffer callback: render the event for every session in its mask. */
 int skbt_ringbuf_event(void *ctx, void *data, size_t size)
 {
         struct skbtraced *d = ctx;
         struct skbt_event copy;
         const struct skbt_event *ev = event_checked(data, &size, &copy), *masked = NULL;
+        struct shared_line shared = {0};
         uint64_t mask, now = 0;
 
         if (!ev)
@@ -690,7 +732,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                                 now = skbt_now_ns();
                         skbt_agg_add(s->agg, &s->pending, sev, size, &d->names, now);
                 } else {
-                        session_render(s, d, ev, sev, sdata, size);
+                        session_line(s, d, ev, sev, sdata, size, &shared);
                 }
                 s->events++;
                 if (s->count_limit && s->events >= s->count_limit)
