@@ -8,9 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-#include <zstd.h>
-
+#include "dynlib.h"
 #include "macro.h"
 #include "recording.h"
 #include "util.h"
@@ -88,11 +86,17 @@ int rec_reader_open(const char *path, struct rec_reader **ret, char *err, size_t
                 return -EIO;
         if (r->in_len >= 4 && memcmp(r->in, zstd_magic, 4) == 0) {
                 r->comp = REC_COMPRESS_ZSTD;
+                e = skbt_zstd_load(err, errlen);
+                if (e < 0)
+                        return e;
                 r->zd = ZSTD_createDStream();
                 if (!r->zd)
                         return rfail(-ENOMEM, err, errlen, "out of memory");
         } else if (r->in_len >= 2 && r->in[0] == 0x1f && r->in[1] == 0x8b) {
                 r->comp = REC_COMPRESS_GZIP;
+                e = skbt_zlib_load(err, errlen);
+                if (e < 0)
+                        return e;
                 if (inflateInit2(&r->gz, 15 + 16) != Z_OK)
                         return rfail(-ENOMEM, err, errlen, "out of memory");
                 r->gz_open = true;
@@ -106,7 +110,8 @@ struct rec_reader *rec_reader_free(struct rec_reader *r)
         if (!r)
                 return NULL;
         safe_close(r->fd);
-        ZSTD_freeDStream(r->zd);
+        if (r->zd) /* else libzstd may not be loaded */
+                ZSTD_freeDStream(r->zd);
         if (r->gz_open)
                 inflateEnd(&r->gz);
         strbuf_done(&r->data);

@@ -7,9 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-#include <zstd.h>
-
+#include "dynlib.h"
 #include "log.h"
 #include "macro.h"
 #include "msgframe.h"
@@ -223,9 +221,25 @@ static int part_close(struct rec_writer *w)
         return 0;
 }
 
+/* The compression library, opened the first time it is needed (common/dynlib.h). */
+static int compress_load(enum rec_compress c)
+{
+        char err[256];
+        int r = 0;
+
+        if (c == REC_COMPRESS_ZSTD)
+                r = skbt_zstd_load(err, sizeof(err));
+        else if (c == REC_COMPRESS_GZIP)
+                r = skbt_zlib_load(err, sizeof(err));
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        return 0;
+}
+
 static int part_open(struct rec_writer *w)
 {
         char *path = rotating(w) ? rec_part_path(w->base, w->part) : strdup(w->base);
+        int r;
 
         if (!path)
                 return log_error_errno(-ENOMEM, "out of memory");
@@ -235,8 +249,7 @@ static int part_open(struct rec_writer *w)
          * not destroy another one. */
         w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0644);
         if (w->fd < 0) {
-                int r = negative_errno();
-
+                r = negative_errno();
                 if (r == -EEXIST)
                         return log_error_errno(r,
                                                "%s exists already: choose another name or "
@@ -245,6 +258,9 @@ static int part_open(struct rec_writer *w)
                 return log_error_errno(r, "cannot create %s: %m", path);
         }
         w->bytes = 0;
+        r = compress_load(w->o.compress);
+        if (r < 0)
+                return r;
         if (w->o.compress == REC_COMPRESS_ZSTD) {
                 if (!w->zc && !(w->zc = ZSTD_createCCtx()))
                         return log_error_errno(-ENOMEM, "out of memory");
@@ -405,7 +421,8 @@ struct rec_writer *rec_writer_free(struct rec_writer *w)
                 return NULL;
         if (w->fd >= 0)
                 (void)part_close(w);
-        ZSTD_freeCCtx(w->zc);
+        if (w->zc) /* else libzstd may not be loaded */
+                ZSTD_freeCCtx(w->zc);
         strbuf_done(&w->out);
         free(w->header);
         free(w->path);

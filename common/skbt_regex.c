@@ -9,8 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <pcre2.h>
-
+#include "dynlib.h"
 #include "macro.h"
 #include "skbt_regex.h"
 
@@ -173,6 +172,9 @@ int skbt_regex_new(const char *pattern, struct skbt_regex **ret, char *err, size
                             "regex longer than %d bytes (limit on pattern length); match less "
                             "at once or use probe groups",
                             SKBT_REGEX_MAX_LEN);
+        r = skbt_pcre2_load(err, errlen);
+        if (r < 0)
+                return r;
         re = calloc(1, sizeof(*re));
         if (!re)
                 return -ENOMEM;

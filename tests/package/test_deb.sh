@@ -95,11 +95,16 @@ grep -q "deb-systemd-invoke stop 'skbtraced.socket'" "$ctl/prerm" ||
         fail "prerm does not stop skbtraced.socket on removal"
 depends=$(dpkg-deb -f "$outdir/skbtraced_${version}_$arch.deb" Depends)
 grep -q 'systemd' <<<"$depends" || fail "skbtraced does not depend on systemd (systemd-sysusers): $depends"
+# Opened with dlopen() for regular expressions (common/dynlib.h): no shlibs entry.
+grep -q 'libpcre2-8-0' <<<"$depends" ||
+        fail "skbtraced does not depend on libpcre2-8-0 (it opens it with dlopen): $depends"
 ok "maintainer scripts: sysusers, socket enabled and started, service left to socket activation"
 depends=$(dpkg-deb -f "$outdir/ipftctl_${version}_$arch.deb" Depends)
-# Opened with dlopen() when a pcap expression is compiled (common/pcap_filter.c): no shlibs entry.
-grep -q 'libpcap' <<<"$depends" && ok "ipftctl depends on libpcap: $depends" ||
-        fail "ipftctl does not depend on libpcap (it opens it with dlopen): $depends"
+# Opened with dlopen() when first needed (common/pcap_filter.c, common/dynlib.h): no shlibs entry.
+for lib in libpcap0.8 libpcre2-8-0 libzstd1 zlib1g; do
+        grep -q "$lib" <<<"$depends" && ok "ipftctl depends on $lib: $depends" ||
+                fail "ipftctl does not depend on $lib (it opens it with dlopen): $depends"
+done
 
 if [ "$fails" -gt 0 ]; then
         echo "$fails check(s) failed"
