@@ -670,32 +670,42 @@ static uint32_t session_share_key(const struct skbt_session *s)
                 return 0;
         return 1u | (uint32_t)s->fmt.track << 1 | (uint32_t)s->fmt.detail << 2 |
                (uint32_t)s->fmt.stack << 3 | (uint32_t)s->fmt.omit_flow << 4 |
-               (uint32_t)s->hide_kaddr << 5 | (uint32_t)s->render << 8;
+               (uint32_t)s->hide_kaddr << 5 | (uint32_t)s->fmt.nf_rules << 6 |
+               (uint32_t)s->render << 8;
 }
 
-/* The line the last sharing session rendered from the current record. */
-struct shared_line {
-        uint32_t key; /* 0: none yet */
-        const struct strbuf *buf;
-        size_t off, len;
+/* Lines rendered from the current record, by key: a few kinds of sessions interleave. */
+#define SHARED_LINES 4
+struct shared_lines {
+        struct shared_line {
+                uint32_t key; /* 0: free */
+                const struct strbuf *buf;
+                size_t off, len;
+        } l[SHARED_LINES];
+        uint32_t next; /* replaced next when all are taken */
 };
 
 /* One event of a line-output session into s->pending: rendered, or copied from an equal one. */
 static void session_line(struct skbt_session *s, const struct skbtraced *d,
                          const struct skbt_event *ev, const struct skbt_event *sev,
-                         const void *sdata, size_t size, struct shared_line *shared)
+                         const void *sdata, size_t size, struct shared_lines *shared)
 {
         const struct skbt_nf_drop *nd = ev->flags & SKBT_EV_DROP ? nf_explain_drop(s, ev) : NULL;
         uint32_t key = nd ? 0 : session_share_key(s);
         size_t off = s->pending.len;
 
-        if (key && key == shared->key) {
-                strbuf_put(&s->pending, shared->buf->data + shared->off, shared->len);
-                return;
+        for (uint32_t i = 0; key && i < SHARED_LINES && shared->l[i].key; i++) {
+                const struct shared_line *l = &shared->l[i];
+
+                if (l->key == key) {
+                        strbuf_put(&s->pending, l->buf->data + l->off, l->len);
+                        return;
+                }
         }
         session_render(s, d, ev, sev, sdata, size, nd);
         if (key && !strbuf_failed(&s->pending))
-                *shared = (struct shared_line){key, &s->pending, off, s->pending.len - off};
+                shared->l[shared->next++ % SHARED_LINES] =
+                    (struct shared_line){key, &s->pending, off, s->pending.len - off};
 }
 
 /* ring_buffer callback: render the event for every session in its mask. */
@@ -704,7 +714,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
         struct skbtraced *d = ctx;
         struct skbt_event copy;
         const struct skbt_event *ev = event_checked(data, &size, &copy), *masked = NULL;
-        struct shared_line shared = {0};
+        struct shared_lines shared = {0};
         uint64_t mask, now = 0;
 
         if (!ev)

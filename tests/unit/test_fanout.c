@@ -34,7 +34,7 @@ static const size_t no_backlog;
 
 struct kind {
         enum skbt_output render;
-        bool detail, track, hide_kaddr;
+        bool detail, track, hide_kaddr, nf_rules;
         bool nf_drop; /* remembers a DROP verdict for the drop record's packet */
 };
 
@@ -52,6 +52,9 @@ static const struct kind kinds[] = {
     {SKBT_OUTPUT_TEXT, .track = true, .detail = true},
     {SKBT_OUTPUT_TEXT, .nf_drop = true},
     {SKBT_OUTPUT_TEXT, .detail = true},
+    {SKBT_OUTPUT_JSON, .nf_rules = true},
+    {SKBT_OUTPUT_TEXT, .nf_rules = true},
+    {SKBT_OUTPUT_JSON},
 };
 #define N_KINDS ARRAY_SIZE(kinds)
 
@@ -106,6 +109,7 @@ static void setup(const uint32_t *order)
                 s->fmt.detail = k->detail;
                 s->fmt.track = s->ident = k->track;
                 s->hide_kaddr = k->hide_kaddr;
+                s->fmt.nf_rules = k->nf_rules;
                 if (k->nf_drop) {
                         s->nf_drops[0] = (struct skbt_nf_drop){
                             .skb = 0xffff888004a1c000ULL,
@@ -119,41 +123,79 @@ static void setup(const uint32_t *order)
         }
 }
 
-/* What the session renders for ev when it is the only one. */
-static void expect(struct strbuf *out, const struct skbt_session *s, const struct skbt_event *ev)
+/* A record as the ring buffer hands it over: a verdict's carries its struct skbt_nf. */
+struct rec {
+        struct skbt_event ev;
+        struct skbt_nf nf;
+};
+
+/* A netfilter verdict (NF_ACCEPT: nothing to remember for a drop) naming its rule. */
+static struct rec verdict_record(void)
+{
+        struct rec r = {.ev = record(false)};
+
+        r.ev.flags |= SKBT_EV_NF;
+        r.ev.retval = 1; /* NF_ACCEPT */
+        r.nf = (struct skbt_nf){.table = "filter",
+                                .chain = "input",
+                                .engine = 2,
+                                .pf = 2,
+                                .hook = 1,
+                                .rule_type = SKBT_NF_RULE_RULE,
+                                .rule_pos = 2,
+                                .rule_handle = 4,
+                                .rule_chain = "input"};
+        return r;
+}
+
+/* What the session renders for the record when it is the only one. */
+static void expect(struct strbuf *out, const struct skbt_session *s, const struct rec *r)
 {
         struct skbt_format_opts o = s->fmt;
-        struct skbt_event masked = *ev;
+        struct rec masked = *r;
 
         if (s->hide_kaddr)
-                skbt_kaddr_mask(&d.kaddr_key, &d.names, &masked);
-        if ((ev->flags & SKBT_EV_DROP) && s->nf_drops_next) {
+                skbt_kaddr_mask(&d.kaddr_key, &d.names, &masked.ev);
+        if ((r->ev.flags & SKBT_EV_DROP) && s->nf_drops_next) {
                 o.nf = &s->nf_drops[0].nf;
                 o.nf_verdict = s->nf_drops[0].verdict;
         }
-        skbt_format_event_opts(out, s->render, &o, &masked, &d.names);
+        skbt_format_event_opts(out, s->render, &o, &masked.ev, &d.names);
 }
 
 static void check_order(const uint32_t *order)
 {
-        struct skbt_event evs[] = {record(false), record(true), record(false)};
+        struct rec recs[] = {
+            {.ev = record(false)}, {.ev = record(true)}, verdict_record(), {.ev = record(false)}};
 
         setup(order);
-        for (size_t i = 0; i < ARRAY_SIZE(evs); i++) {
-                evs[i].ts += i;
-                evs[i].sessions = (1ULL << N_KINDS) - 1;
-                CHECK_INTEQ(skbt_ringbuf_event(&d, &evs[i], sizeof(evs[i])), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(recs); i++) {
+                size_t size = recs[i].ev.flags & SKBT_EV_NF ? sizeof(recs[i]) : sizeof(recs[i].ev);
+
+                recs[i].ev.ts += i;
+                recs[i].ev.sessions = (1ULL << N_KINDS) - 1;
+                CHECK_INTEQ(skbt_ringbuf_event(&d, &recs[i], size), 0);
         }
         for (uint32_t i = 0; i < N_KINDS; i++) {
                 _cleanup_strbuf_ struct strbuf want = STRBUF_INIT;
                 struct skbt_session *s = &sessions[i];
 
-                for (size_t j = 0; j < ARRAY_SIZE(evs); j++)
-                        expect(&want, s, &evs[j]);
-                CHECK_INTEQ(s->events, ARRAY_SIZE(evs));
+                for (size_t j = 0; j < ARRAY_SIZE(recs); j++)
+                        expect(&want, s, &recs[j]);
+                CHECK_INTEQ(s->events, ARRAY_SIZE(recs));
                 CHECK(!strbuf_failed(&s->pending));
                 CHECK_STREQ(strbuf_cstr(&s->pending), strbuf_cstr(&want));
         }
+}
+
+static uint32_t next_random(void)
+{
+        static uint32_t x = 2463534242u; /* xorshift32: the same orders on every run */
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return x;
 }
 
 int main(void)
@@ -168,13 +210,23 @@ int main(void)
         };
         d.opt.cfg.queue_bytes = 1 << 20;
         CHECK_INTEQ(skbt_kaddr_key_init(&d.kaddr_key), 0);
-        /* As listed, reversed, and rotated: every kind after every other one. */
+        /* As listed, reversed, rotated, and shuffled (a fixed seed): kinds next to and
+         * apart from every other kind. */
         for (uint32_t r = 0; r < N_KINDS; r++) {
                 for (uint32_t i = 0; i < N_KINDS; i++)
                         order[i] = (i + r) % N_KINDS;
                 check_order(order);
                 for (uint32_t i = 0; i < N_KINDS; i++)
                         order[i] = (N_KINDS - 1 - i + r) % N_KINDS;
+                check_order(order);
+        }
+        for (uint32_t n = 0; n < 200; n++) {
+                for (uint32_t i = N_KINDS - 1; i > 0; i--) {
+                        uint32_t j = next_random() % (i + 1), t = order[i];
+
+                        order[i] = order[j];
+                        order[j] = t;
+                }
                 check_order(order);
         }
         for (uint32_t i = 0; i < N_KINDS; i++)
