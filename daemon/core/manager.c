@@ -455,12 +455,18 @@ int skbtraced_new(const struct skbt_options *opt, struct skbtraced **ret)
         if (r < 0)
                 goto fail;
         skbt_caps_probe(&d->caps);
+        d->startup_phase_ns[0] = skbt_now_ns() - t0;
         r = choose_backend(d);
         if (r < 0)
                 goto fail;
         log_info("backend %s chosen: %s", skbt_backend_to_string(d->backend), d->backend_reason);
-        if ((r = discover(d)) < 0 || (r = load_probes(d)) < 0 || (r = setup_names(d)) < 0)
+        r = discover(d);
+        if (r < 0)
                 goto fail;
+        d->startup_phase_ns[1] = skbt_now_ns() - t0;
+        if ((r = load_probes(d)) < 0 || (r = setup_names(d)) < 0)
+                goto fail;
+        d->startup_phase_ns[2] = skbt_now_ns() - t0;
         skbt_daemon_load_groups(d);
         r = setup_ring_buffer(d);
         if (r < 0)
@@ -494,6 +500,13 @@ int skbtraced_run(struct skbtraced *d)
                  "need them), %u skipped",
                  (double)d->startup_ns / 1e6, skbt_backend_to_string(d->backend),
                  d->loader->n_attached, d->loader->n_skipped);
+        /* Where start-up went (docs/performance.md): each phase's share of startup_ns. */
+        log_info("start-up: capability probe %.0f ms, kernel BTF and kallsyms %.0f ms, BPF object "
+                 "and probe table %.0f ms, the rest %.0f ms",
+                 (double)d->startup_phase_ns[0] / 1e6,
+                 (double)(d->startup_phase_ns[1] - d->startup_phase_ns[0]) / 1e6,
+                 (double)(d->startup_phase_ns[2] - d->startup_phase_ns[1]) / 1e6,
+                 (double)(d->startup_ns - d->startup_phase_ns[2]) / 1e6);
         r = sd_event_loop(d->event);
         sd_notify(0, "STOPPING=1");
 

@@ -220,9 +220,10 @@ struct skbtraced {
 
         uint64_t start_mono_ns;
         uint64_t startup_ns;
-        uint64_t records;       /* ring buffer records consumed */
-        uint32_t batch_records; /* consumed since the last skbt_sessions_after_batch() */
-        uint64_t events_total;  /* events delivered to sessions, ended ones included */
+        uint64_t startup_phase_ns[3]; /* since start: after caps, discovery, load */
+        uint64_t records;             /* ring buffer records consumed */
+        uint32_t batch_records;       /* consumed since the last skbt_sessions_after_batch() */
+        uint64_t events_total;        /* events delivered to sessions, ended ones included */
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
         uint64_t lost_rate_total;
