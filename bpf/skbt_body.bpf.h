@@ -458,6 +458,52 @@ static __always_inline int skbt_cbpf_match(struct skbt_scratch *s, __u32 slot, _
                              SKBT_CBPF_INFO_AT(len, s->tun.flags & SKBT_TUN_F_L2, 0, base));
 }
 
+/*
+ * The next candidate session (the lowest bit of s->candidates, which it
+ * clears): its filter and pcap filter, its bit set in s->matched if both
+ * match.  Returns 0 when no candidate was left.  Global, like the filter it
+ * calls: inlined, the 64-iteration loop over candidates verified its body
+ * once per iteration and per state the parse ended in, a quarter of every
+ * program copy's verification (docs/performance.md, "Program loads").
+ */
+__noinline int skbt_candidate_step(struct skbt_scratch *s, __u32 eth_proto)
+{
+        __u64 cand;
+        __u32 slot;
+
+        if (!s)
+                return 0;
+        cand = *(volatile __u64 *)&s->candidates;
+        if (!cand)
+                return 0;
+        slot = skbt_lowest_bit(cand);
+        *(volatile __u64 *)&s->candidates = cand & (cand - 1);
+        if (slot < SKBT_MAX_SESSIONS &&
+            skbt_filter_eval(&state.filters[slot], &s->t, &s->m, &s->tun) &&
+            skbt_cbpf_match(s, slot, (__u16)eth_proto))
+                *(volatile __u64 *)&s->matched |= 1ULL << slot;
+        return 1;
+}
+
+/*
+ * The copied headers parsed into s->t (and s->tun).  Global: verified once
+ * on its own, and its caller goes on from one state instead of one per
+ * header layout the parse tells apart (inlined, the rest of the verdict was
+ * verified again for each of them: half of every program copy's
+ * verification, docs/performance.md, "Program loads").
+ */
+__noinline int skbt_parse_scratch(struct skbt_scratch *s, __u32 eth_proto)
+{
+        if (!s)
+                return 0;
+        __builtin_memset(&s->t, 0, sizeof(s->t));
+        s->tun.type = SKBT_TUN_NONE;
+        s->inner_done = 0;
+        if (s->hdr_len)
+                skbt_parse_outer(s->hdr, s->hdr_len, s->hdr_l2, (__u16)eth_proto, &s->t, &s->tun);
+        return 0;
+}
+
 /* Event details that only some entry points know. */
 struct skbt_hit {
         __u64 location;
@@ -1078,11 +1124,7 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 }
                 s->vmisses += 1;
         }
-        __builtin_memset(&s->t, 0, sizeof(s->t));
-        s->tun.type = SKBT_TUN_NONE;
-        s->inner_done = 0;
-        if (s->hdr_len)
-                skbt_parse_outer(s->hdr, s->hdr_len, s->hdr_l2, eth_proto, &s->t, &s->tun);
+        skbt_parse_scratch(s, eth_proto);
         /*
          * No IP header: a TCP skb before its headers may take its socket's tuple, looked at
          * only while a live session may match TCP (a session filtering on another protocol
@@ -1115,18 +1157,9 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         /* A tunnel's inner packet, for the filters that look at it (--layer). */
         if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_inner)
                 skbt_inner(s);
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                __u64 cand = *(volatile __u64 *)&s->candidates;
-
-                if (!cand)
+        for (i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (!skbt_candidate_step(s, eth_proto))
                         break;
-                slot = skbt_lowest_bit(cand);
-                *(volatile __u64 *)&s->candidates = cand & (cand - 1);
-                if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m, &s->tun) &&
-                    skbt_cbpf_match(s, slot, eth_proto))
-                        *(volatile __u64 *)&s->matched |= 1ULL << slot;
-        }
         if (e) {
                 skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
                 skbt_vent_store_tun(e, &s->tun, s->inner_done, s->hdr + SKBT_HDR_MAX,

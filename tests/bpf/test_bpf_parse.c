@@ -145,6 +145,16 @@ static void test_parser(void)
         parse_test__destroy(skel);
 }
 
+/* Instructions the verifier went through for the program (the figures
+ * docs/performance.md's program-load section quotes). */
+static uint32_t verified_insns(int fd)
+{
+        struct bpf_prog_info info = {};
+        __u32 len = sizeof(info);
+
+        return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.verified_insns;
+}
+
 /* Every tracing template loads, carries the probe-id marker, and a stamped
  * copy loads as the daemon would load it. */
 static void test_templates(void)
@@ -191,8 +201,11 @@ static void test_templates(void)
                         fprintf(stderr, "stamped copy of %s failed to load: %s\n",
                                 bpf_program__name(prog), strerror(errno));
                 CHECK(fd >= 0);
-                if (fd >= 0)
+                if (fd >= 0) {
+                        printf("%-20s %7u instructions verified (stamped copy)\n",
+                               bpf_program__name(prog), verified_insns(fd));
                         close(fd);
+                }
                 free(insns);
                 n++;
         }
@@ -213,14 +226,6 @@ static void test_templates(void)
  * here is too close to that limit there.
  */
 #define KPROBE_INSN_BUDGET 250000
-
-static uint32_t verified_insns(int fd)
-{
-        struct bpf_prog_info info = {};
-        __u32 len = sizeof(info);
-
-        return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.verified_insns;
-}
 
 /*
  * Every program the kprobe and kprobe-multi backends load, as they load it
