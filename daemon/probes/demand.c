@@ -72,18 +72,25 @@ static bool usable(const struct skbt_probe *p)
 }
 
 /*
- * The order the worker attaches in: what delivers first, first.  Tracepoints
- * attach in a fraction of a millisecond each and carry most of a packet's
- * story; function entries next, then the netfilter evaluators and the
+ * The order the worker attaches in: what delivers first, first.  A loaded
+ * tracepoint attaches in a fraction of a millisecond and carries much of a
+ * packet's story.  A tracepoint not loaded yet costs a program load of its
+ * own (the whole body, verified), while a batching backend (kprobe-multi)
+ * covers all its function entries with one load per skb position: right
+ * after start-up, before the background loads are done, those functions come
+ * first (a first session's 1,616 functions waited for 34 tracepoint loads,
+ * docs/performance.md "Program loads").  On the backends that load a program
+ * per function (fentry) or attach one at a time (kprobe), the tracepoints
+ * stay first.  Then the netfilter evaluators and traced BPF programs, and the
  * returns (which add to entries already seen).
  */
-static int attach_rank(const struct skbt_probe *p)
+static int attach_rank(const struct skbt_loader *l, const struct skbt_probe *p)
 {
         if (p->kind == SKBT_PROBE_TRACEPOINT)
-                return 0;
+                return p->loaded || !skbt_backend_has(l->backend, SKBT_BACKEND_F_BATCH) ? 0 : 2;
         if (p->kind == SKBT_PROBE_FUNCTION && !p->is_return)
                 return 1;
-        return p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF ? 2 : 3;
+        return p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF ? 3 : 4;
 }
 
 /* Send the probes marked in mark[] (and not yet queued) to the worker, in attach_rank order. */
@@ -98,9 +105,9 @@ static void queue_marked(struct skbt_demand *dm, const uint8_t *mark)
                 log_warning("out of memory queueing probes to attach, ignoring");
                 return;
         }
-        for (int rank = 0; rank <= 3; rank++)
+        for (int rank = 0; rank <= 4; rank++)
                 for (uint32_t i = 0; i < l->n_probes; i++)
-                        if (mark[i] && !dm->queued[i] && attach_rank(&l->probes[i]) == rank)
+                        if (mark[i] && !dm->queued[i] && attach_rank(l, &l->probes[i]) == rank)
                                 ids[n++] = i;
         if (n == 0)
                 return;
