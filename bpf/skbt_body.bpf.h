@@ -471,7 +471,7 @@ __noinline int skbt_candidate_step(struct skbt_scratch *s, __u32 eth_proto)
         __u64 cand;
         __u32 slot;
 
-        if (!s)
+        if (!s || skbt_in_template())
                 return 0;
         cand = *(volatile __u64 *)&s->candidates;
         if (!cand)
@@ -494,7 +494,7 @@ __noinline int skbt_candidate_step(struct skbt_scratch *s, __u32 eth_proto)
  */
 __noinline int skbt_parse_scratch(struct skbt_scratch *s, __u32 eth_proto)
 {
-        if (!s)
+        if (!s || skbt_in_template())
                 return 0;
         __builtin_memset(&s->t, 0, sizeof(s->t));
         s->tun.type = SKBT_TUN_NONE;
