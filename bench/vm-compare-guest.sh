@@ -216,7 +216,9 @@ skbtraced_round() {
         firstline --ready "$OUT/nomatch-$_r" --timeout 3000 -- ipftctl --socket $SOCK trace \
                 -m $NOMATCH -o json >/dev/null 2>"$OUT/nomatch-$_r.err" &
         _spid=$!
-        sleep 1
+        # Measured once all its probes are attached (lib.sh; kprobe attaches one function at a
+        # time, minutes for all of them under TCG), as ipftrace2 is measured once it is ready.
+        wait_live "$OUT/nomatch-$_r.err" $_spid
         measure "${_pfx}_nomatch" "$_r"
         ipftctl --socket $SOCK list -o json 2>/dev/null |
                 jq -r 'select(.kind == "function" and .attached) | .name' | sort -u >"$OUT/funcs-$_pfx"
@@ -236,7 +238,7 @@ skbtraced_round() {
         # One session matching every packet of the traffic; its events go to /dev/null.
         ipftctl --socket $SOCK trace -m $MATCH -o json >/dev/null 2>"$OUT/match-$_r.err" &
         _spid=$!
-        sleep 1
+        wait_live "$OUT/match-$_r.err" $_spid
         measure "${_pfx}_match" "$_r"
         kill -INT $_spid
         wait $_spid
