@@ -15,18 +15,27 @@
 #   skbt.cmp.linger=S               the daemon's idle_detach_after
 #   skbt.cmp.base=0|1               also run /usr/bin/skbtraced-base (another build, for A/B
 #                                   comparisons of changes): its rows are named base_*
+#   skbt.cmp.coverwait=S            how long a session may take to get all its probes attached
+#                                   before it is measured anyway (its row then says partial=)
 # Prints, read back by the host from the console:
-#   SKBT-CMP case=C round=R mbps=X rtt_ms=Y pkts=P runs=N run_ns=T [probes=F]
+#   SKBT-CMP case=C round=R mbps=X rtt_ms=Y pkts=P runs=N run_ns=T [partial=A/T]
 #     throughput (iperf3 over veth, BPF statistics off), ping RTT (stats off), then BPF
-#     program runs and their run time during PINGS pings (stats on; P ICMP packets)
+#     program runs and their run time during PINGS pings (stats on; P ICMP packets);
+#     partial: the session was measured with only A of its T probes attached (coverwait)
 #   SKBT-CMP info progs case=C round=R split=TYPE/NAME:RUNS_PER_PKT:NS_PER_RUN,...
 #     the same runs per program (copies of one program summed), the costliest first
+#   SKBT-CMP info fprogs case=C round=R split=FUNCTION:RUNS_PER_PKT:NS_PER_RUN,...
+#     fentry only: every program that ran, named by the kernel function its link is attached
+#     to (link fdinfo target_btf_id), so both tools' cost on one function compares
+#   SKBT-CMP info phase=P tool=T round=R t=UPTIME   when each step began (where a boot's time goes)
 #   SKBT-CMP info funcs common=N only_skbt=N only_ipft=N shared_addr=N extra=N only_skbt_some=...
 #     the functions each attaches, compared (skbtraced's: attached for its session)
 #   SKBT-CMP time tool=T what=W round=R s=SECONDS
-#     ready (daemon: Status answers; ipft: "Trace ready!"), first_cold / first_warm (a session's
-#     first event, functions detached or held), coverage (a session started on an idle daemon:
-#     all its functions attached, from ipftctl's progress), session_end, stop
+#     ready (daemon: Status answers; ipft: "Trace ready!"), loaded (daemon start to idle with
+#     its background program loads done), first_cold / first_warm (a session's first event,
+#     functions detached or held), coverage (a session started on an idle daemon: all its
+#     functions attached, from ipftctl's progress; "-" if not within coverwait), session_end,
+#     stop
 #   SKBT-CMP skip tool=T reason=...
 # Traffic flows between two namespaces the script creates; the VM is discarded afterwards.
 set -u
@@ -49,8 +58,10 @@ FIRSTRUNS=$(arg firstruns)
 HAVE_IPFT=$(arg ipft)
 LINGER=$(arg linger)
 BASE=$(arg base)
-for v in "$BACKEND" "$REGEX" "$ROUNDS" "$IPERF_S" "$PINGS" "$FIRSTRUNS" "$HAVE_IPFT" "$LINGER"; do
-        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger} are required"
+COVERWAIT=$(arg coverwait)
+for v in "$BACKEND" "$REGEX" "$ROUNDS" "$IPERF_S" "$PINGS" "$FIRSTRUNS" "$HAVE_IPFT" "$LINGER" \
+        "$COVERWAIT"; do
+        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger,coverwait} are required"
 done
 case $BACKEND in
 kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
@@ -75,6 +86,9 @@ uptime_s() {
 }
 elapsed() {
         awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'
+}
+phase() {
+        echo "SKBT-CMP info phase=$1 tool=$2 round=$3 t=$(uptime_s)"
 }
 
 step "topology"
@@ -108,10 +122,44 @@ bpf_runs() {
                 END { printf "%d %d\n", t, n }'
 }
 
-# Run time and count per program name and type (the tracer's programs, one line each).
+# Run time and count per program name and type (the tracer's programs, one line each) into
+# $1, and per program id into $1.id.
 prog_runs() {
-        bpftool -j prog show 2>/dev/null | jq -r '.[] | "\(.type)/\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' |
-                awk '{ t[$1] += $2; n[$1] += $3 } END { for (k in t) print k, t[k], n[k] }' | sort
+        bpftool -j prog show 2>/dev/null |
+                jq -r '.[] | "\(.id) \(.type)/\(.name) \(.run_time_ns // 0) \(.run_cnt // 0) \(.bytes_jited // 0)"' \
+                >"$1.id"
+        awk '{ t[$2] += $3; n[$2] += $4 } END { for (k in t) print k, t[k], n[k] }' "$1.id" | sort >"$1"
+}
+
+# fentry: one program per function in both tools, so their cost compares function by function.
+# Which function each program runs on: the tracers' tracing links (fdinfo prog_id and
+# target_btf_id), named from the kernel's BTF (its functions dumped once, before any case).
+[ "$BACKEND" != fentry ] ||
+        bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null |
+        awk '$2 == "FUNC" { print substr($1, 2, length($1) - 2), substr($3, 2, length($3) - 2) }' \
+                >$OUT/btf-funcs
+prog_funcs() {
+        # shellcheck disable=SC2046 # pids are words
+        for _p in $(pidof skbtraced skbtraced-base ipft); do
+                cat /proc/"$_p"/fdinfo/* 2>/dev/null
+        done | awk '/^pos:/ { p = "" } /^prog_id:/ { p = $2 } /^target_obj_id:/ { o = $2 }
+                /^target_btf_id:/ && p != "" { print p, o, $2 }' >$OUT/link-targets
+        awk 'NR == FNR { f[$1] = $2; next } { print $1, ($2 == 1 && ($3 in f)) ? f[$3] : "btf" $2 ":" $3 }' \
+                $OUT/btf-funcs $OUT/link-targets
+}
+# The machine code size of the programs that ran: jited_bytes=MIN-MAX progs=N.
+prog_jited() {
+        awk 'NR == FNR { n[$1] = $4; next } $4 > n[$1] { k++; if (!lo || $5 < lo) lo = $5; if ($5 > hi) hi = $5 }
+                END { printf "jited_bytes=%d-%d progs=%d", lo, hi, k }' "$1" "$2"
+}
+# Per function: runs per ICMP packet and ns per run (from two per-id snapshots), by name.
+prog_func_split() {
+        prog_funcs >$OUT/prog-func
+        awk -v pkts="$3" 'FILENAME == ARGV[1] { fn[$1] = $2; next }
+                FILENAME == ARGV[2] { t[$1] = $3; n[$1] = $4; next }
+                ($1 in fn) && $4 > n[$1] { dt[fn[$1]] += $3 - t[$1]; dn[fn[$1]] += $4 - n[$1] }
+                END { for (k in dn) printf "%s:%.2f:%d\n", k, pkts ? dn[k] / pkts : 0, dt[k] / dn[k] }' \
+                $OUT/prog-func "$1" "$2" | sort | awk '{ printf "%s%s", (NR > 1 ? "," : ""), $0 }'
 }
 # Where a case's runs went: per program, runs per ICMP packet and ns per run, the costliest
 # first (from two prog_runs snapshots).
@@ -128,6 +176,9 @@ measure() {
         _case=$1
         _round=$2
         _extra=${3:-}
+        # The session-start cases' background pings pause meanwhile: the runs per packet count
+        # only the measured pings' packets, whatever the window's length.
+        kill -STOP $PINGER
         _mbps=$(ns a iperf3 -c 10.0.0.2 -t "$IPERF_S" -J 2>/dev/null |
                 jq '.end.sum_received.bits_per_second / 1e6 | floor') || _mbps=-
         [ -n "$_mbps" ] || _mbps=-
@@ -138,19 +189,22 @@ measure() {
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
         _t0=$1 _n0=$2
-        prog_runs >$OUT/progs0
+        prog_runs $OUT/progs0
         _rx=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
                 sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
-        prog_runs >$OUT/progs1
+        prog_runs $OUT/progs1
         echo 0 >/proc/sys/kernel/bpf_stats_enabled
+        kill -CONT $PINGER
         _runs=$(($2 - _n0))
         _ns=0
         [ "$_runs" -gt 0 ] && _ns=$((($1 - _t0) / _runs))
         echo "SKBT-CMP case=$_case round=$_round mbps=$_mbps rtt_ms=$_rtt pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns$_extra"
         [ "$_runs" -eq 0 ] ||
                 echo "SKBT-CMP info progs case=$_case round=$_round split=$(prog_split $OUT/progs0 $OUT/progs1 $((2 * ${_rx:-0})))"
+        [ "$_runs" -eq 0 ] || [ "$BACKEND" != fentry ] ||
+                echo "SKBT-CMP info fprogs case=$_case round=$_round split=$(prog_func_split $OUT/progs0.id $OUT/progs1.id $((2 * ${_rx:-0}))) $(prog_jited $OUT/progs0.id $OUT/progs1.id)"
 }
 
 # Background pings for the session-start cases: a first event within 20 ms of going live.
@@ -171,6 +225,31 @@ wait_idle() {
                 sleep 0.1
         done
 }
+# Until the session writing stderr to $1 (pid $2) has all its probes attached, for at most
+# COVERWAIT s (kprobe attaches one function at a time: minutes for all of them under TCG, and
+# the first session after start-up waits for the daemon's background loads).  Sets PARTIAL to
+# " partial=ATTACHED/TOTAL" (from its last progress line) when that limit ran out.
+wait_covered() {
+        PARTIAL=
+        _w=0
+        while kill -0 "$2" 2>/dev/null; do
+                if grep -q "^Tracing" "$1" 2>/dev/null; then
+                        grep -q "^attaching .* attached already" "$1" || return 0
+                        grep -qE "^(all [0-9]+ probes attached|[0-9]+ probes settled) after" "$1" &&
+                                return 0
+                fi
+                _w=$((_w + 1))
+                if [ $_w -ge $((COVERWAIT * 10)) ]; then
+                        PARTIAL=$(sed -n 's/^attaching \([0-9]*\) probes: \([0-9]*\) done.*/ partial=\2\/\1/p' \
+                                "$1" | tail -n 1)
+                        [ -n "$PARTIAL" ] || PARTIAL=" partial=?"
+                        echo "vm-compare: not all probes attached after $COVERWAIT s:$PARTIAL; measuring anyway" >&2
+                        return 0
+                fi
+                sleep 0.1
+        done
+        fail "session exited before it was live: $(head -c 300 "$1")"
+}
 first_event() {
         firstline --timeout 300 -- ipftctl --socket $SOCK trace -c 1 -p icmp -o json |
                 sed -n 's/^first_s=\([0-9.]*\) .*/\1/p'
@@ -182,6 +261,7 @@ skbtraced_round() {
         _tool=$3
         _pfx=$4
         step "round $_r: $_bin, $BACKEND"
+        phase start "$_tool" "$_r"
         _t0=$(uptime_s)
         # shellcheck disable=SC2086 # SKBT_SEL is words
         "$_bin" --socket $SOCK --backend "$BACKEND" --idle-detach-after "$LINGER" $SKBT_SEL \
@@ -200,7 +280,9 @@ skbtraced_round() {
         echo "SKBT-CMP info tool=$_tool round=$_r probes=$_probes"
 
         wait_idle
+        echo "SKBT-CMP time tool=$_tool what=loaded round=$_r s=$(elapsed "$_t0" "$(uptime_s)")"
         measure "${_pfx}_idle" "$_r"
+        phase first_cold "$_tool" "$_r"
         _k=1
         while [ $_k -le "$FIRSTRUNS" ]; do
                 wait_idle
@@ -212,16 +294,18 @@ skbtraced_round() {
         # the daemon is idle again: with attach on demand its functions attach now, and its
         # progress says when all were (full coverage).
         wait_idle
+        phase nomatch "$_tool" "$_r"
         rm -f "$OUT/nomatch-$_r"
         firstline --ready "$OUT/nomatch-$_r" --timeout 3000 -- ipftctl --socket $SOCK trace \
                 -m $NOMATCH -o json >/dev/null 2>"$OUT/nomatch-$_r.err" &
         _spid=$!
-        # Measured once all its probes are attached (lib.sh; kprobe attaches one function at a
-        # time, minutes for all of them under TCG), as ipftrace2 is measured once it is ready.
-        wait_live "$OUT/nomatch-$_r.err" $_spid
-        measure "${_pfx}_nomatch" "$_r"
+        # Measured once all its probes are attached, as ipftrace2 is measured once it is ready.
+        wait_covered "$OUT/nomatch-$_r.err" $_spid
+        phase nomatch_covered "$_tool" "$_r"
+        measure "${_pfx}_nomatch" "$_r" "$PARTIAL"
         ipftctl --socket $SOCK list -o json 2>/dev/null |
                 jq -r 'select(.kind == "function" and .attached) | .name' | sort -u >"$OUT/funcs-$_pfx"
+        phase first_warm "$_tool" "$_r"
         _k=1
         while [ $_k -le "$FIRSTRUNS" ]; do
                 echo "SKBT-CMP time tool=$_tool what=first_warm round=$_r s=$(first_event)"
@@ -236,14 +320,17 @@ skbtraced_round() {
         echo "SKBT-CMP time tool=$_tool what=session_end round=$_r s=${_end:--}"
 
         # One session matching every packet of the traffic; its events go to /dev/null.
+        phase match "$_tool" "$_r"
         ipftctl --socket $SOCK trace -m $MATCH -o json >/dev/null 2>"$OUT/match-$_r.err" &
         _spid=$!
-        wait_live "$OUT/match-$_r.err" $_spid
-        measure "${_pfx}_match" "$_r"
+        wait_covered "$OUT/match-$_r.err" $_spid
+        phase match_covered "$_tool" "$_r"
+        measure "${_pfx}_match" "$_r" "$PARTIAL"
         kill -INT $_spid
         wait $_spid
         tail -n 1 "$OUT/match-$_r.err"
 
+        phase stop "$_tool" "$_r"
         _t0=$(uptime_s)
         kill -TERM $_dpid
         wait $_dpid || fail "daemon exit status $? after SIGTERM"
@@ -255,6 +342,7 @@ ipft_case() {
         _case=$2
         _mark=$3
         step "round $_r: ipftrace2 -b $IPFT_BACKEND -m $_mark"
+        phase start ipft "$_r"
         rm -f $OUT/ipft.ready
         # shellcheck disable=SC2086 # IPFT_SEL is words
         firstline --stderr --match "Trace ready" --ready $OUT/ipft.ready --timeout 3000 -- \
@@ -276,6 +364,7 @@ ipft_case() {
         _n=$(tr '\r' '\n' <"$OUT/ipft-$_case-$_r.err" | sed -n 's/.*succeeded \([0-9]*\).*/\1/p' | tail -n 1)
         echo "SKBT-CMP info tool=ipft round=$_r case=$_case functions=${_n:--}"
         measure "$_case" "$_r"
+        phase stop ipft "$_r"
         kill -INT $_fpid
         wait $_fpid
         echo "SKBT-CMP time tool=ipft what=stop round=$_r case=$_case s=$(sed -n 's/.* stop_s=\([0-9.]*\).*/\1/p' $OUT/ipft.ready)"
@@ -314,6 +403,8 @@ while [ $r -le "$ROUNDS" ]; do
         fi
         r=$((r + 1))
 done
+phase compare_funcs - -
 echo "SKBT-CMP info funcs $(compare_funcs)"
+phase end - -
 kill $PINGER 2>/dev/null
 echo "SKBT-CMP done"

@@ -6,8 +6,8 @@
 #
 #   bench/vm-compare.sh [--kernel 6.12|6.1] [--backends LIST] [--regex all|ERE]
 #                       [--fentry-regex all|ERE] [--rounds N] [--iperf S] [--pings N]
-#                       [--firstruns N] [--linger S] [--timeout S] [--json FILE] [--log DIR]
-#                       [--base SKBTRACED]
+#                       [--firstruns N] [--linger S] [--cover-wait S] [--timeout S]
+#                       [--json FILE] [--log DIR] [--base SKBTRACED]
 #
 # One boot per backend (default: those the kernel has: kprobe-multi,fentry,kprobe on 6.12,
 # fentry,kprobe on 6.1).  In the guest (bench/vm-compare-guest.sh), nftables marks the
@@ -17,6 +17,10 @@
 # ping RTT (BPF statistics off), then BPF program runs per ICMP packet and ns per run over
 # --pings pings (statistics on).  Times: ready, a session's first event with the functions
 # detached (cold) and held by another session (warm), session end, stop.
+# A session is measured once all its probes are attached (as ipftrace2 once it is ready), and
+# the time that took is reported (coverage); --cover-wait (default 1200 s) bounds that wait:
+# kprobe attaches one function at a time, minutes for all under TCG.  A session still
+# attaching then is measured anyway and its row says partial=ATTACHED/TOTAL.
 # Both tools attach every function they find (--regex all, their own default sets) except on
 # fentry, where both take --fentry-regex (default: the IP, UDP, device layers, ~115 functions):
 # loading one program per function takes minutes under TCG.
@@ -43,6 +47,7 @@ iperf_s=5
 pings=200
 firstruns=5
 linger=1
+cover_wait=1200
 timeout_s=3000
 json=
 logdir=
@@ -54,7 +59,7 @@ skip() { printf 'SKIP: vm-compare: %s\n' "$*"; exit 77; }
 while [ $# -gt 0 ]; do
         case "$1" in
         --kernel | --backends | --regex | --fentry-regex | --rounds | --iperf | --pings | \
-                --firstruns | --linger | --timeout | --json | --log | --base)
+                --firstruns | --linger | --cover-wait | --timeout | --json | --log | --base)
                 [ $# -ge 2 ] || die "$1 needs a value"
                 case "$1" in
                 --kernel) kernel=$2 ;;
@@ -66,6 +71,7 @@ while [ $# -gt 0 ]; do
                 --pings) pings=$2 ;;
                 --firstruns) firstruns=$2 ;;
                 --linger) linger=$2 ;;
+                --cover-wait) cover_wait=$2 ;;
                 --timeout) timeout_s=$2 ;;
                 --json) json=$2 ;;
                 --log) logdir=$2 ;;
@@ -76,8 +82,8 @@ while [ $# -gt 0 ]; do
         *) die "unknown argument '$1'" ;;
         esac
 done
-for n in "$rounds" "$iperf_s" "$pings" "$firstruns" "$linger" "$timeout_s"; do
-        [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings, --firstruns, --linger and --timeout want positive numbers"
+for n in "$rounds" "$iperf_s" "$pings" "$firstruns" "$linger" "$cover_wait" "$timeout_s"; do
+        [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings, --firstruns, --linger, --cover-wait and --timeout want positive numbers"
 done
 # The kernel command line carries the regexes: no spaces.
 [[ $regex != *' '* && $fentry_regex != *' '* ]] || die "regexes must not contain spaces"
@@ -129,7 +135,8 @@ for be in "${belist[@]}"; do
         [ "$be" != fentry ] || re=$fentry_regex
         append="skbt.cmp.backend=$be skbt.cmp.regex=$re skbt.cmp.rounds=$rounds"
         append+=" skbt.cmp.iperf=$iperf_s skbt.cmp.pings=$pings skbt.cmp.firstruns=$firstruns"
-        append+=" skbt.cmp.ipft=$have_ipft skbt.cmp.linger=$linger skbt.cmp.base=$([ -n "$base" ] && echo 1 || echo 0)"
+        append+=" skbt.cmp.ipft=$have_ipft skbt.cmp.linger=$linger skbt.cmp.coverwait=$cover_wait"
+        append+=" skbt.cmp.base=$([ -n "$base" ] && echo 1 || echo 0)"
         log=$logdir/vm-compare-$kernel-$be.log
         t0=$SECONDS
         brc=0
