@@ -15,6 +15,9 @@
 #   skbt.cmp.linger=S               the daemon's idle_detach_after
 #   skbt.cmp.base=0|1               also run /usr/bin/skbtraced-base (another build, for A/B
 #                                   comparisons of changes): its rows are named base_*
+#   skbt.cmp.alt=none|BACKEND       also run skbtraced on this other backend, same functions
+#                                   (rows alt_*, tool skbtraced-alt): one tool's two backends
+#                                   side by side in one boot
 #   skbt.cmp.coverwait=S            how long a session may take to get all its probes attached
 #                                   before it is measured anyway (its row then says partial=)
 # Prints, read back by the host from the console:
@@ -59,10 +62,13 @@ HAVE_IPFT=$(arg ipft)
 LINGER=$(arg linger)
 BASE=$(arg base)
 COVERWAIT=$(arg coverwait)
+ALT=$(arg alt)
 for v in "$BACKEND" "$REGEX" "$ROUNDS" "$IPERF_S" "$PINGS" "$FIRSTRUNS" "$HAVE_IPFT" "$LINGER" \
-        "$COVERWAIT"; do
-        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger,coverwait} are required"
+        "$COVERWAIT" "$ALT"; do
+        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger,coverwait,alt} are required"
 done
+# The backend of the tool being measured (skbtraced_round sets it; ipftrace2 takes BACKEND's).
+CUR_BACKEND=$BACKEND
 case $BACKEND in
 kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
 fentry) IPFT_BACKEND=ftrace ;;
@@ -142,10 +148,12 @@ prog_funcs() {
         # shellcheck disable=SC2046 # pids are words
         for _p in $(pidof skbtraced skbtraced-base ipft); do
                 cat /proc/"$_p"/fdinfo/* 2>/dev/null
-        done | awk '/^pos:/ { p = "" } /^prog_id:/ { p = $2 } /^target_obj_id:/ { o = $2 }
-                /^target_btf_id:/ && p != "" { print p, o, $2 }' >$OUT/link-targets
-        awk 'NR == FNR { f[$1] = $2; next } { print $1, ($2 == 1 && ($3 in f)) ? f[$3] : "btf" $2 ":" $3 }' \
-                $OUT/btf-funcs $OUT/link-targets
+        done | awk '/^pos:/ { p = ""; a = "" } /^prog_id:/ { p = $2 } /^attach_type:/ { a = $2 }
+                /^target_obj_id:/ { o = $2 } /^target_btf_id:/ && p != "" { print p, o, $2, a }' \
+                >$OUT/link-targets
+        # A return program (fexit, attach type 25) is FUNCTION/exit.
+        awk 'NR == FNR { f[$1] = $2; next } { print $1, (($2 == 1 && ($3 in f)) ? f[$3] : "btf" $2 ":" $3) \
+                ($4 == 25 ? "/exit" : "") }' $OUT/btf-funcs $OUT/link-targets
 }
 # The machine code size of the programs that ran: jited_bytes=MIN-MAX progs=N.
 prog_jited() {
@@ -203,12 +211,13 @@ measure() {
         echo "SKBT-CMP case=$_case round=$_round mbps=$_mbps rtt_ms=$_rtt pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns$_extra"
         [ "$_runs" -eq 0 ] ||
                 echo "SKBT-CMP info progs case=$_case round=$_round split=$(prog_split $OUT/progs0 $OUT/progs1 $((2 * ${_rx:-0})))"
-        [ "$_runs" -eq 0 ] || [ "$BACKEND" != fentry ] ||
+        [ "$_runs" -eq 0 ] || [ "$CUR_BACKEND" != fentry ] ||
                 echo "SKBT-CMP info fprogs case=$_case round=$_round split=$(prog_func_split $OUT/progs0.id $OUT/progs1.id $((2 * ${_rx:-0}))) $(prog_jited $OUT/progs0.id $OUT/progs1.id)"
 }
 
 # Background pings for the session-start cases: a first event within 20 ms of going live.
-ns a ping -q -i 0.02 -w 3000 10.0.0.2 >/dev/null 2>&1 &
+# Not through ns(): $! must be ping itself (ip netns exec execs it), for measure's SIGSTOP.
+"$IP" netns exec a ping -q -i 0.02 -w 3000 10.0.0.2 >/dev/null 2>&1 &
 PINGER=$!
 
 skbt_status() {
@@ -260,11 +269,12 @@ skbtraced_round() {
         _bin=$2
         _tool=$3
         _pfx=$4
-        step "round $_r: $_bin, $BACKEND"
+        CUR_BACKEND=${5:-$BACKEND}
+        step "round $_r: $_bin, $CUR_BACKEND"
         phase start "$_tool" "$_r"
         _t0=$(uptime_s)
         # shellcheck disable=SC2086 # SKBT_SEL is words
-        "$_bin" --socket $SOCK --backend "$BACKEND" --idle-detach-after "$LINGER" $SKBT_SEL \
+        "$_bin" --socket $SOCK --backend "$CUR_BACKEND" --idle-detach-after "$LINGER" $SKBT_SEL \
                 >"$OUT/daemon-$_r.log" 2>&1 &
         _dpid=$!
         i=0
@@ -335,6 +345,7 @@ skbtraced_round() {
         kill -TERM $_dpid
         wait $_dpid || fail "daemon exit status $? after SIGTERM"
         echo "SKBT-CMP time tool=$_tool what=stop round=$_r s=$(elapsed "$_t0" "$(uptime_s)")"
+        CUR_BACKEND=$BACKEND
 }
 
 ipft_case() {
@@ -395,6 +406,7 @@ while [ $r -le "$ROUNDS" ]; do
         measure none $r
         skbtraced_round $r skbtraced skbtraced skbt
         [ "$BASE" != 1 ] || skbtraced_round $r skbtraced-base skbtraced-base base
+        [ "$ALT" = none ] || skbtraced_round $r skbtraced skbtraced-alt alt "$ALT"
         if [ "$HAVE_IPFT" = 1 ]; then
                 ipft_case $r ipft_nomatch $NOMATCH
                 ipft_case $r ipft_match $MATCH

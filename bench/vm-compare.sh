@@ -7,7 +7,7 @@
 #   bench/vm-compare.sh [--kernel 6.12|6.1] [--backends LIST] [--regex all|ERE]
 #                       [--fentry-regex all|ERE] [--rounds N] [--iperf S] [--pings N]
 #                       [--firstruns N] [--linger S] [--cover-wait S] [--timeout S]
-#                       [--json FILE] [--log DIR] [--base SKBTRACED]
+#                       [--json FILE] [--log DIR] [--base SKBTRACED] [--alt BACKEND]
 #
 # One boot per backend (default: those the kernel has: kprobe-multi,fentry,kprobe on 6.12,
 # fentry,kprobe on 6.1).  In the guest (bench/vm-compare-guest.sh), nftables marks the
@@ -29,7 +29,8 @@
 # why and the rest still runs.  Times under TCG are ~10x real hardware and
 # vary between boots: compare within one backend's boot.
 # --base runs another skbtraced build in the same boots too (rows base_*), for before/after
-# comparisons of a change within one boot.
+# comparisons of a change within one boot.  --alt runs skbtraced on another backend too, on
+# the same functions (rows alt_*): e.g. fentry and kprobe per run within one boot.
 # Prints the raw SKBT-CMP lines; --json writes them parsed.  Needs root, qemu, the cached
 # kernels (tests/vm/fetch-kernels.sh), iperf3, bpftool, jq and a build (BUILDDIR, default
 # build/).  Exit status 0 iff every boot completed; 77 when something needed is missing.
@@ -52,6 +53,7 @@ timeout_s=3000
 json=
 logdir=
 base=
+alt=none
 
 die() { printf 'vm-compare: %s\n' "$*" >&2; exit 2; }
 skip() { printf 'SKIP: vm-compare: %s\n' "$*"; exit 77; }
@@ -59,7 +61,7 @@ skip() { printf 'SKIP: vm-compare: %s\n' "$*"; exit 77; }
 while [ $# -gt 0 ]; do
         case "$1" in
         --kernel | --backends | --regex | --fentry-regex | --rounds | --iperf | --pings | \
-                --firstruns | --linger | --cover-wait | --timeout | --json | --log | --base)
+                --firstruns | --linger | --cover-wait | --timeout | --json | --log | --base | --alt)
                 [ $# -ge 2 ] || die "$1 needs a value"
                 case "$1" in
                 --kernel) kernel=$2 ;;
@@ -76,6 +78,7 @@ while [ $# -gt 0 ]; do
                 --json) json=$2 ;;
                 --log) logdir=$2 ;;
                 --base) base=$2 ;;
+                --alt) alt=$2 ;;
                 esac
                 shift 2 ;;
         -h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -85,6 +88,10 @@ done
 for n in "$rounds" "$iperf_s" "$pings" "$firstruns" "$linger" "$cover_wait" "$timeout_s"; do
         [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings, --firstruns, --linger, --cover-wait and --timeout want positive numbers"
 done
+case $alt in
+none | kprobe-multi | fentry | kprobe) ;;
+*) die "--alt wants kprobe-multi, fentry or kprobe" ;;
+esac
 # The kernel command line carries the regexes: no spaces.
 [[ $regex != *' '* && $fentry_regex != *' '* ]] || die "regexes must not contain spaces"
 if [ -z "$backends" ]; then
@@ -136,7 +143,7 @@ for be in "${belist[@]}"; do
         append="skbt.cmp.backend=$be skbt.cmp.regex=$re skbt.cmp.rounds=$rounds"
         append+=" skbt.cmp.iperf=$iperf_s skbt.cmp.pings=$pings skbt.cmp.firstruns=$firstruns"
         append+=" skbt.cmp.ipft=$have_ipft skbt.cmp.linger=$linger skbt.cmp.coverwait=$cover_wait"
-        append+=" skbt.cmp.base=$([ -n "$base" ] && echo 1 || echo 0)"
+        append+=" skbt.cmp.alt=$alt skbt.cmp.base=$([ -n "$base" ] && echo 1 || echo 0)"
         log=$logdir/vm-compare-$kernel-$be.log
         t0=$SECONDS
         brc=0
