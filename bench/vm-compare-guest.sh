@@ -138,19 +138,14 @@ prog_runs() {
 }
 
 # fentry: one program per function in both tools, so their cost compares function by function.
-# Which function each program runs on: the tracers' tracing links (fdinfo prog_id and
-# target_btf_id), named from the kernel's BTF (its functions dumped once, before any case).
+# Which function each program runs on: the tracing links' targets (linktargets: bpf_link_info,
+# which 6.1's link fdinfo lacks), named from the kernel's BTF (dumped once, before any case).
 [ "$BACKEND" != fentry ] ||
         bpftool btf dump file /sys/kernel/btf/vmlinux 2>/dev/null |
         awk '$2 == "FUNC" { print substr($1, 2, length($1) - 2), substr($3, 2, length($3) - 2) }' \
                 >$OUT/btf-funcs
 prog_funcs() {
-        # shellcheck disable=SC2046 # pids are words
-        for _p in $(pidof skbtraced skbtraced-base ipft); do
-                cat /proc/"$_p"/fdinfo/* 2>/dev/null
-        done | awk '/^pos:/ { p = ""; a = "" } /^prog_id:/ { p = $2 } /^attach_type:/ { a = $2 }
-                /^target_obj_id:/ { o = $2 } /^target_btf_id:/ && p != "" { print p, o, $2, a }' \
-                >$OUT/link-targets
+        linktargets >$OUT/link-targets
         # A return program (fexit, attach type 25) is FUNCTION/exit.
         awk 'NR == FNR { f[$1] = $2; next } { print $1, (($2 == 1 && ($3 in f)) ? f[$3] : "btf" $2 ":" $3) \
                 ($4 == 25 ? "/exit" : "") }' $OUT/btf-funcs $OUT/link-targets

@@ -106,7 +106,7 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 for t in iperf3 bpftool jq nft; do
         command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"
 done
-for f in daemon/skbtraced client/ipftctl bench/firstline; do
+for f in daemon/skbtraced client/ipftctl bench/firstline bench/linktargets; do
         [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first (meson compile -C $builddir)"
 done
 
@@ -118,6 +118,7 @@ mkdir -p "$logdir"
 tarball=${IPFTRACE2_TARBALL:-}
 ipft_note=
 extra=("$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$builddir/bench/firstline"
+        "$builddir/bench/linktargets"
         "$(command -v iperf3)" "$(command -v jq)" "$(command -v bpftool):/usr/sbin/bpftool"
         "$(command -v nft)")
 if [ -z "$tarball" ]; then
