@@ -1322,9 +1322,13 @@ VMCMP_CASES = (
     ("base_idle", "other skbtraced build (--base), idle"),
     ("base_nomatch", "other skbtraced build (--base), 1 session matching nothing"),
     ("base_match", "other skbtraced build (--base), 1 session matching the traffic"),
+    ("alt_idle", "skbtraced on the --alt backend, idle"),
+    ("alt_nomatch", "skbtraced on the --alt backend, 1 session matching nothing"),
+    ("alt_match", "skbtraced on the --alt backend, 1 session matching the traffic"),
 )
 VMCMP_TIMES = (
     ("ready", "ready (daemon: Status answers; ipftrace2: `Trace ready!`)"),
+    ("loaded", "daemon start to idle with its background program loads done"),
     ("first_cold", "a session's first event, nothing else running (after the linger)"),
     ("first_warm", "a session's first event, another session running"),
     ("coverage", "a session's full coverage (every function it needs attached), started on "
@@ -1372,12 +1376,12 @@ def report_vmcompare(v, w):
         for be, b in k.get("backends", {}).items():
             w("")
             infos = b.get("info", [])
-            fs = [i.get("probes", "") for i in infos if i.get("tool") == "skbtraced"]
+            fs = [i["probes"] for i in infos if i.get("tool") == "skbtraced" and "probes" in i]
             nf = next((p.split("=", 1)[1] for p in (fs[0].split(",") if fs else [])
                        if p.startswith("functions=")), "?")
             nr = next((p.split("=", 1)[1] for p in (fs[0].split(",") if fs else [])
                        if p.startswith("returns=")), "0")
-            ni = sorted({i.get("functions") for i in infos if i.get("tool") == "ipft"})
+            ni = sorted({i["functions"] for i in infos if i.get("tool") == "ipft" and "functions" in i})
             boot = b.get("boot", {})
             w(f"### {k.get('kernel')}, {be}: skbtraced {nf} functions + {nr} returns "
               f"attached at start-up, ipftrace2 {', '.join(x for x in ni if x) or '-'} "
@@ -1410,6 +1414,10 @@ def report_vmcompare(v, w):
                 thr = f"{m:.0f} Mbit/s ({', '.join(f'{x:.0f}' for x in mb)})" if m else "-"
                 lat = f"{statistics.median(rtt):.3f} ms" if rtt else "-"
                 per = f"{runs / pk:.1f}" if pk else "-"
+                # Measured before all its probes were attached (vm-compare.sh --cover-wait).
+                part = [c["partial"] for c in cs if c.get("partial")]
+                if part:
+                    per += f" (probes attached: {', '.join(part)})"
                 ns = f"{tns / runs:.0f}" if runs else "-"
                 w(f"| {label} | {len(cs)} | {thr} | {vs} | {lat} | {per} | {ns} |")
             times = {}
