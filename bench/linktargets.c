@@ -31,7 +31,8 @@ static int sys_bpf(int cmd, union bpf_attr *attr)
         return (int)syscall(__NR_bpf, cmd, attr, sizeof(*attr));
 }
 
-/* The tracing link with id, printed; 0 also when it went away meanwhile. */
+/* The tracing link with id, printed; 0 also when it went away meanwhile or is still being
+ * created (EAGAIN: another process's link not yet complete, not one of the tracers'). */
 static int show_link(__u32 id)
 {
         struct bpf_link_info info;
@@ -42,7 +43,7 @@ static int show_link(__u32 id)
         attr.link_id = id;
         fd = sys_bpf(BPF_LINK_GET_FD_BY_ID, &attr);
         if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
+                return errno == ENOENT || errno == EAGAIN ? 0 : -errno;
         memset(&info, 0, sizeof(info));
         memset(&attr, 0, sizeof(attr));
         attr.info.bpf_fd = (__u32)fd;
