@@ -504,6 +504,30 @@ __noinline int skbt_parse_scratch(struct skbt_scratch *s, __u32 eth_proto)
         return 0;
 }
 
+/*
+ * Which of the candidate sessions in s->candidates (the prefilter's superset,
+ * skbt_prefilter()) match the packet parsed into s (s->t, s->m, s->tun), for
+ * every caller (skbt_verdict(), skbt_xdp_enter()): their filters, then
+ * their pcap programs, one skbt_candidate_step() per candidate, lowest bit
+ * first.  A tunnel's inner packet is parsed first if a candidate looks at it
+ * (--layer).  Returns the matching sessions, also left in s->matched.
+ */
+static __always_inline __u64 skbt_match_candidates(struct skbt_scratch *s, __u16 eth_proto)
+{
+        __u32 i;
+
+        *(volatile __u64 *)&s->matched = 0;
+        /* Most hits of a session that does not match have none: no call then. */
+        if (!*(volatile __u64 *)&s->candidates)
+                return 0;
+        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_inner)
+                skbt_inner(s);
+        for (i = 0; i < SKBT_MAX_SESSIONS; i++)
+                if (!skbt_candidate_step(s, eth_proto))
+                        break;
+        return *(volatile __u64 *)&s->matched;
+}
+
 /* Event details that only some entry points know. */
 struct skbt_hit {
         __u64 location;
@@ -1069,7 +1093,7 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         __u64 seq = *(volatile __u64 *)&s->vseq + 1, addr = *(volatile __u64 *)&s->skb_addr;
         bool cached = active & *(volatile __u64 *)&state.need_cbpf;
         struct skbt_vent *e = NULL;
-        __u32 i, slot;
+        __u32 slot;
 
         *(volatile __u64 *)&s->vseq = seq;
         asm volatile("" ::: "memory");
@@ -1139,12 +1163,8 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 e = NULL;
         }
 
-        /*
-         * Only the sessions the prefilter leaves run their filter, lowest bit
-         * first, so the loop runs once per candidate, not once per slot.
-         * volatile: clang must not keep these in registers (see struct skbt_scratch).
-         */
-        *(volatile __u64 *)&s->matched = 0;
+        /* The device and the process, for the candidates that look at them (the cache's
+         * key has them already). */
         *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, active);
         if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_dev)) {
                 if (btf)
@@ -1154,12 +1174,7 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         }
         if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_pid))
                 s->m.pid = bpf_get_current_pid_tgid() >> 32;
-        /* A tunnel's inner packet, for the filters that look at it (--layer). */
-        if (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_inner)
-                skbt_inner(s);
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++)
-                if (!skbt_candidate_step(s, eth_proto))
-                        break;
+        skbt_match_candidates(s, eth_proto);
         if (e) {
                 skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
                 skbt_vent_store_tun(e, &s->tun, s->inner_done, s->hdr + SKBT_HDR_MAX,

@@ -17,29 +17,6 @@
  * verdict cache: the frame has no skb address to key it on).
  */
 
-/* Sessions in mask whose filter matches the frame parsed into s. */
-static __always_inline __u64 skbt_xdp_match(struct skbt_scratch *s, __u64 mask, __u16 proto)
-{
-        __u32 i;
-
-        *(volatile __u64 *)&s->matched = 0;
-        *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, mask);
-        for (i = 0; i < SKBT_MAX_SESSIONS; i++) {
-                __u64 cand = *(volatile __u64 *)&s->candidates;
-                __u32 slot;
-
-                if (!cand)
-                        break;
-                slot = skbt_lowest_bit(cand);
-                *(volatile __u64 *)&s->candidates = cand & (cand - 1);
-                if (slot < SKBT_MAX_SESSIONS &&
-                    skbt_filter_eval(&state.filters[slot], &s->t, &s->m, &s->tun) &&
-                    skbt_cbpf_match(s, slot, proto))
-                        *(volatile __u64 *)&s->matched |= 1ULL << slot;
-        }
-        return *(volatile __u64 *)&s->matched;
-}
-
 /* Copy and parse the frame at [data, end) into s; its EtherType (host order), 0 if none. */
 static __always_inline __u16 skbt_xdp_frame(struct skbt_scratch *s, __u64 data, __u64 end)
 {
@@ -100,12 +77,11 @@ static __always_inline int skbt_xdp_enter(__u64 stamp, __u64 xdp)
         s->m.pid = bpf_get_current_pid_tgid() >> 32;
         s->m.ifindex = dev ? BPF_CORE_READ((struct net_device *)dev, ifindex) : 0;
         s->m.netns = dev ? BPF_CORE_READ((struct net_device *)dev, nd_net.net, ns.inum) : 0;
-        /* The inner packet, for --layer filters, then for the event. */
-        if (skbt_prefilter(&s->t, mask) & *(volatile __u64 *)&state.need_inner)
-                skbt_inner(s);
-        mask = skbt_xdp_match(s, mask, proto);
+        *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, mask);
+        mask = skbt_match_candidates(s, proto);
         if (!mask)
                 return 0;
+        /* The inner packet for the event, if no filter needed it. */
         skbt_inner(s);
         fr = skbt_nf_push(&d);
         if (!fr)
