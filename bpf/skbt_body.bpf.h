@@ -147,7 +147,7 @@ struct skbt_scratch {
         struct skbt_vkey vk;
         struct skbt_vent vcache[SKBT_VCACHE_SLOTS];
         struct skbt_tunnel tun; /* the tunnel around the packet (type NONE: none) */
-        __u32 hdr_all;          /* bytes in hdr with a tunnel's second copy (else hdr_len) */
+        __u32 hdr_all;          /* bytes in hdr with a tunnel's second copy (skbt_read_more()) */
         __u32 inner_done;       /* tun.inner is parsed (from hdr_all bytes) */
         __u32 hdr_start;        /* where the copy in hdr starts, from skb->head */
         __u32 hdr_tail;         /* ... and where the linear data ends */
@@ -286,12 +286,11 @@ static __always_inline void skbt_read_hdr(struct skbt_scratch *s, __u16 eth_prot
         __u32 start, avail;
         int l2 = 0;
 
+        /* The tunnel fields (tun, inner_done, hdr_all) are the parse's: skbt_verdict()
+         * sets them, or restores them from the cache entry when an event needs them. */
         s->hdr_len = 0;
-        s->hdr_all = 0;
         s->hdr_l2 = 0;
         s->hdr_orig = 0;
-        s->inner_done = 0;
-        s->tun.type = SKBT_TUN_NONE;
         if (!head)
                 return;
         if (nh != 0 && nh != SKBT_HDR_UNSET && (mh == SKBT_HDR_UNSET || nh >= mh)) {
@@ -316,7 +315,6 @@ static __always_inline void skbt_read_hdr(struct skbt_scratch *s, __u16 eth_prot
         if (bpf_probe_read_kernel(s->hdr, avail, head + start) < 0)
                 return;
         s->hdr_len = avail;
-        s->hdr_all = avail;
         s->hdr_l2 = l2;
         s->hdr_start = start;
         s->hdr_tail = tail;
@@ -497,10 +495,11 @@ __noinline int skbt_parse_scratch(struct skbt_scratch *s, __u32 eth_proto)
         if (!s || skbt_in_template())
                 return 0;
         __builtin_memset(&s->t, 0, sizeof(s->t));
-        s->tun.type = SKBT_TUN_NONE;
         s->inner_done = 0;
         if (s->hdr_len)
                 skbt_parse_outer(s->hdr, s->hdr_len, s->hdr_l2, (__u16)eth_proto, &s->t, &s->tun);
+        else
+                s->tun.type = SKBT_TUN_NONE;
         return 0;
 }
 

@@ -51,18 +51,37 @@
 #define SKBT_PORT_VXLAN_LINUX 8472 /* the Linux vxlan driver's default before IANA's */
 #define SKBT_PORT_GENEVE 6081
 
-/* Pointer to n readable bytes at off, or NULL when they were not copied. */
-SKBT_INLINE const __u8 *skbt_hdr(const __u8 *buf, __u32 len, __u32 off, __u32 n)
+/*
+ * Pointer to n readable bytes at off, or NULL when they were not copied.
+ * lim: the bytes the buffer may hold for this parse, a compile-time
+ * constant: SKBT_HDR_MAX for the packet itself (one copy; a tunnel's inner
+ * packet is not parsed then), SKBT_HDR_BUF for a tunnel's inner packet
+ * (which may lie in a second copy).
+ */
+SKBT_INLINE const __u8 *skbt_hdr(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u32 n)
 {
-        /*
-         * The offset is made opaque, in 64 bits (no zero extension into
-         * another register), so that the bound is tested on the register the
-         * pointer is computed from: otherwise clang may test another
-         * expression of it (off + 22 in a VLAN tag's loop) and add a copy
-         * made earlier, whose bounds the verifier did not learn...
-         */
         __u64 o = off;
 
+        /*
+         * The packet itself: plain tests, which clang folds where it knows the
+         * offset (Ethernet and IP at 0 or 14), as every hit of every session
+         * runs this parse (docs/performance.md, tunnels: probe cost).
+         */
+        if (lim == SKBT_HDR_MAX) {
+                if (off > SKBT_HDR_MAX - n)
+                        return 0;
+                if (off + n > len)
+                        return 0;
+                return buf + off;
+        }
+        /*
+         * The inner packet, from a tunnel's offset: the offset is made opaque,
+         * in 64 bits (no zero extension into another register), so that the
+         * bound is tested on the register the pointer is computed from:
+         * otherwise clang may test another expression of it (off + 22 in a
+         * VLAN tag's loop) and add a copy made earlier, whose bounds the
+         * verifier did not learn...
+         */
         asm volatile("" : "+r"(o));
         if (o > SKBT_HDR_BUF - n)
                 return 0;
@@ -100,16 +119,18 @@ SKBT_INLINE void skbt_tunnel_at(struct skbt_tunnel *tun, __u8 type, __u8 flags, 
 }
 
 /* UDP at off (header read): VXLAN or Geneve by destination port. */
-SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 len, __u32 off, __u16 dport,
+SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u16 dport,
                                  struct skbt_tunnel *tun)
 {
         const __u8 *p;
 
-        if (!tun)
+        /* One compare for the ports below VXLAN's or above Linux's old VXLAN port (most
+         * traffic): every hit of every session parses UDP. */
+        if (!tun || (__u16)(dport - SKBT_PORT_VXLAN) > SKBT_PORT_VXLAN_LINUX - SKBT_PORT_VXLAN)
                 return;
         if (dport == SKBT_PORT_VXLAN || dport == SKBT_PORT_VXLAN_LINUX) {
                 /* flags (I bit: a VNI), 3 reserved, VNI (24 bits), 1 reserved */
-                p = skbt_hdr(buf, len, off + 8, 8);
+                p = skbt_hdr(buf, lim, len, off + 8, 8);
                 if (p && (p[0] & 0x08))
                         skbt_tunnel_at(tun, SKBT_TUN_VXLAN, SKBT_TUN_F_ID | SKBT_TUN_F_L2, off + 16,
                                        skbt_be24(p + 4));
@@ -118,7 +139,7 @@ SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 len, __u32 off, __u16 dp
                  * protocol type, VNI (24 bits), reserved, options */
                 __u16 ptype;
 
-                p = skbt_hdr(buf, len, off + 8, 8);
+                p = skbt_hdr(buf, lim, len, off + 8, 8);
                 if (!p || (p[0] >> 6) != 0)
                         return;
                 ptype = skbt_be16(p + 2);
@@ -129,9 +150,10 @@ SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 len, __u32 off, __u16 dp
 }
 
 /* GRE (version 0) at off: what it carries, and its key. */
-SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 len, __u32 off, struct skbt_tunnel *tun)
+SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
+                                 struct skbt_tunnel *tun)
 {
-        const __u8 *p = skbt_hdr(buf, len, off, 4);
+        const __u8 *p = skbt_hdr(buf, lim, len, off, 4);
         __u32 hlen = 4, key = 0;
         __u16 proto;
         __u8 flags = 0;
@@ -149,7 +171,7 @@ SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 len, __u32 off, struct s
         if (p[0] & 0x80) /* checksum (and reserved) */
                 hlen += 4;
         if (p[0] & 0x20) { /* key */
-                const __u8 *k = skbt_hdr(buf, len, off + hlen, 4);
+                const __u8 *k = skbt_hdr(buf, lim, len, off + hlen, 4);
 
                 if (k) {
                         key = ((__u32)skbt_be16(k) << 16) | skbt_be16(k + 2);
@@ -174,14 +196,14 @@ SKBT_INLINE void skbt_copy_addr(__u8 *dst, const __u8 *src, __u32 n)
 }
 
 /* Transport header at off: ports, TCP flags, ICMP type/code/id/seq; tunnels (tun not NULL). */
-SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
-                               struct skbt_tunnel *tun)
+SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
+                               struct skbt_tuple *t, struct skbt_tunnel *tun)
 {
         const __u8 *p;
 
         switch (t->l4proto) {
         case SKBT_IPPROTO_TCP:
-                p = skbt_hdr(buf, len, off, 14);
+                p = skbt_hdr(buf, lim, len, off, 14);
                 if (!p)
                         break;
                 t->sport = skbt_be16(p);
@@ -192,25 +214,25 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skb
         case SKBT_IPPROTO_UDP:
         case SKBT_IPPROTO_UDPLITE:
         case SKBT_IPPROTO_SCTP:
-                p = skbt_hdr(buf, len, off, 4);
+                p = skbt_hdr(buf, lim, len, off, 4);
                 if (!p)
                         break;
                 t->sport = skbt_be16(p);
                 t->dport = skbt_be16(p + 2);
                 t->flags |= SKBT_TUPLE_L4;
                 if (t->l4proto == SKBT_IPPROTO_UDP)
-                        skbt_tunnel_udp(buf, len, off, t->dport, tun);
+                        skbt_tunnel_udp(buf, lim, len, off, t->dport, tun);
                 return;
         case SKBT_IPPROTO_IPIP:
         case SKBT_IPPROTO_IPV6:
                 skbt_tunnel_at(tun, SKBT_TUN_IPIP, 0, off, 0);
                 return;
         case SKBT_IPPROTO_GRE:
-                skbt_tunnel_gre(buf, len, off, tun);
+                skbt_tunnel_gre(buf, lim, len, off, tun);
                 return;
         case SKBT_IPPROTO_ICMP:
         case SKBT_IPPROTO_ICMPV6:
-                p = skbt_hdr(buf, len, off, 8);
+                p = skbt_hdr(buf, lim, len, off, 8);
                 if (!p)
                         break;
                 t->icmp_type = p[0];
@@ -226,10 +248,10 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 len, __u32 off, struct skb
         t->flags |= SKBT_TUPLE_TRUNCATED;
 }
 
-SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
-                                 struct skbt_tunnel *tun)
+SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
+                                 struct skbt_tuple *t, struct skbt_tunnel *tun)
 {
-        const __u8 *p = skbt_hdr(buf, len, off, 20);
+        const __u8 *p = skbt_hdr(buf, lim, len, off, 20);
         __u32 ihl;
 
         if (!p) {
@@ -251,15 +273,15 @@ SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 len, __u32 off, struct s
                 t->flags |= SKBT_TUPLE_FRAGMENT;
                 return;
         }
-        skbt_parse_l4(buf, len, off + ihl, t, tun);
+        skbt_parse_l4(buf, lim, len, off + ihl, t, tun);
 }
 
 #define SKBT_IPV6_MAX_EXT 6
 
-SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct skbt_tuple *t,
-                                 struct skbt_tunnel *tun)
+SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
+                                 struct skbt_tuple *t, struct skbt_tunnel *tun)
 {
-        const __u8 *p = skbt_hdr(buf, len, off, 40);
+        const __u8 *p = skbt_hdr(buf, lim, len, off, 40);
         __u8 next;
         int i;
 
@@ -282,7 +304,7 @@ SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct s
 
                 if (next != 0 && next != 43 && next != 60 && next != 44 && next != 51)
                         break;
-                e = skbt_hdr(buf, len, off, 8);
+                e = skbt_hdr(buf, lim, len, off, 8);
                 if (!e) {
                         t->l4proto = next;
                         t->flags |= SKBT_TUPLE_TRUNCATED;
@@ -304,7 +326,7 @@ SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct s
                 next = e[0];
         }
         t->l4proto = next;
-        skbt_parse_l4(buf, len, off, t, tun);
+        skbt_parse_l4(buf, lim, len, off, t, tun);
 }
 
 /*
@@ -313,17 +335,19 @@ SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 len, __u32 off, struct s
  * network header, whose version nibble decides IPv4 or IPv6.  eth_proto
  * (host order, 0 if unknown) is skb->protocol: at an L3 start it must agree
  * with the version nibble, so a stale header offset is not mistaken for a
- * packet.  tun: where to note a tunnel (NULL: do not look for one).
+ * packet.  tun: where to note a tunnel (NULL: do not look for one).  lim:
+ * SKBT_HDR_MAX or SKBT_HDR_BUF (skbt_hdr()).
  */
-SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __u16 eth_proto,
-                               struct skbt_tuple *t, struct skbt_tunnel *tun, __u16 *ret_proto)
+SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 lim, __u32 len, __u32 off, int l2,
+                               __u16 eth_proto, struct skbt_tuple *t, struct skbt_tunnel *tun,
+                               __u16 *ret_proto)
 {
         __u16 proto = eth_proto;
         const __u8 *p;
         int i;
 
         if (l2) {
-                p = skbt_hdr(buf, len, off, 14);
+                p = skbt_hdr(buf, lim, len, off, 14);
                 if (!p) {
                         t->flags |= SKBT_TUPLE_TRUNCATED;
                         return;
@@ -334,7 +358,7 @@ SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __
                 for (i = 0; i < 2; i++) {
                         if (proto != SKBT_ETH_P_8021Q && proto != SKBT_ETH_P_8021AD)
                                 break;
-                        p = skbt_hdr(buf, len, off, 4);
+                        p = skbt_hdr(buf, lim, len, off, 4);
                         if (!p) {
                                 t->flags |= SKBT_TUPLE_TRUNCATED;
                                 return;
@@ -347,13 +371,13 @@ SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __
                 if (ret_proto)
                         *ret_proto = proto;
                 if (proto == SKBT_ETH_P_IP)
-                        skbt_parse_ipv4(buf, len, off, t, tun);
+                        skbt_parse_ipv4(buf, lim, len, off, t, tun);
                 else if (proto == SKBT_ETH_P_IPV6)
-                        skbt_parse_ipv6(buf, len, off, t, tun);
+                        skbt_parse_ipv6(buf, lim, len, off, t, tun);
                 return;
         }
 
-        p = skbt_hdr(buf, len, off, 1);
+        p = skbt_hdr(buf, lim, len, off, 1);
         if (!p) {
                 t->flags |= SKBT_TUPLE_TRUNCATED;
                 return;
@@ -361,11 +385,11 @@ SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __
         if ((p[0] >> 4) == 4 && (proto == 0 || proto == SKBT_ETH_P_IP)) {
                 if (ret_proto)
                         *ret_proto = SKBT_ETH_P_IP;
-                skbt_parse_ipv4(buf, len, off, t, tun);
+                skbt_parse_ipv4(buf, lim, len, off, t, tun);
         } else if ((p[0] >> 4) == 6 && (proto == 0 || proto == SKBT_ETH_P_IPV6)) {
                 if (ret_proto)
                         *ret_proto = SKBT_ETH_P_IPV6;
-                skbt_parse_ipv6(buf, len, off, t, tun);
+                skbt_parse_ipv6(buf, lim, len, off, t, tun);
         }
 }
 
@@ -373,7 +397,7 @@ SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 len, __u32 off, int l2, __
 SKBT_INLINE void skbt_parse(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
                             struct skbt_tuple *t)
 {
-        skbt_parse_at(buf, len, 0, l2, eth_proto, t, 0, 0);
+        skbt_parse_at(buf, SKBT_HDR_MAX, len, 0, l2, eth_proto, t, 0, 0);
 }
 
 /* The packet at the start of buf and the tunnel around it, if any (tun zeroed first). */
@@ -384,7 +408,7 @@ SKBT_INLINE void skbt_parse_outer(const __u8 *buf, __u32 len, int l2, __u16 eth_
         tun->flags = 0;
         tun->inner_off = 0;
         tun->id = 0;
-        skbt_parse_at(buf, len, 0, l2, eth_proto, t, tun, 0);
+        skbt_parse_at(buf, SKBT_HDR_MAX, len, 0, l2, eth_proto, t, tun, 0);
 }
 
 /*
@@ -401,6 +425,6 @@ SKBT_INLINE void skbt_parse_inner(const __u8 *buf, __u32 len, struct skbt_tunnel
         __builtin_memset(tun->pad, 0, sizeof(tun->pad));
         if (tun->type == SKBT_TUN_NONE)
                 return;
-        skbt_parse_at(buf, len, tun->inner_off, tun->flags & SKBT_TUN_F_L2, 0, t, 0,
+        skbt_parse_at(buf, SKBT_HDR_BUF, len, tun->inner_off, tun->flags & SKBT_TUN_F_L2, 0, t, 0,
                       &tun->inner_proto);
 }
