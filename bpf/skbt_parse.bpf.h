@@ -55,8 +55,11 @@
  * Pointer to n readable bytes at off, or NULL when they were not copied.
  * lim: the bytes the buffer may hold for this parse, a compile-time
  * constant: SKBT_HDR_MAX for the packet itself (one copy; a tunnel's inner
- * packet is not parsed then), SKBT_HDR_BUF for a tunnel's inner packet
- * (which may lie in a second copy).
+ * packet is not parsed then), SKBT_HDR_BUF for a tunnel's headers and its
+ * inner packet (which may lie in a second copy).  The tunnel headers take
+ * the opaque form too, though they are in the first copy: only packets to a
+ * tunnel's port or protocol reach them, and the packet's own parse keeps
+ * exactly the shape it had before tunnels, which Linux 6.1's verifier takes.
  */
 SKBT_INLINE const __u8 *skbt_hdr(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u32 n)
 {
@@ -119,7 +122,7 @@ SKBT_INLINE void skbt_tunnel_at(struct skbt_tunnel *tun, __u8 type, __u8 flags, 
 }
 
 /* UDP at off (header read): VXLAN or Geneve by destination port. */
-SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u16 dport,
+SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 len, __u32 off, __u16 dport,
                                  struct skbt_tunnel *tun)
 {
         const __u8 *p;
@@ -130,7 +133,7 @@ SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 lim, __u32 len, __u32 of
                 return;
         if (dport == SKBT_PORT_VXLAN || dport == SKBT_PORT_VXLAN_LINUX) {
                 /* flags (I bit: a VNI), 3 reserved, VNI (24 bits), 1 reserved */
-                p = skbt_hdr(buf, lim, len, off + 8, 8);
+                p = skbt_hdr(buf, SKBT_HDR_BUF, len, off + 8, 8);
                 if (p && (p[0] & 0x08))
                         skbt_tunnel_at(tun, SKBT_TUN_VXLAN, SKBT_TUN_F_ID | SKBT_TUN_F_L2, off + 16,
                                        skbt_be24(p + 4));
@@ -139,7 +142,7 @@ SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 lim, __u32 len, __u32 of
                  * protocol type, VNI (24 bits), reserved, options */
                 __u16 ptype;
 
-                p = skbt_hdr(buf, lim, len, off + 8, 8);
+                p = skbt_hdr(buf, SKBT_HDR_BUF, len, off + 8, 8);
                 if (!p || (p[0] >> 6) != 0)
                         return;
                 ptype = skbt_be16(p + 2);
@@ -150,10 +153,9 @@ SKBT_INLINE void skbt_tunnel_udp(const __u8 *buf, __u32 lim, __u32 len, __u32 of
 }
 
 /* GRE (version 0) at off: what it carries, and its key. */
-SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
-                                 struct skbt_tunnel *tun)
+SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 len, __u32 off, struct skbt_tunnel *tun)
 {
-        const __u8 *p = skbt_hdr(buf, lim, len, off, 4);
+        const __u8 *p = skbt_hdr(buf, SKBT_HDR_BUF, len, off, 4);
         __u32 hlen = 4, key = 0;
         __u16 proto;
         __u8 flags = 0;
@@ -171,7 +173,7 @@ SKBT_INLINE void skbt_tunnel_gre(const __u8 *buf, __u32 lim, __u32 len, __u32 of
         if (p[0] & 0x80) /* checksum (and reserved) */
                 hlen += 4;
         if (p[0] & 0x20) { /* key */
-                const __u8 *k = skbt_hdr(buf, lim, len, off + hlen, 4);
+                const __u8 *k = skbt_hdr(buf, SKBT_HDR_BUF, len, off + hlen, 4);
 
                 if (k) {
                         key = ((__u32)skbt_be16(k) << 16) | skbt_be16(k + 2);
@@ -221,14 +223,14 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
                 t->dport = skbt_be16(p + 2);
                 t->flags |= SKBT_TUPLE_L4;
                 if (t->l4proto == SKBT_IPPROTO_UDP)
-                        skbt_tunnel_udp(buf, lim, len, off, t->dport, tun);
+                        skbt_tunnel_udp(buf, len, off, t->dport, tun);
                 return;
         case SKBT_IPPROTO_IPIP:
         case SKBT_IPPROTO_IPV6:
                 skbt_tunnel_at(tun, SKBT_TUN_IPIP, 0, off, 0);
                 return;
         case SKBT_IPPROTO_GRE:
-                skbt_tunnel_gre(buf, lim, len, off, tun);
+                skbt_tunnel_gre(buf, len, off, tun);
                 return;
         case SKBT_IPPROTO_ICMP:
         case SKBT_IPPROTO_ICMPV6:
