@@ -215,6 +215,7 @@ json_object *skbt_idle_to_json(struct skbtraced *d)
         json_object_object_add(o, "attached_total", json_object_new_uint64(st->attached));
         json_object_object_add(o, "detached_total", json_object_new_uint64(st->detached));
         json_object_object_add(o, "detached_links", json_object_new_uint64(st->detached_links));
+        json_object_object_add(o, "cancelled_total", json_object_new_uint64(st->cancelled));
         json_object_object_add(o, "attach_ms", json_object_new_uint64(st->attach_ns / 1000000));
         json_object_object_add(o, "detach_ms", json_object_new_uint64(st->detach_ns / 1000000));
         json_object_object_add(lo, "programs", json_object_new_uint64(l->loads.n));

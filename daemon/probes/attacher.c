@@ -45,6 +45,9 @@ struct skbt_attacher {
         struct queue preload; /* background loads */
         struct skbt_job_done *done_head, *done_tail;
         uint32_t busy; /* urgent jobs queued or running */
+        /* Per probe, written by the event loop, read by the worker: its queued attach is
+         * not wanted any more (skbt_attacher_set_unwanted()). */
+        uint8_t unwanted[SKBT_MAX_PROBES];
 };
 
 static uint64_t now_ns(void)
@@ -114,6 +117,38 @@ static void post(struct skbt_attacher *a, struct skbt_job_done *d)
                 log_debug_errno(errno, "attach worker: cannot signal the event loop: %m");
 }
 
+void skbt_attacher_set_unwanted(struct skbt_attacher *a, uint32_t id, bool unwanted)
+{
+        if (id < SKBT_MAX_PROBES)
+                __atomic_store_n(&a->unwanted[id], unwanted, __ATOMIC_RELAXED);
+}
+
+/*
+ * Copy ids[0..n) to out[], the probes still wanted first (in their order), the
+ * ones no longer wanted after them; returns how many are still wanted.  Only
+ * for attach jobs: a background load serves whichever session comes next.
+ */
+static uint32_t split_unwanted(struct skbt_attacher *a, const uint32_t *ids, uint32_t n,
+                               uint32_t *out)
+{
+        uint32_t w = 0, s = n;
+
+        /* Each flag is read once: it may change meanwhile. */
+        for (uint32_t k = 0; k < n; k++)
+                if (__atomic_load_n(&a->unwanted[ids[k]], __ATOMIC_RELAXED))
+                        out[--s] = ids[k];
+                else
+                        out[w++] = ids[k];
+        /* The unwanted ones went in from the end: put them back in order. */
+        for (uint32_t lo = w, hi = n; lo + 1 < hi; lo++, hi--) {
+                uint32_t t = out[lo];
+
+                out[lo] = out[hi - 1];
+                out[hi - 1] = t;
+        }
+        return w;
+}
+
 static struct skbt_job_done *done_new(enum skbt_job_type type, uint32_t n)
 {
         struct skbt_job_done *d = calloc(1, sizeof(*d));
@@ -149,7 +184,7 @@ static uint32_t chunk_size(const struct skbt_loader *l, const uint32_t *ids, uin
 /* Run the next chunk of an attach or preload job; true when the job is finished. */
 static bool run_chunk(struct skbt_attacher *a, struct job *j)
 {
-        uint32_t *ids = j->ids + j->done, n = j->n - j->done, m = chunk_size(a->l, ids, n);
+        uint32_t *ids = j->ids + j->done, n = j->n - j->done, m = chunk_size(a->l, ids, n), w;
 
         /* Background loads go as few at a time as load in parallel: an attach that comes
          * meanwhile waits for those only. */
@@ -163,29 +198,42 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
                 log_warning("attach worker: out of memory, %u probes left out", n);
                 return true;
         }
-        memcpy(d->ids, ids, m * sizeof(*ids));
         if (j->type == SKBT_JOB_PRELOAD) {
+                memcpy(d->ids, ids, m * sizeof(*ids));
                 skbt_backend_load(a->l, d->ids, m, d->why);
+                j->done += m;
         } else if (skbt_backend_has(a->l->probes[ids[0]].backend, SKBT_BACKEND_F_BATCH)) {
-                skbt_backend_run(a->l, d->ids, m, d->links, d->why);
+                w = split_unwanted(a, ids, m, d->ids);
+                if (w)
+                        skbt_backend_run(a->l, d->ids, w, d->links, d->why);
+                d->n = w;
+                d->n_skipped = m - w;
+                j->done += m;
         } else {
                 /* A few probes at a time (as many as load in parallel) while under the
                  * chunk's time budget: the chunk returns after CHUNK_NS even if fewer
                  * probes went. */
                 uint32_t step = a->l->threads > 1 ? (uint32_t)a->l->threads : 1, k = 0;
 
-                while (k < m) {
-                        uint32_t s = MIN(step, m - k);
+                w = split_unwanted(a, ids, m, d->ids);
+                while (k < w) {
+                        uint32_t s = MIN(step, w - k);
 
                         skbt_backend_run(a->l, d->ids + k, s, d->links + k, d->why + k);
                         k += s;
                         if (now_ns() - t0 >= CHUNK_NS)
                                 break;
                 }
-                d->n = m = k;
+                /* The wanted probes the budget left go back to the job, right after what
+                 * this chunk consumed (only the worker reads a job's ids); the skipped
+                 * ones follow the attached ones in the record. */
+                memcpy(ids + (m - (w - k)), d->ids + k, (w - k) * sizeof(*ids));
+                memmove(d->ids + k, d->ids + w, (m - w) * sizeof(*ids));
+                d->n = k;
+                d->n_skipped = m - w;
+                j->done += m - (w - k);
         }
         d->ns = now_ns() - t0;
-        j->done += m;
         post(a, d);
         return j->done >= j->n;
 }

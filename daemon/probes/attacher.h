@@ -30,6 +30,7 @@ struct skbt_job_done {
         uint32_t *ids;              /* attach, preload: the probes */
         struct skbt_link **links;   /* attach: the link of ids[i], NULL if it failed */
         char (*why)[SKBT_WHY_MAX];  /* attach, preload: why ids[i] failed ("" if it did not) */
+        uint32_t n_skipped;         /* attach: ids[n..n + n_skipped) were dropped, unwanted */
         struct skbt_link *detached; /* detach: the link, freed (only for counting) */
 };
 
@@ -47,6 +48,16 @@ int skbt_attacher_attach(struct skbt_attacher *a, const uint32_t *ids, uint32_t 
 /* k must already be out of every probe and list: the worker frees it. */
 int skbt_attacher_detach(struct skbt_attacher *a, struct skbt_link *k);
 int skbt_attacher_preload(struct skbt_attacher *a, const uint32_t *ids, uint32_t n);
+
+/*
+ * Whether probe id's queued attach is still wanted.  The event loop marks the
+ * probes no session needs any more (a session that ended while its probes were
+ * still queued); the worker drops them from the attach jobs it has not run yet
+ * and hands them back as skipped, so that a short session on a backend that
+ * attaches one probe at a time does not leave minutes of attaching and
+ * detaching behind it.
+ */
+void skbt_attacher_set_unwanted(struct skbt_attacher *a, uint32_t id, bool unwanted);
 
 /* Finished work, oldest first (the caller frees each with skbt_job_done_free()). */
 struct skbt_job_done *skbt_attacher_take(struct skbt_attacher *a);

@@ -93,6 +93,12 @@ static int attach_rank(const struct skbt_loader *l, const struct skbt_probe *p)
         return p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF ? 3 : 4;
 }
 
+/* Tell the worker whether probe i's queued attach still serves anyone. */
+static void sync_unwanted(struct skbt_demand *dm, uint32_t i)
+{
+        skbt_attacher_set_unwanted(dm->a, i, dm->queued[i] && !dm->need[i] && !dm->keep[i]);
+}
+
 /* Send the probes marked in mark[] (and not yet queued) to the worker, in attach_rank order. */
 static void queue_marked(struct skbt_demand *dm, const uint8_t *mark)
 {
@@ -116,8 +122,10 @@ static void queue_marked(struct skbt_demand *dm, const uint8_t *mark)
                 log_warning_errno(r, "cannot queue %u probes to attach (%m), ignoring", n);
                 return;
         }
-        for (uint32_t i = 0; i < n; i++)
+        for (uint32_t i = 0; i < n; i++) {
                 dm->queued[ids[i]] = true;
+                sync_unwanted(dm, ids[i]);
+        }
         dm->n_queued += n;
         dm->stats.attach_jobs++;
 }
@@ -142,6 +150,8 @@ const struct skbt_coverage *skbt_demand_session_start(struct skbt_demand *dm, ui
                 if (sel[i])
                         dm->want[i] |= bit;
                 dm->idle_since[i] = 0;
+                if (dm->queued[i])
+                        sync_unwanted(dm, i);
                 cov->total++;
                 if (p->link) {
                         cov->live++;
@@ -175,6 +185,9 @@ void skbt_demand_session_end(struct skbt_demand *dm, uint32_t slot, uint64_t now
                 dm->need[i] &= ~bit;
                 dm->want[i] &= ~bit;
                 skbt_live_probe_remove(l, i, bit);
+                /* Queued for it and for no one else: the worker drops it. */
+                if (dm->queued[i])
+                        sync_unwanted(dm, i);
                 if (!dm->need[i] && !dm->keep[i])
                         dm->idle_since[i] = now_ns;
         }
@@ -225,6 +238,39 @@ static void log_failures(struct skbt_demand *dm, const struct skbt_job_done *d, 
                     "its reason: ipftctl list)",
                     d->n - ok, d->n, first->name, first->is_return ? " (return)" : "",
                     first->error);
+}
+
+/*
+ * Probes the worker dropped from an attach job because no session needed them
+ * any more when their turn came.  One that a session or the keep-set wants
+ * again since then is queued again.
+ */
+static void dispatch_skipped(struct skbt_demand *dm, const struct skbt_job_done *d)
+{
+        struct skbt_loader *l = dm->l;
+        _cleanup_free_ uint8_t *mark = NULL;
+        bool again = false;
+
+        for (uint32_t k = d->n; k < d->n + d->n_skipped; k++) {
+                uint32_t i = d->ids[k];
+
+                if (dm->queued[i]) {
+                        dm->queued[i] = false;
+                        dm->n_queued--;
+                }
+                skbt_attacher_set_unwanted(dm->a, i, false);
+                dm->stats.cancelled++;
+                if (!dm->need[i] && !dm->keep[i])
+                        continue;
+                if (!mark)
+                        mark = calloc(l->n_probes ? l->n_probes : 1, 1);
+                if (mark) {
+                        mark[i] = 1;
+                        again = true;
+                }
+        }
+        if (again)
+                queue_marked(dm, mark);
 }
 
 static uint64_t dispatch_attach(struct skbt_demand *dm, struct skbt_job_done *d, uint64_t now_ns)
@@ -282,9 +328,10 @@ uint64_t skbt_demand_dispatch(struct skbt_demand *dm, uint64_t now_ns)
                 return 0;
         for (; d; d = next) {
                 next = d->next;
-                if (d->type == SKBT_JOB_ATTACH)
+                if (d->type == SKBT_JOB_ATTACH) {
                         changed |= dispatch_attach(dm, d, now_ns);
-                else if (d->type == SKBT_JOB_PRELOAD)
+                        dispatch_skipped(dm, d);
+                } else if (d->type == SKBT_JOB_PRELOAD)
                         dispatch_preload(dm, d);
                 else {
                         dm->stats.detach_ns += d->ns;
@@ -388,6 +435,8 @@ void skbt_demand_set_keep(struct skbt_demand *dm, struct skbt_regex *keep, bool 
                 if (k == dm->keep[i])
                         continue;
                 dm->keep[i] = k;
+                if (dm->queued[i])
+                        sync_unwanted(dm, i);
                 if (k && !p->link && mark)
                         mark[i] = 1;
                 else if (!k && !dm->need[i])

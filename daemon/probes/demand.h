@@ -48,6 +48,7 @@ struct skbt_demand_stats {
         uint64_t attached;       /* probes attached, over the daemon's life */
         uint64_t detached_links; /* links detached after their linger */
         uint64_t detached;       /* probes in them */
+        uint64_t cancelled;      /* queued attaches dropped: no session needed them any more */
         uint64_t attach_ns;      /* time the worker spent attaching (loads included) */
         uint64_t detach_ns;      /* time it spent detaching */
         uint64_t last_idle_ns;   /* when the daemon last became idle: nothing linked */

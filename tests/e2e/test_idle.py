@@ -348,5 +348,35 @@ def test_wait_attached(t):
             d.kill()
 
 
+def test_ended_session_cancels_queued_attaches(t):
+    """A session that ends while its probes are still queued leaves no attaching behind it
+    (the worker drops what no session needs any more), and a session that comes right after
+    and needs the same probes still gets every one of them."""
+    # Right after start-up nothing is loaded: each probe's attach loads its program first,
+    # slow enough for a 0.1 s session to end with most of its probes still queued.
+    d = t.new_daemon(["--idle-detach-after", "0"]).start()
+    try:
+        params = _trace_records(d, {"filter": {"proto": "icmp"}, "probes": "all",
+                                    "duration": 0.1})
+        total = [p["started"]["attach"]["total"] for p in params if "started" in p][0]
+        skbt.wait_for(lambda: _att(d)["pending"] == 0, 60, "the attach queue to drain")
+        st = _att(d)
+        check(st["cancelled_total"] > 0 and st["attached_total"] < total,
+              f"a 0.1 s session's {total} queued attaches all ran after it ended: {st}")
+        # Queued, dropped, needed again: another short session, and right after it one
+        # that needs the same probes gets full coverage.
+        _trace_records(d, {"filter": {"proto": "icmp"}, "probes": "all", "duration": 0.1})
+        with t.trace_on(d, "-p", "icmp", "--addr", t.topo.b4, "--probes", "all",
+                        "--wait-attached") as s:
+            t.topo.ping(t.topo.a, t.topo.b4, count=2)
+            s.wait_event(lambda ev: skbt.involves(ev, t.topo.b4), what="an ICMP event")
+        check("coverage: all" in s.result.stderr, f"summary: {s.result.stderr!r}\n"
+              f"{_att(d)}")
+        d.stop()
+    finally:
+        if d.running():
+            d.kill()
+
+
 if __name__ == "__main__":
     skbt.main(globals(), need_daemon=False)
