@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* kernel_btf.c - the running kernel's BTF, parsed once and shared */
 #include <errno.h>
+#include <stdio.h>
 
 #include <bpf/btf.h>
 
@@ -35,4 +36,22 @@ void skbt_kernel_btf_release(void)
         btf__free(kernel_btf);
         kernel_btf = NULL;
         kernel_btf_error = 0;
+}
+
+const struct btf_type *skbt_btf_func_find(const struct btf *btf, const char *module,
+                                          const char *name, struct skbt_btf_func *f)
+{
+        int32_t id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+        const struct btf_type *fn, *proto;
+
+        if (id < 0 || f->found)
+                return NULL;
+        fn = btf__type_by_id(btf, (uint32_t)id);
+        proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
+        if (!proto || !btf_is_func_proto(proto))
+                return NULL;
+        f->found = true;
+        f->btf_id = (uint32_t)id;
+        snprintf(f->module, sizeof(f->module), "%s", module ? module : "");
+        return proto;
 }

@@ -35,11 +35,9 @@ static const struct nf_target {
 #define NF_ARGS 3
 
 struct nf_found {
-        char module[64]; /* "" for vmlinux */
-        uint32_t btf_id;
+        struct skbt_btf_func fn;
         uint8_t pos[NF_ARGS]; /* xtables: skb, state, table; nftables: pktinfo, chain */
-        bool found;
-        char why[160]; /* found, but cannot be used */
+        char why[160];        /* found, but cannot be used */
 };
 
 /* Name of the struct a pointer parameter points to, "" for void *, NULL if not a pointer. */
@@ -67,21 +65,13 @@ static const char *pointee(const struct btf *btf, uint32_t type)
 static void scan_function(const struct btf *btf, const char *module, const struct nf_target *tg,
                           struct nf_found *f)
 {
-        const struct btf_type *fn, *proto;
+        const struct btf_type *proto = skbt_btf_func_find(btf, module, tg->func, &f->fn);
         const struct btf_param *p;
-        int32_t id = btf__find_by_name_kind(btf, tg->func, BTF_KIND_FUNC);
         bool have[NF_ARGS] = {};
         uint16_t n;
 
-        if (id < 0 || f->found)
+        if (!proto)
                 return;
-        fn = btf__type_by_id(btf, (uint32_t)id);
-        proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
-        if (!proto || !btf_is_func_proto(proto))
-                return;
-        f->found = true;
-        f->btf_id = (uint32_t)id;
-        snprintf(f->module, sizeof(f->module), "%s", module ? module : "");
         p = btf_params(proto);
         n = btf_vlen(proto);
         for (uint16_t i = 0; i < n && i < 6; i++) {
@@ -199,11 +189,11 @@ static bool nf_usable(struct skbt_loader *l, struct skbt_probe *p, const struct 
                 return false;
         }
         /* fentry names the module's BTF object as the attach target's. */
-        if (f->module[0] && skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE)) {
-                obj_fd = skbt_module_btf_fd(l, f->module);
+        if (f->fn.module[0] && skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE)) {
+                obj_fd = skbt_module_btf_fd(l, f->fn.module);
                 if (obj_fd < 0) {
                         skbt_probe_fail(l, p, "module %s has no BTF object to attach to",
-                                        f->module);
+                                        f->fn.module);
                         return false;
                 }
                 p->btf_obj_fd = obj_fd;
@@ -265,7 +255,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 char name[64];
                 int id;
 
-                if (!f->found)
+                if (!f->fn.found)
                         continue;
                 snprintf(name, sizeof(name), "nf:%s", tg->func);
                 if (!skbt_probe_wanted(opts, name) && !skbt_probe_wanted(opts, tg->func))
@@ -275,7 +265,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                         return;
                 p = &l->probes[id];
                 p->backend = l->backend;
-                p->btf_id = f->btf_id;
+                p->btf_id = f->fn.btf_id;
                 p->stamp = skbt_nf_stamp((uint32_t)id, tg->engine, f->pos);
                 p->target = strdup(tg->func);
                 if (!p->target)

@@ -30,10 +30,9 @@
 enum { ARG_INFO, ARG_RULE, ARG_CHAIN, ARG_TYPE, N_ARGS };
 
 struct hook_found {
-        char module[64]; /* "" for vmlinux */
-        uint32_t btf_id;
+        struct skbt_btf_func fn;
         uint8_t pos[N_ARGS]; /* SKBT_NFT_HOOK_NONE: no such argument */
-        bool found, conf;
+        bool conf;
         struct skbt_nf_conf c; /* the members of nf_conf this needs */
 };
 
@@ -117,20 +116,13 @@ static void scan_conf(const struct btf *btf, struct hook_found *f)
 
 static void scan(const struct btf *btf, const char *module, struct hook_found *f)
 {
-        int32_t id = btf__find_by_name_kind(btf, HOOK, BTF_KIND_FUNC);
-        const struct btf_type *fn, *proto;
+        const struct btf_type *proto;
         const struct btf_param *p;
 
         scan_conf(btf, f);
-        if (id < 0 || f->found)
+        proto = skbt_btf_func_find(btf, module, HOOK, &f->fn);
+        if (!proto)
                 return;
-        fn = btf__type_by_id(btf, (uint32_t)id);
-        proto = fn ? btf__type_by_id(btf, fn->type) : NULL;
-        if (!proto || !btf_is_func_proto(proto))
-                return;
-        f->found = true;
-        f->btf_id = (uint32_t)id;
-        snprintf(f->module, sizeof(f->module), "%s", module ? module : "");
         memset(f->pos, SKBT_NFT_HOOK_NONE, sizeof(f->pos));
         p = btf_params(proto);
         for (uint16_t i = 0; i < btf_vlen(proto) && i < 6; i++) {
@@ -156,7 +148,7 @@ static void scan_module(const struct btf *btf, const char *module, void *data)
 /* Why rules cannot be told with what the scan found; "" when they can. */
 static void hook_why(const struct hook_found *f, char *why, size_t len)
 {
-        if (!f->found)
+        if (!f->fn.found)
                 snprintf(why, len, "%s not found in kernel BTF (nf_tables not loaded?)", HOOK);
         else if (!f->conf)
                 snprintf(why, len, "kernel BTF lacks the nf_tables structures rules are read from");
@@ -209,9 +201,10 @@ void skbt_nft_rule_add(struct skbt_loader *l)
         scan(vmlinux, NULL, &f);
         skbt_btf_foreach_module(vmlinux, "nf_tables", scan_module, &f);
         hook_why(&f, why, sizeof(why));
-        if (!why[0] && f.module[0] && skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE) &&
-            (obj_fd = skbt_module_btf_fd(l, f.module)) < 0)
-                snprintf(why, sizeof(why), "module %s has no BTF object to attach to", f.module);
+        if (!why[0] && f.fn.module[0] &&
+            skbt_backend_has(l->backend, SKBT_BACKEND_F_PROG_PER_PROBE) &&
+            (obj_fd = skbt_module_btf_fd(l, f.fn.module)) < 0)
+                snprintf(why, sizeof(why), "module %s has no BTF object to attach to", f.fn.module);
         if (why[0]) {
                 snprintf(l->nft_rule_why, sizeof(l->nft_rule_why), "%s", why);
                 log_info("nftables rules not available: %s", why);
@@ -225,7 +218,7 @@ void skbt_nft_rule_add(struct skbt_loader *l)
         p = &l->probes[id];
         p->helper = true;
         p->backend = l->backend;
-        p->btf_id = f.btf_id;
+        p->btf_id = f.fn.btf_id;
         p->btf_obj_fd = obj_fd;
         for (int i = 0; i < N_ARGS; i++)
                 hi |= (uint64_t)(f.pos[i] & 0xf) << (4 * i);

@@ -14,6 +14,7 @@
 
 #include <bpf/btf.h>
 
+#include "kernel_btf.h"
 #include "macro.h"
 #include "symdb.h"
 #include "testlib.h"
@@ -275,6 +276,47 @@ static void test_handmade_btf(void)
         base = btf__new_empty();
         btf__add_int(base, "int", 4, BTF_INT_SIGNED);
         CHECK_INTEQ(skbt_drop_reasons_load(base, &reasons, &n_reasons), -ENOENT);
+        btf__free(base);
+}
+
+/* skbt_btf_func_find(): in a scan of vmlinux then modules, the first BTF that has it wins. */
+static void test_func_find(void)
+{
+        struct skbt_btf_func f = {};
+        const struct btf_type *proto;
+        struct btf *base = btf__new_empty(), *mod;
+        int int_id;
+
+        CHECK(base);
+        if (!base)
+                return;
+        int_id = btf__add_int(base, "int", 4, BTF_INT_SIGNED);
+        add_func(base, "in_vmlinux", int_id, (int[]){int_id, int_id}, 2);
+        btf__add_typedef(base, "not_a_func", int_id);
+        mod = btf__new_empty_split(base);
+        CHECK(mod);
+        if (!mod) {
+                btf__free(base);
+                return;
+        }
+        add_func(mod, "in_module", int_id, &int_id, 1);
+
+        CHECK(!skbt_btf_func_find(base, NULL, "in_module", &f) && !f.found);
+        CHECK(!skbt_btf_func_find(base, NULL, "not_a_func", &f) && !f.found);
+        proto = skbt_btf_func_find(mod, "mymod", "in_module", &f);
+        CHECK(proto && btf_is_func_proto(proto) && btf_vlen(proto) == 1);
+        CHECK(f.found && f.btf_id >= btf__type_cnt(base));
+        CHECK_STREQ(f.module, "mymod");
+        /* Found once: another module's copy neither replaces it nor is returned. */
+        CHECK(!skbt_btf_func_find(mod, "other", "in_module", &f));
+        CHECK_STREQ(f.module, "mymod");
+
+        f = (struct skbt_btf_func){};
+        proto = skbt_btf_func_find(base, NULL, "in_vmlinux", &f);
+        CHECK(proto && btf_vlen(proto) == 2 && f.found);
+        CHECK_STREQ(f.module, "");
+        CHECK(btf__type_by_id(base, f.btf_id) && btf_is_func(btf__type_by_id(base, f.btf_id)));
+        btf__free(mod);
         btf__free(base);
 }
 
@@ -552,6 +594,7 @@ int main(int argc, char **argv)
 
         test_fake_kernel(fake_kernel);
         test_handmade_btf();
+        test_func_find();
         test_fill_systems();
         test_ksyms(sample);
         report_host_kernel();
