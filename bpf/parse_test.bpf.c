@@ -5,6 +5,7 @@
 
 #include "skbt_filter.bpf.h"
 #include "skbt_cbpf.bpf.h"
+#include "skbt_inner.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -37,22 +38,6 @@ struct {
         __type(key, __u32);
         __type(value, struct test_scratch);
 } test_scratch SEC(".maps");
-
-/*
- * The inner packet's parse as the tracing path runs it: a global function,
- * verified once on its own (skbt_body.bpf.h, skbt_parse_inner_g()).  Inlined
- * after the outer parse, it would be verified again for every state the
- * outer parse ends in.
- */
-__noinline int test_parse_inner(const struct skbt_cbpf_buf *buf, __u32 len, struct skbt_tunnel *tun)
-{
-        if (!buf || !tun)
-                return 0;
-        if (len > SKBT_HDR_BUF)
-                len = SKBT_HDR_BUF;
-        skbt_parse_inner(buf->b, len, tun);
-        return 0;
-}
 
 SEC("tc")
 int parse_test(struct __sk_buff *skb)
@@ -92,7 +77,8 @@ int parse_test(struct __sk_buff *skb)
                 if (bpf_skb_load_bytes(skb, off + SKBT_HDR_MAX, s->hdr + SKBT_HDR_MAX, more) == 0)
                         result_len = SKBT_HDR_MAX + more;
         }
-        test_parse_inner((const struct skbt_cbpf_buf *)s->hdr, result_len, &s->tun);
+        /* The inner packet's parse as the tracing path runs it (skbt_inner.bpf.h). */
+        skbt_parse_inner_g((const struct skbt_cbpf_buf *)s->hdr, result_len, &s->tun);
         result = t;
         result_tun = s->tun;
         result_match = skbt_filter_match_layer(&test_filter, &t, &s->tun, test_mark);

@@ -10,6 +10,7 @@
 #include "skbt_abi.h"
 #include "skbt_filter.bpf.h"
 #include "skbt_cbpf.bpf.h"
+#include "skbt_inner.bpf.h"
 #include "skbt_fields.bpf.h"
 #include "skbt_ct.bpf.h"
 #include "skbt_record.h"
@@ -346,18 +347,6 @@ static __always_inline __u32 skbt_read_more(struct skbt_scratch *s, const struct
             bpf_probe_read_kernel(s->hdr + SKBT_HDR_MAX, more, head + start + SKBT_HDR_MAX) == 0)
                 s->hdr_all = SKBT_HDR_MAX + more;
         return s->hdr_all;
-}
-
-/* The inner packet of a tunnel, parsed once per hit.  Global: verified once. */
-__noinline int skbt_parse_inner_g(const struct skbt_cbpf_buf *buf, __u32 len,
-                                  struct skbt_tunnel *tun)
-{
-        if (!buf || !tun)
-                return 0;
-        if (len > SKBT_HDR_BUF)
-                len = SKBT_HDR_BUF;
-        skbt_parse_inner(buf->b, len, tun);
-        return 0;
 }
 
 /* The tunnel's inner packet in s->tun.inner, for a --layer filter or an event. */
