@@ -235,24 +235,14 @@ wait_idle() {
 # " partial=ATTACHED/TOTAL" (from its last progress line) when that limit ran out.
 wait_covered() {
         PARTIAL=
-        _w=0
-        while kill -0 "$2" 2>/dev/null; do
-                if grep -q "^Tracing" "$1" 2>/dev/null; then
-                        grep -q "^attaching .* attached already" "$1" || return 0
-                        grep -qE "^(all [0-9]+ probes attached|[0-9]+ probes settled) after" "$1" &&
-                                return 0
-                fi
-                _w=$((_w + 1))
-                if [ $_w -ge $((COVERWAIT * 10)) ]; then
-                        PARTIAL=$(sed -n 's/^attaching \([0-9]*\) probes: \([0-9]*\) done.*/ partial=\2\/\1/p' \
-                                "$1" | tail -n 1)
-                        [ -n "$PARTIAL" ] || PARTIAL=" partial=?"
-                        echo "vm-compare: not all probes attached after $COVERWAIT s:$PARTIAL; measuring anyway" >&2
-                        return 0
-                fi
-                sleep 0.1
-        done
-        fail "session exited before it was live: $(head -c 300 "$1")"
+        if wait_live "$1" "$2" "$COVERWAIT"; then
+                kill -0 "$2" 2>/dev/null || fail "session exited before it was live: $(head -c 300 "$1")"
+                return 0
+        fi
+        PARTIAL=$(sed -n 's/^attaching \([0-9]*\) probes: \([0-9]*\) done.*/ partial=\2\/\1/p' \
+                "$1" | tail -n 1)
+        [ -n "$PARTIAL" ] || PARTIAL=" partial=?"
+        echo "vm-compare: not all probes attached after $COVERWAIT s:$PARTIAL; measuring anyway" >&2
 }
 first_event() {
         firstline --timeout 300 -- ipftctl --socket $SOCK trace -c 1 -p icmp -o json |
