@@ -49,24 +49,8 @@ SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
 
-arg() {
-        sed -n "s/.*skbt\.cmp\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
-}
-BACKEND=$(arg backend)
-REGEX=$(arg regex)
-ROUNDS=$(arg rounds)
-IPERF_S=$(arg iperf)
-PINGS=$(arg pings)
-FIRSTRUNS=$(arg firstruns)
-HAVE_IPFT=$(arg ipft)
-LINGER=$(arg linger)
-BASE=$(arg base)
-COVERWAIT=$(arg coverwait)
-ALT=$(arg alt)
-for v in "$BACKEND" "$REGEX" "$ROUNDS" "$IPERF_S" "$PINGS" "$FIRSTRUNS" "$HAVE_IPFT" "$LINGER" \
-        "$COVERWAIT" "$ALT"; do
-        [ -n "$v" ] || fail "skbt.cmp.{backend,regex,rounds,iperf,pings,firstruns,ipft,linger,coverwait,alt} are required"
-done
+cmdline_args skbt.cmp BACKEND=backend REGEX=regex ROUNDS=rounds IPERF_S=iperf PINGS=pings \
+        FIRSTRUNS=firstruns HAVE_IPFT=ipft LINGER=linger BASE=base? COVERWAIT=coverwait ALT=alt
 # The backend of the tool being measured (skbtraced_round sets it; ipftrace2 takes BACKEND's).
 CUR_BACKEND=$BACKEND
 case $BACKEND in
@@ -98,14 +82,7 @@ phase() {
 }
 
 step "topology"
-for n in a b; do check "netns $n" "$IP" netns add $n; done
-check "veth" "$IP" link add va netns a type veth peer name vb netns b
-check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
-check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
-for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
-check "va up" ns a "$IP" link set va up
-check "vb up" ns b "$IP" link set vb up
-check "warm-up ping" ns a ping -c 1 -W 5 10.0.0.2 >/dev/null
+veth_ab
 for n in a b; do
         printf '%s\n' "table ip bench {" \
                 "  chain pre { type filter hook prerouting priority -300; meta mark set $MATCH; }" \
@@ -249,6 +226,7 @@ first_event() {
                 sed -n 's/^first_s=\([0-9.]*\) .*/\1/p'
 }
 
+# shellcheck disable=SC2153 # LINGER (no misspelt PINGER) is set by cmdline_args
 skbtraced_round() {
         _r=$1
         _bin=$2

@@ -26,18 +26,7 @@ set -u
 SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
-arg() {
-        sed -n "s/.*skbt\.ps\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
-}
-BACKEND=$(arg backend)
-SETS=$(arg sets)
-ROUNDS=$(arg rounds)
-IPERF_S=$(arg iperf)
-PINGS=$(arg pings)
-HAVE_IPFT=$(arg ipft)
-for v in "$BACKEND" "$SETS" "$ROUNDS" "$IPERF_S" "$PINGS" "$HAVE_IPFT"; do
-        [ -n "$v" ] || fail "skbt.ps.{backend,sets,rounds,iperf,pings,ipft} are required"
-done
+cmdline_args skbt.ps BACKEND=backend SETS=sets ROUNDS=rounds IPERF_S=iperf PINGS=pings HAVE_IPFT=ipft
 case $BACKEND in
 kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
 fentry) IPFT_BACKEND=ftrace ;;
@@ -45,23 +34,21 @@ fentry) IPFT_BACKEND=ftrace ;;
 esac
 
 step "topology: a -- b over veth (IPIP tunnel a <-> b inside it); c -- r (DNAT) -- s"
-for n in a b c r s; do check "netns $n" "$IP" netns add $n; done
-check "veth ab" "$IP" link add va netns a type veth peer name vb netns b
+veth_ab
+for n in c r s; do check "netns $n" "$IP" netns add $n; done
 check "veth cr" "$IP" link add vc netns c type veth peer name vr netns r
 check "veth rs" "$IP" link add vr2 netns r type veth peer name vs netns s
-check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
-check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
 check "addr c" ns c "$IP" addr add 10.1.0.1/24 dev vc
 check "addr r" ns r "$IP" addr add 10.1.0.254/24 dev vr
 check "addr r vip" ns r "$IP" addr add 10.1.0.100/32 dev vr
 check "addr r2" ns r "$IP" addr add 10.2.0.254/24 dev vr2
 check "addr s" ns s "$IP" addr add 10.2.0.2/24 dev vs
-for d in "a va" "b vb" "c vc" "r vr" "r vr2" "s vs"; do
+for d in "c vc" "r vr" "r vr2" "s vs"; do
         # shellcheck disable=SC2086 # two words
         set -- $d
         check "up $2" ns "$1" "$IP" link set "$2" up
 done
-for n in a b c r s; do check "lo $n" ns $n "$IP" link set lo up; done
+for n in c r s; do check "lo $n" ns $n "$IP" link set lo up; done
 check "route c" ns c "$IP" route add default via 10.1.0.254
 check "route s" ns s "$IP" route add default via 10.2.0.254
 check "forwarding" ns r sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
@@ -85,7 +72,6 @@ if ns a "$IP" link add tun0 type ipip local 10.0.0.1 remote 10.0.0.2 2>/dev/null
 else
         echo "SKBT-PS skip scenario=ipip reason=no-ipip-module"
 fi
-check "warm-up ab" ns a ping -c 1 -W 5 10.0.0.2
 check "warm-up crs" ns c ping -c 1 -W 5 10.1.0.100
 [ $TUNNEL = 0 ] || check "warm-up ipip" ns a ping -c 1 -W 5 10.9.0.2
 check "iperf3 server" ns b iperf3 -s -D

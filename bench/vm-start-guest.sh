@@ -24,30 +24,15 @@ OUT=/run/out
 PORT=47009
 mkdir -p $OUT
 
-arg() {
-        sed -n "s/.*skbt\.vmstart\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
-}
-BACKENDS=$(arg backends | tr , ' ')
-RUNS=$(arg runs)
-BTRUNS=$(arg btruns)
-REGEX=$(arg regex)
-if [ -z "$BACKENDS" ] || [ -z "$RUNS" ] || [ -z "$BTRUNS" ] || [ -z "$REGEX" ]; then
-        fail "skbt.vmstart.backends, runs, btruns and regex are required"
-fi
+cmdline_args skbt.vmstart BACKENDS=backends RUNS=runs BTRUNS=btruns REGEX=regex
+BACKENDS=$(echo "$BACKENDS" | tr , ' ')
 
 uptime_s() {
         cut -d' ' -f1 /proc/uptime
 }
 
 step "topology and traffic"
-for n in a b; do check "netns $n" "$IP" netns add $n; done
-check "veth" "$IP" link add va netns a type veth peer name vb netns b
-check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
-check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
-for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
-check "va up" ns a "$IP" link set va up
-check "vb up" ns b "$IP" link set vb up
-check "warm-up ping" ns a ping -c 1 -W 5 10.0.0.2
+veth_ab
 # 200 packets/s: the first event follows attach by a few ms at most, even under TCG.
 # floodgen runs at most 600 s at a time; the loop is bounded too (and so is the VM).
 (

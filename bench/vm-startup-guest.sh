@@ -20,15 +20,7 @@ SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
 
-arg() {
-        sed -n "s/.*skbt\.vmstartup\.$1=\([^ ]*\).*/\1/p" /proc/cmdline
-}
-BACKEND=$(arg backend)
-ROUNDS=$(arg rounds)
-BASE=$(arg base)
-if [ -z "$BACKEND" ] || [ -z "$ROUNDS" ]; then
-        fail "skbt.vmstartup.backend and rounds are required"
-fi
+cmdline_args skbt.vmstartup BACKEND=backend ROUNDS=rounds BASE=base?
 
 uptime_s() {
         cut -d' ' -f1 /proc/uptime

@@ -14,6 +14,11 @@
 #                    are; or until PID is gone (a --count session may be over: judged by its
 #                    output).  Fails if neither after 600 s; given SECONDS, returns 1 once
 #                    those have passed instead (the caller decides what that means)
+#   cmdline_args PREFIX VAR=KEY...  set each VAR from PREFIX.KEY=VALUE on the kernel command
+#                    line (a bench guest's settings); fails naming every missing one, unless
+#                    its KEY ends in '?' (then VAR may be empty)
+#   veth_ab [PING_WAIT]  namespaces a and b joined by veth: va 10.0.0.1/24 in a, vb 10.0.0.2/24
+#                    in b, all up; then one ping a -> b (waiting PING_WAIT s, default 5)
 #   bg CMD…          background traffic
 #   waitjobs         wait for what run and bg started (plain `wait` would wait for the daemon)
 # $IP is iproute2's ip (set by /init); always call it as "$IP", never as plain `ip`.
@@ -62,6 +67,34 @@ wait_live() {
                 fi
                 sleep 0.1
         done
+}
+
+cmdline_args() {
+        _prefix=$1
+        shift
+        _missing=
+        for _a in "$@"; do
+                _key=${_a#*=}
+                _opt=
+                case $_key in *\?) _opt=1 _key=${_key%\?} ;; esac
+                # The prefix's and key's dots are literal; a value ends at the next space.
+                _re=$(echo "$_prefix.$_key" | sed 's/\./\\./g')
+                _val=$(sed -n "s/.*$_re=\([^ ]*\).*/\1/p" /proc/cmdline)
+                [ -n "$_val" ] || [ -n "$_opt" ] || _missing="$_missing $_prefix.$_key"
+                eval "${_a%%=*}=\$_val"
+        done
+        [ -z "$_missing" ] || fail "the kernel command line lacks$_missing"
+}
+
+veth_ab() {
+        for _n in a b; do check "netns $_n" "$IP" netns add $_n; done
+        check "veth" "$IP" link add va netns a type veth peer name vb netns b
+        check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
+        check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
+        for _n in a b; do check "lo $_n" ns $_n "$IP" link set lo up; done
+        check "va up" ns a "$IP" link set va up
+        check "vb up" ns b "$IP" link set vb up
+        check "warm-up ping" ns a ping -c 1 -W "${1:-5}" 10.0.0.2 >/dev/null
 }
 
 JOBS=
