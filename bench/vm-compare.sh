@@ -36,9 +36,9 @@
 # build/).  Exit status 0 iff every boot completed; 77 when something needed is missing.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-builddir=${BUILDDIR:-$top/build}
+# shellcheck source=bench/vm-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vm-lib.sh"
+vm_init vm-compare
 kernel=6.12
 backends=
 regex=all
@@ -55,39 +55,12 @@ logdir=
 base=
 alt=none
 
-die() { printf 'vm-compare: %s\n' "$*" >&2; exit 2; }
-skip() { printf 'SKIP: vm-compare: %s\n' "$*"; exit 77; }
-
-while [ $# -gt 0 ]; do
-        case "$1" in
-        --kernel | --backends | --regex | --fentry-regex | --rounds | --iperf | --pings | \
-                --firstruns | --linger | --cover-wait | --timeout | --json | --log | --base | --alt)
-                [ $# -ge 2 ] || die "$1 needs a value"
-                case "$1" in
-                --kernel) kernel=$2 ;;
-                --backends) backends=$2 ;;
-                --regex) regex=$2 ;;
-                --fentry-regex) fentry_regex=$2 ;;
-                --rounds) rounds=$2 ;;
-                --iperf) iperf_s=$2 ;;
-                --pings) pings=$2 ;;
-                --firstruns) firstruns=$2 ;;
-                --linger) linger=$2 ;;
-                --cover-wait) cover_wait=$2 ;;
-                --timeout) timeout_s=$2 ;;
-                --json) json=$2 ;;
-                --log) logdir=$2 ;;
-                --base) base=$2 ;;
-                --alt) alt=$2 ;;
-                esac
-                shift 2 ;;
-        -h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
-for n in "$rounds" "$iperf_s" "$pings" "$firstruns" "$linger" "$cover_wait" "$timeout_s"; do
-        [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings, --firstruns, --linger, --cover-wait and --timeout want positive numbers"
-done
+vm_opts --kernel=kernel --backends=backends --regex=regex --fentry-regex=fentry_regex \
+        --rounds=rounds --iperf=iperf_s --pings=pings --firstruns=firstruns --linger=linger \
+        --cover-wait=cover_wait --timeout=timeout_s --json=json --log=logdir --base=base \
+        --alt=alt -- "$@"
+vm_positive "--rounds, --iperf, --pings, --firstruns, --linger, --cover-wait and --timeout" \
+        "$rounds" "$iperf_s" "$pings" "$firstruns" "$linger" "$cover_wait" "$timeout_s"
 case $alt in
 none | kprobe-multi | fentry | kprobe) ;;
 *) die "--alt wants kprobe-multi, fentry or kprobe" ;;
@@ -101,17 +74,10 @@ if [ -z "$backends" ]; then
         esac
 fi
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (qemu, as the VM tier runs it)"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-for t in iperf3 bpftool jq nft; do
-        command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps.sh)"
-done
-for f in daemon/skbtraced client/ipftctl bench/firstline bench/linktargets; do
-        [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first (meson compile -C $builddir)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vmcmp.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+vm_need_root
+vm_need_tools iperf3 bpftool jq nft
+vm_need_build daemon/skbtraced client/ipftctl bench/firstline bench/linktargets
+vm_workdir
 [ -n "$logdir" ] || logdir=$work
 mkdir -p "$logdir"
 
@@ -148,17 +114,13 @@ for be in "${belist[@]}"; do
         log=$logdir/vm-compare-$kernel-$be.log
         t0=$SECONDS
         brc=0
-        "$top/tests/vm/run-vm.sh" "$kernel" "$here/vm-compare-guest.sh" --timeout "$timeout_s" \
-                --quiet --log "$log" --append "$append" --module nf_tables --extra "${extra[@]}" \
-                >"$work/run-vm-$be.out" 2>&1 || brc=$?
+        vm_boot "$kernel" vm-compare-guest.sh "$timeout_s" "$log" "$work/run-vm-$be.out" \
+                --append "$append" --module nf_tables --extra "${extra[@]}" || brc=$?
         grep -a '^SKBT-CMP' "$log" | tr -d '\r' | sed "s/^SKBT-CMP /SKBT-CMP backend=$be /" \
                 >"$work/lines-$be" || true
         echo "SKBT-CMP backend=$be boot seconds=$((SECONDS - t0)) rc=$brc" >>"$work/lines-$be"
         cat "$work/lines-$be"
-        if [ $brc -ne 0 ]; then
-                tail -n 40 "$work/run-vm-$be.out" >&2
-                rc=1
-        fi
+        [ $brc -eq 0 ] || rc=1
 done
 
 if [ -n "$json" ]; then

@@ -26,7 +26,8 @@ set -u
 SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
-cmdline_args skbt.ps BACKEND=backend SETS=sets ROUNDS=rounds IPERF_S=iperf PINGS=pings HAVE_IPFT=ipft
+cmdline_args skbt.ps BACKEND=backend SETS=sets ROUNDS=rounds IPERF_S=iperf PINGS=pings \
+        HAVE_IPFT=ipft
 case $BACKEND in
 kprobe-multi | kprobe) IPFT_BACKEND=$BACKEND ;;
 fentry) IPFT_BACKEND=ftrace ;;

@@ -26,9 +26,9 @@
 # Needs root, qemu, the cached kernels, jq, nft, iperf3, bpftool and a build (BUILDDIR).
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-builddir=${BUILDDIR:-$top/build}
+# shellcheck source=bench/vm-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vm-lib.sh"
+vm_init vm-probeset
 kernel=6.12
 backend=kprobe-multi
 sets='all=--probes+all;groups=--probes+groups'
@@ -39,39 +39,14 @@ pings=200
 timeout_s=1800
 log=
 
-die() { printf 'vm-probeset: %s\n' "$*" >&2; exit 2; }
-while [ $# -gt 0 ]; do
-        case "$1" in
-        --kernel | --backend | --sets | --rounds | --iperf | --pings | --timeout | --log)
-                [ $# -ge 2 ] || die "$1 needs a value"
-                case "$1" in
-                --kernel) kernel=$2 ;;
-                --backend) backend=$2 ;;
-                --sets) sets=$2 ;;
-                --rounds) rounds=$2 ;;
-                --iperf) iperf_s=$2 ;;
-                --pings) pings=$2 ;;
-                --timeout) timeout_s=$2 ;;
-                --log) log=$2 ;;
-                esac
-                shift 2 ;;
-        -h | --help) awk 'NR > 2 && !/^#/ { exit } NR > 2 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
-for n in "$rounds" "$iperf_s" "$pings" "$timeout_s"; do
-        [[ $n =~ ^[1-9][0-9]*$ ]] || die "--rounds, --iperf, --pings and --timeout want positive numbers"
-done
+vm_opts --kernel=kernel --backend=backend --sets=sets --rounds=rounds --iperf=iperf_s \
+        --pings=pings --timeout=timeout_s --log=log -- "$@"
+vm_positive "--rounds, --iperf, --pings and --timeout" "$rounds" "$iperf_s" "$pings" "$timeout_s"
 [[ $sets != *' '* ]] || die "--sets: write spaces as '+'"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: vm-probeset: needs root"; exit 77; }
-for t in jq nft iperf3 bpftool; do
-        command -v "$t" >/dev/null || { echo "SKIP: vm-probeset: $t not installed"; exit 77; }
-done
-for f in daemon/skbtraced client/ipftctl; do
-        [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first (meson compile -C $builddir)"
-done
-work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vmps.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+vm_need_root
+vm_need_tools jq nft iperf3 bpftool
+vm_need_build daemon/skbtraced client/ipftctl
+vm_workdir
 [ -n "$log" ] || log=$work/console.log
 
 extra=("$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$(command -v jq)"
@@ -88,10 +63,8 @@ else
 fi
 append="skbt.ps.backend=$backend skbt.ps.sets=$sets skbt.ps.rounds=$rounds"
 append+=" skbt.ps.iperf=$iperf_s skbt.ps.pings=$pings skbt.ps.ipft=$have_ipft"
-"$top/tests/vm/run-vm.sh" "$kernel" "$here/vm-probeset-guest.sh" --timeout "$timeout_s" --quiet \
-        --log "$log" --append "$append" \
+vm_boot "$kernel" vm-probeset-guest.sh "$timeout_s" "$log" "$work/run-vm.out" --append "$append" \
         --module nf_tables --module nft_chain_nat --module nft_nat --module ipip \
-        --extra "${extra[@]}" >"$work/run-vm.out" 2>&1 ||
-        { tail -n 40 "$work/run-vm.out" >&2; exit 1; }
+        --extra "${extra[@]}" || exit 1
 grep -a '^SKBT-PS' "$log" | tr -d '\r' | python3 "$here/probeset-report.py" "$sets"
 grep -aq '^SKBT-PS done' "$log" || die "the guest did not finish (console: $log)"

@@ -18,9 +18,9 @@
 # Exit status 0 iff every measurement was made; 77 when something needed is missing.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-builddir=${BUILDDIR:-$top/build}
+# shellcheck source=bench/vm-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vm-lib.sh"
+vm_init vm-start
 kernel=6.12
 backends=kprobe-multi,fentry
 runs=20
@@ -31,56 +31,28 @@ timeout_s=2400
 json=
 log=
 
-die() { printf 'vm-start: %s\n' "$*" >&2; exit 2; }
-skip() { printf 'SKIP: vm-start: %s\n' "$*"; exit 77; }
-
-while [ $# -gt 0 ]; do
-        case "$1" in
-        --kernel | --backends | --runs | --btruns | --regex | --timeout | --json | --log)
-                [ $# -ge 2 ] || die "$1 needs a value"
-                case "$1" in
-                --kernel) kernel=$2 ;;
-                --backends) backends=$2 ;;
-                --runs) runs=$2 ;;
-                --btruns) btruns=$2 ;;
-                --regex) regex=$2 ;;
-                --timeout) timeout_s=$2 ;;
-                --json) json=$2 ;;
-                --log) log=$2 ;;
-                esac
-                shift 2 ;;
-        -h | --help) sed -n '5,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ && $btruns =~ ^[1-9][0-9]*$ ]] || die "--runs and --btruns want numbers"
+vm_opts --kernel=kernel --backends=backends --runs=runs --btruns=btruns --regex=regex \
+        --timeout=timeout_s --json=json --log=log -- "$@"
+vm_positive "--runs, --btruns and --timeout" "$runs" "$btruns" "$timeout_s"
 # The kernel command line carries the regex: no spaces.
 [[ $regex != *' '* ]] || die "--regex must not contain spaces"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (qemu, as the VM tier runs it)"
-bpftrace=$(command -v bpftrace) || skip "bpftrace not installed"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
-for f in daemon/skbtraced client/ipftctl bench/floodgen bench/firstline; do
-        [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first (meson compile -C $builddir)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vmstart.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+vm_need_root
+vm_need_tools bpftrace
+bpftrace=$(command -v bpftrace)
+vm_need_build daemon/skbtraced client/ipftctl bench/floodgen bench/firstline
+vm_workdir
 [ -n "$log" ] || log=$work/console.log
 
 append="skbt.vmstart.backends=$backends skbt.vmstart.runs=$runs skbt.vmstart.btruns=$btruns"
 append+=" skbt.vmstart.regex=$regex"
 # bpftrace brings LLVM and clang (~200 MiB of libraries): the initramfs gets big, not slow.
 rc=0
-"$top/tests/vm/run-vm.sh" "$kernel" "$here/vm-start-guest.sh" --timeout "$timeout_s" --quiet \
-        --log "$log" --append "$append" \
+vm_boot "$kernel" vm-start-guest.sh "$timeout_s" "$log" "$work/run-vm.out" --append "$append" \
         --extra "$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$builddir/bench/floodgen" \
-        "$builddir/bench/firstline" "$bpftrace" >"$work/run-vm.out" 2>&1 || rc=$?
+        "$builddir/bench/firstline" "$bpftrace" || rc=$?
 grep -a '^SKBT-VMSTART' "$log" | tr -d '\r' || true
-if [ $rc -ne 0 ]; then
-        tail -n 40 "$work/run-vm.out" >&2
-        exit 1
-fi
+[ $rc -eq 0 ] || exit 1
 if [ -n "$json" ]; then
         grep -a '^SKBT-VMSTART' "$log" | tr -d '\r' | python3 -c '
 import json, sys

@@ -16,9 +16,9 @@
 # (BUILDDIR, default build/).  Exit status 0 iff every round finished.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-builddir=${BUILDDIR:-$top/build}
+# shellcheck source=bench/vm-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/vm-lib.sh"
+vm_init vm-startup
 kernel=6.12
 backend=kprobe-multi
 rounds=2
@@ -26,48 +26,26 @@ base=
 timeout_s=1500
 log=
 
-die() { printf 'vm-startup: %s\n' "$*" >&2; exit 2; }
-
-while [ $# -gt 0 ]; do
-        case "$1" in
-        --kernel | --backend | --rounds | --base | --timeout | --log)
-                [ $# -ge 2 ] || die "$1 needs a value"
-                case "$1" in
-                --kernel) kernel=$2 ;;
-                --backend) backend=$2 ;;
-                --rounds) rounds=$2 ;;
-                --base) base=$2 ;;
-                --timeout) timeout_s=$2 ;;
-                --log) log=$2 ;;
-                esac
-                shift 2 ;;
-        -h | --help) sed -n '5,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$1'" ;;
-        esac
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a number"
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: vm-startup: needs root"; exit 77; }
-jq=$(command -v jq) || die "jq not installed"
-for f in daemon/skbtraced client/ipftctl; do
-        [ -x "$builddir/$f" ] || die "$builddir/$f missing: build first"
-done
+vm_opts --kernel=kernel --backend=backend --rounds=rounds --base=base --timeout=timeout_s \
+        --log=log -- "$@"
+vm_positive "--rounds and --timeout" "$rounds" "$timeout_s"
+vm_need_root
+vm_need_tools jq
+jq=$(command -v jq)
+vm_need_build daemon/skbtraced client/ipftctl
 extra=("$builddir/daemon/skbtraced" "$builddir/client/ipftctl" "$jq")
 if [ -n "$base" ]; then
         [ -x "$base" ] || die "--base $base: not an executable"
         extra+=("$base:/usr/bin/skbtraced-base")
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/skbt-vmstartup.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+vm_workdir
 [ -n "$log" ] || log=$work/console.log
 append="skbt.vmstartup.backend=$backend skbt.vmstartup.rounds=$rounds"
 append+=" skbt.vmstartup.base=$([ -n "$base" ] && echo 1 || echo 0)"
 rc=0
-"$top/tests/vm/run-vm.sh" "$kernel" "$here/vm-startup-guest.sh" --timeout "$timeout_s" --quiet \
-        --log "$log" --append "$append" --extra "${extra[@]}" >"$work/run-vm.out" 2>&1 || rc=$?
+vm_boot "$kernel" vm-startup-guest.sh "$timeout_s" "$log" "$work/run-vm.out" --append "$append" \
+        --extra "${extra[@]}" || rc=$?
 grep -a '^SKBT-VMSTARTUP' "$log" | tr -d '\r' || true
-if [ $rc -ne 0 ]; then
-        tail -n 30 "$work/run-vm.out" >&2
-        exit 1
-fi
+[ $rc -eq 0 ] || exit 1
 grep -aq '^SKBT-VMSTARTUP done' "$log" || die "the guest did not finish (see $log)"
