@@ -268,7 +268,9 @@ skbtraced_round() {
         # progress says when all were (full coverage).
         wait_idle
         phase nomatch "$_tool" "$_r"
-        rm -f "$OUT/nomatch-$_r"
+        # The stderr files too: a --base or --alt round reuses the names, and the wait below
+        # could read the previous round's "all N probes attached" before the shell truncates it.
+        rm -f "$OUT/nomatch-$_r" "$OUT/nomatch-$_r.err" "$OUT/match-$_r.err"
         firstline --ready "$OUT/nomatch-$_r" --timeout 3000 -- ipftctl --socket $SOCK trace \
                 -m $NOMATCH -o json >/dev/null 2>"$OUT/nomatch-$_r.err" &
         _spid=$!
