@@ -83,6 +83,267 @@ static __always_inline void skbt_nf_read_str(char *dst, __u64 src)
 }
 
 /*
+ * iptables rule numbers (--nf-rules), from the per-rule counters.  For each
+ * entry whose matches all matched, ipt_do_table() adds to the entry's
+ * counter (this CPU's copy) before its target runs, with bottom halves off:
+ * between an evaluation's entry and its return only that evaluation (and
+ * one nested in it) moves this CPU's counters.  So the entry program keeps
+ * this CPU's packet count of every entry of the table, and the return
+ * program replays the walk the kernel made over the entries that moved:
+ * sequential entries, jumps into user chains (pushed unless a goto),
+ * RETURN, until an absolute verdict (a rule, or the underflow entry: the
+ * policy).  An entry with a target of its own (REJECT, MARK, LOG...) ended
+ * the walk unless a later entry on the path moved.  The rule number counts
+ * from the chain's first rule, as 'iptables -L --line-numbers' does; a user
+ * chain's name is the error entry before its first rule.  Only for records
+ * of sessions that asked (and IPv4's ip_tables only, for now).
+ */
+#define SKBT_XT_SLOTS 2048   /* entries looked at: by offset / 128 */
+#define SKBT_XT_SLOT_SHIFT 7 /* an ipt_entry with the smallest target takes 152 bytes */
+#define SKBT_XT_STACK 8      /* user chain depth followed */
+#define SKBT_XT_RETURN (-5)  /* XT_RETURN: -NF_REPEAT - 1 */
+#define SKBT_IPT_F_GOTO 0x02 /* include/uapi/linux/netfilter_ipv4/ip_tables.h */
+#define SKBT_NFPROTO_IPV4 2
+
+/* A walk's state: in the map, not on the stack (the entry program's stack is nearly full). */
+struct skbt_xt_walk {
+        __u64 base, cpu_off;
+        __u32 size, off, prev;
+        /* the replay (skbt_xt_rule_resolve()): */
+        __u32 head, pos, sp, underflow, hook_entry;
+        __u32 st_off[SKBT_XT_STACK], st_head[SKBT_XT_STACK], st_pos[SKBT_XT_STACK];
+        __u32 found_off, found_head, found_pos;
+        __u8 found; /* 1: an absolute verdict; 2: a target of its own, so far */
+};
+
+struct skbt_xt_snap {
+        __u64 base; /* the entries counted (xt_table_info.entries), 0: none */
+        __u32 size;
+        __u32 pad;
+        struct skbt_xt_walk w;
+        __u64 cnt[SKBT_XT_SLOTS];  /* this CPU's packet count of the entry at slot */
+        __u32 prev[SKBT_XT_SLOTS]; /* offset of the entry before it */
+};
+
+/* One per evaluation depth: bottom halves are off during one, so no other task comes between. */
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, SKBT_NF_DEPTH);
+        __type(key, __u32);
+        __type(value, struct skbt_xt_snap);
+} xt_snap SEC(".maps");
+
+/* This CPU's packet count of entry e (xt_get_this_cpu_counter()). */
+static __always_inline __u64 skbt_xt_pcnt(__u64 e, __u64 cpu_off)
+{
+        __u64 c = skbt_nf_read_u64(e, *(volatile __u16 *)&nf_conf.ipt_pcnt);
+
+        return *(volatile __u8 *)&nf_conf.xt_percpu ? skbt_nf_read_u64(c + cpu_off, 0) : c;
+}
+
+static __always_inline __u16 skbt_nf_read_u16(__u64 base, __u32 off)
+{
+        __u16 v = 0;
+
+        bpf_probe_read_kernel(&v, sizeof(v), (void *)(base + off));
+        return v;
+}
+
+/* bpf_loop()'s context must be on the stack: it points into the map. */
+struct skbt_xt_ctx {
+        struct skbt_xt_snap *s;
+};
+
+static long skbt_xt_snap_one(__u32 i, void *data)
+{
+        struct skbt_xt_snap *s = ((struct skbt_xt_ctx *)data)->s;
+        struct skbt_xt_walk *w = &s->w;
+        __u32 slot = w->off >> SKBT_XT_SLOT_SHIFT;
+        __u64 e = w->base + w->off;
+        __u16 next;
+
+        if (w->off >= w->size || slot >= SKBT_XT_SLOTS)
+                return 1;
+        s->cnt[slot] = skbt_xt_pcnt(e, w->cpu_off);
+        s->prev[slot] = w->prev;
+        next = skbt_nf_read_u16(e, nf_conf.ipt_next);
+        if (!next)
+                return 1;
+        w->prev = w->off;
+        w->off += next;
+        return 0;
+}
+
+/* This CPU's per-CPU area offset (this_cpu_ptr()): __per_cpu_offset[cpu], found by the daemon. */
+static __always_inline __u64 skbt_xt_cpu_off(void)
+{
+        if (!*(volatile __u8 *)&nf_conf.xt_percpu)
+                return 0;
+        return skbt_nf_read_u64(*(volatile __u64 *)&nf_conf.xt_pcpu_offset,
+                                8 * (bpf_get_smp_processor_id() & 0xffff));
+}
+
+/* At an evaluation's entry (depth d) of table (struct xt_table *): count. Global: verified once. */
+__noinline int skbt_xt_snapshot(__u64 table, __u32 d)
+{
+        struct skbt_xt_ctx c;
+        struct skbt_xt_snap *snap;
+        struct skbt_xt_walk *w;
+        __u64 priv;
+
+        snap = bpf_map_lookup_elem(&xt_snap, &d);
+        if (!snap)
+                return 0;
+        snap->base = 0;
+        priv = table ? skbt_nf_read_u64(table, nf_conf.xt_private) : 0;
+        if (!priv)
+                return 0;
+        w = &snap->w;
+        __builtin_memset(w, 0, sizeof(*w));
+        w->base = priv + nf_conf.xti_entries;
+        w->size = (__u32)skbt_nf_read_u64(priv, nf_conf.xti_size);
+        w->cpu_off = skbt_xt_cpu_off();
+        c.s = snap;
+        bpf_loop(SKBT_XT_SLOTS, skbt_xt_snap_one, &c, 0);
+        snap->base = w->base;
+        snap->size = w->size;
+        return 0;
+}
+
+static __always_inline void skbt_xt_found(struct skbt_xt_walk *w, __u32 off, __u8 how)
+{
+        w->found = how;
+        w->found_off = off;
+        w->found_head = w->head;
+        w->found_pos = w->pos;
+}
+
+/* A standard target's verdict v at entry off (next bytes long): follow it; 1 to stop. */
+static __always_inline long skbt_xt_follow(struct skbt_xt_walk *w, __u64 e, __u32 off, __u16 next,
+                                           __s32 v)
+{
+        __u32 sp;
+
+        if (v < 0 && v != SKBT_XT_RETURN) {
+                skbt_xt_found(w, off, 1);
+                return 1;
+        }
+        if (v == SKBT_XT_RETURN) {
+                if (!w->sp) {
+                        /* Out of the built-in chain: its policy (the underflow entry). */
+                        w->off = w->underflow;
+                        return 0;
+                }
+                sp = (w->sp - 1) & (SKBT_XT_STACK - 1);
+                w->sp = sp;
+                w->off = w->st_off[sp];
+                w->head = w->st_head[sp];
+                w->pos = w->st_pos[sp];
+                return 0;
+        }
+        if ((__u32)v == off + next) { /* a rule without a target: on to the next */
+                w->off = off + next;
+                w->pos++;
+                return 0;
+        }
+        if (!(skbt_nf_read_u8(e, nf_conf.ipt_flags) & SKBT_IPT_F_GOTO)) {
+                if (w->sp >= SKBT_XT_STACK)
+                        return 1;
+                sp = w->sp & (SKBT_XT_STACK - 1);
+                w->st_off[sp] = off + next;
+                w->st_head[sp] = w->head;
+                w->st_pos[sp] = w->pos + 1;
+                w->sp = sp + 1;
+        }
+        w->off = (__u32)v;
+        w->head = (__u32)v;
+        w->pos = 1;
+        return 0;
+}
+
+static long skbt_xt_step(__u32 i, void *data)
+{
+        struct skbt_xt_snap *s = ((struct skbt_xt_ctx *)data)->s;
+        struct skbt_xt_walk *w = &s->w;
+        __u32 off = w->off, slot = off >> SKBT_XT_SLOT_SHIFT;
+        __u64 e = w->base + off, t, tg;
+        __u16 next;
+
+        if (off >= w->size || slot >= SKBT_XT_SLOTS)
+                return 1;
+        next = skbt_nf_read_u16(e, nf_conf.ipt_next);
+        if (!next)
+                return 1;
+        if (skbt_xt_pcnt(e, w->cpu_off) == s->cnt[slot]) {
+                /* Did not match (or its moves are used up by earlier visits). */
+                w->off = off + next;
+                w->pos++;
+                return 0;
+        }
+        s->cnt[slot]++;
+        t = e + skbt_nf_read_u16(e, nf_conf.ipt_target);
+        tg = skbt_nf_read_u64(t, nf_conf.tgt_kernel);
+        if (skbt_nf_read_u64(tg, nf_conf.xtg_target)) {
+                /* A target of its own: the verdict, unless a later entry on the path moved. */
+                skbt_xt_found(w, off, 2);
+                w->off = off + next;
+                w->pos++;
+                return 0;
+        }
+        return skbt_xt_follow(w, e, off, next, (__s32)skbt_nf_read_u64(t, nf_conf.tgt_data));
+}
+
+/*
+ * At the return of the evaluation at depth d (hook hook): which entry
+ * decided, into out.  Global: verified once, in the return programs only.
+ */
+__noinline int skbt_xt_rule_resolve(__u32 d, __u32 hook, struct skbt_nf *out)
+{
+        struct skbt_xt_ctx c;
+        struct skbt_xt_snap *snap;
+        struct skbt_xt_walk *w;
+        __u64 priv;
+        __u32 prev;
+
+        if (!out)
+                return 0;
+        snap = bpf_map_lookup_elem(&xt_snap, &d);
+        if (!snap || !snap->base || hook >= 5)
+                return 0;
+        w = &snap->w;
+        __builtin_memset(w, 0, sizeof(*w));
+        w->base = snap->base;
+        w->size = snap->size;
+        w->cpu_off = skbt_xt_cpu_off();
+        /* xt_table_info is entries' container: its hook offsets are before them. */
+        priv = w->base - nf_conf.xti_entries;
+        w->hook_entry = (__u32)skbt_nf_read_u64(priv, nf_conf.xti_hook_entry + 4 * hook);
+        w->underflow = (__u32)skbt_nf_read_u64(priv, nf_conf.xti_underflow + 4 * hook);
+        w->off = w->hook_entry;
+        w->head = w->hook_entry;
+        w->pos = 1;
+        c.s = snap;
+        bpf_loop(2 * SKBT_XT_SLOTS, skbt_xt_step, &c, 0);
+        snap->base = 0;
+        if (!w->found)
+                return 0;
+        if (w->found_off == w->underflow) {
+                out->rule_type = SKBT_NF_RULE_POLICY;
+                return 0;
+        }
+        out->rule_type = SKBT_NF_RULE_RULE;
+        out->rule_pos = w->found_pos;
+        if (w->found_head == w->hook_entry)
+                return 0;
+        /* A user chain: the error entry before its first rule holds its name. */
+        prev = snap->prev[(w->found_head >> SKBT_XT_SLOT_SHIFT) & (SKBT_XT_SLOTS - 1)];
+        skbt_nf_read_str(out->rule_chain, w->base + prev +
+                                              skbt_nf_read_u16(w->base + prev, nf_conf.ipt_target) +
+                                              nf_conf.tgt_data);
+        return 0;
+}
+
+/*
  * A new frame on this task's stack for an evaluation that starts (its record
  * in (*ret)->f[*ret_d]); NULL when none can be had (too deep, no memory).
  */
@@ -181,6 +442,11 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
                                                        : *(volatile __u32 *)&nf_conf.xt_name;
 
                 skbt_nf_read_str(f->nf.table, c + off);
+                /* --nf-rules: iptables' counters now, for the rule number at the return. */
+                if (engine == SKBT_NF_XTABLES && f->nf.pf == SKBT_NFPROTO_IPV4 &&
+                    *(volatile __u8 *)&nf_conf.xt_rules &&
+                    (mask & *(volatile __u64 *)&nf_rule_sessions))
+                        skbt_xt_snapshot(c, d);
         }
         return 0;
 }
@@ -292,8 +558,8 @@ static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u
         skbt_stat_inc(SKBT_STAT_EMITTED);
 }
 
-/* The evaluation returned verdict. */
-static __always_inline int skbt_nf_leave(__u64 verdict)
+/* The evaluation returned verdict.  nf: a constant, false for a tc or XDP program's run. */
+static __always_inline int skbt_nf_leave(__u64 verdict, const bool nf)
 {
         __u64 key = bpf_get_current_pid_tgid();
         struct skbt_nf_frames *fr;
@@ -311,6 +577,12 @@ static __always_inline int skbt_nf_leave(__u64 verdict)
                 return 0;
         d -= 1;
         fr->depth = d;
+        asm volatile("%[v] &= 3" : [v] "+r"(d));
+        /* Not in skbt_nf_send(): the drop probes that send a verdict early carry none of it. */
+        if (nf && fr->f[d].nf.engine == SKBT_NF_XTABLES && fr->f[d].nf.pf == SKBT_NFPROTO_IPV4 &&
+            (fr->f[d].ev.sessions & *(volatile __u64 *)&nf_rule_sessions) &&
+            *(volatile __u8 *)&nf_conf.xt_rules)
+                skbt_xt_rule_resolve(d, fr->f[d].nf.hook, &fr->f[d].nf);
         skbt_nf_send(fr, d, (__u32)verdict);
         return 0;
 }

@@ -258,7 +258,7 @@ int skbt_nf_fexit(__u64 *ctx)
         if (skbt_idle())
                 return 0;
         bpf_get_func_ret(ctx, &ret);
-        return skbt_nf_leave(ret);
+        return skbt_nf_leave(ret, true);
 }
 
 SEC("kprobe.multi")
@@ -276,7 +276,7 @@ int skbt_nf_kmulti_ret(struct pt_regs *ctx)
 {
         if (skbt_idle())
                 return 0;
-        return skbt_nf_leave(ctx->ax);
+        return skbt_nf_leave(ctx->ax, true);
 }
 
 SEC("kprobe")
@@ -294,7 +294,7 @@ int skbt_nf_kretprobe(struct pt_regs *ctx)
 {
         if (skbt_idle())
                 return 0;
-        return skbt_nf_leave(ctx->ax);
+        return skbt_nf_leave(ctx->ax, true);
 }
 
 /*
@@ -318,7 +318,7 @@ int skbt_prog_fexit(__u64 *ctx)
         if (skbt_idle())
                 return 0;
         bpf_get_func_ret(ctx, &ret);
-        return skbt_nf_leave(ret);
+        return skbt_nf_leave(ret, false);
 }
 
 /*

@@ -386,7 +386,23 @@ struct skbt_nf_conf {
         __u8 handle_bits;
         __u8 last_shift; /* ... and is_last (1 bit) */
         __u8 rules;      /* the hook is attached: rules can be told */
-        __u8 pad;
+        __u8 xt_rules;   /* iptables rule numbers can be told (the members below found) */
+        /* iptables (ip_tables) rule numbers, from the per-rule counters (skbt_nf.bpf.h): */
+        __u32 xt_private;     /* xt_table.private (struct xt_table_info *) */
+        __u32 xti_size;       /* xt_table_info.size: bytes of entries */
+        __u32 xti_hook_entry; /* xt_table_info.hook_entry[0] (u32 per hook) */
+        __u32 xti_underflow;  /* xt_table_info.underflow[0] */
+        __u32 xti_entries;    /* xt_table_info.entries (the blob) */
+        __u16 ipt_target;     /* ipt_entry.target_offset (u16) */
+        __u16 ipt_next;       /* ipt_entry.next_offset (u16) */
+        __u16 ipt_pcnt;       /* ipt_entry.counters.pcnt */
+        __u16 ipt_flags;      /* ipt_entry.ip.flags (u8; IPT_F_GOTO) */
+        __u16 tgt_kernel;     /* xt_entry_target.u.kernel.target (struct xt_target *) */
+        __u16 tgt_data;       /* xt_entry_target.data: a standard verdict, an error's name */
+        __u16 xtg_target;     /* xt_target.target (NULL: the standard target) */
+        __u8 xt_percpu;       /* counters are per CPU (more than one possible CPU) */
+        __u8 pad2;
+        __u64 xt_pcpu_offset; /* with xt_percpu: &__per_cpu_offset[0] (kallsyms) */
 };
 
 /*

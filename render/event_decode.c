@@ -1113,7 +1113,7 @@ static int nf_rule(struct dctx *c, struct skbt_nf *rule)
 {
         char key[16];
         unsigned i = 0;
-        bool policy = false, handle = false;
+        bool policy = false, handle = false, position = false;
         size_t n;
         int r = json_scan_object(&c->js);
 
@@ -1128,6 +1128,7 @@ static int nf_rule(struct dctx *c, struct skbt_nf *rule)
                         handle = true;
                 } else if (strcmp(key, "position") == 0) {
                         r = json_scan_u32(&c->js, &rule->rule_pos);
+                        position = true;
                 } else if (strcmp(key, "chain") == 0) {
                         /* One byte short: the record's names are NUL-terminated. */
                         r = json_scan_string(&c->js, rule->rule_chain, sizeof(rule->rule_chain) - 1,
@@ -1138,8 +1139,10 @@ static int nf_rule(struct dctx *c, struct skbt_nf *rule)
         }
         if (r < 0)
                 return r;
-        if (policy == handle)
-                return json_scan_fail(&c->js, "netfilter rule: want a handle or policy true");
+        /* nftables names a rule by its handle, iptables by its position. */
+        if (policy == (handle || position))
+                return json_scan_fail(&c->js,
+                                      "netfilter rule: want a handle, a position or policy true");
         rule->rule_type = policy ? SKBT_NF_RULE_POLICY : SKBT_NF_RULE_RULE;
         return 0;
 }

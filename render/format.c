@@ -753,8 +753,11 @@ void skbt_format_nf_text(struct strbuf *out, const struct skbt_nf *nf, uint32_t 
                 strbuf_puts(out, " rule=policy");
                 return;
         }
-        strbuf_puts(out, " rule_handle=");
-        strbuf_put_u64(out, nf->rule_handle);
+        /* iptables rules have no handle: their number in the chain says which. */
+        if (nf->engine == SKBT_NF_NFTABLES) {
+                strbuf_puts(out, " rule_handle=");
+                strbuf_put_u64(out, nf->rule_handle);
+        }
         if (nf->rule_pos) {
                 strbuf_puts(out, " rule_pos=");
                 strbuf_put_u64(out, nf->rule_pos);
@@ -793,10 +796,16 @@ static void put_nf_json(struct strbuf *out, const struct skbt_nf *nf, uint32_t v
         if (rules && nf->rule_type == SKBT_NF_RULE_POLICY) {
                 strbuf_puts(out, ",\"rule\":{\"policy\":true}");
         } else if (rules && nf->rule_type == SKBT_NF_RULE_RULE) {
-                strbuf_puts(out, ",\"rule\":{\"handle\":");
-                strbuf_put_u64(out, nf->rule_handle);
-                if (nf->rule_pos) {
-                        strbuf_puts(out, ",\"position\":");
+                /* iptables: no handle, the position (its number in the chain) always. */
+                if (nf->engine == SKBT_NF_NFTABLES) {
+                        strbuf_puts(out, ",\"rule\":{\"handle\":");
+                        strbuf_put_u64(out, nf->rule_handle);
+                        if (nf->rule_pos) {
+                                strbuf_puts(out, ",\"position\":");
+                                strbuf_put_u64(out, nf->rule_pos);
+                        }
+                } else {
+                        strbuf_puts(out, ",\"rule\":{\"position\":");
                         strbuf_put_u64(out, nf->rule_pos);
                 }
                 if (nf->rule_chain[0]) {

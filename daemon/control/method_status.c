@@ -103,6 +103,9 @@ static json_object *netfilter_to_json(struct skbtraced *d)
         /* The rule behind a verdict (nf_rules): can it be told, and is the hook on now. */
         rules = hook && hook->attached;
         json_object_object_add(n, "rules", json_object_new_boolean(rules));
+        /* iptables rule numbers (per-rule counters), with or without nftables' hook. */
+        json_object_object_add(n, "iptables_rules",
+                               json_object_new_boolean(l->nf_conf && l->nf_conf->xt_rules));
         if (!rules)
                 json_object_object_add(n, "rules_unavailable",
                                        json_object_new_string(hook && hook->error

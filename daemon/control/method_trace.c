@@ -251,7 +251,8 @@ static int check_nf_rules(struct vl_call *call)
         const struct skbt_probe *p =
             l->nft_hook_id < l->n_probes ? &l->probes[l->nft_hook_id] : NULL;
 
-        if (p && p->attached)
+        /* nftables' rules through its trace hook, iptables' numbers from the counters. */
+        if ((p && p->attached) || (l->nf_conf && l->nf_conf->xt_rules))
                 return 0;
         /* The message names the parameter: ipftctl shows only the message. */
         return vl_error(call, VL_ERR_NOT_SUPPORTED, "nf_rules",

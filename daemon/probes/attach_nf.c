@@ -102,7 +102,48 @@ static void scan_function(const struct btf *btf, const char *module, const struc
 struct nf_offsets {
         struct skbt_nf_conf c;
         bool state, xt, nft, ebt;
+        uint32_t xt_rules; /* XT_R_* found (in whichever BTF has them) */
 };
+
+/* What iptables rule numbers read (bpf/skbt_nf.bpf.h skbt_xt_snapshot()): all or none. */
+static const struct {
+        const char *type, *path;
+} xt_rule_members[] = {
+    {"xt_table", "private"},         {"xt_table_info", "size"},
+    {"xt_table_info", "hook_entry"}, {"xt_table_info", "underflow"},
+    {"xt_table_info", "entries"},    {"ipt_entry", "target_offset"},
+    {"ipt_entry", "next_offset"},    {"ipt_entry", "counters.pcnt"},
+    {"ipt_entry", "ip.flags"},       {"xt_entry_target", "u.kernel.target"},
+    {"xt_entry_target", "data"},     {"xt_target", "target"},
+};
+
+static void xt_rule_set(struct skbt_nf_conf *c, size_t i, uint32_t off)
+{
+        uint32_t *u32s[] = {&c->xt_private, &c->xti_size, &c->xti_hook_entry, &c->xti_underflow,
+                            &c->xti_entries};
+        uint16_t *u16s[] = {&c->ipt_target, &c->ipt_next, &c->ipt_pcnt,  &c->ipt_flags,
+                            &c->tgt_kernel, &c->tgt_data, &c->xtg_target};
+
+        if (i < ARRAY_SIZE(u32s))
+                *u32s[i] = off;
+        else
+                *u16s[i - ARRAY_SIZE(u32s)] = (uint16_t)off;
+}
+
+static void scan_xt_rules(const struct btf *btf, struct nf_offsets *o)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(xt_rule_members); i++) {
+                uint32_t off;
+
+                if ((o->xt_rules & (1u << i)) ||
+                    skbt_btf_member_path(btf, xt_rule_members[i].type, xt_rule_members[i].path,
+                                         &off, NULL) < 0 ||
+                    (i >= 5 && off > UINT16_MAX))
+                        continue;
+                xt_rule_set(&o->c, i, off);
+                o->xt_rules |= 1u << i;
+        }
+}
 
 static void scan_offsets(const struct btf *btf, struct nf_offsets *o)
 {
@@ -121,6 +162,7 @@ static void scan_offsets(const struct btf *btf, struct nf_offsets *o)
                     skbt_btf_member_offset(btf, "nft_chain", "name", &o->c.chain_name) == 0 &&
                     skbt_btf_member_offset(btf, "nft_chain", "table", &o->c.chain_table) == 0 &&
                     skbt_btf_member_offset(btf, "nft_table", "name", &o->c.table_name) == 0;
+        scan_xt_rules(btf, o);
 }
 
 static void scan_btf(const struct btf *btf, const char *module, struct nf_found *found,
@@ -224,6 +266,23 @@ static void nf_add_unsupported(struct skbt_loader *l)
         }
 }
 
+/* A kernel symbol's address from /proc/kallsyms (any type), 0 if absent or hidden. */
+static uint64_t kallsyms_addr(const char *name)
+{
+        FILE *f = fopen("/proc/kallsyms", "re");
+        char line[512], sym[256];
+        unsigned long long addr;
+        uint64_t found = 0;
+        char type;
+
+        while (f && !found && fgets(line, sizeof(line), f))
+                if (sscanf(line, "%llx %c %255s", &addr, &type, sym) == 3 && strcmp(sym, name) == 0)
+                        found = addr;
+        if (f)
+                fclose(f);
+        return found;
+}
+
 /*
  * Give each evaluator found a probe "nf:FUNC", attached (entry and return)
  * by the function backend in use.  Nothing here is fatal: without verdicts,
@@ -248,6 +307,19 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
         }
         *l->nf_conf = o.c;
         l->nf_conf->attached = 0;
+        /* iptables rule numbers (--nf-rules): this CPU's counters are per CPU with more than
+         * one possible CPU (xt_get_this_cpu_counter()). */
+        l->nf_conf->xt_rules = o.xt_rules == (1u << ARRAY_SIZE(xt_rule_members)) - 1;
+        l->nf_conf->xt_percpu = libbpf_num_possible_cpus() > 1;
+        if (l->nf_conf->xt_rules && l->nf_conf->xt_percpu &&
+            !(l->nf_conf->xt_pcpu_offset = kallsyms_addr("__per_cpu_offset")))
+                l->nf_conf->xt_rules = 0;
+        log_info("iptables rule numbers: %s",
+                 l->nf_conf->xt_rules ? "available"
+                 : o.xt_rules == (1u << ARRAY_SIZE(xt_rule_members)) - 1
+                     ? "not available (__per_cpu_offset not in /proc/kallsyms)"
+                     : "not available (kernel BTF lacks ip_tables' structures: ip_tables not "
+                       "loaded?)");
         for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
                 const struct nf_target *tg = &nf_targets[i];
                 struct nf_found *f = &found[i];

@@ -205,7 +205,7 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
         r = skbt_subprogs_load(l);
         if (r < 0)
                 return r;
-        /* At most one record per call instruction, plus the entry point. */
+        /* At most one record per call or callback instruction, plus the entry point. */
         fi = calloc(n + 1, sizeof(*fi));
         if (!fi)
                 return -ENOMEM;
@@ -217,7 +217,11 @@ static int build_func_info(struct skbt_loader *l, struct bpf_program *tmpl,
                 size_t target;
                 bool seen = false;
 
-                if (insns[i].code != (BPF_JMP | BPF_CALL) || insns[i].src_reg != BPF_PSEUDO_CALL)
+                /* Calls, and callbacks (bpf_loop()'s: a function's address loaded). */
+                if ((insns[i].code != (BPF_JMP | BPF_CALL) ||
+                     insns[i].src_reg != BPF_PSEUDO_CALL) &&
+                    (insns[i].code != (BPF_LD | BPF_IMM | BPF_DW) ||
+                     insns[i].src_reg != BPF_PSEUDO_FUNC))
                         continue;
                 target = (size_t)((long)i + insns[i].imm + 1);
                 for (uint32_t k = 0; k < cnt; k++)

@@ -2,6 +2,7 @@
 /* nf_rules.c - nftables' trace hook on while --nf-rules sessions run, off after the last */
 #include "log.h"
 #include "nft_trace.h"
+#include "loader.h"
 #include "skbtraced.h"
 
 /*
@@ -15,7 +16,9 @@ int skbt_nf_rules_hold(struct skbtraced *d, char *err, size_t errlen)
 {
         int r;
 
-        if (d->nft_trace_fd >= 0)
+        /* Without nftables' hook (iptables numbers only) there is nothing to switch on. */
+        if (d->nft_trace_fd >= 0 || d->loader->nft_hook_id >= d->loader->n_probes ||
+            !d->loader->probes[d->loader->nft_hook_id].attached)
                 return 0;
         r = skbt_nft_trace_hold(&d->nft_trace_fd, err, errlen);
         if (r < 0)

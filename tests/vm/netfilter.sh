@@ -42,7 +42,15 @@ check "va up" ns a "$IP" link set va up
 check "vb up" ns b "$IP" link set vb up
 check "addr a6" ns a "$IP" addr add fd00::1/64 dev va nodad
 check "addr b6" ns b "$IP" addr add fd00::3/64 dev vb nodad
-check "iptables-legacy rule" ns b iptables-legacy -A INPUT -d 10.0.0.3 -j DROP
+# The iptables drop is rule 2 of user chain sub, which rule 2 of INPUT jumps to (rule 1 of
+# each does not match): --nf-rules must say so, as 'iptables -L --line-numbers' counts.
+check "iptables-legacy chain" ns b iptables-legacy -N sub
+check "iptables-legacy rule 1" ns b iptables-legacy -A INPUT -p tcp -j ACCEPT
+check "iptables-legacy jump" ns b iptables-legacy -A INPUT -d 10.0.0.3 -j sub
+check "iptables-legacy sub 1" ns b iptables-legacy -A sub -p udp -j ACCEPT
+check "iptables-legacy rule" ns b iptables-legacy -A sub -d 10.0.0.3 -j DROP
+XT_NUM=$(ns b iptables-legacy -L sub -n --line-numbers | awk '$2 == "DROP" {print $1}')
+[ "$XT_NUM" = 2 ] || fail "iptables -L --line-numbers: the drop is rule '$XT_NUM' of sub, not 2"
 # Neighbour solicitations go to the solicited-node group, not fd00::3: only the echo is dropped.
 check "ip6tables-legacy rule" ns b ip6tables-legacy -A INPUT -d fd00::3 -j DROP
 # The drop is in a regular chain the base chain jumps to, after a rule without a verdict:
@@ -123,6 +131,7 @@ for BE in $BACKENDS; do
         hook_state false || fail "$BE: nftables' trace hook is on with no --nf-rules session"
         run rules 900 -p icmp -d 10.0.0.4 --nf-rules -o json
         run rules2 900 -p icmp -d 10.0.0.2 --nf-rules -o text
+        run rules3 900 -p icmp -d 10.0.0.3 --nf-rules -o json
         hook_state true || fail "$BE: nftables' trace hook is not on for the --nf-rules sessions"
         run ebt 900 -p icmp --addr 10.3.0.3 -o json
         run ebt2 900 -p icmp -d 10.3.0.2 -o text
@@ -200,6 +209,17 @@ for BE in $BACKENDS; do
         grep 'nf=nftables' $OUT/rules2 | head -2
         grep -q ' nf=nftables family=ip table=t chain=in hook=INPUT verdict=ACCEPT rule=policy' \
                 $OUT/rules2 || fail "$BE: the accepted ping's verdict does not say policy"
+
+        step "$BE: --nf-rules numbers the iptables rule"
+        jq -c 'select(.netfilter.engine == "iptables") | [.function, .netfilter.verdict, .netfilter.rule]' \
+                $OUT/rules3 | cat
+        jq -e -s --argjson n "$XT_NUM" 'any(.[]; .function == "nf:ipt_do_table" and
+                .netfilter.verdict == "DROP" and .netfilter.chain == "INPUT" and
+                .netfilter.rule == {position: $n, chain: "sub"})' $OUT/rules3 >/dev/null ||
+                fail "$BE: --nf-rules did not number the iptables drop rule $XT_NUM of chain sub"
+        grep 'nf=iptables' $OUT/rules2 | head -2
+        grep -q ' nf=iptables family=ip table=filter chain=INPUT hook=INPUT verdict=ACCEPT rule=policy' \
+                $OUT/rules2 || fail "$BE: the accepted ping's iptables verdict does not say policy"
         ipftctl --socket $SOCK status -o json | jq -c .netfilter
         ipftctl --socket $SOCK status -o json | jq -e '.netfilter.rules and
                 (.netfilter.trace_hook_on | not)' >/dev/null ||
