@@ -38,7 +38,12 @@ struct skbt_nf_rec {
 
 struct skbt_nf_frames {
         __u32 depth;
-        __u32 overflow;          /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
+        __u32 overflow; /* entries deeper than SKBT_NF_DEPTH whose returns are pending */
+        /* xt[depth]: 1 when the entry of the evaluation at depth - 1 took an iptables
+         * snapshot (--nf-rules) that its return replays.  The return's only test for
+         * evaluations that no session asked to number (indexed by the depth it loads). */
+        __u8 xt[SKBT_NF_DEPTH + 1];
+        __u8 pad[3];
         __u64 ts[SKBT_NF_DEPTH]; /* bpf_jiffies64() at each entry */
         /* f[].nf's rule fields: written by nftables' trace hook (skbt_nft_hook()). */
         struct skbt_nf_rec f[SKBT_NF_DEPTH];
@@ -96,49 +101,76 @@ static __always_inline void skbt_nf_read_str(char *dst, __u64 src)
  * the walk unless a later entry on the path moved.  The rule number counts
  * from the chain's first rule, as 'iptables -L --line-numbers' does; a user
  * chain's name is the error entry before its first rule.  Only for records
- * of sessions that asked (and IPv4's ip_tables only, for now).
+ * of sessions that asked; ip_tables and ip6_tables (ip6t_do_table() walks
+ * the same way over ip6t_entry, whose offsets and goto flag differ).
  */
-#define SKBT_XT_SLOTS 2048   /* entries looked at: by offset / 128 */
-#define SKBT_XT_SLOT_SHIFT 7 /* an ipt_entry with the smallest target takes 152 bytes */
-#define SKBT_XT_STACK 8      /* user chain depth followed */
-#define SKBT_XT_RETURN (-5)  /* XT_RETURN: -NF_REPEAT - 1 */
-#define SKBT_IPT_F_GOTO 0x02 /* include/uapi/linux/netfilter_ipv4/ip_tables.h */
+#define SKBT_XT_RETURN (-5)   /* XT_RETURN: -NF_REPEAT - 1 */
+#define SKBT_IPT_F_GOTO 0x02  /* include/uapi/linux/netfilter_ipv4/ip_tables.h */
+#define SKBT_IP6T_F_GOTO 0x04 /* include/uapi/linux/netfilter_ipv6/ip6_tables.h */
 #define SKBT_NFPROTO_IPV4 2
+#define SKBT_NFPROTO_IPV6 10
+_Static_assert(SKBT_XT_DEPTH == SKBT_NF_DEPTH, "one snapshot per evaluation depth");
 
-/* A walk's state: in the map, not on the stack (the entry program's stack is nearly full). */
-struct skbt_xt_walk {
-        __u64 base, cpu_off;
-        __u32 size, off, prev;
-        /* the replay (skbt_xt_rule_resolve()): */
-        __u32 head, pos, sp, underflow, hook_entry;
-        __u32 st_off[SKBT_XT_STACK], st_head[SKBT_XT_STACK], st_pos[SKBT_XT_STACK];
-        __u32 found_off, found_head, found_pos;
-        __u8 found; /* 1: an absolute verdict; 2: a target of its own, so far */
-};
-
-struct skbt_xt_snap {
-        __u64 base; /* the entries counted (xt_table_info.entries), 0: none */
-        __u32 size;
-        __u32 pad;
-        struct skbt_xt_walk w;
-        __u64 cnt[SKBT_XT_SLOTS];  /* this CPU's packet count of the entry at slot */
-        __u32 prev[SKBT_XT_SLOTS]; /* offset of the entry before it */
-};
-
-/* One per evaluation depth: bottom halves are off during one, so no other task comes between. */
-struct {
+/*
+ * One snapshot per evaluation depth and CPU (bottom halves are off during
+ * one, so no other task comes between), in an inner map the daemon puts at
+ * key 0 while some --nf-rules session runs (sessions/nf_rules.c): without
+ * one, the lookup finds nothing and no number is told.
+ */
+struct skbt_xt_snaps_inner {
         __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-        __uint(max_entries, SKBT_NF_DEPTH);
+        __uint(max_entries, SKBT_XT_DEPTH);
+        /* Sizes, not types: clang leaves an inner map's value type a forward declaration. */
+        __uint(key_size, sizeof(__u32));
+        __uint(value_size, sizeof(struct skbt_xt_snap));
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+        __uint(max_entries, 1);
         __type(key, __u32);
-        __type(value, struct skbt_xt_snap);
-} xt_snap SEC(".maps");
+        __array(values, struct skbt_xt_snaps_inner);
+} xt_snaps SEC(".maps");
+
+static __always_inline struct skbt_xt_snap *skbt_xt_snap_get(__u32 d)
+{
+        __u32 zero = 0;
+        void *inner = bpf_map_lookup_elem(&xt_snaps, &zero);
+
+        return inner ? bpf_map_lookup_elem(inner, &d) : NULL;
+}
+
+/* The family's entry layout (pf: NFPROTO_IPV4 or _IPV6) into w; false for another family. */
+static __always_inline bool skbt_xt_layout(struct skbt_xt_walk *w, __u8 pf)
+{
+        __u8 want = pf == SKBT_NFPROTO_IPV4   ? SKBT_XT_RULES_IP
+                    : pf == SKBT_NFPROTO_IPV6 ? SKBT_XT_RULES_IP6
+                                              : 0;
+
+        if (!(want & nf_conf.xt_rules))
+                return false;
+        if (want == SKBT_XT_RULES_IP) {
+                w->o_target = nf_conf.ipt_target;
+                w->o_next = nf_conf.ipt_next;
+                w->o_pcnt = nf_conf.ipt_pcnt;
+                w->o_flags = nf_conf.ipt_flags;
+                w->goto_flag = SKBT_IPT_F_GOTO;
+        } else {
+                w->o_target = nf_conf.ip6t_target;
+                w->o_next = nf_conf.ip6t_next;
+                w->o_pcnt = nf_conf.ip6t_pcnt;
+                w->o_flags = nf_conf.ip6t_flags;
+                w->goto_flag = SKBT_IP6T_F_GOTO;
+        }
+        return true;
+}
 
 /* This CPU's packet count of entry e (xt_get_this_cpu_counter()). */
-static __always_inline __u64 skbt_xt_pcnt(__u64 e, __u64 cpu_off)
+static __always_inline __u64 skbt_xt_pcnt(__u64 e, const struct skbt_xt_walk *w)
 {
-        __u64 c = skbt_nf_read_u64(e, *(volatile __u16 *)&nf_conf.ipt_pcnt);
+        __u64 c = skbt_nf_read_u64(e, w->o_pcnt);
 
-        return *(volatile __u8 *)&nf_conf.xt_percpu ? skbt_nf_read_u64(c + cpu_off, 0) : c;
+        return *(volatile __u8 *)&nf_conf.xt_percpu ? skbt_nf_read_u64(c + w->cpu_off, 0) : c;
 }
 
 static __always_inline __u16 skbt_nf_read_u16(__u64 base, __u32 off)
@@ -164,9 +196,9 @@ static long skbt_xt_snap_one(__u32 i, void *data)
 
         if (w->off >= w->size || slot >= SKBT_XT_SLOTS)
                 return 1;
-        s->cnt[slot] = skbt_xt_pcnt(e, w->cpu_off);
+        s->cnt[slot] = skbt_xt_pcnt(e, w);
         s->prev[slot] = w->prev;
-        next = skbt_nf_read_u16(e, nf_conf.ipt_next);
+        next = skbt_nf_read_u16(e, w->o_next);
         if (!next)
                 return 1;
         w->prev = w->off;
@@ -183,23 +215,26 @@ static __always_inline __u64 skbt_xt_cpu_off(void)
                                 8 * (bpf_get_smp_processor_id() & 0xffff));
 }
 
-/* At an evaluation's entry (depth d) of table (struct xt_table *): count. Global: verified once. */
-__noinline int skbt_xt_snapshot(__u64 table, __u32 d)
+/*
+ * At an evaluation's entry (depth d, family pf) of table (struct xt_table *):
+ * count.  1 when counted, then the return replays.  Global: verified once.
+ */
+__noinline int skbt_xt_snapshot(__u64 table, __u32 d, __u8 pf)
 {
         struct skbt_xt_ctx c;
         struct skbt_xt_snap *snap;
         struct skbt_xt_walk *w;
         __u64 priv;
 
-        snap = bpf_map_lookup_elem(&xt_snap, &d);
+        snap = skbt_xt_snap_get(d);
         if (!snap)
                 return 0;
         snap->base = 0;
-        priv = table ? skbt_nf_read_u64(table, nf_conf.xt_private) : 0;
-        if (!priv)
-                return 0;
         w = &snap->w;
         __builtin_memset(w, 0, sizeof(*w));
+        priv = table ? skbt_nf_read_u64(table, nf_conf.xt_private) : 0;
+        if (!priv || !skbt_xt_layout(w, pf))
+                return 0;
         w->base = priv + nf_conf.xti_entries;
         w->size = (__u32)skbt_nf_read_u64(priv, nf_conf.xti_size);
         w->cpu_off = skbt_xt_cpu_off();
@@ -207,7 +242,7 @@ __noinline int skbt_xt_snapshot(__u64 table, __u32 d)
         bpf_loop(SKBT_XT_SLOTS, skbt_xt_snap_one, &c, 0);
         snap->base = w->base;
         snap->size = w->size;
-        return 0;
+        return 1;
 }
 
 static __always_inline void skbt_xt_found(struct skbt_xt_walk *w, __u32 off, __u8 how)
@@ -246,7 +281,7 @@ static __always_inline long skbt_xt_follow(struct skbt_xt_walk *w, __u64 e, __u3
                 w->pos++;
                 return 0;
         }
-        if (!(skbt_nf_read_u8(e, nf_conf.ipt_flags) & SKBT_IPT_F_GOTO)) {
+        if (!(skbt_nf_read_u8(e, w->o_flags) & w->goto_flag)) {
                 if (w->sp >= SKBT_XT_STACK)
                         return 1;
                 sp = w->sp & (SKBT_XT_STACK - 1);
@@ -271,17 +306,17 @@ static long skbt_xt_step(__u32 i, void *data)
 
         if (off >= w->size || slot >= SKBT_XT_SLOTS)
                 return 1;
-        next = skbt_nf_read_u16(e, nf_conf.ipt_next);
+        next = skbt_nf_read_u16(e, w->o_next);
         if (!next)
                 return 1;
-        if (skbt_xt_pcnt(e, w->cpu_off) == s->cnt[slot]) {
+        if (skbt_xt_pcnt(e, w) == s->cnt[slot]) {
                 /* Did not match (or its moves are used up by earlier visits). */
                 w->off = off + next;
                 w->pos++;
                 return 0;
         }
         s->cnt[slot]++;
-        t = e + skbt_nf_read_u16(e, nf_conf.ipt_target);
+        t = e + skbt_nf_read_u16(e, w->o_target);
         tg = skbt_nf_read_u64(t, nf_conf.tgt_kernel);
         if (skbt_nf_read_u64(tg, nf_conf.xtg_target)) {
                 /* A target of its own: the verdict, unless a later entry on the path moved. */
@@ -294,24 +329,30 @@ static long skbt_xt_step(__u32 i, void *data)
 }
 
 /*
- * At the return of the evaluation at depth d (hook hook): which entry
- * decided, into out.  Global: verified once, in the return programs only.
+ * At the return of the evaluation at depth d: which entry decided, into
+ * out (its hook and family say where to start and how to read).  Global:
+ * verified once, in the return programs only.
  */
-__noinline int skbt_xt_rule_resolve(__u32 d, __u32 hook, struct skbt_nf *out)
+__noinline int skbt_xt_rule_resolve(__u32 d, struct skbt_nf *out)
 {
         struct skbt_xt_ctx c;
         struct skbt_xt_snap *snap;
         struct skbt_xt_walk *w;
         __u64 priv;
-        __u32 prev;
+        __u32 prev, hook;
 
         if (!out)
                 return 0;
-        snap = bpf_map_lookup_elem(&xt_snap, &d);
+        hook = out->hook;
+        snap = skbt_xt_snap_get(d);
         if (!snap || !snap->base || hook >= 5)
                 return 0;
         w = &snap->w;
         __builtin_memset(w, 0, sizeof(*w));
+        if (!skbt_xt_layout(w, out->pf)) {
+                snap->base = 0;
+                return 0;
+        }
         w->base = snap->base;
         w->size = snap->size;
         w->cpu_off = skbt_xt_cpu_off();
@@ -338,7 +379,7 @@ __noinline int skbt_xt_rule_resolve(__u32 d, __u32 hook, struct skbt_nf *out)
         /* A user chain: the error entry before its first rule holds its name. */
         prev = snap->prev[(w->found_head >> SKBT_XT_SLOT_SHIFT) & (SKBT_XT_SLOTS - 1)];
         skbt_nf_read_str(out->rule_chain, w->base + prev +
-                                              skbt_nf_read_u16(w->base + prev, nf_conf.ipt_target) +
+                                              skbt_nf_read_u16(w->base + prev, w->o_target) +
                                               nf_conf.tgt_data);
         return 0;
 }
@@ -442,11 +483,10 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
                                                        : *(volatile __u32 *)&nf_conf.xt_name;
 
                 skbt_nf_read_str(f->nf.table, c + off);
-                /* --nf-rules: iptables' counters now, for the rule number at the return. */
-                if (engine == SKBT_NF_XTABLES && f->nf.pf == SKBT_NFPROTO_IPV4 &&
-                    *(volatile __u8 *)&nf_conf.xt_rules &&
-                    (mask & *(volatile __u64 *)&nf_rule_sessions))
-                        skbt_xt_snapshot(c, d);
+                /* --nf-rules: iptables' counters now, for the rule number at the return
+                 * (arptables' evaluations are refused by the snapshot's family test). */
+                if ((mask & *(volatile __u64 *)&nf_rule_sessions) && engine == SKBT_NF_XTABLES)
+                        fr->xt[d + 1] = (__u8)skbt_xt_snapshot(c, d, f->nf.pf);
         }
         return 0;
 }
@@ -575,14 +615,22 @@ static __always_inline int skbt_nf_leave(__u64 verdict, const bool nf)
         d = fr->depth;
         if (d == 0 || d > SKBT_NF_DEPTH)
                 return 0;
+        fr->depth = d - 1;
+        /*
+         * Not in skbt_nf_send(): the drop probes that send a verdict early carry none of
+         * it.  One load and branch for evaluations no --nf-rules session matched: the
+         * entry's snapshot flag.  The sessions are tested again behind it, as a flag left
+         * by a return that never ran (the frame went stale) must not number a record.
+         */
+        if (nf && fr->xt[d]) {
+                __u32 e = (d - 1) & (SKBT_NF_DEPTH - 1);
+
+                fr->xt[d] = 0;
+                if ((fr->f[e].ev.sessions & *(volatile __u64 *)&nf_rule_sessions) &&
+                    fr->f[e].nf.engine == SKBT_NF_XTABLES)
+                        skbt_xt_rule_resolve(e, &fr->f[e].nf);
+        }
         d -= 1;
-        fr->depth = d;
-        asm volatile("%[v] &= 3" : [v] "+r"(d));
-        /* Not in skbt_nf_send(): the drop probes that send a verdict early carry none of it. */
-        if (nf && fr->f[d].nf.engine == SKBT_NF_XTABLES && fr->f[d].nf.pf == SKBT_NFPROTO_IPV4 &&
-            (fr->f[d].ev.sessions & *(volatile __u64 *)&nf_rule_sessions) &&
-            *(volatile __u8 *)&nf_conf.xt_rules)
-                skbt_xt_rule_resolve(d, fr->f[d].nf.hook, &fr->f[d].nf);
         skbt_nf_send(fr, d, (__u32)verdict);
         return 0;
 }

@@ -386,8 +386,8 @@ struct skbt_nf_conf {
         __u8 handle_bits;
         __u8 last_shift; /* ... and is_last (1 bit) */
         __u8 rules;      /* the hook is attached: rules can be told */
-        __u8 xt_rules;   /* iptables rule numbers can be told (the members below found) */
-        /* iptables (ip_tables) rule numbers, from the per-rule counters (skbt_nf.bpf.h): */
+        __u8 xt_rules;   /* SKBT_XT_RULES_*: for which families (the members below found) */
+        /* iptables/ip6tables rule numbers, from the per-rule counters (skbt_nf.bpf.h): */
         __u32 xt_private;     /* xt_table.private (struct xt_table_info *) */
         __u32 xti_size;       /* xt_table_info.size: bytes of entries */
         __u32 xti_hook_entry; /* xt_table_info.hook_entry[0] (u32 per hook) */
@@ -400,9 +400,53 @@ struct skbt_nf_conf {
         __u16 tgt_kernel;     /* xt_entry_target.u.kernel.target (struct xt_target *) */
         __u16 tgt_data;       /* xt_entry_target.data: a standard verdict, an error's name */
         __u16 xtg_target;     /* xt_target.target (NULL: the standard target) */
-        __u8 xt_percpu;       /* counters are per CPU (more than one possible CPU) */
-        __u8 pad2;
+        __u16 ip6t_target;    /* ip6t_entry: the same walk, other offsets */
+        __u16 ip6t_next;
+        __u16 ip6t_pcnt;
+        __u16 ip6t_flags; /* ip6t_entry.ipv6.flags (u8; IP6T_F_GOTO) */
+        __u8 xt_percpu;   /* counters are per CPU (more than one possible CPU) */
+        __u8 pad2[7];
         __u64 xt_pcpu_offset; /* with xt_percpu: &__per_cpu_offset[0] (kallsyms) */
+};
+
+/* skbt_nf_conf.xt_rules: the families whose rules are numbered. */
+#define SKBT_XT_RULES_IP 1  /* ip_tables (ipt_do_table) */
+#define SKBT_XT_RULES_IP6 2 /* ip6_tables (ip6t_do_table) */
+
+/*
+ * iptables rule numbers: one evaluation's snapshot of this CPU's per-rule
+ * counters, and the replay's state (bpf/skbt_nf.bpf.h).  In a per-CPU array
+ * (one value per evaluation depth) that the daemon creates when the first
+ * --nf-rules session starts and drops after the last (an inner map of
+ * xt_snaps): ~97 KiB per possible CPU, only while some session asks.
+ */
+#define SKBT_XT_SLOTS 2048   /* entries looked at: by offset / 128 */
+#define SKBT_XT_SLOT_SHIFT 7 /* an ipt_entry with the smallest target takes 152 bytes */
+#define SKBT_XT_STACK 8      /* user chain depth followed */
+#define SKBT_XT_DEPTH 4      /* evaluation depths: bpf/skbt_nf.bpf.h SKBT_NF_DEPTH */
+
+/* A walk's state: in the map, not on the stack (the entry program's stack is nearly full). */
+struct skbt_xt_walk {
+        __u64 base, cpu_off;
+        __u32 size, off, prev;
+        /* the family's ipt_entry / ip6t_entry offsets, and its goto flag */
+        __u16 o_target, o_next, o_pcnt, o_flags;
+        __u8 goto_flag;
+        __u8 pad[3];
+        /* the replay (skbt_xt_rule_resolve()): */
+        __u32 head, pos, sp, underflow, hook_entry;
+        __u32 st_off[SKBT_XT_STACK], st_head[SKBT_XT_STACK], st_pos[SKBT_XT_STACK];
+        __u32 found_off, found_head, found_pos;
+        __u8 found; /* 1: an absolute verdict; 2: a target of its own, so far */
+};
+
+struct skbt_xt_snap {
+        __u64 base; /* the entries counted (xt_table_info.entries), 0: none */
+        __u32 size;
+        __u32 pad;
+        struct skbt_xt_walk w;
+        __u64 cnt[SKBT_XT_SLOTS];  /* this CPU's packet count of the entry at slot */
+        __u32 prev[SKBT_XT_SLOTS]; /* offset of the entry before it */
 };
 
 /*

@@ -104,8 +104,12 @@ static json_object *netfilter_to_json(struct skbtraced *d)
         rules = hook && hook->attached;
         json_object_object_add(n, "rules", json_object_new_boolean(rules));
         /* iptables rule numbers (per-rule counters), with or without nftables' hook. */
-        json_object_object_add(n, "iptables_rules",
-                               json_object_new_boolean(l->nf_conf && l->nf_conf->xt_rules));
+        json_object_object_add(
+            n, "iptables_rules",
+            json_object_new_boolean(l->nf_conf && (l->nf_conf->xt_rules & SKBT_XT_RULES_IP)));
+        json_object_object_add(
+            n, "ip6tables_rules",
+            json_object_new_boolean(l->nf_conf && (l->nf_conf->xt_rules & SKBT_XT_RULES_IP6)));
         if (!rules)
                 json_object_object_add(n, "rules_unavailable",
                                        json_object_new_string(hook && hook->error

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,47 +103,69 @@ static void scan_function(const struct btf *btf, const char *module, const struc
 struct nf_offsets {
         struct skbt_nf_conf c;
         bool state, xt, nft, ebt;
-        uint32_t xt_rules; /* XT_R_* found (in whichever BTF has them) */
+        uint32_t xt_rules; /* bit i: xt_rule_members[i] found (in whichever BTF has it) */
 };
 
-/* What iptables rule numbers read (bpf/skbt_nf.bpf.h skbt_xt_snapshot()): all or none. */
-static const struct {
+/*
+ * What iptables rule numbers read (bpf/skbt_nf.bpf.h skbt_xt_snapshot()): the
+ * x_tables members for both families, then each family's entry.  A family's
+ * rules are numbered when the shared ones and its own are all found.
+ */
+#define XT_M(t, p, f, fam)                                                                         \
+        {                                                                                          \
+                t, p, offsetof(struct skbt_nf_conf, f), sizeof(((struct skbt_nf_conf *)0)->f), fam \
+        }
+#define XT_BOTH (SKBT_XT_RULES_IP | SKBT_XT_RULES_IP6)
+static const struct xt_member {
         const char *type, *path;
+        size_t at, size; /* where in struct skbt_nf_conf: a u16 or a u32 */
+        uint8_t fam;     /* SKBT_XT_RULES_*: the families that need it */
 } xt_rule_members[] = {
-    {"xt_table", "private"},         {"xt_table_info", "size"},
-    {"xt_table_info", "hook_entry"}, {"xt_table_info", "underflow"},
-    {"xt_table_info", "entries"},    {"ipt_entry", "target_offset"},
-    {"ipt_entry", "next_offset"},    {"ipt_entry", "counters.pcnt"},
-    {"ipt_entry", "ip.flags"},       {"xt_entry_target", "u.kernel.target"},
-    {"xt_entry_target", "data"},     {"xt_target", "target"},
+    XT_M("xt_table", "private", xt_private, XT_BOTH),
+    XT_M("xt_table_info", "size", xti_size, XT_BOTH),
+    XT_M("xt_table_info", "hook_entry", xti_hook_entry, XT_BOTH),
+    XT_M("xt_table_info", "underflow", xti_underflow, XT_BOTH),
+    XT_M("xt_table_info", "entries", xti_entries, XT_BOTH),
+    XT_M("xt_entry_target", "u.kernel.target", tgt_kernel, XT_BOTH),
+    XT_M("xt_entry_target", "data", tgt_data, XT_BOTH),
+    XT_M("xt_target", "target", xtg_target, XT_BOTH),
+    XT_M("ipt_entry", "target_offset", ipt_target, SKBT_XT_RULES_IP),
+    XT_M("ipt_entry", "next_offset", ipt_next, SKBT_XT_RULES_IP),
+    XT_M("ipt_entry", "counters.pcnt", ipt_pcnt, SKBT_XT_RULES_IP),
+    XT_M("ipt_entry", "ip.flags", ipt_flags, SKBT_XT_RULES_IP),
+    XT_M("ip6t_entry", "target_offset", ip6t_target, SKBT_XT_RULES_IP6),
+    XT_M("ip6t_entry", "next_offset", ip6t_next, SKBT_XT_RULES_IP6),
+    XT_M("ip6t_entry", "counters.pcnt", ip6t_pcnt, SKBT_XT_RULES_IP6),
+    XT_M("ip6t_entry", "ipv6.flags", ip6t_flags, SKBT_XT_RULES_IP6),
 };
-
-static void xt_rule_set(struct skbt_nf_conf *c, size_t i, uint32_t off)
-{
-        uint32_t *u32s[] = {&c->xt_private, &c->xti_size, &c->xti_hook_entry, &c->xti_underflow,
-                            &c->xti_entries};
-        uint16_t *u16s[] = {&c->ipt_target, &c->ipt_next, &c->ipt_pcnt,  &c->ipt_flags,
-                            &c->tgt_kernel, &c->tgt_data, &c->xtg_target};
-
-        if (i < ARRAY_SIZE(u32s))
-                *u32s[i] = off;
-        else
-                *u16s[i - ARRAY_SIZE(u32s)] = (uint16_t)off;
-}
 
 static void scan_xt_rules(const struct btf *btf, struct nf_offsets *o)
 {
         for (size_t i = 0; i < ARRAY_SIZE(xt_rule_members); i++) {
+                const struct xt_member *m = &xt_rule_members[i];
                 uint32_t off;
+                uint16_t off16;
 
                 if ((o->xt_rules & (1u << i)) ||
-                    skbt_btf_member_path(btf, xt_rule_members[i].type, xt_rule_members[i].path,
-                                         &off, NULL) < 0 ||
-                    (i >= 5 && off > UINT16_MAX))
+                    skbt_btf_member_path(btf, m->type, m->path, &off, NULL) < 0 ||
+                    (m->size == 2 && off > UINT16_MAX))
                         continue;
-                xt_rule_set(&o->c, i, off);
+                off16 = (uint16_t)off;
+                memcpy((char *)&o->c + m->at, m->size == 2 ? (void *)&off16 : (void *)&off,
+                       m->size);
                 o->xt_rules |= 1u << i;
         }
+}
+
+/* The families whose rules can be numbered (SKBT_XT_RULES_*), with what found says is there. */
+static uint8_t xt_rule_families(uint32_t found)
+{
+        uint8_t fam = XT_BOTH;
+
+        for (size_t i = 0; i < ARRAY_SIZE(xt_rule_members); i++)
+                if (!(found & (1u << i)))
+                        fam &= (uint8_t)~xt_rule_members[i].fam;
+        return fam;
 }
 
 static void scan_offsets(const struct btf *btf, struct nf_offsets *o)
@@ -283,6 +306,67 @@ static uint64_t kallsyms_addr(const char *name)
         return found;
 }
 
+/* Which families' iptables rules --nf-rules numbers, from the members found; logs why not. */
+static void xt_rules_setup(struct skbt_nf_conf *c, uint32_t found)
+{
+        uint8_t fam = xt_rule_families(found);
+
+        c->xt_rules = fam;
+        /* This CPU's counters are per CPU with more than one possible CPU
+         * (xt_get_this_cpu_counter()): their offsets from __per_cpu_offset[]. */
+        c->xt_percpu = libbpf_num_possible_cpus() > 1;
+        if (fam && c->xt_percpu && !(c->xt_pcpu_offset = kallsyms_addr("__per_cpu_offset")))
+                c->xt_rules = 0;
+        log_info("iptables rule numbers: IPv4 %s, IPv6 %s%s",
+                 c->xt_rules & SKBT_XT_RULES_IP ? "yes" : "no",
+                 c->xt_rules & SKBT_XT_RULES_IP6 ? "yes" : "no",
+                 fam && !c->xt_rules ? " (__per_cpu_offset not in /proc/kallsyms)"
+                 : fam != XT_BOTH    ? " (kernel BTF lacks ip_tables' or ip6_tables' structures: "
+                                       "module not loaded?)"
+                                     : "");
+}
+
+/*
+ * The per-CPU snapshots iptables rule numbers need (struct skbt_xt_snap, ~24 KiB per
+ * evaluation depth and possible CPU): created when the first --nf-rules session starts and
+ * dropped after the last (sessions/nf_rules.c), so that the daemon holds none while no session
+ * asks.  The programs find it in xt_snaps; without it they number nothing.
+ */
+int skbt_xt_snaps_hold(struct skbt_loader *l)
+{
+        uint32_t zero = 0;
+        int fd, r;
+
+        if (l->xt_snaps_fd >= 0 || !l->nf_conf || !l->nf_conf->xt_rules)
+                return 0;
+        fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "skbt_xt_snap", sizeof(uint32_t),
+                            sizeof(struct skbt_xt_snap), SKBT_XT_DEPTH, NULL);
+        if (fd < 0)
+                return log_warning_errno(-errno,
+                                         "iptables rule numbers: cannot create their per-CPU map "
+                                         "(%zu bytes per CPU), numbering none: %m",
+                                         SKBT_XT_DEPTH * sizeof(struct skbt_xt_snap));
+        if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.xt_snaps), &zero, &fd, BPF_ANY) < 0) {
+                r = -errno;
+                safe_close(fd);
+                return log_warning_errno(r, "iptables rule numbers: cannot install their per-CPU "
+                                            "map, numbering none: %m");
+        }
+        l->xt_snaps_fd = fd;
+        return 0;
+}
+
+void skbt_xt_snaps_release(struct skbt_loader *l)
+{
+        uint32_t zero = 0;
+
+        if (l->xt_snaps_fd < 0)
+                return;
+        /* The kernel frees the map once no program runs on it any more. */
+        (void)bpf_map_delete_elem(bpf_map__fd(l->skel->maps.xt_snaps), &zero);
+        l->xt_snaps_fd = safe_close(l->xt_snaps_fd);
+}
+
 /*
  * Give each evaluator found a probe "nf:FUNC", attached (entry and return)
  * by the function backend in use.  Nothing here is fatal: without verdicts,
@@ -309,17 +393,7 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
         l->nf_conf->attached = 0;
         /* iptables rule numbers (--nf-rules): this CPU's counters are per CPU with more than
          * one possible CPU (xt_get_this_cpu_counter()). */
-        l->nf_conf->xt_rules = o.xt_rules == (1u << ARRAY_SIZE(xt_rule_members)) - 1;
-        l->nf_conf->xt_percpu = libbpf_num_possible_cpus() > 1;
-        if (l->nf_conf->xt_rules && l->nf_conf->xt_percpu &&
-            !(l->nf_conf->xt_pcpu_offset = kallsyms_addr("__per_cpu_offset")))
-                l->nf_conf->xt_rules = 0;
-        log_info("iptables rule numbers: %s",
-                 l->nf_conf->xt_rules ? "available"
-                 : o.xt_rules == (1u << ARRAY_SIZE(xt_rule_members)) - 1
-                     ? "not available (__per_cpu_offset not in /proc/kallsyms)"
-                     : "not available (kernel BTF lacks ip_tables' structures: ip_tables not "
-                       "loaded?)");
+        xt_rules_setup(l->nf_conf, o.xt_rules);
         for (size_t i = 0; i < ARRAY_SIZE(nf_targets); i++) {
                 const struct nf_target *tg = &nf_targets[i];
                 struct nf_found *f = &found[i];

@@ -42,6 +42,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
                 free(l->probes[i].target);
                 free(l->probes[i].error);
         }
+        safe_close(l->xt_snaps_fd);
         skbt_module_btf_close(l);
         free(l->probes);
         skbt_subprogs_free(l);
@@ -293,6 +294,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         l->threads = opts->threads > 0 ? opts->threads : 1;
         l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);
         l->ringbuf_fd = l->lost_fd = l->stats_fd = l->track_fd = l->track_head_fd = -1;
+        l->xt_snaps_fd = -1;
         l->nft_hook_id = SKBT_NO_PROBE;
         snprintf(l->nft_rule_why, sizeof(l->nft_rule_why),
                  "no netfilter verdicts on this backend (they need a function backend: fentry, "

@@ -119,6 +119,7 @@ struct skbt_loader {
          * sessions, SKBT_NO_PROBE when rules cannot be told, and nft_rule_why says why. */
         uint32_t nft_hook_id;
         char nft_rule_why[160];
+        int xt_snaps_fd;   /* iptables rule numbers' per-CPU map, while --nf-rules sessions run */
         uint32_t n_tp_btf; /* tracepoints attached as tp_btf */
         int ringbuf_fd;
         int lost_fd;
@@ -177,6 +178,11 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                     const struct skbt_loader_opts *opts, struct skbt_loader **ret);
 /* Detach and unload everything.  Accepts NULL, returns NULL. */
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
+
+/* iptables rule numbers' per-CPU map (attach_nf.c): made at the first --nf-rules session,
+ * dropped after the last.  Hold returns a negative errno (logged) when it cannot be made. */
+int skbt_xt_snaps_hold(struct skbt_loader *l);
+void skbt_xt_snaps_release(struct skbt_loader *l);
 
 /* Count the probes again (n_attached, n_functions, ...) after attaches or detaches. */
 void skbt_loader_recount(struct skbt_loader *l);

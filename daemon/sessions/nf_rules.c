@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* nf_rules.c - nftables' trace hook on while --nf-rules sessions run, off after the last */
+/* nf_rules.c - what --nf-rules needs (nftables' trace hook, iptables' snapshots) while it runs */
 #include "log.h"
 #include "nft_trace.h"
 #include "loader.h"
@@ -16,6 +16,8 @@ int skbt_nf_rules_hold(struct skbtraced *d, char *err, size_t errlen)
 {
         int r;
 
+        /* iptables' numbers: their per-CPU map (a failure is logged: no numbers, no refusal). */
+        (void)skbt_xt_snaps_hold(d->loader);
         /* Without nftables' hook (iptables numbers only) there is nothing to switch on. */
         if (d->nft_trace_fd >= 0 || d->loader->nft_hook_id >= d->loader->n_probes ||
             !d->loader->probes[d->loader->nft_hook_id].attached)
@@ -30,7 +32,10 @@ int skbt_nf_rules_hold(struct skbtraced *d, char *err, size_t errlen)
 
 void skbt_nf_rules_idle(struct skbtraced *d)
 {
-        if (d->n_nf_rules || d->nft_trace_fd < 0)
+        if (d->n_nf_rules)
+                return;
+        skbt_xt_snaps_release(d->loader);
+        if (d->nft_trace_fd < 0)
                 return;
         d->nft_trace_fd = skbt_nft_trace_release(d->nft_trace_fd);
         log_info("nftables trace hook off");

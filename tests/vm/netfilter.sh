@@ -52,7 +52,14 @@ check "iptables-legacy rule" ns b iptables-legacy -A sub -d 10.0.0.3 -j DROP
 XT_NUM=$(ns b iptables-legacy -L sub -n --line-numbers | awk '$2 == "DROP" {print $1}')
 [ "$XT_NUM" = 2 ] || fail "iptables -L --line-numbers: the drop is rule '$XT_NUM' of sub, not 2"
 # Neighbour solicitations go to the solicited-node group, not fd00::3: only the echo is dropped.
-check "ip6tables-legacy rule" ns b ip6tables-legacy -A INPUT -d fd00::3 -j DROP
+# It is rule 2 of user chain sub6, which rule 2 of INPUT goes to (ip6t_entry: other offsets).
+check "ip6tables-legacy chain" ns b ip6tables-legacy -N sub6
+check "ip6tables-legacy rule 1" ns b ip6tables-legacy -A INPUT -p tcp -j ACCEPT
+check "ip6tables-legacy goto" ns b ip6tables-legacy -A INPUT -d fd00::3 -g sub6
+check "ip6tables-legacy sub6 1" ns b ip6tables-legacy -A sub6 -p udp -j ACCEPT
+check "ip6tables-legacy rule" ns b ip6tables-legacy -A sub6 -d fd00::3 -j DROP
+XT6_NUM=$(ns b ip6tables-legacy -L sub6 -n --line-numbers | awk '$2 == "DROP" {print $1}')
+[ "$XT6_NUM" = 2 ] || fail "ip6tables -L --line-numbers: the drop is rule '$XT6_NUM' of sub6, not 2"
 # The drop is in a regular chain the base chain jumps to, after a rule without a verdict:
 # --nf-rules must name rule 2 of chain sub, by its handle.
 printf 'table ip t {\n chain in {\n  type filter hook input priority 10;\n  ip daddr 10.0.0.4 jump sub\n }\n chain sub {\n  counter\n  ip daddr 10.0.0.4 drop\n }\n}\n' \
@@ -132,6 +139,7 @@ for BE in $BACKENDS; do
         run rules 900 -p icmp -d 10.0.0.4 --nf-rules -o json
         run rules2 900 -p icmp -d 10.0.0.2 --nf-rules -o text
         run rules3 900 -p icmp -d 10.0.0.3 --nf-rules -o json
+        run rules6 900 -6 -d fd00::3 --nf-rules -o json
         hook_state true || fail "$BE: nftables' trace hook is not on for the --nf-rules sessions"
         run ebt 900 -p icmp --addr 10.3.0.3 -o json
         run ebt2 900 -p icmp -d 10.3.0.2 -o text
@@ -220,8 +228,15 @@ for BE in $BACKENDS; do
         grep 'nf=iptables' $OUT/rules2 | head -2
         grep -q ' nf=iptables family=ip table=filter chain=INPUT hook=INPUT verdict=ACCEPT rule=policy' \
                 $OUT/rules2 || fail "$BE: the accepted ping's iptables verdict does not say policy"
+        jq -c 'select(.netfilter.engine == "ip6tables") | [.function, .netfilter.verdict, .netfilter.rule]' \
+                $OUT/rules6 | cat
+        jq -e -s --argjson n "$XT6_NUM" 'any(.[]; .function == "nf:ip6t_do_table" and
+                .netfilter.verdict == "DROP" and .netfilter.chain == "INPUT" and
+                .netfilter.rule == {position: $n, chain: "sub6"})' $OUT/rules6 >/dev/null ||
+                fail "$BE: --nf-rules did not number the ip6tables drop rule $XT6_NUM of chain sub6"
         ipftctl --socket $SOCK status -o json | jq -c .netfilter
         ipftctl --socket $SOCK status -o json | jq -e '.netfilter.rules and
+                .netfilter.iptables_rules and .netfilter.ip6tables_rules and
                 (.netfilter.trace_hook_on | not)' >/dev/null ||
                 fail "$BE: status: rules not available, or the trace hook still on"
 
