@@ -101,6 +101,18 @@ hook_state() {
                 jq -e --argjson on "$1" '.netfilter.trace_hook_on == $on' >/dev/null
 }
 
+# xt_maps N: the daemon holds N per-CPU maps of iptables counter snapshots (--nf-rules: a per-CPU
+# array of 4 values over 16 KiB, made at the first such session, dropped after the last).
+xt_maps() {
+        n=0
+        for f in /proc/$DPID/fdinfo/*; do
+                awk '/^map_type:/ {t = $2} /^max_entries:/ {m = $2} /^value_size:/ {v = $2}
+                        END {exit !(t == 6 && m == 4 && v > 16384)}' "$f" 2>/dev/null &&
+                        n=$((n + 1))
+        done
+        [ "$n" = "$1" ] || { echo "per-CPU snapshot maps: $n, not $1"; return 1; }
+}
+
 for BE in $BACKENDS; do
         step "$BE: daemon"
         skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --idle-detach-after never >$OUT/daemon-$BE.log 2>&1 &
@@ -136,11 +148,13 @@ for BE in $BACKENDS; do
         # and its static key is off (no table in the daemon's namespace); both change with
         # the first --nf-rules session.
         hook_state false || fail "$BE: nftables' trace hook is on with no --nf-rules session"
+        xt_maps 0 || fail "$BE: iptables snapshots' map held with no --nf-rules session"
         run rules 900 -p icmp -d 10.0.0.4 --nf-rules -o json
         run rules2 900 -p icmp -d 10.0.0.2 --nf-rules -o text
         run rules3 900 -p icmp -d 10.0.0.3 --nf-rules -o json
         run rules6 900 -6 -d fd00::3 --nf-rules -o json
         hook_state true || fail "$BE: nftables' trace hook is not on for the --nf-rules sessions"
+        xt_maps 1 || fail "$BE: no iptables snapshots' map for the --nf-rules sessions"
         run ebt 900 -p icmp --addr 10.3.0.3 -o json
         run ebt2 900 -p icmp -d 10.3.0.2 -o text
         sleep 1
@@ -239,6 +253,7 @@ for BE in $BACKENDS; do
                 .netfilter.iptables_rules and .netfilter.ip6tables_rules and
                 (.netfilter.trace_hook_on | not)' >/dev/null ||
                 fail "$BE: status: rules not available, or the trace hook still on"
+        xt_maps 0 || fail "$BE: iptables snapshots' map still held after the --nf-rules sessions"
 
         step "$BE: ebtables verdicts on the bridge"
         jq -c 'select(.netfilter) | [.function, .ifname, .drop_reason, .netfilter]' $OUT/ebt | cat
