@@ -13,6 +13,13 @@ come from the object's own BTF.  It counts the path, not the time: compare two b
 same entry point on the same hit (docs/performance.md, tunnels).
 
   bench/bpfpath.py build/bpf/skbtrace.tmp.bpf.o [--prog skbt_tpbtf_arg0] [--sessions 64] [--match]
+  bench/bpfpath.py OBJ --prog skbt_kmulti_arg4 --skb-arg 4 --mark      # `-m 0xdead`, skb 5th
+  bench/bpfpath.py OBJ --prog skbt_nf_kmulti --nft --mark              # nft_do_chain's entry
+
+--mark makes the sessions filter on the mark alone (`-m 0xdead`, the packet's mark is 0, or
+0xdead with --match).  --nft runs a netfilter evaluator entry as nft_do_chain(pkt, chain):
+the stamp names nftables and the first argument is an nft_pktinfo whose skb is the packet;
+its task's frame stack (nf_stack) is found, empty.
 
 Prints one JSON line: instructions executed (in the program and in the functions it calls),
 and the helper calls by helper number.  Standard library and bpftool only.
@@ -97,13 +104,15 @@ def sx(v, bits):
 
 class Machine:
     SCRATCH, SKB, HEAD, CTX, STACK = 0x2 << 32, 0x3 << 32, 0x31 << 28, 0x4 << 32, 0x5 << 32
+    NFSTACK, PKT = 0x6 << 32, 0x7 << 32
 
-    def __init__(self, obj, probe):
+    def __init__(self, obj, probe, skb_arg=0):
         self.data = open(obj, "rb").read()
         self.secs, self.syms, self.rels = elf(self.data)
         self.mem = {}
         self.code = {}
         self.probe = probe
+        self.func_args = {skb_arg: self.SKB}  # fentry's arguments by position
         self.count = 0
         self.helpers = collections.Counter()
         self.secbase = {}
@@ -137,19 +146,22 @@ class Machine:
 
     def helper(self, n, r):
         self.helpers[n] += 1
-        if n == 1:  # map_lookup_elem: only the per-CPU scratch is found
-            return self.SCRATCH if r[1] == ("map", "scratch") else 0
+        if n == 1:  # map_lookup_elem: the per-CPU scratch and the task's nf frames are found
+            return {("map", "scratch"): self.SCRATCH,
+                    ("map", "nf_stack"): self.NFSTACK}.get(r[1], 0)
         if n in (4, 112, 113):  # probe_read, probe_read_user/kernel
             for k in range(r[2]):
                 self.mem[r[1] + k] = self.mem.get(r[3] + k, 0)
             return 0
         if n == 183:  # get_func_arg(ctx, n, *value): the skb is argument 0
-            self.wr(r[3], 8, self.SKB if r[2] == 0 else 0)
+            self.wr(r[3], 8, self.func_args.get(r[2], 0))
             return 0
         if n == 174:  # get_attach_cookie
             return self.probe
         if n in (5, 125):  # ktime_get_ns, ktime_get_boot_ns
             return 1 << 40
+        if n == 118:  # jiffies64
+            return 1 << 32
         if n == 14:  # get_current_pid_tgid
             return (4242 << 32) | 4242
         return 0
@@ -263,17 +275,25 @@ def main():
                          "skbt_kmulti_arg0, ...)")
     ap.add_argument("--sessions", type=int, default=64, choices=range(1, 65), metavar="1-64")
     ap.add_argument("--match", action="store_true", help="the sessions' port is the packet's")
+    ap.add_argument("--mark", action="store_true",
+                    help="the sessions filter on the mark alone (-m 0xdead)")
+    ap.add_argument("--skb-arg", type=int, default=0, choices=range(6), metavar="0-5",
+                    help="the skb's argument position (tracepoints, kprobes, fentry)")
+    ap.add_argument("--nft", action="store_true",
+                    help="a netfilter evaluator entry as nft_do_chain(pkt, chain)")
     a = ap.parse_args()
 
-    probe = 5
-    m = Machine(a.obj, probe)
+    # The probe id in the low half of the stamp or cookie; its high half: an nftables
+    # evaluator with pkt first and chain second (common/skbt_abi.h SKBT_NF_STAMP_*).
+    probe = 5 | ((1 | (0 << 4) | (1 << 8) | (15 << 12)) << 32 if a.nft else 0)
+    m = Machine(a.obj, probe, a.skb_arg)
     O = btf_offsets(a.obj)
     st, pf, ps = m.var["state"], m.var["prefilter"], m.var["probe_sessions"]
     sess = (1 << a.sessions) - 1
     S, F, P, X, K = (O["skbt_state"], O["skbt_filter"], O["skbt_prefilter"], O["skbt_prefix"],
                      O["sk_buff"])
     m.wr(st + S["active"], 8, sess)
-    m.wr(ps + 8 * probe, 8, sess)
+    m.wr(ps + 8 * (probe & 0xffffffff), 8, sess)
     saddr, daddr = bytes([10, 231, 7, 1]) + bytes(12), bytes([10, 231, 7, 2]) + bytes(12)
     sport, dport = 40000, 47009
     sess_port = dport if a.match else 47999
@@ -287,8 +307,15 @@ def main():
     m.wr(pf + P["dport"] + 8 * pf_bucket_port(sess_port), 8, sess)
     m.wr(pf + P["daddr"] + 8 * pf_bucket_addr(daddr), 8, sess)
     fsize = F["ifname"] + 16
+    if a.mark:
+        m.wr(st + S["need_mark"], 8, sess)
     for slot in range(a.sessions):
         f = st + S["filters"] + fsize * slot
+        if a.mark:
+            m.wr(f + F["flags"], 4, 1 << 0)  # SKBT_F_MARK
+            m.wr(f + F["mark"], 4, 0xdead)
+            m.wr(f + F["mark_mask"], 4, 0xffffffff)
+            continue
         m.wr(f + F["flags"], 4, (1 << 2) | (1 << 4) | (1 << 7))  # SKBT_F_PROTO|DADDR|DPORT
         m.wr(f + F["proto"], 1, 17)
         m.wr(f + F["dport"], 2, sess_port)
@@ -310,8 +337,15 @@ def main():
     m.wr(m.SKB + K["mac_header"], 2, 0xffff)
     m.wr(m.SKB + K["transport_header"], 2, 84)
     m.wr(m.SKB + K["protocol"], 2, 0x0008)  # htons(ETH_P_IP)
-    m.wr(m.CTX, 8, m.SKB)  # raw_tp/tp_btf args[0]
-    m.wr(m.CTX + O["pt_regs"]["di"], 8, m.SKB)  # kprobes: the first argument
+    if a.mark and a.match:
+        m.wr(m.SKB + K["mark"], 4, 0xdead)
+    m.wr(m.CTX + 8 * a.skb_arg, 8, m.SKB)  # raw_tp/tp_btf args[]
+    regs = ("di", "si", "dx", "cx", "r8", "r9")  # kprobes: x86-64 argument registers
+    m.wr(m.CTX + O["pt_regs"][regs[a.skb_arg]], 8, m.SKB)
+    if a.nft:  # nft_do_chain(pkt, chain): pkt->skb at nf_conf.pkt_skb (0 here)
+        m.wr(m.PKT, 8, m.SKB)
+        m.wr(m.CTX + O["pt_regs"]["di"], 8, m.PKT)
+        m.func_args = {0: m.PKT}
 
     entry = next((s for s in m.syms if s["name"] == a.prog), None)
     if entry is None:

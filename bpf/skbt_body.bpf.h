@@ -1234,6 +1234,40 @@ static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, co
 }
 
 /*
+ * The first thing every entry point does with its skb (at most the stamp and
+ * the skb argument before it): no live session, or the mark alone rules the
+ * packet out.  True: the hit needs nothing else.  Called in the entry point
+ * itself, not in the shared body, so that this path and its return are the
+ * first instructions of each copy: the x86 JIT emits a program's epilogue at
+ * its first exit instruction, and a body's exit sits at the end of tens of
+ * kilobytes of code.  A copy that runs once or twice per packet (each
+ * tracepoint and netfilter evaluator has its own) then touches one page of
+ * code for a packet no session wants, not two far apart (under qemu TCG each
+ * cold page is a TLB refill and a translation block lookup; on hardware the
+ * analogue is i-cache and iTLB misses).  The body is then called with
+ * gated set, so it does not ask again.
+ */
+static __always_inline bool skbt_gate_out(struct sk_buff *skb, const bool btf)
+{
+        __u64 active = *(volatile __u64 *)&state.active;
+
+        return !active || skbt_mark_gate(skb, active, btf);
+}
+
+/*
+ * Returns 0 from the program with an exit instruction at this point of the
+ * code: clang otherwise shares one return block for the whole program and
+ * may place it after the body (it did for every tracepoint copy), which puts
+ * the epilogue there too (see skbt_gate_out()).  Only in entry points and
+ * what is inlined into them.
+ */
+#define SKBT_EXIT_HERE()                                                                           \
+        do {                                                                                       \
+                asm volatile("r0 = 0\n\texit" ::: "r0");                                           \
+                __builtin_unreachable();                                                           \
+        } while (0)
+
+/*
  * The packet's side of a hit, the same at every probe: the skb's fields in
  * scratch and the filters' verdict for the live sessions in active.  NULL
  * when the skb cannot be read.  Callers ask skbt_mark_gate() first.
@@ -1281,7 +1315,8 @@ static __always_inline bool skbt_unwanted(struct skbt_scratch *s)
  * compile-time constant, so each entry point gets one flavour of the body.
  * judged: the scratch of an skbt_judge() the entry point made already (the
  * kprobes judge before they read their attach cookie), else NULL.  args:
- * how the entry point reads its socket argument (enum skbt_args).
+ * how the entry point reads its socket argument (enum skbt_args).  Every
+ * entry point asks skbt_gate_out() (or, kprobes, skbt_mark_gate()) first.
  */
 static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb, __u64 stamp,
                                                  const struct skbt_hit *hit, const bool btf,
@@ -1316,8 +1351,6 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                 return 0;
         }
         if (!s) {
-                if (skbt_mark_gate(skb, active, btf))
-                        return 0;
                 s = skbt_judge(skb, active, btf, ctx, stamp, args);
                 if (!s)
                         return 0;

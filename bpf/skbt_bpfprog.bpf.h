@@ -121,5 +121,5 @@ static __always_inline int skbt_bpfprog_enter(__u64 *ctx, __u64 stamp)
         bpf_get_func_arg(ctx, 0, &arg);
         if (SKBT_NF_STAMP_ENGINE(stamp >> 32) == SKBT_NF_XDP)
                 return skbt_xdp_enter(stamp, arg);
-        return skbt_nf_enter(ctx, stamp, arg, 0, 0, true);
+        return skbt_nf_enter(ctx, stamp, arg, SKBT_NF_ARGS_TC);
 }

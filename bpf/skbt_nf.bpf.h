@@ -49,6 +49,26 @@ struct skbt_nf_frames {
         struct skbt_nf_rec f[SKBT_NF_DEPTH];
 };
 
+/*
+ * Frames on every task's stack (pushed and not yet popped or found stale),
+ * changed atomically.  0 (almost always while no session wants the packets
+ * evaluated): no task is inside an evaluation that has a frame, so a return
+ * and a drop probe need no stack lookup (a hash of the task, under TCG as
+ * costly as the rest of the hit), and an entry whose packet the mark rules out
+ * needs no frame: its return finds none of its task's and pops nothing.
+ * While some task has a frame, every entry pushes one (an empty one for a
+ * packet no session wants), so that a return inside a task that has frames
+ * always pops its own entry's.  It can only count too high (a task's stack
+ * dropped by the LRU map with frames on it): that costs the lookups, never a
+ * verdict.
+ */
+__u64 nf_frames SEC(".bss");
+
+static __always_inline bool skbt_nf_no_frames(void)
+{
+        return !*(volatile __u64 *)&nf_frames;
+}
+
 /* Sessions whose verdicts name the rule that decided (the nf_rules parameter). */
 __u64 nf_rule_sessions SEC(".bss");
 
@@ -408,6 +428,8 @@ static __always_inline struct skbt_nf_frames *skbt_nf_push(__u32 *ret_d)
          * or a kretprobe instance limit): start over. */
         if (d > SKBT_NF_DEPTH ||
             (d && (__s64)(now - fr->ts[(d - 1) & (SKBT_NF_DEPTH - 1)]) > SKBT_NF_STALE_JIFFIES)) {
+                if (d <= SKBT_NF_DEPTH)
+                        __sync_fetch_and_add(&nf_frames, -(__s64)d);
                 d = 0;
                 fr->overflow = 0;
         }
@@ -420,34 +442,67 @@ static __always_inline struct skbt_nf_frames *skbt_nf_push(__u32 *ret_d)
         fr->f[d].ev.sessions = 0;
         fr->ts[d] = now;
         fr->depth = d + 1;
+        __sync_fetch_and_add(&nf_frames, 1);
         *ret_d = d;
         return fr;
 }
 
+static __always_inline __u64 skbt_nf_func_arg(__u64 *ctx, __u32 pos)
+{
+        __u64 v = 0;
+
+        bpf_get_func_arg(ctx, pos, &v);
+        return v;
+}
+
+/* How an evaluator's entry reads its arguments: a constant per entry point. */
+enum {
+        SKBT_NF_ARGS_REGS, /* kprobes: registers (a probe read each) */
+        SKBT_NF_ARGS_FUNC, /* fentry: bpf_get_func_arg() */
+        SKBT_NF_ARGS_TC,   /* a tc program's run: its context only */
+};
+
+/* Argument i (0-2) at the stamped position. */
+static __always_inline __u64 skbt_nf_arg(void *ctx, __u64 stamp, __u32 i, const int kind)
+{
+        __u32 pos = SKBT_NF_STAMP_POS((__u32)(stamp >> 32), i);
+
+        if (kind == SKBT_NF_ARGS_REGS)
+                return skbt_regs_arg(ctx, pos);
+        if (kind == SKBT_NF_ARGS_FUNC)
+                return skbt_nf_func_arg(ctx, pos);
+        return 0;
+}
+
 /*
- * An evaluation starts.  a, b, c: the arguments at the stamped positions
- * (xtables: skb, hook state, table; nftables: pktinfo, chain).  tc: a
- * constant, true for a tc program's run (skbt_bpfprog.bpf.h), so that a
+ * An evaluation starts.  a: the first argument at its stamped position
+ * (xtables: skb, nftables: pktinfo, tc: the program's context); b and c, read
+ * only for a record (each is a probe read on kprobes): xtables' hook state
+ * and table, nftables' chain.  kind: SKBT_NF_ARGS_*, a constant, so that a
  * netfilter evaluator's copy has none of the tc branches.
  */
-static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 b, __u64 c,
-                                         const bool tc)
+static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, const int kind)
 {
-        __u64 mask, st, skb;
+        const bool tc = kind == SKBT_NF_ARGS_TC;
+        __u64 mask, st, skb, b, c;
         __u32 engine = SKBT_NF_STAMP_ENGINE(stamp >> 32), d;
         struct skbt_nf_frames *fr;
         struct skbt_nf_rec *f;
+        bool out;
 
         if (!*(volatile __u64 *)&state.active)
                 return 0;
-        fr = skbt_nf_push(&d);
-        if (!fr)
-                return 0;
-        f = &fr->f[d];
-
         /* tc: a, the program's context (the kernel's struct sk_buff). */
         skb = engine == SKBT_NF_NFTABLES ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_skb)
                                          : a;
+        /* A packet the mark rules out gets no frame unless its task has some (nf_frames). */
+        out = skbt_gate_out((struct sk_buff *)skb, false);
+        if (out && skbt_nf_no_frames())
+                SKBT_EXIT_HERE();
+        fr = skbt_nf_push(&d);
+        if (!fr || out)
+                return 0;
+        f = &fr->f[d];
         {
                 struct skbt_hit hit = {.defer = &f->ev};
 
@@ -456,7 +511,10 @@ static __always_inline int skbt_nf_enter(void *ctx, __u64 stamp, __u64 a, __u64 
         }
         if (!mask)
                 return 0;
-        /* The hook state only for a record: most evaluations are of packets no session wants. */
+        /* The other arguments and the hook state only for a record: most evaluations are of
+         * packets no session wants. */
+        b = skbt_nf_arg(ctx, stamp, 1, kind);
+        c = skbt_nf_arg(ctx, stamp, 2, kind);
         st = tc ? 0
              : engine == SKBT_NF_NFTABLES
                  ? skbt_nf_read_u64(a, *(volatile __u32 *)&nf_conf.pkt_state)
@@ -601,10 +659,14 @@ static __always_inline void skbt_nf_send(struct skbt_nf_frames *fr, __u32 d, __u
 /* The evaluation returned verdict.  nf: a constant, false for a tc or XDP program's run. */
 static __always_inline int skbt_nf_leave(__u64 verdict, const bool nf)
 {
-        __u64 key = bpf_get_current_pid_tgid();
         struct skbt_nf_frames *fr;
+        __u64 key;
         __u32 d;
 
+        /* Not the idle test: a session that ended inside an evaluation leaves its frame. */
+        if (skbt_nf_no_frames())
+                return 0;
+        key = bpf_get_current_pid_tgid();
         fr = bpf_map_lookup_elem(&nf_stack, &key);
         if (!fr)
                 return 0;
@@ -631,6 +693,7 @@ static __always_inline int skbt_nf_leave(__u64 verdict, const bool nf)
                         skbt_xt_rule_resolve(e, &fr->f[e].nf);
         }
         d -= 1;
+        __sync_fetch_and_add(&nf_frames, -1);
         skbt_nf_send(fr, d, (__u32)verdict);
         return 0;
 }
@@ -640,28 +703,38 @@ static __always_inline int skbt_nf_leave(__u64 verdict, const bool nf)
  * skb, the table or chain dropped it itself: nftables does since 6.8
  * (NF_DROP_REASON(): kfree_skb_reason() and NF_STOLEN).  Say DROP now,
  * before the drop's own event, which it explains; the return sends nothing.
+ * A function of its own (a BPF-to-BPF call, its code after the program's):
+ * inlined, its record copy sat between a drop probe's first instructions and
+ * its mark gate (skbt_gate_out()), which it runs before.
  */
-static __always_inline void skbt_nf_drop_inside(struct sk_buff *skb)
+static __noinline int skbt_nf_drop_frame(__u64 skb)
 {
         __u64 key;
         struct skbt_nf_frames *fr;
         __u32 d;
 
-        /* No evaluator attached (e.g. the tracepoint backend): no frame to look up. */
-        if (!*(volatile __u64 *)&state.active || !*(volatile __u32 *)&nf_conf.attached)
-                return;
         key = bpf_get_current_pid_tgid();
         fr = bpf_map_lookup_elem(&nf_stack, &key);
         if (!fr)
-                return;
+                return 0;
         d = fr->depth;
         if (d == 0 || d > SKBT_NF_DEPTH)
-                return;
+                return 0;
         d -= 1;
         asm volatile("%[v] &= 3" : [v] "+r"(d));
-        if (fr->f[d].ev.skb != (__u64)skb || !fr->f[d].ev.sessions)
-                return;
+        if (fr->f[d].ev.skb != skb || !fr->f[d].ev.sessions)
+                return 0;
         skbt_nf_send(fr, d, SKBT_NF_VERDICT_DROP);
+        return 0;
+}
+
+static __always_inline void skbt_nf_drop_inside(struct sk_buff *skb)
+{
+        /* No task inside an evaluation with a frame (e.g. the tracepoint backend: no
+         * evaluator attached): no frame to look up. */
+        if (skbt_nf_no_frames() || !*(volatile __u64 *)&state.active)
+                return;
+        skbt_nf_drop_frame((__u64)skb);
 }
 
 static __always_inline int skbt_nf_kprobe_enter(struct pt_regs *ctx, __u64 cookie)
@@ -669,16 +742,7 @@ static __always_inline int skbt_nf_kprobe_enter(struct pt_regs *ctx, __u64 cooki
         __u32 hi = (__u32)(cookie >> 32);
 
         return skbt_nf_enter(ctx, cookie, skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
-                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
-                             skbt_regs_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)), false);
-}
-
-static __always_inline __u64 skbt_nf_func_arg(__u64 *ctx, __u32 pos)
-{
-        __u64 v = 0;
-
-        bpf_get_func_arg(ctx, pos, &v);
-        return v;
+                             SKBT_NF_ARGS_REGS);
 }
 
 static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
@@ -686,8 +750,7 @@ static __always_inline int skbt_nf_fentry_enter(__u64 *ctx, __u64 stamp)
         __u32 hi = (__u32)(stamp >> 32);
 
         return skbt_nf_enter(ctx, stamp, skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 0)),
-                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 1)),
-                             skbt_nf_func_arg(ctx, SKBT_NF_STAMP_POS(hi, 2)), false);
+                             SKBT_NF_ARGS_FUNC);
 }
 
 /*

@@ -16,12 +16,13 @@ char LICENSE[] SEC("license") = "GPL";
         SEC("raw_tp")                                                                              \
         int skbt_tp_arg##pos(struct bpf_raw_tracepoint_args *ctx)                                  \
         {                                                                                          \
+                struct sk_buff *skb = (struct sk_buff *)ctx->args[pos];                            \
                 struct skbt_hit hit = {};                                                          \
                                                                                                    \
-                if (skbt_idle())                                                                   \
-                        return 0;                                                                  \
-                return skbt_handle(ctx, (struct sk_buff *)ctx->args[pos], skbt_stamp(), &hit,      \
-                                   SKBT_ARGS_RAW_TP);                                              \
+                if (skbt_gate_out(skb, false))                                                     \
+                        SKBT_EXIT_HERE();                                                          \
+                skbt_handle(ctx, skb, skbt_stamp(), &hit, SKBT_ARGS_RAW_TP);                       \
+                return 0;                                                                          \
         }
 
 SKBT_TP_ENTRY(0)
@@ -34,17 +35,17 @@ SKBT_TP_ENTRY(4)
 SEC("raw_tp")
 int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 {
-        struct skbt_hit hit = {
-            .location = ctx->args[1],
-            .drop_reason = (__u32)ctx->args[2],
-            .flags = SKBT_EV_DROP,
-        };
+        struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+        struct skbt_hit hit = {};
 
-        if (skbt_idle())
-                return 0;
-        skbt_nf_drop_inside((struct sk_buff *)ctx->args[0]);
-        return skbt_handle(ctx, (struct sk_buff *)ctx->args[0], skbt_stamp(), &hit,
-                           SKBT_ARGS_RAW_TP);
+        skbt_nf_drop_inside(skb);
+        if (skbt_gate_out(skb, false))
+                SKBT_EXIT_HERE();
+        hit.location = ctx->args[1];
+        hit.drop_reason = (__u32)ctx->args[2];
+        hit.flags = SKBT_EV_DROP;
+        skbt_handle(ctx, skb, skbt_stamp(), &hit, SKBT_ARGS_RAW_TP);
+        return 0;
 }
 
 /*
@@ -62,11 +63,13 @@ int skbt_tp_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
         SEC("tp_btf/netif_receive_skb")                                                            \
         int skbt_tpbtf_arg##pos(__u64 *ctx)                                                        \
         {                                                                                          \
+                struct sk_buff *skb = (struct sk_buff *)ctx[pos];                                  \
                 struct skbt_hit hit = {};                                                          \
                                                                                                    \
-                if (skbt_idle())                                                                   \
-                        return 0;                                                                  \
-                return skbt_handle_btf(ctx, (struct sk_buff *)ctx[pos], skbt_stamp(), &hit);       \
+                if (skbt_gate_out(skb, true))                                                      \
+                        SKBT_EXIT_HERE();                                                          \
+                skbt_handle_btf(ctx, skb, skbt_stamp(), &hit);                                     \
+                return 0;                                                                          \
         }
 
 SKBT_TPBTF_ENTRY(0)
@@ -78,16 +81,17 @@ SKBT_TPBTF_ENTRY(4)
 SEC("tp_btf/kfree_skb")
 int skbt_tpbtf_kfree_skb(__u64 *ctx)
 {
-        struct skbt_hit hit = {
-            .location = ctx[1],
-            .drop_reason = (__u32)ctx[2],
-            .flags = SKBT_EV_DROP,
-        };
+        struct sk_buff *skb = (struct sk_buff *)ctx[0];
+        struct skbt_hit hit = {};
 
-        if (skbt_idle())
-                return 0;
-        skbt_nf_drop_inside((struct sk_buff *)ctx[0]);
-        return skbt_handle_btf(ctx, (struct sk_buff *)ctx[0], skbt_stamp(), &hit);
+        skbt_nf_drop_inside(skb);
+        if (skbt_gate_out(skb, true))
+                SKBT_EXIT_HERE();
+        hit.location = ctx[1];
+        hit.drop_reason = (__u32)ctx[2];
+        hit.flags = SKBT_EV_DROP;
+        skbt_handle_btf(ctx, skb, skbt_stamp(), &hit);
+        return 0;
 }
 
 /*
@@ -124,6 +128,8 @@ int skbt_fentry(__u64 *ctx)
         if (skbt_idle())
                 return 0;
         skbt_fentry_hit(ctx, stamp, &skb, &hit);
+        if (skbt_gate_out(skb, false))
+                SKBT_EXIT_HERE();
         mask = skbt_handle(ctx, skb, stamp, &hit, SKBT_ARGS_FENTRY);
         if (mask)
                 skbt_graph_push(skb, (__u32)stamp, mask);
@@ -241,6 +247,8 @@ SKBT_KRETPROBE("kretprobe", skbt_kretprobe)
  * that read them from the cookie went through 1,000,001 instructions on Linux
  * 6.1's verifier and was refused (E2BIG); stamped, it verifies like the fentry
  * copy.  The returns read no stamp: the object's own programs serve them all.
+ * They test for frames (skbt_nf_no_frames()), not for live sessions: a frame
+ * left by a session that ended inside an evaluation is still popped.
  */
 SEC("fentry/netif_receive_skb")
 int skbt_nf_fentry(__u64 *ctx)
@@ -255,7 +263,7 @@ int skbt_nf_fexit(__u64 *ctx)
 {
         __u64 ret = 0;
 
-        if (skbt_idle())
+        if (skbt_nf_no_frames())
                 return 0;
         bpf_get_func_ret(ctx, &ret);
         return skbt_nf_leave(ret, true);
@@ -274,8 +282,6 @@ int skbt_nf_kmulti(struct pt_regs *ctx)
 SEC("kretprobe.multi")
 int skbt_nf_kmulti_ret(struct pt_regs *ctx)
 {
-        if (skbt_idle())
-                return 0;
         return skbt_nf_leave(ctx->ax, true);
 }
 
@@ -292,8 +298,6 @@ int skbt_nf_kprobe(struct pt_regs *ctx)
 SEC("kretprobe")
 int skbt_nf_kretprobe(struct pt_regs *ctx)
 {
-        if (skbt_idle())
-                return 0;
         return skbt_nf_leave(ctx->ax, true);
 }
 
@@ -315,7 +319,7 @@ int skbt_prog_fexit(__u64 *ctx)
 {
         __u64 ret = 0;
 
-        if (skbt_idle())
+        if (skbt_nf_no_frames())
                 return 0;
         bpf_get_func_ret(ctx, &ret);
         return skbt_nf_leave(ret, false);
