@@ -373,7 +373,6 @@ struct skbt_nf_conf {
         __u32 chain_name;  /* nft_chain.name (char *) */
         __u32 chain_table; /* nft_chain.table */
         __u32 table_name;  /* nft_table.name (char *) */
-        __u32 attached;    /* evaluators attached: 0 spares the drop probes a lookup */
         /* The rule that decided (nftables' trace hook, skbt_nf.bpf.h): */
         __u32 info_rule;     /* nft_traceinfo.rule, when the hook has no rule argument */
         __u32 last_chain;    /* nft_rule_dp_last.chain: a blob's end names its chain */

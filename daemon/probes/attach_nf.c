@@ -390,7 +390,6 @@ void skbt_nf_add(struct skbt_loader *l, const struct skbt_loader_opts *opts)
                 return;
         }
         *l->nf_conf = o.c;
-        l->nf_conf->attached = 0;
         /* iptables rule numbers (--nf-rules): this CPU's counters are per CPU with more than
          * one possible CPU (xt_get_this_cpu_counter()). */
         xt_rules_setup(l->nf_conf, o.xt_rules);

@@ -242,8 +242,6 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
 
 void skbt_loader_recount(struct skbt_loader *l)
 {
-        uint32_t nf_linked = 0;
-
         l->n_attached = l->n_skipped = l->n_unsupported = 0;
         l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = l->n_bpfprog = 0;
         for (uint32_t i = 0; i < l->n_probes; i++) {
@@ -262,7 +260,6 @@ void skbt_loader_recount(struct skbt_loader *l)
                         continue;
                 if (p->kind == SKBT_PROBE_NETFILTER) {
                         l->n_nf++;
-                        nf_linked += p->link != NULL;
                 } else if (p->kind == SKBT_PROBE_BPF) {
                         l->n_bpfprog++;
                 } else if (p->kind == SKBT_PROBE_TRACEPOINT) {
@@ -273,9 +270,6 @@ void skbt_loader_recount(struct skbt_loader *l)
                         l->n_functions++;
                 }
         }
-        /* The drop probes look up the netfilter frame only while an evaluator is attached. */
-        if (l->nf_conf)
-                __atomic_store_n(&l->nf_conf->attached, nf_linked, __ATOMIC_RELEASE);
 }
 
 int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
