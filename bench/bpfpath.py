@@ -104,7 +104,7 @@ def sx(v, bits):
 
 class Machine:
     SCRATCH, SKB, HEAD, CTX, STACK = 0x2 << 32, 0x3 << 32, 0x31 << 28, 0x4 << 32, 0x5 << 32
-    NFSTACK, PKT = 0x6 << 32, 0x7 << 32
+    NFSTACK, PKT, RECORD = 0x6 << 32, 0x7 << 32, 0x8 << 32
 
     def __init__(self, obj, probe, skb_arg=0):
         self.data = open(obj, "rb").read()
@@ -115,6 +115,7 @@ class Machine:
         self.func_args = {skb_arg: self.SKB}  # fentry's arguments by position
         self.count = 0
         self.helpers = collections.Counter()
+        self.pcs = collections.Counter()  # (section, instruction index): times executed
         self.secbase = {}
         base = 1 << 32
         for i, s in enumerate(self.secs):
@@ -162,6 +163,11 @@ class Machine:
             return 1 << 40
         if n == 118:  # jiffies64
             return 1 << 32
+        if n == 131:  # ringbuf_reserve: a record, so that the event's fill is counted too
+            return self.RECORD
+        if n == 16:  # get_current_comm
+            self.wrb(r[1], b"bench\0"[:r[2]])
+            return 0
         if n == 14:  # get_current_pid_tgid
             return (4242 << 32) | 4242
         return 0
@@ -173,6 +179,7 @@ class Machine:
             op, rr, off, imm = prog[pc]
             dst, src = rr & 0xf, rr >> 4
             self.count += 1
+            self.pcs[(sec, pc)] += 1
             cls = op & 7
             if op == 0x18:  # ld_imm64
                 v = (imm & 0xffffffff) | ((prog[pc + 1][3] & 0xffffffff) << 32)
@@ -255,6 +262,25 @@ class Machine:
             pc += 1
 
 
+def source_lines(obj, secs, pcs):
+    """{"file:line": instructions executed there}, from the object's line info (llvm-objdump)."""
+    lines = collections.Counter()
+    for sec in sorted({sc for sc, _ in pcs}):
+        out = subprocess.run(["llvm-objdump", "-d", "-l", "--no-show-raw-insn", "-j",
+                              secs[sec]["name"], obj], capture_output=True, text=True,
+                             check=True).stdout
+        cur = "?"
+        for line in out.splitlines():
+            m = re.match(r"^; (\S+:\d+)", line)
+            if m:
+                cur = m.group(1).split("/bpf/")[-1]
+                continue
+            m = re.match(r"^\s+(\d+):", line)
+            if m:
+                lines[cur] += pcs.get((sec, int(m.group(1))), 0)
+    return lines
+
+
 def pf_bucket_port(p):
     return (p ^ (p >> 8)) & 0xff
 
@@ -281,6 +307,8 @@ def main():
                     help="the skb's argument position (tracepoints, kprobes, fentry)")
     ap.add_argument("--nft", action="store_true",
                     help="a netfilter evaluator entry as nft_do_chain(pkt, chain)")
+    ap.add_argument("--lines", action="store_true",
+                    help="also the instructions executed per source line (llvm-objdump -l)")
     a = ap.parse_args()
 
     # The probe id in the low half of the stamp or cookie; its high half: an nftables
@@ -355,6 +383,10 @@ def main():
     ret = m.run(entry["shndx"], entry["val"] // 8, regs)
     print(json.dumps({"prog": a.prog, "sessions": a.sessions, "match": a.match, "ret": ret,
                       "insns": m.count, "helpers": dict(sorted(m.helpers.items()))}))
+    if a.lines:
+        for where, n in sorted(source_lines(a.obj, m.secs, m.pcs).items()):
+            if n:
+                print(f"{n:6d} {where}")
 
 
 if __name__ == "__main__":

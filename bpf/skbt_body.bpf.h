@@ -401,17 +401,16 @@ static __always_inline __u32 skbt_lowest_bit(__u64 v)
 #define SKBT_WAKEUP_BYTES (1024 * 1024ULL)
 
 /*
- * A global (non-static) function is verified once on its own, and each call
- * costs the caller's verification one unknown return value.  Inlined into a
- * 64-iteration loop, the filter's branches would multiply the verifier's
- * states past its limit.  Global functions need BTF func_info at load time,
- * which the loader passes along with every stamped copy.
+ * One session's filter on the parsed packet.  Inlined into the global
+ * skbt_candidate_step() (verified once on its own, whatever calls it), not
+ * into the 64-iteration candidate loop, where the filter's branches would
+ * multiply the verifier's states past its limit.  A global function of its
+ * own, it cost every candidate a second call (docs/performance.md, issue 13).
  */
-__noinline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_tuple *t,
-                                const struct skbt_meta *m, const struct skbt_tunnel *tun)
+static __always_inline int skbt_filter_eval(const struct skbt_filter *f, const struct skbt_tuple *t,
+                                            const struct skbt_meta *m,
+                                            const struct skbt_tunnel *tun)
 {
-        if (!f || !t || !m || !tun)
-                return 0;
         return skbt_meta_match(f, m->pid, m->ifindex, m->netns) &&
                skbt_filter_match_layer(f, t, tun, m->mark);
 }
@@ -448,10 +447,11 @@ static __always_inline int skbt_cbpf_match(struct skbt_scratch *s, __u32 slot, _
 /*
  * The next candidate session (the lowest bit of s->candidates, which it
  * clears): its filter and pcap filter, its bit set in s->matched if both
- * match.  Returns 0 when no candidate was left.  Global, like the filter it
- * calls: inlined, the 64-iteration loop over candidates verified its body
- * once per iteration and per state the parse ended in, a quarter of every
- * program copy's verification (docs/performance.md, "Program loads").
+ * match.  Returns whether candidates are left, so that the caller makes no
+ * call to find none.  Global: inlined, the 64-iteration loop over candidates
+ * verified its body once per iteration and per state the parse ended in, a
+ * quarter of every program copy's verification (docs/performance.md,
+ * "Program loads").  Each candidate costs one call.
  */
 __noinline int skbt_candidate_step(struct skbt_scratch *s, __u32 eth_proto)
 {
@@ -464,12 +464,13 @@ __noinline int skbt_candidate_step(struct skbt_scratch *s, __u32 eth_proto)
         if (!cand)
                 return 0;
         slot = skbt_lowest_bit(cand);
-        *(volatile __u64 *)&s->candidates = cand & (cand - 1);
+        cand &= cand - 1;
+        *(volatile __u64 *)&s->candidates = cand;
         if (slot < SKBT_MAX_SESSIONS &&
             skbt_filter_eval(&state.filters[slot], &s->t, &s->m, &s->tun) &&
             skbt_cbpf_match(s, slot, (__u16)eth_proto))
                 *(volatile __u64 *)&s->matched |= 1ULL << slot;
-        return 1;
+        return cand != 0;
 }
 
 /*
