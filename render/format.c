@@ -849,21 +849,30 @@ struct event_strings {
         size_t netns_name_len;
 };
 
-/* netns: look up the namespace's name (text --detail and JSON show it). */
+/*
+ * detail: also the strings only text --detail and JSON show (the task's
+ * name, the probe's group, the namespace's name): a plain text line, the
+ * commonest, does not pay for their lookups and lengths.
+ */
 static void event_strings_load(struct event_strings *s, const struct skbt_event *ev,
-                               const struct skbt_names *names, bool netns)
+                               const struct skbt_names *names, bool detail)
 {
         s->probe = probe_name(names, ev->probe_id);
         s->probe_len = s->probe ? strlen(s->probe) : 0;
         s->ifname_len = strnlen(ev->ifname, sizeof(ev->ifname));
-        s->comm_len = strnlen(ev->comm, sizeof(ev->comm));
-        s->group = names && names->probe_groups && ev->probe_id < names->n_probes
-                       ? names->probe_groups[ev->probe_id]
-                       : NULL;
-        s->group_len = s->group ? strlen(s->group) : 0;
+        s->comm_len = 0;
+        s->group = NULL;
+        s->group_len = 0;
         s->netns_name = NULL;
         s->netns_name_len = 0;
-        if (netns && ev->netns && names && names->netns_name) {
+        if (detail) {
+                s->comm_len = strnlen(ev->comm, sizeof(ev->comm));
+                s->group = names && names->probe_groups && ev->probe_id < names->n_probes
+                               ? names->probe_groups[ev->probe_id]
+                               : NULL;
+                s->group_len = s->group ? strlen(s->group) : 0;
+        }
+        if (detail && ev->netns && names && names->netns_name) {
                 s->netns_name = names->netns_name(names->netns_name_data, ev->netns);
                 /* Names come from file names: bounded, but not by us. */
                 s->netns_name_len = s->netns_name ? strnlen(s->netns_name, NETNS_NAME_MAX) : 0;

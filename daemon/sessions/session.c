@@ -674,15 +674,21 @@ static uint32_t session_share_key(const struct skbt_session *s)
                (uint32_t)s->render << 8;
 }
 
-/* Lines rendered from the current record, by key: a few kinds of sessions interleave. */
+/*
+ * Lines rendered from the current record, by key: a few kinds of sessions
+ * interleave.  Only n and next are set per record: zeroing the whole table
+ * (a `rep stos` of 136 bytes) was a measurable part of one record's cost
+ * (docs/performance.md, issue 13).
+ */
 #define SHARED_LINES 4
 struct shared_lines {
+        uint32_t n;    /* entries of l in use */
+        uint32_t next; /* replaced next when all are taken */
         struct shared_line {
-                uint32_t key; /* 0: free */
+                uint32_t key;
                 const struct strbuf *buf;
                 size_t off, len;
         } l[SHARED_LINES];
-        uint32_t next; /* replaced next when all are taken */
 };
 
 /* One event of a line-output session into s->pending: rendered, or copied from an equal one. */
@@ -694,7 +700,7 @@ static void session_line(struct skbt_session *s, const struct skbtraced *d,
         uint32_t key = nd ? 0 : session_share_key(s);
         size_t off = s->pending.len;
 
-        for (uint32_t i = 0; key && i < SHARED_LINES && shared->l[i].key; i++) {
+        for (uint32_t i = 0; key && i < shared->n; i++) {
                 const struct shared_line *l = &shared->l[i];
 
                 if (l->key == key) {
@@ -703,9 +709,12 @@ static void session_line(struct skbt_session *s, const struct skbtraced *d,
                 }
         }
         session_render(s, d, ev, sev, sdata, size, nd);
-        if (key && !strbuf_failed(&s->pending))
-                shared->l[shared->next++ % SHARED_LINES] =
-                    (struct shared_line){key, &s->pending, off, s->pending.len - off};
+        if (!key || strbuf_failed(&s->pending))
+                return;
+        shared->l[shared->next++ % SHARED_LINES] =
+            (struct shared_line){key, &s->pending, off, s->pending.len - off};
+        if (shared->n < SHARED_LINES)
+                shared->n++;
 }
 
 /* ring_buffer callback: render the event for every session in its mask. */
@@ -714,13 +723,15 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
         struct skbtraced *d = ctx;
         struct skbt_event copy;
         const struct skbt_event *ev = event_checked(data, &size, &copy), *masked = NULL;
-        struct shared_lines shared = {0};
+        struct shared_lines shared;
         uint64_t mask, now = 0;
 
         if (!ev)
                 return 0;
         d->records++;
         d->batch_records++;
+        shared.n = 0;
+        shared.next = 0;
         for (mask = ev->sessions; mask; mask &= mask - 1) {
                 struct skbt_session *s = d->slots[__builtin_ctzll(mask)];
                 const struct skbt_event *sev = ev;
