@@ -208,8 +208,9 @@ static int ns_set(struct skbt_decoder *d, uint32_t inode, uint32_t val)
         }
 }
 
-static const char *netns_name(void *data, uint32_t inode)
+static const char *netns_name(void *data, uint32_t inode, uint64_t ts)
 {
+        (void)ts;
         struct skbt_decoder *d = data;
         uint32_t *v = ns_find(d, inode);
 

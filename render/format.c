@@ -873,7 +873,7 @@ static void event_strings_load(struct event_strings *s, const struct skbt_event 
                 s->group_len = s->group ? strlen(s->group) : 0;
         }
         if (detail && ev->netns && names && names->netns_name) {
-                s->netns_name = names->netns_name(names->netns_name_data, ev->netns);
+                s->netns_name = names->netns_name(names->netns_name_data, ev->netns, ev->ts);
                 /* Names come from file names: bounded, but not by us. */
                 s->netns_name_len = s->netns_name ? strnlen(s->netns_name, NETNS_NAME_MAX) : 0;
         }

@@ -70,8 +70,10 @@ struct skbt_names {
         int (*symbolize)(void *data, uint64_t addr, char *buf, size_t len);
         void *symbolize_data;
         const char *const *probe_groups; /* indexed by probe_id: "link-in", or NULL */
-        /* The name of a network namespace by inode ("blue" for /run/netns/blue), NULL if none. */
-        const char *(*netns_name)(void *data, uint32_t inode);
+        /* The name of a network namespace by inode ("blue" for /run/netns/blue), NULL if none;
+         * ts is the event's time (CLOCK_MONOTONIC, bpf_ktime_get_ns()): a table that rechecks
+         * its source once in a while needs no clock read per event. */
+        const char *(*netns_name)(void *data, uint32_t inode, uint64_t ts);
         void *netns_name_data;
         /* Stack frames are as the user should see them: the tracing machinery's own frames
          * were cut already (a recording read back), so none is cut again. */

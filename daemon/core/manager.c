@@ -220,18 +220,13 @@ static int symbolize_cb(void *data, uint64_t addr, char *buf, size_t len)
 }
 
 /*
- * Called for every event rendered: the coarse clock (the vDSO's last tick, a
- * few ns) is precise enough for the table's once-a-second recheck; the exact
- * one cost some 30 ns of the ~400 ns per event (docs/performance.md,
- * "Regression check against f8ce747").
+ * Called for every event rendered, with the event's time for the table's
+ * once-a-second recheck: no clock read per event (one cost some 30 ns of the
+ * ~400 ns per event, docs/performance.md, "Regression check against f8ce747").
  */
-static const char *netns_name_cb(void *data, uint32_t inode)
+static const char *netns_name_cb(void *data, uint32_t inode, uint64_t ts)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-        return skbt_netns_names_lookup(data, inode,
-                                       (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+        return skbt_netns_names_lookup(data, inode, ts);
 }
 
 /* Names of namespaces as ip netns makes them; only those on nsfs (bind mounts) count. */

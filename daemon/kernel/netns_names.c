@@ -36,6 +36,9 @@ struct skbt_netns_names {
         ino_t dir_ino;
         struct timespec dir_mtime;
         bool pending; /* the last scan saw a file not (yet) a namespace */
+        /* The last answer: a flood's events come from a few namespaces. */
+        uint32_t last_ino;
+        const char *last_name;
 };
 
 int skbt_netns_names_new(const char *dir, dev_t nsfs_dev, struct skbt_netns_names **ret)
@@ -56,6 +59,8 @@ int skbt_netns_names_new(const char *dir, dev_t nsfs_dev, struct skbt_netns_name
 
 static void names_clear(struct skbt_netns_names *n)
 {
+        n->last_ino = 0;
+        n->last_name = NULL;
         for (uint32_t i = 0; i < n->n; i++)
                 free(n->v[i].name);
         free(n->v);
@@ -126,7 +131,9 @@ static void names_refresh(struct skbt_netns_names *n, uint64_t now_ns)
         struct stat st;
         bool changed;
 
-        if (n->checked_ns && now_ns - n->checked_ns < SKBT_NETNS_NAMES_RECHECK_NS)
+        /* Signed: an event's time may be a little before the last look's. */
+        if (n->checked_ns &&
+            (int64_t)(now_ns - n->checked_ns) < (int64_t)SKBT_NETNS_NAMES_RECHECK_NS)
                 return;
         n->checked_ns = now_ns ? now_ns : 1;
         if (stat(n->dir, &st) < 0) {
@@ -153,6 +160,8 @@ const char *skbt_netns_names_lookup(struct skbt_netns_names *n, uint32_t ino, ui
         if (!n || !ino)
                 return NULL;
         names_refresh(n, now_ns);
+        if (ino == n->last_ino)
+                return n->last_name;
         /* The first entry with this inode: names are sorted after inodes. */
         hi = n->n;
         while (lo < hi) {
@@ -163,5 +172,7 @@ const char *skbt_netns_names_lookup(struct skbt_netns_names *n, uint32_t ino, ui
                 else
                         hi = mid;
         }
-        return lo < n->n && n->v[lo].ino == ino ? n->v[lo].name : NULL;
+        n->last_ino = ino;
+        n->last_name = lo < n->n && n->v[lo].ino == ino ? n->v[lo].name : NULL;
+        return n->last_name;
 }

@@ -27,8 +27,9 @@ struct skbt_netns_names *skbt_netns_names_free(struct skbt_netns_names *n);
 
 /**
  * skbt_netns_names_lookup() - the name of the namespace with inode @ino
- * @now_ns: CLOCK_MONOTONIC now; the directory is re-read when it changed and
- *          SKBT_NETNS_NAMES_RECHECK_NS passed since the last look
+ * @now_ns: CLOCK_MONOTONIC now, or an event's time (events from several CPUs
+ *          come slightly out of order); the directory is re-read when it
+ *          changed and SKBT_NETNS_NAMES_RECHECK_NS passed since the last look
  *
  * A namespace with several names gives the first in byte order.  The result
  * stays valid until the next lookup.

@@ -90,7 +90,7 @@ static int live_symbolize(void *data, uint64_t addr, char *buf, size_t len)
 }
 
 /* Some namespaces have names (ip netns), some odd; the same inode keeps its name. */
-static const char *live_netns_name(void *data, uint32_t inode)
+static const char *live_netns_name(void *data, uint32_t inode, uint64_t ts)
 {
         static const char *const names[] = {"blue", "red\"\\ \xff\x01", "caf\xc3\xa9"};
 

@@ -18,7 +18,7 @@
 static const char *const probes[] = {"net:netif_receive_skb", "skb:kfree_skb"};
 static const char *const groups[] = {"link-in", "drop"};
 
-static const char *fake_netns_name(void *data, uint32_t inode)
+static const char *fake_netns_name(void *data, uint32_t inode, uint64_t ts)
 {
         return inode == 4026531840u ? "blue" : NULL;
 }

@@ -1306,9 +1306,10 @@ static void test_socket_tuple(void)
         json_object_put(obj);
 }
 
-static const char *fake_netns_name(void *data, uint32_t inode)
+static const char *fake_netns_name(void *data, uint32_t inode, uint64_t ts)
 {
         (void)data;
+        (void)ts;
         if (inode == 4026531840U)
                 return "blue";
         if (inode == 4026531841U)

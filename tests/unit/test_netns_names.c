@@ -72,6 +72,14 @@ static void test_lookup(void)
                 CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
         }
         CHECK_STREQ(skbt_netns_names_lookup(n, blue, now + 1), "blue");
+        /* An event's time a little before the last look's (another CPU's event) is not a
+         * second later: the directory is not read again, once per event. */
+        {
+                const char *old = skbt_netns_names_lookup(n, green, now - 1);
+
+                /* NULL, or red's name if green took red's inode. */
+                CHECK(!old || strcmp(old, "green") != 0);
+        }
         now += 2 * SEC;
         CHECK(skbt_netns_names_lookup(n, red, now) == NULL || red == green);
         CHECK_STREQ(skbt_netns_names_lookup(n, green, now), "green");
