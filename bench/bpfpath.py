@@ -7,12 +7,14 @@ by a small BPF interpreter on one crafted hit, a UDP/IPv4 packet whose headers s
 network header, with N live sessions as the probe cost benchmark starts them (`-p udp --daddr B
 --dport P`); P is the packet's port with --match, another port without.  No root, no kernel:
 helpers are stubbed (scratch lookup, probe reads from the fake sk_buff and packet, clock and
-pid constants; every other map lookup finds nothing), CO-RE relocations are not applied (field
+pid constants, a ring-buffer record that is always reserved; every other map lookup finds
+nothing), CO-RE relocations are not applied (field
 offsets as compiled from bpf/vmlinux.h; bpf_core_field_exists() as compiled), struct offsets
 come from the object's own BTF.  It counts the path, not the time: compare two builds of the
 same entry point on the same hit (docs/performance.md, tunnels).
 
   bench/bpfpath.py build/bpf/skbtrace.tmp.bpf.o [--prog skbt_tpbtf_arg0] [--sessions 64] [--match]
+                   [--lines]
   bench/bpfpath.py OBJ --prog skbt_kmulti_arg4 --skb-arg 4 --mark      # `-m 0xdead`, skb 5th
   bench/bpfpath.py OBJ --prog skbt_nf_kmulti --nft --mark              # nft_do_chain's entry
 
@@ -22,7 +24,8 @@ the stamp names nftables and the first argument is an nft_pktinfo whose skb is t
 its task's frame stack (nf_stack) is found, empty.
 
 Prints one JSON line: instructions executed (in the program and in the functions it calls),
-and the helper calls by helper number.  Standard library and bpftool only.
+and the helper calls by helper number; with --lines, then the instructions executed per source
+line (llvm-objdump -l).  Standard library and bpftool only.
 """
 
 import argparse
