@@ -29,14 +29,7 @@ SUBSET='^(ip_rcv|ip_rcv_core|ip_local_deliver|ip_local_deliver_finish|icmp_rcv|i
 LINGER=1
 
 step "topology"
-for n in a b; do check "netns $n" "$IP" netns add $n; done
-check "veth" "$IP" link add va netns a type veth peer name vb netns b
-check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
-check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
-for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
-check "va up" ns a "$IP" link set va up
-check "vb up" ns b "$IP" link set vb up
-check "warm-up ping" ns a ping -c 1 -W 2 10.0.0.2
+veth_ab 2
 check "bpf_stats" sysctl -w kernel.bpf_stats_enabled=1
 
 start_daemon() {

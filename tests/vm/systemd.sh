@@ -66,14 +66,7 @@ stat -c '%n %U:%G %a' $SOCK
 step "users and namespaces"
 check "useradd alice" useradd -m -G skbtrace alice
 check "useradd bob" useradd -m bob
-for n in a b; do check "netns $n" "$IP" netns add $n; done
-check "veth" "$IP" link add va netns a type veth peer name vb netns b
-check "addr a" ns a "$IP" addr add 10.0.0.1/24 dev va
-check "addr b" ns b "$IP" addr add 10.0.0.2/24 dev vb
-for n in a b; do check "lo $n" ns $n "$IP" link set lo up; done
-check "va up" ns a "$IP" link set va up
-check "vb up" ns b "$IP" link set vb up
-check "ping a -> b" ns a ping -c 1 -W 5 10.0.0.2
+veth_ab 5
 
 step "bob (not in group skbtrace) is refused"
 if as bob ipftctl status >$OUT/bob.out 2>&1; then
