@@ -533,7 +533,8 @@ static const struct skbt_param trace_rows[] = {
         .cli_long = "nf-rules",
         .section = SKBT_TP_SECTION_SESSION,
         .help = "netfilter verdicts name the rule that decided\n"
-                "(nftables: handle, position and chain)",
+                "(nftables: handle, position and chain;\n"
+                "iptables/ip6tables-legacy: number and chain)",
     },
     {
         .name = "count",
