@@ -49,14 +49,16 @@ static __always_inline __u16 skbt_xdp_frame(struct skbt_scratch *s, __u64 data, 
         return proto;
 }
 
-static __always_inline int skbt_xdp_enter(__u64 stamp, __u64 xdp)
+/*
+ * The sessions that want this XDP run's frame, 0 for none; on a match *ret_s
+ * holds its parse, *proto its EtherType and *dev the receiving device.
+ */
+static __always_inline __u64 skbt_xdp_match(__u32 probe_id, __u64 xdp, struct skbt_scratch **ret_s,
+                                            __u16 *proto, __u64 *dev)
 {
-        __u32 probe_id = (__u32)stamp, zero = 0, d = 0;
-        __u64 mask = *(volatile __u64 *)&state.active, dev;
-        struct skbt_nf_frames *fr;
+        __u64 mask = *(volatile __u64 *)&state.active;
         struct skbt_scratch *s;
-        struct skbt_event *e;
-        __u16 proto;
+        __u32 zero = 0;
 
         if (!mask || probe_id >= SKBT_MAX_PROBES || !xdp)
                 return 0;
@@ -70,22 +72,43 @@ static __always_inline int skbt_xdp_enter(__u64 stamp, __u64 xdp)
         /* A verdict being decided on this CPU (interrupted by this frame) must not be
          * cached: the header copy is ours now (skbt_verdict()). */
         s->vseq += 1;
-        proto = skbt_xdp_frame(s, (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, data),
-                               (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, data_end));
-        dev = (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, rxq, dev);
+        *proto = skbt_xdp_frame(s, (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, data),
+                                (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, data_end));
+        *dev = (__u64)BPF_CORE_READ((struct xdp_buff *)xdp, rxq, dev);
         s->m.mark = 0;
         s->m.pid = bpf_get_current_pid_tgid() >> 32;
-        s->m.ifindex = dev ? BPF_CORE_READ((struct net_device *)dev, ifindex) : 0;
-        s->m.netns = dev ? BPF_CORE_READ((struct net_device *)dev, nd_net.net, ns.inum) : 0;
+        s->m.ifindex = *dev ? BPF_CORE_READ((struct net_device *)*dev, ifindex) : 0;
+        s->m.netns = *dev ? BPF_CORE_READ((struct net_device *)*dev, nd_net.net, ns.inum) : 0;
         *(volatile __u64 *)&s->candidates = skbt_prefilter(&s->t, mask);
-        mask = skbt_match_candidates(s, proto);
-        if (!mask)
+        *ret_s = s;
+        return skbt_match_candidates(s, *proto);
+}
+
+static __always_inline int skbt_xdp_enter(__u64 stamp, __u64 xdp)
+{
+        __u32 probe_id = (__u32)stamp, d = 0;
+        struct skbt_scratch *s = NULL;
+        struct skbt_nf_frames *fr;
+        struct skbt_event *e;
+        __u16 proto = 0;
+        __u64 mask, dev = 0;
+
+        mask = skbt_xdp_match(probe_id, xdp, &s, &proto, &dev);
+        /*
+         * As an evaluator's entry does (skbt_nf_enter()): while some task has a frame,
+         * every run pushes one, an empty one for a frame no session wants, so that its
+         * return (skbt_nf_leave()) pops its own.  An XDP run can be nested in an
+         * evaluation on the same task (softirqs run when a netfilter REJECT's ICMP
+         * error re-enables them); without its own frame, its return would send that
+         * evaluation's record with the XDP verdict.
+         */
+        if (!mask && skbt_nf_no_frames())
+                return 0;
+        fr = skbt_nf_push(&d);
+        if (!fr || !mask || !s)
                 return 0;
         /* The inner packet for the event, if no filter needed it. */
         skbt_inner(s);
-        fr = skbt_nf_push(&d);
-        if (!fr)
-                return 0;
         asm volatile("%[v] &= 3" : [v] "+r"(d));
         e = &fr->f[d].ev;
         __builtin_memset(e, 0, sizeof(*e));

@@ -26,7 +26,9 @@ BACKENDS=$(sed -n 's/.*skbt\.backends=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '
 # are attached on demand), and its --duration counts from then.
 T="ipftctl --socket $SOCK trace --wait-attached"
 export XTABLES_LIBDIR=/usr/lib/xtables
-SUBSET='^(ip_rcv|ip_local_deliver|icmp_rcv|ip_output|ipt_do_table|nft_do_chain|kfree_skb_reason|sk_skb_reason_drop|nf:.*|skb:.*|net:.*)$'
+SUBSET='^(ip_rcv|ip_local_deliver|icmp_rcv|ip_output|ipt_do_table|nft_do_chain|kfree_skb_reason|sk_skb_reason_drop|nf:.*|skb:.*|net:.*|xdp:.*)$'
+# An XDP program for the nesting step (tests/e2e/tcxdp_drop.bpf.c; it passes all but echo requests).
+XDP_OBJ=/usr/lib/skbt-vm/tcxdp_drop.bpf.o
 
 step "topology: a -- b, filters in b"
 for n in a b; do
@@ -288,6 +290,31 @@ for BE in $BACKENDS; do
         step "$BE: -o crossings"
         cat $OUT/cross
         grep -q 't\.in:DROP' $OUT/cross || fail "$BE: crossings lack the nftables verdict"
+
+        # An XDP run nested in an evaluation on the same task: nftables in a's output rejects
+        # UDP to port 53, and the ICMP error goes back to a over lo while the evaluation still
+        # runs (__icmp_send() re-enables softirqs, which receive it there), through an XDP
+        # program on lo.  That run matches no session; its return must not take the
+        # evaluation's frame and send its record with the XDP verdict (XDP_PASS: STOLEN).
+        step "$BE: an XDP run inside an nftables evaluation"
+        printf 'table ip o {\n chain out {\n  type filter hook output priority 0;\n  udp dport 53 reject\n }\n}\n' \
+                >$OUT/reject.nft
+        check "nft reject in a" ns a nft -f $OUT/reject.nft
+        check "xdpgeneric on a's lo" ns a "$IP" link set dev lo xdpgeneric obj $XDP_OBJ sec xdp
+        run nest 900 -r '^(nf:nft_do_chain|xdp:skbt_xdp_drop)$' -p udp --dport 53 -o json
+        ipftctl --socket $SOCK list -r '^xdp:' -o json | jq -e -s 'any(.[]; .linked)' >/dev/null ||
+                fail "$BE: the XDP program on lo is not traced"
+        ns a timeout 5 nslookup skbt.test 10.0.0.2 >/dev/null 2>&1
+        sleep 1
+        kill -INT $JOBS
+        waitjobs
+        jq -c '[.function, .netfilter]' $OUT/nest | cat
+        jq -e -s '[.[] | select(.function == "nf:nft_do_chain" and .netfilter.table == "o")] |
+                length >= 1 and all(.[]; .netfilter == {engine: "nftables", family: "ip",
+                 table: "o", chain: "out", hook: "OUTPUT", verdict: "DROP"})' $OUT/nest >/dev/null ||
+                fail "$BE: the rejected packet's verdict is not o/out DROP (an XDP return took its frame?)"
+        check "xdp off" ns a "$IP" link set dev lo xdpgeneric off
+        check "nft flush in a" ns a nft flush ruleset
 
         kill -TERM $DPID
         wait $DPID || fail "daemon exit status $? after SIGTERM"
