@@ -429,8 +429,11 @@ static int start_session(struct vl_call *call, struct skbt_session *t, const uin
                 char err[SKBT_ERR_MAX];
 
                 r = skbt_nf_rules_hold(c->d, err, sizeof(err));
-                if (r < 0)
+                if (r < 0) {
+                        /* What the hold took before it failed goes if no session needs it. */
+                        skbt_nf_rules_idle(c->d);
                         return vl_error(call, VL_ERR_NOT_SUPPORTED, "nf_rules", "%s", err);
+                }
         }
         r = skbt_session_start(c->d, t, sel, &out, &s);
         if (r < 0)

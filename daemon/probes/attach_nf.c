@@ -332,8 +332,9 @@ static void xt_rules_setup(struct skbt_nf_conf *c, uint32_t found)
  * dropped after the last (sessions/nf_rules.c), so that the daemon holds none while no session
  * asks.  The programs find it in xt_snaps; without it they number nothing.
  */
-int skbt_xt_snaps_hold(struct skbt_loader *l)
+int skbt_xt_snaps_hold(struct skbt_loader *l, char *err, size_t errlen)
 {
+        size_t size = SKBT_XT_DEPTH * sizeof(struct skbt_xt_snap);
         uint32_t zero = 0;
         int fd, r;
 
@@ -341,16 +342,20 @@ int skbt_xt_snaps_hold(struct skbt_loader *l)
                 return 0;
         fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "skbt_xt_snap", sizeof(uint32_t),
                             sizeof(struct skbt_xt_snap), SKBT_XT_DEPTH, NULL);
-        if (fd < 0)
-                return log_warning_errno(-errno,
-                                         "iptables rule numbers: cannot create their per-CPU map "
-                                         "(%zu bytes per CPU), numbering none: %m",
-                                         SKBT_XT_DEPTH * sizeof(struct skbt_xt_snap));
+        if (fd < 0) {
+                r = -errno;
+                snprintf(err, errlen,
+                         "iptables rule numbers need a per-CPU map of %zu bytes per CPU, which "
+                         "the kernel refused: %s",
+                         size, strerror(-r));
+                return r;
+        }
         if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.xt_snaps), &zero, &fd, BPF_ANY) < 0) {
                 r = -errno;
                 safe_close(fd);
-                return log_warning_errno(r, "iptables rule numbers: cannot install their per-CPU "
-                                            "map, numbering none: %m");
+                snprintf(err, errlen, "iptables rule numbers: cannot install their per-CPU map: %s",
+                         strerror(-r));
+                return r;
         }
         l->xt_snaps_fd = fd;
         return 0;

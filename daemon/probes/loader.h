@@ -181,7 +181,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 
 /* iptables rule numbers' per-CPU map (attach_nf.c): made at the first --nf-rules session,
  * dropped after the last.  Hold returns a negative errno (logged) when it cannot be made. */
-int skbt_xt_snaps_hold(struct skbt_loader *l);
+int skbt_xt_snaps_hold(struct skbt_loader *l, char *err, size_t errlen);
 void skbt_xt_snaps_release(struct skbt_loader *l);
 
 /* Count the probes again (n_attached, n_functions, ...) after attaches or detaches. */

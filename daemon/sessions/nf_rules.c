@@ -16,8 +16,11 @@ int skbt_nf_rules_hold(struct skbtraced *d, char *err, size_t errlen)
 {
         int r;
 
-        /* iptables' numbers: their per-CPU map (a failure is logged: no numbers, no refusal). */
-        (void)skbt_xt_snaps_hold(d->loader);
+        /* iptables' numbers: their per-CPU map.  Without it a session would get nftables'
+         * rules and silently no iptables numbers: refuse it instead, saying why. */
+        r = skbt_xt_snaps_hold(d->loader, err, errlen);
+        if (r < 0)
+                return log_warning_errno(r, "%s", err);
         /* Without nftables' hook (iptables numbers only) there is nothing to switch on. */
         if (d->nft_trace_fd >= 0 || d->loader->nft_hook_id >= d->loader->n_probes ||
             !d->loader->probes[d->loader->nft_hook_id].attached)
