@@ -59,7 +59,7 @@ def parse(lines):
         elif w[1] == "cost":
             kv = dict(x.split("=", 1) for x in line.split()[2:] if "=" in x)
             cost.append(kv)
-        elif w[1] in ("probes", "skip", "costinfo"):
+        elif w[1] in ("probes", "skip", "costinfo", "progs"):
             info.append(" ".join(w[1:]))
     return groups, events, cost, info
 
@@ -154,18 +154,25 @@ def cost_table(cost):
         return statistics.median(v) if v else None
     base = med(by.get("none", []), "mbps")
     print("| case | rounds | iperf3 over veth, Mbit/s (median; each round) | vs no tracer | "
-          "BPF runs per ICMP packet | ns per run |")
-    print("|---|---|---|---|---|---|")
+          "BPF runs per ICMP packet | ns per run (median; each round) | "
+          "BPF µs per ICMP packet (median; each round) |")
+    print("|---|---|---|---|---|---|---|")
+
+    def cell(v, fmt):
+        return f"{statistics.median(v):{fmt}} ({', '.join(f'{x:{fmt}}' for x in v)})" if v else "-"
     for case, rows in by.items():
         mb = med(rows, "mbps")
         each = ", ".join(r["mbps"] for r in rows)
         rel = f"{(mb / base - 1) * 100:+.1f}%" if mb and base and case != "none" else ""
+        ran = [r for r in rows if int(r.get("pkts", 0)) > 0 and int(r.get("runs", 0)) > 0]
         runs = [int(r["runs"]) / int(r["pkts"]) for r in rows if int(r.get("pkts", 0)) > 0]
-        ns = [int(r["run_ns"]) for r in rows if int(r.get("runs", 0)) > 0]
+        ns = [int(r["run_ns"]) for r in ran]
+        # The programs' own time per packet: runs per packet x ns per run, per round.
+        us = [int(r["runs"]) * int(r["run_ns"]) / int(r["pkts"]) / 1000 for r in ran]
         rp = f"{statistics.median(runs):.1f}" if runs else "-"
-        rn = f"{statistics.median(ns):.0f}" if ns else "-"
         mbs = f"{mb:.0f}" if mb is not None else "-"
-        print(f"| {case} | {len(rows)} | {mbs} ({each}) | {rel} | {rp} | {rn} |")
+        print(f"| {case} | {len(rows)} | {mbs} ({each}) | {rel} | {rp} | {cell(ns, '.0f')} | "
+              f"{cell(us, '.1f')} |")
 
 
 def main():

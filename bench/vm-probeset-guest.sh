@@ -15,6 +15,8 @@
 #   SKBT-PS group NAME PARENT PROBE...      the probe groups as this kernel has them
 #   SKBT-PS ev SCENARIO track,skb,function,ifname,netns,proto,saddr,daddr,detail,drop,verdict
 #   SKBT-PS cost case=C round=R mbps=X pkts=P runs=N run_ns=T
+#   SKBT-PS progs case=C round=R split=TYPE/NAME:RUNS_PER_PKT:NS_PER_RUN,...   where the runs
+#     went: the 12 costliest programs (copies of one program summed), the costliest first
 # Scenarios: ping over veth, ping through a router that DNATs, a ping dropped by nftables,
 # a UDP datagram to a closed port, a short TCP transfer, a ping through an IPIP tunnel.
 # Sessions use --track, so the events of one packet's journey (through NAT, into clones,
@@ -136,6 +138,20 @@ bpf_runs() {
                 if ($i == "run_time_ns") t += $(i + 1); if ($i == "run_cnt") n += $(i + 1) } }
                 END { printf "%d %d\n", t, n }'
 }
+# Run time and count per program type and name (copies summed) into $1.
+prog_runs() {
+        bpftool -j prog show 2>/dev/null |
+                jq -r '.[] | "\(.type)/\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"' |
+                awk '{ t[$1] += $2; n[$1] += $3 } END { for (k in t) print k, t[k], n[k] }' >"$1"
+}
+# Per program from two prog_runs snapshots: runs per ICMP packet ($3 packets) and ns per run,
+# the 12 costliest first.
+prog_split() {
+        awk -v pkts="$3" 'NR == FNR { t[$1] = $2; n[$1] = $3; next }
+                $3 > n[$1] { dt = $2 - t[$1]; dn = $3 - n[$1]
+                        printf "%d %s:%.1f:%d\n", dt, $1, pkts ? dn / pkts : 0, dt / dn }' "$1" "$2" |
+                sort -rn | head -n 12 | awk '{ printf "%s%s", (NR > 1 ? "," : ""), $2 }'
+}
 # iperf3 over the a-b veth with BPF statistics off, then BPF runs during PINGS pings.
 measure() {
         _mbps=$(ns a iperf3 -c 10.0.0.2 -t "$IPERF_S" -J 2>/dev/null |
@@ -144,15 +160,19 @@ measure() {
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
         _t0=$1 _n0=$2
+        prog_runs $OUT/progs0
         _rx=$(ns a ping -q -c "$PINGS" -i 0.01 10.0.0.2 2>/dev/null |
                 sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
         # shellcheck disable=SC2046 # two numbers
         set -- $(bpf_runs)
+        prog_runs $OUT/progs1
         echo 0 >/proc/sys/kernel/bpf_stats_enabled
         _runs=$(($2 - _n0))
         _ns=0
         [ "$_runs" -gt 0 ] && _ns=$((($1 - _t0) / _runs))
         echo "SKBT-PS cost case=$_case round=$_round mbps=${_mbps:--} pkts=$((2 * ${_rx:-0})) runs=$_runs run_ns=$_ns"
+        [ "$_runs" -eq 0 ] ||
+                echo "SKBT-PS progs case=$_case round=$_round split=$(prog_split $OUT/progs0 $OUT/progs1 $((2 * ${_rx:-0})))"
 }
 # Idle: the last session's probes detached after the linger, the programs loaded.
 wait_idle() {
