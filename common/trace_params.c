@@ -449,7 +449,7 @@ static const struct skbt_param trace_rows[] = {
         .help = "the probes -r, -g and -t choose from: groups (the\n"
                 "probes the groups file names, and the drop probes)\n"
                 "or all (every skb function and tracepoint); default:\n"
-                "the daemon's default_probes (all unless set) without\n"
+                "the daemon's default_probes (groups unless set) without\n"
                 "-r or -g, else all",
     },
     {

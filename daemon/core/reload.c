@@ -35,9 +35,14 @@ void skbt_daemon_load_groups(struct skbtraced *d)
                                     "read before, ignoring",
                                     err);
                 else {
-                        log_warning("no probe groups: %s; 'ipftctl trace -g' will not work, "
+                        /* default_probes groups falls back to all (trace_probes.c): say so,
+                         * it changes what a plain 'ipftctl trace' costs. */
+                        log_warning("no probe groups: %s; 'ipftctl trace -g' will not work%s, "
                                     "ignoring",
-                                    err);
+                                    err,
+                                    d->opt.cfg.default_probes == SKBT_PROBES_GROUPS
+                                        ? " and sessions that choose no probes get every probe"
+                                        : "");
                         snprintf(d->groups_error, sizeof(d->groups_error), "%s", err);
                 }
                 return;

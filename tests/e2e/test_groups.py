@@ -82,11 +82,12 @@ def test_unknown_group(t):
 
 
 def test_default_probes(t):
-    """--probes groups: the groups file's and the drop probes; --probes all (and the built-in
-    default_probes) every probe; with default_probes groups, a session that chooses no probes
-    gets the groups' set, and -r and -g still choose from every probe unless --probes groups
-    narrows them too.  On daemons whose groups file names one probe, so that what a set holds
-    does not depend on this kernel's tracepoints."""
+    """--probes groups: the groups file's and the drop probes; --probes all every probe; the
+    built-in default_probes is groups: a session that chooses no probes gets the groups' set,
+    -r and -g still choose from every probe unless --probes groups narrows them too; with
+    default_probes all such a session gets every probe, and without a groups file the default
+    falls back to every probe, which the daemon says at start.  On daemons whose groups file
+    names one probe, so that what a set holds does not depend on this kernel's tracepoints."""
     conf = os.path.join(t.workdir, "one-group.conf")
     with open(conf, "w") as f:
         f.write("[link-in]\ndescription = one probe\nprobes = net:netif_receive_skb\n")
@@ -97,26 +98,17 @@ def test_default_probes(t):
     grouped = {p["name"] for p in probes if p.get("group") or p.get("drop")}
     check("net:netif_receive_skb" in grouped and "net:net_dev_queue" in every - grouped,
           f"probes in the one group and drop probes: {sorted(grouped)}")
-    with t.trace_on(d, "-p", "icmp") as s:
-        pass
-    check(s.probes == len(every), f"built-in default: {s.probes} probes, want all {len(every)}")
-    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4, "--probes", "groups") as s:
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4) as s:
         topo.ping(topo.a, topo.b4, count=1)
         s.wait_event(lambda ev: ev["function"] == "net:netif_receive_skb", timeout=5,
                      what="an RX event")
     fns = {ev["function"] for ev in s.result.events}
     check(s.probes == len(grouped) and fns <= grouped,
-          f"--probes groups: {s.probes} probes, want {len(grouped)}; events from "
+          f"built-in default (groups): {s.probes} probes, want {len(grouped)}; events from "
           f"{fns - grouped}")
-    r = d.ctl_run(["trace", "--probes", "some", "-c", "1"], check_rc=False)
-    check(r.returncode == 2 and "groups" in r.stderr and "all" in r.stderr,
-          f"--probes some: {r.returncode} {r.stderr!r}")
-    d.stop()
-
-    d = t.new_daemon(["--groups", conf, "--default-probes", "groups"]).start()
-    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4) as s:
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4, "--probes", "groups") as s:
         pass
-    check(s.probes == len(grouped), f"default_probes groups: {s.probes}, want {len(grouped)}")
+    check(s.probes == len(grouped), f"--probes groups: {s.probes} probes, want {len(grouped)}")
     with t.trace_on(d, "-p", "icmp", "--addr", topo.b4, "--probes", "all") as s:
         topo.ping(topo.a, topo.b4, count=1)
         s.wait_event(lambda ev: ev["function"] == "net:net_dev_queue", timeout=5, what="TX")
@@ -128,6 +120,23 @@ def test_default_probes(t):
                   check_rc=False)
     check(r.returncode == 1 and "matches no attached probe" in r.stderr,
           f"--probes groups -r outside the groups: {r.returncode} {r.stderr!r}")
+    r = d.ctl_run(["trace", "--probes", "some", "-c", "1"], check_rc=False)
+    check(r.returncode == 2 and "groups" in r.stderr and "all" in r.stderr,
+          f"--probes some: {r.returncode} {r.stderr!r}")
+    d.stop()
+
+    d = t.new_daemon(["--groups", conf, "--default-probes", "all"]).start()
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4) as s:
+        pass
+    check(s.probes == len(every), f"default_probes all: {s.probes}, want {len(every)}")
+    d.stop()
+
+    d = t.new_daemon(["--groups", os.path.join(t.workdir, "no-such-groups.conf")]).start()
+    with t.trace_on(d, "-p", "icmp", "--addr", topo.b4) as s:
+        pass
+    check(s.probes == len(every), f"no groups file: {s.probes} probes, want all {len(every)}")
+    check("sessions that choose no probes get every probe" in d.log_text(),
+          f"no warning that the default fell back to every probe\n{d.log_text(40)}")
     d.stop()
 
 

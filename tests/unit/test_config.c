@@ -298,22 +298,22 @@ static void test_keep_attached(void)
         CHECK(strstr(err, "longer than") != NULL);
 }
 
-/* default_probes: all (built in) or groups; anything else names both. */
+/* default_probes: groups (built in) or all; anything else names both. */
 static void test_default_probes(void)
 {
         struct skbt_config c, cli;
         char err[512] = "";
 
         skbt_config_defaults(&c);
-        CHECK_INTEQ(c.default_probes, SKBT_PROBES_ALL);
-        CHECK_INTEQ(parse("default_probes = groups\n", &c, err, sizeof(err)), 0);
         CHECK_INTEQ(c.default_probes, SKBT_PROBES_GROUPS);
+        CHECK_INTEQ(parse("default_probes = all\n", &c, err, sizeof(err)), 0);
+        CHECK_INTEQ(c.default_probes, SKBT_PROBES_ALL);
         CHECK_INTEQ(c.set, SKBT_CFG_DEFAULT_PROBES);
         skbt_config_defaults(&cli);
         cli.set = 0;
-        CHECK_INTEQ(skbt_config_set(&cli, "default_probes", "all", err, sizeof(err)), 0);
+        CHECK_INTEQ(skbt_config_set(&cli, "default_probes", "groups", err, sizeof(err)), 0);
         skbt_config_merge(&c, &cli);
-        CHECK_INTEQ(c.default_probes, SKBT_PROBES_ALL);
+        CHECK_INTEQ(c.default_probes, SKBT_PROBES_GROUPS);
         CHECK_INTEQ(skbt_config_set(&cli, "default_probes", "some", err, sizeof(err)), -EINVAL);
         CHECK(strstr(err, "invalid default_probes 'some'") && strstr(err, "groups") &&
               strstr(err, " or all"));
