@@ -21,8 +21,10 @@ void skbt_daemon_scan_bpf_progs(struct skbtraced *d)
         }
         for (uint32_t i = from; i < l->n_probes; i++) {
                 d->probe_names[i] = l->probes[i].name;
-                if (d->probe_groups && d->groups)
+                if (d->probe_groups && d->groups) {
                         d->probe_groups[i] = skbt_groups_probe_group(d->groups, l->probes[i].name);
+                        l->probes[i].grouped = d->probe_groups[i] != NULL;
+                }
         }
         skbt_loader_recount(l);
         d->names.n_probes = l->n_probes;

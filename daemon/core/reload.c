@@ -61,6 +61,8 @@ void skbt_daemon_load_groups(struct skbtraced *d)
                 if (p->is_return && p->entry_id < d->loader->n_probes)
                         p = &d->loader->probes[p->entry_id];
                 names[i] = skbt_groups_probe_group(gs, p->name);
+                /* Attached early by a session with no history (demand.c). */
+                d->loader->probes[i].grouped = names[i] != NULL;
         }
         /* Events are formatted synchronously: nothing holds the old names. */
         free(d->probe_groups);

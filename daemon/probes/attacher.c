@@ -212,16 +212,25 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
         } else {
                 /* A few probes at a time (as many as load in parallel) while under the
                  * chunk's time budget: the chunk returns after CHUNK_NS even if fewer
-                 * probes went. */
+                 * probes went.  It returns early too, so that sessions hear what is
+                 * attached sooner: after a job's first step (the attach order puts what
+                 * likely delivers first, demand.c), and before the first program load
+                 * after links of programs loaded already (a load verifies a whole
+                 * program: half a second under TCG on fentry, a link milliseconds). */
                 uint32_t step = a->l->threads > 1 ? (uint32_t)a->l->threads : 1, k = 0;
+                bool loads = false;
 
                 w = split_unwanted(a, ids, m, d->ids);
                 while (k < w) {
                         uint32_t s = MIN(step, w - k);
+                        bool load = skbt_backend_needs_load(a->l, d->ids + k, s);
 
+                        if (k > 0 && load && !loads)
+                                break;
+                        loads = load;
                         skbt_backend_run(a->l, d->ids + k, s, d->links + k, d->why + k);
                         k += s;
-                        if (now_ns() - t0 >= CHUNK_NS)
+                        if (j->done == 0 || now_ns() - t0 >= CHUNK_NS)
                                 break;
                 }
                 /* The wanted probes the budget left go back to the job, right after what

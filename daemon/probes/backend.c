@@ -94,6 +94,17 @@ uint32_t skbt_backend_load(struct skbt_loader *l, const uint32_t *ids, uint32_t 
         return failed;
 }
 
+bool skbt_backend_needs_load(const struct skbt_loader *l, const uint32_t *ids, uint32_t n)
+{
+        for (uint32_t i = 0; i < n; i++) {
+                const struct skbt_probe *p = &l->probes[ids[i]];
+
+                if (skbt_backend_has(p->backend, SKBT_BACKEND_F_PROG_PER_PROBE) && p->prog_fd < 0)
+                        return true;
+        }
+        return false;
+}
+
 void skbt_backend_run(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
                       struct skbt_link **links, char (*why)[SKBT_WHY_MAX])
 {

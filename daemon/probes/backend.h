@@ -80,6 +80,9 @@ extern const struct skbt_backend_ops skbt_backend_tracepoint;
  */
 uint32_t skbt_backend_load(struct skbt_loader *l, const uint32_t *ids, uint32_t n,
                            char (*why)[SKBT_WHY_MAX]);
+/* Whether one of ids[0..n) needs a program load before its attach (a backend with a program
+ * per probe, not loaded yet).  Reads prog_fd: only in the thread that loads. */
+bool skbt_backend_needs_load(const struct skbt_loader *l, const uint32_t *ids, uint32_t n);
 /* Load where needed and attach probes ids[0..n) of one backend: links[i] or why[i].  Safe
  * outside the event loop, like skbt_backend_load(). */
 void skbt_backend_run(struct skbt_loader *l, const uint32_t *ids, uint32_t n,

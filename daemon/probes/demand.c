@@ -93,13 +93,75 @@ static int attach_rank(const struct skbt_loader *l, const struct skbt_probe *p)
         return p->kind == SKBT_PROBE_NETFILTER || p->kind == SKBT_PROBE_BPF ? 3 : 4;
 }
 
+/* One probe's place in the attach order (skbt_demand_order()). */
+struct order_key {
+        uint64_t events;
+        uint32_t id;
+        uint8_t rank;
+        bool load; /* its own program must be loaded first */
+        bool grouped;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+        const struct order_key *x = a, *y = b;
+
+        if (x->rank != y->rank)
+                return x->rank < y->rank ? -1 : 1;
+        if (x->load != y->load)
+                return x->load ? 1 : -1;
+        if (x->events != y->events)
+                return x->events > y->events ? -1 : 1;
+        if (x->grouped != y->grouped)
+                return x->grouped ? -1 : 1;
+        return (x->id > y->id) - (x->id < y->id);
+}
+
+/*
+ * Within a rank, a session's first event waits until the worker reaches a
+ * probe its traffic crosses: on fentry and kprobe, which attach one function
+ * at a time, the order decides it (in probe id order, that is by name, the
+ * first events after an idle detach came 200-800 ms after the session asked,
+ * docs/performance.md "Attach order").  So, with no cost on the packet path:
+ * (1) probes whose program is loaded before those that need a load (fentry: a
+ * link is milliseconds, a load half a second under TCG); (2) the probes that
+ * delivered the most records so far (the event loop counts them as it decodes
+ * them): what fired on this host's traffic before most likely fires first
+ * again; (3) the probes a probe group names (data/groups.conf: the common
+ * paths, for a daemon with no history yet); (4) the rest by id.  Nothing is
+ * left out: only when each goes changes.
+ */
+int skbt_demand_order(const struct skbt_loader *l, uint32_t *ids, uint32_t n)
+{
+        _cleanup_free_ struct order_key *k = calloc(n ? n : 1, sizeof(*k));
+
+        if (!k)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < n; i++) {
+                const struct skbt_probe *p = &l->probes[ids[i]];
+
+                k[i] = (struct order_key){
+                    .events = p->events,
+                    .id = ids[i],
+                    .rank = (uint8_t)attach_rank(l, p),
+                    .load =
+                        skbt_backend_has(p->backend, SKBT_BACKEND_F_PROG_PER_PROBE) && !p->loaded,
+                    .grouped = p->grouped,
+                };
+        }
+        qsort(k, n, sizeof(*k), order_cmp);
+        for (uint32_t i = 0; i < n; i++)
+                ids[i] = k[i].id;
+        return 0;
+}
+
 /* Tell the worker whether probe i's queued attach still serves anyone. */
 static void sync_unwanted(struct skbt_demand *dm, uint32_t i)
 {
         skbt_attacher_set_unwanted(dm->a, i, dm->queued[i] && !dm->need[i] && !dm->keep[i]);
 }
 
-/* Send the probes marked in mark[] (and not yet queued) to the worker, in attach_rank order. */
+/* Send the probes marked in mark[] (and not yet queued) to the worker, in skbt_demand_order(). */
 static void queue_marked(struct skbt_demand *dm, const uint8_t *mark)
 {
         struct skbt_loader *l = dm->l;
@@ -111,12 +173,14 @@ static void queue_marked(struct skbt_demand *dm, const uint8_t *mark)
                 log_warning("out of memory queueing probes to attach, ignoring");
                 return;
         }
-        for (int rank = 0; rank <= 4; rank++)
-                for (uint32_t i = 0; i < l->n_probes; i++)
-                        if (mark[i] && !dm->queued[i] && attach_rank(l, &l->probes[i]) == rank)
-                                ids[n++] = i;
+        for (uint32_t i = 0; i < l->n_probes; i++)
+                if (mark[i] && !dm->queued[i])
+                        ids[n++] = i;
         if (n == 0)
                 return;
+        /* Out of memory for the order: they go by id, all of them still. */
+        if (skbt_demand_order(l, ids, n) < 0)
+                log_warning("out of memory ordering probes to attach, ignoring");
         r = skbt_attacher_attach(dm->a, ids, n);
         if (r < 0) {
                 log_warning_errno(r, "cannot queue %u probes to attach (%m), ignoring", n);

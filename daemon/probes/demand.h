@@ -57,6 +57,13 @@ struct skbt_demand_stats {
 
 struct skbt_demand;
 
+/*
+ * Sort probe ids ids[0..n) into the order the worker attaches them in: the
+ * likeliest to deliver a session's first event first (demand.c says why).
+ * Reads only the probes' table.  Returns 0, or -ENOMEM with ids unchanged.
+ */
+int skbt_demand_order(const struct skbt_loader *l, uint32_t *ids, uint32_t n);
+
 /* linger_usec < 0: never detach.  keep: probes kept attached (NULL: none; "all" and "none" are
  * given as keep_all). */
 int skbt_demand_new(struct skbt_loader *l, struct skbt_attacher *a, struct skbt_demand **ret);

@@ -64,6 +64,11 @@ struct skbt_probe {
         bool helper;
         struct skbt_link *link; /* the link attaching it, NULL: not attached */
         uint32_t bpf_prog_id;   /* SKBT_PROBE_BPF: the tc or XDP program traced */
+        /* Hints for the attach order (demand.c, skbt_demand_order()), kept by the event
+         * loop: records decoded from it (it fires on this host's traffic), and whether a
+         * probe group names it (data/groups.conf: on a common path). */
+        uint64_t events;
+        bool grouped;
 };
 
 /* A netfilter evaluator (entry and return: the verdict), not a helper probe. */

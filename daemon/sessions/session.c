@@ -730,6 +730,10 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size)
                 return 0;
         d->records++;
         d->batch_records++;
+        /* The probes that fire on this host's traffic attach first after an idle detach
+         * (demand.c, skbt_demand_order()). */
+        if (d->loader && ev->probe_id < d->loader->n_probes)
+                d->loader->probes[ev->probe_id].events++;
         shared.n = 0;
         shared.next = 0;
         for (mask = ev->sessions; mask; mask &= mask - 1) {
