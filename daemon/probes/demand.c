@@ -122,14 +122,15 @@ static int order_cmp(const void *a, const void *b)
  * probe its traffic crosses: on fentry and kprobe, which attach one function
  * at a time, the order decides it (in probe id order, that is by name, the
  * first events after an idle detach came 200-800 ms after the session asked,
- * docs/performance.md "Attach order").  So, with no cost on the packet path:
- * (1) probes whose program is loaded before those that need a load (fentry: a
- * link is milliseconds, a load half a second under TCG); (2) the probes that
- * delivered the most records so far (the event loop counts them as it decodes
- * them): what fired on this host's traffic before most likely fires first
- * again; (3) the probes a probe group names (data/groups.conf: the common
- * paths, for a daemon with no history yet); (4) the rest by id.  Nothing is
- * left out: only when each goes changes.
+ * docs/performance.md "Attach order: a session's first event after the
+ * linger").  So, with no cost on the packet path: (1) probes whose program is
+ * loaded before those that need a load (fentry: a link is milliseconds, a
+ * load half a second under TCG); (2) the probes that delivered the most
+ * records so far (the event loop counts them as it decodes them): what fired
+ * on this host's traffic before most likely fires first again; (3) the probes
+ * a probe group names (data/groups.conf: the common paths, for a daemon with
+ * no history yet); (4) the rest by id.  Nothing is left out: only when each
+ * goes changes.
  */
 int skbt_demand_order(const struct skbt_loader *l, uint32_t *ids, uint32_t n)
 {
