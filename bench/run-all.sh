@@ -6,7 +6,9 @@
 #                                        ipftrace2, about an hour), docs/performance.md
 #   bench/run-all.sh --smoke             seconds-long runs that check the benchmarks work
 #   bench/run-all.sh --only start,memory some sections (start throughput probecost idle memory
-#                                        vmstart vmcompare)
+#                                        vmstart vmcompare; probebase only when named)
+#   bench/run-all.sh --only probecost --base OTHER_BUILD/daemon/skbtraced
+#                                        probe cost, plus the other build's daemon beside this one
 #
 # Needs root (BPF, network namespaces), 2 CPUs, bpftool, and for the comparisons bpftrace and
 # iperf3 (scripts/install-deps.sh installs them).  Exits 77 (skipped) when not root.
@@ -25,14 +27,19 @@ pass=()
 usage() {
         cat <<EOF2
 usage: $0 [--smoke] [--only SECTIONS] [--out FILE] [--json FILE] [--no-build]
+          [--base OTHER_BUILD/daemon/skbtraced [--rounds N]]
 
 Build (unless --no-build) and run the benchmarks in one process, so that every
 comparison is measured side by side, and write the report.
   --smoke          short runs that only check the benchmarks work (numbers mean nothing);
                    the report goes to \$BUILDDIR/bench/performance-smoke.md unless --out
   --only LIST      comma-separated sections: start,throughput,probecost,idle,memory,vmstart,
-                   vmcompare
-                   (default all; with --smoke all but the VM sections vmstart, vmcompare)
+                   vmcompare, probebase
+                   (default all but probebase; with --smoke all but vmstart, vmcompare)
+  --base DAEMON    another build's skbtraced (its ipftctl is taken from the same build
+                   directory): probecost and probebase run it beside this build's, on the
+                   same tracepoints, sessions and hits (ns per hit of each, side by side)
+  --rounds N       side-by-side rounds with --base, attach order alternating (default 4)
   --out FILE       Markdown report (default docs/performance.md)
   --json FILE      also write the raw results as JSON
   --no-build       use the binaries already in \$BUILDDIR
@@ -42,7 +49,11 @@ EOF2
 while [ $# -gt 0 ]; do
         case "$1" in
         --smoke) smoke=1; pass+=(--smoke) ;;
-        --only | --json)
+        --base)
+                # Resolved here: the harness runs from the source tree's top.
+                [ $# -ge 2 ] || { echo "run-all: --base needs a path" >&2; exit 2; }
+                pass+=(--base "$(realpath -m -- "$2")"); shift ;;
+        --only | --json | --rounds)
                 [ $# -ge 2 ] || { echo "run-all: $1 needs a value" >&2; exit 2; }
                 pass+=("$1" "$2"); shift ;;
         --out)

@@ -349,18 +349,44 @@ class Topology:
 # --------------------------------------------------------------------------
 # The daemon and its clients
 
+class Build:
+    """One build's daemon and client.  Each daemon is driven with its own build's ipftctl (an
+    older daemon need not accept what a newer client sends).  A daemon from before attach on
+    demand has no --keep-attached: it holds its links from the start by itself."""
+
+    def __init__(self, label, skbtraced, ipftctl):
+        for f in (skbtraced, ipftctl):
+            if not os.access(f, os.X_OK):
+                raise BenchError(f"{f} is missing or not executable")
+        self.label, self.skbtraced, self.ipftctl = label, skbtraced, ipftctl
+        r = run([skbtraced, "--help"], check=False)
+        self.keep_attached = "--keep-attached" in r.stdout + r.stderr
+
+    @classmethod
+    def from_daemon(cls, label, skbtraced):
+        """A build from its daemon's path: BUILDDIR/daemon/skbtraced next to
+        BUILDDIR/client/ipftctl (the layout of every meson build of this project)."""
+        skbtraced = os.path.abspath(skbtraced)
+        if os.path.isdir(skbtraced):
+            skbtraced = os.path.join(skbtraced, "daemon", "skbtraced")
+        top = os.path.dirname(os.path.dirname(skbtraced))
+        return cls(label, skbtraced, os.path.join(top, "client", "ipftctl"))
+
+
 class Daemon:
-    def __init__(self, bench, cpu=CONSUMER_CPU, linger=BENCH_LINGER, verbose=False, env=None):
+    def __init__(self, bench, cpu=CONSUMER_CPU, linger=BENCH_LINGER, verbose=False, env=None,
+                 build=None):
         self.bench = bench
+        self.build = build or bench.build
         self.sock = os.path.join(bench.tmp, f"skbtraced-{len(_procs)}.sock")
         self.log = open(os.path.join(bench.tmp, "skbtraced.log"), "a")
         self.linger = linger
-        cmd = ["taskset", "-c", cpu, bench.skbtraced, "--socket", self.sock]
+        cmd = ["taskset", "-c", cpu, self.build.skbtraced, "--socket", self.sock]
         if linger is not None:
             cmd += ["--idle-detach-after", linger]
         # Probes are attached on demand: "never" here means the links are held while idle,
         # from the start, as they were before attach on demand (keep_attached = all).
-        if linger == "never":
+        if linger == "never" and self.build.keep_attached:
             cmd += ["--keep-attached", "all"]
         if verbose:
             cmd += ["-v"]  # the re-attach times are logged at debug level
@@ -372,7 +398,7 @@ class Daemon:
         wait_for(lambda: self.p.poll() is not None or self._status_ok(), 60, "skbtraced to start")
         if self.p.poll() is not None:
             raise BenchError(f"skbtraced exited with {self.p.returncode}; see {self.log.name}")
-        if linger == "never":
+        if linger == "never" and self.build.keep_attached:
             wait_for(lambda: self._kept_attached(), 120, "the kept probes to be attached")
 
     def _kept_attached(self):
@@ -464,7 +490,7 @@ class Client:
     """ipftctl trace with stdout to /dev/null (or a pipe, to count lines); stderr to a file."""
 
     def __init__(self, bench, daemon, args, stdout=subprocess.DEVNULL, cpu=CONSUMER_CPU):
-        self.cmd = [bench.ipftctl, "--socket", daemon.sock, "trace"] + list(args)
+        self.cmd = [daemon.build.ipftctl, "--socket", daemon.sock, "trace"] + list(args)
         self.errf = tempfile.TemporaryFile(mode="w+", dir=bench.tmp)
         self.wc = None
         if stdout == subprocess.PIPE:
@@ -512,6 +538,9 @@ class Bench:
         for f in (self.skbtraced, self.ipftctl, self.floodgen):
             if not os.access(f, os.X_OK):
                 raise BenchError(f"{f} is missing: build first (meson compile -C {args.builddir})")
+        self.build = Build("new", self.skbtraced, self.ipftctl)
+        self.base = Build.from_daemon("base", args.base) if args.base else None
+        self.rounds = args.rounds
         self.tmp = tempfile.mkdtemp(prefix="skbt-bench-")
         _cleanups.append(lambda: shutil.rmtree(self.tmp, ignore_errors=True))
         self.topo = Topology().create()
@@ -774,44 +803,83 @@ class Bench:
         res["cmd"] = "floodgen --rate R --duration %s B_ADDR PORT" % dur
         res["flavours"] = self.probe_flavours(dur)
         self.results["probecost"] = res
+        if self.base:
+            self.bench_probebase()
 
-    def probe_flavours(self, dur):
-        """The tracepoint programs' two flavours side by side: a daemon with tp_btf programs
-        (the default) and one forced to raw_tp (SKBTRACED_NO_TP_BTF=1), both attached to the
-        same tracepoints, with the same sessions, measured over the same hits.  The program
-        that runs first on a hit may pay the cache misses on the skb and the packet for both, so
-        each case runs twice, once in each attach order."""
+    def bench_probebase(self):
+        """Probe cost beside the --base build (section probebase; probecost runs it too when
+        --base is given)."""
+        if not self.base:
+            raise BenchError("section probebase needs --base BUILD/daemon/skbtraced")
+        log(f"probe cost beside {self.base.skbtraced}, {self.rounds} rounds")
+        self.results["probebase"] = self.probe_base(0.5 if self.smoke else 3)
+
+    def side_by_side(self, daemons, cases, orders, dur, rate=20000):
+        """Daemons side by side: all attached to the same tracepoints at once (links held,
+        `never`), the same sessions started on each, measured over the same hits; ns per hit of
+        each daemon's programs from the kernel's BPF stats (the floor is the same for all, so
+        their difference is what their programs differ by).  The program that runs first on a
+        hit may pay the cache misses on the skb and the packet for the others, so the daemons
+        are started (and their links attached) in each order of `orders` in turn: one round
+        per order.  daemons: {label: {"build": Build, "env": dict or None}}; cases: (name,
+        sessions, port, rate or None).  Returns one row per case and round."""
         out = []
-        cases = (("b_nomatch_64", 1 if self.smoke else 64, OTHER_PORT),
-                 ("c_match_1", 1, FLOOD_PORT))
-        for order in (("raw_tp", "tp_btf"), ("tp_btf", "raw_tp")):
+        for rnd, order in enumerate(orders):
             ds = {}
             try:
-                for fl in order:
-                    ds[fl] = Daemon(self, linger="never",
-                                    env={"SKBTRACED_NO_TP_BTF": "1"} if fl == "raw_tp" else None)
-                for case, n, port in cases:
+                for lab in order:
+                    spec = daemons[lab]
+                    ds[lab] = Daemon(self, linger="never", env=spec.get("env"),
+                                     build=spec.get("build"))
+                for d in ds.values():
+                    d.wait_loaded()
+                for case, n, port, crate in cases:
                     cs = []
                     try:
                         for d in ds.values():
                             cs += self.start_clients(d, n, self.trace_args("json", port))
                         with BpfStats():
-                            before = {fl: prog_stats(d.pid) for fl, d in ds.items()}
-                            self.flood(dur, 20000)
-                            after = {fl: prog_stats(d.pid) for fl, d in ds.items()}
+                            before = {lab: prog_stats(d.pid) for lab, d in ds.items()}
+                            fl = self.flood(dur, crate or rate)
+                            after = {lab: prog_stats(d.pid) for lab, d in ds.items()}
                     finally:
                         for c in cs:
                             c.finish()
-                    row = {"case": case, "sessions": n, "order": list(order),
+                    row = {"case": case, "sessions": n, "round": rnd + 1, "order": list(order),
+                           "rate": crate or rate, "sent": fl["sent"],
                            "load": os.getloadavg()[0]}
-                    for fl in order:
-                        t, h = after[fl][0] - before[fl][0], after[fl][1] - before[fl][1]
-                        row[fl] = {"hits": h, "ns_per_hit": t / h if h else float("nan")}
+                    for lab in order:
+                        t, h = after[lab][0] - before[lab][0], after[lab][1] - before[lab][1]
+                        row[lab] = {"hits": h, "ns_per_hit": t / h if h else float("nan")}
                     out.append(row)
             finally:
                 for d in ds.values():
                     d.stop()
         return out
+
+    def probe_flavours(self, dur):
+        """The tracepoint programs' two flavours side by side: a daemon with tp_btf programs
+        (the default) and one forced to raw_tp (SKBTRACED_NO_TP_BTF=1), for (b) with 64
+        sessions and (c) with 1, in both attach orders."""
+        cases = (("b_nomatch_64", 1 if self.smoke else 64, OTHER_PORT, None),
+                 ("c_match_1", 1, FLOOD_PORT, None))
+        daemons = {"tp_btf": {}, "raw_tp": {"env": {"SKBTRACED_NO_TP_BTF": "1"}}}
+        return self.side_by_side(daemons, cases, (("raw_tp", "tp_btf"), ("tp_btf", "raw_tp")),
+                                 dur)
+
+    def probe_base(self, dur):
+        """Another build's daemon (--base) beside this build's, as probe_flavours does with
+        the flavours: cases (b) and (c) with 1 and 64 sessions, `self.rounds` rounds with the
+        attach order alternating (base first in odd rounds)."""
+        cases = (("b_nomatch_1", 1, OTHER_PORT, None),
+                 ("b_nomatch_64", 1 if self.smoke else 64, OTHER_PORT, None),
+                 ("c_match_1", 1, FLOOD_PORT, None),
+                 ("c_match_64", 1 if self.smoke else 64, FLOOD_PORT, 1000))
+        daemons = {"base": {"build": self.base}, "new": {"build": self.build}}
+        orders = [("base", "new") if i % 2 == 0 else ("new", "base")
+                  for i in range(self.rounds)]
+        return {"base": self.base.skbtraced, "new": self.build.skbtraced,
+                "rows": self.side_by_side(daemons, cases, orders, dur)}
 
     # -- 4. idle overhead --
 
@@ -1204,6 +1272,9 @@ def report(bench, args, elapsed):
                   f"{' first, '.join(r['order'])} second | {bt:.1f} | {rt:.1f} | "
                   f"{bt - rt:+.1f} | {r['tp_btf']['hits']} | {r['load']:.2f} |")
 
+    if "probebase" in R:
+        report_probebase(R["probebase"], w, run_all)
+
     if "idle" in R:
         i = R["idle"]
         w("")
@@ -1444,6 +1515,44 @@ def report_vmcompare(v, w):
                     w(f"| {label} | {cells[0]} | {cells[1]} |")
 
 
+def report_probebase(pb, w, run_all):
+    """Side by side with another build: per case and round, then per case over the rounds."""
+    rows = pb["rows"]
+    w("")
+    w("## 3b. Probe cost beside another build")
+    w("")
+    w(f"Two daemons on the same tracepoints at once: *base* (`{pb['base']}`) and *new* "
+      f"(`{pb['new']}`), each driven by its own build's ipftctl, links held (`never`), the same "
+      "sessions on both, measured over the same hits (kernel BPF stats of each daemon's "
+      "programs: ns per hit including the dispatch; the floor is common to both, so new − base "
+      "is what their programs differ by). Attach order alternates per round (the first "
+      "program on a hit may pay the skb's cache misses for both). Command: "
+      f"`{run_all} --only probebase --base {pb['base']}` (or with `probecost`).")
+    w("")
+    w("| case | sessions | round | attach order | base ns per hit | new ns per hit | new − base "
+      "| hits base / new | load |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    names = {"b_nomatch_1": "(b) not matching", "b_nomatch_64": "(b) not matching",
+             "c_match_1": "(c) matching and emitting",
+             "c_match_64": "(c) matching and emitting"}
+    by_case = {}
+    for r in rows:
+        b, n = r["base"]["ns_per_hit"], r["new"]["ns_per_hit"]
+        by_case.setdefault((r["case"], r["sessions"]), []).append((b, n))
+        w(f"| {names.get(r['case'], r['case'])} | {r['sessions']} | {r['round']} | "
+          f"{' first, '.join(r['order'])} second | {b:.1f} | {n:.1f} | {n - b:+.1f} | "
+          f"{r['base']['hits']} / {r['new']['hits']} | {r['load']:.2f} |")
+    w("")
+    w("| case | sessions | rounds | base mean | new mean | new − base: mean (min, max) | new / base |")
+    w("|---|---|---|---|---|---|---|")
+    for (case, n), v in by_case.items():
+        bm = statistics.mean(b for b, _ in v)
+        nm = statistics.mean(x for _, x in v)
+        ds = [x - b for b, x in v]
+        w(f"| {names.get(case, case)} | {n} | {len(v)} | {bm:.1f} | {nm:.1f} | "
+          f"{statistics.mean(ds):+.1f} ({min(ds):+.1f}, {max(ds):+.1f}) | {nm / bm:.3f} |")
+
+
 def _comm(pid):
     try:
         with open(f"/proc/{pid}/comm") as f:
@@ -1468,6 +1577,8 @@ def kept_tail(path):
 
 
 SECTIONS = ("start", "throughput", "probecost", "idle", "memory", "vmstart", "vmcompare")
+# Sections run only when named in --only.
+EXTRA_SECTIONS = ("probebase",)
 # --smoke without --only: vmstart and vmcompare boot VMs (minutes), so only when asked for.
 SMOKE_SECTIONS = ("start", "throughput", "probecost", "idle", "memory")
 
@@ -1478,15 +1589,24 @@ def main():
     ap.add_argument("--builddir", default="build")
     ap.add_argument("--out", help="write the Markdown report here (default: stdout)")
     ap.add_argument("--json", help="write the raw results here")
-    ap.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS) +
-                    " (default: all; with --smoke all but vmstart)")
+    ap.add_argument("--only", help="comma-separated sections: " +
+                    ",".join(SECTIONS + EXTRA_SECTIONS) +
+                    " (default: all but probebase; with --smoke all but vmstart)")
+    ap.add_argument("--base", help="another build's daemon (BUILD/daemon/skbtraced, or BUILD): "
+                    "probecost (and section probebase) measure it beside this build's")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="rounds of the side-by-side measurement with --base (default 4)")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if args.only is None:
         args.only = ",".join(SMOKE_SECTIONS if args.smoke else SECTIONS)
     only = [s for s in args.only.split(",") if s]
     for s in only:
-        if s not in SECTIONS:
+        if s not in SECTIONS + EXTRA_SECTIONS:
             ap.error(f"unknown section '{s}'")
+    if "probebase" in only and not args.base:
+        ap.error("section probebase needs --base")
     if os.geteuid() != 0:
         print("SKIP: the benchmarks need root (BPF, network namespaces)", flush=True)
         return EXIT_SKIP
