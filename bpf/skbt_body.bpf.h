@@ -111,6 +111,13 @@ struct skbt_skbinfo {
 struct skbt_scratch {
         __u8 hdr[SKBT_HDR_MAX * 2]; /* room for the verifier's view of the copy size */
         __u8 skb[SKBT_SKB_COPY_MAX];
+        /*
+         * From here to tun: what every hit a live session does not want touches (the skb's
+         * fields, the tuple, the verdict), kept together: the cache lines of a hit's scratch
+         * are mostly cold again at the packet's next probe, and each line is a miss.  The
+         * verdict's scalars and the tunnel fields lay behind the stack and the verdict cache
+         * (8 KiB further) and cost a non-matching hit ~4 more lines.
+         */
         struct skbt_skbinfo si;
         __u64 last_wakeup; /* bpf_ktime_get_ns() when this CPU last woke the daemon */
         struct skbt_tuple t;
@@ -122,36 +129,36 @@ struct skbt_scratch {
         __u64 skb_addr;
         __u64 track_id;       /* this hit's packet, 0: untracked */
         __u64 track_sessions; /* sessions that matched it earlier */
-        __u64 track_seq;      /* track ids handed out on this CPU */
-        /* The skb whose tracking the last free ended on this CPU: the rest of its
-         * free path (__kfree_skb, kfree_skbmem after consume_skb) is still its journey. */
-        __u64 freed_skb, freed_id, freed_sessions, freed_ts;
-        __u64 stack[SKBT_STACK_MAX]; /* kernel stack, for sessions that want it */
         /* Sessions whose filter matched, built in map memory for the same
          * reason: a register mask would carry one known bit per iteration
          * and split the verifier's states 2^n ways. */
         __u64 matched;
         __u64 candidates; /* likewise: sessions to evaluate, re-read each iteration */
+        /* The verdict cache (skbt_verdict.bpf.h) and this hit's verdict. */
+        __u64 vseq;       /* verdicts begun on this CPU: changed under one = a nested run */
+        __u64 verdict;    /* the live sessions whose filter matches the packet */
+        __u64 vactive;    /* the live sessions it was decided for */
         __u32 hdr_len;    /* bytes copied into hdr (pcap filters read them again) */
         __u32 hdr_l2;     /* hdr starts at the Ethernet header, else at the network header */
-        struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
-        __u32 hdr_orig; /* bytes of the packet from where hdr starts to its end (pcapng) */
+        __u32 hdr_orig;   /* bytes of the packet from where hdr starts to its end (pcapng) */
+        __u32 hdr_all;    /* bytes in hdr with a tunnel's second copy (skbt_read_more()) */
+        __u32 inner_done; /* tun.inner is parsed (from hdr_all bytes) */
+        __u32 hdr_start;  /* where the copy in hdr starts, from skb->head */
+        __u32 hdr_tail;   /* ... and where the linear data ends */
         __u32 pad_orig;
+        struct skbt_tunnel tun; /* the tunnel around the packet (type NONE: none) */
+        __u64 vhits;            /* verdicts found in the cache, on this CPU */
+        __u64 vmisses;          /* verdicts decided */
+        __u64 vmarks;           /* hits the mark alone ruled out (skbt_mark_gate()) */
+        __u64 track_seq;        /* track ids handed out on this CPU */
+        /* The skb whose tracking the last free ended on this CPU: the rest of its
+         * free path (__kfree_skb, kfree_skbmem after consume_skb) is still its journey. */
+        __u64 freed_skb, freed_id, freed_sessions, freed_ts;
+        __u64 stack[SKBT_STACK_MAX]; /* kernel stack, for sessions that want it */
+        struct skbt_field_vals vals; /* custom fields (-F), read here, then copied to the record */
         struct skbt_ct_rec ct; /* conntrack entry (--ct), read here, then copied to the record */
-        /* The verdict cache (skbt_verdict.bpf.h) and this hit's verdict. */
-        __u64 vseq;    /* verdicts begun on this CPU: changed under one = a nested run */
-        __u64 vhits;   /* verdicts found in the cache, on this CPU */
-        __u64 vmisses; /* verdicts decided */
-        __u64 vmarks;  /* hits the mark alone ruled out (skbt_mark_gate()) */
-        __u64 verdict; /* the live sessions whose filter matches the packet */
-        __u64 vactive; /* the live sessions it was decided for */
         struct skbt_vkey vk;
         struct skbt_vent vcache[SKBT_VCACHE_SLOTS];
-        struct skbt_tunnel tun; /* the tunnel around the packet (type NONE: none) */
-        __u32 hdr_all;          /* bytes in hdr with a tunnel's second copy (skbt_read_more()) */
-        __u32 inner_done;       /* tun.inner is parsed (from hdr_all bytes) */
-        __u32 hdr_start;        /* where the copy in hdr starts, from skb->head */
-        __u32 hdr_tail;         /* ... and where the linear data ends */
 };
 
 struct {
