@@ -151,40 +151,40 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
         return len;
 }
 
-void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n)
+/* Bytes a JSON string carries as they are: printable ASCII but '"' (0x22) and '\\' (0x5c). */
+static const bool json_plain[256] = {
+    [0x20 ... 0x21] = true,
+    [0x23 ... 0x5b] = true,
+    [0x5d ... 0x7e] = true,
+};
+
+char *json_escape_to(char *dst, const char *s, size_t n)
 {
         static const char hex[] = "0123456789abcdef";
-        const unsigned char *p = (const unsigned char *)s;
-        size_t i = 0, run = 0;
+        const unsigned char *p = (const unsigned char *)s, *end = p + n;
 
-        /* Worst case every byte becomes \u00XX. */
-        if (!strbuf_reserve(sb, n * 6 + 2))
-                return;
-        sb->data[sb->len++] = '"';
-        while (i < n) {
-                unsigned char c = p[i];
+        /* Byte by byte into room the caller has: the strings are short (names of
+         * functions, devices, tasks), where a memcpy() call per run cost more. */
+        while (p < end) {
+                unsigned char c = *p;
                 size_t l;
-                char esc = 0;
+                char esc;
 
-                if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-                        i++;
-                        run++;
+                if (_likely_(json_plain[c])) {
+                        *dst++ = (char)c;
+                        p++;
                         continue;
                 }
-                if (c >= 0x80 && (l = utf8_seq_len(p + i, n - i)) > 0) {
-                        i += l;
-                        run += l;
+                if (c >= 0x80 && (l = utf8_seq_len(p, (size_t)(end - p))) > 0) {
+                        memcpy(dst, p, l);
+                        dst += l;
+                        p += l;
                         continue;
                 }
-                memcpy(sb->data + sb->len, p + i - run, run);
-                sb->len += run;
-                run = 0;
                 switch (c) {
                 case '"':
-                        esc = '"';
-                        break;
                 case '\\':
-                        esc = '\\';
+                        esc = (char)c;
                         break;
                 case '\n':
                         esc = 'n';
@@ -201,21 +201,34 @@ void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n)
                 case '\f':
                         esc = 'f';
                         break;
+                default:
+                        esc = 0;
                 }
                 if (esc) {
-                        sb->data[sb->len++] = '\\';
-                        sb->data[sb->len++] = esc;
+                        *dst++ = '\\';
+                        *dst++ = esc;
                 } else {
-                        memcpy(sb->data + sb->len, "\\u00", 4);
-                        sb->data[sb->len + 4] = hex[c >> 4];
-                        sb->data[sb->len + 5] = hex[c & 0xf];
-                        sb->len += 6;
+                        memcpy(dst, "\\u00", 4);
+                        dst[4] = hex[c >> 4];
+                        dst[5] = hex[c & 0xf];
+                        dst += 6;
                 }
-                i++;
+                p++;
         }
-        memcpy(sb->data + sb->len, p + i - run, run);
-        sb->len += run;
-        sb->data[sb->len++] = '"';
+        return dst;
+}
+
+void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n)
+{
+        char *end;
+
+        /* Worst case every byte becomes \u00XX. */
+        if (!strbuf_reserve(sb, n * 6 + 2))
+                return;
+        sb->data[sb->len] = '"';
+        end = json_escape_to(sb->data + sb->len + 1, s, n);
+        *end++ = '"';
+        sb->len = (size_t)(end - sb->data);
 }
 
 void strbuf_put_json_text(struct strbuf *sb, const char *s, size_t n)

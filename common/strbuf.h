@@ -47,6 +47,9 @@ void strbuf_put_hex(struct strbuf *sb, uint64_t v);
  * character; bytes that are not valid UTF-8 are written as \u00XX so the
  * output is always valid JSON. */
 void strbuf_put_json_string(struct strbuf *sb, const char *s, size_t n);
+/* The inside of that literal (no quotes) written at dst, which has room for 6 * n bytes;
+ * returns the end.  For code that reserved a line's room once (render/format.c). */
+char *json_escape_to(char *dst, const char *s, size_t n);
 /* Serialized JSON (from json-c), copied with each byte of an invalid UTF-8 sequence written
  * as \u00XX: such bytes can only be inside strings, so the result is valid JSON and UTF-8. */
 void strbuf_put_json_text(struct strbuf *sb, const char *s, size_t n);

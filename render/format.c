@@ -1203,20 +1203,21 @@ static char *put_json_tunnel(char *p, const struct skbt_event *ev)
         return p;
 }
 
-/* Copies a JSON string at p through the buffer (which may move) and returns the new end. */
-static char *put_json_str(struct strbuf *out, char *p, const char *str, size_t n)
+/* A JSON string literal at p, returning the new end: the line reserved 6 bytes per byte of
+ * its strings and 16 for their quotes (event_strings_max()), so no append can grow it. */
+static char *put_json_str(char *p, const char *str, size_t n)
 {
-        CURSOR_SYNC(out, p);
-        strbuf_put_json_string(out, str, n);
-        return CURSOR_LOAD(out, p);
+        *p++ = '"';
+        p = json_escape_to(p, str, n);
+        *p++ = '"';
+        return p;
 }
 
-static char *put_json_drop(struct strbuf *out, char *p, const struct skbt_event *ev,
-                           const struct event_strings *s)
+static char *put_json_drop(char *p, const struct skbt_event *ev, const struct event_strings *s)
 {
         PUT_LIT(p, ",\"drop_reason\":");
         if (s->reason) {
-                p = put_json_str(out, p, s->reason, s->reason_len);
+                p = put_json_str(p, s->reason, s->reason_len);
         } else {
                 PUT_LIT(p, "\"reason#");
                 p = put_u64(p, ev->drop_reason);
@@ -1224,7 +1225,7 @@ static char *put_json_drop(struct strbuf *out, char *p, const struct skbt_event 
         }
         PUT_LIT(p, ",\"location\":");
         if (s->location_len) {
-                p = put_json_str(out, p, s->location, s->location_len);
+                p = put_json_str(p, s->location, s->location_len);
         } else {
                 *p++ = '"';
                 p = put_hex(p, ev->location);
@@ -1257,7 +1258,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         p = put_u64(p, ev->cpu);
         PUT_LIT(p, ",\"function\":");
         if (s.probe) {
-                p = put_json_str(out, p, s.probe, s.probe_len);
+                p = put_json_str(p, s.probe, s.probe_len);
         } else {
                 PUT_LIT(p, "\"probe#");
                 p = put_u64(p, ev->probe_id);
@@ -1275,7 +1276,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         PUT_LIT(p, "\",\"ifindex\":");
         p = put_u64(p, ev->ifindex);
         PUT_LIT(p, ",\"ifname\":");
-        p = put_json_str(out, p, ev->ifname, s.ifname_len);
+        p = put_json_str(p, ev->ifname, s.ifname_len);
         PUT_LIT(p, ",\"netns\":");
         p = put_u64(p, ev->netns);
         PUT_LIT(p, ",\"pid\":");
@@ -1291,7 +1292,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         }
 
         if (ev->flags & SKBT_EV_DROP)
-                p = put_json_drop(out, p, ev, &s);
+                p = put_json_drop(p, ev, &s);
         if (ev->flags & SKBT_EV_RETURN) {
                 PUT_LIT(p, ",\"retval\":");
                 p = put_i64(p, ev->retval);
@@ -1299,10 +1300,10 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
         PUT_LIT(p, ",\"track_id\":");
         p = put_u64(p, o->track ? ev->track_id : 0);
         PUT_LIT(p, ",\"comm\":");
-        p = put_json_str(out, p, ev->comm, s.comm_len);
+        p = put_json_str(p, ev->comm, s.comm_len);
         PUT_LIT(p, ",\"group\":");
         if (s.group) {
-                p = put_json_str(out, p, s.group, s.group_len);
+                p = put_json_str(p, s.group, s.group_len);
         } else {
                 PUT_LIT(p, "\"\"");
         }
@@ -1310,7 +1311,7 @@ void skbt_format_json_opts(struct strbuf *out, const struct skbt_format_opts *o,
                 PUT_LIT(p, ",\"free\":true");
         if (s.netns_name_len) {
                 PUT_LIT(p, ",\"netns_name\":");
-                p = put_json_str(out, p, s.netns_name, s.netns_name_len);
+                p = put_json_str(p, s.netns_name, s.netns_name_len);
         }
         /* Without an IP header the tuple is null; what the parser saw before it still
          * counts (the text flow shows it), and a recording must keep it. */
