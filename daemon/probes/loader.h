@@ -185,7 +185,8 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l);
 
 /* iptables rule numbers' per-CPU map (attach_nf.c): made at the first --nf-rules session,
- * dropped after the last.  Hold returns a negative errno (logged) when it cannot be made. */
+ * dropped after the last.  Hold returns a negative errno with err saying why when it cannot be
+ * made (the caller logs and refuses the session). */
 int skbt_xt_snaps_hold(struct skbt_loader *l, char *err, size_t errlen);
 void skbt_xt_snaps_release(struct skbt_loader *l);
 
