@@ -95,6 +95,70 @@ int skbt_tpbtf_kfree_skb(__u64 *ctx)
 }
 
 /*
+ * Shared tracepoint programs (Linux 6.10+, where raw tracepoint links take an
+ * attach cookie): one program per skb position, and one for kfree_skb's drop
+ * flavour, attached to every tracepoint of that position with the probe's id
+ * and SKBT_STAMP_* as the link's cookie (as kprobe-multi does).  A packet that
+ * no session wants then runs the same few hot programs at every tracepoint
+ * instead of a cold copy per tracepoint (docs/performance.md).  The skb is
+ * cast to its BTF type with bpf_rdonly_cast() (6.2+; the verifier turns the
+ * call into a move), so the body reads it with plain loads that the JIT
+ * guards with exception tables, as the tp_btf copies do.  The cookie is read
+ * only once the mark gate let the packet through.  Templates like the kprobe
+ * ones: the object's own copy returns at once (skbt_in_template()), the
+ * daemon loads one stamped with 0 when a session first needs a tracepoint of
+ * that position (daemon/probes/backend_tracepoint.c).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+static __always_inline struct sk_buff *skbt_tp_skb(__u64 arg)
+{
+        return (struct sk_buff *)bpf_rdonly_cast((void *)arg,
+                                                 bpf_core_type_id_kernel(struct sk_buff));
+}
+
+#define SKBT_TPC_ENTRY(pos)                                                                        \
+        SEC("raw_tp")                                                                              \
+        int skbt_tpc_arg##pos(struct bpf_raw_tracepoint_args *ctx)                                 \
+        {                                                                                          \
+                struct sk_buff *skb;                                                               \
+                struct skbt_hit hit = {};                                                          \
+                                                                                                   \
+                if (skbt_in_template())                                                            \
+                        return 0;                                                                  \
+                skb = skbt_tp_skb(ctx->args[pos]);                                                 \
+                if (skbt_gate_out(skb, true))                                                      \
+                        SKBT_EXIT_HERE();                                                          \
+                skbt_handle_btf(ctx, skb, bpf_get_attach_cookie(ctx), &hit);                       \
+                return 0;                                                                          \
+        }
+
+SKBT_TPC_ENTRY(0)
+SKBT_TPC_ENTRY(1)
+SKBT_TPC_ENTRY(2)
+SKBT_TPC_ENTRY(3)
+SKBT_TPC_ENTRY(4)
+
+SEC("raw_tp")
+int skbt_tpc_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
+{
+        struct sk_buff *skb;
+        struct skbt_hit hit = {};
+
+        if (skbt_in_template())
+                return 0;
+        skb = skbt_tp_skb(ctx->args[0]);
+        skbt_nf_drop_inside(skb);
+        if (skbt_gate_out(skb, true))
+                SKBT_EXIT_HERE();
+        hit.location = ctx->args[1];
+        hit.drop_reason = (__u32)ctx->args[2];
+        hit.flags = SKBT_EV_DROP;
+        skbt_handle_btf(ctx, skb, bpf_get_attach_cookie(ctx), &hit);
+        return 0;
+}
+
+/*
  * Function templates.  fentry/fexit: one program for every skb position,
  * loaded once per function with the position stamped next to the probe id
  * and read with bpf_get_func_arg(); the attach target given here is only

@@ -189,6 +189,8 @@ static json_object *probes_json(const struct skbt_loader *l)
         json_object_object_add(probes, "netfilter", json_object_new_int64(l->n_nf));
         /* Of the tracepoints, those whose programs read the skb with plain loads. */
         json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
+        /* Of the tracepoints, those served by the shared programs (attach cookies). */
+        json_object_object_add(probes, "tracepoints_shared", json_object_new_int64(l->n_tp_shared));
         return probes;
 }
 

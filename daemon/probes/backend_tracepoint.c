@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* backend_tracepoint.c - tracepoints: a stamped program per tracepoint, kept loaded; links come and
- * go */
+/* backend_tracepoint.c - tracepoints: one shared program per skb position with attach cookies
+ * (Linux 6.10+), else a stamped program per tracepoint; programs stay loaded, links come and go */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -24,7 +27,8 @@ static struct bpf_link *caps_attach(struct bpf_program *prog)
 /* The tp_btf templates are loaded unless the kernel refuses them (loader.c, load_best()). */
 static bool wants_program(const char *n, bool nf)
 {
-        return strncmp(n, "skbt_tp_", 8) == 0 || strncmp(n, "skbt_tpbtf_", 11) == 0;
+        return strncmp(n, "skbt_tp_", 8) == 0 || strncmp(n, "skbt_tpbtf_", 11) == 0 ||
+               strncmp(n, "skbt_tpc_", 9) == 0;
 }
 
 /* kfree_skb carries (skb, location, reason) since 5.17: the drop tracer's template. */
@@ -57,6 +61,62 @@ static struct bpf_program *tp_template(struct skbtrace *skel, bool drop, int skb
         }
 }
 
+/* The shared program that serves a tracepoint (skbt_tpc_*), or NULL if none fits. */
+static struct bpf_program *tp_shared_template(struct skbtrace *skel, bool drop, int skb_arg)
+{
+        struct bpf_program *pos[] = {skel->progs.skbt_tpc_arg0, skel->progs.skbt_tpc_arg1,
+                                     skel->progs.skbt_tpc_arg2, skel->progs.skbt_tpc_arg3,
+                                     skel->progs.skbt_tpc_arg4};
+
+        if (drop)
+                return skel->progs.skbt_tpc_kfree_skb;
+        return skb_arg >= 0 && skb_arg <= TP_MAX_ARG ? pos[skb_arg] : NULL;
+}
+
+/*
+ * BPF_RAW_TRACEPOINT_OPEN with an attach cookie, as Linux 6.10 added it to
+ * union bpf_attr (spelled out here: the installed headers and libbpf may be
+ * older).  Kernels before 6.10 see a non-zero byte past the fields they know
+ * and refuse with EINVAL.  The link's fd, or a negative errno.
+ */
+static int raw_tp_open_cookie(const char *name, int prog_fd, uint64_t cookie)
+{
+        struct {
+                uint64_t name;
+                uint32_t prog_fd;
+                uint32_t pad;
+                uint64_t cookie;
+        } attr = {.name = (uintptr_t)name, .prog_fd = (uint32_t)prog_fd, .cookie = cookie};
+        long r = syscall(__NR_bpf, BPF_RAW_TRACEPOINT_OPEN, &attr, sizeof(attr));
+
+        return r < 0 ? negative_errno() : (int)r;
+}
+
+bool skbt_tp_shared_supported(void)
+{
+        /* r0 = bpf_get_attach_cookie(ctx); r0 = 0; exit */
+        const struct bpf_insn insns[] = {
+            {.code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_attach_cookie},
+            {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+            {.code = BPF_JMP | BPF_EXIT},
+        };
+        _cleanup_close_ int prog = -1, link = -1;
+
+        /* The helper for raw_tp programs and the cookie in the attach came together. */
+        prog = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "skbt_tpc_probe", "GPL", insns,
+                             ARRAY_SIZE(insns), NULL);
+        if (prog < 0) {
+                log_debug_errno(prog, "raw_tp programs cannot read an attach cookie (%m)");
+                return false;
+        }
+        link = raw_tp_open_cookie(SKBT_CAPS_TRACEPOINT, prog, 1);
+        if (link < 0) {
+                log_debug_errno(link, "raw tracepoint links take no attach cookie (%m)");
+                return false;
+        }
+        return true;
+}
+
 void skbt_tp_set_targets(struct skbtrace *skel, const struct skbt_symdb *db)
 {
         struct bpf_program *p;
@@ -80,9 +140,37 @@ void skbt_tp_set_targets(struct skbtrace *skel, const struct skbt_symdb *db)
 }
 
 /*
+ * The shared program of probe id's position (loaded at the first call, kept),
+ * into its prog_fd as a duplicate so that it is released like a copy.
+ */
+static int load_shared(struct skbt_loader *l, uint32_t id, char *why)
+{
+        struct skbt_probe *p = &l->probes[id];
+        struct bpf_program *tmpl = tp_shared_template(l->skel, p->drop, p->skb_arg);
+        int r;
+
+        if (!tmpl || !bpf_program__autoload(tmpl)) {
+                snprintf(why, SKBT_WHY_MAX, "load failed: no shared program for that position");
+                return -ENOENT;
+        }
+        r = skbt_template_fd(l, tmpl, BPF_PROG_TYPE_RAW_TRACEPOINT, why);
+        if (r < 0)
+                return r;
+        r = fcntl(r, F_DUPFD_CLOEXEC, 3);
+        if (r < 0) {
+                r = negative_errno();
+                snprintf(why, SKBT_WHY_MAX, "load failed: %s", strerror(-r));
+                return r;
+        }
+        p->prog_fd = r;
+        p->tp_btf = false;
+        return 0;
+}
+
+/*
  * Load a stamped copy of a tracepoint template: tp_btf if it can, else
- * raw_tp.  Returns the program fd, or negative errno with why saying which
- * step failed.
+ * raw_tp; or, with shared programs, the shared one.  Returns the program fd, or negative errno with
+ * why saying which step failed.
  */
 static int load(struct skbt_loader *l, uint32_t id, char *why)
 {
@@ -90,6 +178,8 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
         char prog_name[16];
         int r = -ENOENT;
 
+        if (l->tp_shared)
+                return load_shared(l, id, why);
         snprintf(prog_name, sizeof(prog_name), "skbt_tp_%u", (unsigned)id & 0xffffu);
         for (int flavour = 1; flavour >= 0; flavour--) {
                 bool btf = flavour;
@@ -140,10 +230,14 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struc
                         continue;
                 }
                 /* raw_tp programs attach by name, tp_btf programs to the tracepoint they were
-                 * loaded for; BPF_RAW_TRACEPOINT_OPEN gives the link (libbpf 1.0+ returns a
-                 * negative errno on failure).  The program stays loaded: idle detach closes
+                 * loaded for, shared programs by name with the probe's stamp as cookie;
+                 * BPF_RAW_TRACEPOINT_OPEN gives the link (libbpf 1.0+ returns a negative
+                 * errno on failure).  The program stays loaded: idle detach closes
                  * the link and a later session opens it again from the program. */
-                r = bpf_raw_tracepoint_open(p->tp_btf ? NULL : p->target, p->prog_fd);
+                if (l->tp_shared)
+                        r = raw_tp_open_cookie(p->target, p->prog_fd, p->stamp);
+                else
+                        r = bpf_raw_tracepoint_open(p->tp_btf ? NULL : p->target, p->prog_fd);
                 if (r < 0) {
                         snprintf(why[i], SKBT_WHY_MAX, "attach failed: %s", strerror(-r));
                         k = skbt_link_free(k);

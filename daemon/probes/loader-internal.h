@@ -64,6 +64,9 @@ struct skbtrace;
 /* Give each tp_btf template, before the object's load, a vmlinux tracepoint whose skb is at
  * the template's position; a template with none is not loaded. */
 void skbt_tp_set_targets(struct skbtrace *skel, const struct skbt_symdb *db);
+/* Whether raw tracepoint links take an attach cookie that raw_tp programs can read (Linux
+ * 6.10+): then one shared program per skb position serves every tracepoint. */
+bool skbt_tp_shared_supported(void);
 /* Register the tracepoint probes. */
 void skbt_tracepoints_add(struct skbt_loader *l, const struct skbt_symdb *db,
                           const struct skbt_loader_opts *opts);

@@ -55,7 +55,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct skbt_loader *, skbt_loader_free);
 /* Load only the templates the backends in use need: on a kernel where, say, fentry is
  * refused, loading its template would fail the whole object. */
 static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool nf, bool btf,
-                         bool progs)
+                         bool progs, bool shared)
 {
         const struct skbt_backend_ops *fn = skbt_backend_ops(backend);
         const struct skbt_backend_ops *tp = &skbt_backend_tracepoint;
@@ -65,8 +65,11 @@ static void set_autoload(struct skbtrace *skel, enum skbt_backend backend, bool 
                 const char *n = bpf_program__name(p);
                 bool on = tp->wants_program(n, false) || fn->wants_program(n, nf);
 
+                /* Shared programs serve every tracepoint: no copies, no tp_btf templates. */
                 if (strncmp(n, "skbt_tpbtf_", 11) == 0)
-                        on = btf;
+                        on = btf && !shared;
+                if (strncmp(n, "skbt_tpc_", 9) == 0)
+                        on = shared;
                 /* fentry on tc and XDP programs, whatever serves the kernel functions. */
                 if (strcmp(n, "skbt_prog_fentry") == 0 || strcmp(n, "skbt_prog_fexit") == 0)
                         on = progs;
@@ -144,15 +147,16 @@ static void count_templates(struct skbt_loader *l, uint64_t ns)
 }
 
 /*
- * Open the object and load the templates for nf (verdict programs) and btf
- * (tp_btf tracepoint programs).  A load the kernel refuses returns its
+ * Open the object and load the templates for nf (verdict programs), btf
+ * (tp_btf tracepoint programs) and shared (the shared tracepoint programs
+ * instead of either tracepoint flavour's copies).  A load the kernel refuses returns its
  * negative errno with *refused set and is logged at debug level only: the
  * caller decides whether to try with fewer programs.  Anything else is
  * logged here.
  */
 static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
                          const struct skbt_loader_opts *opts, bool nf, bool btf, bool progs,
-                         bool *refused)
+                         bool shared, bool *refused)
 {
         uint64_t t0;
         int r;
@@ -165,8 +169,8 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
-        set_autoload(l->skel, l->backend, nf, btf, progs);
-        if (btf)
+        set_autoload(l->skel, l->backend, nf, btf, progs, shared);
+        if (btf && !shared)
                 skbt_tp_set_targets(l->skel, db);
         t0 = now_ns();
         r = load_skeleton(l->skel);
@@ -177,10 +181,14 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
                 return log_debug_errno(r,
                                        "cannot load BPF programs (verdict programs: %s, "
                                        "tracepoint programs: %s, tc/XDP programs: %s): %m",
-                                       nf ? "yes" : "no", btf ? "tp_btf" : "raw_tp",
+                                       nf ? "yes" : "no",
+                                       shared ? "shared"
+                                       : btf  ? "tp_btf"
+                                              : "raw_tp",
                                        progs ? "yes" : "no");
         }
-        l->tp_btf = btf;
+        l->tp_btf = btf && !shared;
+        l->tp_shared = shared;
         l->nf_loaded = nf;
         l->bpfprog_loaded = progs;
         return 0;
@@ -189,20 +197,24 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
 /*
  * tp_btf programs are an optimisation and the verdicts a detail: a kernel
  * that refuses either still traces, with raw_tp programs or without
- * verdicts.  Verdicts (what users see) are given up last.
- * SKBTRACED_NO_TP_BTF=1 forces raw_tp (tests, benchmarks).
+ * verdicts.  Verdicts (what users see) are given up last.  Shared tracepoint
+ * programs (skb read like tp_btf's, probe from the attach cookie) are tried
+ * first where raw tracepoint links take cookies, then a copy per tracepoint.
+ * SKBTRACED_NO_TP_BTF=1 forces raw_tp copies, SKBTRACED_NO_TP_SHARED=1
+ * copies of the best flavour (tests, benchmarks).
  */
 static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                      const struct skbt_loader_opts *opts)
 {
         static const struct {
-                bool nf, btf, progs;
-        } tries[] = {{true, true, true},
-                     {true, true, false},
-                     {true, false, false},
-                     {false, true, false},
-                     {false, false, false}};
+                bool nf, btf, progs, shared;
+        } tries[] = {{true, true, true, true},    {true, true, true, false},
+                     {true, true, false, true},   {true, true, false, false},
+                     {true, false, false, false}, {false, true, false, true},
+                     {false, true, false, false}, {false, false, false, false}};
         const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
+        const bool want_shared =
+            want_btf && !getenv("SKBTRACED_NO_TP_SHARED") && skbt_tp_shared_supported();
         /* The verdict programs exist only on the function backends. */
         const bool want_nf = skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS);
         bool refused = true;
@@ -210,11 +222,12 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
 
         for (size_t i = 0; i < ARRAY_SIZE(tries) && refused; i++) {
                 if ((tries[i].nf && !want_nf) || (tries[i].btf && !want_btf) ||
-                    (tries[i].progs && !opts->bpf_progs))
+                    (tries[i].progs && !opts->bpf_progs) || (tries[i].shared && !want_shared))
                         continue;
                 skbtrace__destroy(l->skel);
                 l->skel = NULL;
-                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, tries[i].progs, &refused);
+                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, tries[i].progs,
+                                  tries[i].shared, &refused);
                 if (r >= 0)
                         break;
         }
@@ -224,7 +237,10 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                                                     "SKBTRACED_VERIFIER_LOG=PATH keeps its whole "
                                                     "log, see skbtraced(8))")
                                : r;
-        if (want_btf && !l->tp_btf)
+        if (want_shared && !l->tp_shared)
+                log_warning("the kernel refused the shared tracepoint programs; loading a "
+                            "program copy per tracepoint (slower per hit and at start-up)");
+        if (want_btf && !l->tp_btf && !l->tp_shared)
                 log_warning("the kernel refused the tp_btf tracepoint programs; using raw_tp "
                             "programs (probe reads: slower per hit)");
         if (want_nf && !l->nf_loaded)
@@ -243,7 +259,7 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
 void skbt_loader_recount(struct skbt_loader *l)
 {
         l->n_attached = l->n_skipped = l->n_unsupported = 0;
-        l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = l->n_bpfprog = 0;
+        l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = l->n_tp_shared = l->n_bpfprog = 0;
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
@@ -264,6 +280,7 @@ void skbt_loader_recount(struct skbt_loader *l)
                         l->n_bpfprog++;
                 } else if (p->kind == SKBT_PROBE_TRACEPOINT) {
                         l->n_tp_btf += p->loaded && p->tp_btf;
+                        l->n_tp_shared += p->loaded && l->tp_shared;
                 } else if (p->is_return) {
                         l->n_returns++;
                 } else {

@@ -116,7 +116,10 @@ struct skbt_loader {
         uint32_t n_nf;                        /* netfilter probes attached */
         uint32_t n_bpfprog;                   /* tc and XDP program probes usable */
         bool tp_btf;                          /* tp_btf tracepoint templates loaded */
-        bool nf_loaded;                       /* netfilter verdict templates loaded (attach_nf.c) */
+        /* Tracepoints served by one shared raw_tp program per skb position, the probe in the
+         * link's attach cookie (backend_tracepoint.c); else a program copy per tracepoint. */
+        bool tp_shared;
+        bool nf_loaded;          /* netfilter verdict templates loaded (attach_nf.c) */
         bool bpfprog_loaded;     /* tc/XDP program templates loaded (attach_bpfprog.c) */
         const char *bpfprog_why; /* why not, for 'ipftctl list' */
         bool bpfprog_full;       /* as many tc/XDP programs as it takes seen: warned */
@@ -125,7 +128,8 @@ struct skbt_loader {
         uint32_t nft_hook_id;
         char nft_rule_why[160];
         int xt_snaps_fd;   /* iptables rule numbers' per-CPU map, while --nf-rules sessions run */
-        uint32_t n_tp_btf; /* tracepoints attached as tp_btf */
+        uint32_t n_tp_btf; /* tracepoints attached as tp_btf copies */
+        uint32_t n_tp_shared; /* tracepoints attached through the shared programs */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

@@ -8,22 +8,63 @@ import skbt
 from skbt import check, RX_TRACEPOINTS, TX_TRACEPOINTS
 
 
+def tracepoint_mode():
+    """What the daemon should serve tracepoints with here: "raw_tp" copies when
+    SKBTRACED_NO_TP_BTF=1 (meson test *_raw_tp), "tp_btf" copies when
+    SKBTRACED_NO_TP_SHARED=1 (meson test *_tp_copies) or on kernels before 6.10
+    (raw tracepoint links take no attach cookie), else "shared"."""
+    if os.environ.get("SKBTRACED_NO_TP_BTF") == "1":
+        return "raw_tp"
+    if os.environ.get("SKBTRACED_NO_TP_SHARED") == "1":
+        return "tp_btf"
+    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    return "shared" if release >= (6, 10) else "tp_btf"
+
+
 def test_tracepoint_flavour(t):
-    """Tracepoint programs are tp_btf (plain loads of the skb's fields) where the
-    kernel allows; SKBTRACED_NO_TP_BTF=1 (meson test *_raw_tp) forces raw_tp, the
-    fallback, so that both flavours run this file's checks."""
-    raw = os.environ.get("SKBTRACED_NO_TP_BTF") == "1"
+    """Tracepoints are served by one shared program per skb position (attach
+    cookies, Linux 6.10+), else by a tp_btf copy each (plain loads of the skb's
+    fields) where the kernel allows; the *_raw_tp and *_tp_copies runs force the
+    fallbacks, so that every flavour runs this file's checks."""
+    mode = tracepoint_mode()
+    key = {"raw_tp": None, "tp_btf": "tracepoints_tp_btf", "shared": "tracepoints_shared"}[mode]
     # The tracepoint programs load in the background after start-up (attach on demand).
-    if not raw:
-        skbt.wait_for(lambda: t.d.status()["probes"]["tracepoints_tp_btf"] ==
+    if key:
+        skbt.wait_for(lambda: t.d.status()["probes"][key] ==
                       t.d.status()["probes"]["tracepoints"], 60,
                       "the tracepoint programs to load in the background")
     probes = t.d.status()["probes"]
-    want = 0 if raw else probes["tracepoints"]
     check(probes["tracepoints"] > 0, f"no tracepoint attached: {probes}")
-    check(probes["tracepoints_tp_btf"] == want,
-          f"{probes['tracepoints_tp_btf']} tracepoints as tp_btf, want {want} "
-          f"(SKBTRACED_NO_TP_BTF={'1' if raw else 'unset'}): {probes}")
+    for k in ("tracepoints_tp_btf", "tracepoints_shared"):
+        want = probes["tracepoints"] if k == key else 0
+        check(probes[k] == want, f"{probes[k]} {k}, want {want} (mode {mode}): {probes}")
+
+
+def test_tracepoint_probe_names(t):
+    """Each tracepoint event names the tracepoint that fired, whichever program
+    served it: with shared programs the probe comes from the link's attach
+    cookie, and every tracepoint of a position runs the same program.  A ping's
+    request crosses several tracepoints; those on the TX side must report A's
+    veth, those on the RX side B's (net:net_dev_xmit fires after veth handed
+    the skb to its peer, so its device is already B's: left out)."""
+    topo = t.topo
+    with t.trace("-p", "icmp", "--addr", topo.b4) as s:
+        topo.ping(topo.a, topo.b4, count=2)
+    r = s.result
+    requests = [ev for ev in r.events if ev.get("icmp", {}).get("type") == 8
+                and skbt.between(ev, topo.a4, topo.b4)]
+    names = {ev["function"] for ev in requests}
+    check(len(names & set(TX_TRACEPOINTS + RX_TRACEPOINTS)) >= 3,
+          f"the request crossed fewer than 3 RX/TX tracepoints: {sorted(names)}\n{r.describe()}")
+    tx = ("net:net_dev_queue", "net:net_dev_start_xmit")
+    check(names & set(tx), f"no {tx} event for the request: {sorted(names)}\n{r.describe()}")
+    for ev in requests:
+        if ev["function"] in tx:
+            check(ev["ifname"] == topo.veth_a, f"TX tracepoint on {ev['ifname']}, want "
+                  f"{topo.veth_a}: the event names the wrong probe? {ev}")
+        elif ev["function"] in RX_TRACEPOINTS:
+            check(ev["ifname"] == topo.veth_b, f"RX tracepoint on {ev['ifname']}, want "
+                  f"{topo.veth_b}: the event names the wrong probe? {ev}")
 
 
 def test_echo_request_and_reply(t):
