@@ -858,14 +858,18 @@ class Bench:
         return out
 
     def probe_flavours(self, dur):
-        """The tracepoint programs' two flavours side by side: a daemon with tp_btf programs
-        (the default) and one forced to raw_tp (SKBTRACED_NO_TP_BTF=1), for (b) with 64
-        sessions and (c) with 1, in both attach orders."""
+        """The tracepoint programs' flavours side by side: the default daemon (one shared
+        program per skb position with attach cookies where the kernel has them, Linux 6.10+),
+        one forced to a tp_btf copy per tracepoint (SKBTRACED_NO_TP_SHARED=1) and one to raw_tp
+        copies (SKBTRACED_NO_TP_BTF=1), for (b) with 64 sessions and (c) with 1, each daemon
+        first, second and third in turn."""
         cases = (("b_nomatch_64", 1 if self.smoke else 64, OTHER_PORT, None),
                  ("c_match_1", 1, FLOOD_PORT, None))
-        daemons = {"tp_btf": {}, "raw_tp": {"env": {"SKBTRACED_NO_TP_BTF": "1"}}}
-        return self.side_by_side(daemons, cases, (("raw_tp", "tp_btf"), ("tp_btf", "raw_tp")),
-                                 dur)
+        daemons = {"shared": {}, "tp_btf": {"env": {"SKBTRACED_NO_TP_SHARED": "1"}},
+                   "raw_tp": {"env": {"SKBTRACED_NO_TP_BTF": "1"}}}
+        return self.side_by_side(daemons, cases, (("raw_tp", "tp_btf", "shared"),
+                                                  ("tp_btf", "shared", "raw_tp"),
+                                                  ("shared", "raw_tp", "tp_btf")), dur)
 
     def probe_base(self, dur):
         """Another build's daemon (--base) beside this build's, as probe_flavours does with
@@ -1254,23 +1258,26 @@ def report(bench, args, elapsed):
           "before they go live, so (b) and (c) are unchanged by it.")
         if p.get("flavours"):
             w("")
-            w("*Flavours side by side*: the table above is the default daemon, whose tracepoint "
-              "programs are `tp_btf` (plain loads of the skb's fields). Here a second daemon "
-              "forced to `raw_tp` programs (`SKBTRACED_NO_TP_BTF=1`: one probe read of the "
-              "whole sk_buff per hit instead) runs beside it, on the same tracepoints, with "
-              "the same sessions, over the same hits (20000 pkt/s). The program that runs "
-              "first on a hit may pay the cache misses on the skb and the packet for both, so "
-              "each case runs in both attach orders.")
+            w("*Flavours side by side*: the table above is the default daemon, whose tracepoints "
+              "are served by one shared program per skb position with the tracepoint in the "
+              "link's attach cookie where the kernel allows it (Linux 6.10+; `shared`), else "
+              "by a `tp_btf` copy each. Here daemons forced to a `tp_btf` copy per tracepoint "
+              "(`SKBTRACED_NO_TP_SHARED=1`) and to `raw_tp` copies (`SKBTRACED_NO_TP_BTF=1`: one "
+              "probe read of the whole sk_buff per hit instead of plain loads) run beside it, on "
+              "the same tracepoints, with the same sessions, over the same hits (20000 pkt/s). "
+              "The program that runs first on a hit may pay the cache misses on the skb and the "
+              "packet for the others, so each daemon runs first, second and third in turn.")
             w("")
-            w("| case | sessions | attach order | tp_btf ns per hit | raw_tp ns per hit | "
-              "tp_btf − raw_tp | hits | load |")
-            w("|---|---|---|---|---|---|---|---|")
+            w("| case | sessions | attach order | shared ns per hit | tp_btf ns per hit | "
+              "raw_tp ns per hit | shared − tp_btf | tp_btf − raw_tp | hits | load |")
+            w("|---|---|---|---|---|---|---|---|---|---|")
             names = {"b_nomatch_64": "(b) not matching", "c_match_1": "(c) matching and emitting"}
             for r in p["flavours"]:
+                sh = r.get("shared", {}).get("ns_per_hit", float("nan"))
                 bt, rt = r["tp_btf"]["ns_per_hit"], r["raw_tp"]["ns_per_hit"]
                 w(f"| {names.get(r['case'], r['case'])} | {r['sessions']} | "
-                  f"{' first, '.join(r['order'])} second | {bt:.1f} | {rt:.1f} | "
-                  f"{bt - rt:+.1f} | {r['tp_btf']['hits']} | {r['load']:.2f} |")
+                  f"{', '.join(r['order'])} | {sh:.1f} | {bt:.1f} | {rt:.1f} | "
+                  f"{sh - bt:+.1f} | {bt - rt:+.1f} | {r['tp_btf']['hits']} | {r['load']:.2f} |")
 
     if "probebase" in R:
         report_probebase(R["probebase"], w, run_all)

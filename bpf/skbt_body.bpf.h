@@ -1249,7 +1249,8 @@ static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, co
  * first instructions of each copy: the x86 JIT emits a program's epilogue at
  * its first exit instruction, and a body's exit sits at the end of tens of
  * kilobytes of code.  A copy that runs once or twice per packet (each
- * tracepoint and netfilter evaluator has its own) then touches one page of
+ * netfilter evaluator has its own, and each tracepoint where the shared
+ * tracepoint programs cannot be used) then touches one page of
  * code for a packet no session wants, not two far apart (under qemu TCG each
  * cold page is a TLB refill and a translation block lookup; on hardware the
  * analogue is i-cache and iTLB misses).  The body is then called with

@@ -86,7 +86,8 @@ static void apply_keep(struct skbtraced *d)
  * worker loads what they need before any background load).  What loads: the
  * template copies the kprobe backends share per skb position (one probe of
  * each position loads its position's) and each netfilter evaluator's entry,
- * then every tracepoint's.  fentry
+ * then every tracepoint's (where the shared tracepoint programs serve them, one
+ * per skb position: a handful of loads).  fentry
  * programs (one per function, some 60 KiB of kernel memory each) load when a
  * session first needs their function.
  */
