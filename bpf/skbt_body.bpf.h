@@ -657,30 +657,55 @@ static __always_inline void skbt_track_lookup(struct skbt_scratch *s, __u64 key,
         *(volatile __u64 *)&s->track_sessions = nt.sessions;
 }
 
+/* skbt_track_charge()'s loop state: bpf_loop()'s context is on the stack. */
+struct skbt_charge_ctx {
+        __u64 want, left, now, interval, burst;
+};
+
+/* One session of the quota's loop: the lowest of c->left. */
+static long skbt_track_charge_one(__u32 i, void *data)
+{
+        struct skbt_charge_ctx *c = data;
+        __u32 slot;
+        struct skbt_track_quota *q;
+        __u64 tat;
+
+        if (!c->left)
+                return 1;
+        slot = skbt_lowest_bit(c->left) & (SKBT_MAX_SESSIONS - 1);
+        q = &track_quota[slot];
+        tat = q->tat;
+        c->left &= c->left - 1;
+        if (tat >= c->now + c->burst) {
+                c->want &= ~(1ULL << slot);
+                __sync_fetch_and_add(&q->refused, 1);
+                return 0;
+        }
+        q->tat = (tat > c->now ? tat : c->now) + c->interval;
+        return 0;
+}
+
 /*
  * The quota of packets a session may start tracking (skbt_track.bpf.h): of
  * want, the ident sessions that matched a new packet, those that may track it.
+ * Through bpf_loop() (Linux 5.17): its callback is verified once, where the
+ * verifier walked an open-coded 64-iteration loop iteration by iteration, 12,000
+ * instructions of every stamped copy (docs/performance.md, "Verified
+ * instructions per stamped copy").  Runs only for a new packet of a session
+ * with a tracking limit.
  */
 static __always_inline __u64 skbt_track_charge(__u64 want, __u64 now)
 {
-        __u64 left = want & *(volatile __u64 *)&state.track_limited;
-        __u64 interval = *(volatile __u64 *)&state.track_interval_ns;
-        __u64 burst = *(volatile __u64 *)&state.track_burst_ns;
+        struct skbt_charge_ctx c = {
+            .want = want,
+            .left = want & *(volatile __u64 *)&state.track_limited,
+            .now = now,
+            .interval = *(volatile __u64 *)&state.track_interval_ns,
+            .burst = *(volatile __u64 *)&state.track_burst_ns,
+        };
 
-        for (__u32 i = 0; i < SKBT_MAX_SESSIONS && left; i++) {
-                __u32 slot = skbt_lowest_bit(left) & (SKBT_MAX_SESSIONS - 1);
-                struct skbt_track_quota *q = &track_quota[slot];
-                __u64 tat = q->tat;
-
-                left &= left - 1;
-                if (tat >= now + burst) {
-                        want &= ~(1ULL << slot);
-                        __sync_fetch_and_add(&q->refused, 1);
-                        continue;
-                }
-                q->tat = (tat > now ? tat : now) + interval;
-        }
-        return want;
+        bpf_loop(SKBT_MAX_SESSIONS, skbt_track_charge_one, &c, 0);
+        return c.want;
 }
 
 /* Sessions wanting track ids matched the packet: start tracking it, or add them. */
@@ -870,6 +895,19 @@ static __always_inline void skbt_accel_vlan(struct skbt_scratch *s, struct sk_bu
 
 /* A record with room for a stack, field values and packet bytes (common/skbt_record.h). */
 #define SKBT_EVENT_BIG SKBT_REC_BIG
+
+/*
+ * Copy a part of a big record from scratch with one helper call.  Inlined,
+ * these copies (byte by byte where clang knows no alignment: 1,500 bytes)
+ * were verified again on each path through the options that reach them,
+ * 12-16 times: a fifth of every stamped copy's verification (docs/performance.md,
+ * "Verified instructions per stamped copy").  Only records with a stack,
+ * fields, packet bytes or conntrack take this path; scratch never faults.
+ */
+static __always_inline void skbt_rec_copy(void *dst, const void *src, __u32 n)
+{
+        bpf_probe_read_kernel(dst, n, src);
+}
 
 /* The record's device fields from a BTF-typed skb (see skbt_load_skb()). */
 static __always_inline void skbt_event_dev_btf(struct skbt_event *e, struct sk_buff *skb)
@@ -1468,9 +1506,9 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                 if (want_dump)
                         skbt_dump_skb(skb, (struct skbt_dump *)((void *)e + SKBT_REC_DUMP_OFF));
                 if (want_stack)
-                        __builtin_memcpy(e + 1, s->stack, sizeof(s->stack));
+                        skbt_rec_copy(e + 1, s->stack, sizeof(s->stack));
                 if (want_fields) {
-                        __builtin_memcpy((void *)e + SKBT_REC_VALS_OFF, &s->vals, sizeof(s->vals));
+                        skbt_rec_copy((void *)e + SKBT_REC_VALS_OFF, &s->vals, sizeof(s->vals));
                         ev_flags |= SKBT_EV_FIELDS;
                 }
                 if (want_snap) {
@@ -1482,11 +1520,11 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
                         sn->l2 = s->hdr_l2;
                         __builtin_memset(sn->pad, 0, sizeof(sn->pad));
                         /* All of it (a constant size); the daemon uses len bytes. */
-                        __builtin_memcpy(sn->data, s->hdr, SKBT_SNAP_MAX);
+                        skbt_rec_copy(sn->data, s->hdr, SKBT_SNAP_MAX);
                         ev_flags |= SKBT_EV_SNAP;
                 }
                 if (want_ct) {
-                        __builtin_memcpy((void *)e + SKBT_REC_CT_OFF, &s->ct, sizeof(s->ct));
+                        skbt_rec_copy((void *)e + SKBT_REC_CT_OFF, &s->ct, sizeof(s->ct));
                         ev_flags |= SKBT_EV_CT;
                 }
                 e->stack_depth = (__u8)(n / sizeof(__u64));
