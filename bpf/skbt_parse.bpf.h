@@ -54,12 +54,11 @@
 /*
  * Pointer to n readable bytes at off, or NULL when they were not copied.
  * lim: the bytes the buffer may hold for this parse, a compile-time
- * constant: SKBT_HDR_MAX for the packet itself (one copy; a tunnel's inner
- * packet is not parsed then), SKBT_HDR_BUF for a tunnel's headers and its
- * inner packet (which may lie in a second copy).  The tunnel headers take
- * the opaque form too, though they are in the first copy: only packets to a
- * tunnel's port or protocol reach them, and the packet's own parse keeps
- * exactly the shape it had before tunnels, which Linux 6.1's verifier takes.
+ * constant: SKBT_HDR_MAX for the start of the packet itself (one copy:
+ * skbt_parse_start() from skbt_parse_outer()), SKBT_HDR_BUF for everything
+ * skbt_parse_net() reads (in BPF the global skbt_parse_net_g(), whose offset
+ * is unknown to the verifier anyway) and for a tunnel's inner packet (which
+ * may lie in a second copy).
  */
 SKBT_INLINE const __u8 *skbt_hdr(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u32 n)
 {
@@ -197,9 +196,9 @@ SKBT_INLINE void skbt_copy_addr(__u8 *dst, const __u8 *src, __u32 n)
                 dst[i] = src[i];
 }
 
-/* Transport header at off: ports, TCP flags, ICMP type/code/id/seq; tunnels (tun not NULL). */
+/* Transport header at off: ports, TCP flags, ICMP type/code/id/seq; tunnels in tun if tunnels. */
 SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
-                               struct skbt_tuple *t, struct skbt_tunnel *tun)
+                               struct skbt_tuple *t, struct skbt_tunnel *tun, int tunnels)
 {
         const __u8 *p;
 
@@ -222,15 +221,17 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
                 t->sport = skbt_be16(p);
                 t->dport = skbt_be16(p + 2);
                 t->flags |= SKBT_TUPLE_L4;
-                if (t->l4proto == SKBT_IPPROTO_UDP)
+                if (tunnels && t->l4proto == SKBT_IPPROTO_UDP)
                         skbt_tunnel_udp(buf, len, off, t->dport, tun);
                 return;
         case SKBT_IPPROTO_IPIP:
         case SKBT_IPPROTO_IPV6:
-                skbt_tunnel_at(tun, SKBT_TUN_IPIP, 0, off, 0);
+                if (tunnels)
+                        skbt_tunnel_at(tun, SKBT_TUN_IPIP, 0, off, 0);
                 return;
         case SKBT_IPPROTO_GRE:
-                skbt_tunnel_gre(buf, len, off, tun);
+                if (tunnels)
+                        skbt_tunnel_gre(buf, len, off, tun);
                 return;
         case SKBT_IPPROTO_ICMP:
         case SKBT_IPPROTO_ICMPV6:
@@ -251,7 +252,7 @@ SKBT_INLINE void skbt_parse_l4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
 }
 
 SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
-                                 struct skbt_tuple *t, struct skbt_tunnel *tun)
+                                 struct skbt_tuple *t, struct skbt_tunnel *tun, int tunnels)
 {
         const __u8 *p = skbt_hdr(buf, lim, len, off, 20);
         __u32 ihl;
@@ -275,13 +276,13 @@ SKBT_INLINE void skbt_parse_ipv4(const __u8 *buf, __u32 lim, __u32 len, __u32 of
                 t->flags |= SKBT_TUPLE_FRAGMENT;
                 return;
         }
-        skbt_parse_l4(buf, lim, len, off + ihl, t, tun);
+        skbt_parse_l4(buf, lim, len, off + ihl, t, tun, tunnels);
 }
 
 #define SKBT_IPV6_MAX_EXT 6
 
 SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 lim, __u32 len, __u32 off,
-                                 struct skbt_tuple *t, struct skbt_tunnel *tun)
+                                 struct skbt_tuple *t, struct skbt_tunnel *tun, int tunnels)
 {
         const __u8 *p = skbt_hdr(buf, lim, len, off, 40);
         __u8 next;
@@ -328,89 +329,150 @@ SKBT_INLINE void skbt_parse_ipv6(const __u8 *buf, __u32 lim, __u32 len, __u32 of
                 next = e[0];
         }
         t->l4proto = next;
-        skbt_parse_l4(buf, lim, len, off, t, tun);
+        skbt_parse_l4(buf, lim, len, off, t, tun, tunnels);
 }
 
+/* What skbt_parse_start() found at the network header (kind in the low byte). */
+#define SKBT_NET_NONE 0
+#define SKBT_NET_IPV4 4
+#define SKBT_NET_IPV6 6
+/* With kind: note a tunnel in tun (skbt_parse_net()); else tun is not looked at. */
+#define SKBT_NET_TUN 0x100
+
 /*
- * Parse the packet starting at off in buf (len bytes valid).  With l2, it
- * starts at an Ethernet header (up to two VLAN tags); otherwise at the
- * network header, whose version nibble decides IPv4 or IPv6.  eth_proto
- * (host order, 0 if unknown) is skb->protocol: at an L3 start it must agree
- * with the version nibble, so a stale header offset is not mistaken for a
- * packet.  tun: where to note a tunnel (NULL: do not look for one).  lim:
- * SKBT_HDR_MAX or SKBT_HDR_BUF (skbt_hdr()).
+ * The start of the packet at off in buf (len bytes valid): with l2, an
+ * Ethernet header (up to two VLAN tags), whose EtherType says what follows;
+ * otherwise the network header, whose version nibble decides IPv4 or IPv6.
+ * eth_proto (host order, 0 if unknown) is skb->protocol: at an L3 start it
+ * must agree with the version nibble, so a stale header offset is not
+ * mistaken for a packet.  Returns SKBT_NET_*, with *off where the network
+ * header starts.  lim: SKBT_HDR_MAX or SKBT_HDR_BUF (skbt_hdr()).
  */
-SKBT_INLINE void skbt_parse_at(const __u8 *buf, __u32 lim, __u32 len, __u32 off, int l2,
-                               __u16 eth_proto, struct skbt_tuple *t, struct skbt_tunnel *tun,
-                               __u16 *ret_proto)
+SKBT_INLINE __u32 skbt_parse_start(const __u8 *buf, __u32 lim, __u32 len, __u32 *off, int l2,
+                                   __u16 eth_proto, struct skbt_tuple *t, __u16 *ret_proto)
 {
         __u16 proto = eth_proto;
         const __u8 *p;
         int i;
 
         if (l2) {
-                p = skbt_hdr(buf, lim, len, off, 14);
+                p = skbt_hdr(buf, lim, len, *off, 14);
                 if (!p) {
                         t->flags |= SKBT_TUPLE_TRUNCATED;
-                        return;
+                        return SKBT_NET_NONE;
                 }
                 proto = skbt_be16(p + 12);
-                off += 14;
+                *off += 14;
                 t->flags |= SKBT_TUPLE_L2;
                 for (i = 0; i < 2; i++) {
                         if (proto != SKBT_ETH_P_8021Q && proto != SKBT_ETH_P_8021AD)
                                 break;
-                        p = skbt_hdr(buf, lim, len, off, 4);
+                        p = skbt_hdr(buf, lim, len, *off, 4);
                         if (!p) {
                                 t->flags |= SKBT_TUPLE_TRUNCATED;
-                                return;
+                                return SKBT_NET_NONE;
                         }
                         t->vlan_id = skbt_be16(p) & 0x0fff;
                         t->flags |= SKBT_TUPLE_VLAN;
                         proto = skbt_be16(p + 2);
-                        off += 4;
+                        *off += 4;
                 }
                 if (ret_proto)
                         *ret_proto = proto;
-                if (proto == SKBT_ETH_P_IP)
-                        skbt_parse_ipv4(buf, lim, len, off, t, tun);
-                else if (proto == SKBT_ETH_P_IPV6)
-                        skbt_parse_ipv6(buf, lim, len, off, t, tun);
-                return;
+                return proto == SKBT_ETH_P_IP     ? SKBT_NET_IPV4
+                       : proto == SKBT_ETH_P_IPV6 ? SKBT_NET_IPV6
+                                                  : SKBT_NET_NONE;
         }
 
-        p = skbt_hdr(buf, lim, len, off, 1);
+        p = skbt_hdr(buf, lim, len, *off, 1);
         if (!p) {
                 t->flags |= SKBT_TUPLE_TRUNCATED;
-                return;
+                return SKBT_NET_NONE;
         }
         if ((p[0] >> 4) == 4 && (proto == 0 || proto == SKBT_ETH_P_IP)) {
                 if (ret_proto)
                         *ret_proto = SKBT_ETH_P_IP;
-                skbt_parse_ipv4(buf, lim, len, off, t, tun);
-        } else if ((p[0] >> 4) == 6 && (proto == 0 || proto == SKBT_ETH_P_IPV6)) {
+                return SKBT_NET_IPV4;
+        }
+        if ((p[0] >> 4) == 6 && (proto == 0 || proto == SKBT_ETH_P_IPV6)) {
                 if (ret_proto)
                         *ret_proto = SKBT_ETH_P_IPV6;
-                skbt_parse_ipv6(buf, lim, len, off, t, tun);
+                return SKBT_NET_IPV6;
         }
+        return SKBT_NET_NONE;
 }
 
-/* The packet at the start of buf, without looking for tunnels. */
-SKBT_INLINE void skbt_parse(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
-                            struct skbt_tuple *t)
+/*
+ * The network header (kind: skbt_parse_start()'s) at off and what it
+ * carries; a tunnel noted in tun if kind has SKBT_NET_TUN.  A flag rather
+ * than a NULL tun: the verifier would walk the parse once per kind of
+ * pointer, and clang turned the choice into arithmetic on it.
+ */
+SKBT_INLINE void skbt_parse_net(const __u8 *buf, __u32 lim, __u32 len, __u32 off, __u32 kind,
+                                struct skbt_tuple *t, struct skbt_tunnel *tun)
 {
-        skbt_parse_at(buf, SKBT_HDR_MAX, len, 0, l2, eth_proto, t, 0, 0);
+        int tunnels = !!(kind & SKBT_NET_TUN);
+
+        if ((kind & 0xff) == SKBT_NET_IPV4)
+                skbt_parse_ipv4(buf, lim, len, off, t, tun, tunnels);
+        else if ((kind & 0xff) == SKBT_NET_IPV6)
+                skbt_parse_ipv6(buf, lim, len, off, t, tun, tunnels);
 }
 
-/* The packet at the start of buf and the tunnel around it, if any (tun zeroed first). */
+#ifdef SKBT_PARSE_HOST
+#define SKBT_PARSE_NET(buf, len, off, kind, t, tun)                                                \
+        skbt_parse_net(buf, SKBT_HDR_BUF, len, off, kind, t, tun)
+#else
+/* The parse's buffer as a global function's argument: its size for the verifier. */
+struct skbt_parse_buf {
+        __u8 b[SKBT_HDR_BUF];
+};
+
+/*
+ * skbt_parse_net() as a global function, for the packet and for a tunnel's
+ * inner packet: the verifier checks it once per program, from one state (the
+ * offset unknown), where inlined it was verified again for each header offset
+ * the start tells apart (0, 14, 18, 22: a constant each) and twice over (the
+ * outer and the inner parse): 25,000 of every stamped copy's 54,000
+ * instructions (docs/performance.md, "Verified instructions per stamped
+ * copy").  One call per parse.  buf holds SKBT_HDR_BUF bytes; the packet's
+ * own parse passes len <= SKBT_HDR_MAX, so the bounds are the same as with
+ * lim SKBT_HDR_MAX.  tun is never NULL (kind says whether to look for a tunnel).
+ */
+__noinline int skbt_parse_net_g(const struct skbt_parse_buf *buf, __u32 off_len, __u32 kind,
+                                struct skbt_tuple *t, struct skbt_tunnel *tun)
+{
+        __u32 len = off_len & 0xffff, off = off_len >> 16;
+
+        if (!buf || !t || !tun)
+                return 0;
+        if (len > SKBT_HDR_BUF)
+                len = SKBT_HDR_BUF;
+        skbt_parse_net(buf->b, SKBT_HDR_BUF, len, off, kind, t, tun);
+        return 0;
+}
+
+/* At most five arguments: the offset and the length share one (both below 64 KiB). */
+#define SKBT_PARSE_NET(buf, len, off, kind, t, tun)                                                \
+        skbt_parse_net_g((const struct skbt_parse_buf *)(buf), ((off) << 16) | (len), kind, t, tun)
+#endif
+
+/*
+ * The packet at the start of buf (len bytes valid, at most SKBT_HDR_MAX; buf
+ * holds SKBT_HDR_BUF) and the tunnel around it, if any (tun zeroed first).
+ */
 SKBT_INLINE void skbt_parse_outer(const __u8 *buf, __u32 len, int l2, __u16 eth_proto,
                                   struct skbt_tuple *t, struct skbt_tunnel *tun)
 {
+        __u32 off = 0, kind;
+
         tun->type = SKBT_TUN_NONE;
         tun->flags = 0;
         tun->inner_off = 0;
         tun->id = 0;
-        skbt_parse_at(buf, SKBT_HDR_MAX, len, 0, l2, eth_proto, t, tun, 0);
+        kind = skbt_parse_start(buf, SKBT_HDR_MAX, len, &off, l2, eth_proto, t, 0);
+        if (kind != SKBT_NET_NONE)
+                SKBT_PARSE_NET(buf, len, off, kind | SKBT_NET_TUN, t, tun);
 }
 
 /*
@@ -421,12 +483,15 @@ SKBT_INLINE void skbt_parse_outer(const __u8 *buf, __u32 len, int l2, __u16 eth_
 SKBT_INLINE void skbt_parse_inner(const __u8 *buf, __u32 len, struct skbt_tunnel *tun)
 {
         struct skbt_tuple *t = &tun->inner;
+        __u32 off = tun->inner_off, kind;
 
         __builtin_memset(t, 0, sizeof(*t));
         tun->inner_proto = 0;
         __builtin_memset(tun->pad, 0, sizeof(tun->pad));
         if (tun->type == SKBT_TUN_NONE)
                 return;
-        skbt_parse_at(buf, SKBT_HDR_BUF, len, tun->inner_off, tun->flags & SKBT_TUN_F_L2, 0, t, 0,
-                      &tun->inner_proto);
+        kind = skbt_parse_start(buf, SKBT_HDR_BUF, len, &off, tun->flags & SKBT_TUN_F_L2, 0, t,
+                                &tun->inner_proto);
+        if (kind != SKBT_NET_NONE)
+                SKBT_PARSE_NET(buf, len, off, kind, t, tun);
 }
