@@ -178,44 +178,32 @@ static __always_inline void skbt_stat_inc(__u32 idx)
 
 #include "skbt_track.bpf.h"
 
-/*
- * Count a ring-buffer loss for every session in *mask.  Written out per slot
- * rather than as a loop: with a loop, clang keeps the counter where the
- * verifier loses track of it (the lookup key goes through the stack) and the
- * verifier reports an infinite loop.  The mask is re-read from map memory
- * for each bit, so testing one bit does not refine what the verifier knows
- * about the others (which would multiply its states 2^64 ways).
- */
-#define SKBT_LOST_SLOT(n)                                                                          \
-        do {                                                                                       \
-                if (*mask & (1ULL << (n))) {                                                       \
-                        __u32 k = (n);                                                             \
-                        __u64 *v = bpf_map_lookup_elem(&lost, &k);                                 \
-                        if (v)                                                                     \
-                                *v += 1;                                                           \
-                }                                                                                  \
-        } while (0)
-#define SKBT_LOST_8(n)                                                                             \
-        SKBT_LOST_SLOT(n);                                                                         \
-        SKBT_LOST_SLOT(n + 1);                                                                     \
-        SKBT_LOST_SLOT(n + 2);                                                                     \
-        SKBT_LOST_SLOT(n + 3);                                                                     \
-        SKBT_LOST_SLOT(n + 4);                                                                     \
-        SKBT_LOST_SLOT(n + 5);                                                                     \
-        SKBT_LOST_SLOT(n + 6);                                                                     \
-        SKBT_LOST_SLOT(n + 7)
+/* skbt_count_lost()'s callback: the session of slot i, if it is in the mask (data). */
+static long skbt_count_lost_one(__u32 i, void *data)
+{
+        __u32 k = i & (SKBT_MAX_SESSIONS - 1);
+        __u64 *v;
 
+        if (!(*(const volatile __u64 *)data & (1ULL << k)))
+                return 0;
+        v = bpf_map_lookup_elem(&lost, &k);
+        if (v)
+                *v += 1;
+        return 0;
+}
+
+/*
+ * Count a ring-buffer loss for every session in *mask (in map memory or on
+ * the stack).  Through bpf_loop(): its callback is verified once, where the
+ * 64 slots written out one by one (a loop of clang's lost the lookup key for
+ * the verifier) cost every stamped copy 1,500 verified instructions.  Only
+ * when the ring buffer is full.
+ */
 static __always_inline void skbt_count_lost(const volatile __u64 *mask)
 {
-        _Static_assert(SKBT_MAX_SESSIONS == 64, "one SKBT_LOST_SLOT per session slot");
-        SKBT_LOST_8(0);
-        SKBT_LOST_8(8);
-        SKBT_LOST_8(16);
-        SKBT_LOST_8(24);
-        SKBT_LOST_8(32);
-        SKBT_LOST_8(40);
-        SKBT_LOST_8(48);
-        SKBT_LOST_8(56);
+        __u64 m = *mask;
+
+        bpf_loop(SKBT_MAX_SESSIONS, skbt_count_lost_one, &m, 0);
 }
 
 /* "Unset" header offsets: ~0 since 3.x for mac/transport; 0 means never set for network. */
@@ -1110,6 +1098,57 @@ static __always_inline void skbt_sock_tuple(struct skbt_scratch *s, struct sk_bu
 }
 
 /*
+ * The verdict cache's entry for the key in s->vk (skbt_verdict()): 1 when it
+ * answers for this hit, with the verdict in s->verdict (and the parse in s
+ * when the event needs it); 0 to decide.  Global, like its store below:
+ * verified once per program, where inlined its compares over the header
+ * words were verified again on each path into them, and only hits of a
+ * session with a pcap filter call them.
+ */
+__noinline int skbt_vcache_find_g(struct skbt_scratch *s, __u64 active, __u64 seq)
+{
+        struct skbt_vent *e;
+        __u64 m;
+
+        if (!s || skbt_in_template())
+                return 0;
+        e = &s->vcache[skbt_vslot(s->vk.skb) & (SKBT_VCACHE_SLOTS - 1)];
+        if (!skbt_vent_match(e, &s->vk, s->hdr, active) || !skbt_vent_inner(s, e))
+                return 0;
+        m = e->matched & active;
+        /* The parse, for this hit's event (a matching or a followed packet's). */
+        if (m || (active & *(volatile __u64 *)&state.ident))
+                skbt_vent_load(s, e);
+        asm volatile("" ::: "memory");
+        /* Unless a probe ran in between on this CPU (an interrupt's packet): it may have
+         * rewritten the entry while it was compared. */
+        if (*(volatile __u64 *)&s->vseq != seq)
+                return 0;
+        s->vhits += 1;
+        *(volatile __u64 *)&s->verdict = m;
+        return 1;
+}
+
+/* The verdict just decided for the key in s->vk, into its entry (skbt_verdict()). */
+__noinline int skbt_vcache_store_g(struct skbt_scratch *s, __u64 active, __u64 seq)
+{
+        struct skbt_vent *e;
+        __u64 addr;
+
+        if (!s || skbt_in_template())
+                return 0;
+        addr = s->vk.skb;
+        e = &s->vcache[skbt_vslot(addr) & (SKBT_VCACHE_SLOTS - 1)];
+        skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
+        skbt_vent_store_tun(e, &s->tun, s->inner_done, s->hdr + SKBT_HDR_MAX,
+                            s->hdr_all - s->hdr_len);
+        /* Valid only if nothing ran in between: a nested run may have written the same slot
+         * half-way through ours. */
+        *(volatile __u64 *)&e->k.skb = *(volatile __u64 *)&s->vseq == seq ? addr : 0;
+        return 0;
+}
+
+/*
  * Which live sessions' filters match the packet whose skb fields are in s
  * (s->verdict), for every live session, not only those that selected this
  * probe.  Decided here (parse, prefilter, filters); while a live session has
@@ -1125,9 +1164,7 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                                          const int args)
 {
         __u64 seq = *(volatile __u64 *)&s->vseq + 1, addr = *(volatile __u64 *)&s->skb_addr;
-        bool cached = active & *(volatile __u64 *)&state.need_cbpf;
-        struct skbt_vent *e = NULL;
-        __u32 slot;
+        bool cached = active & *(volatile __u64 *)&state.need_cbpf, store = cached;
 
         *(volatile __u64 *)&s->vseq = seq;
         asm volatile("" ::: "memory");
@@ -1163,23 +1200,8 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
                 s->vk.hdr_len = (__u16)s->hdr_len;
                 s->vk.hdr_l2 = (__u16)s->hdr_l2;
                 s->vk.pad = 0;
-                slot = skbt_vslot(addr);
-                e = &s->vcache[slot & (SKBT_VCACHE_SLOTS - 1)];
-                if (skbt_vent_match(e, &s->vk, s->hdr, active) && skbt_vent_inner(s, e)) {
-                        __u64 m = e->matched & active;
-
-                        /* The parse, for this hit's event (a matching or a followed packet's). */
-                        if (m || (active & *(volatile __u64 *)&state.ident))
-                                skbt_vent_load(s, e);
-                        asm volatile("" ::: "memory");
-                        /* Unless a probe ran in between on this CPU (an interrupt's
-                         * packet): it may have rewritten the entry while it was compared. */
-                        if (*(volatile __u64 *)&s->vseq == seq) {
-                                s->vhits += 1;
-                                *(volatile __u64 *)&s->verdict = m;
-                                return;
-                        }
-                }
+                if (skbt_vcache_find_g(s, active, seq))
+                        return;
                 s->vmisses += 1;
         }
         skbt_parse_scratch(s, eth_proto);
@@ -1194,7 +1216,7 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         if (args != SKBT_ARGS_NONE && !(s->t.flags & SKBT_TUPLE_L3) &&
             (active & prefilter.proto[SKBT_IPPROTO_TCP])) {
                 skbt_sock_tuple(s, skb, ctx, stamp, args, btf);
-                e = NULL;
+                store = false;
         }
 
         /* The device and the process, for the candidates that look at them (the cache's
@@ -1209,14 +1231,8 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_pid))
                 s->m.pid = bpf_get_current_pid_tgid() >> 32;
         skbt_match_candidates(s, eth_proto);
-        if (e) {
-                skbt_vent_store(e, &s->vk, s->hdr, &s->t, active, *(volatile __u64 *)&s->matched);
-                skbt_vent_store_tun(e, &s->tun, s->inner_done, s->hdr + SKBT_HDR_MAX,
-                                    s->hdr_all - s->hdr_len);
-                /* Valid only if nothing ran in between: a nested run may have written the
-                 * same slot half-way through ours. */
-                *(volatile __u64 *)&e->k.skb = *(volatile __u64 *)&s->vseq == seq ? addr : 0;
-        }
+        if (store)
+                skbt_vcache_store_g(s, active, seq);
         *(volatile __u64 *)&s->verdict = *(volatile __u64 *)&s->matched;
 }
 
