@@ -135,17 +135,17 @@ struct skbt_scratch {
         __u64 matched;
         __u64 candidates; /* likewise: sessions to evaluate, re-read each iteration */
         /* The verdict cache (skbt_verdict.bpf.h) and this hit's verdict. */
-        __u64 vseq;       /* verdicts begun on this CPU: changed under one = a nested run */
-        __u64 verdict;    /* the live sessions whose filter matches the packet */
-        __u64 vactive;    /* the live sessions it was decided for */
-        __u32 hdr_len;    /* bytes copied into hdr (pcap filters read them again) */
-        __u32 hdr_l2;     /* hdr starts at the Ethernet header, else at the network header */
-        __u32 hdr_orig;   /* bytes of the packet from where hdr starts to its end (pcapng) */
-        __u32 hdr_all;    /* bytes in hdr with a tunnel's second copy (skbt_read_more()) */
-        __u32 inner_done; /* tun.inner is parsed (from hdr_all bytes) */
-        __u32 hdr_start;  /* where the copy in hdr starts, from skb->head */
-        __u32 hdr_tail;   /* ... and where the linear data ends */
-        __u32 pad_orig;
+        __u64 vseq;             /* verdicts begun on this CPU: changed under one = a nested run */
+        __u64 verdict;          /* the live sessions whose filter matches the packet */
+        __u64 vactive;          /* the live sessions it was decided for */
+        __u32 hdr_len;          /* bytes copied into hdr (pcap filters read them again) */
+        __u32 hdr_l2;           /* hdr starts at the Ethernet header, else at the network header */
+        __u32 hdr_orig;         /* bytes of the packet from where hdr starts to its end (pcapng) */
+        __u32 hdr_all;          /* bytes in hdr with a tunnel's second copy (skbt_read_more()) */
+        __u32 inner_done;       /* tun.inner is parsed (from hdr_all bytes) */
+        __u32 hdr_start;        /* where the copy in hdr starts, from skb->head */
+        __u32 hdr_tail;         /* ... and where the linear data ends */
+        __u32 vstore;           /* skbt_verdict(): store the verdict it decides in the cache */
         struct skbt_tunnel tun; /* the tunnel around the packet (type NONE: none) */
         __u64 vhits;            /* verdicts found in the cache, on this CPU */
         __u64 vmisses;          /* verdicts decided */
@@ -1230,8 +1230,11 @@ static __always_inline void skbt_verdict(struct skbt_scratch *s, struct sk_buff 
         }
         if (!cached && (*(volatile __u64 *)&s->candidates & *(volatile __u64 *)&state.need_pid))
                 s->m.pid = bpf_get_current_pid_tgid() >> 32;
+        /* Whether to store the verdict, in map memory across the candidates' loop: a register
+         * live there (0 or 1 per path) split the loop's states, each walked 64 iterations. */
+        *(volatile __u32 *)&s->vstore = store;
         skbt_match_candidates(s, eth_proto);
-        if (store)
+        if (*(volatile __u32 *)&s->vstore)
                 skbt_vcache_store_g(s, active, seq);
         *(volatile __u64 *)&s->verdict = *(volatile __u64 *)&s->matched;
 }
