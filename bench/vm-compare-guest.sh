@@ -195,6 +195,11 @@ PINGER=$!
 skbt_status() {
         ipftctl --socket $SOCK status -o json 2>/dev/null
 }
+
+# Status attach.loads: programs loaded so far, their load time in ms, instructions verified.
+skbt_loads() {
+        skbt_status | jq -r '.attach.loads | "\(.programs)/\(.ms)/\(.verified_insns)"' 2>/dev/null
+}
 # Idle after the linger: no session for LINGER s, the daemon says its links are closed and
 # the programs it loads in the background after start-up are loaded (their CPU is not idle).
 wait_idle() {
@@ -267,6 +272,7 @@ skbtraced_round() {
         # the daemon is idle again: with attach on demand its functions attach now, and its
         # progress says when all were (full coverage).
         wait_idle
+        _loads0=$(skbt_loads)
         phase nomatch "$_tool" "$_r"
         # The stderr files too: a --base or --alt round reuses the names, and the wait below
         # could read the previous round's "all N probes attached" before the shell truncates it.
@@ -277,6 +283,9 @@ skbtraced_round() {
         # Measured once all its probes are attached, as ipftrace2 is measured once it is ready.
         wait_covered "$OUT/nomatch-$_r.err" $_spid
         phase nomatch_covered "$_tool" "$_r"
+        # The programs that session's coverage loaded (one per function on fentry), their load
+        # time and the instructions the verifier went through (Status attach.loads, before,after).
+        echo "SKBT-CMP info tool=$_tool round=$_r cover_loads=$_loads0,$(skbt_loads)"
         measure "${_pfx}_nomatch" "$_r" "$PARTIAL"
         ipftctl --socket $SOCK list -o json 2>/dev/null |
                 jq -r 'select(.kind == "function" and .attached) | .name' | sort -u >"$OUT/funcs-$_pfx"
