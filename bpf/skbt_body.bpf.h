@@ -949,7 +949,44 @@ enum skbt_args {
         SKBT_ARGS_RAW_TP, /* a u64 array: raw_tp and tp_btf contexts */
         SKBT_ARGS_FENTRY, /* bpf_get_func_arg() */
         SKBT_ARGS_KPROBE, /* registers; the position is in the attach cookie */
+        SKBT_ARGS_HOP,    /* fentry's shared body at hop level 0 (+1, +2): the stub's record */
 };
+
+/*
+ * fentry through a hop (bpf/skbtrace.bpf.c, skbt_fentry_stub): each function's
+ * program is a small stub that gates the packet and hands the rest to one
+ * shared body over a call the body is attached to.  The stub's side of it, per
+ * CPU and nesting level: a stub that interrupts another one's hop (a softirq
+ * on a task's send path, an interrupt in a softirq) takes the next level, and
+ * each level has its own body program, because a program does not run again
+ * on a CPU where it is running (the trampoline's recursion guard).
+ */
+/* The length the stub passes with its record, plus its level: each body knows its own calls.
+ * At most the record's size less the deepest level, so the verifier sees it within the record. */
+#define SKBT_HOP_SIZE 24
+
+struct skbt_hop_rec {
+        __u64 skb;
+        __u64 stamp;
+        __u64 sk; /* the function's socket argument, if its stamp names one */
+        __u32 drop_reason;
+        __u8 flags;
+        __u8 done; /* the body ran */
+        __u8 pad[2];
+};
+
+struct skbt_hop_cpu {
+        __u32 depth;
+        __u32 pad;
+        struct skbt_hop_rec rec[SKBT_HOP_LEVELS];
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+        __uint(max_entries, 1);
+        __type(key, __u32);
+        __type(value, struct skbt_hop_cpu);
+} hop SEC(".maps");
 
 /*
  * Argument pos (0-5) of a kprobe from the registers x86-64 passes them in:
@@ -1002,6 +1039,14 @@ static __always_inline struct sock *skbt_sk_arg(void *ctx, __u64 stamp, const in
 
         if (args == SKBT_ARGS_NONE)
                 return NULL;
+        if (args >= SKBT_ARGS_HOP) {
+                struct skbt_hop_cpu *h;
+                __u32 zero = 0;
+
+                h = bpf_map_lookup_elem(&hop, &zero);
+                return h ? (struct sock *)h->rec[(args - SKBT_ARGS_HOP) % SKBT_HOP_LEVELS].sk
+                         : NULL;
+        }
         if (args == SKBT_ARGS_KPROBE)
                 stamp = bpf_get_attach_cookie(ctx);
         pos = ((__u32)(stamp >> 32) >> SKBT_STAMP_SK_SHIFT) & SKBT_STAMP_SK_MASK;

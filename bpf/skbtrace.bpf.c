@@ -212,6 +212,116 @@ int skbt_fexit(__u64 *ctx)
 }
 
 /*
+ * fentry through a hop.  A stamped copy of the whole body per function is
+ * what made fentry slow to attach: each copy is verified again (tens of
+ * thousands of instructions, ~0.3 s each under TCG on 6.1), where ipftrace2
+ * loads a few dozen instructions per function.  A tracing program cannot
+ * tail-call one attached to a function of another prototype, nor can an
+ * extension program replace an fentry program's function, so the shared body
+ * is reached through a kernel function instead: the stub calls
+ * bpf_strncmp(), on which the body programs (skbt_fentry_hop0-2, one per
+ * nesting level, verified once each) are attached with fentry.  The stub
+ * passes its record (per CPU and level, map memory) as the string, the
+ * record's size plus its level as the length, and skbt_hop_tag as the other
+ * string: a body runs only for its own level's calls, and any other caller of
+ * bpf_strncmp() costs it two compares.  The body sets done: a hop it could not
+ * take (deeper nesting, the recursion guard) is counted as lost for the
+ * sessions the packet may have matched, never dropped silently.
+ * daemon/probes/backend_fentry.c loads the stub per function and attaches the
+ * bodies while any stub is attached.
+ */
+const char skbt_hop_tag[8] = "skbthop";
+
+static __always_inline void skbt_hop_lost(__u64 active)
+{
+        struct skbt_scratch *s;
+        __u32 zero = 0;
+
+        skbt_stat_inc(SKBT_STAT_HOP_LOST);
+        s = bpf_map_lookup_elem(&scratch, &zero);
+        if (s) {
+                /* skbt_count_lost() reads the mask from map memory (see there). */
+                *(volatile __u64 *)&s->matched = active;
+                skbt_count_lost(&s->matched);
+        }
+}
+
+SEC("fentry/netif_receive_skb")
+int skbt_fentry_stub(__u64 *ctx)
+{
+        __u64 stamp = skbt_stamp(), v = 0;
+        struct skbt_hit hit = {};
+        struct skbt_hop_cpu *h;
+        struct skbt_hop_rec *r;
+        struct sk_buff *skb;
+        __u32 zero = 0, d, pos;
+
+        if (skbt_idle())
+                return 0;
+        skbt_fentry_hit(ctx, stamp, &skb, &hit);
+        if (skbt_gate_out(skb, false))
+                SKBT_EXIT_HERE();
+        h = bpf_map_lookup_elem(&hop, &zero);
+        if (!h)
+                return 0;
+        d = h->depth;
+        if (d >= SKBT_HOP_LEVELS) {
+                skbt_hop_lost(*(volatile __u64 *)&state.active);
+                return 0;
+        }
+        r = &h->rec[d];
+        r->skb = (__u64)skb;
+        r->stamp = stamp;
+        r->drop_reason = hit.drop_reason;
+        r->flags = hit.flags;
+        r->done = 0;
+        pos = ((__u32)(stamp >> 32) >> SKBT_STAMP_SK_SHIFT) & SKBT_STAMP_SK_MASK;
+        if (pos)
+                bpf_get_func_arg(ctx, pos - 1, &v);
+        r->sk = v;
+        h->depth = d + 1;
+        bpf_strncmp((char *)r, SKBT_HOP_SIZE + d, skbt_hop_tag);
+        h->depth = d;
+        if (!r->done)
+                skbt_hop_lost(*(volatile __u64 *)&state.active);
+        return 0;
+}
+
+/* The shared body for the stubs' hops at one nesting level (attached to bpf_strncmp). */
+#define SKBT_FENTRY_HOP(level)                                                                     \
+        SEC("fentry/netif_receive_skb")                                                            \
+        int skbt_fentry_hop##level(__u64 *ctx)                                                     \
+        {                                                                                          \
+                struct skbt_hit hit = {};                                                          \
+                struct skbt_hop_cpu *h;                                                            \
+                struct skbt_hop_rec *r;                                                            \
+                struct sk_buff *skb;                                                               \
+                __u32 zero = 0;                                                                    \
+                __u64 mask;                                                                        \
+                                                                                                   \
+                if (skbt_in_template())                                                            \
+                        return 0;                                                                  \
+                if (ctx[1] != SKBT_HOP_SIZE + (level) || ctx[2] != (__u64)skbt_hop_tag)            \
+                        return 0;                                                                  \
+                h = bpf_map_lookup_elem(&hop, &zero);                                              \
+                if (!h)                                                                            \
+                        return 0;                                                                  \
+                r = &h->rec[level];                                                                \
+                r->done = 1;                                                                       \
+                skb = (struct sk_buff *)r->skb;                                                    \
+                hit.drop_reason = r->drop_reason;                                                  \
+                hit.flags = r->flags;                                                              \
+                mask = skbt_handle(ctx, skb, r->stamp, &hit, SKBT_ARGS_HOP + (level));             \
+                if (mask)                                                                          \
+                        skbt_graph_push(skb, (__u32)r->stamp, mask);                               \
+                return 0;                                                                          \
+        }
+
+SKBT_FENTRY_HOP(0)
+SKBT_FENTRY_HOP(1)
+SKBT_FENTRY_HOP(2)
+
+/*
  * kprobe and kprobe-multi: one program per register position (x86-64 passes
  * the first six arguments in di, si, dx, cx, r8, r9), attached to many
  * functions; the attach cookie carries the probe id (low 32 bits) and

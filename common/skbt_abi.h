@@ -29,6 +29,8 @@
  * 32 bits and SKBT_STAMP_* in the high 32 bits.
  */
 #define SKBT_PROBE_ID_MARKER 0x5eb7ab1eU
+/* fentry's shared body: nesting levels of a stub's hop (bpf/skbtrace.bpf.c), one program each. */
+#define SKBT_HOP_LEVELS 3
 #define SKBT_STAMP_ARG_MASK 0xffU /* 0-based skb argument position */
 #define SKBT_STAMP_DROP (1U << 8) /* reason is the argument after the skb */
 /* Packet tracking (bpf/skbt_track.bpf.h): what the probe means for a packet's life. */
@@ -474,7 +476,8 @@ enum skbt_stat {
         SKBT_STAT_TRACK_FULL = 6,  /* entries not created: the map update failed */
         SKBT_STAT_STACK_ERR = 7,   /* events whose stack could not be read */
         SKBT_STAT_NF_DEEP = 8,     /* netfilter evaluations nested deeper than followed */
-        SKBT_STAT__MAX = 9,
+        SKBT_STAT_HOP_LOST = 9,    /* fentry hits whose shared body did not run (nesting) */
+        SKBT_STAT__MAX = 10,
 };
 
 /* Session prefilter tables, also in the programs' .bss. */

@@ -937,10 +937,24 @@ static char *put_detail_text(char *p, const struct skbt_event *ev, const struct 
 static bool stack_glue(const char *sym)
 {
         static const char *const prefixes[] = {
-            "bpf_prog_",     "bpf_trampoline_",  "bpf_trace_run",   "__traceiter_",
-            "__bpf_trace_",  "__bpf_prog_enter", "__bpf_prog_exit", "trace_call_bpf",
-            "kprobe_",       "fprobe_",          "rethook_",        "__kprobe_multi",
-            "kprobe_multi_", "perf_trace_",      "bpf_get_stack",   "ftrace_",
+            "bpf_prog_",
+            "bpf_trampoline_",
+            "bpf_trace_run",
+            "__traceiter_",
+            "__bpf_trace_",
+            "__bpf_prog_enter",
+            "__bpf_prog_exit",
+            "trace_call_bpf",
+            "kprobe_",
+            "fprobe_",
+            "rethook_",
+            "__kprobe_multi",
+            "kprobe_multi_",
+            "perf_trace_",
+            "bpf_get_stack",
+            "ftrace_",
+            /* fentry's hop from a function's stub to the shared body (backend_fentry.c) */
+            "bpf_strncmp",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)

@@ -176,7 +176,9 @@ static json_object *backends_json(const struct skbtraced *d)
 static json_object *probes_json(const struct skbt_loader *l)
 {
         json_object *probes = json_object_new_object();
+        uint64_t lost = 0;
 
+        skbt_loader_read_stat(l, SKBT_STAT_HOP_LOST, &lost);
         json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
         json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
         json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
@@ -191,6 +193,9 @@ static json_object *probes_json(const struct skbt_loader *l)
         json_object_object_add(probes, "tracepoints_tp_btf", json_object_new_int64(l->n_tp_btf));
         /* Of the tracepoints, those served by the shared programs (attach cookies). */
         json_object_object_add(probes, "tracepoints_shared", json_object_new_int64(l->n_tp_shared));
+        /* Of the functions, fentry stubs of the shared body, and their hits it missed. */
+        json_object_object_add(probes, "functions_shared", json_object_new_int64(l->n_fentry_hop));
+        json_object_object_add(probes, "shared_body_missed", json_object_new_int64((int64_t)lost));
         return probes;
 }
 

@@ -10,7 +10,10 @@
 
 #include "backend.h"
 #include "loader-internal.h"
+#include "log.h"
 #include "skbtrace.skel.h"
+
+_Static_assert(SKBT_LINK_HOP + SKBT_HOP_LEVELS <= SKBT_LINK_FDS, "a stub's link holds its bodies");
 
 /* Trampolines pass up to twelve arguments (six before Linux 6.5: the attach says so). */
 #define FENTRY_MAX_ARG 11
@@ -25,8 +28,10 @@ static struct bpf_link *caps_attach(struct bpf_program *prog)
 static bool wants_program(const char *n, bool nf)
 {
         /* Return templates even without function_graph: copy functions' returns link
-         * copies to the packets --track follows. */
-        if (strcmp(n, "skbt_fentry") == 0 || strcmp(n, "skbt_fexit") == 0)
+         * copies to the packets --track follows.  The whole-body entry is the fallback of
+         * the stubs and their shared body (skbt_fentry_hop0-2). */
+        if (strcmp(n, "skbt_fentry") == 0 || strcmp(n, "skbt_fexit") == 0 ||
+            strcmp(n, "skbt_fentry_stub") == 0 || strncmp(n, "skbt_fentry_hop", 15) == 0)
                 return true;
         /* With the verdicts: nftables' trace hook (attach_nft_rule.c). */
         return nf && (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0 ||
@@ -115,6 +120,124 @@ static int load_bpfprog(struct skbt_loader *l, struct skbt_probe *p, char *why)
 }
 
 /*
+ * The shared body (bpf/skbtrace.bpf.c, "fentry through a hop"): its program for
+ * each nesting level, loaded once, attached to bpf_strncmp(), the call the
+ * stubs make.  Decided at the first function that needs it: if the kernel
+ * refuses it (no such function, or no fentry on it), or SKBTRACED_NO_FENTRY_HOP
+ * is set, every function loads its own copy of the whole body, as before.
+ * Called from the load threads.  1 when the stubs can be used, else 0.
+ */
+static int hop_ready(struct skbt_loader *l)
+{
+        struct skbt_fentry_hop *h = &l->hop;
+        struct bpf_program *tmpl[SKBT_HOP_LEVELS] = {l->skel->progs.skbt_fentry_hop0,
+                                                     l->skel->progs.skbt_fentry_hop1,
+                                                     l->skel->progs.skbt_fentry_hop2};
+        int r = 0, btf_id = -ENOENT;
+
+        pthread_mutex_lock(&h->lock);
+        if (h->state != 0)
+                goto out;
+        if (getenv("SKBTRACED_NO_FENTRY_HOP")) {
+                r = -ECANCELED;
+                snprintf(h->why, sizeof(h->why), "SKBTRACED_NO_FENTRY_HOP is set");
+        } else if (!bpf_program__autoload(l->skel->progs.skbt_fentry_stub)) {
+                r = -ENOENT;
+                snprintf(h->why, sizeof(h->why), "the stub template is not loaded");
+        } else {
+                btf_id = libbpf_find_vmlinux_btf_id("bpf_strncmp", BPF_TRACE_FENTRY);
+                if (btf_id < 0) {
+                        r = btf_id;
+                        snprintf(h->why, sizeof(h->why),
+                                 "the kernel has no bpf_strncmp() to reach it through (%s)",
+                                 strerror(-r));
+                }
+        }
+        for (int i = 0; r == 0 && i < SKBT_HOP_LEVELS; i++) {
+                _cleanup_free_ void *insns = NULL;
+                struct bpf_prog_info info = {};
+                uint32_t len = sizeof(info);
+                char why[SKBT_WHY_MAX];
+
+                r = skbt_stamp_probe_id(bpf_program__insns(tmpl[i]), bpf_program__insn_cnt(tmpl[i]),
+                                        0, &insns);
+                if (r >= 0)
+                        r = skbt_load_stamped(l, tmpl[i], BPF_PROG_TYPE_TRACING, "skbt_fentry_hop",
+                                              insns, (uint32_t)btf_id, 0, why);
+                else
+                        snprintf(why, sizeof(why), "stamping failed: %s", strerror(-r));
+                if (r < 0) {
+                        snprintf(h->why, sizeof(h->why), "%s", why);
+                        break;
+                }
+                h->prog_fd[i] = r;
+                r = bpf_obj_get_info_by_fd(h->prog_fd[i], &info, &len) < 0 ? negative_errno() : 0;
+                h->prog_id[i] = info.id;
+        }
+        if (r < 0) {
+                for (int i = 0; i < SKBT_HOP_LEVELS; i++)
+                        h->prog_fd[i] = safe_close(h->prog_fd[i]);
+                /* Said once, where it is decided. */
+                log_warning("fentry: each function loads its own copy of the body (slower to "
+                            "attach): the shared body cannot be used: %s",
+                            h->why[0] ? h->why : strerror(-r));
+                h->state = r;
+        } else {
+                log_debug("fentry: functions load stubs of one shared body");
+                h->state = 1;
+        }
+out:
+        r = h->state == 1;
+        pthread_mutex_unlock(&h->lock);
+        return r;
+}
+
+/*
+ * The shared body's link at a nesting level, for a stub's link to hold: the
+ * one the other stubs hold if it still exists (found again by its id: the
+ * kernel hands out no link that has been released), else a new one.  The fd,
+ * or negative errno with why.
+ */
+static int hop_link(struct skbt_loader *l, int level, char *why)
+{
+        struct skbt_fentry_hop *h = &l->hop;
+        struct bpf_link_info info = {};
+        uint32_t len = sizeof(info);
+        int fd = -1, r;
+
+        pthread_mutex_lock(&h->lock);
+        if (h->link_id[level]) {
+                fd = bpf_link_get_fd_by_id(h->link_id[level]);
+                if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
+                                info.prog_id != h->prog_id[level]))
+                        fd = safe_close(fd);
+        }
+        if (fd < 0) {
+                h->link_id[level] = 0;
+                fd = bpf_link_create(h->prog_fd[level], 0, BPF_TRACE_FENTRY, NULL);
+                if (fd < 0) {
+                        r = negative_errno();
+                        snprintf(why, SKBT_WHY_MAX, "attaching the shared body failed: %s",
+                                 strerror(-r));
+                        pthread_mutex_unlock(&h->lock);
+                        return r;
+                }
+                memset(&info, 0, sizeof(info));
+                len = sizeof(info);
+                if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+                        h->link_id[level] = info.id;
+        }
+        pthread_mutex_unlock(&h->lock);
+        return fd;
+}
+
+/* A function's plain entry: served by a stub when the shared body can be used. */
+static bool hop_serves(const struct skbt_probe *p)
+{
+        return p->kind == SKBT_PROBE_FUNCTION && !p->is_return && !p->helper;
+}
+
+/*
  * Programs stay loaded after a detach: attaching again is only a link (the
  * load, a verification of the whole body, is what takes time).
  */
@@ -132,6 +255,9 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
                 return load_nf(l, p, why);
         if (p->kind == SKBT_PROBE_BPF)
                 return load_bpfprog(l, p, why);
+        p->hop = hop_serves(p) && hop_ready(l);
+        if (p->hop)
+                tmpl = l->skel->progs.skbt_fentry_stub;
         snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);
         r = load_copy(l, p, tmpl, p->stamp, name, why);
         if (r < 0)
@@ -176,6 +302,17 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struc
                         snprintf(why[i], SKBT_WHY_MAX, "out of memory");
                         continue;
                 }
+                /* A stub's bodies first: a stub never runs without them.  Its own link is
+                 * closed first (slot 0) when it is detached. */
+                for (int lv = 0; p->hop && lv < SKBT_HOP_LEVELS; lv++) {
+                        k->fd[SKBT_LINK_HOP + lv] = hop_link(l, lv, why[i]);
+                        if (k->fd[SKBT_LINK_HOP + lv] < 0) {
+                                k = skbt_link_free(k);
+                                break;
+                        }
+                }
+                if (!k)
+                        continue;
                 if (link_prog(k, SKBT_LINK_ENTRY, p->prog_fd,
                               p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
                               why[i]) < 0 ||

@@ -35,6 +35,9 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
         }
         pthread_mutex_destroy(&l->tmpl_lock);
         skbt_backend_detach_all(l);
+        for (int i = 0; i < SKBT_HOP_LEVELS; i++)
+                safe_close(l->hop.prog_fd[i]);
+        pthread_mutex_destroy(&l->hop.lock);
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 safe_close(l->probes[i].prog_fd);
                 safe_close(l->probes[i].ret_prog_fd);
@@ -260,6 +263,7 @@ void skbt_loader_recount(struct skbt_loader *l)
 {
         l->n_attached = l->n_skipped = l->n_unsupported = 0;
         l->n_functions = l->n_returns = l->n_nf = l->n_tp_btf = l->n_tp_shared = l->n_bpfprog = 0;
+        l->n_fentry_hop = 0;
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
@@ -285,6 +289,7 @@ void skbt_loader_recount(struct skbt_loader *l)
                         l->n_returns++;
                 } else {
                         l->n_functions++;
+                        l->n_fentry_hop += p->loaded && p->hop;
                 }
         }
 }
@@ -301,6 +306,9 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         if (!l)
                 return -ENOMEM;
         pthread_mutex_init(&l->tmpl_lock, NULL);
+        pthread_mutex_init(&l->hop.lock, NULL);
+        for (int i = 0; i < SKBT_HOP_LEVELS; i++)
+                l->hop.prog_fd[i] = -1;
         l->backend = backend;
         l->threads = opts->threads > 0 ? opts->threads : 1;
         l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);

@@ -58,6 +58,7 @@ struct skbt_probe {
          * the event loop reads them only once loaded says the load is done. */
         int prog_fd;     /* its own program (fentry, tracepoints), -1: none */
         int ret_prog_fd; /* netfilter probes on fentry: the return program */
+        bool hop;        /* fentry: its program is a stub of the shared body (backend_fentry.c) */
         bool loaded;     /* its program loaded (or it needs none of its own) */
         /* A helper: attached only while a session needs the feature it serves (nftables'
          * trace hook for --nf-rules), never selected or heard by a session. */
@@ -130,6 +131,19 @@ struct skbt_loader {
         int xt_snaps_fd;   /* iptables rule numbers' per-CPU map, while --nf-rules sessions run */
         uint32_t n_tp_btf; /* tracepoints attached as tp_btf copies */
         uint32_t n_tp_shared; /* tracepoints attached through the shared programs */
+        /* fentry's shared body (backend_fentry.c): each function loads a small stub that
+         * reaches the body programs through a hop, one per nesting level, loaded with the
+         * first function that needs them; their links live while any stub's link holds
+         * them (link_id: to find them again, 0: none made yet). */
+        struct skbt_fentry_hop {
+                pthread_mutex_t lock;
+                int state; /* 0: not tried yet, 1: in use, negative errno: refused (copies) */
+                char why[160];
+                int prog_fd[SKBT_HOP_LEVELS];
+                uint32_t prog_id[SKBT_HOP_LEVELS];
+                uint32_t link_id[SKBT_HOP_LEVELS];
+        } hop;
+        uint32_t n_fentry_hop; /* function entries attached as stubs */
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

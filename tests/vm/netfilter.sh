@@ -21,6 +21,10 @@ SOCK=/run/skbt.sock
 OUT=/run/out
 mkdir -p $OUT
 BACKENDS=$(sed -n 's/.*skbt\.backends=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' ')
+# skbt.fentry_copies=1: fentry loads a copy of the whole body per function, not stubs of the
+# shared body (SKBTRACED_NO_FENTRY_HOP): the fallback stays tested (scenarios, journeys and
+# ondemand run the stubs).
+COPIES=$(sed -n 's/.*skbt\.fentry_copies=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -n "$BACKENDS" ] || fail "no skbt.backends= on the kernel command line"
 # --wait-attached: each session hears everything it selected from its first event on (probes
 # are attached on demand), and its --duration counts from then.
@@ -117,6 +121,11 @@ xt_maps() {
 
 for BE in $BACKENDS; do
         step "$BE: daemon"
+        if [ "$BE" = fentry ] && [ "$COPIES" = 1 ]; then
+                export SKBTRACED_NO_FENTRY_HOP=1
+        else
+                unset SKBTRACED_NO_FENTRY_HOP
+        fi
         skbtraced --socket $SOCK --backend "$BE" --probes "$SUBSET" --idle-detach-after never >$OUT/daemon-$BE.log 2>&1 &
         DPID=$!
         i=0
@@ -222,6 +231,14 @@ for BE in $BACKENDS; do
         grep 'nf=' $OUT/graph
         grep -q '^.* \+/\* nf=nftables family=ip table=t chain=in hook=INPUT verdict=DROP \*/$' \
                 $OUT/graph || fail "$BE: function_graph output lacks the verdict"
+        if [ "$BE" = fentry ]; then
+                # Stubs of the shared body, or (skbt.fentry_copies) a copy of it per function.
+                want='.probes.functions_shared > 0'
+                [ "$COPIES" = 1 ] && want='.probes.functions_shared == 0'
+                ipftctl --socket $SOCK status -o json | jq -e "$want and .probes.shared_body_missed == 0" \
+                        >/dev/null || fail "$BE: functions not served as wanted ($want): $(ipftctl \
+                        --socket $SOCK status -o json | jq -c .probes)"
+        fi
 
         step "$BE: --nf-rules names the nftables rule"
         jq -c 'select(.netfilter.engine == "nftables") | [.function, .netfilter.verdict, .netfilter.rule]' \

@@ -149,6 +149,13 @@ for be in $BACKENDS; do
         # veth_xmit lives in the veth module: found through the module's split BTF.
         jq -e -s 'any(.[]; .function == "veth_xmit" and .icmp.type == 8)' \
                 $OUT/icmp-$be.json >/dev/null || fail "$be: module function veth_xmit not seen"
+        # fentry's functions are stubs of one shared body, and it ran for every hit they passed.
+        if [ "$be" = fentry ]; then
+                command ipftctl --socket $SOCK status -o json >$OUT/st-hop.json
+                jq -c .probes $OUT/st-hop.json
+                jq -e '.probes.functions_shared >= 8 and .probes.shared_body_missed == 0' \
+                        $OUT/st-hop.json >/dev/null || fail "fentry: stubs of the shared body not in use"
+        fi
 
         step "$be: pcap filter expression"
         # The same interpreter on every backend: an L3 probe (ip_rcv) and a device one.
