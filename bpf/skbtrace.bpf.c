@@ -232,6 +232,20 @@ int skbt_fexit(__u64 *ctx)
  */
 const char skbt_hop_tag[8] = "skbthop";
 
+/* skbt_handle_flavour()'s first exit, for a stub: no live session selected the probe, and
+ * none that follows packets needs to see this one's life (a free, a clone). */
+static __always_inline bool skbt_stub_unselected(__u64 stamp)
+{
+        __u64 active = *(volatile __u64 *)&state.active;
+        __u32 probe_id = (__u32)stamp & (SKBT_MAX_PROBES - 1);
+
+        if (active & probe_sessions[probe_id])
+                return false;
+        return !(active & *(volatile __u64 *)&state.ident) ||
+               !((__u32)(stamp >> 32) &
+                 (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD | SKBT_STAMP_LIVE));
+}
+
 static __always_inline void skbt_hop_lost(__u64 active)
 {
         struct skbt_scratch *s;
@@ -259,8 +273,13 @@ int skbt_fentry_stub(__u64 *ctx)
         if (skbt_idle())
                 return 0;
         skbt_fentry_hit(ctx, stamp, &skb, &hit);
-        if (skbt_gate_out(skb, false))
+        /* What the body would return at once for, decided here, before the hop: no skb
+         * (ip_route_output_key_hash_rcu() and others are called without one), the mark, or
+         * no live session selected this function and none follows packets. */
+        if (!skb || skbt_gate_out(skb, false))
                 SKBT_EXIT_HERE();
+        if (skbt_stub_unselected(stamp))
+                return 0;
         h = bpf_map_lookup_elem(&hop, &zero);
         if (!h)
                 return 0;
