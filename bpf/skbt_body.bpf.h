@@ -26,6 +26,14 @@
  */
 struct skbt_state state SEC(".bss");
 __u64 probe_sessions[SKBT_MAX_PROBES] SEC(".bss");
+/*
+ * Per entry probe: its return probe's id + 1, or 0 while it has none (a leaf
+ * such as kfree_skb_reason, a return that failed to load).  Written by the
+ * daemon when the return probe goes live (daemon/probes/live.c): an entry
+ * pushes a function_graph frame only for sessions that hear its return
+ * (skbt_graph_push()).
+ */
+__u16 probe_return[SKBT_MAX_PROBES] SEC(".bss");
 
 /*
  * The first test of every entry point, before anything else it would do:
@@ -1711,19 +1719,22 @@ static __always_inline void skbt_record_lost(__u64 mask)
  * sessions with the return value.  kretprobes give no arguments at all, so
  * this is also how they learn which skb returned.
  */
-#define SKBT_GRAPH_DEPTH 16
+/*
+ * Frames per task, a power of two.  The stack is the task's, not the packet's:
+ * over veth a ping's request is received inside its own __dev_queue_xmit and
+ * the reply sent from inside that receive, so with every skb function attached
+ * one ping nests 24 (Debian 6.1) and 26 (6.12) calls deep: 16 lost the reply's
+ * returns (tests/vm/scenarios.sh, function_graph on every skb function).
+ */
+#define SKBT_GRAPH_DEPTH 32
 
-struct skbt_frame {
-        __u64 skb;
-        __u64 sessions;
-        __u32 probe_id;
-        __u32 pad;
-};
-
+/* Frame i is {skb[i], sessions[i], probe_id[i]}: in arrays of their own, 584 bytes a task
+ * where frames of 24 bytes would take 776 (the LRU map preallocates every task's). */
 struct skbt_frames {
         __u32 depth;
-        __u32 pad;
-        struct skbt_frame f[SKBT_GRAPH_DEPTH];
+        __u16 probe_id[SKBT_GRAPH_DEPTH];
+        __u64 skb[SKBT_GRAPH_DEPTH];
+        __u64 sessions[SKBT_GRAPH_DEPTH];
 };
 
 struct {
@@ -1741,9 +1752,20 @@ static __always_inline void skbt_graph_push(struct sk_buff *skb, __u32 probe_id,
 {
         __u64 key = bpf_get_current_pid_tgid();
         struct skbt_frames *fr;
-        __u32 d;
+        __u32 d, r;
 
         mask &= *(volatile __u64 *)&state.graph;
+        if (!mask || probe_id >= SKBT_MAX_PROBES)
+                return;
+        /* A frame that no return pops would stay on the task's stack and hide the
+         * entries below it from their returns: only for sessions that hear the return. */
+        asm volatile("%[v] &= 0x1fff" : [v] "+r"(probe_id));
+        r = probe_return[probe_id];
+        if (!r)
+                return;
+        r -= 1;
+        asm volatile("%[v] &= 0x1fff" : [v] "+r"(r));
+        mask &= probe_sessions[r];
         if (!mask)
                 return;
         fr = bpf_map_lookup_elem(&graph_stack, &key);
@@ -1756,10 +1778,14 @@ static __always_inline void skbt_graph_push(struct sk_buff *skb, __u32 probe_id,
         d = fr->depth;
         if (d >= SKBT_GRAPH_DEPTH)
                 return; /* deeper than we follow: its return is not reported */
-        fr->f[d & (SKBT_GRAPH_DEPTH - 1)] =
-            (struct skbt_frame){.skb = (__u64)skb, .sessions = mask, .probe_id = probe_id};
+        d &= SKBT_GRAPH_DEPTH - 1;
+        fr->skb[d] = (__u64)skb;
+        fr->sessions[d] = mask;
+        fr->probe_id[d] = (__u16)probe_id;
         fr->depth = d + 1;
 }
+
+_Static_assert(SKBT_GRAPH_DEPTH == 32, "skbt_graph_return() masks depths with 0x1f");
 
 static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64 retval)
 {
@@ -1773,8 +1799,6 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
         fr = bpf_map_lookup_elem(&graph_stack, &key);
         if (!fr)
                 return 0;
-        /* Find our entry from the top; frames above it lost their returns
-         * (e.g. a kretprobe instance limit) and are dropped. */
         /* Our entry is the top frame, or the one below when a nested call's
          * return was missed (e.g. a kretprobe instance limit).  No loop: a
          * loop here gives the verifier identical states per iteration. */
@@ -1782,20 +1806,20 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
         if (d == 0 || d > SKBT_GRAPH_DEPTH)
                 return 0;
         d -= 1;
-        asm volatile("%[v] &= 0xf" : [v] "+r"(d));
-        if (fr->f[d].probe_id != entry_id) {
+        asm volatile("%[v] &= 0x1f" : [v] "+r"(d));
+        if (fr->probe_id[d] != entry_id) {
                 if (d == 0)
                         return 0;
                 d -= 1;
-                asm volatile("%[v] &= 0xf" : [v] "+r"(d));
-                if (fr->f[d].probe_id != entry_id)
+                asm volatile("%[v] &= 0x1f" : [v] "+r"(d));
+                if (fr->probe_id[d] != entry_id)
                         return 0;
         }
         fr->depth = d;
         if (ret_id >= SKBT_MAX_PROBES)
                 return 0;
         asm volatile("%[v] &= 0x1fff" : [v] "+r"(ret_id));
-        mask = fr->f[d].sessions & probe_sessions[ret_id] & *(volatile __u64 *)&state.active;
+        mask = fr->sessions[d] & probe_sessions[ret_id] & *(volatile __u64 *)&state.active;
         if (!mask)
                 return 0;
         e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -1806,7 +1830,7 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
         __builtin_memset(e, 0, sizeof(*e));
         e->sessions = mask;
         e->ts = bpf_ktime_get_ns();
-        e->skb = fr->f[d].skb;
+        e->skb = fr->skb[d];
         e->retval = retval;
         e->probe_id = ret_id;
         e->cpu = bpf_get_smp_processor_id();

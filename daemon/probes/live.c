@@ -96,8 +96,17 @@ uint64_t skbt_live_track_refused(const struct skbt_loader *l, uint32_t slot)
 
 void skbt_live_probe_add(struct skbt_loader *l, uint32_t id, uint64_t mask)
 {
-        if (id < l->n_probes && mask)
-                SET(l->probe_sessions[id], mask);
+        const struct skbt_probe *p;
+
+        if (id >= l->n_probes || !mask)
+                return;
+        p = &l->probes[id];
+        /* Its entry pushes function_graph frames from now on, for the sessions in mask
+         * (skbt_graph_push()): the mapping first, then the sessions. */
+        if (p->is_return && p->entry_id < l->n_probes && l->probe_return)
+                __atomic_store_n(&l->probe_return[p->entry_id], (uint16_t)(id + 1),
+                                 __ATOMIC_RELEASE);
+        SET(l->probe_sessions[id], mask);
 }
 
 void skbt_live_probe_remove(struct skbt_loader *l, uint32_t id, uint64_t mask)

@@ -332,6 +332,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
 
         l->state = &l->skel->bss->state;
         l->probe_sessions = (uint64_t *)l->skel->bss->probe_sessions;
+        l->probe_return = (uint16_t *)l->skel->bss->probe_return;
         l->cbpf_progs = l->skel->bss->cbpf_progs;
         l->field_table = &l->skel->bss->field_table;
         l->field_sessions = (uint64_t *)&l->skel->bss->field_sessions;

@@ -104,6 +104,7 @@ struct skbt_loader {
         /* Shared with the programs through the mmapped .bss. */
         struct skbt_state *state;
         uint64_t *probe_sessions;
+        uint16_t *probe_return; /* per entry: its return probe's id + 1 once that is live */
         struct skbt_cbpf_prog *cbpf_progs;    /* per session slot: pcap filters */
         struct skbt_field_table *field_table; /* custom fields of all sessions (fields.c) */
         uint64_t *field_sessions;             /* sessions whose records carry them */
