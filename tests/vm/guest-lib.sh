@@ -12,7 +12,8 @@
 #   wait_live ERR PID [SECONDS]  until the session writing stderr to ERR says it traces and,
 #                    if probes had to be attached first (attach on demand), that all of them
 #                    are; or until PID is gone (a --count session may be over: judged by its
-#                    output).  Fails if neither after 600 s; given SECONDS, returns 1 once
+#                    output).  Fails if neither after $LIVE_WAIT s (default 600; a script sets
+#                    it for an attach it knows is longer); given SECONDS, returns 1 once
 #                    those have passed instead (the caller decides what that means)
 #   cmdline_args PREFIX VAR=KEY...  set each VAR from PREFIX.KEY=VALUE on the kernel command
 #                    line (a bench guest's settings); fails naming every missing one, unless
@@ -51,7 +52,8 @@ ns() {
 
 wait_live() {
         # By default 3000 polls of 0.1 s, with their greps (the bound the VM tests always had).
-        _max=3000
+        _lw=${LIVE_WAIT:-600}
+        _max=$((_lw * 10))
         [ $# -lt 3 ] || _max=$(($3 * 10))
         _w=0
         while kill -0 "$2" 2>/dev/null; do
@@ -63,7 +65,7 @@ wait_live() {
                 _w=$((_w + 1))
                 if [ $_w -ge $_max ]; then
                         [ $# -lt 3 ] || return 1
-                        fail "session not live after 600 s: $(head -c 300 "$1")"
+                        fail "session not live after $_lw s: $(head -c 300 "$1")"
                 fi
                 sleep 0.1
         done
