@@ -269,8 +269,9 @@ if [ -n "$FULL" ] && [ "$FULL" != none ]; then
         echo "$FULL: $n functions usable"
         [ "$n" -ge 300 ] || fail "$FULL: only $n functions usable in the full run"
         # Every function is attached for this session first (--wait-attached).  fentry loads
-        # a program per function (0.38 s each on 6.1 under TCG beside another guest: 566 s for
-        # 1,482 probes): 1 s per function then, not lib.sh's 600 s, which fits the others.
+        # a program per function: a stub, ~45 s for 1,482 probes on 6.1 under TCG; a copy of
+        # the whole body where the kernel refuses the shared one, 0.38 s each (566 s, beside
+        # another guest): 1 s per function then, not lib.sh's 600 s, which fits the others.
         [ "$FULL" != fentry ] || [ "$n" -le 600 ] || LIVE_WAIT=$n
         run full-icmp.json 4 -p icmp --addr 10.0.0.2 -o json
         LIVE_WAIT=
