@@ -1696,19 +1696,25 @@ static __always_inline __u64 skbt_handle_btf(void *ctx, struct sk_buff *skb, __u
         return skbt_handle_flavour(ctx, skb, stamp, hit, true, NULL, SKBT_ARGS_RAW_TP);
 }
 
-/* A record for the sessions in mask found the ring buffer full (outside skbt_handle()). */
-static __always_inline void skbt_record_lost(__u64 mask)
+/* Events lost for the sessions in mask, counted under stat too (outside skbt_handle()). */
+static __always_inline void skbt_lost_for(__u32 stat, __u64 mask)
 {
         struct skbt_scratch *s;
         __u32 zero = 0;
 
-        skbt_stat_inc(SKBT_STAT_RB_FULL);
+        skbt_stat_inc(stat);
         s = bpf_map_lookup_elem(&scratch, &zero);
         if (s) {
                 /* skbt_count_lost() reads the mask from map memory (see there). */
                 *(volatile __u64 *)&s->matched = mask;
                 skbt_count_lost(&s->matched);
         }
+}
+
+/* A record for the sessions in mask found the ring buffer full. */
+static __always_inline void skbt_record_lost(__u64 mask)
+{
+        skbt_lost_for(SKBT_STAT_RB_FULL, mask);
 }
 
 /*

@@ -246,20 +246,6 @@ static __always_inline bool skbt_stub_unselected(__u64 stamp)
                  (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD | SKBT_STAMP_LIVE));
 }
 
-static __always_inline void skbt_hop_lost(__u64 active)
-{
-        struct skbt_scratch *s;
-        __u32 zero = 0;
-
-        skbt_stat_inc(SKBT_STAT_HOP_LOST);
-        s = bpf_map_lookup_elem(&scratch, &zero);
-        if (s) {
-                /* skbt_count_lost() reads the mask from map memory (see there). */
-                *(volatile __u64 *)&s->matched = active;
-                skbt_count_lost(&s->matched);
-        }
-}
-
 SEC("fentry/netif_receive_skb")
 int skbt_fentry_stub(__u64 *ctx)
 {
@@ -285,7 +271,7 @@ int skbt_fentry_stub(__u64 *ctx)
                 return 0;
         d = h->depth;
         if (d >= SKBT_HOP_LEVELS) {
-                skbt_hop_lost(*(volatile __u64 *)&state.active);
+                skbt_lost_for(SKBT_STAT_HOP_LOST, *(volatile __u64 *)&state.active);
                 return 0;
         }
         r = &h->rec[d];
@@ -302,7 +288,7 @@ int skbt_fentry_stub(__u64 *ctx)
         bpf_strncmp((char *)r, SKBT_HOP_SIZE + d, skbt_hop_tag);
         h->depth = d;
         if (!r->done)
-                skbt_hop_lost(*(volatile __u64 *)&state.active);
+                skbt_lost_for(SKBT_STAT_HOP_LOST, *(volatile __u64 *)&state.active);
         return 0;
 }
 

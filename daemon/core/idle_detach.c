@@ -87,9 +87,11 @@ static void apply_keep(struct skbtraced *d)
  * template copies the kprobe backends share per skb position (one probe of
  * each position loads its position's) and each netfilter evaluator's entry,
  * then every tracepoint's (where the shared tracepoint programs serve them, one
- * per skb position: a handful of loads).  fentry
- * programs (one per function, some 60 KiB of kernel memory each) load when a
- * session first needs their function.
+ * per skb position: a handful of loads).  fentry programs (one per function)
+ * load when a session first needs their function; one function's loads in the
+ * background, and with it the shared body its stubs reach (backend_fentry.c:
+ * three programs of the whole body, ~0.3 s each under TCG), so that a session's
+ * first stubs load in milliseconds.
  */
 static void preload(struct skbtraced *d)
 {
@@ -117,6 +119,15 @@ static void preload(struct skbtraced *d)
         for (uint32_t i = 0; i < l->n_probes; i++)
                 if (l->probes[i].kind == SKBT_PROBE_TRACEPOINT && l->probes[i].attached)
                         ids[n++] = i;
+        for (uint32_t i = 0; !shared && i < l->n_probes; i++) {
+                const struct skbt_probe *p = &l->probes[i];
+
+                if (p->kind == SKBT_PROBE_FUNCTION && !p->is_return && !p->helper && p->attached &&
+                    p->backend < _SKBT_BACKEND_MAX) {
+                        ids[n++] = i;
+                        break;
+                }
+        }
         if (skbt_attacher_preload(d->idle.attacher, ids, n) < 0)
                 log_warning("out of memory queueing programs to load; they load when a session "
                             "needs them, ignoring");
