@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* live.c - make a session live in the programs' shared state, and take it out again */
+#include <stdlib.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
 #include "live.h"
 #include "loader.h"
+#include "log.h"
+#include "macro.h"
 #include "prefilter.h"
+#include "skbtrace.skel.h"
 
 #define SET(word, bit) __atomic_fetch_or(&(word), (bit), __ATOMIC_RELEASE)
 #define CLEAR(word, bit) __atomic_fetch_and(&(word), ~(bit), __ATOMIC_RELEASE)
@@ -60,14 +68,44 @@ void skbt_live_session_enable(struct skbt_loader *l, uint32_t slot,
         SET(st->active, bit);
 }
 
+/*
+ * The last function_graph session ended: a frame an entry pushed for a call
+ * still running then is never popped (no return reports while no graph
+ * session is live) and would take a level of its task's stack from every
+ * later session, until returns past the depth went unreported.  Nothing
+ * pushes now (skbt_graph_push() asks state.graph first), so every task's
+ * stack goes: keys first, then the deletes (a deleted key would restart the
+ * walk).
+ */
+static void graph_stacks_clear(struct skbt_loader *l)
+{
+        int fd = bpf_map__fd(l->skel->maps.graph_stack);
+        uint32_t max = bpf_map__max_entries(l->skel->maps.graph_stack), n = 0;
+        _cleanup_free_ uint64_t *keys = calloc(max ? max : 1, sizeof(*keys));
+        uint64_t key;
+        int r;
+
+        if (fd < 0 || !keys)
+                return;
+        r = bpf_map_get_next_key(fd, NULL, &key);
+        while (r == 0 && n < max) {
+                keys[n++] = key;
+                r = bpf_map_get_next_key(fd, &keys[n - 1], &key);
+        }
+        for (uint32_t i = 0; i < n; i++)
+                bpf_map_delete_elem(fd, &keys[i]);
+        if (n)
+                log_debug("function_graph: the call stacks of %u tasks emptied", n);
+}
+
 void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
 {
         struct skbt_state *st = l->state;
-        uint64_t bit = 1ULL << slot;
+        uint64_t bit = 1ULL << slot, graph;
 
         CLEAR(st->active, bit);
         skbt_prefilter_sync(l, st->active);
-        CLEAR(st->graph, bit);
+        graph = CLEAR(st->graph, bit);
         CLEAR(*l->field_sessions, bit);
         CLEAR(*l->snap_sessions, bit);
         CLEAR(*l->ct_sessions, bit);
@@ -87,6 +125,8 @@ void skbt_live_session_disable(struct skbt_loader *l, uint32_t slot, bool ident)
                         CLEAR(l->probe_sessions[i], bit);
         if (ident)
                 skbt_loader_track_sweep(l, bit);
+        if (graph == bit)
+                graph_stacks_clear(l);
 }
 
 uint64_t skbt_live_track_refused(const struct skbt_loader *l, uint32_t slot)
