@@ -153,6 +153,17 @@ for be in $BACKENDS; do
         jq -e -s 'any(.[]; .function == "ip_rcv") and all(.[]; .function != "icmp_rcv")' $OUT/a \
                 >/dev/null || fail "$be: session a's events are wrong"
 
+        step "$be: the tasks' function_graph stacks go with the last graph session"
+        # A frame pushed for a call still running when the last graph session ends is never
+        # popped; the daemon empties the per-task stacks then (probes/live.c).
+        run g 3 --wait-attached -t function_graph -r '^(ip_rcv|icmp_rcv)$' -p icmp -o json
+        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        jq -e -s 'any(.[]; .is_return)' $OUT/g >/dev/null || fail "$be: function_graph saw no return"
+        n=$(bpftool map dump name graph_stack -j | jq length)
+        echo "call stacks left after the last function_graph session: $n"
+        [ "$n" = 0 ] || fail "$be: $n tasks' call stacks left after the last function_graph session"
+
         step "$be: after the linger, idle again"
         wait_idle "$be"
         st .attach
