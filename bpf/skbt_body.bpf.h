@@ -531,6 +531,10 @@ struct skbt_hit {
         struct skbt_event *defer;
 };
 
+/* A probe where a packet's life changes (freed, copied, re-buffered) or a new one starts: sessions
+ * that follow packets (state.ident) hear it even when they did not select it. */
+#define SKBT_STAMP_LIFE (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD | SKBT_STAMP_LIVE)
+
 /* The free path is synchronous: a free function this long after the free is another skb's. */
 #define SKBT_FREE_PATH_NS (10 * 1000 * 1000ULL)
 
@@ -1464,8 +1468,7 @@ static __always_inline __u64 skbt_handle_flavour(void *ctx, struct sk_buff *skb,
         if (!skb)
                 return 0;
         if (!mask) {
-                if (ident && (sflags & (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD |
-                                        SKBT_STAMP_LIVE)))
+                if (ident && (sflags & SKBT_STAMP_LIFE))
                         skbt_track_unselected(skb, sflags, probe_id);
                 return 0;
         }

@@ -242,8 +242,7 @@ static __always_inline bool skbt_stub_unselected(__u64 stamp)
         if (active & probe_sessions[probe_id])
                 return false;
         return !(active & *(volatile __u64 *)&state.ident) ||
-               !((__u32)(stamp >> 32) &
-                 (SKBT_STAMP_FREE | SKBT_STAMP_CLONE | SKBT_STAMP_REHEAD | SKBT_STAMP_LIVE));
+               !((__u32)(stamp >> 32) & SKBT_STAMP_LIFE);
 }
 
 SEC("fentry/netif_receive_skb")
