@@ -122,7 +122,7 @@ static void preload(struct skbtraced *d)
         for (uint32_t i = 0; !shared && i < l->n_probes; i++) {
                 const struct skbt_probe *p = &l->probes[i];
 
-                if (p->kind == SKBT_PROBE_FUNCTION && !p->is_return && !p->helper && p->attached &&
+                if (skbt_probe_is_function_entry(p) && p->attached &&
                     p->backend < _SKBT_BACKEND_MAX) {
                         ids[n++] = i;
                         break;

@@ -231,12 +231,6 @@ static int hop_link(struct skbt_loader *l, int level, char *why)
         return fd;
 }
 
-/* A function's plain entry: served by a stub when the shared body can be used. */
-static bool hop_serves(const struct skbt_probe *p)
-{
-        return p->kind == SKBT_PROBE_FUNCTION && !p->is_return && !p->helper;
-}
-
 /*
  * Programs stay loaded after a detach: attaching again is only a link (the
  * load, a verification of the whole body, is what takes time).
@@ -255,7 +249,7 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
                 return load_nf(l, p, why);
         if (p->kind == SKBT_PROBE_BPF)
                 return load_bpfprog(l, p, why);
-        p->hop = hop_serves(p) && hop_ready(l);
+        p->hop = skbt_probe_is_function_entry(p) && hop_ready(l);
         if (p->hop)
                 tmpl = l->skel->progs.skbt_fentry_stub;
         snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);

@@ -78,6 +78,13 @@ static inline bool skbt_probe_is_nf_eval(const struct skbt_probe *p)
         return p->kind == SKBT_PROBE_NETFILTER && !p->helper;
 }
 
+/* A kernel function's own entry (not its return, a netfilter evaluator or a helper): what an
+ * fentry stub serves (backend_fentry.c). */
+static inline bool skbt_probe_is_function_entry(const struct skbt_probe *p)
+{
+        return p->kind == SKBT_PROBE_FUNCTION && !p->is_return && !p->helper;
+}
+
 /* Attached now: a link holds it to its function or tracepoint. */
 static inline bool skbt_probe_linked(const struct skbt_probe *p)
 {
