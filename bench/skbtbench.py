@@ -168,6 +168,22 @@ def prog_fdinfo_by_id(prog_id):
         os.close(fd)
 
 
+def map_sizes(info):
+    """{map name: memlock bytes} of the maps in a bpf_fdinfo() result (names from bpftool;
+    maps of one name are summed)."""
+    out = {}
+    for (kind, mid), v in info.items():
+        if kind != "map":
+            continue
+        r = run(["bpftool", "-j", "map", "show", "id", str(mid)], check=False)
+        try:
+            name = json.loads(r.stdout).get("name") or f"id {mid}"
+        except ValueError:
+            name = f"id {mid}"
+        out[name] = out.get(name, 0) + int(v.get("memlock", 0))
+    return out
+
+
 def bpf_fdinfo(pid):
     """BPF programs and maps a process holds: {('prog'|'map', id): fdinfo dict}.  Programs
     include those it holds only through a BPF link (the daemon closes a function program's fd
@@ -1034,7 +1050,8 @@ class Bench:
                 maps = sum(int(v.get("memlock", 0)) for (k, _), v in info.items() if k == "map")
                 progs = sum(int(v.get("memlock", 0)) for (k, _), v in info.items() if k == "prog")
                 return {"rss_kib": rss_kib(d.pid), "map_bytes": maps, "prog_bytes": progs,
-                        "n_progs": sum(1 for k, _ in info if k == "prog")}
+                        "n_progs": sum(1 for k, _ in info if k == "prog"),
+                        "maps": map_sizes(info)}
             res = {"idle": snap()}
             n = 4 if self.smoke else 64
             cs = self.start_clients(d, n, self.trace_args("json", OTHER_PORT))
@@ -1332,6 +1349,13 @@ def report(bench, args, elapsed):
                 v = m[k]
                 w(f"| {name} | {v['rss_kib'] / 1024:.1f} MiB | {v['map_bytes'] / 2**20:.1f} MiB | "
                   f"{v['prog_bytes'] / 2**20:.1f} MiB ({v['n_progs']} programs) |")
+        if m.get("idle", {}).get("maps"):
+            big = sorted(m["idle"]["maps"].items(), key=lambda kv: -kv[1])
+            w("")
+            w("Largest maps, idle (memlock, `bpftool map show`): " + ", ".join(
+                f"`{k}` {b / 2**20:.2f} MiB" if b >= 2**20 else f"`{k}` {b / 1024:.0f} KiB"
+                for k, b in big[:6]) +
+              f"; {len(big) - 6} others {sum(b for _, b in big[6:]) / 1024:.0f} KiB.")
     if "vmstart" in R:
         v = R["vmstart"]
         w("")
