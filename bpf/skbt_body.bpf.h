@@ -1738,7 +1738,7 @@ static __always_inline void skbt_record_lost(__u64 mask)
 #define SKBT_GRAPH_DEPTH 32
 
 /* Frame i is {skb[i], sessions[i], probe_id[i]}: in arrays of their own, 584 bytes a task
- * where frames of 24 bytes would take 776 (the LRU map preallocates every task's). */
+ * where frames of 24 bytes would take 776. */
 struct skbt_frames {
         __u32 depth;
         __u16 probe_id[SKBT_GRAPH_DEPTH];
@@ -1746,8 +1746,19 @@ struct skbt_frames {
         __u64 sessions[SKBT_GRAPH_DEPTH];
 };
 
+/*
+ * A task's frames exist only while it is inside a call a graph session hears
+ * the return of: allocated by its outermost push, deleted by the return that
+ * empties it.  Not preallocated, so an idle daemon (or one whose sessions are
+ * not function_graph) holds none of it: 16,384 tasks' frames preallocated
+ * took 10.3 MiB of locked kernel memory from start-up.  Tracing programs may
+ * use such maps since Linux 6.1 (its BPF memory allocator); on older kernels
+ * the daemon makes it the preallocated LRU hash it was (probes/loader.c).
+ * Either way a push that finds no room counts its return as lost.
+ */
 struct {
-        __uint(type, BPF_MAP_TYPE_LRU_HASH);
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
         __uint(max_entries, 16384);
         __type(key, __u64); /* pid_tgid */
         __type(value, struct skbt_frames);
@@ -1779,14 +1790,21 @@ static __always_inline void skbt_graph_push(struct sk_buff *skb, __u32 probe_id,
                 return;
         fr = bpf_map_lookup_elem(&graph_stack, &key);
         if (!fr) {
+                /* Full, out of memory, or the map busy on this CPU (a program
+                 * nested in another's update): the return goes unreported. */
                 bpf_map_update_elem(&graph_stack, &key, &graph_frames_zero, BPF_NOEXIST);
                 fr = bpf_map_lookup_elem(&graph_stack, &key);
-                if (!fr)
+                if (!fr) {
+                        skbt_lost_for(SKBT_STAT_GRAPH_LOST, mask);
                         return;
+                }
         }
         d = fr->depth;
-        if (d >= SKBT_GRAPH_DEPTH)
-                return; /* deeper than we follow: its return is not reported */
+        if (d >= SKBT_GRAPH_DEPTH) {
+                /* Deeper than we follow: its return is not reported. */
+                skbt_lost_for(SKBT_STAT_GRAPH_LOST, mask);
+                return;
+        }
         d &= SKBT_GRAPH_DEPTH - 1;
         fr->skb[d] = (__u64)skb;
         fr->sessions[d] = mask;
@@ -1798,7 +1816,7 @@ _Static_assert(SKBT_GRAPH_DEPTH == 32, "skbt_graph_return() masks depths with 0x
 
 static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64 retval)
 {
-        __u64 key = bpf_get_current_pid_tgid(), mask;
+        __u64 key = bpf_get_current_pid_tgid(), mask, skb;
         struct skbt_frames *fr;
         struct skbt_event *e;
         __u32 d;
@@ -1824,11 +1842,17 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
                 if (fr->probe_id[d] != entry_id)
                         return 0;
         }
+        mask = fr->sessions[d];
+        skb = fr->skb[d];
         fr->depth = d;
+        /* Emptied: the task's frames go (read first: a deleted element may be
+         * reused at once).  The next outermost push allocates them again. */
+        if (d == 0)
+                bpf_map_delete_elem(&graph_stack, &key);
         if (ret_id >= SKBT_MAX_PROBES)
                 return 0;
         asm volatile("%[v] &= 0x1fff" : [v] "+r"(ret_id));
-        mask = fr->sessions[d] & probe_sessions[ret_id] & *(volatile __u64 *)&state.active;
+        mask &= probe_sessions[ret_id] & *(volatile __u64 *)&state.active;
         if (!mask)
                 return 0;
         e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -1839,7 +1863,7 @@ static __always_inline int skbt_graph_return(__u32 ret_id, __u32 entry_id, __s64
         __builtin_memset(e, 0, sizeof(*e));
         e->sessions = mask;
         e->ts = bpf_ktime_get_ns();
-        e->skb = fr->skb[d];
+        e->skb = skb;
         e->retval = retval;
         e->probe_id = ret_id;
         e->cpu = bpf_get_smp_processor_id();

@@ -477,7 +477,8 @@ enum skbt_stat {
         SKBT_STAT_STACK_ERR = 7,   /* events whose stack could not be read */
         SKBT_STAT_NF_DEEP = 8,     /* netfilter evaluations nested deeper than followed */
         SKBT_STAT_HOP_LOST = 9,    /* fentry hits whose shared body did not run (nesting) */
-        SKBT_STAT__MAX = 10,
+        SKBT_STAT_GRAPH_LOST = 10, /* function_graph returns not followed: no frame pushed */
+        SKBT_STAT__MAX = 11,
 };
 
 /* Session prefilter tables, also in the programs' .bss. */

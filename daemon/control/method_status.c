@@ -176,9 +176,10 @@ static json_object *backends_json(const struct skbtraced *d)
 static json_object *probes_json(const struct skbt_loader *l)
 {
         json_object *probes = json_object_new_object();
-        uint64_t lost = 0;
+        uint64_t lost = 0, graph_lost = 0;
 
         skbt_loader_read_stat(l, SKBT_STAT_HOP_LOST, &lost);
+        skbt_loader_read_stat(l, SKBT_STAT_GRAPH_LOST, &graph_lost);
         json_object_object_add(probes, "attached", json_object_new_int64(l->n_attached));
         json_object_object_add(probes, "skipped", json_object_new_int64(l->n_skipped));
         json_object_object_add(probes, "discovered", json_object_new_int64(l->n_probes));
@@ -196,6 +197,11 @@ static json_object *probes_json(const struct skbt_loader *l)
         /* Of the functions, fentry stubs of the shared body, and their hits it missed. */
         json_object_object_add(probes, "functions_shared", json_object_new_int64(l->n_fentry_hop));
         json_object_object_add(probes, "shared_body_missed", json_object_new_int64((int64_t)lost));
+        /* function_graph's per-task call stacks, and the returns they had no room for. */
+        json_object_object_add(
+            probes, "return_stacks",
+            json_object_new_string(skbt_graph_stacks_to_string(l->graph_stacks)));
+        json_object_object_add(probes, "returns_lost", json_object_new_int64((int64_t)graph_lost));
         return probes;
 }
 

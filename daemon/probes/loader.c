@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "kernel_btf.h"
 #include "loader-internal.h"
 #include "loader.h"
 #include "log.h"
@@ -149,6 +150,84 @@ static void count_templates(struct skbt_loader *l, uint64_t ns)
                  n, (double)ns / 1e6, verified);
 }
 
+const char *skbt_graph_stacks_to_string(enum skbt_graph_stacks s)
+{
+        static const char *const names[] = {
+            [SKBT_GRAPH_STACKS_ON_USE] = "on-use",
+            [SKBT_GRAPH_STACKS_PREALLOC] = "preallocated",
+            [SKBT_GRAPH_STACKS_NONE] = "none",
+        };
+
+        return (size_t)s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+/*
+ * function_graph's per-task call stacks (graph_stack) are allocated on use
+ * where tracing programs may update maps that are not preallocated: since
+ * Linux 6.1, whose BPF memory allocator (struct bpf_mem_alloc in the kernel's
+ * BTF) came with the verifier's leave to.  Before, kprobe and tracepoint
+ * programs using one warn in the kernel's log (and RT kernels refuse them),
+ * so there the map is the preallocated LRU hash it was.  Decided once, before
+ * the first load; SKBTRACED_GRAPH_PREALLOC=1 forces the old form (tests).
+ */
+static void graph_stacks_choose(struct skbt_loader *l)
+{
+        const struct btf *vmlinux;
+
+        if (!l->returns) {
+                l->graph_stacks = SKBT_GRAPH_STACKS_NONE;
+                return;
+        }
+        vmlinux = skbt_kernel_btf();
+        if (!getenv("SKBTRACED_GRAPH_PREALLOC") && vmlinux &&
+            btf__find_by_name_kind(vmlinux, "bpf_mem_alloc", BTF_KIND_STRUCT) >= 0) {
+                l->graph_stacks = SKBT_GRAPH_STACKS_ON_USE;
+                return;
+        }
+        l->graph_stacks = SKBT_GRAPH_STACKS_PREALLOC;
+        log_info("function_graph: %s; the tasks' call stacks are preallocated (~10 MiB of locked "
+                 "kernel memory from start-up)",
+                 getenv("SKBTRACED_GRAPH_PREALLOC")
+                     ? "SKBTRACED_GRAPH_PREALLOC is set"
+                     : "tracing programs cannot allocate map entries on this kernel (Linux 6.1+)");
+}
+
+/*
+ * Before the load: give graph_stack the form graph_stacks_choose() chose, and
+ * the other per-task stacks (netfilter evaluations, copy functions: each a
+ * preallocated LRU hash) one entry where no function probe pushes on them.
+ */
+static int graph_stacks_set(const struct skbt_loader *l)
+{
+        struct bpf_map *m = l->skel->maps.graph_stack;
+        int r = 0;
+
+        if (!skbt_backend_has(l->backend, SKBT_BACKEND_F_FUNCTIONS)) {
+                r = bpf_map__set_max_entries(l->skel->maps.nf_stack, 1);
+                if (r >= 0)
+                        r = bpf_map__set_max_entries(l->skel->maps.clone_stack, 1);
+                if (r < 0)
+                        return log_error_errno(r, "cannot size the per-task stacks: %m");
+        }
+
+        switch (l->graph_stacks) {
+        case SKBT_GRAPH_STACKS_ON_USE:
+                break;
+        case SKBT_GRAPH_STACKS_NONE:
+                /* Nothing pushes; one entry keeps the hash's buckets to one. */
+                r = bpf_map__set_max_entries(m, 1);
+                break;
+        case SKBT_GRAPH_STACKS_PREALLOC:
+                /* The LRU map takes no BPF_F_NO_PREALLOC; it evicts the stacks of tasks
+                 * gone with frames on them. */
+                r = bpf_map__set_type(m, BPF_MAP_TYPE_LRU_HASH);
+                if (r >= 0)
+                        r = bpf_map__set_map_flags(m, 0);
+                break;
+        }
+        return r < 0 ? log_error_errno(r, "cannot set up function_graph's call stacks: %m") : 0;
+}
+
 /*
  * Open the object and load the templates for nf (verdict programs), btf
  * (tp_btf tracepoint programs) and shared (the shared tracepoint programs
@@ -172,6 +251,9 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         if (r < 0)
                 return log_error_errno(r, "cannot size ring buffer to %u bytes: %m",
                                        opts->ringbuf_bytes);
+        r = graph_stacks_set(l);
+        if (r < 0)
+                return r;
         set_autoload(l->skel, l->backend, nf, btf, progs, shared);
         if (btf && !shared)
                 skbt_tp_set_targets(l->skel, db);
@@ -326,6 +408,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
                 return log_error_errno(l->n_cpus ? l->n_cpus : -EINVAL,
                                        "cannot count possible CPUs: %m");
 
+        graph_stacks_choose(l);
         r = load_best(l, db, opts);
         if (r < 0)
                 return r;

@@ -91,6 +91,15 @@ static inline bool skbt_probe_linked(const struct skbt_probe *p)
         return p->link != NULL;
 }
 
+/* function_graph's per-task call stacks (graph_stack, bpf/skbt_body.bpf.h). */
+enum skbt_graph_stacks {
+        SKBT_GRAPH_STACKS_ON_USE,   /* allocated by a task's outermost push, freed when emptied */
+        SKBT_GRAPH_STACKS_PREALLOC, /* preallocated (kernels before 6.1): 10.3 MiB */
+        SKBT_GRAPH_STACKS_NONE,     /* no return probes on this backend: nothing pushes */
+};
+
+const char *skbt_graph_stacks_to_string(enum skbt_graph_stacks s);
+
 struct skbt_loader {
         struct skbtrace *skel;
         struct skbt_probe *probes; /* index = probe id */
@@ -102,6 +111,8 @@ struct skbt_loader {
         uint32_t n_returns;      /* function returns attached */
         bool returns;            /* return probes (function_graph) were asked for */
         struct skbt_link *links; /* every link held now */
+        /* How function_graph's call stacks are held (loader.c graph_stacks_choose()). */
+        enum skbt_graph_stacks graph_stacks;
         /* Kernel BTF objects of modules whose functions fentry attaches to. */
         char **mod_names;
         int *mod_fds;

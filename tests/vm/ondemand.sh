@@ -101,6 +101,13 @@ for be in $BACKENDS; do
         st .attach
         [ "$(st '.attach.idle and .attach.linked == 0')" = true ] || fail "$be: a new daemon has probes attached"
         check_zero_runs "$be: idle from the start"
+        # function_graph's per-task call stacks cost nothing until used (Linux 6.1+): a hash
+        # that is not preallocated (BPF_F_NO_PREALLOC) holds its buckets only.
+        gs=$(bpftool map show name graph_stack -j | jq -c 'if type == "array" then .[0] else . end |
+                {type, flags, bytes_memlock}')
+        echo "graph_stack idle: $gs"
+        echo "$gs" | jq -e '.type == "hash" and .flags == 1 and .bytes_memlock < 1048576' >/dev/null ||
+                fail "$be: function_graph's call stacks are allocated up front: $gs"
 
         step "$be: a session attaches what it needs, events come from functions"
         # Live at once: no --wait-attached; the harness waits for the "all attached" line (the
@@ -157,9 +164,16 @@ for be in $BACKENDS; do
         # A frame pushed for a call still running when the last graph session ends is never
         # popped; the daemon empties the per-task stacks then (probes/live.c).
         run g 3 --wait-attached -t function_graph -r '^(ip_rcv|icmp_rcv)$' -p icmp -o json
-        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        # While the session runs: a task's stack goes with the return that empties it.
+        n=$(bpftool map dump name graph_stack -j | jq length)
+        echo "call stacks left after the pings, the session still running: $n"
+        [ "$n" = 0 ] || fail "$be: $n tasks' call stacks left after their calls returned"
         waitjobs
         jq -e -s 'any(.[]; .is_return)' $OUT/g >/dev/null || fail "$be: function_graph saw no return"
+        st '.probes | {return_stacks, returns_lost}'
+        [ "$(st '.probes.return_stacks == "on-use" and .probes.returns_lost == 0')" = true ] ||
+                fail "$be: function_graph's call stacks: $(st .probes)"
         n=$(bpftool map dump name graph_stack -j | jq length)
         echo "call stacks left after the last function_graph session: $n"
         [ "$n" = 0 ] || fail "$be: $n tasks' call stacks left after the last function_graph session"
@@ -180,6 +194,26 @@ for be in $BACKENDS; do
         done
         st .attach
         [ "$(st '.attach.kept')" = 2 ] || fail "$be: keep_attached: kept $(st .attach.kept)"
+        stop_daemon
+
+        [ "$be" = "${BACKENDS%% *}" ] || continue
+        step "$be: function_graph with its call stacks preallocated (kernels before 6.1)"
+        # The form older kernels get (probes/loader.c), forced: an LRU hash allocated up front.
+        export SKBTRACED_GRAPH_PREALLOC=1
+        start_daemon --backend "$be" --probes "$SUBSET" --idle-detach-after $LINGER
+        unset SKBTRACED_GRAPH_PREALLOC
+        gs=$(bpftool map show name graph_stack -j | jq -c 'if type == "array" then .[0] else . end |
+                {type, flags, bytes_memlock}')
+        echo "graph_stack: $gs"
+        echo "$gs" | jq -e '.type == "lru_hash" and .flags == 0' >/dev/null ||
+                fail "$be: SKBTRACED_GRAPH_PREALLOC=1: graph_stack is $gs"
+        run gp 3 --wait-attached -t function_graph -r '^(ip_rcv|icmp_rcv)$' -p icmp -o json
+        bg ns a ping -c 2 -i 0.3 -W 1 10.0.0.2 >/dev/null
+        waitjobs
+        jq -e -s 'any(.[]; .is_return and .function == "icmp_rcv")' $OUT/gp >/dev/null ||
+                fail "$be: function_graph saw no return with preallocated call stacks"
+        [ "$(st '.probes.return_stacks == "preallocated" and .probes.returns_lost == 0')" = true ] ||
+                fail "$be: preallocated call stacks: $(st .probes)"
         stop_daemon
 done
 

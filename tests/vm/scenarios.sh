@@ -258,6 +258,12 @@ for be in $BACKENDS; do
         jq -e -s 'any(.[]; .depth >= 1)' $OUT/graph-$be.json >/dev/null ||
                 fail "$be: no nested call (depth >= 1)"
         r=$(paired $OUT/graph-$be.json) || fail "$be: function_graph: $r"
+        # The tasks' call stacks are allocated on use (Linux 6.1+), and no return went
+        # unfollowed for want of room.
+        command ipftctl --socket $SOCK status -o json >$OUT/st-graph-$be.json
+        jq -c '.probes | {return_stacks, returns_lost}' $OUT/st-graph-$be.json
+        jq -e '.probes.return_stacks == "on-use" and .probes.returns_lost == 0' \
+                $OUT/st-graph-$be.json >/dev/null || fail "$be: function_graph's call stacks"
         stop_daemon
 done
 
