@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* idle_detach.c - attach probes while sessions need them, detach them after a linger */
 #include <errno.h>
+#include <malloc.h>
 
 #include <json-c/json.h>
 
@@ -41,10 +42,14 @@ static void expire(struct skbtraced *d)
         bool was_idle = skbt_demand_idle(d->idle.demand);
 
         arm(d, skbt_demand_expire(d->idle.demand, skbt_now_ns()));
-        if (!was_idle && skbt_demand_idle(d->idle.demand))
+        if (!was_idle && skbt_demand_idle(d->idle.demand)) {
                 log_debug("no session needs a probe for %.3f s: every probe detached (their "
                           "programs stay loaded)",
                           (double)d->opt.cfg.idle_detach_usec / 1e6);
+                /* What the sessions and the loads in the attach worker freed goes back
+                 * to the kernel: glibc keeps freed heap (and other arenas') pages. */
+                malloc_trim(0);
+        }
 }
 
 static int on_timer(sd_event_source *es, uint64_t usec, void *userdata)
