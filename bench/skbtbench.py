@@ -47,7 +47,8 @@ COLD_GAP = 0.3
 # The session start cases after an idle detach: results key, report label.
 COLD_CASES = (("ipftctl_cold", "after idle detach"), ("ipftctl_cold_now", "right after idle detach"))
 SUMMARY_RE = re.compile(
-    r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
+    r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)"
+    r"(?:, skipped by the kernel (\d+))?\), duration ([0-9.]+)s")
 
 _procs = []
 _cleanups = []
@@ -538,7 +539,8 @@ class Client:
         if not m:
             raise BenchError(f"no summary from {shlex.join(self.cmd)}: {self.err()!r}")
         return {"events": int(m.group(1)), "lost": int(m.group(2)),
-                "lost_ringbuf": int(m.group(3)), "lost_queue": int(m.group(4))}
+                "lost_ringbuf": int(m.group(3)), "lost_queue": int(m.group(4)),
+                "lost_missed": int(m.group(5) or 0)}
 
 
 # --------------------------------------------------------------------------

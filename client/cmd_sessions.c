@@ -56,9 +56,9 @@ static void sessions_print_table(json_object *arr)
                 const char *filter = member_str(o, "filter_text");
                 const char *regex = member_str(o, "regex");
                 uint64_t started = member_u64_or(o, "started_usec", 0);
-                uint64_t lost = member_u64_or(o, "lost_ringbuf", 0) +
-                                member_u64_or(o, "lost_queue", 0) +
-                                member_u64_or(o, "lost_rate", 0);
+                uint64_t lost =
+                    member_u64_or(o, "lost_ringbuf", 0) + member_u64_or(o, "lost_queue", 0) +
+                    member_u64_or(o, "lost_rate", 0) + member_u64_or(o, "lost_missed", 0);
                 char ubuf[24], tbuf[32] = "-";
                 time_t t = (time_t)(started / 1000000);
                 struct tm tm;

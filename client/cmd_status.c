@@ -169,6 +169,16 @@ static void status_print_backend(json_object *p)
         }
 }
 
+/* Runs of the probes the kernel skipped, and what this kernel does not count. */
+static void status_print_missed(json_object *probes)
+{
+        const char *uncounted = member_str(probes, "missed_runs_uncounted");
+
+        status_line("", "%" PRIu64 " probe runs skipped by the kernel%s%s",
+                    member_u64_or(probes, "missed_runs", 0), uncounted ? "; not counted: " : "",
+                    uncounted ? uncounted : "");
+}
+
 static void status_print_probes(json_object *p)
 {
         json_object *probes = member(p, "probes", json_type_object);
@@ -187,6 +197,7 @@ static void status_print_probes(json_object *p)
                             " not attachable with this backend (ipftctl list says why)",
                             member_u64_or(probes, "discovered", 0),
                             member_u64_or(probes, "unsupported", 0));
+                status_print_missed(probes);
         }
         if (member_u64(p, "startup_ms", &v))
                 status_line(
@@ -223,9 +234,9 @@ static void status_print_counts(json_object *p)
                 status_line("events:", "%" PRIu64, v);
         status_line("lost:",
                     "%" PRIu64 " ring buffer, %" PRIu64 " client queues, %" PRIu64
-                    " over rate limits",
+                    " over rate limits, %" PRIu64 " skipped by the kernel",
                     member_u64_or(p, "lost_ringbuf", 0), member_u64_or(p, "lost_queue", 0),
-                    member_u64_or(p, "lost_rate", 0));
+                    member_u64_or(p, "lost_rate", 0), member_u64_or(p, "lost_missed", 0));
 }
 
 static void status_print_memory(json_object *p)

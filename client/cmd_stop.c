@@ -97,7 +97,8 @@ int cmd_stop(const struct ctl *ctl, int argc, char **argv)
                 printf("stopped session %" PRIu64 ": %" PRIu64 " events, %" PRIu64 " lost\n", id,
                        member_u64_or(sum, "events", 0),
                        member_u64_or(sum, "lost_ringbuf", 0) + member_u64_or(sum, "lost_queue", 0) +
-                           member_u64_or(sum, "lost_rate", 0));
+                           member_u64_or(sum, "lost_rate", 0) +
+                           member_u64_or(sum, "lost_missed", 0));
         }
         return ret;
 }

@@ -44,6 +44,7 @@ struct trace_session {
         uint64_t lost_ringbuf; /* cumulative, as last reported by the daemon */
         uint64_t lost_queue;
         uint64_t lost_rate;           /* dropped by the daemon's per-session rate limit */
+        uint64_t lost_missed;         /* probe runs the kernel skipped while it was live */
         uint64_t lost_warned;         /* loss total at the last warning */
         uint64_t warned_at_ns;        /* CLOCK_MONOTONIC of the last warning, 0: none yet */
         bool stopping;                /* write side shut down: waiting for the summary */
@@ -108,18 +109,29 @@ static uint64_t count_lines(const char *s, size_t len)
         return n;
 }
 
+/* ", LABEL N" when n is not 0, else "": loss causes that are rarely there. */
+static const char *loss_extra(const char *label, uint64_t n, char *buf, size_t size)
+{
+        if (!n)
+                return "";
+        snprintf(buf, size, "%s%" PRIu64, label, n);
+        return buf;
+}
+
 static void trace_check_loss(struct trace_session *s, json_object *params)
 {
+        char rate[64], missed[64];
         uint64_t total, now;
 
         s->lost_ringbuf = member_u64_or(params, "lost_ringbuf", s->lost_ringbuf);
         s->lost_queue = member_u64_or(params, "lost_queue", s->lost_queue);
         s->lost_rate = member_u64_or(params, "lost_rate", s->lost_rate);
+        s->lost_missed = member_u64_or(params, "lost_missed", s->lost_missed);
         /* Recorded where it happened: before the lines of this batch. */
         if (s->record &&
             trace_record_loss(s->record, s->lost_ringbuf, s->lost_queue, s->lost_rate) < 0)
                 log_warning("warning: cannot record the loss counters, ignoring");
-        total = s->lost_ringbuf + s->lost_queue + s->lost_rate;
+        total = s->lost_ringbuf + s->lost_queue + s->lost_rate + s->lost_missed;
         if (total <= s->lost_warned)
                 return;
         /* Losses usually come in bursts, one batch after another: rate-limit so the
@@ -127,14 +139,11 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
         now = skbt_now_ns();
         if (s->warned_at_ns && now - s->warned_at_ns < LOSS_WARN_INTERVAL_NS)
                 return;
-        if (s->lost_rate)
-                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
-                            ", client queue %" PRIu64 ", over the rate limit %" PRIu64 ")",
-                            total, s->lost_ringbuf, s->lost_queue, s->lost_rate);
-        else
-                log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
-                            ", client queue %" PRIu64 ")",
-                            total, s->lost_ringbuf, s->lost_queue);
+        log_warning("warning: %" PRIu64 " events lost so far (ring buffer %" PRIu64
+                    ", client queue %" PRIu64 "%s%s)",
+                    total, s->lost_ringbuf, s->lost_queue,
+                    loss_extra(", over the rate limit ", s->lost_rate, rate, sizeof(rate)),
+                    loss_extra(", skipped by the kernel ", s->lost_missed, missed, sizeof(missed)));
         s->lost_warned = total;
         s->warned_at_ns = now;
 }
@@ -234,6 +243,8 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
         uint64_t ringbuf = member_u64_or(summary, "lost_ringbuf", s->lost_ringbuf);
         uint64_t queue = member_u64_or(summary, "lost_queue", s->lost_queue);
         uint64_t rate = member_u64_or(summary, "lost_rate", s->lost_rate);
+        uint64_t missed = member_u64_or(summary, "lost_missed", s->lost_missed);
+        char mbuf[64];
         uint64_t duration_ns = member_u64_or(summary, "duration_ns", 0);
         const char *reason = member_str(summary, "reason");
         uint64_t v;
@@ -250,8 +261,10 @@ static void trace_print_summary(struct trace_session *s, json_object *summary)
          * after the fields scripts parse. */
         fprintf(stderr,
                 "%" PRIu64 " events received, %" PRIu64 " lost (ring buffer %" PRIu64
-                ", queue %" PRIu64 "), duration %.2fs",
-                events, ringbuf + queue, ringbuf, queue, (double)duration_ns / 1e9);
+                ", queue %" PRIu64 "%s), duration %.2fs",
+                events, ringbuf + queue + missed, ringbuf, queue,
+                loss_extra(", skipped by the kernel ", missed, mbuf, sizeof(mbuf)),
+                (double)duration_ns / 1e9);
         if (rate)
                 fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
         fputc('\n', stderr);

@@ -72,6 +72,7 @@ static json_object *session_to_json(struct skbt_session *s)
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(s->lost_ringbuf));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(s->lost_queue));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(s->lost_rate));
+        json_object_object_add(o, "lost_missed", json_object_new_uint64(s->lost_missed));
         json_object_object_add(o, "rate_limit", json_object_new_int64(s->rate_limit));
         if (s->ident)
                 json_object_object_add(o, "track_refused",
@@ -92,6 +93,8 @@ int method_sessions(struct vl_call *call, void *args)
                 return -ENOMEM;
         }
         /* Fresh loss counts: the periodic poll may be up to 250 ms old. */
+        if (d->n_sessions)
+                skbt_sessions_poll_missed(d);
         skbt_sessions_poll_lost(d);
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 struct skbt_session *s = d->slots[i];

@@ -173,9 +173,11 @@ static json_object *backends_json(const struct skbtraced *d)
         return arr;
 }
 
-static json_object *probes_json(const struct skbt_loader *l)
+static json_object *probes_json(const struct skbtraced *d)
 {
+        const struct skbt_loader *l = d->loader;
         json_object *probes = json_object_new_object();
+        const char *uncounted = skbt_misses_uncounted(d->backend, d->kernel);
         uint64_t lost = 0, graph_lost = 0;
 
         skbt_loader_read_stat(l, SKBT_STAT_HOP_LOST, &lost);
@@ -202,6 +204,11 @@ static json_object *probes_json(const struct skbt_loader *l)
             probes, "return_stacks",
             json_object_new_string(skbt_graph_stacks_to_string(l->graph_stacks)));
         json_object_object_add(probes, "returns_lost", json_object_new_int64((int64_t)graph_lost));
+        /* Runs of our programs the kernel skipped (a BPF program already running on that
+         * CPU), and kprobes that missed, since start; what this kernel cannot tell, or null. */
+        json_object_object_add(probes, "missed_runs", json_object_new_uint64(l->misses.total));
+        json_object_object_add(probes, "missed_runs_uncounted",
+                               uncounted ? json_object_new_string(uncounted) : NULL);
         return probes;
 }
 
@@ -283,7 +290,7 @@ static json_object *limits_json(const struct skbt_config *cfg)
 static void add_totals(json_object *o, const struct skbtraced *d)
 {
         uint64_t events = d->events_total, lq = d->lost_queue_total, lr = d->lost_ringbuf_total;
-        uint64_t lrate = d->lost_rate_total;
+        uint64_t lrate = d->lost_rate_total, lmissed = d->lost_missed_total;
 
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 const struct skbt_session *s = d->slots[i];
@@ -293,12 +300,14 @@ static void add_totals(json_object *o, const struct skbtraced *d)
                         lq += s->lost_queue;
                         lr += s->lost_ringbuf;
                         lrate += s->lost_rate;
+                        lmissed += s->lost_missed;
                 }
         }
         json_object_object_add(o, "events", json_object_new_uint64(events));
         json_object_object_add(o, "lost_ringbuf", json_object_new_uint64(lr));
         json_object_object_add(o, "lost_queue", json_object_new_uint64(lq));
         json_object_object_add(o, "lost_rate", json_object_new_uint64(lrate));
+        json_object_object_add(o, "lost_missed", json_object_new_uint64(lmissed));
 }
 
 static json_object *memory_json(const struct skbtraced *d)
@@ -336,6 +345,8 @@ int method_status(struct vl_call *call, void *args)
 
         if (!o)
                 return -ENOMEM;
+        /* Fresh: the periodic read runs only while sessions do. */
+        skbt_sessions_poll_missed(d);
         json_object_object_add(o, "version", json_object_new_string(SKBT_VERSION));
         json_object_object_add(o, "protocol", json_object_new_int(SKBT_PROTOCOL_VERSION));
         json_object_object_add(o, "kernel", json_object_new_string(d->kernel));
@@ -343,7 +354,7 @@ int method_status(struct vl_call *call, void *args)
                                json_object_new_string(skbt_backend_to_string(d->backend)));
         json_object_object_add(o, "backend_reason", json_object_new_string(d->backend_reason));
         json_object_object_add(o, "backends", backends_json(d));
-        json_object_object_add(o, "probes", probes_json(d->loader));
+        json_object_object_add(o, "probes", probes_json(d));
         json_object_object_add(o, "tracepoints", skbt_idle_tracepoints_json(d));
         json_object_object_add(o, "attach", skbt_idle_to_json(d));
         json_object_object_add(o, "skipped", skipped_json(d->loader));

@@ -37,6 +37,8 @@ static int stream_write(void *userdata, const char *data, size_t len,
         strbuf_put_u64(&msg, lost->queue);
         strbuf_puts(&msg, ",\"lost_rate\":");
         strbuf_put_u64(&msg, lost->rate);
+        strbuf_puts(&msg, ",\"lost_missed\":");
+        strbuf_put_u64(&msg, lost->missed);
         strbuf_puts(&msg, "}}");
         strbuf_putc(&msg, '\0');
         if (strbuf_failed(&msg))

@@ -286,6 +286,10 @@ static int on_loss_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct skbtraced *d = userdata;
 
+        /* The miss counters take a syscall per program: read them less often, and only
+         * while someone can have lost events. */
+        if (d->n_sessions && ++d->loss_ticks % SKBT_MISS_POLL_TICKS == 0)
+                skbt_sessions_poll_missed(d);
         skbt_sessions_poll_lost(d);
         sd_event_source_set_time_relative(es, LOSS_POLL_USEC);
         sd_event_source_set_enabled(es, SD_EVENT_ON);

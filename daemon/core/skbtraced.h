@@ -41,6 +41,7 @@ struct skbt_netns_names;
  */
 struct skbt_session_losses {
         uint64_t ringbuf, queue, rate; /* cumulative, as in the session's summary */
+        uint64_t missed;               /* probe runs the kernel skipped (lost_missed) */
 };
 struct skbt_session_output_ops {
         /* A batch of complete output lines and the loss counters so far: queue it (and
@@ -81,6 +82,9 @@ struct skbt_session {
         uint64_t sent_lost_ringbuf, sent_lost_queue; /* last values the client saw */
         uint64_t lost_rate;                          /* over the session's rate limit */
         uint64_t sent_lost_rate;
+        /* Runs of our probes the kernel skipped while it was live (probes/misses.h): a
+         * skipped run parsed nothing, so every session live then counts it. */
+        uint64_t lost_missed, sent_lost_missed;
         uint32_t rate_limit;                   /* events per second, 0: none (fixed at start) */
         uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
         uid_t uid;                             /* owner: the peer that started it */
@@ -227,6 +231,9 @@ struct skbtraced {
         uint64_t lost_queue_total;
         uint64_t lost_ringbuf_total;
         uint64_t lost_rate_total;
+        uint64_t lost_missed_total;   /* ended sessions' lost_missed */
+        uint32_t loss_ticks;          /* loss timer expiries: the miss counters are read every
+                                         SKBT_MISS_POLL_TICKS of them while sessions run */
         uint64_t track_refused_total; /* ended sessions' (skbt_session_track_refused()) */
         bool shutting_down;
 
@@ -273,6 +280,10 @@ void skbt_session_end(struct skbt_session *s, const char *reason);
 int skbt_ringbuf_event(void *ctx, void *data, size_t size);
 void skbt_sessions_after_batch(struct skbtraced *d);
 void skbt_sessions_poll_lost(struct skbtraced *d);
+/* Read the kernel's counts of our probe runs it skipped; what moved since the last read is
+ * lost for every session live now (see struct skbt_session's lost_missed). */
+void skbt_sessions_poll_missed(struct skbtraced *d);
+#define SKBT_MISS_POLL_TICKS 4
 /* Attaching changed the coverage of the sessions in slots (a mask): report, go live. */
 void skbt_sessions_coverage(struct skbtraced *d, uint64_t slots);
 /* End a session and return (a new reference to) its summary, as its client got it. */

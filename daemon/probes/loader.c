@@ -48,6 +48,7 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
         }
         safe_close(l->xt_snaps_fd);
         skbt_module_btf_close(l);
+        skbt_misses_free(&l->misses);
         free(l->probes);
         skbt_subprogs_free(l);
         skbtrace__destroy(l->skel);

@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "caps.h"
+#include "misses.h"
 #include "skbt_abi.h"
 #include "skbt_cbpf.h"
 #include "skbt_fields.h"
@@ -163,6 +164,8 @@ struct skbt_loader {
                 uint32_t link_id[SKBT_HOP_LEVELS];
         } hop;
         uint32_t n_fentry_hop; /* function entries attached as stubs */
+        /* Runs of our programs the kernel skipped (misses.c), read by the event loop. */
+        struct skbt_misses misses;
         int ringbuf_fd;
         int lost_fd;
         int stats_fd;

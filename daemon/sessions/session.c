@@ -68,6 +68,8 @@ static void session_activate(struct skbtraced *d, struct skbt_session *s)
             .track_quota = s->track_limited ? d->opt.cfg.track_quota : 0,
         };
 
+        /* Runs skipped before it was live are the other sessions', not its own. */
+        skbt_sessions_poll_missed(d);
         skbt_live_session_enable(d->loader, s->slot, &ls);
         s->live = true;
 }
@@ -351,12 +353,14 @@ size_t skbt_session_queued(const struct skbt_session *s)
 /* Hand pending output and the loss counters to the client's output, if anything changed. */
 static void session_flush(struct skbt_session *s)
 {
-        struct skbt_session_losses lost = {s->lost_ringbuf, s->lost_queue, s->lost_rate};
+        struct skbt_session_losses lost = {s->lost_ringbuf, s->lost_queue, s->lost_rate,
+                                           s->lost_missed};
 
         if (!s->out.ops)
                 return;
         if (s->pending.len == 0 && s->lost_ringbuf == s->sent_lost_ringbuf &&
-            s->lost_queue == s->sent_lost_queue && s->lost_rate == s->sent_lost_rate)
+            s->lost_queue == s->sent_lost_queue && s->lost_rate == s->sent_lost_rate &&
+            s->lost_missed == s->sent_lost_missed)
                 return;
         if (strbuf_failed(&s->pending) ||
             s->out.ops->write(s->out.userdata, s->pending.data ? s->pending.data : "",
@@ -372,6 +376,7 @@ static void session_flush(struct skbt_session *s)
         s->sent_lost_ringbuf = s->lost_ringbuf;
         s->sent_lost_queue = s->lost_queue;
         s->sent_lost_rate = s->lost_rate;
+        s->sent_lost_missed = s->lost_missed;
 }
 
 static void session_read_lost(struct skbt_session *s)
@@ -410,6 +415,9 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         struct skbt_session_output out = s->out;
         json_object *sum;
 
+        /* Its share of the runs skipped while it was live, before it is not any more. */
+        if (s->live)
+                skbt_sessions_poll_missed(d);
         skbt_live_session_disable(d->loader, s->slot, s->ident);
         s->live = false;
         session_read_lost(s);
@@ -424,6 +432,7 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
         json_object_object_add(sum, "lost_ringbuf", json_object_new_uint64(s->lost_ringbuf));
         json_object_object_add(sum, "lost_queue", json_object_new_uint64(s->lost_queue));
         json_object_object_add(sum, "lost_rate", json_object_new_uint64(s->lost_rate));
+        json_object_object_add(sum, "lost_missed", json_object_new_uint64(s->lost_missed));
         json_object_object_add(sum, "duration_ns",
                                json_object_new_uint64(skbt_now_ns() - s->start_ns));
         json_object_object_add(sum, "reason", json_object_new_string(reason));
@@ -443,13 +452,16 @@ json_object *skbt_session_end_summary(struct skbt_session *s, const char *reason
                                                                   : 0));
         }
         log_info("session %" PRIu64 " ended (%s): %" PRIu64 " events, %" PRIu64
-                 " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64 " over the rate limit",
-                 s->id, reason, s->events, s->lost_ringbuf, s->lost_queue, s->lost_rate);
+                 " lost in ring buffer, %" PRIu64 " lost in queue, %" PRIu64
+                 " over the rate limit, %" PRIu64 " probe runs skipped by the kernel",
+                 s->id, reason, s->events, s->lost_ringbuf, s->lost_queue, s->lost_rate,
+                 s->lost_missed);
 
         d->events_total += s->events;
         d->lost_queue_total += s->lost_queue;
         d->lost_ringbuf_total += s->lost_ringbuf;
         d->lost_rate_total += s->lost_rate;
+        d->lost_missed_total += s->lost_missed;
         d->track_refused_total += skbt_session_track_refused(s);
         d->slots[s->slot] = NULL;
         d->n_sessions--;
@@ -796,6 +808,21 @@ void skbt_sessions_after_batch(struct skbtraced *d)
                         queued += skbt_session_queued(d->slots[i]);
         }
         d->queued_total = queued;
+}
+
+void skbt_sessions_poll_missed(struct skbtraced *d)
+{
+        uint64_t delta, live;
+
+        if (skbt_misses_poll(d->loader, &delta) < 0 || !delta)
+                return;
+        live = skbt_live_active(d->loader);
+        for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
+                struct skbt_session *s = d->slots[i];
+
+                if (s && s->live && (live & (1ULL << s->slot)))
+                        s->lost_missed += delta;
+        }
 }
 
 /* Ring-buffer losses are counted in BPF; tell clients promptly when they grow. */

@@ -53,7 +53,8 @@ RX_TRACEPOINTS = ("net:netif_receive_skb", "net:netif_receive_skb_entry", "net:n
 TX_TRACEPOINTS = ("net:net_dev_queue", "net:net_dev_start_xmit", "net:net_dev_xmit")
 
 SUMMARY_RE = re.compile(
-    r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)\), duration ([0-9.]+)s")
+    r"(\d+) events received, (\d+) lost \(ring buffer (\d+), queue (\d+)"
+    r"(?:, skipped by the kernel (\d+))?\), duration ([0-9.]+)s")
 STARTED_RE = re.compile(r"Tracing (\d+) probes")
 # Probes still attaching when a session started (attach on demand), and the line that says
 # every one is settled (docs/protocol.md "progress").
@@ -650,7 +651,7 @@ class Result:
         if m:
             self.summary = {"events": int(m.group(1)), "lost": int(m.group(2)),
                             "lost_ringbuf": int(m.group(3)), "lost_queue": int(m.group(4)),
-                            "duration": float(m.group(5))}
+                            "lost_missed": int(m.group(5) or 0), "duration": float(m.group(6))}
 
     def describe(self, n=20):
         evs = "\n".join(json.dumps(e) for e in self.events[:n])

@@ -10,7 +10,9 @@
 # programs run not once while packets flow (kernel.bpf_stats_enabled run counts); a session
 # attaches what it needs and gets events from functions; two overlapping sessions share probes
 # and what only the one that ended needed goes after the linger; then the daemon is idle again
-# (no link, zero runs); keep_attached holds its probes with no session.  Then a daemon killed
+# (no link, zero runs); keep_attached holds its probes with no session; the runs the kernel
+# skipped, as Status gives them, are at least what the kernel's counters of its programs say
+# (kprobe on kernels before 6.7: Status says they are not counted).  Then a daemon killed
 # with SIGKILL while it attaches hundreds of functions leaves no BPF program, link or kprobe.
 set -u
 # shellcheck shell=sh disable=SC1091
@@ -134,6 +136,17 @@ for be in $BACKENDS; do
                 [ $i -lt 100 ] || break
                 sleep 0.1
         done
+        # Runs the kernel skipped, as the daemon reports them, against the kernel's own counters
+        # of its programs (bpftool: recursion_misses), read first: the daemon's figure also has
+        # the kprobe links' misses, and the shared body's hops are shared_body_missed instead.
+        km=$(bpftool prog show -j | jq '[.[] | select((.name | startswith("skbt_")) and
+                (.name | startswith("skbt_fentry_hop") | not)) | .recursion_misses // 0] | add // 0')
+        st '.probes | {missed_runs, missed_runs_uncounted}'
+        dm=$(st .probes.missed_runs)
+        echo "$be: runs skipped by the kernel: Status $dm, bpftool $km"
+        [ "$dm" -ge "$km" ] || fail "$be: Status says $dm runs skipped, the kernel's counters $km"
+        [ "$(st .probes.missed_runs_uncounted)" = null ] ||
+                fail "$be on $(uname -r) counts skipped runs, yet: $(st .probes.missed_runs_uncounted)"
         kill -INT $S1
         wait $S1
         cat $OUT/s1.err
@@ -225,6 +238,16 @@ for be in $BACKENDS; do
                 fail "$be: preallocated call stacks: $(st .probes)"
         stop_daemon
 done
+
+# Kernels before 6.7 skip kprobe runs uncounted (bpf_prog_active): Status says so, not 0 alone.
+if [ "$(printf '%s\n' 6.7 "$(uname -r)" | sort -V | head -n1)" != 6.7 ]; then
+        step "kprobe on $(uname -r): skipped runs not counted, and said so"
+        start_daemon --backend kprobe --probes "$SUBSET"
+        st '.probes | {missed_runs, missed_runs_uncounted}'
+        st .probes.missed_runs_uncounted | grep -q "6\.7" ||
+                fail "kprobe on $(uname -r): Status does not say that skipped runs go uncounted"
+        stop_daemon
+fi
 
 if [ -n "$KILL" ]; then
         step "$KILL: SIGKILL while attaching leaves no BPF object behind"
