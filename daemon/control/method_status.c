@@ -209,6 +209,10 @@ static json_object *probes_json(const struct skbtraced *d)
         json_object_object_add(probes, "missed_runs", json_object_new_uint64(l->misses.total));
         json_object_object_add(probes, "missed_runs_uncounted",
                                uncounted ? json_object_new_string(uncounted) : NULL);
+        /* What reading them costs: a syscall per program and kprobe link, on the event loop. */
+        json_object_object_add(probes, "missed_runs_read", json_object_new_int64(l->misses.read_n));
+        json_object_object_add(probes, "missed_runs_read_us",
+                               json_object_new_uint64(l->misses.read_ns / 1000));
         return probes;
 }
 

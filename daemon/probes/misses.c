@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -92,6 +93,14 @@ static int read_link(struct miss_vec *m, int fd)
         return vec_add(m, SKBT_MISS_LINK | u[1], missed);
 }
 
+static uint64_t mono_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int cmp_seen(const void *a, const void *b)
 {
         const struct skbt_miss_seen *x = a, *y = b;
@@ -143,7 +152,7 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
 {
         struct skbt_misses *s = &l->misses;
         struct miss_vec m = {};
-        uint64_t delta = 0;
+        uint64_t delta = 0, start = mono_ns();
         uint32_t n = 0;
         int r;
 
@@ -174,6 +183,8 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
         s->seen = m.v;
         s->n = n;
         s->read_errs = m.errs;
+        s->read_n = m.n + m.errs;
+        s->read_ns = mono_ns() - start;
         s->total += delta;
         *ret_delta = delta;
         return 0;

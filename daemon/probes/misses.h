@@ -24,6 +24,8 @@ struct skbt_misses {
         uint32_t n;
         uint64_t total;     /* runs skipped since the daemon started */
         uint32_t read_errs; /* objects whose figures could not be read at the last poll */
+        uint32_t read_n;    /* objects read at the last poll (a syscall each) */
+        uint64_t read_ns;   /* and how long it took */
 };
 
 /*
