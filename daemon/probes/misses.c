@@ -148,40 +148,67 @@ static int collect_links(struct skbt_loader *l, struct miss_vec *m)
         return r;
 }
 
+/*
+ * The new readings (sorted, unique) over the old: what is not linked now keeps its last figure,
+ * for a program that stays loaded while unlinked (idle detach) counts on from it when linked
+ * again.  Returns the merged table (NULL: out of memory) and the sum of what moved in *delta.
+ */
+static struct skbt_miss_seen *merge(const struct skbt_miss_seen *old, uint32_t n_old,
+                                    const struct skbt_miss_seen *cur, uint32_t n_cur,
+                                    uint32_t *ret_n, uint64_t *delta)
+{
+        struct skbt_miss_seen *out = reallocarray(NULL, n_old + n_cur + 1, sizeof(*out));
+        uint32_t i = 0, j = 0, k = 0;
+
+        if (!out)
+                return NULL;
+        while (i < n_old || j < n_cur) {
+                if (j == n_cur || (i < n_old && old[i].key < cur[j].key)) {
+                        out[k++] = old[i++];
+                        continue;
+                }
+                /* A program or link new since the last poll counts from zero; a figure that went
+                 * down is a new object under a reused id. */
+                if (i < n_old && old[i].key == cur[j].key && cur[j].value >= old[i].value)
+                        *delta += cur[j].value - old[i].value;
+                else
+                        *delta += cur[j].value;
+                if (i < n_old && old[i].key == cur[j].key)
+                        i++;
+                out[k++] = cur[j++];
+        }
+        *ret_n = k;
+        return out;
+}
+
 int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
 {
         struct skbt_misses *s = &l->misses;
+        _cleanup_free_ struct skbt_miss_seen *cur = NULL;
+        struct skbt_miss_seen *seen;
         struct miss_vec m = {};
         uint64_t delta = 0, start = mono_ns();
-        uint32_t n = 0;
+        uint32_t n = 0, n_seen;
         int r;
 
         *ret_delta = 0;
         r = collect_progs(l, &m);
         if (r == 0)
                 r = collect_links(l, &m);
-        if (r < 0) {
-                free(m.v);
+        cur = m.v;
+        if (r < 0)
                 return r;
-        }
-        qsort(m.v, m.n, sizeof(*m.v), cmp_seen);
-        for (uint32_t i = 0; i < m.n; i++) {
-                const struct skbt_miss_seen *old;
-
-                /* A shared program is read once per probe it serves. */
-                if (n && m.v[n - 1].key == m.v[i].key)
-                        continue;
-                m.v[n++] = m.v[i];
-                old = s->n ? bsearch(&m.v[i], s->seen, s->n, sizeof(*s->seen), cmp_seen) : NULL;
-                /* A program or link new since the last poll counted from zero. */
-                if (!old || m.v[i].value < old->value)
-                        delta += m.v[i].value;
-                else
-                        delta += m.v[i].value - old->value;
-        }
+        qsort(cur, m.n, sizeof(*cur), cmp_seen);
+        /* A shared program is read once per probe it serves. */
+        for (uint32_t i = 0; i < m.n; i++)
+                if (!n || cur[n - 1].key != cur[i].key)
+                        cur[n++] = cur[i];
+        seen = merge(s->seen, s->n, cur, n, &n_seen, &delta);
+        if (!seen)
+                return -ENOMEM;
         free(s->seen);
-        s->seen = m.v;
-        s->n = n;
+        s->seen = seen;
+        s->n = n_seen;
         s->read_errs = m.errs;
         s->read_n = m.n + m.errs;
         s->read_ns = mono_ns() - start;

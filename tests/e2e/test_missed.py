@@ -93,18 +93,21 @@ def test_skipped_runs_are_lost_events(t):
              f"{sorted(os.sched_getaffinity(0))}")
     a = t.topo.a
     t.topo.ns_run(a, ["sh", "-c", "echo 2 > /sys/class/net/lo/queues/rx-0/rps_cpus"])
-    before = t.d.status()["probes"]["missed_runs"]
-    with t.trace("--probes", "all", "-r", r"^(net|skb):", "-p", "udp", "--port", str(PORT)) as s:
+    # Its own daemon, detaching at once after a session: the programs stay loaded, unlinked.
+    d = t.new_daemon(["--idle-detach-after", "0.2"]).start()
+    sel = ("--probes", "all", "-r", r"^(net|skb):", "-p", "udp", "--port", str(PORT))
+    before = d.status()["probes"]["missed_runs"]
+    with t.trace_on(d, *sel) as s:
         for i in range(ROUNDS):
             flood(t, ROUND_SECONDS)
-            st = t.d.status()
+            st = d.status()
             if st["probes"]["missed_runs"] > before:
                 break
             log(f"round {i + 1}: no run skipped yet")
         # Quiet now: the daemon's figure and the kernel's are read with nothing moving.
-        st = t.d.status()
+        st = d.status()
         missed = st["probes"]["missed_runs"]
-        kernel, n_progs = daemon_recursion_misses(t.d)
+        kernel, n_progs = daemon_recursion_misses(d)
         log(f"Status probes.missed_runs {missed} (from {before}); bpftool: {kernel} over the "
             f"daemon's {n_progs} programs")
         check(missed > before,
@@ -116,7 +119,7 @@ def test_skipped_runs_are_lost_events(t):
         check(missed == kernel,
               f"Status says {missed} runs skipped, the kernel's counters of the daemon's "
               f"programs {kernel}")
-        live = skbt.varlink_call(t.d.sock, "io.skbtraced.Sessions")["sessions"]
+        live = skbt.varlink_call(d.sock, "io.skbtraced.Sessions")["sessions"]
         check(len(live) == 1 and live[0]["lost_missed"] > 0,
               f"the live session's lost_missed should count them: {live}")
     res = s.result
@@ -129,10 +132,24 @@ def test_skipped_runs_are_lost_events(t):
           f"the summary's lost total should add up its parts: {sm}")
     check("skipped by the kernel" in res.stderr and "events lost so far" in res.stderr,
           f"no live warning naming runs skipped by the kernel:\n{res.stderr}")
-    total = t.d.status()["lost_missed"]
+    total = d.status()["lost_missed"]
     check(total >= sm["lost_missed"],
           f"Status lost_missed {total} should include the ended session's {sm['lost_missed']}")
 
+    # Detached after the linger, linked again by the next session: the same programs, whose
+    # counters the kernel keeps; nothing skipped meanwhile is counted a second time.
+    skbt.wait_for(lambda: d.status()["attach"]["idle"], 15, "the idle detach")
+    quiet = d.status()["probes"]["missed_runs"]
+    with t.trace_on(d, *sel):
+        again = d.status()["probes"]
+    log(f"after detach and re-attach: missed_runs {quiet} -> {again['missed_runs']} "
+        f"({again['missed_runs_read']} objects read in {again['missed_runs_read_us']} us)")
+    check(again["missed_runs"] == quiet,
+          f"re-attaching the same programs counted their old misses again: {quiet} -> "
+          f"{again['missed_runs']}")
+    check(again["missed_runs_read"] > 0, f"Status says no program was read: {again}")
+    d.stop()
+
 
 if __name__ == "__main__":
-    skbt.main(globals())
+    skbt.main(globals(), need_daemon=False)
