@@ -32,6 +32,7 @@ struct miss_vec {
         struct skbt_miss_seen *v;
         uint32_t n, cap;
         uint32_t errs;
+        bool short_info; /* a link info shorter than Linux 6.7's: no missed in it */
 };
 
 static int vec_add(struct miss_vec *m, uint64_t key, uint64_t value)
@@ -82,6 +83,9 @@ static int read_link(struct miss_vec *m, int fd)
                 m->errs++;
                 return 0;
         }
+        /* The kernel says how much of the struct it has: before 6.6 no kprobe member at all. */
+        if (len < PERF_KPROBE_MISSED_OFF + 8)
+                m->short_info = true;
         if (u[0] == BPF_LINK_TYPE_KPROBE_MULTI && len >= KMULTI_MISSED_OFF + 8)
                 missed = get_u64(w, KMULTI_MISSED_OFF);
         else if (u[0] == BPF_LINK_TYPE_PERF_EVENT && len >= PERF_KPROBE_MISSED_OFF + 8 &&
@@ -137,7 +141,8 @@ static int collect_links(struct skbt_loader *l, struct miss_vec *m)
 {
         int r = 0;
 
-        if (l->backend != SKBT_BACKEND_KPROBE && l->backend != SKBT_BACKEND_KPROBE_MULTI)
+        if (l->misses.links_mute ||
+            (l->backend != SKBT_BACKEND_KPROBE && l->backend != SKBT_BACKEND_KPROBE_MULTI))
                 return 0;
         for (const struct skbt_link *k = l->links; k && r == 0; k = k->next) {
                 if (k->fd[SKBT_LINK_ENTRY] >= 0)
@@ -210,6 +215,9 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
         s->seen = seen;
         s->n = n_seen;
         s->read_errs = m.errs;
+        /* A syscall per kprobe, every poll, for nothing (Linux 6.1): not again. */
+        if (m.short_info)
+                s->links_mute = true;
         s->read_n = m.n + m.errs;
         s->read_ns = mono_ns() - start;
         s->total += delta;

@@ -2,6 +2,7 @@
 /* misses.h - probe runs the kernel skipped: our programs' and links' miss counters */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "caps.h"
@@ -25,6 +26,7 @@ struct skbt_misses {
         uint64_t total;     /* runs skipped since the daemon started */
         uint32_t read_errs; /* objects whose figures could not be read at the last poll */
         uint32_t read_n;    /* objects read at the last poll (a syscall each) */
+        bool links_mute;    /* this kernel's link info has no missed count: links not read */
         uint64_t read_ns;   /* and how long it took */
 };
 
