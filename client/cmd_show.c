@@ -308,7 +308,7 @@ struct show_rec {
         struct show_file **parts;
         size_t n;
         json_object *summary; /* the daemon's, if the recording has it */
-        uint64_t lost[3];     /* the last loss record */
+        uint64_t lost[4];     /* the last loss record (ring buffer, queue, rate, kernel) */
         uint64_t lines;
         bool ok;
 };
@@ -561,6 +561,7 @@ static int meta_line(struct show_rec *rec, struct show_file *f, const char *line
                 rec->lost[0] = member_u64_or(o, "lost_ringbuf", rec->lost[0]);
                 rec->lost[1] = member_u64_or(o, "lost_queue", rec->lost[1]);
                 rec->lost[2] = member_u64_or(o, "lost_rate", rec->lost[2]);
+                rec->lost[3] = member_u64_or(o, "lost_missed", rec->lost[3]);
         } else if (strcmp(type, "summary") == 0) {
                 json_object_put(rec->summary);
                 rec->summary = json_object_get(o);
@@ -615,15 +616,19 @@ static void show_summary(const struct show_rec *rec, const struct replay *r)
         uint64_t ringbuf = member_u64_or(s, "lost_ringbuf", rec->lost[0]);
         uint64_t queue = member_u64_or(s, "lost_queue", rec->lost[1]);
         uint64_t rate = member_u64_or(s, "lost_rate", rec->lost[2]);
+        uint64_t missed = member_u64_or(s, "lost_missed", rec->lost[3]);
+        char mbuf[64] = "";
 
+        if (missed)
+                snprintf(mbuf, sizeof(mbuf), ", skipped by the kernel %" PRIu64, missed);
         fprintf(stderr, "%s: %" PRIu64 " of %" PRIu64 " events shown", f->path, replay_shown(r),
                 replay_read(r));
         if (s)
                 fprintf(stderr,
                         "; recorded %" PRIu64 " events, %" PRIu64 " lost (ring buffer %" PRIu64
-                        ", queue %" PRIu64 "), duration %.2fs, ended by %s",
-                        member_u64_or(s, "events", 0), ringbuf + queue, ringbuf, queue,
-                        (double)member_u64_or(s, "duration_ns", 0) / 1e9,
+                        ", queue %" PRIu64 "%s), duration %.2fs, ended by %s",
+                        member_u64_or(s, "events", 0), ringbuf + queue + missed, ringbuf, queue,
+                        mbuf, (double)member_u64_or(s, "duration_ns", 0) / 1e9,
                         member_str(s, "reason") ?: "?");
         if (rate)
                 fprintf(stderr, ", %" PRIu64 " dropped over the rate limit", rate);
@@ -631,7 +636,7 @@ static void show_summary(const struct show_rec *rec, const struct replay *r)
         if (!s && rec->ok)
                 log_warning("warning: %s: the recording has no summary: the session's end was "
                             "not recorded (ipftctl killed?); %" PRIu64 " lost so far",
-                            rec->parts[rec->n - 1]->path, ringbuf + queue + rate);
+                            rec->parts[rec->n - 1]->path, ringbuf + queue + rate + missed);
 }
 
 /* Render one recording, all its parts. */
@@ -736,16 +741,17 @@ static int info_recording(struct show_rec *rec)
         if (s)
                 info_line("summary",
                           "%" PRIu64 " events, %" PRIu64 " lost in the ring buffer, %" PRIu64
-                          " in the queue, %" PRIu64 " over the rate limit; %.2fs, "
-                          "ended by %s",
+                          " in the queue, %" PRIu64 " over the rate limit, %" PRIu64
+                          " skipped by the kernel; %.2fs, ended by %s",
                           member_u64_or(s, "events", 0), member_u64_or(s, "lost_ringbuf", 0),
                           member_u64_or(s, "lost_queue", 0), member_u64_or(s, "lost_rate", 0),
+                          member_u64_or(s, "lost_missed", 0),
                           (double)member_u64_or(s, "duration_ns", 0) / 1e9,
                           member_str(s, "reason") ?: "?");
         else
                 info_line("summary",
                           "none: the session's end was not recorded (%" PRIu64 " lost so far)",
-                          rec->lost[0] + rec->lost[1] + rec->lost[2]);
+                          rec->lost[0] + rec->lost[1] + rec->lost[2] + rec->lost[3]);
         replay_free(r);
         json_object_put(rec->summary);
         rec->summary = NULL;

@@ -129,7 +129,8 @@ static void trace_check_loss(struct trace_session *s, json_object *params)
         s->lost_missed = member_u64_or(params, "lost_missed", s->lost_missed);
         /* Recorded where it happened: before the lines of this batch. */
         if (s->record &&
-            trace_record_loss(s->record, s->lost_ringbuf, s->lost_queue, s->lost_rate) < 0)
+            trace_record_loss(s->record, (const uint64_t[4]){s->lost_ringbuf, s->lost_queue,
+                                                             s->lost_rate, s->lost_missed}) < 0)
                 log_warning("warning: cannot record the loss counters, ignoring");
         total = s->lost_ringbuf + s->lost_queue + s->lost_rate + s->lost_missed;
         if (total <= s->lost_warned)

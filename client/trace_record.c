@@ -162,7 +162,7 @@ struct trace_record {
         struct rec_writer *w;
         struct replay *display;
         json_object *header; /* until the session starts */
-        uint64_t lost[3];    /* last written: ring buffer, queue, rate */
+        uint64_t lost[4];    /* last written: ring buffer, queue, rate, skipped by the kernel */
         uint64_t events;     /* lines written */
         uint64_t flushed_ns;
         bool aggregate;
@@ -379,21 +379,20 @@ int trace_record_output(struct trace_record *t, const char *data, size_t len)
         return trace_record_tick(t);
 }
 
-int trace_record_loss(struct trace_record *t, uint64_t ringbuf, uint64_t queue, uint64_t rate)
+int trace_record_loss(struct trace_record *t, const uint64_t lost[4])
 {
         char line[256];
         int n;
 
-        if (ringbuf == t->lost[0] && queue == t->lost[1] && rate == t->lost[2])
+        if (memcmp(lost, t->lost, sizeof(t->lost)) == 0)
                 return 0;
-        t->lost[0] = ringbuf;
-        t->lost[1] = queue;
-        t->lost[2] = rate;
+        memcpy(t->lost, lost, sizeof(t->lost));
         /* Where in the stream the counters grew: the gap is before this line. */
         n = snprintf(line, sizeof(line),
                      REC_META_PREFIX "loss\",\"events\":%" PRIu64 ",\"lost_ringbuf\":%" PRIu64
-                                     ",\"lost_queue\":%" PRIu64 ",\"lost_rate\":%" PRIu64 "}\n",
-                     t->events, ringbuf, queue, rate);
+                                     ",\"lost_queue\":%" PRIu64 ",\"lost_rate\":%" PRIu64
+                                     ",\"lost_missed\":%" PRIu64 "}\n",
+                     t->events, lost[0], lost[1], lost[2], lost[3]);
         return rec_writer_lines(t->w, line, (size_t)n, now_ns());
 }
 

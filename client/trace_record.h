@@ -59,8 +59,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct trace_record *, trace_record_free);
 int trace_record_started(struct trace_record *t, json_object *started);
 /* Output bytes (whole or partial JSON lines). */
 int trace_record_output(struct trace_record *t, const char *data, size_t len);
-/* A batch's cumulative loss counters: a loss record when they grew. */
-int trace_record_loss(struct trace_record *t, uint64_t ringbuf, uint64_t queue, uint64_t rate);
+/* A batch's cumulative loss counters (ring buffer, queue, rate limit, runs the kernel skipped):
+ * a loss record when they grew. */
+int trace_record_loss(struct trace_record *t, const uint64_t lost[4]);
 /* Once in a while (flush the compressed stream, end aggregate blocks whose time is over). */
 int trace_record_tick(struct trace_record *t);
 /* The summary: written, then the file is closed and the display finished. */
