@@ -82,8 +82,8 @@ struct skbt_session {
         uint64_t sent_lost_ringbuf, sent_lost_queue; /* last values the client saw */
         uint64_t lost_rate;                          /* over the session's rate limit */
         uint64_t sent_lost_rate;
-        /* Runs of our probes the kernel skipped while it was live (probes/misses.h): a
-         * skipped run parsed nothing, so every session live then counts it. */
+        /* Runs of its probes the kernel skipped while it was live (probes/misses.h): a
+         * skipped run parsed nothing, so every session its probe delivered to counts it. */
         uint64_t lost_missed, sent_lost_missed;
         uint32_t rate_limit;                   /* events per second, 0: none (fixed at start) */
         uint64_t rate_credit_ns, rate_last_ts; /* token bucket, in ns of credit */
@@ -281,7 +281,7 @@ int skbt_ringbuf_event(void *ctx, void *data, size_t size);
 void skbt_sessions_after_batch(struct skbtraced *d);
 void skbt_sessions_poll_lost(struct skbtraced *d);
 /* Read the kernel's counts of our probe runs it skipped; what moved since the last read is
- * lost for every session live now (see struct skbt_session's lost_missed). */
+ * lost for every live session the probes deliver to (see struct skbt_session's lost_missed). */
 void skbt_sessions_poll_missed(struct skbtraced *d);
 #define SKBT_MISS_POLL_TICKS 4
 /* Attaching changed the coverage of the sessions in slots (a mask): report, go live. */

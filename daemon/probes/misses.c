@@ -35,7 +35,7 @@ struct miss_vec {
         bool short_info; /* a link info shorter than Linux 6.7's: no missed in it */
 };
 
-static int vec_add(struct miss_vec *m, uint64_t key, uint64_t value)
+static int vec_add(struct miss_vec *m, uint64_t key, uint64_t value, uint64_t sessions)
 {
         if (m->n == m->cap) {
                 uint32_t cap = m->cap ? 2 * m->cap : 64;
@@ -46,14 +46,14 @@ static int vec_add(struct miss_vec *m, uint64_t key, uint64_t value)
                 m->v = v;
                 m->cap = cap;
         }
-        m->v[m->n++] = (struct skbt_miss_seen){key, value};
+        m->v[m->n++] = (struct skbt_miss_seen){key, value, sessions};
         return 0;
 }
 
 /* A program's runs the kernel skipped because it was already running on that CPU
  * (fentry/fexit trampolines since 5.12, raw_tp/tp_btf since 6.1) or, for kprobes, because
  * any BPF program was (trace_call_bpf() and kprobe-multi since 6.7). */
-static int read_prog(struct miss_vec *m, int fd)
+static int read_prog(struct miss_vec *m, int fd, uint64_t sessions)
 {
         struct bpf_prog_info info = {};
         uint32_t len = sizeof(info);
@@ -62,7 +62,7 @@ static int read_prog(struct miss_vec *m, int fd)
                 m->errs++;
                 return 0;
         }
-        return vec_add(m, info.id, info.recursion_misses);
+        return vec_add(m, info.id, info.recursion_misses, sessions);
 }
 
 static uint64_t get_u64(const uint64_t *w, size_t off)
@@ -72,7 +72,7 @@ static uint64_t get_u64(const uint64_t *w, size_t off)
 
 /* A kprobe link's own misses (since 6.7): kprobe or fprobe handlers that did not run our
  * program at all (another kprobe running on the CPU, no kretprobe instance free). */
-static int read_link(struct miss_vec *m, int fd)
+static int read_link(struct miss_vec *m, int fd, uint64_t sessions)
 {
         uint64_t w[LINK_INFO_WORDS] = {};
         const uint32_t *u = (const uint32_t *)w;
@@ -94,7 +94,7 @@ static int read_link(struct miss_vec *m, int fd)
                 missed = get_u64(w, PERF_KPROBE_MISSED_OFF);
         else
                 return 0;
-        return vec_add(m, SKBT_MISS_LINK | u[1], missed);
+        return vec_add(m, SKBT_MISS_LINK | u[1], missed, sessions);
 }
 
 static uint64_t mono_ns(void)
@@ -112,10 +112,18 @@ static int cmp_seen(const void *a, const void *b)
         return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* The sessions probe id delivers to now. */
+static uint64_t probe_sessions(const struct skbt_loader *l, uint32_t id)
+{
+        return __atomic_load_n(&l->probe_sessions[id], __ATOMIC_RELAXED);
+}
+
 /* Every program attaching probes now: each linked probe's own, and the template copies that
- * serve many through attach cookies (kprobe, kprobe-multi).  Duplicates are dropped later. */
+ * serve many through attach cookies (kprobe, kprobe-multi): those count for the sessions of
+ * every probe without a program of its own.  Duplicates are merged later. */
 static int collect_progs(struct skbt_loader *l, struct miss_vec *m)
 {
+        uint64_t shared = 0;
         int r = 0;
 
         for (uint32_t i = 0; i < l->n_probes && r == 0; i++) {
@@ -123,15 +131,17 @@ static int collect_progs(struct skbt_loader *l, struct miss_vec *m)
 
                 if (!skbt_probe_linked(p))
                         continue;
+                if (p->prog_fd < 0)
+                        shared |= probe_sessions(l, i);
                 if (p->prog_fd >= 0)
-                        r = read_prog(m, p->prog_fd);
+                        r = read_prog(m, p->prog_fd, probe_sessions(l, i));
                 if (r == 0 && p->ret_prog_fd >= 0)
-                        r = read_prog(m, p->ret_prog_fd);
+                        r = read_prog(m, p->ret_prog_fd, probe_sessions(l, i));
         }
         pthread_mutex_lock(&l->tmpl_lock);
         for (uint32_t i = 0; i < l->n_tmpl_copies && r == 0; i++)
                 if (l->tmpl_copies[i].fd >= 0)
-                        r = read_prog(m, l->tmpl_copies[i].fd);
+                        r = read_prog(m, l->tmpl_copies[i].fd, shared);
         pthread_mutex_unlock(&l->tmpl_lock);
         return r;
 }
@@ -145,10 +155,15 @@ static int collect_links(struct skbt_loader *l, struct miss_vec *m)
             (l->backend != SKBT_BACKEND_KPROBE && l->backend != SKBT_BACKEND_KPROBE_MULTI))
                 return 0;
         for (const struct skbt_link *k = l->links; k && r == 0; k = k->next) {
+                uint64_t sessions = 0;
+
+                for (uint32_t i = 0; i < k->n; i++)
+                        if (k->ids[i] < l->n_probes)
+                                sessions |= probe_sessions(l, k->ids[i]);
                 if (k->fd[SKBT_LINK_ENTRY] >= 0)
-                        r = read_link(m, k->fd[SKBT_LINK_ENTRY]);
+                        r = read_link(m, k->fd[SKBT_LINK_ENTRY], sessions);
                 if (r == 0 && k->fd[SKBT_LINK_RETURN] >= 0)
-                        r = read_link(m, k->fd[SKBT_LINK_RETURN]);
+                        r = read_link(m, k->fd[SKBT_LINK_RETURN], sessions);
         }
         return r;
 }
@@ -156,14 +171,16 @@ static int collect_links(struct skbt_loader *l, struct miss_vec *m)
 /*
  * The new readings (sorted, unique) over the old: what is not linked now keeps its last figure,
  * for a program that stays loaded while unlinked (idle detach) counts on from it when linked
- * again.  Returns the merged table (NULL: out of memory) and the sum of what moved in *delta.
+ * again.  Returns the merged table (NULL: out of memory); what moved goes to *delta, and to
+ * per_slot[i] for each session i the object's probes deliver to.
  */
 static struct skbt_miss_seen *merge(const struct skbt_miss_seen *old, uint32_t n_old,
                                     const struct skbt_miss_seen *cur, uint32_t n_cur,
-                                    uint32_t *ret_n, uint64_t *delta)
+                                    uint32_t *ret_n, uint64_t *delta, uint64_t *per_slot)
 {
         struct skbt_miss_seen *out = reallocarray(NULL, n_old + n_cur + 1, sizeof(*out));
         uint32_t i = 0, j = 0, k = 0;
+        uint64_t d;
 
         if (!out)
                 return NULL;
@@ -175,9 +192,12 @@ static struct skbt_miss_seen *merge(const struct skbt_miss_seen *old, uint32_t n
                 /* A program or link new since the last poll counts from zero; a figure that went
                  * down is a new object under a reused id. */
                 if (i < n_old && old[i].key == cur[j].key && cur[j].value >= old[i].value)
-                        *delta += cur[j].value - old[i].value;
+                        d = cur[j].value - old[i].value;
                 else
-                        *delta += cur[j].value;
+                        d = cur[j].value;
+                *delta += d;
+                for (uint64_t s = cur[j].sessions; d && s; s &= s - 1)
+                        per_slot[__builtin_ctzll(s)] += d;
                 if (i < n_old && old[i].key == cur[j].key)
                         i++;
                 out[k++] = cur[j++];
@@ -186,7 +206,8 @@ static struct skbt_miss_seen *merge(const struct skbt_miss_seen *old, uint32_t n
         return out;
 }
 
-int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
+int skbt_misses_poll(struct skbt_loader *l, uint64_t per_slot[SKBT_MAX_SESSIONS],
+                     uint64_t *ret_delta)
 {
         struct skbt_misses *s = &l->misses;
         _cleanup_free_ struct skbt_miss_seen *cur = NULL;
@@ -204,11 +225,14 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta)
         if (r < 0)
                 return r;
         qsort(cur, m.n, sizeof(*cur), cmp_seen);
-        /* A shared program is read once per probe it serves. */
-        for (uint32_t i = 0; i < m.n; i++)
-                if (!n || cur[n - 1].key != cur[i].key)
+        /* A shared program is read once per probe it serves: one entry, for all their sessions. */
+        for (uint32_t i = 0; i < m.n; i++) {
+                if (n && cur[n - 1].key == cur[i].key)
+                        cur[n - 1].sessions |= cur[i].sessions;
+                else
                         cur[n++] = cur[i];
-        seen = merge(s->seen, s->n, cur, n, &n_seen, &delta);
+        }
+        seen = merge(s->seen, s->n, cur, n, &n_seen, &delta, per_slot);
         if (!seen)
                 return -ENOMEM;
         free(s->seen);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "caps.h"
+#include "skbt_abi.h"
 
 struct skbt_loader;
 
@@ -17,6 +18,7 @@ struct skbt_loader;
 struct skbt_miss_seen {
         uint64_t key; /* prog id, or link id | SKBT_MISS_LINK */
         uint64_t value;
+        uint64_t sessions; /* at the last read: the sessions its probes deliver to */
 };
 #define SKBT_MISS_LINK (1ULL << 32)
 
@@ -34,10 +36,13 @@ struct skbt_misses {
  * Read the miss counters of every program and link that attaches probes now
  * (not the fentry hop bodies: a hop the kernel skipped is counted by its stub
  * as SKBT_STAT_HOP_LOST), add what moved since the last poll to l->misses.total
- * and return it in *ret_delta.  On the event loop (the links list is its own).
- * Returns 0, or -ENOMEM (the figures then wait for the next poll).
+ * and return it in *ret_delta; per_slot[i] gets what moved for the programs and
+ * links whose probes deliver to session slot i now (a skipped run parsed no
+ * packet: it may have been any of theirs).  On the event loop (the links list
+ * is its own).  Returns 0, or -ENOMEM (the figures then wait for the next poll).
  */
-int skbt_misses_poll(struct skbt_loader *l, uint64_t *ret_delta);
+int skbt_misses_poll(struct skbt_loader *l, uint64_t per_slot[SKBT_MAX_SESSIONS],
+                     uint64_t *ret_delta);
 void skbt_misses_free(struct skbt_misses *m);
 
 /*

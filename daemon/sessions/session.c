@@ -812,16 +812,16 @@ void skbt_sessions_after_batch(struct skbtraced *d)
 
 void skbt_sessions_poll_missed(struct skbtraced *d)
 {
-        uint64_t delta, live;
+        uint64_t per_slot[SKBT_MAX_SESSIONS] = {}, delta, live;
 
-        if (skbt_misses_poll(d->loader, &delta) < 0 || !delta)
+        if (skbt_misses_poll(d->loader, per_slot, &delta) < 0 || !delta)
                 return;
         live = skbt_live_active(d->loader);
         for (uint32_t i = 0; i < SKBT_MAX_SESSIONS; i++) {
                 struct skbt_session *s = d->slots[i];
 
                 if (s && s->live && (live & (1ULL << s->slot)))
-                        s->lost_missed += delta;
+                        s->lost_missed += per_slot[s->slot];
         }
 }
 
