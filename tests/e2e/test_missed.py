@@ -97,7 +97,13 @@ def test_skipped_runs_are_lost_events(t):
     d = t.new_daemon(["--idle-detach-after", "0.2"]).start()
     sel = ("--probes", "all", "-r", r"^(net|skb):", "-p", "udp", "--port", str(PORT))
     before = d.status()["probes"]["missed_runs"]
-    with t.trace_on(d, *sel) as s:
+    # A second session on a tracepoint whose skb is not the first argument (another program)
+    # and that no packet here reaches: it loses nothing, whatever the first one loses.
+    other = [p["name"] for p in d.list_probes() if p["kind"] == "tracepoint" and p["attached"]
+             and p["name"].startswith("tcp:") and p["skb_arg"] != 1]
+    check(other, "no tcp: tracepoint with its skb past the first argument here")
+    with t.trace_on(d, *sel) as s, \
+            t.trace_on(d, "--probes", "all", "-r", f"^{other[0]}$", "-p", "tcp") as quiet_s:
         for i in range(ROUNDS):
             flood(t, ROUND_SECONDS)
             st = d.status()
@@ -119,9 +125,14 @@ def test_skipped_runs_are_lost_events(t):
         check(missed == kernel,
               f"Status says {missed} runs skipped, the kernel's counters of the daemon's "
               f"programs {kernel}")
-        live = skbt.varlink_call(d.sock, "io.skbtraced.Sessions")["sessions"]
-        check(len(live) == 1 and live[0]["lost_missed"] > 0,
-              f"the live session's lost_missed should count them: {live}")
+        live = {x["probes"]: x["lost_missed"]
+                for x in skbt.varlink_call(d.sock, "io.skbtraced.Sessions")["sessions"]}
+        check(len(live) == 2 and live.get(1) == 0 and max(live.values()) > 0,
+              f"the flooded session's lost_missed should count them, the one on {other[0]} "
+              f"(1 probe) not: {live}")
+    check(quiet_s.result.rc == 0 and (quiet_s.result.summary or {}).get("lost_missed") == 0,
+          f"the session on {other[0]} lost runs it was not selected for: "
+          f"{quiet_s.result.summary}")
     res = s.result
     check(res.rc == 0 and res.summary, f"no summary\n{res.describe()}")
     sm = res.summary
