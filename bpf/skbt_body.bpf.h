@@ -1334,8 +1334,13 @@ static __always_inline bool skbt_mark_fails_all(__u64 active, __u32 mark)
  * else a probe read of its 4 bytes, and then a compare per live session.
  * Measured in the VM (docs/performance.md): each instruction of this path
  * counts on every hit of every function.  Counted per CPU (scratch vmarks)
- * so that the tests see it decide.
+ * only where the daemon asks (skbt_count_gated, SKBTRACED_COUNT_GATED=1, for
+ * the tests that watch it decide): set before the object's load, so the
+ * verifier removes the count, a map lookup per hit, from every other daemon's
+ * programs.
  */
+const volatile __u32 skbt_count_gated = 0;
+
 static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, const bool btf)
 {
         struct skbt_scratch *s;
@@ -1349,6 +1354,8 @@ static __always_inline bool skbt_mark_gate(struct sk_buff *skb, __u64 active, co
                 return false;
         if (!skbt_mark_fails_all(active, mark))
                 return false;
+        if (!skbt_count_gated)
+                return true;
         s = bpf_map_lookup_elem(&scratch, &zero);
         if (s)
                 s->vmarks += 1;

@@ -164,6 +164,20 @@ int skbt_tpc_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
  * and read with bpf_get_func_arg(); the attach target given here is only
  * for the template's own load and is replaced per copy.
  */
+/* A drop function's reason (the argument after the skb), for skbt_fentry_hit(). */
+static __always_inline void skbt_fentry_drop(__u64 *ctx, __u64 stamp, __u32 pos,
+                                             struct sk_buff *skb, struct skbt_hit *hit)
+{
+        __u64 v = 0;
+
+        if (!((stamp >> 32) & SKBT_STAMP_DROP))
+                return;
+        bpf_get_func_arg(ctx, pos + 1, &v);
+        hit->drop_reason = (__u32)v;
+        hit->flags = SKBT_EV_DROP;
+        skbt_nf_drop_inside(skb);
+}
+
 static __always_inline void skbt_fentry_hit(__u64 *ctx, __u64 stamp, struct sk_buff **skb,
                                             struct skbt_hit *hit)
 {
@@ -172,13 +186,7 @@ static __always_inline void skbt_fentry_hit(__u64 *ctx, __u64 stamp, struct sk_b
 
         bpf_get_func_arg(ctx, pos, &v);
         *skb = (struct sk_buff *)v;
-        if ((stamp >> 32) & SKBT_STAMP_DROP) {
-                v = 0;
-                bpf_get_func_arg(ctx, pos + 1, &v);
-                hit->drop_reason = (__u32)v;
-                hit->flags = SKBT_EV_DROP;
-                skbt_nf_drop_inside(*skb);
-        }
+        skbt_fentry_drop(ctx, stamp, pos, *skb, hit);
 }
 
 SEC("fentry/netif_receive_skb")
@@ -245,23 +253,23 @@ static __always_inline bool skbt_stub_unselected(__u64 stamp)
                !((__u32)(stamp >> 32) & SKBT_STAMP_LIFE);
 }
 
-SEC("fentry/netif_receive_skb")
-int skbt_fentry_stub(__u64 *ctx)
+/*
+ * A stub's work once it has its skb.  btf: skb is BTF-typed (the stubs per skb
+ * position below), so the mark gate reads the mark with one plain load; else
+ * a probe read (a helper call on every hit of every function).
+ */
+static __always_inline int skbt_stub(__u64 *ctx, struct sk_buff *skb, __u64 stamp,
+                                     struct skbt_hit *hit, const bool btf)
 {
-        __u64 stamp = skbt_stamp(), v = 0;
-        struct skbt_hit hit = {};
         struct skbt_hop_cpu *h;
         struct skbt_hop_rec *r;
-        struct sk_buff *skb;
         __u32 zero = 0, d, pos;
+        __u64 v = 0;
 
-        if (skbt_idle())
-                return 0;
-        skbt_fentry_hit(ctx, stamp, &skb, &hit);
         /* What the body would return at once for, decided here, before the hop: no skb
          * (ip_route_output_key_hash_rcu() and others are called without one), the mark, or
          * no live session selected this function and none follows packets. */
-        if (!skb || skbt_gate_out(skb, false))
+        if (!skb || skbt_gate_out(skb, btf))
                 SKBT_EXIT_HERE();
         if (skbt_stub_unselected(stamp))
                 return 0;
@@ -274,10 +282,11 @@ int skbt_fentry_stub(__u64 *ctx)
                 return 0;
         }
         r = &h->rec[d];
+        /* Through map memory: a BTF-typed pointer cannot be stored as a number. */
         r->skb = (__u64)skb;
         r->stamp = stamp;
-        r->drop_reason = hit.drop_reason;
-        r->flags = hit.flags;
+        r->drop_reason = hit->drop_reason;
+        r->flags = hit->flags;
         r->done = 0;
         pos = ((__u32)(stamp >> 32) >> SKBT_STAMP_SK_SHIFT) & SKBT_STAMP_SK_MASK;
         if (pos)
@@ -290,6 +299,48 @@ int skbt_fentry_stub(__u64 *ctx)
                 skbt_lost_for(SKBT_STAT_HOP_LOST, *(volatile __u64 *)&state.active);
         return 0;
 }
+
+/* The stub for any skb position (stamped next to the probe id), its skb a number. */
+SEC("fentry/netif_receive_skb")
+int skbt_fentry_stub(__u64 *ctx)
+{
+        __u64 stamp = skbt_stamp();
+        struct skbt_hit hit = {};
+        struct sk_buff *skb;
+
+        if (skbt_idle())
+                return 0;
+        skbt_fentry_hit(ctx, stamp, &skb, &hit);
+        return skbt_stub(ctx, skb, stamp, &hit, false);
+}
+
+/*
+ * The stubs per skb position, preferred (daemon/probes/backend_fentry.c): the
+ * verifier types ctx[pos] from the function's prototype, so the skb is
+ * BTF-typed and its mark one plain load instead of a helper call, as ipftrace2
+ * reads it.  Each template's attach target for its own load is a function with
+ * the skb at that position (skbt_fentry_set_targets()).
+ */
+#define SKBT_FENTRY_STUB(pos)                                                                      \
+        SEC("fentry/netif_receive_skb")                                                            \
+        int skbt_fentry_stub##pos(__u64 *ctx)                                                      \
+        {                                                                                          \
+                struct sk_buff *skb = (struct sk_buff *)ctx[pos];                                  \
+                __u64 stamp = skbt_stamp();                                                        \
+                struct skbt_hit hit = {};                                                          \
+                                                                                                   \
+                if (skbt_idle())                                                                   \
+                        return 0;                                                                  \
+                skbt_fentry_drop(ctx, stamp, pos, skb, &hit);                                      \
+                return skbt_stub(ctx, skb, stamp, &hit, true);                                     \
+        }
+
+SKBT_FENTRY_STUB(0)
+SKBT_FENTRY_STUB(1)
+SKBT_FENTRY_STUB(2)
+SKBT_FENTRY_STUB(3)
+SKBT_FENTRY_STUB(4)
+SKBT_FENTRY_STUB(5)
 
 /* The shared body for the stubs' hops at one nesting level (attached to bpf_strncmp). */
 #define SKBT_FENTRY_HOP(level)                                                                     \

@@ -31,11 +31,51 @@ static bool wants_program(const char *n, bool nf)
          * copies to the packets --track follows.  The whole-body entry is the fallback of
          * the stubs and their shared body (skbt_fentry_hop0-2). */
         if (strcmp(n, "skbt_fentry") == 0 || strcmp(n, "skbt_fexit") == 0 ||
-            strcmp(n, "skbt_fentry_stub") == 0 || strncmp(n, "skbt_fentry_hop", 15) == 0)
+            strncmp(n, "skbt_fentry_stub", 16) == 0 || strncmp(n, "skbt_fentry_hop", 15) == 0)
                 return true;
         /* With the verdicts: nftables' trace hook (attach_nft_rule.c). */
         return nf && (strcmp(n, "skbt_nf_fentry") == 0 || strcmp(n, "skbt_nf_fexit") == 0 ||
                       strcmp(n, "skbt_nft_hook_fentry") == 0);
+}
+
+/* The stub per skb position (bpf/skbtrace.bpf.c SKBT_FENTRY_STUB), NULL past the last. */
+static struct bpf_program *stub_template(struct skbtrace *skel, unsigned pos)
+{
+        struct bpf_program *t[] = {skel->progs.skbt_fentry_stub0, skel->progs.skbt_fentry_stub1,
+                                   skel->progs.skbt_fentry_stub2, skel->progs.skbt_fentry_stub3,
+                                   skel->progs.skbt_fentry_stub4, skel->progs.skbt_fentry_stub5};
+
+        return pos < ARRAY_SIZE(t) ? t[pos] : NULL;
+}
+
+/*
+ * Before the object's load: each stub per position needs, for its own load, a
+ * function with the skb at that position (the verifier types ctx[pos] from
+ * it).  The first such function of vmlinux the symbol list has; none (or
+ * typed false: the kernel refused them once): not loaded, and functions with
+ * the skb there take the stub that reads its position from the stamp.
+ */
+void skbt_fentry_set_targets(struct skbtrace *skel, const struct skbt_symdb *db, bool typed)
+{
+        struct bpf_program *p;
+
+        for (unsigned pos = 0; (p = stub_template(skel, pos)); pos++) {
+                const char *target = NULL;
+
+                /* The first keeps the object's own target (SKBT_CAPS_FUNCTION). */
+                if (!bpf_program__autoload(p) || (pos == 0 && typed))
+                        continue;
+                for (size_t i = 0; i < db->n_syms && typed && !target; i++) {
+                        const struct skbt_sym *s = &db->syms[i];
+
+                        /* At most six arguments: what every kernel's trampoline takes. */
+                        if (s->kind == SKBT_SYM_FUNCTION && !s->module && s->skb_arg == pos &&
+                            s->nr_args <= 6)
+                                target = s->name;
+                }
+                if (!target || bpf_program__set_attach_target(p, 0, target) < 0)
+                        bpf_program__set_autoload(p, false);
+        }
 }
 
 /* Load a stamped copy of tmpl for p's function: the program fd, or negative errno. */
@@ -250,8 +290,12 @@ static int load(struct skbt_loader *l, uint32_t id, char *why)
         if (p->kind == SKBT_PROBE_BPF)
                 return load_bpfprog(l, p, why);
         p->hop = skbt_probe_is_function_entry(p) && hop_ready(l);
-        if (p->hop)
-                tmpl = l->skel->progs.skbt_fentry_stub;
+        if (p->hop) {
+                struct bpf_program *typed = stub_template(l->skel, p->skb_arg);
+
+                tmpl =
+                    typed && bpf_program__autoload(typed) ? typed : l->skel->progs.skbt_fentry_stub;
+        }
         snprintf(name, sizeof(name), "skbt_%s_%u", p->is_return ? "fx" : "fe", id & 0xffffu);
         r = load_copy(l, p, tmpl, p->stamp, name, why);
         if (r < 0)

@@ -59,8 +59,14 @@ int skbt_functions_add(struct skbt_loader *l, const struct skbt_symdb *db,
 int skbt_module_btf_fd(struct skbt_loader *l, const char *module);
 void skbt_module_btf_close(struct skbt_loader *l);
 
-/* backend_tracepoint.c */
 struct skbtrace;
+
+/* backend_fentry.c */
+/* The fentry stubs per skb position: their attach targets for the object's load, or not
+ * loaded (typed false, or no function with the skb there). */
+void skbt_fentry_set_targets(struct skbtrace *skel, const struct skbt_symdb *db, bool typed);
+
+/* backend_tracepoint.c */
 /* Give each tp_btf template, before the object's load, a vmlinux tracepoint whose skb is at
  * the template's position; a template with none is not loaded. */
 void skbt_tp_set_targets(struct skbtrace *skel, const struct skbt_symdb *db);

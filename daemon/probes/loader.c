@@ -258,6 +258,9 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         set_autoload(l->skel, l->backend, nf, btf, progs, shared);
         if (btf && !shared)
                 skbt_tp_set_targets(l->skel, db);
+        if (l->backend == SKBT_BACKEND_FENTRY)
+                skbt_fentry_set_targets(l->skel, db, !l->fentry_untyped);
+        l->skel->rodata->skbt_count_gated = getenv("SKBTRACED_COUNT_GATED") != NULL;
         t0 = now_ns();
         r = load_skeleton(l->skel);
         if (r >= 0)
@@ -280,6 +283,34 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         return 0;
 }
 
+/* What one load of the object takes along (load_best()). */
+struct load_try {
+        bool nf, btf, progs, shared;
+};
+
+/* One try of load_best(), after any earlier try's object is gone. */
+static int load_try(struct skbt_loader *l, const struct skbt_symdb *db,
+                    const struct skbt_loader_opts *opts, const struct load_try *t, bool *refused)
+{
+        int r;
+
+        skbtrace__destroy(l->skel);
+        l->skel = NULL;
+        r = open_and_load(l, db, opts, t->nf, t->btf, t->progs, t->shared, refused);
+        if (r >= 0 || !*refused || l->backend != SKBT_BACKEND_FENTRY || l->fentry_untyped)
+                return r;
+        /* The fentry stubs per skb position are an optimisation with attach targets of their
+         * own: the same try without them. */
+        l->fentry_untyped = true;
+        skbtrace__destroy(l->skel);
+        l->skel = NULL;
+        r = open_and_load(l, db, opts, t->nf, t->btf, t->progs, t->shared, refused);
+        if (r >= 0)
+                log_warning("the kernel refused the fentry stubs per skb position; every stub "
+                            "reads its skb's mark with a probe read (slower per hit)");
+        return r;
+}
+
 /*
  * tp_btf programs are an optimisation and the verdicts a detail: a kernel
  * that refuses either still traces, with raw_tp programs or without
@@ -292,12 +323,10 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
 static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                      const struct skbt_loader_opts *opts)
 {
-        static const struct {
-                bool nf, btf, progs, shared;
-        } tries[] = {{true, true, true, true},    {true, true, true, false},
-                     {true, true, false, true},   {true, true, false, false},
-                     {true, false, false, false}, {false, true, false, true},
-                     {false, true, false, false}, {false, false, false, false}};
+        static const struct load_try tries[] = {
+            {true, true, true, true},    {true, true, true, false},   {true, true, false, true},
+            {true, true, false, false},  {true, false, false, false}, {false, true, false, true},
+            {false, true, false, false}, {false, false, false, false}};
         const bool want_btf = !getenv("SKBTRACED_NO_TP_BTF");
         const bool want_shared =
             want_btf && !getenv("SKBTRACED_NO_TP_SHARED") && skbt_tp_shared_supported();
@@ -310,10 +339,7 @@ static int load_best(struct skbt_loader *l, const struct skbt_symdb *db,
                 if ((tries[i].nf && !want_nf) || (tries[i].btf && !want_btf) ||
                     (tries[i].progs && !opts->bpf_progs) || (tries[i].shared && !want_shared))
                         continue;
-                skbtrace__destroy(l->skel);
-                l->skel = NULL;
-                r = open_and_load(l, db, opts, tries[i].nf, tries[i].btf, tries[i].progs,
-                                  tries[i].shared, &refused);
+                r = load_try(l, db, opts, &tries[i], &refused);
                 if (r >= 0)
                         break;
         }

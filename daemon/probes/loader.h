@@ -140,6 +140,7 @@ struct skbt_loader {
         /* Tracepoints served by one shared raw_tp program per skb position, the probe in the
          * link's attach cookie (backend_tracepoint.c); else a program copy per tracepoint. */
         bool tp_shared;
+        bool fentry_untyped;     /* the kernel refused the fentry stubs per skb position */
         bool nf_loaded;          /* netfilter verdict templates loaded (attach_nf.c) */
         bool bpfprog_loaded;     /* tc/XDP program templates loaded (attach_bpfprog.c) */
         const char *bpfprog_why; /* why not, for 'ipftctl list' */
