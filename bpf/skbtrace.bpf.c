@@ -235,8 +235,9 @@ int skbt_fexit(__u64 *ctx)
  * bpf_strncmp() costs it two compares.  The body sets done: a hop it could not
  * take (deeper nesting, the recursion guard) is counted as lost for the
  * sessions the packet may have matched, never dropped silently.
- * daemon/probes/backend_fentry.c loads the stub per function and attaches the
- * bodies while any stub is attached.
+ * daemon/probes/backend_fentry.c loads the stub per function; the bodies are
+ * loaded and attached once, with the first stub (the background preload's),
+ * and stay attached: bpf_strncmp() is not on the packet path.
  */
 const char skbt_hop_tag[8] = "skbthop";
 

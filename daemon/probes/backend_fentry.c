@@ -13,8 +13,6 @@
 #include "log.h"
 #include "skbtrace.skel.h"
 
-_Static_assert(SKBT_LINK_HOP + SKBT_HOP_LEVELS <= SKBT_LINK_FDS, "a stub's link holds its bodies");
-
 /* Trampolines pass up to twelve arguments (six before Linux 6.5: the attach says so). */
 #define FENTRY_MAX_ARG 11
 /* The kernel's ENOTSUPP, which reaches user space as is (include/linux/errno.h). */
@@ -160,6 +158,43 @@ static int load_bpfprog(struct skbt_loader *l, struct skbt_probe *p, char *why)
 }
 
 /*
+ * The shared body's links, one per nesting level, made once and kept for the
+ * daemon's life (closed with the loader).  Kept, not dropped with the last
+ * stub after the linger: each is a trampoline update of bpf_strncmp() (~35 ms
+ * under TCG on 6.1), three of them before a session's first stub could go
+ * live (docs/performance.md "A session's first event: the shared body stays
+ * linked"); and bpf_strncmp() is no part of the packet path: only BPF
+ * programs call it, ours only from a stub, another tool's pays two compares
+ * per body.  Called with h->lock held; 0, or negative errno with why.
+ */
+static int hop_links_locked(struct skbt_fentry_hop *h, char *why)
+{
+        for (int i = 0; i < SKBT_HOP_LEVELS; i++) {
+                int r;
+
+                if (h->link_fd[i] >= 0)
+                        continue;
+                h->link_fd[i] = bpf_link_create(h->prog_fd[i], 0, BPF_TRACE_FENTRY, NULL);
+                if (h->link_fd[i] >= 0)
+                        continue;
+                r = negative_errno();
+                snprintf(why, SKBT_WHY_MAX, "attaching the shared body failed: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int hop_links(struct skbt_loader *l, char *why)
+{
+        int r;
+
+        pthread_mutex_lock(&l->hop.lock);
+        r = hop_links_locked(&l->hop, why);
+        pthread_mutex_unlock(&l->hop.lock);
+        return r;
+}
+
+/*
  * The shared body (bpf/skbtrace.bpf.c, "fentry through a hop"): its program for
  * each nesting level, loaded once, attached to bpf_strncmp(), the call the
  * stubs make.  Decided at the first function that needs it: if the kernel
@@ -195,8 +230,6 @@ static int hop_ready(struct skbt_loader *l)
         }
         for (int i = 0; r == 0 && i < SKBT_HOP_LEVELS; i++) {
                 _cleanup_free_ void *insns = NULL;
-                struct bpf_prog_info info = {};
-                uint32_t len = sizeof(info);
                 char why[SKBT_WHY_MAX];
 
                 r = skbt_stamp_probe_id(bpf_program__insns(tmpl[i]), bpf_program__insn_cnt(tmpl[i]),
@@ -211,8 +244,7 @@ static int hop_ready(struct skbt_loader *l)
                         break;
                 }
                 h->prog_fd[i] = r;
-                r = bpf_obj_get_info_by_fd(h->prog_fd[i], &info, &len) < 0 ? negative_errno() : 0;
-                h->prog_id[i] = info.id;
+                r = 0;
         }
         if (r < 0) {
                 for (int i = 0; i < SKBT_HOP_LEVELS; i++)
@@ -223,52 +255,19 @@ static int hop_ready(struct skbt_loader *l)
                             h->why[0] ? h->why : strerror(-r));
                 h->state = r;
         } else {
+                char why[SKBT_WHY_MAX];
+
                 log_debug("fentry: functions load stubs of one shared body");
                 h->state = 1;
+                /* Linked now, in the background with the preload's function: a failure here
+                 * is each stub's attach's to report (it tries again). */
+                if (hop_links_locked(h, why) < 0)
+                        log_debug("fentry: %s; trying again at the first attach", why);
         }
 out:
         r = h->state == 1;
         pthread_mutex_unlock(&h->lock);
         return r;
-}
-
-/*
- * The shared body's link at a nesting level, for a stub's link to hold: the
- * one the other stubs hold if it still exists (found again by its id: the
- * kernel hands out no link that has been released), else a new one.  The fd,
- * or negative errno with why.
- */
-static int hop_link(struct skbt_loader *l, int level, char *why)
-{
-        struct skbt_fentry_hop *h = &l->hop;
-        struct bpf_link_info info = {};
-        uint32_t len = sizeof(info);
-        int fd = -1, r;
-
-        pthread_mutex_lock(&h->lock);
-        if (h->link_id[level]) {
-                fd = bpf_link_get_fd_by_id(h->link_id[level]);
-                if (fd >= 0 && (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ||
-                                info.prog_id != h->prog_id[level]))
-                        fd = safe_close(fd);
-        }
-        if (fd < 0) {
-                h->link_id[level] = 0;
-                fd = bpf_link_create(h->prog_fd[level], 0, BPF_TRACE_FENTRY, NULL);
-                if (fd < 0) {
-                        r = negative_errno();
-                        snprintf(why, SKBT_WHY_MAX, "attaching the shared body failed: %s",
-                                 strerror(-r));
-                        pthread_mutex_unlock(&h->lock);
-                        return r;
-                }
-                memset(&info, 0, sizeof(info));
-                len = sizeof(info);
-                if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-                        h->link_id[level] = info.id;
-        }
-        pthread_mutex_unlock(&h->lock);
-        return fd;
 }
 
 /*
@@ -335,22 +334,15 @@ static void attach(struct skbt_loader *l, const uint32_t *ids, uint32_t n, struc
                 struct skbt_probe *p = &l->probes[ids[i]];
                 struct skbt_link *k;
 
+                /* A stub's bodies first: a stub never runs without them (linked already
+                 * unless that failed at load). */
+                if (p->hop && hop_links(l, why[i]) < 0)
+                        continue;
                 k = skbt_link_new(&ids[i], 1);
                 if (!k) {
                         snprintf(why[i], SKBT_WHY_MAX, "out of memory");
                         continue;
                 }
-                /* A stub's bodies first: a stub never runs without them.  Its own link is
-                 * closed first (slot 0) when it is detached. */
-                for (int lv = 0; p->hop && lv < SKBT_HOP_LEVELS; lv++) {
-                        k->fd[SKBT_LINK_HOP + lv] = hop_link(l, lv, why[i]);
-                        if (k->fd[SKBT_LINK_HOP + lv] < 0) {
-                                k = skbt_link_free(k);
-                                break;
-                        }
-                }
-                if (!k)
-                        continue;
                 if (link_prog(k, SKBT_LINK_ENTRY, p->prog_fd,
                               p->is_return ? BPF_TRACE_FEXIT : BPF_TRACE_FENTRY, "attach",
                               why[i]) < 0 ||

@@ -23,9 +23,6 @@ struct skbt_link {
         uint32_t ids[]; /* their ids */
 };
 enum { SKBT_LINK_ENTRY, SKBT_LINK_ENTRY_PERF, SKBT_LINK_RETURN, SKBT_LINK_RETURN_PERF };
-/* An fentry stub's link (backend_fentry.c) holds the shared body's links in the slots after its
- * own, one per nesting level: the bodies stay attached while any stub is. */
-#define SKBT_LINK_HOP 1
 
 /* A link for probes ids[0..n), holding nothing yet; NULL when out of memory. */
 struct skbt_link *skbt_link_new(const uint32_t *ids, uint32_t n);

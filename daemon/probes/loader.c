@@ -36,8 +36,10 @@ struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
         }
         pthread_mutex_destroy(&l->tmpl_lock);
         skbt_backend_detach_all(l);
-        for (int i = 0; i < SKBT_HOP_LEVELS; i++)
+        for (int i = 0; i < SKBT_HOP_LEVELS; i++) {
+                safe_close(l->hop.link_fd[i]);
                 safe_close(l->hop.prog_fd[i]);
+        }
         pthread_mutex_destroy(&l->hop.lock);
         for (uint32_t i = 0; i < l->n_probes; i++) {
                 safe_close(l->probes[i].prog_fd);
@@ -417,7 +419,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         pthread_mutex_init(&l->tmpl_lock, NULL);
         pthread_mutex_init(&l->hop.lock, NULL);
         for (int i = 0; i < SKBT_HOP_LEVELS; i++)
-                l->hop.prog_fd[i] = -1;
+                l->hop.prog_fd[i] = l->hop.link_fd[i] = -1;
         l->backend = backend;
         l->threads = opts->threads > 0 ? opts->threads : 1;
         l->returns = opts->returns && skbt_backend_has(backend, SKBT_BACKEND_F_RETURNS);

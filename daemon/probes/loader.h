@@ -153,16 +153,15 @@ struct skbt_loader {
         uint32_t n_tp_btf; /* tracepoints attached as tp_btf copies */
         uint32_t n_tp_shared; /* tracepoints attached through the shared programs */
         /* fentry's shared body (backend_fentry.c): each function loads a small stub that
-         * reaches the body programs through a hop, one per nesting level, loaded with the
-         * first function that needs them; their links live while any stub's link holds
-         * them (link_id: to find them again, 0: none made yet). */
+         * reaches the body programs through a hop, one per nesting level, loaded and linked
+         * with the first function that needs them (the background preload's); the links
+         * stay for the daemon's life (link_fd: -1 until made). */
         struct skbt_fentry_hop {
                 pthread_mutex_t lock;
                 int state; /* 0: not tried yet, 1: in use, negative errno: refused (copies) */
                 char why[160];
                 int prog_fd[SKBT_HOP_LEVELS];
-                uint32_t prog_id[SKBT_HOP_LEVELS];
-                uint32_t link_id[SKBT_HOP_LEVELS];
+                int link_fd[SKBT_HOP_LEVELS];
         } hop;
         uint32_t n_fentry_hop; /* function entries attached as stubs */
         /* Runs of our programs the kernel skipped (misses.c), read by the event loop. */

@@ -10,7 +10,8 @@
 # programs run not once while packets flow (kernel.bpf_stats_enabled run counts); a session
 # attaches what it needs and gets events from functions; two overlapping sessions share probes
 # and what only the one that ended needed goes after the linger; then the daemon is idle again
-# (no link, zero runs); keep_attached holds its probes with no session; the runs the kernel
+# (no link, zero runs; on fentry only the shared body's three links to bpf_strncmp(), which
+# run not once either); keep_attached holds its probes with no session; the runs the kernel
 # skipped, as Status gives them, are at least what the kernel's counters of its programs say
 # (kprobe on kernels before 6.7: Status says they are not counted).  Then a daemon killed
 # with SIGKILL while it attaches hundreds of functions leaves no BPF program, link or kprobe.
@@ -65,9 +66,12 @@ runs() {
         bpftool prog show -j | jq '[.[] | select(.name | startswith("skbt_")) | .run_cnt // 0] | add // 0'
 }
 
-# Links to the daemon's programs.
+# Links to the daemon's programs, but for fentry's shared body (skbt_fentry_hop0-2, one per
+# nesting level), which stays attached to bpf_strncmp(): only BPF programs call it, and the
+# runs below show it does not run while no stub is attached.
 skbt_links() {
-        _ids=$(skbt_progs | tr '\n' ',' | sed 's/,$//')
+        _ids=$(bpftool prog show -j | jq -r '.[] | select((.name | startswith("skbt_")) and
+                (.name | startswith("skbt_fentry_hop") | not)) | .id' | tr '\n' ',' | sed 's/,$//')
         bpftool link show -j | jq --argjson p "[${_ids}]" '[.[] | select(.prog_id as $i | $p | index($i))] | length'
 }
 
@@ -205,6 +209,15 @@ for be in $BACKENDS; do
         wait_idle "$be"
         st .attach
         check_zero_runs "$be: after the linger"
+        # fentry: the shared body stays attached (a session's first stub is then one
+        # trampoline update), each nesting level's program once.
+        if [ "$be" = fentry ]; then
+                _h=$(bpftool prog show -j | jq -r '.[] | select(.name | startswith("skbt_fentry_hop")) | .id' |
+                        tr '\n' ',' | sed 's/,$//')
+                _hl=$(bpftool link show -j | jq --argjson p "[${_h}]" '[.[] | select(.prog_id as $i | $p | index($i))] | length')
+                echo "$be: the shared body's links while idle: $_hl"
+                [ "$_hl" = 3 ] || fail "$be: $_hl links to the shared body while idle, not 3"
+        fi
         stop_daemon
 
         step "$be: keep_attached holds its probes with no session"
