@@ -1337,7 +1337,7 @@ static __always_inline bool skbt_mark_fails_all(__u64 active, __u32 mark)
  * only where the daemon asks (skbt_count_gated, SKBTRACED_COUNT_GATED=1, for
  * the tests that watch it decide): set before the object's load, so the
  * verifier removes the count, a map lookup per hit, from every other daemon's
- * programs.
+ * programs (the constant's own load stays: one word of .rodata per hit).
  */
 const volatile __u32 skbt_count_gated = 0;
 

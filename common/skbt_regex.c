@@ -12,6 +12,7 @@
 #include "dynlib.h"
 #include "macro.h"
 #include "skbt_regex.h"
+#include "util.h"
 
 /*
  * PCRE2 allocates through this: every byte a pattern makes us hold is
@@ -197,14 +198,6 @@ int skbt_regex_new(const char *pattern, struct skbt_regex **ret, char *err, size
         return 0;
 }
 
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 void skbt_regex_set_time_budget(struct skbt_regex *re, uint64_t usec)
 {
         re->budget_ns = usec * 1000;
@@ -219,11 +212,11 @@ int skbt_regex_match(struct skbt_regex *re, const char *subject)
         if (re->budget_ns) {
                 if (re->spent_ns > re->budget_ns)
                         return -ETIME;
-                t0 = now_ns();
+                t0 = skbt_now_ns();
         }
         r = pcre2_match(re->code, (PCRE2_SPTR)subject, strlen(subject), 0, 0, re->md, re->mctx);
         if (re->budget_ns)
-                re->spent_ns += now_ns() - t0;
+                re->spent_ns += skbt_now_ns() - t0;
 
         if (r >= 0)
                 return 1;

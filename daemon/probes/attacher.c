@@ -11,6 +11,7 @@
 #include "attacher.h"
 #include "loader.h"
 #include "log.h"
+#include "util.h"
 
 /*
  * A chunk of an attach job returns to the event loop after this many probes
@@ -49,14 +50,6 @@ struct skbt_attacher {
          * not wanted any more (skbt_attacher_set_unwanted()). */
         uint8_t unwanted[SKBT_MAX_PROBES];
 };
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 struct skbt_job_done *skbt_job_done_free(struct skbt_job_done *j)
 {
@@ -191,7 +184,7 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
         if (j->type == SKBT_JOB_PRELOAD)
                 m = MIN(m, a->l->threads > 1 ? (uint32_t)a->l->threads : 1);
         struct skbt_job_done *d;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = skbt_now_ns();
 
         d = done_new(j->type, m);
         if (!d) {
@@ -230,7 +223,7 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
                         loads = load;
                         skbt_backend_run(a->l, d->ids + k, s, d->links + k, d->why + k);
                         k += s;
-                        if (j->done == 0 || now_ns() - t0 >= CHUNK_NS)
+                        if (j->done == 0 || skbt_now_ns() - t0 >= CHUNK_NS)
                                 break;
                 }
                 /* The wanted probes the budget left go back to the job, right after what
@@ -242,7 +235,7 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
                 d->n_skipped = m - w;
                 j->done += m - (w - k);
         }
-        d->ns = now_ns() - t0;
+        d->ns = skbt_now_ns() - t0;
         post(a, d);
         return j->done >= j->n;
 }
@@ -250,12 +243,12 @@ static bool run_chunk(struct skbt_attacher *a, struct job *j)
 static void run_detach(struct skbt_attacher *a, struct job *j)
 {
         struct skbt_job_done *d = done_new(SKBT_JOB_DETACH, 0);
-        uint64_t t0 = now_ns();
+        uint64_t t0 = skbt_now_ns();
 
         j->link = skbt_link_free(j->link);
         if (!d)
                 return;
-        d->ns = now_ns() - t0;
+        d->ns = skbt_now_ns() - t0;
         post(a, d);
 }
 

@@ -17,14 +17,7 @@
 #include "log.h"
 #include "skbtrace.skel.h"
 #include "symdb.h"
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#include "util.h"
 
 struct skbt_loader *skbt_loader_free(struct skbt_loader *l)
 {
@@ -263,10 +256,10 @@ static int open_and_load(struct skbt_loader *l, const struct skbt_symdb *db,
         if (l->backend == SKBT_BACKEND_FENTRY)
                 skbt_fentry_set_targets(l->skel, db, !l->fentry_untyped);
         l->skel->rodata->skbt_count_gated = getenv("SKBTRACED_COUNT_GATED") != NULL;
-        t0 = now_ns();
+        t0 = skbt_now_ns();
         r = load_skeleton(l->skel);
         if (r >= 0)
-                count_templates(l, now_ns() - t0);
+                count_templates(l, skbt_now_ns() - t0);
         if (r < 0) {
                 *refused = true;
                 return log_debug_errno(r,
@@ -410,7 +403,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
 {
         _cleanup_(skbt_loader_freep) struct skbt_loader *l = NULL;
         enum skbt_backend backend = opts->backend;
-        uint64_t start = now_ns();
+        uint64_t start = skbt_now_ns();
         int r;
 
         l = calloc(1, sizeof(*l));
@@ -477,7 +470,7 @@ int skbt_loader_new(const struct skbt_symdb *db, const struct skbt_ksyms *ksyms,
         skbt_nf_add(l, opts);
         skbt_bpfprog_add(l);
         skbt_loader_recount(l);
-        l->load_ns = now_ns() - start;
+        l->load_ns = skbt_now_ns() - start;
         if (l->n_attached == 0)
                 return log_error_errno(-ENOENT,
                                        "no probe could be attached (%u tried); see the "

@@ -13,6 +13,7 @@
 #include "loader.h"
 #include "macro.h"
 #include "misses.h"
+#include "util.h"
 
 /*
  * struct bpf_link_info as Linux 6.7 lays it out (include/uapi/linux/bpf.h),
@@ -95,14 +96,6 @@ static int read_link(struct miss_vec *m, int fd, uint64_t sessions)
         else
                 return 0;
         return vec_add(m, SKBT_MISS_LINK | u[1], missed, sessions);
-}
-
-static uint64_t mono_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static int cmp_seen(const void *a, const void *b)
@@ -217,7 +210,7 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t per_slot[SKBT_MAX_SESSIONS]
         _cleanup_free_ struct skbt_miss_seen *cur = NULL;
         struct skbt_miss_seen *seen;
         struct miss_vec m = {};
-        uint64_t delta = 0, start = mono_ns();
+        uint64_t delta = 0, start = skbt_now_ns();
         uint32_t n = 0, n_seen;
         int r;
 
@@ -247,7 +240,7 @@ int skbt_misses_poll(struct skbt_loader *l, uint64_t per_slot[SKBT_MAX_SESSIONS]
         if (m.short_info)
                 s->links_mute = true;
         s->read_n = m.n + m.errs;
-        s->read_ns = mono_ns() - start;
+        s->read_ns = skbt_now_ns() - start;
         s->total += delta;
         *ret_delta = delta;
         return 0;

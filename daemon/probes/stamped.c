@@ -18,14 +18,7 @@
 #include "loader.h"
 #include "log.h"
 #include "skbtrace.skel.h"
-
-static uint64_t now_ns(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#include "util.h"
 
 int skbt_stamp_probe_id(const void *insns, size_t n_insns, uint64_t stamp, void **ret)
 {
@@ -388,7 +381,7 @@ static int load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bp
                     .attach_btf_id = attach_btf_id, .attach_btf_obj_fd = attach_btf_obj_fd,
                     .attach_prog_fd = attach_prog_fd > 0 ? attach_prog_fd : 0, .log_buf = log,
                     .log_size = log ? (uint32_t)size : 0, .log_level = log ? 4 : 0);
-        t0 = now_ns();
+        t0 = skbt_now_ns();
         r = bpf_prog_load(type, name, "GPL", insns, n, &opts);
         e = r < 0 ? errno : 0;
         if (r < 0 && e == ENOSPC && log) {
@@ -401,12 +394,12 @@ static int load_stamped(struct skbt_loader *l, struct bpf_program *tmpl, enum bp
                 e = r < 0 ? errno : 0;
         }
         if (r >= 0) {
-                count_load(l, r, name, now_ns() - t0);
+                count_load(l, r, name, skbt_now_ns() - t0);
                 return r;
         }
         if (why)
                 skbt_load_why(why, e, log ? log : "");
-        log_debug("verifier refused %s after %.1f ms: %s", name, (double)(now_ns() - t0) / 1e6,
+        log_debug("verifier refused %s after %.1f ms: %s", name, (double)(skbt_now_ns() - t0) / 1e6,
                   log ? log : "");
         debug_log(name, type, insns, n, &opts);
         return -e;
